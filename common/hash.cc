@@ -1,0 +1,29 @@
+#include "common/hash.h"
+
+#include <xxhash.h>
+
+#include <string>
+
+namespace ringkv {
+
+uint64_t Hash64(std::string_view data) { return XXH3_64bits(data.data(), data.size()); }
+
+uint64_t KeyHash(std::string_view bucket, std::string_view key) {
+  // The length prefix keeps ("ab","c") and ("a","bc") apart.
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  uint8_t prefix[5];
+  size_t n = 0;
+  uint32_t len = static_cast<uint32_t>(bucket.size());
+  while (len >= 0x80) {
+    prefix[n++] = static_cast<uint8_t>(len | 0x80);
+    len >>= 7;
+  }
+  prefix[n++] = static_cast<uint8_t>(len);
+  XXH3_64bits_update(&state, prefix, n);
+  XXH3_64bits_update(&state, bucket.data(), bucket.size());
+  XXH3_64bits_update(&state, key.data(), key.size());
+  return XXH3_64bits_digest(&state);
+}
+
+}  // namespace ringkv

@@ -1,0 +1,92 @@
+// Plain C++ forms of the wire messages in proto/wire.capnp. Protocol code
+// builds and reads these; proto/codec.h turns them into Cap'n Proto bytes and
+// back. Values, freely copyable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "common/status.h"
+#include "replication/object.h"
+
+namespace ringkv {
+
+// Quorum field values (wire.capnp): 0 = bucket default (for pr/pw: none).
+inline constexpr uint32_t kQuorumDefault = 0;
+inline constexpr uint32_t kQuorumQuorum = 0xFFFFFFFEu;
+inline constexpr uint32_t kQuorumAll = 0xFFFFFFFFu;
+
+struct Ping {
+  bool operator==(const Ping&) const = default;
+};
+struct Pong {
+  std::string node;
+  bool operator==(const Pong&) const = default;
+};
+
+struct GetRequest {
+  std::string bucket, key;
+  uint32_t r = kQuorumDefault, pr = kQuorumDefault;
+  bool operator==(const GetRequest&) const = default;
+};
+struct GetReply {
+  Status status;
+  bool found = false;
+  Object object;
+  bool operator==(const GetReply&) const = default;
+};
+
+struct PutRequest {
+  std::string bucket, key, value;
+  bool tombstone = false;
+  std::string context;  // encoded Context; empty = blind write
+  uint32_t w = kQuorumDefault, pw = kQuorumDefault;
+  bool forwarded = false;
+  bool operator==(const PutRequest&) const = default;
+};
+struct PutReply {
+  Status status;
+  Object object;
+  bool operator==(const PutReply&) const = default;
+};
+
+struct ReplicaGetRequest {
+  std::string bucket, key;
+  bool operator==(const ReplicaGetRequest&) const = default;
+};
+struct ReplicaGetReply {
+  Status status;
+  bool found = false;
+  Object object;
+  bool operator==(const ReplicaGetReply&) const = default;
+};
+
+struct ReplicaPutRequest {
+  std::string bucket, key;
+  Object object;
+  bool operator==(const ReplicaPutRequest&) const = default;
+};
+struct ReplicaPutReply {
+  Status status;
+  bool operator==(const ReplicaPutReply&) const = default;
+};
+
+struct ErrorReply {
+  Status status;
+  bool operator==(const ErrorReply&) const = default;
+};
+
+using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, PutReply,
+                                 ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
+                                 ReplicaPutReply, ErrorReply>;
+
+struct Message {
+  uint64_t request_id = 0;
+  std::string from;  // sending node id; empty for clients
+  uint32_t timeout_ms = 0;
+  MessageBody body;
+  bool operator==(const Message&) const = default;
+};
+
+}  // namespace ringkv

@@ -1,0 +1,112 @@
+# Messages between clients and nodes and between nodes. Each frame on a TCP
+# connection carries exactly one Envelope (docs/wire-protocol.md).
+#
+# Schema evolution: add fields and union members with new ordinals only.
+# DO NOT renumber, retype or remove a field.
+@0xbdae313cd2e75947;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ringkv::schema");
+
+using import "object.capnp".Object;
+
+# Quorum fields (r, w, pr, pw) are UInt32: 0 = the bucket's default (for pr
+# and pw: none), 1..n a count, 0xFFFFFFFE = quorum (n/2+1), 0xFFFFFFFF = all.
+
+struct Envelope {
+  # Protocol version; 1 is the only one so far.
+  version @0 :UInt16 = 1;
+  # Chosen by the sender; a reply carries the id of its request.
+  requestId @1 :UInt64;
+  # Sending node's id; empty for clients.
+  from @2 :Text;
+  # Time left for this request, in milliseconds; 0 = the receiver's default.
+  timeoutMs @3 :UInt32;
+
+  union {
+    ping @4 :Void;
+    pong @5 :Pong;
+    get @6 :GetRequest;
+    getReply @7 :GetReply;
+    put @8 :PutRequest;
+    putReply @9 :PutReply;
+    replicaGet @10 :ReplicaGetRequest;
+    replicaGetReply @11 :ReplicaGetReply;
+    replicaPut @12 :ReplicaPutRequest;
+    replicaPutReply @13 :ReplicaPutReply;
+    error @14 :ErrorReply;
+  }
+}
+
+struct Pong {
+  node @0 :Text;
+}
+
+struct ReplyStatus {
+  # A Status code (common/status.h); 0 = ok.
+  code @0 :UInt8;
+  message @1 :Text;
+}
+
+struct GetRequest {
+  bucket @0 :Data;
+  key @1 :Data;
+  r @2 :UInt32;
+  pr @3 :UInt32;
+}
+
+struct GetReply {
+  status @0 :ReplyStatus;
+  # True when some replica held the key (even if only tombstones).
+  found @1 :Bool;
+  # The merged object; siblings may include tombstones.
+  object @2 :Object;
+}
+
+struct PutRequest {
+  bucket @0 :Data;
+  key @1 :Data;
+  value @2 :Data;
+  # A delete writes a tombstone.
+  tombstone @3 :Bool;
+  # Encoded Context from an earlier read; empty = blind write.
+  context @4 :Data;
+  w @5 :UInt32;
+  pw @6 :UInt32;
+  # Set when a node forwards the put to a primary; the receiver coordinates
+  # it even if its own ring disagrees, so a put is forwarded at most once.
+  forwarded @7 :Bool;
+}
+
+struct PutReply {
+  status @0 :ReplyStatus;
+  # The object as the coordinator stored it; its context covers the write.
+  object @1 :Object;
+}
+
+struct ReplicaGetRequest {
+  bucket @0 :Data;
+  key @1 :Data;
+}
+
+struct ReplicaGetReply {
+  status @0 :ReplyStatus;
+  found @1 :Bool;
+  object @2 :Object;
+}
+
+# Merge `object` into the replica's copy (causal sync; no new dot).
+struct ReplicaPutRequest {
+  bucket @0 :Data;
+  key @1 :Data;
+  object @2 :Object;
+}
+
+struct ReplicaPutReply {
+  status @0 :ReplyStatus;
+}
+
+# Sent instead of a typed reply when a request cannot be understood.
+struct ErrorReply {
+  status @0 :ReplyStatus;
+}

@@ -1,0 +1,70 @@
+// Ring: placement of keys on a consistent-hash ring of Q fixed partitions.
+//
+// Pure code, no I/O: a ring is a value built from a member list. Partition p
+// covers the key hashes whose top log2(Q) bits equal p. The preference list
+// of a key is the first N distinct owners met walking clockwise from the
+// key's partition (repeated owners skipped); the remaining members, in the
+// same walk order, are its fallbacks. Thread-compatible (const methods are
+// safe to call concurrently).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/transport.h"
+
+namespace ringkv {
+
+inline constexpr uint32_t kDefaultPartitions = 64;
+
+// How well a claim met its goals.
+struct ClaimReport {
+  // Windows of N consecutive partitions (cyclic) whose owners are not all
+  // distinct; some sizes make zero impossible (Q=64 on 3 nodes at N=3).
+  uint32_t violations = 0;
+  uint32_t min_partitions = 0;  // fewest partitions owned by one member
+  uint32_t max_partitions = 0;  // most partitions owned by one member
+};
+
+struct Placement {
+  std::vector<NodeId> primaries;  // min(N, members) distinct nodes
+  std::vector<NodeId> fallbacks;  // every other member, in walk order
+};
+
+class Ring {
+ public:
+  // Claims `partitions` for `members` (sorted and deduplicated first, so the
+  // result does not depend on the order given) aiming for every `n`
+  // consecutive partitions on distinct owners and balanced counts.
+  // InvalidArgument when partitions is not a power of two in [1, 2^20], when
+  // members is empty, or n is 0.
+  static Result<Ring> Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n);
+
+  uint32_t partitions() const { return static_cast<uint32_t>(owners_.size()); }
+  uint32_t n() const { return n_; }
+  const std::vector<NodeId>& members() const { return members_; }
+  uint64_t epoch() const { return epoch_; }
+
+  // Partition of a key hash (common/hash.h KeyHash): its top bits.
+  uint32_t PartitionOf(uint64_t key_hash) const;
+  const NodeId& Owner(uint32_t partition) const { return owners_[partition]; }
+  // Preference list for a key hash with `n` replicas (n may differ from the
+  // ring's default, per bucket).
+  Placement PlacementFor(uint64_t key_hash, uint32_t n) const;
+  // Same, starting at a partition.
+  Placement PlacementForPartition(uint32_t partition, uint32_t n) const;
+
+  ClaimReport Report() const;
+
+ private:
+  Ring() = default;
+  std::vector<NodeId> members_;
+  std::vector<NodeId> owners_;  // owners_[p] = member owning partition p
+  uint32_t n_ = 3;
+  uint32_t shift_ = 64;  // key_hash >> shift_ = partition
+  uint64_t epoch_ = 1;
+};
+
+}  // namespace ringkv

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ringkv needs to build, test and benchmark.
+# Idempotent: does nothing when everything is present. Needs root to install;
+# otherwise prints the exact command to run and fails.
+set -euo pipefail
+
+packages=(
+  g++ meson ninja-build pkg-config cmake python3
+  libevent-dev libleveldb-dev capnproto libcapnp-dev libxxhash-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
+  nlohmann-json3-dev libtomlplusplus-dev librapidcheck-dev libbenchmark-dev
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(redis-server redis-tools gnuplot-nox)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+((${#missing[@]} == 0)) && exit 0
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "ringkv needs these Debian packages: ${missing[*]}" >&2
+  echo "Run as root:  $cmd" >&2
+  exit 1
+fi
+echo "Installing: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
