@@ -1,0 +1,77 @@
+// Service: the protocol brain of one node.
+//
+// It owns the node's coordinator and replica logic and routes every message
+// to them. It talks to the world only through ServiceEnv (clock, scheduler,
+// transport, storage, random), so the same code runs in the real node
+// (node/, libevent and LevelDB) and in the deterministic simulator
+// (tests/sim). Single-threaded: every method and callback runs on the
+// owning loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/scheduler.h"
+#include "common/transport.h"
+#include "proto/messages.h"
+#include "replication/bucket.h"
+#include "ring/ring.h"
+#include "storage/storage.h"
+
+namespace ringkv {
+
+struct ServiceOptions {
+  NodeId self;
+  // Identity of this node's data directory (see replication/object.h Actor).
+  uint64_t incarnation = 0;
+  BucketTable buckets;
+  // Deadline of a request that does not carry one.
+  uint32_t default_timeout_ms = 5000;
+  // fsync every object write before acknowledging it.
+  bool sync_writes = false;
+};
+
+// Everything the service uses from the outside world. Each member must
+// outlive the Service.
+struct ServiceEnv {
+  Clock* clock;
+  Scheduler* scheduler;
+  Transport* transport;
+  Storage* storage;
+  Random* random;
+};
+
+class Coordinator;
+class Replica;
+
+class Service {
+ public:
+  Service(ServiceOptions options, Ring ring, ServiceEnv env);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // A request from a client connection (get, put or ping). `reply` is called
+  // exactly once, on the loop, possibly before this returns; after the
+  // request's deadline at the latest.
+  void HandleClientRequest(Message request, std::function<void(Message)> reply);
+
+  // A message that arrived from another node through the Transport.
+  void OnPeerMessage(Message message);
+
+  const ServiceOptions& options() const { return options_; }
+  const Ring& ring() const { return ring_; }
+
+ private:
+  ServiceOptions options_;
+  Ring ring_;
+  ServiceEnv env_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<Coordinator> coordinator_;
+};
+
+}  // namespace ringkv
