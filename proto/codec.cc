@@ -1,0 +1,242 @@
+#include "proto/codec.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <utility>
+
+#include "proto/wire.capnp.h"
+#include "replication/object_codec.h"
+
+namespace ringkv {
+namespace {
+
+constexpr uint16_t kProtocolVersion = 1;
+// Each decoded field is read once or twice; the slack covers the default
+// (empty) object of replies that carry none.
+constexpr uint64_t kTraversalFactor = 4;
+constexpr uint64_t kTraversalSlackWords = 256;
+constexpr int kNestingLimit = 64;
+
+capnp::Data::Reader AsData(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+capnp::Text::Reader AsText(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+std::string FromData(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+std::string FromText(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+void SetStatus(const Status& status, schema::ReplyStatus::Builder out) {
+  out.setCode(static_cast<uint8_t>(status.code()));
+  if (!status.message().empty()) out.setMessage(AsText(status.message()));
+}
+
+Status GetStatus(schema::ReplyStatus::Reader in) {
+  return Status::FromWire(in.getCode(), FromText(in.getMessage()));
+}
+
+// One Encode per body type; std::visit picks it.
+struct BodyEncoder {
+  schema::Envelope::Builder env;
+
+  void operator()(const Ping&) { env.setPing(); }
+  void operator()(const Pong& m) { env.initPong().setNode(AsText(m.node)); }
+  void operator()(const GetRequest& m) {
+    auto b = env.initGet();
+    b.setBucket(AsData(m.bucket));
+    b.setKey(AsData(m.key));
+    b.setR(m.r);
+    b.setPr(m.pr);
+  }
+  void operator()(const GetReply& m) {
+    auto b = env.initGetReply();
+    SetStatus(m.status, b.initStatus());
+    b.setFound(m.found);
+    ObjectToCapnp(m.object, b.initObject());
+  }
+  void operator()(const PutRequest& m) {
+    auto b = env.initPut();
+    b.setBucket(AsData(m.bucket));
+    b.setKey(AsData(m.key));
+    b.setValue(AsData(m.value));
+    b.setTombstone(m.tombstone);
+    b.setContext(AsData(m.context));
+    b.setW(m.w);
+    b.setPw(m.pw);
+    b.setForwarded(m.forwarded);
+  }
+  void operator()(const PutReply& m) {
+    auto b = env.initPutReply();
+    SetStatus(m.status, b.initStatus());
+    ObjectToCapnp(m.object, b.initObject());
+  }
+  void operator()(const ReplicaGetRequest& m) {
+    auto b = env.initReplicaGet();
+    b.setBucket(AsData(m.bucket));
+    b.setKey(AsData(m.key));
+  }
+  void operator()(const ReplicaGetReply& m) {
+    auto b = env.initReplicaGetReply();
+    SetStatus(m.status, b.initStatus());
+    b.setFound(m.found);
+    ObjectToCapnp(m.object, b.initObject());
+  }
+  void operator()(const ReplicaPutRequest& m) {
+    auto b = env.initReplicaPut();
+    b.setBucket(AsData(m.bucket));
+    b.setKey(AsData(m.key));
+    ObjectToCapnp(m.object, b.initObject());
+  }
+  void operator()(const ReplicaPutReply& m) {
+    SetStatus(m.status, env.initReplicaPutReply().initStatus());
+  }
+  void operator()(const ErrorReply& m) { SetStatus(m.status, env.initError().initStatus()); }
+};
+
+// Reads the union member of `env` into a MessageBody. May throw
+// kj::Exception on malformed input; the caller converts it.
+Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
+  using W = schema::Envelope;
+  switch (env.which()) {
+    case W::PING:
+      return MessageBody(Ping{});
+    case W::PONG:
+      return MessageBody(Pong{FromText(env.getPong().getNode())});
+    case W::GET: {
+      auto r = env.getGet();
+      GetRequest m;
+      m.bucket = FromData(r.getBucket());
+      m.key = FromData(r.getKey());
+      m.r = r.getR();
+      m.pr = r.getPr();
+      return MessageBody(std::move(m));
+    }
+    case W::GET_REPLY: {
+      auto r = env.getGetReply();
+      auto object = ObjectFromCapnp(r.getObject());
+      if (!object.ok()) return object.status();
+      GetReply m;
+      m.status = GetStatus(r.getStatus());
+      m.found = r.getFound();
+      m.object = std::move(object).value();
+      return MessageBody(std::move(m));
+    }
+    case W::PUT: {
+      auto r = env.getPut();
+      PutRequest m;
+      m.bucket = FromData(r.getBucket());
+      m.key = FromData(r.getKey());
+      m.value = FromData(r.getValue());
+      m.tombstone = r.getTombstone();
+      m.context = FromData(r.getContext());
+      m.w = r.getW();
+      m.pw = r.getPw();
+      m.forwarded = r.getForwarded();
+      return MessageBody(std::move(m));
+    }
+    case W::PUT_REPLY: {
+      auto r = env.getPutReply();
+      auto object = ObjectFromCapnp(r.getObject());
+      if (!object.ok()) return object.status();
+      PutReply m;
+      m.status = GetStatus(r.getStatus());
+      m.object = std::move(object).value();
+      return MessageBody(std::move(m));
+    }
+    case W::REPLICA_GET: {
+      auto r = env.getReplicaGet();
+      return MessageBody(ReplicaGetRequest{FromData(r.getBucket()), FromData(r.getKey())});
+    }
+    case W::REPLICA_GET_REPLY: {
+      auto r = env.getReplicaGetReply();
+      auto object = ObjectFromCapnp(r.getObject());
+      if (!object.ok()) return object.status();
+      ReplicaGetReply m;
+      m.status = GetStatus(r.getStatus());
+      m.found = r.getFound();
+      m.object = std::move(object).value();
+      return MessageBody(std::move(m));
+    }
+    case W::REPLICA_PUT: {
+      auto r = env.getReplicaPut();
+      auto object = ObjectFromCapnp(r.getObject());
+      if (!object.ok()) return object.status();
+      ReplicaPutRequest m;
+      m.bucket = FromData(r.getBucket());
+      m.key = FromData(r.getKey());
+      m.object = std::move(object).value();
+      return MessageBody(std::move(m));
+    }
+    case W::REPLICA_PUT_REPLY:
+      return MessageBody(ReplicaPutReply{GetStatus(env.getReplicaPutReply().getStatus())});
+    case W::ERROR:
+      return MessageBody(ErrorReply{GetStatus(env.getError().getStatus())});
+  }
+  // A member added by a newer sender: capnp reports its raw ordinal.
+  return Status::Corruption("unknown message type " +
+                            std::to_string(static_cast<unsigned>(env.which())));
+}
+
+Result<Message> DecodeWords(kj::ArrayPtr<const capnp::word> words) {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = words.size() * kTraversalFactor + kTraversalSlackWords;
+  options.nestingLimit = kNestingLimit;
+  capnp::FlatArrayMessageReader reader(words, options);
+  if (reader.getEnd() != words.end()) {
+    return Status::Corruption("trailing bytes after the message");
+  }
+  auto env = reader.getRoot<schema::Envelope>();
+  if (env.getVersion() != kProtocolVersion) {
+    return Status::Corruption("unsupported protocol version " +
+                              std::to_string(env.getVersion()));
+  }
+  auto body = DecodeBody(env);
+  if (!body.ok()) return body.status();
+  Message message;
+  message.request_id = env.getRequestId();
+  message.from = FromText(env.getFrom());
+  message.timeout_ms = env.getTimeoutMs();
+  message.body = std::move(body).value();
+  return message;
+}
+
+}  // namespace
+
+std::string EncodeMessage(const Message& message) {
+  capnp::MallocMessageBuilder builder;
+  auto env = builder.initRoot<schema::Envelope>();
+  env.setVersion(kProtocolVersion);
+  env.setRequestId(message.request_id);
+  if (!message.from.empty()) env.setFrom(AsText(message.from));
+  env.setTimeoutMs(message.timeout_ms);
+  std::visit(BodyEncoder{env}, message.body);
+  auto words = capnp::messageToFlatArray(builder);
+  auto bytes = words.asChars();
+  return std::string(bytes.begin(), bytes.size());
+}
+
+Result<Message> DecodeMessage(std::string_view bytes) {
+  if (bytes.empty()) return Status::Corruption("empty message");
+  if (bytes.size() % sizeof(capnp::word) != 0) {
+    return Status::Corruption("message size " + std::to_string(bytes.size()) +
+                              " is not a multiple of 8");
+  }
+  // The frame body sits at an arbitrary offset in the connection buffer;
+  // capnp reads words in place, so copy into aligned storage first.
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  try {
+    return DecodeWords(words.asPtr());
+  } catch (const kj::Exception& e) {
+    return Status::Corruption(std::string("undecodable message: ") +
+                              e.getDescription().cStr());
+  }
+}
+
+}  // namespace ringkv
