@@ -1,0 +1,170 @@
+#include "client/client.h"
+
+#include <utility>
+
+#include "client/address.h"
+#include "client/node_connection.h"
+#include "replication/object_codec.h"
+
+namespace ringkv {
+namespace {
+
+// How much longer than the node's deadline the client waits for the node's
+// own "timeout"/"unavailable" answer, which says more than a bare timeout.
+constexpr std::chrono::milliseconds kReplyGrace{200};
+
+Deadline DeadlineIn(uint32_t timeout_ms) {
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms) + kReplyGrace;
+}
+
+Status UnexpectedReply(const char* what) {
+  return Status::Corruption(std::string("unexpected reply to a ") + what + " request");
+}
+
+Status ReplyError(const MessageBody& body, const char* what) {
+  if (const auto* err = std::get_if<ErrorReply>(&body)) {
+    return err->status.ok() ? Status::Internal("error reply without a status") : err->status;
+  }
+  return UnexpectedReply(what);
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  for (const std::string& address : options_.nodes) {
+    connections_.push_back(std::make_unique<NodeConnection>(address));
+  }
+}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
+  if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
+  for (const std::string& address : options.nodes) {
+    Result<HostPort> parsed = ParseAddress(address);
+    if (!parsed.ok()) return parsed.status();
+  }
+  if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");
+  std::unique_ptr<Client> client(new Client(std::move(options)));
+  Status last;
+  for (size_t i = 0; i < client->connections_.size(); ++i) {
+    last = client->connections_[i]->Open(DeadlineIn(client->options_.timeout_ms));
+    if (last.ok()) {
+      client->current_ = i;
+      return client;
+    }
+  }
+  if (client->connections_.size() == 1) return last;
+  return Status::Unavailable("no node accepted a connection; last: " + last.message());
+}
+
+Result<MessageBody> Client::Call(MessageBody body, uint32_t timeout_ms) {
+  if (timeout_ms == 0) timeout_ms = options_.timeout_ms;
+  const Deadline deadline = DeadlineIn(timeout_ms);
+  Message request;
+  request.request_id = next_request_id_++;
+  request.timeout_ms = timeout_ms;
+  request.body = std::move(body);
+  Status last;
+  for (size_t attempt = 0; attempt < connections_.size(); ++attempt) {
+    const size_t i = (current_ + attempt) % connections_.size();
+    NodeConnection& conn = *connections_[i];
+    const bool reused = conn.connected();
+    Result<Message> reply = conn.Call(request, deadline);
+    // A connection opened earlier may have died with a restarted node; one
+    // fresh attempt tells that apart from a node that is really gone.
+    if (!reply.ok() && reply.status().IsUnavailable() && reused) {
+      reply = conn.Call(request, deadline);
+    }
+    if (reply.ok()) {
+      current_ = i;
+      last_node_ = conn.address();
+      return std::move(reply).value().body;
+    }
+    last = reply.status();
+    // Only a connection failure moves on; a timeout used up the deadline and
+    // a malformed reply is not cured by asking someone else.
+    if (!last.IsUnavailable()) return last;
+  }
+  if (connections_.size() == 1) return last;
+  return Status::Unavailable("no node reachable; last: " + last.message());
+}
+
+Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
+                              const ReadOptions& options) {
+  GetRequest request;
+  request.bucket = std::string(bucket);
+  request.key = std::string(key);
+  request.r = options.r;
+  request.pr = options.pr;
+  Result<MessageBody> body = Call(std::move(request), options.timeout_ms);
+  if (!body.ok()) return body.status();
+  const auto* reply = std::get_if<GetReply>(&*body);
+  if (reply == nullptr) return ReplyError(*body, "get");
+  if (!reply->status.ok() && !reply->status.IsNotFound()) return reply->status;
+  GetResult result;
+  result.found = reply->status.ok() && reply->found && !reply->object.IsDeleted();
+  if (result.found) {
+    for (const Sibling* sibling : reply->object.Values()) result.values.push_back(sibling->value);
+  }
+  result.context = EncodeContext(reply->object.context);
+  return result;
+}
+
+namespace {
+
+Result<PutResult> PutResultFrom(const MessageBody& body) {
+  const auto* reply = std::get_if<PutReply>(&body);
+  if (reply == nullptr) return ReplyError(body, "put");
+  if (!reply->status.ok()) return reply->status;
+  return PutResult{EncodeContext(reply->object.context)};
+}
+
+Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
+                           const WriteOptions& options) {
+  if (!options.context.empty()) {
+    Result<VersionVector> context = DecodeContext(options.context);
+    if (!context.ok()) {
+      return Status::InvalidArgument("bad context: " + context.status().message());
+    }
+  }
+  PutRequest request;
+  request.bucket = std::string(bucket);
+  request.key = std::string(key);
+  request.context = options.context;
+  request.w = options.w;
+  request.pw = options.pw;
+  return request;
+}
+
+}  // namespace
+
+Result<PutResult> Client::Put(std::string_view bucket, std::string_view key,
+                              std::string_view value, const WriteOptions& options) {
+  Result<PutRequest> request = MakePut(bucket, key, options);
+  if (!request.ok()) return request.status();
+  request->value = std::string(value);
+  Result<MessageBody> body = Call(std::move(request).value(), options.timeout_ms);
+  if (!body.ok()) return body.status();
+  return PutResultFrom(*body);
+}
+
+Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
+                                 const WriteOptions& options) {
+  Result<PutRequest> request = MakePut(bucket, key, options);
+  if (!request.ok()) return request.status();
+  request->tombstone = true;
+  Result<MessageBody> body = Call(std::move(request).value(), options.timeout_ms);
+  if (!body.ok()) return body.status();
+  return PutResultFrom(*body);
+}
+
+Result<std::string> Client::Ping(uint32_t timeout_ms) {
+  Result<MessageBody> body = Call(ringkv::Ping{}, timeout_ms);
+  if (!body.ok()) return body.status();
+  const auto* pong = std::get_if<Pong>(&*body);
+  if (pong == nullptr) return ReplyError(*body, "ping");
+  return pong->node;
+}
+
+}  // namespace ringkv

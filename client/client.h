@@ -1,0 +1,112 @@
+// ringkv::Client: the C++ client library, the public face of ringkv.
+//
+// A Client talks the framed binary protocol (docs/wire-protocol.md) to the
+// nodes it was given, over blocking TCP sockets: one connection per node,
+// opened lazily and reopened after a failure. Any node accepts any request
+// and coordinates it; when a node cannot be reached the request moves on to
+// the next one in the list (within the same deadline).
+//
+// Every request has a deadline (ReadOptions/WriteOptions timeout_ms, or the
+// client's default). The node is told the same deadline and answers by then
+// (with Timeout or Unavailable if the quorum was not reached); the client
+// waits a short grace period longer for that answer to travel, then gives up
+// with Timeout. A paused (SIGSTOPped) node therefore never hangs a request.
+//
+// Errors are Status values: InvalidArgument (bad options or context),
+// Unavailable (quorum not reached, or no node reachable), Timeout (deadline
+// passed), Corruption (a malformed reply), Internal. A missing key is not an
+// error: Get answers found = false.
+//
+// Thread-safety: a Client is not thread-safe; use one per thread (or lock).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "proto/messages.h"
+
+namespace ringkv {
+
+class NodeConnection;  // client/node_connection.h
+
+struct ClientOptions {
+  // "host:port" of the nodes to talk to, in order of preference.
+  std::vector<std::string> nodes;
+  // Deadline of a request whose options leave timeout_ms at 0.
+  uint32_t timeout_ms = 5000;
+};
+
+// Quorum fields take the wire values of proto/messages.h: kQuorumDefault (the
+// bucket's default; for pr/pw: none), a count 1..n, kQuorumQuorum or
+// kQuorumAll. replication/bucket.h ParseQuorumArg turns text into them.
+struct ReadOptions {
+  uint32_t r = kQuorumDefault;
+  uint32_t pr = kQuorumDefault;
+  uint32_t timeout_ms = 0;  // 0 = the client's default
+};
+
+struct WriteOptions {
+  uint32_t w = kQuorumDefault;
+  uint32_t pw = kQuorumDefault;
+  uint32_t timeout_ms = 0;  // 0 = the client's default
+  // The opaque context of an earlier Get (GetResult::context); empty = a
+  // blind write, which becomes a sibling of whatever is stored.
+  std::string context;
+};
+
+struct GetResult {
+  // False when no replica holds a value (never written, or deleted).
+  bool found = false;
+  // The sibling values (tombstones left out), in canonical order.
+  std::vector<std::string> values;
+  // Opaque causal context; pass it back in WriteOptions::context to replace
+  // exactly the siblings read. Returned for deleted keys too.
+  std::string context;
+};
+
+struct PutResult {
+  // The context after the write: it covers the value just written.
+  std::string context;
+};
+
+class Client {
+ public:
+  // Checks the options (InvalidArgument on an empty list or a malformed
+  // address) and opens a connection to the first node that accepts one
+  // (Unavailable when none does).
+  static Result<std::unique_ptr<Client>> Connect(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  Result<GetResult> Get(std::string_view bucket, std::string_view key,
+                        const ReadOptions& options = {});
+  Result<PutResult> Put(std::string_view bucket, std::string_view key, std::string_view value,
+                        const WriteOptions& options = {});
+  // Writes a tombstone; the key then reads as not found.
+  Result<PutResult> Delete(std::string_view bucket, std::string_view key,
+                           const WriteOptions& options = {});
+  // Asks a node to answer; returns its node id.
+  Result<std::string> Ping(uint32_t timeout_ms = 0);
+
+  // The node that answered the last request (empty before the first).
+  const std::string& last_node() const { return last_node_; }
+
+ private:
+  explicit Client(ClientOptions options);
+  // Sends `body` to the current node, moving to the next one on connection
+  // failures, and returns the reply's body.
+  Result<MessageBody> Call(MessageBody body, uint32_t timeout_ms);
+
+  ClientOptions options_;
+  std::vector<std::unique_ptr<NodeConnection>> connections_;  // one per node
+  size_t current_ = 0;  // index of the node tried first
+  uint64_t next_request_id_ = 1;
+  std::string last_node_;
+};
+
+}  // namespace ringkv

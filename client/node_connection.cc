@@ -1,0 +1,157 @@
+#include "client/node_connection.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "client/address.h"
+#include "proto/codec.h"
+#include "proto/frame.h"
+
+namespace ringkv {
+namespace {
+
+std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+}  // namespace
+
+int MillisecondsLeft(Deadline deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return 0;
+  if (left.count() > INT32_MAX) return INT32_MAX;
+  return static_cast<int>(left.count());
+}
+
+NodeConnection::NodeConnection(std::string address) : address_(std::move(address)) {}
+
+NodeConnection::~NodeConnection() { Close(); }
+
+void NodeConnection::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  inbuf_.clear();
+}
+
+Status NodeConnection::WaitFor(short events, Deadline deadline) {
+  for (;;) {
+    const int left = MillisecondsLeft(deadline);
+    if (left == 0) return Status::Timeout("no answer from " + address_ + " before the deadline");
+    pollfd pfd{fd_, events, 0};
+    const int n = ::poll(&pfd, 1, left);
+    if (n > 0) return Status::OK();
+    if (n < 0 && errno != EINTR) return Status::Unavailable(Errno("poll"));
+  }
+}
+
+Status NodeConnection::Open(Deadline deadline) {
+  if (fd_ >= 0) return Status::OK();
+  Result<HostPort> target = ParseAddress(address_);
+  if (!target.ok()) return target.status();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(target->port);
+  if (int rc = ::getaddrinfo(target->host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return Status::Unavailable("cannot resolve " + address_ + ": " + gai_strerror(rc));
+  }
+  Status last = Status::Unavailable("no address for " + address_);
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    fd_ = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                   ai->ai_protocol);
+    if (fd_ < 0) {
+      last = Status::Unavailable(Errno("socket"));
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (::connect(fd_, ai->ai_addr, ai->ai_addrlen) == 0) break;
+    if (errno == EINPROGRESS) {
+      Status st = WaitFor(POLLOUT, deadline);
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (st.ok() && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) break;
+      last = st.ok() ? Status::Unavailable("cannot connect to " + address_ + ": " +
+                                           std::strerror(err))
+                     : st;
+    } else {
+      last = Status::Unavailable("cannot connect to " + address_ + ": " + std::strerror(errno));
+    }
+    Close();
+    if (last.IsTimeout()) break;
+  }
+  ::freeaddrinfo(found);
+  return fd_ >= 0 ? Status::OK() : last;
+}
+
+Status NodeConnection::SendAll(const std::string& bytes, Deadline deadline) {
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      RINGKV_RETURN_IF_ERROR(WaitFor(POLLOUT, deadline));
+      continue;
+    }
+    return Status::Unavailable("connection to " + address_ + " lost: " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+Result<Message> NodeConnection::ReceiveReply(uint64_t request_id, Deadline deadline) {
+  for (;;) {
+    FrameParse frame = ParseFrame(inbuf_);
+    if (frame.state == FrameParse::State::kError) {
+      return Status::Corruption("bad frame from " + address_ + ": " + frame.error.message());
+    }
+    if (frame.state == FrameParse::State::kFrame) {
+      Result<Message> message = DecodeMessage(frame.body);
+      inbuf_.erase(0, frame.consumed);
+      if (!message.ok()) {
+        return Status::Corruption("bad message from " + address_ + ": " +
+                                  message.status().message());
+      }
+      if (message->request_id == request_id) return message;
+      continue;  // a late reply to a request we gave up on
+    }
+    RINGKV_RETURN_IF_ERROR(WaitFor(POLLIN, deadline));
+    char buf[64 * 1024];
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      inbuf_.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      return Status::Unavailable("connection to " + address_ + " closed by the node");
+    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return Status::Unavailable("connection to " + address_ + " lost: " + std::strerror(errno));
+    }
+  }
+}
+
+Result<Message> NodeConnection::Call(const Message& request, Deadline deadline) {
+  RINGKV_RETURN_IF_ERROR(Open(deadline));
+  std::string bytes;
+  AppendFrame(EncodeMessage(request), &bytes);
+  Status st = SendAll(bytes, deadline);
+  if (!st.ok()) {
+    Close();
+    return st;
+  }
+  Result<Message> reply = ReceiveReply(request.request_id, deadline);
+  if (!reply.ok()) Close();
+  return reply;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,58 @@
+// NodeConnection: one blocking, framed TCP connection from a client to one
+// node (docs/wire-protocol.md), with every wait bounded by a deadline.
+//
+// The socket is non-blocking underneath and every connect, send and receive
+// waits in poll() for at most the time left, so neither a dead nor a paused
+// node can hang the caller. Replies are matched to requests by id; a late
+// reply to an earlier, abandoned request is skipped.
+//
+// Thread-safety: none; owned and used by one Client.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "proto/messages.h"
+
+namespace ringkv {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+class NodeConnection {
+ public:
+  // REQUIRES: `address` is "host:port" (checked by the caller).
+  explicit NodeConnection(std::string address);
+  ~NodeConnection();
+  NodeConnection(const NodeConnection&) = delete;
+  NodeConnection& operator=(const NodeConnection&) = delete;
+
+  // Sends `request` (connecting first if needed) and returns the reply that
+  // carries its request id. Errors: Unavailable when the connection could
+  // not be made or broke (the caller may try another node), Timeout when the
+  // deadline passed, Corruption on a malformed frame or message. The
+  // connection is closed after any error.
+  Result<Message> Call(const Message& request, Deadline deadline);
+
+  // Connects unless connected. Unavailable or Timeout on failure.
+  Status Open(Deadline deadline);
+  void Close();
+  bool connected() const { return fd_ >= 0; }
+  const std::string& address() const { return address_; }
+
+ private:
+  Status SendAll(const std::string& bytes, Deadline deadline);
+  Result<Message> ReceiveReply(uint64_t request_id, Deadline deadline);
+  // Waits for `events` on the socket until the deadline.
+  Status WaitFor(short events, Deadline deadline);
+
+  const std::string address_;
+  int fd_ = -1;
+  std::string inbuf_;  // received bytes not yet parsed into frames
+};
+
+// Milliseconds from now until `deadline`, at least 0.
+int MillisecondsLeft(Deadline deadline);
+
+}  // namespace ringkv

@@ -1,0 +1,212 @@
+#include "node/cluster_file.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace ringkv {
+namespace {
+
+constexpr int64_t kClusterFileVersion = 1;
+
+bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+std::string Where(const std::string& path, const toml::source_region& src) {
+  return path + ":" + std::to_string(src.begin.line);
+}
+
+// Reads an optional unsigned integer field; absent leaves *out unchanged.
+Status ReadUint(const toml::table& table, std::string_view key, const std::string& where,
+                uint32_t* out) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) return Status::OK();
+  std::optional<int64_t> v = node->value<int64_t>();
+  if (!v || *v < 0 || *v > UINT32_MAX) {
+    return Status::InvalidArgument(where + ": '" + std::string(key) +
+                                   "' must be a non-negative integer");
+  }
+  *out = static_cast<uint32_t>(*v);
+  return Status::OK();
+}
+
+// Bucket properties from a [bucket_defaults] or [[bucket]] table, validated by
+// the one parser every bucket spec goes through (replication/bucket.h).
+Result<BucketProps> ReadBucketProps(const toml::table& table, const BucketProps& base,
+                                    const std::string& where) {
+  std::string spec;
+  for (const auto& [key, node] : table) {
+    if (key.str() == "name") continue;
+    std::string value;
+    if (auto i = node.value<int64_t>()) {
+      value = std::to_string(*i);
+    } else if (auto s = node.value<std::string>()) {
+      value = *s;
+    } else {
+      return Status::InvalidArgument(where + ": '" + std::string(key.str()) +
+                                     "' must be an integer or a string");
+    }
+    if (!spec.empty()) spec += ",";
+    spec += std::string(key.str()) + "=" + value;
+  }
+  Result<BucketProps> props = ParseBucketProps(spec, base);
+  if (!props.ok()) return Status::InvalidArgument(where + ": " + props.status().message());
+  return props;
+}
+
+toml::table BucketPropsTable(const BucketProps& props) {
+  return toml::table{{"n", static_cast<int64_t>(props.n)},
+                     {"r", static_cast<int64_t>(props.r)},
+                     {"w", static_cast<int64_t>(props.w)},
+                     {"resolver", std::string(ResolverName(props.resolver))}};
+}
+
+Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
+  ClusterFile file;
+  const std::string& top = path;
+  if (std::optional<int64_t> version = root["version"].value<int64_t>();
+      version && *version != kClusterFileVersion) {
+    return Status::InvalidArgument(top + ": unsupported cluster file version " +
+                                   std::to_string(*version));
+  }
+  RINGKV_RETURN_IF_ERROR(ReadUint(root, "partitions", top, &file.partitions));
+  RINGKV_RETURN_IF_ERROR(ReadUint(root, "n", top, &file.n));
+  if (!IsPowerOfTwo(file.partitions)) {
+    return Status::InvalidArgument(top + ": partitions must be a power of two, got " +
+                                   std::to_string(file.partitions));
+  }
+  if (file.n == 0) return Status::InvalidArgument(top + ": n must be at least 1");
+
+  const toml::array* members = root["member"].as_array();
+  if (members == nullptr || members->empty()) {
+    return Status::InvalidArgument(top + ": no [[member]] entries");
+  }
+  std::set<std::string> ids, addresses;
+  for (const toml::node& node : *members) {
+    const toml::table* m = node.as_table();
+    const std::string where = Where(path, node.source());
+    if (m == nullptr) return Status::InvalidArgument(where + ": [[member]] must be a table");
+    std::optional<std::string> id = (*m)["id"].value<std::string>();
+    std::optional<std::string> address = (*m)["address"].value<std::string>();
+    if (!id || id->empty()) return Status::InvalidArgument(where + ": member without an id");
+    if (!address) return Status::InvalidArgument(where + ": member " + *id + " has no address");
+    std::string host;
+    uint16_t port = 0;
+    Status st = SplitHostPort(*address, &host, &port);
+    if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
+    if (!ids.insert(*id).second) {
+      return Status::InvalidArgument(where + ": duplicate member id " + *id);
+    }
+    if (!addresses.insert(*address).second) {
+      return Status::InvalidArgument(where + ": duplicate member address " + *address);
+    }
+    file.members.push_back({*id, *address});
+  }
+
+  BucketProps defaults;
+  defaults.n = file.n;
+  defaults.r = defaults.w = file.n / 2 + 1;
+  if (const toml::table* t = root["bucket_defaults"].as_table()) {
+    Result<BucketProps> props = ReadBucketProps(*t, defaults, Where(path, t->source()));
+    if (!props.ok()) return props.status();
+    defaults = *props;
+  }
+  file.buckets = BucketTable(defaults);
+  if (const toml::node* buckets = root.get("bucket")) {
+    const toml::array* list = buckets->as_array();
+    if (list == nullptr) return Status::InvalidArgument(top + ": 'bucket' must be [[bucket]]");
+    for (const toml::node& node : *list) {
+      const toml::table* b = node.as_table();
+      const std::string where = Where(path, node.source());
+      if (b == nullptr) return Status::InvalidArgument(where + ": [[bucket]] must be a table");
+      std::optional<std::string> name = (*b)["name"].value<std::string>();
+      if (!name || name->empty()) return Status::InvalidArgument(where + ": bucket without a name");
+      if (file.buckets.named().count(*name) != 0) {
+        return Status::InvalidArgument(where + ": duplicate bucket " + *name);
+      }
+      Result<BucketProps> props = ReadBucketProps(*b, defaults, where);
+      if (!props.ok()) return props.status();
+      file.buckets.Set(*name, *props);
+    }
+  }
+  return file;
+}
+
+}  // namespace
+
+Result<ClusterFile> ReadClusterFile(const std::string& path) {
+  if (std::ifstream probe(path); !probe) return Status::IOError("cannot read " + path);
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
+    return Status::InvalidArgument(Where(path, err.source()) + ": " +
+                                   std::string(err.description()));
+  }
+  return FromToml(root, path);
+}
+
+Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
+  toml::table root{{"version", kClusterFileVersion},
+                   {"partitions", static_cast<int64_t>(file.partitions)},
+                   {"n", static_cast<int64_t>(file.n)},
+                   {"bucket_defaults", BucketPropsTable(file.buckets.defaults())}};
+  toml::array members;
+  for (const ClusterMember& m : file.members) {
+    members.push_back(toml::table{{"id", m.id}, {"address", m.address}});
+  }
+  root.insert("member", std::move(members));
+  if (!file.buckets.named().empty()) {
+    toml::array buckets;
+    for (const auto& [name, props] : file.buckets.named()) {
+      toml::table t = BucketPropsTable(props);
+      t.insert("name", name);
+      buckets.push_back(std::move(t));
+    }
+    root.insert("bucket", std::move(buckets));
+  }
+  std::ostringstream text;
+  text << "# ringkv cluster file (docs/cluster-file.md); written by ringkv-cluster.\n"
+       << root << "\n";
+
+  // Written beside the target and renamed over it, so a reader never sees
+  // half a file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return Status::IOError("cannot write " + tmp);
+    out << text.str();
+    out.flush();
+    if (!out) return Status::IOError("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::IOError("cannot rename " + tmp + " to " + path);
+  }
+  return Status::OK();
+}
+
+Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Status::InvalidArgument("bad address '" + address + "': expected HOST:PORT");
+  }
+  std::string h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const char* begin = address.data() + colon + 1;
+  const char* end = address.data() + address.size();
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || ptr != end || value == 0 || value > 65535) {
+    return Status::InvalidArgument("bad port in address '" + address + "'");
+  }
+  *host = std::move(h);
+  *port = static_cast<uint16_t>(value);
+  return Status::OK();
+}
+
+}  // namespace ringkv
