@@ -46,6 +46,7 @@ struct ServiceEnv {
 };
 
 class Coordinator;
+class ObjectStore;
 class Replica;
 
 class Service {
@@ -67,9 +68,13 @@ class Service {
   const Ring& ring() const { return ring_; }
 
  private:
+  int64_t DeadlineFor(const Message& m) const;
+  void SendTo(const NodeId& to, uint64_t request_id, MessageBody body);
+
   ServiceOptions options_;
   Ring ring_;
   ServiceEnv env_;
+  std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<Coordinator> coordinator_;
 };

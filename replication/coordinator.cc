@@ -1,0 +1,432 @@
+#include "replication/coordinator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/hash.h"
+#include "proto/codec.h"
+#include "replication/object_codec.h"
+#include "replication/quorum.h"
+
+namespace ringkv {
+namespace {
+
+// Bounds on what a client may store; together far below the frame cap
+// (proto/frame.h) so a full reply always fits in one frame.
+constexpr size_t kMaxBucketBytes = 255;
+constexpr size_t kMaxKeyBytes = 64 * 1024;
+constexpr size_t kMaxValueBytes = 4 * 1024 * 1024;
+
+// A forwarded put's coordinator is given a little less time than the
+// forwarder waits, so its answer (even "unavailable") arrives before the
+// forwarder moves on to the next primary.
+constexpr int64_t kForwardGraceUs = 50'000;
+
+}  // namespace
+
+struct Coordinator::GetOp {
+  GetRequest request;
+  uint32_t partition = 0;
+  std::vector<NodeId> replicas;
+  QuorumTracker quorum;
+  int64_t deadline_us = 0;
+  GetCallback done;
+  struct Answer {
+    bool answered = false;
+    bool ok = false;
+    bool found = false;
+    Object object;
+  };
+  std::vector<Answer> answers;
+  std::vector<uint64_t> ids;
+  TimerId timer = 0;
+  bool responded = false;
+  bool finished = false;
+
+  GetOp(uint32_t r, uint32_t pr) : quorum(r, pr) {}
+};
+
+struct Coordinator::PutOp {
+  PutRequest request;
+  VersionVector context;
+  uint32_t partition = 0;
+  std::vector<NodeId> replicas;
+  bool self_is_primary = false;
+  QuorumTracker quorum;
+  int64_t deadline_us = 0;
+  PutCallback done;
+  Object object;
+  std::vector<uint64_t> ids;
+  TimerId timer = 0;
+  bool responded = false;
+  bool finished = false;
+
+  PutOp(uint32_t w, uint32_t pw) : quorum(w, pw) {}
+};
+
+struct Coordinator::ForwardOp {
+  PutRequest request;
+  std::vector<NodeId> targets;
+  size_t next = 0;
+  int64_t deadline_us = 0;
+  PutCallback done;
+  uint64_t current_id = 0;
+  TimerId timer = 0;
+  bool finished = false;
+};
+
+Coordinator::Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env,
+                         Replica* replica)
+    : options_(options), ring_(ring), env_(env), replica_(replica) {}
+
+Coordinator::~Coordinator() {
+  for (auto& [id, p] : pending_) {
+    if (p.get && p.get->timer) env_.scheduler->Cancel(p.get->timer);
+    if (p.put && p.put->timer) env_.scheduler->Cancel(p.put->timer);
+    if (p.forward && p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
+  }
+}
+
+Status Coordinator::Validate(const std::string& bucket, const std::string& key,
+                             size_t value_size) const {
+  if (bucket.empty() || bucket.size() > kMaxBucketBytes) {
+    return Status::InvalidArgument("bucket must be 1.." + std::to_string(kMaxBucketBytes) +
+                                   " bytes");
+  }
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Status::InvalidArgument("key must be 1.." + std::to_string(kMaxKeyBytes) + " bytes");
+  }
+  if (value_size > kMaxValueBytes) {
+    return Status::InvalidArgument("value of " + std::to_string(value_size) +
+                                   " bytes exceeds the limit of " +
+                                   std::to_string(kMaxValueBytes));
+  }
+  return Status::OK();
+}
+
+uint32_t Coordinator::RemainingMs(int64_t deadline_us) const {
+  int64_t left = deadline_us - env_.clock->MonoMicros();
+  // 0 on the wire means "use your default", so a spent budget travels as 1.
+  return static_cast<uint32_t>(std::max<int64_t>(1, (left + 999) / 1000));
+}
+
+uint64_t Coordinator::Send(const NodeId& to, int64_t deadline_us, MessageBody body) {
+  Message m;
+  m.request_id = next_request_id_++;
+  m.from = options_->self;
+  m.timeout_ms = RemainingMs(deadline_us);
+  m.body = std::move(body);
+  env_.transport->Send(to, EncodeMessage(m));
+  return m.request_id;
+}
+
+void Coordinator::Forget(const std::vector<uint64_t>& ids) {
+  for (uint64_t id : ids) pending_.erase(id);
+}
+
+// ---------------------------------------------------------------- get
+
+void Coordinator::Get(const GetRequest& request, int64_t deadline_us, GetCallback done) {
+  GetReply reply;
+  reply.status = Validate(request.bucket, request.key, 0);
+  const BucketProps& props = options_->buckets.Get(request.bucket);
+  auto r = ResolveQuorum(request.r, props.r, props.n, "r");
+  auto pr = ResolveQuorum(request.pr, 0, props.n, "pr");
+  if (reply.status.ok() && !r.ok()) reply.status = r.status();
+  if (reply.status.ok() && !pr.ok()) reply.status = pr.status();
+  if (!reply.status.ok()) {
+    done(std::move(reply));
+    return;
+  }
+  uint64_t hash = KeyHash(request.bucket, request.key);
+  auto op = std::make_shared<GetOp>(*r, *pr);
+  op->request = request;
+  op->partition = ring_->PartitionOf(hash);
+  op->replicas = ring_->PlacementFor(hash, props.n).primaries;
+  op->deadline_us = deadline_us;
+  op->done = std::move(done);
+  op->answers.resize(op->replicas.size());
+  StartGet(op);
+}
+
+void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
+  for (size_t i = 0; i < op->replicas.size(); ++i) op->quorum.Expect(true);
+  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  op->timer = env_.scheduler->RunAfter(delay, [this, op] {
+    op->timer = 0;
+    if (op->finished) return;
+    if (!op->responded) {
+      op->responded = true;
+      GetReply reply;
+      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline");
+      op->done(std::move(reply));
+    }
+    ReadRepair(*op);
+    Forget(op->ids);
+    op->finished = true;
+  });
+  for (size_t i = 0; i < op->replicas.size() && !op->finished; ++i) {
+    if (op->replicas[i] == options_->self) {
+      auto local = replica_->Read(op->partition, op->request.bucket, op->request.key);
+      if (!local.ok()) {
+        OnGetAnswer(op, i, local.status(), false, {});
+      } else {
+        bool found = local->has_value();
+        OnGetAnswer(op, i, Status::OK(), found, found ? std::move(**local) : Object{});
+      }
+      continue;
+    }
+    uint64_t id = Send(op->replicas[i], op->deadline_us,
+                       ReplicaGetRequest{op->request.bucket, op->request.key});
+    pending_[id] = Pending{op, nullptr, nullptr, i};
+    op->ids.push_back(id);
+  }
+}
+
+void Coordinator::OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica,
+                              const Status& status, bool found, Object object) {
+  if (op->finished || op->answers[replica].answered) return;
+  auto& a = op->answers[replica];
+  a.answered = true;
+  a.ok = status.ok();
+  a.found = found && a.ok;
+  a.object = std::move(object);
+  if (a.ok) {
+    op->quorum.Succeeded(true);
+  } else {
+    op->quorum.Failed(true);
+  }
+  MaybeFinishGet(op);
+}
+
+void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
+  if (!op->responded && (op->quorum.Met() || op->quorum.Impossible())) {
+    op->responded = true;
+    GetReply reply;
+    if (op->quorum.Met()) {
+      for (const auto& a : op->answers) {
+        if (!a.found) continue;
+        reply.object = reply.found ? Sync(reply.object, a.object) : a.object;
+        reply.found = true;
+      }
+      if (options_->buckets.Get(op->request.bucket).resolver == ResolverKind::kLww) {
+        reply.object = ResolveLww(std::move(reply.object));
+      }
+    } else {
+      reply.status = Status::Unavailable(op->quorum.Shortfall());
+    }
+    op->done(std::move(reply));
+  }
+  if (op->quorum.AllAnswered() && !op->finished) {
+    if (op->timer) env_.scheduler->Cancel(op->timer);
+    op->timer = 0;
+    ReadRepair(*op);
+    Forget(op->ids);
+    op->finished = true;
+  }
+}
+
+void Coordinator::ReadRepair(const GetOp& op) {
+  Object merged;
+  bool any = false;
+  for (const auto& a : op.answers) {
+    if (!a.found) continue;
+    merged = any ? Sync(merged, a.object) : a.object;
+    any = true;
+  }
+  if (!any) return;
+  if (options_->buckets.Get(op.request.bucket).resolver == ResolverKind::kLww) {
+    merged = ResolveLww(std::move(merged));
+  }
+  for (size_t i = 0; i < op.answers.size(); ++i) {
+    const auto& a = op.answers[i];
+    // Only replicas that answered are repaired: one that did not may be
+    // down, and hinted handoff, not read repair, covers it.
+    if (!a.ok || (a.found && a.object == merged)) continue;
+    if (op.replicas[i] == options_->self) {
+      (void)replica_->Merge(op.partition, op.request.bucket, op.request.key, merged);
+    } else {
+      // Fire and forget: the reply finds no pending entry and is dropped.
+      Send(op.replicas[i], op.deadline_us,
+           ReplicaPutRequest{op.request.bucket, op.request.key, merged});
+    }
+  }
+}
+
+// ---------------------------------------------------------------- put
+
+void Coordinator::Put(const PutRequest& request, int64_t deadline_us, PutCallback done) {
+  PutReply reply;
+  reply.status = Validate(request.bucket, request.key, request.value.size());
+  const BucketProps& props = options_->buckets.Get(request.bucket);
+  auto w = ResolveQuorum(request.w, props.w, props.n, "w");
+  auto pw = ResolveQuorum(request.pw, 0, props.n, "pw");
+  auto context = DecodeContext(request.context);
+  if (reply.status.ok() && !w.ok()) reply.status = w.status();
+  if (reply.status.ok() && !pw.ok()) reply.status = pw.status();
+  if (reply.status.ok() && !context.ok()) {
+    reply.status = Status::InvalidArgument("malformed context: " + context.status().message());
+  }
+  if (!reply.status.ok()) {
+    done(std::move(reply));
+    return;
+  }
+  uint64_t hash = KeyHash(request.bucket, request.key);
+  std::vector<NodeId> primaries = ring_->PlacementFor(hash, props.n).primaries;
+  bool self_is_primary =
+      std::find(primaries.begin(), primaries.end(), options_->self) != primaries.end();
+
+  if (!self_is_primary && !request.forwarded) {
+    auto op = std::make_shared<ForwardOp>();
+    op->request = request;
+    op->request.forwarded = true;
+    op->targets = std::move(primaries);
+    op->deadline_us = deadline_us;
+    op->done = std::move(done);
+    ForwardNext(op);
+    return;
+  }
+
+  auto op = std::make_shared<PutOp>(*w, *pw);
+  op->request = request;
+  op->context = std::move(context).value();
+  op->partition = ring_->PartitionOf(hash);
+  op->replicas = std::move(primaries);
+  op->self_is_primary = self_is_primary;
+  op->deadline_us = deadline_us;
+  op->done = std::move(done);
+  CoordinatePut(op);
+}
+
+void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
+  const PutRequest& req = op->request;
+  auto stored = replica_->Coordinate(op->partition, req.bucket, req.key, op->context,
+                                     req.tombstone, req.tombstone ? std::string() : req.value);
+  if (!stored.ok()) {
+    PutReply reply;
+    reply.status = stored.status();
+    op->done(std::move(reply));
+    return;
+  }
+  op->object = std::move(stored).value();
+  op->quorum.Expect(op->self_is_primary);
+  op->quorum.Succeeded(op->self_is_primary);
+  for (const NodeId& r : op->replicas) {
+    if (r != options_->self) op->quorum.Expect(true);
+  }
+  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  op->timer = env_.scheduler->RunAfter(delay, [this, op] {
+    op->timer = 0;
+    if (op->finished) return;
+    if (!op->responded) {
+      op->responded = true;
+      PutReply reply;
+      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline");
+      op->done(std::move(reply));
+    }
+    Forget(op->ids);
+    op->finished = true;
+  });
+  for (size_t i = 0; i < op->replicas.size(); ++i) {
+    if (op->replicas[i] == options_->self) continue;
+    uint64_t id = Send(op->replicas[i], op->deadline_us,
+                       ReplicaPutRequest{req.bucket, req.key, op->object});
+    pending_[id] = Pending{nullptr, op, nullptr, i};
+    op->ids.push_back(id);
+  }
+  MaybeFinishPut(op);
+}
+
+void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, const Status& status) {
+  if (op->finished) return;
+  if (status.ok()) {
+    op->quorum.Succeeded(true);
+  } else {
+    op->quorum.Failed(true);
+  }
+  MaybeFinishPut(op);
+}
+
+void Coordinator::MaybeFinishPut(const std::shared_ptr<PutOp>& op) {
+  if (!op->responded && (op->quorum.Met() || op->quorum.Impossible())) {
+    op->responded = true;
+    PutReply reply;
+    if (op->quorum.Met()) {
+      reply.object = op->object;
+    } else {
+      reply.status = Status::Unavailable(op->quorum.Shortfall());
+    }
+    op->done(std::move(reply));
+  }
+  if (op->quorum.AllAnswered() && !op->finished) {
+    if (op->timer) env_.scheduler->Cancel(op->timer);
+    op->timer = 0;
+    Forget(op->ids);
+    op->finished = true;
+  }
+}
+
+// ---------------------------------------------------------------- forward
+
+void Coordinator::ForwardNext(const std::shared_ptr<ForwardOp>& op) {
+  int64_t now = env_.clock->MonoMicros();
+  int64_t remaining = op->deadline_us - now;
+  if (op->next >= op->targets.size() || remaining <= 0) {
+    op->finished = true;
+    PutReply reply;
+    reply.status = Status::Unavailable("no primary replica answered the forwarded put (tried " +
+                                       std::to_string(op->next) + " of " +
+                                       std::to_string(op->targets.size()) + ")");
+    op->done(std::move(reply));
+    return;
+  }
+  // Split what is left evenly over the primaries not yet tried, so one
+  // stopped primary cannot use up the whole budget.
+  int64_t slice = remaining / static_cast<int64_t>(op->targets.size() - op->next);
+  int64_t attempt_end = now + slice;
+  int64_t grace = std::min(kForwardGraceUs, slice / 10);
+  const NodeId& target = op->targets[op->next++];
+  uint64_t id = Send(target, attempt_end - grace, op->request);
+  op->current_id = id;
+  pending_[id] = Pending{nullptr, nullptr, op, 0};
+  op->timer = env_.scheduler->RunAfter(slice, [this, op, id] {
+    op->timer = 0;
+    if (op->finished) return;
+    pending_.erase(id);
+    ForwardNext(op);
+  });
+}
+
+// ---------------------------------------------------------------- replies
+
+void Coordinator::OnReply(const Message& reply) {
+  auto it = pending_.find(reply.request_id);
+  if (it == pending_.end()) return;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+
+  if (const auto* g = std::get_if<ReplicaGetReply>(&reply.body); g && p.get) {
+    OnGetAnswer(p.get, p.replica, g->status, g->found, g->object);
+  } else if (const auto* a = std::get_if<ReplicaPutReply>(&reply.body); a && p.put) {
+    OnPutAck(p.put, a->status);
+  } else if (const auto* f = std::get_if<PutReply>(&reply.body); f && p.forward) {
+    if (p.forward->finished) return;
+    if (p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
+    p.forward->timer = 0;
+    p.forward->finished = true;
+    p.forward->done(*f);
+  } else {
+    // An ErrorReply, or a reply of the wrong type: that replica failed.
+    Status st = Status::Internal("unexpected reply type from " + reply.from);
+    if (const auto* e = std::get_if<ErrorReply>(&reply.body)) st = e->status;
+    if (p.get) OnGetAnswer(p.get, p.replica, st, false, {});
+    if (p.put) OnPutAck(p.put, st);
+    if (p.forward && !p.forward->finished) {
+      if (p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
+      p.forward->timer = 0;
+      ForwardNext(p.forward);
+    }
+  }
+}
+
+}  // namespace ringkv

@@ -1,0 +1,80 @@
+// Coordinator: runs gets and puts against a key's preference list.
+//
+// A get asks every primary, answers once R of them (PR primaries) replied,
+// keeps listening until all replied or the deadline passed, then sends the
+// merged object to every replica that answered with less (read repair).
+// A put is coordinated by a primary, which mints the dot (Replica::
+// Coordinate), stores it locally and sends the new object to the other
+// primaries, answering after W acknowledgements (PW primaries); a node that
+// is not a primary forwards the put to one. Every request ends, successfully
+// or with an Unavailable status saying how many replicas answered, by its
+// deadline at the latest. Single-threaded, on the node's loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "proto/messages.h"
+#include "replication/replica.h"
+#include "replication/service.h"
+
+namespace ringkv {
+
+class Coordinator {
+ public:
+  using GetCallback = std::function<void(GetReply)>;
+  using PutCallback = std::function<void(PutReply)>;
+
+  // All pointers must outlive the Coordinator.
+  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, Replica* replica);
+  ~Coordinator();
+
+  // `done` is called exactly once, no later than `deadline_us` (monotonic).
+  void Get(const GetRequest& request, int64_t deadline_us, GetCallback done);
+  void Put(const PutRequest& request, int64_t deadline_us, PutCallback done);
+
+  // A reply from a replica or from a node this one forwarded a put to.
+  // Replies nobody waits for (late, duplicated) are dropped.
+  void OnReply(const Message& reply);
+
+ private:
+  struct GetOp;
+  struct PutOp;
+  struct ForwardOp;
+  // What a pending request id belongs to.
+  struct Pending {
+    std::shared_ptr<GetOp> get;
+    std::shared_ptr<PutOp> put;
+    std::shared_ptr<ForwardOp> forward;
+    size_t replica = 0;  // index into the op's replica list
+  };
+
+  Status Validate(const std::string& bucket, const std::string& key, size_t value_size) const;
+  uint64_t Send(const NodeId& to, int64_t deadline_us, MessageBody body);
+  uint32_t RemainingMs(int64_t deadline_us) const;
+
+  void StartGet(const std::shared_ptr<GetOp>& op);
+  void OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica, const Status& status,
+                   bool found, Object object);
+  void MaybeFinishGet(const std::shared_ptr<GetOp>& op);
+  void ReadRepair(const GetOp& op);
+
+  void CoordinatePut(const std::shared_ptr<PutOp>& op);
+  void OnPutAck(const std::shared_ptr<PutOp>& op, const Status& status);
+  void MaybeFinishPut(const std::shared_ptr<PutOp>& op);
+
+  void ForwardNext(const std::shared_ptr<ForwardOp>& op);
+
+  void Forget(const std::vector<uint64_t>& ids);
+
+  const ServiceOptions* options_;
+  const Ring* ring_;
+  ServiceEnv env_;
+  Replica* replica_;
+  uint64_t next_request_id_ = 1;
+  std::unordered_map<uint64_t, Pending> pending_;
+};
+
+}  // namespace ringkv

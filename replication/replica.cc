@@ -1,0 +1,42 @@
+#include "replication/replica.h"
+
+#include <utility>
+
+namespace ringkv {
+
+Object Replica::Resolve(std::string_view bucket, Object object) const {
+  if (buckets_->Get(bucket).resolver == ResolverKind::kLww) return ResolveLww(std::move(object));
+  return object;
+}
+
+Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
+                                   std::string_view key, const VersionVector& context,
+                                   bool tombstone, std::string value) {
+  // A read error must not be mistaken for "no object": minting a dot from a
+  // counter we cannot see could reuse one (kv679).
+  auto local = store_->Get(partition, bucket, key);
+  if (!local.ok()) return local.status();
+  Object updated = Update(local->value_or(Object{}), context, self_, clock_->WallMicros(),
+                          tombstone, std::move(value));
+  updated = Resolve(bucket, std::move(updated));
+  RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated));
+  return updated;
+}
+
+Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,
+                              const Object& incoming) {
+  auto local = store_->Get(partition, bucket, key);
+  if (!local.ok()) return local.status();
+  Object merged = Resolve(bucket, local->has_value() ? Sync(**local, incoming) : incoming);
+  if (!local->has_value() || merged != **local) {
+    RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, merged));
+  }
+  return merged;
+}
+
+Result<std::optional<Object>> Replica::Read(uint32_t partition, std::string_view bucket,
+                                            std::string_view key) {
+  return store_->Get(partition, bucket, key);
+}
+
+}  // namespace ringkv

@@ -1,0 +1,52 @@
+// Replica: this node's copy of the objects it is a replica for, and the
+// causal operations on it (causality.md §2): coordinate a write (mint a
+// dot), merge a copy from another replica (sync, no new dot), read.
+//
+// Every change reads the stored object, applies one pure function from
+// replication/object.h plus the bucket's resolver, and writes the result in
+// one atomic batch before anyone is told it succeeded. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "replication/bucket.h"
+#include "replication/object.h"
+#include "replication/object_store.h"
+
+namespace ringkv {
+
+class Replica {
+ public:
+  // All pointers must outlive the Replica.
+  Replica(Actor self, const BucketTable* buckets, ObjectStore* store, Clock* clock)
+      : self_(std::move(self)), buckets_(buckets), store_(store), clock_(clock) {}
+
+  // update(S_local, context, self, value): the new object, durably stored.
+  Result<Object> Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
+                            const VersionVector& context, bool tombstone, std::string value);
+
+  // sync(S_local, incoming), stored when it changed anything. Returns the
+  // merged object.
+  Result<Object> Merge(uint32_t partition, std::string_view bucket, std::string_view key,
+                       const Object& incoming);
+
+  Result<std::optional<Object>> Read(uint32_t partition, std::string_view bucket,
+                                     std::string_view key);
+
+  const Actor& self() const { return self_; }
+
+ private:
+  Object Resolve(std::string_view bucket, Object object) const;
+
+  Actor self_;
+  const BucketTable* buckets_;
+  ObjectStore* store_;
+  Clock* clock_;
+};
+
+}  // namespace ringkv
