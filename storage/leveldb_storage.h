@@ -1,0 +1,38 @@
+// LevelDbStorage: the production Storage, one LevelDB database per node.
+//
+// Keys use LevelDB's default bytewise comparator, which is the memcmp order
+// storage.h promises. LevelDB statuses become ringkv ones: NotFound stays
+// NotFound, Corruption stays Corruption, anything else is IOError. Not
+// thread-safe, like every Storage (LevelDB itself would be; we do not rely
+// on it).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "storage/storage.h"
+
+namespace ringkv {
+
+struct LevelDbOptions {
+  bool create_if_missing = true;
+  // Fail Open when the database already exists (fresh data directories).
+  bool error_if_exists = false;
+  // Sync every Write even when its caller did not ask for it.
+  bool sync = false;
+  // Verify checksums on every read and stop early on internal inconsistency.
+  bool paranoid_checks = false;
+  size_t block_cache_bytes = 8 << 20;
+  size_t write_buffer_bytes = 4 << 20;
+};
+
+class LevelDbStorage {
+ public:
+  // Opens (creating, if allowed) the database in directory `path`.
+  // IOError/Corruption/InvalidArgument from LevelDB come back as Status.
+  static Result<std::unique_ptr<Storage>> Open(const std::string& path,
+                                               const LevelDbOptions& options = {});
+};
+
+}  // namespace ringkv

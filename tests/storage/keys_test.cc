@@ -1,0 +1,133 @@
+// Storage key layout: round trips, ordering, and malformed-key rejection.
+#include "storage/keys.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace ringkv {
+namespace {
+
+TEST(KeysTest, ObjectKeyLayoutIsFixed) {
+  // See docs/storage-format.md for this example.
+  EXPECT_EQ(ObjectKey(0x0102, "users", "alice"),
+            std::string("o\x00\x00\x01\x02\x05users" "alice", 16));
+  EXPECT_EQ(ObjectKey(7, std::string(200, 'b'), "k").substr(0, 7),
+            std::string("o\x00\x00\x00\x07\xc8\x01", 7));
+  EXPECT_EQ(PartitionStart(0x0102), std::string("o\x00\x00\x01\x02", 5));
+  EXPECT_EQ(PartitionEnd(0x0102), std::string("o\x00\x00\x01\x03", 5));
+  EXPECT_EQ(PartitionEnd(UINT32_MAX), "p");
+  EXPECT_EQ(MetaKey(kMetaIncarnation), "mincarnation");
+  EXPECT_EQ(HintKey("n1", 0x0102), std::string("h\x02n1\0\0\0\0\0\0\x01\x02", 12));
+  EXPECT_EQ(HintPrefix("n1"), std::string("h\x02n1", 4));
+}
+
+TEST(KeysTest, ObjectKeyRoundTrips) {
+  const std::vector<std::string> buckets = {"", "b", std::string("\0\xff", 2), std::string(300, 'x')};
+  const std::vector<std::string> keys = {"", "k", std::string("\0\0\x80", 3), std::string(1000, '\xff')};
+  for (uint32_t p : {0u, 1u, 63u, 1u << 20, UINT32_MAX}) {
+    for (const auto& b : buckets) {
+      for (const auto& k : keys) {
+        uint32_t pp = 0;
+        std::string bb, kk;
+        ASSERT_TRUE(ParseObjectKey(ObjectKey(p, b, k), &pp, &bb, &kk).ok());
+        EXPECT_EQ(pp, p);
+        EXPECT_EQ(bb, b);
+        EXPECT_EQ(kk, k);
+      }
+    }
+  }
+}
+
+TEST(KeysTest, BucketKeySplitIsUnambiguous) {
+  EXPECT_NE(ObjectKey(1, "ab", "c"), ObjectKey(1, "a", "bc"));
+  EXPECT_NE(ObjectKey(1, "", "ab"), ObjectKey(1, "ab", ""));
+}
+
+TEST(KeysTest, PartitionKeysSortInsideTheirRange) {
+  const std::vector<std::string> names = {"", "a", std::string("\0", 1), std::string("\xff\xff\xff", 3),
+                                          std::string(130, '\xff')};
+  std::vector<uint32_t> partitions = {0, 1, 2, 255, 256, 1023, 65536, UINT32_MAX - 1, UINT32_MAX};
+  for (uint32_t p : partitions) {
+    for (const auto& b : names) {
+      for (const auto& k : names) {
+        const std::string key = ObjectKey(p, b, k);
+        EXPECT_LE(PartitionStart(p), key);
+        EXPECT_LT(key, PartitionEnd(p));
+        // Not inside any other partition's range.
+        if (p > 0) {
+          EXPECT_GE(key, PartitionEnd(p - 1));
+        }
+        if (p < UINT32_MAX) {
+          EXPECT_LT(key, PartitionStart(p + 1));
+        }
+      }
+    }
+  }
+  // Ranges tile the object key space in partition order.
+  for (size_t i = 0; i + 1 < partitions.size(); ++i) {
+    EXPECT_LE(PartitionEnd(partitions[i]), PartitionStart(partitions[i + 1]));
+  }
+}
+
+TEST(KeysTest, KindsLiveInSeparateRanges) {
+  const std::string obj_lo = ObjectKey(0, "", ""), obj_hi = ObjectKey(UINT32_MAX, "\xff", "\xff");
+  const std::string hint = HintKey(std::string(255, '\xff'), UINT64_MAX);
+  const std::string meta = MetaKey("\xff\xff");
+  EXPECT_LT(hint, meta);
+  EXPECT_LT(meta, obj_lo);
+  EXPECT_LT(obj_hi, "p");
+  EXPECT_FALSE(ParseObjectKey(hint, nullptr, nullptr, nullptr).ok());
+  EXPECT_FALSE(ParseObjectKey(meta, nullptr, nullptr, nullptr).ok());
+}
+
+TEST(KeysTest, HintKeysRoundTripAndSortBySeq) {
+  std::vector<std::string> keys;
+  for (uint64_t seq : {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{256}, UINT64_MAX}) {
+    keys.push_back(HintKey("node-a", seq));
+    std::string target;
+    uint64_t got = 0;
+    ASSERT_TRUE(ParseHintKey(keys.back(), &target, &got).ok());
+    EXPECT_EQ(target, "node-a");
+    EXPECT_EQ(got, seq);
+    EXPECT_EQ(keys.back().substr(0, HintPrefix("node-a").size()), HintPrefix("node-a"));
+    EXPECT_LT(keys.back(), PrefixEnd(HintPrefix("node-a")));
+  }
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  // One target's prefix does not cover another target's hints.
+  const std::string other = HintKey("node-ab", 0);
+  EXPECT_NE(other.substr(0, HintPrefix("node-a").size()), HintPrefix("node-a"));
+}
+
+TEST(KeysTest, MalformedKeysAreCorruption) {
+  EXPECT_TRUE(ParseObjectKey("", nullptr, nullptr, nullptr).IsCorruption());
+  EXPECT_TRUE(ParseObjectKey("o\0\0\0", nullptr, nullptr, nullptr).IsCorruption());
+  EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0", 5), nullptr, nullptr, nullptr).IsCorruption());
+  EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0\x05" "abc", 9), nullptr, nullptr, nullptr)
+                  .IsCorruption());
+  EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0\x80\x80\x80\x80\x80\x01", 11), nullptr, nullptr,
+                             nullptr)
+                  .IsCorruption());
+  EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0\xff\xff\xff\xff\x1f", 10), nullptr, nullptr,
+                             nullptr)
+                  .IsCorruption());
+  EXPECT_TRUE(ParseHintKey("h", nullptr, nullptr).IsCorruption());
+  EXPECT_TRUE(ParseHintKey(std::string("h\x05" "ab", 4), nullptr, nullptr).IsCorruption());
+  // Every truncation of a valid key is rejected.
+  const std::string hint = HintKey("n", 9);
+  for (size_t len = 0; len < hint.size(); ++len) {
+    EXPECT_TRUE(ParseHintKey(hint.substr(0, len), nullptr, nullptr).IsCorruption()) << len;
+  }
+}
+
+TEST(KeysTest, PrefixEnd) {
+  EXPECT_EQ(PrefixEnd("ab"), "ac");
+  EXPECT_EQ(PrefixEnd(std::string("a\xff\xff", 3)), "b");
+  EXPECT_EQ(PrefixEnd(std::string("\xff\xff", 2)), "");
+  EXPECT_EQ(PrefixEnd(""), "");
+}
+
+}  // namespace
+}  // namespace ringkv
