@@ -92,11 +92,41 @@ struct BodyEncoder {
     b.setBucket(AsData(m.bucket));
     b.setKey(AsData(m.key));
     ObjectToCapnp(m.object, b.initObject());
+    if (!m.hint_for.empty()) b.setHintFor(AsText(m.hint_for));
   }
   void operator()(const ReplicaPutReply& m) {
     SetStatus(m.status, env.initReplicaPutReply().initStatus());
   }
   void operator()(const ErrorReply& m) { SetStatus(m.status, env.initError().initStatus()); }
+  void operator()(const Gossip& m) {
+    auto b = env.initGossip();
+    b.setRingEpoch(m.ring_epoch);
+    auto list = b.initHeartbeats(static_cast<unsigned>(m.heartbeats.size()));
+    for (unsigned i = 0; i < list.size(); ++i) {
+      list[i].setNode(AsText(m.heartbeats[i].node));
+      list[i].setGeneration(m.heartbeats[i].generation);
+      list[i].setVersion(m.heartbeats[i].version);
+    }
+  }
+  void operator()(const StatusRequest&) { env.setStatusRequest(); }
+  void operator()(const NodeStatus& m) {
+    auto b = env.initStatusReply();
+    b.setNode(AsText(m.node));
+    b.setIncarnation(m.incarnation);
+    auto peers = b.initPeers(static_cast<unsigned>(m.peers.size()));
+    for (unsigned i = 0; i < peers.size(); ++i) {
+      peers[i].setNode(AsText(m.peers[i].node));
+      peers[i].setUp(m.peers[i].up);
+      peers[i].setPhi(m.peers[i].phi);
+    }
+    auto hints = b.initHints(static_cast<unsigned>(m.hints.size()));
+    for (unsigned i = 0; i < hints.size(); ++i) {
+      hints[i].setTarget(AsText(m.hints[i].target));
+      hints[i].setCount(m.hints[i].count);
+    }
+    b.setHintsDelivered(m.hints_delivered);
+    b.setRingEpoch(m.ring_epoch);
+  }
 };
 
 // Reads the union member of `env` into a MessageBody. May throw
@@ -171,12 +201,35 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       m.bucket = FromData(r.getBucket());
       m.key = FromData(r.getKey());
       m.object = std::move(object).value();
+      m.hint_for = FromText(r.getHintFor());
       return MessageBody(std::move(m));
     }
     case W::REPLICA_PUT_REPLY:
       return MessageBody(ReplicaPutReply{GetStatus(env.getReplicaPutReply().getStatus())});
     case W::ERROR:
       return MessageBody(ErrorReply{GetStatus(env.getError().getStatus())});
+    case W::GOSSIP: {
+      auto r = env.getGossip();
+      Gossip m;
+      m.ring_epoch = r.getRingEpoch();
+      for (auto hb : r.getHeartbeats()) {
+        m.heartbeats.push_back({FromText(hb.getNode()), hb.getGeneration(), hb.getVersion()});
+      }
+      return MessageBody(std::move(m));
+    }
+    case W::STATUS_REQUEST:
+      return MessageBody(StatusRequest{});
+    case W::STATUS_REPLY: {
+      auto r = env.getStatusReply();
+      NodeStatus m;
+      m.node = FromText(r.getNode());
+      m.incarnation = r.getIncarnation();
+      for (auto p : r.getPeers()) m.peers.push_back({FromText(p.getNode()), p.getUp(), p.getPhi()});
+      for (auto h : r.getHints()) m.hints.push_back({FromText(h.getTarget()), h.getCount()});
+      m.hints_delivered = r.getHintsDelivered();
+      m.ring_epoch = r.getRingEpoch();
+      return MessageBody(std::move(m));
+    }
   }
   // A member added by a newer sender: capnp reports its raw ordinal.
   return Status::Corruption("unknown message type " +

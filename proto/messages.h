@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "common/status.h"
+#include "common/transport.h"
 #include "replication/object.h"
 
 namespace ringkv {
@@ -65,6 +67,7 @@ struct ReplicaGetReply {
 struct ReplicaPutRequest {
   std::string bucket, key;
   Object object;
+  NodeId hint_for;  // non-empty: the receiver is a fallback holding a hint
   bool operator==(const ReplicaPutRequest&) const = default;
 };
 struct ReplicaPutReply {
@@ -77,9 +80,46 @@ struct ErrorReply {
   bool operator==(const ErrorReply&) const = default;
 };
 
+struct Heartbeat {
+  NodeId node;
+  uint64_t generation = 0;
+  uint64_t version = 0;
+  bool operator==(const Heartbeat&) const = default;
+};
+struct Gossip {
+  uint64_t ring_epoch = 0;
+  std::vector<Heartbeat> heartbeats;
+  bool operator==(const Gossip&) const = default;
+};
+
+struct StatusRequest {
+  bool operator==(const StatusRequest&) const = default;
+};
+struct PeerState {
+  NodeId node;
+  bool up = false;
+  double phi = 0;
+  bool operator==(const PeerState&) const = default;
+};
+struct HintCount {
+  NodeId target;
+  uint64_t count = 0;
+  bool operator==(const HintCount&) const = default;
+};
+struct NodeStatus {
+  NodeId node;
+  uint64_t incarnation = 0;
+  std::vector<PeerState> peers;
+  std::vector<HintCount> hints;
+  uint64_t hints_delivered = 0;
+  uint64_t ring_epoch = 0;
+  bool operator==(const NodeStatus&) const = default;
+};
+
 using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, PutReply,
                                  ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
-                                 ReplicaPutReply, ErrorReply>;
+                                 ReplicaPutReply, ErrorReply, Gossip, StatusRequest,
+                                 NodeStatus>;
 
 struct Message {
   uint64_t request_id = 0;

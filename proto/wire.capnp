@@ -35,6 +35,9 @@ struct Envelope {
     replicaPut @12 :ReplicaPutRequest;
     replicaPutReply @13 :ReplicaPutReply;
     error @14 :ErrorReply;
+    gossip @15 :Gossip;
+    statusRequest @16 :Void;
+    statusReply @17 :NodeStatus;
   }
 }
 
@@ -100,6 +103,9 @@ struct ReplicaPutRequest {
   bucket @0 :Data;
   key @1 :Data;
   object @2 :Object;
+  # Non-empty on a sloppy-quorum write: the receiver is a fallback and keeps
+  # the object as a hint for this primary, to hand it over when it is back.
+  hintFor @3 :Text;
 }
 
 struct ReplicaPutReply {
@@ -109,4 +115,40 @@ struct ReplicaPutReply {
 # Sent instead of a typed reply when a request cannot be understood.
 struct ErrorReply {
   status @0 :ReplyStatus;
+}
+
+# One node's liveness counter as seen by the sender (Cassandra-style): the
+# generation changes when the node restarts, the version on every beat.
+struct Heartbeat {
+  node @0 :Text;
+  generation @1 :UInt64;
+  version @2 :UInt64;
+}
+
+# Periodic, one-way: the sender's view of every member's heartbeat.
+struct Gossip {
+  ringEpoch @0 :UInt64;
+  heartbeats @1 :List(Heartbeat);
+}
+
+struct PeerState {
+  node @0 :Text;
+  up @1 :Bool;
+  # Suspicion level of the phi-accrual detector; up while below threshold.
+  phi @2 :Float64;
+}
+
+struct HintCount {
+  target @0 :Text;
+  count @1 :UInt64;
+}
+
+# Answer to statusRequest: this node's view of the cluster.
+struct NodeStatus {
+  node @0 :Text;
+  incarnation @1 :UInt64;
+  peers @2 :List(PeerState);
+  hints @3 :List(HintCount);
+  hintsDelivered @4 :UInt64;
+  ringEpoch @5 :UInt64;
 }
