@@ -1,5 +1,7 @@
 #include "common/hash.h"
 
+// XXH3_state_t is only complete with static linking declarations.
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include <string>
