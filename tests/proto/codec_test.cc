@@ -63,7 +63,21 @@ std::vector<Message> AllMessages() {
   all.push_back(With(ReplicaGetRequest{"b", "k"}));
   all.push_back(With(ReplicaGetReply{Status::OK(), true, SampleObject()}));
   all.push_back(With(ReplicaPutRequest{"b", binary, SampleObject()}));
+  ReplicaPutRequest hinted{"b", "k", SampleObject()};
+  hinted.hint_for = "n3";
+  all.push_back(With(hinted));
   all.push_back(With(ReplicaPutReply{Status::IOError("disk full")}));
+  all.push_back(With(Gossip{7, {{"n1", 3, 99}, {"n2", 1, 0}}}));
+  all.push_back(With(Gossip{}));
+  all.push_back(With(StatusRequest{}));
+  NodeStatus status;
+  status.node = "n1";
+  status.incarnation = 0xfeedfacecafebeefULL;
+  status.peers = {{"n2", true, 0.25}, {"n3", false, 12.5}};
+  status.hints = {{"n3", 42}};
+  status.hints_delivered = 17;
+  status.ring_epoch = 3;
+  all.push_back(With(status));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
   // A client message: no sender, no deadline, zero id.
