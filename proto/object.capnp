@@ -47,12 +47,3 @@ struct Context {
   entries @1 :List(VvEntry);
 }
 
-# A hinted write kept for a primary that missed it (hinted handoff; see
-# docs/storage-format.md). Keyed by target node and object key, so hints for
-# one key merge causally instead of piling up.
-struct Hint {
-  version @0 :UInt16 = 1;
-  bucket @1 :Data;
-  key @2 :Data;
-  object @3 :Object;
-}

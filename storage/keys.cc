@@ -92,18 +92,21 @@ std::string HintPrefix(std::string_view target) {
   return out;
 }
 
-std::string HintKey(std::string_view target, uint64_t seq) {
+std::string HintKey(std::string_view target, uint32_t partition, std::string_view bucket,
+                    std::string_view key) {
   std::string out = HintPrefix(target);
-  PutFixed64BE(&out, seq);
+  out.append(ObjectKey(partition, bucket, key));
   return out;
 }
 
-Status ParseHintKey(std::string_view skey, std::string* target, uint64_t* seq) {
+Status ParseHintKey(std::string_view skey, std::string* target, uint32_t* partition,
+                    std::string* bucket, std::string* key) {
   if (skey.size() < 2 || skey[0] != kHintTag) return Status::Corruption("not a hint key");
   const size_t len = static_cast<uint8_t>(skey[1]);
-  if (skey.size() != 2 + len + 8) return Status::Corruption("hint key: bad length");
+  if (skey.size() < 2 + len) return Status::Corruption("hint key: bad length");
+  Status st = ParseObjectKey(skey.substr(2 + len), partition, bucket, key);
+  if (!st.ok()) return Status::Corruption("hint key: " + st.message());
   if (target != nullptr) target->assign(skey.substr(2, len));
-  if (seq != nullptr) *seq = GetFixedBE(skey.substr(2 + len));
   return Status::OK();
 }
 

@@ -36,14 +36,20 @@ std::string PartitionEnd(uint32_t partition);
 // 'm' name.
 std::string MetaKey(std::string_view name);
 
-// 'h' len(target):uint8 target seq:uint64be; a target's hints sort by seq.
+// 'h' len(target):uint8 target object_key: the hint held for `target` for
+// one object. One key per (target, object), so later hints for the same
+// object merge into it instead of piling up.
 // REQUIRES: target.size() <= 255.
-std::string HintKey(std::string_view target, uint64_t seq);
+std::string HintKey(std::string_view target, uint32_t partition, std::string_view bucket,
+                    std::string_view key);
+
 // Prefix shared by every hint for `target` (and by no other target's hints).
 // REQUIRES: target.size() <= 255.
 std::string HintPrefix(std::string_view target);
+
 // Splits a hint key; any output may be null. Corruption when malformed.
-Status ParseHintKey(std::string_view skey, std::string* target, uint64_t* seq);
+Status ParseHintKey(std::string_view skey, std::string* target, uint32_t* partition,
+                    std::string* bucket, std::string* key);
 
 // Smallest key greater than every key starting with `prefix`, for use as a
 // scan's end; "" (no bound) when the prefix is empty or all 0xff bytes.

@@ -20,7 +20,7 @@ TEST(KeysTest, ObjectKeyLayoutIsFixed) {
   EXPECT_EQ(PartitionEnd(0x0102), std::string("o\x00\x00\x01\x03", 5));
   EXPECT_EQ(PartitionEnd(UINT32_MAX), "p");
   EXPECT_EQ(MetaKey(kMetaIncarnation), "mincarnation");
-  EXPECT_EQ(HintKey("n1", 0x0102), std::string("h\x02n1\0\0\0\0\0\0\x01\x02", 12));
+  EXPECT_EQ(HintKey("n1", 0x0102, "b", "k"), std::string("h\x02n1" "o\x00\x00\x01\x02\x01" "bk", 12));
   EXPECT_EQ(HintPrefix("n1"), std::string("h\x02n1", 4));
 }
 
@@ -74,7 +74,7 @@ TEST(KeysTest, PartitionKeysSortInsideTheirRange) {
 
 TEST(KeysTest, KindsLiveInSeparateRanges) {
   const std::string obj_lo = ObjectKey(0, "", ""), obj_hi = ObjectKey(UINT32_MAX, "\xff", "\xff");
-  const std::string hint = HintKey(std::string(255, '\xff'), UINT64_MAX);
+  const std::string hint = HintKey(std::string(255, '\xff'), UINT32_MAX, "\xff", "\xff");
   const std::string meta = MetaKey("\xff\xff");
   EXPECT_LT(hint, meta);
   EXPECT_LT(meta, obj_lo);
@@ -83,22 +83,26 @@ TEST(KeysTest, KindsLiveInSeparateRanges) {
   EXPECT_FALSE(ParseObjectKey(meta, nullptr, nullptr, nullptr).ok());
 }
 
-TEST(KeysTest, HintKeysRoundTripAndSortBySeq) {
-  std::vector<std::string> keys;
-  for (uint64_t seq : {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{256}, UINT64_MAX}) {
-    keys.push_back(HintKey("node-a", seq));
-    std::string target;
-    uint64_t got = 0;
-    ASSERT_TRUE(ParseHintKey(keys.back(), &target, &got).ok());
+TEST(KeysTest, HintKeysRoundTripAndStayUnderTheirTarget) {
+  for (uint32_t p : {0u, 1u, 255u, 256u, UINT32_MAX}) {
+    const std::string hk = HintKey("node-a", p, "bucket", std::string("k\0y", 3));
+    std::string target, bucket, key;
+    uint32_t partition = 0;
+    ASSERT_TRUE(ParseHintKey(hk, &target, &partition, &bucket, &key).ok());
     EXPECT_EQ(target, "node-a");
-    EXPECT_EQ(got, seq);
-    EXPECT_EQ(keys.back().substr(0, HintPrefix("node-a").size()), HintPrefix("node-a"));
-    EXPECT_LT(keys.back(), PrefixEnd(HintPrefix("node-a")));
+    EXPECT_EQ(partition, p);
+    EXPECT_EQ(bucket, "bucket");
+    EXPECT_EQ(key, std::string("k\0y", 3));
+    EXPECT_EQ(hk.substr(0, HintPrefix("node-a").size()), HintPrefix("node-a"));
+    EXPECT_LT(hk, PrefixEnd(HintPrefix("node-a")));
   }
-  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  EXPECT_EQ(HintKey("t", 3, "b", "k"), HintKey("t", 3, "b", "k"));
+  EXPECT_NE(HintKey("t", 3, "b", "k"), HintKey("t", 3, "b", "k2"));
   // One target's prefix does not cover another target's hints.
-  const std::string other = HintKey("node-ab", 0);
+  const std::string other = HintKey("node-ab", 0, "b", "k");
   EXPECT_NE(other.substr(0, HintPrefix("node-a").size()), HintPrefix("node-a"));
+  EXPECT_TRUE(ParseHintKey(std::string("h\x02n1", 4), nullptr, nullptr, nullptr, nullptr)
+                  .IsCorruption());
 }
 
 TEST(KeysTest, MalformedKeysAreCorruption) {
@@ -113,12 +117,17 @@ TEST(KeysTest, MalformedKeysAreCorruption) {
   EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0\xff\xff\xff\xff\x1f", 10), nullptr, nullptr,
                              nullptr)
                   .IsCorruption());
-  EXPECT_TRUE(ParseHintKey("h", nullptr, nullptr).IsCorruption());
-  EXPECT_TRUE(ParseHintKey(std::string("h\x05" "ab", 4), nullptr, nullptr).IsCorruption());
-  // Every truncation of a valid key is rejected.
-  const std::string hint = HintKey("n", 9);
-  for (size_t len = 0; len < hint.size(); ++len) {
-    EXPECT_TRUE(ParseHintKey(hint.substr(0, len), nullptr, nullptr).IsCorruption()) << len;
+  EXPECT_TRUE(ParseHintKey("h", nullptr, nullptr, nullptr, nullptr).IsCorruption());
+  EXPECT_TRUE(ParseHintKey(std::string("h\x05" "ab", 4), nullptr, nullptr, nullptr, nullptr)
+                  .IsCorruption());
+  // Every truncation that cuts into the target, partition or bucket is
+  // rejected (the key itself is the remainder, so it may be shortened).
+  const std::string hint = HintKey("n", 9, "bkt", "k");
+  const size_t key_start = hint.size() - 1;
+  for (size_t len = 0; len < key_start; ++len) {
+    EXPECT_TRUE(ParseHintKey(hint.substr(0, len), nullptr, nullptr, nullptr, nullptr)
+                    .IsCorruption())
+        << len;
   }
 }
 
