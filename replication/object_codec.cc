@@ -8,7 +8,9 @@
 #include <kj/exception.h>
 
 #include <cstring>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace ringkv {
 namespace {

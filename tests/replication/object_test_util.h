@@ -1,6 +1,6 @@
 // Test helpers for the object model: build objects in the compact notation of
-// causality.md §3 and print them in failure messages. Not thread-safe state;
-// pure functions only.
+// causality.md §3 and print them in failure messages. Pure functions, safe
+// from any thread.
 #pragma once
 
 #include <algorithm>
