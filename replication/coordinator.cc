@@ -47,17 +47,29 @@ struct Coordinator::GetOp {
 };
 
 struct Coordinator::PutOp {
+  // Where the new object goes: a primary, or a fallback standing in for one.
+  struct Target {
+    NodeId node;
+    NodeId hint_for;  // empty for a primary
+    bool answered = false;
+    bool acked = false;
+  };
+
   PutRequest request;
   VersionVector context;
   uint32_t partition = 0;
-  std::vector<NodeId> replicas;
+  std::vector<NodeId> primaries;
+  std::vector<NodeId> fallbacks;  // in preference order; each used at most once
+  size_t next_fallback = 0;
   bool self_is_primary = false;
+  std::vector<Target> targets;
   QuorumTracker quorum;
   int64_t deadline_us = 0;
   PutCallback done;
   Object object;
   std::vector<uint64_t> ids;
   TimerId timer = 0;
+  TimerId sloppy_timer = 0;
   bool responded = false;
   bool finished = false;
 
@@ -76,13 +88,19 @@ struct Coordinator::ForwardOp {
 };
 
 Coordinator::Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env,
-                         Replica* replica)
-    : options_(options), ring_(ring), env_(env), replica_(replica) {}
+                         Replica* replica, HintStore* hints, const Liveness* liveness)
+    : options_(options),
+      ring_(ring),
+      env_(env),
+      replica_(replica),
+      hints_(hints),
+      liveness_(liveness) {}
 
 Coordinator::~Coordinator() {
   for (auto& [id, p] : pending_) {
     if (p.get && p.get->timer) env_.scheduler->Cancel(p.get->timer);
     if (p.put && p.put->timer) env_.scheduler->Cancel(p.put->timer);
+    if (p.put && p.put->sloppy_timer) env_.scheduler->Cancel(p.put->sloppy_timer);
     if (p.forward && p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
   }
 }
@@ -174,6 +192,10 @@ void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
         bool found = local->has_value();
         OnGetAnswer(op, i, Status::OK(), found, found ? std::move(**local) : Object{});
       }
+      continue;
+    }
+    if (!liveness_->IsUp(op->replicas[i])) {
+      OnGetAnswer(op, i, Status::Unavailable(op->replicas[i] + " is down"), false, {});
       continue;
     }
     uint64_t id = Send(op->replicas[i], op->deadline_us,
@@ -272,7 +294,8 @@ void Coordinator::Put(const PutRequest& request, int64_t deadline_us, PutCallbac
     return;
   }
   uint64_t hash = KeyHash(request.bucket, request.key);
-  std::vector<NodeId> primaries = ring_->PlacementFor(hash, props.n).primaries;
+  Placement placement = ring_->PlacementFor(hash, props.n);
+  std::vector<NodeId>& primaries = placement.primaries;
   bool self_is_primary =
       std::find(primaries.begin(), primaries.end(), options_->self) != primaries.end();
 
@@ -280,7 +303,10 @@ void Coordinator::Put(const PutRequest& request, int64_t deadline_us, PutCallbac
     auto op = std::make_shared<ForwardOp>();
     op->request = request;
     op->request.forwarded = true;
-    op->targets = std::move(primaries);
+    // Primaries believed up first; the others only as a last resort.
+    op->targets = primaries;
+    std::stable_partition(op->targets.begin(), op->targets.end(),
+                          [this](const NodeId& n) { return liveness_->IsUp(n); });
     op->deadline_us = deadline_us;
     op->done = std::move(done);
     ForwardNext(op);
@@ -291,7 +317,8 @@ void Coordinator::Put(const PutRequest& request, int64_t deadline_us, PutCallbac
   op->request = request;
   op->context = std::move(context).value();
   op->partition = ring_->PartitionOf(hash);
-  op->replicas = std::move(primaries);
+  op->primaries = std::move(primaries);
+  op->fallbacks = std::move(placement.fallbacks);
   op->self_is_primary = self_is_primary;
   op->deadline_us = deadline_us;
   op->done = std::move(done);
@@ -311,10 +338,18 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   op->object = std::move(stored).value();
   op->quorum.Expect(op->self_is_primary);
   op->quorum.Succeeded(op->self_is_primary);
-  for (const NodeId& r : op->replicas) {
-    if (r != options_->self) op->quorum.Expect(true);
+  for (const NodeId& p : op->primaries) {
+    if (p == options_->self) continue;
+    if (liveness_->IsUp(p)) {
+      op->targets.push_back({p, {}});
+      op->quorum.Expect(true);
+    } else {
+      // Without a stand-in, FinishPut leaves the hint here.
+      AddFallback(op, p);
+    }
   }
-  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  int64_t now = env_.clock->MonoMicros();
+  int64_t delay = std::max<int64_t>(0, op->deadline_us - now);
   op->timer = env_.scheduler->RunAfter(delay, [this, op] {
     op->timer = 0;
     if (op->finished) return;
@@ -324,25 +359,61 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
       reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline");
       op->done(std::move(reply));
     }
-    Forget(op->ids);
-    op->finished = true;
+    FinishPut(op);
   });
-  for (size_t i = 0; i < op->replicas.size(); ++i) {
-    if (op->replicas[i] == options_->self) continue;
-    uint64_t id = Send(op->replicas[i], op->deadline_us,
-                       ReplicaPutRequest{req.bucket, req.key, op->object});
-    pending_[id] = Pending{nullptr, op, nullptr, i};
-    op->ids.push_back(id);
+  if (!op->fallbacks.empty()) {
+    op->sloppy_timer = env_.scheduler->RunAfter(delay / 2, [this, op] {
+      op->sloppy_timer = 0;
+      if (!op->finished) RecruitFallbacks(op);
+    });
   }
+  for (size_t i = 0; i < op->targets.size(); ++i) SendPut(op, i);
   MaybeFinishPut(op);
 }
 
-void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, const Status& status) {
+void Coordinator::SendPut(const std::shared_ptr<PutOp>& op, size_t target) {
+  const PutOp::Target& t = op->targets[target];
+  uint64_t id = Send(t.node, op->deadline_us,
+                     ReplicaPutRequest{op->request.bucket, op->request.key, op->object,
+                                       t.hint_for});
+  pending_[id] = Pending{nullptr, op, nullptr, target};
+  op->ids.push_back(id);
+}
+
+bool Coordinator::AddFallback(const std::shared_ptr<PutOp>& op, const NodeId& primary) {
+  while (op->next_fallback < op->fallbacks.size()) {
+    const NodeId& f = op->fallbacks[op->next_fallback++];
+    if (f == options_->self || !liveness_->IsUp(f)) continue;
+    op->targets.push_back({f, primary});
+    op->quorum.Expect(false);
+    return true;
+  }
+  return false;
+}
+
+void Coordinator::RecruitFallbacks(const std::shared_ptr<PutOp>& op) {
+  if (op->quorum.Met()) return;
+  size_t before = op->targets.size();
+  for (size_t i = 0; i < before; ++i) {
+    const PutOp::Target& t = op->targets[i];
+    if (t.hint_for.empty() && !t.answered) {
+      NodeId primary = t.node;
+      if (AddFallback(op, primary)) SendPut(op, op->targets.size() - 1);
+    }
+  }
+}
+
+void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, size_t target,
+                           const Status& status) {
   if (op->finished) return;
+  PutOp::Target& t = op->targets[target];
+  t.answered = true;
+  t.acked = status.ok();
+  bool primary = t.hint_for.empty();
   if (status.ok()) {
-    op->quorum.Succeeded(true);
+    op->quorum.Succeeded(primary);
   } else {
-    op->quorum.Failed(true);
+    op->quorum.Failed(primary);
   }
   MaybeFinishPut(op);
 }
@@ -358,11 +429,25 @@ void Coordinator::MaybeFinishPut(const std::shared_ptr<PutOp>& op) {
     }
     op->done(std::move(reply));
   }
-  if (op->quorum.AllAnswered() && !op->finished) {
-    if (op->timer) env_.scheduler->Cancel(op->timer);
-    op->timer = 0;
-    Forget(op->ids);
-    op->finished = true;
+  if (op->quorum.AllAnswered() && !op->finished) FinishPut(op);
+}
+
+void Coordinator::FinishPut(const std::shared_ptr<PutOp>& op) {
+  if (op->timer) env_.scheduler->Cancel(op->timer);
+  if (op->sloppy_timer) env_.scheduler->Cancel(op->sloppy_timer);
+  op->timer = op->sloppy_timer = 0;
+  Forget(op->ids);
+  op->finished = true;
+  // Every primary that neither acknowledged nor had a fallback acknowledge
+  // for it gets a hint here.
+  for (const NodeId& p : op->primaries) {
+    if (p == options_->self) continue;
+    bool covered = std::any_of(op->targets.begin(), op->targets.end(), [&](const auto& t) {
+      return t.acked && (t.node == p ? t.hint_for.empty() : t.hint_for == p);
+    });
+    if (!covered) {
+      (void)hints_->Add(p, op->partition, op->request.bucket, op->request.key, op->object);
+    }
   }
 }
 
@@ -408,7 +493,7 @@ void Coordinator::OnReply(const Message& reply) {
   if (const auto* g = std::get_if<ReplicaGetReply>(&reply.body); g && p.get) {
     OnGetAnswer(p.get, p.replica, g->status, g->found, g->object);
   } else if (const auto* a = std::get_if<ReplicaPutReply>(&reply.body); a && p.put) {
-    OnPutAck(p.put, a->status);
+    OnPutAck(p.put, p.replica, a->status);
   } else if (const auto* f = std::get_if<PutReply>(&reply.body); f && p.forward) {
     if (p.forward->finished) return;
     if (p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
@@ -420,7 +505,7 @@ void Coordinator::OnReply(const Message& reply) {
     Status st = Status::Internal("unexpected reply type from " + reply.from);
     if (const auto* e = std::get_if<ErrorReply>(&reply.body)) st = e->status;
     if (p.get) OnGetAnswer(p.get, p.replica, st, false, {});
-    if (p.put) OnPutAck(p.put, st);
+    if (p.put) OnPutAck(p.put, p.replica, st);
     if (p.forward && !p.forward->finished) {
       if (p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
       p.forward->timer = 0;

@@ -6,9 +6,18 @@
 // A put is coordinated by a primary, which mints the dot (Replica::
 // Coordinate), stores it locally and sends the new object to the other
 // primaries, answering after W acknowledgements (PW primaries); a node that
-// is not a primary forwards the put to one. Every request ends, successfully
-// or with an Unavailable status saying how many replicas answered, by its
-// deadline at the latest. Single-threaded, on the node's loop.
+// is not a primary forwards the put to one.
+//
+// Sloppy quorum: a primary believed down, or silent for half the deadline,
+// is replaced by the next fallback of the preference list, which keeps the
+// write as a hint for it; the fallback's ack counts toward W, not PW. A
+// primary that ends up with neither its own ack nor a fallback's gets a hint
+// stored on the coordinator, so every write that misses a primary leaves a
+// hint (as Cassandra does; this is what heals a 3-node cluster at N=3).
+//
+// Every request ends, successfully or with an Unavailable status saying how
+// many replicas answered, by its deadline at the latest. Single-threaded, on
+// the node's loop.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +25,9 @@
 #include <memory>
 #include <unordered_map>
 
+#include "common/liveness.h"
 #include "proto/messages.h"
+#include "replication/hint_store.h"
 #include "replication/replica.h"
 #include "replication/service.h"
 
@@ -28,7 +39,8 @@ class Coordinator {
   using PutCallback = std::function<void(PutReply)>;
 
   // All pointers must outlive the Coordinator.
-  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, Replica* replica);
+  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, Replica* replica,
+              HintStore* hints, const Liveness* liveness);
   ~Coordinator();
 
   // `done` is called exactly once, no later than `deadline_us` (monotonic).
@@ -48,7 +60,7 @@ class Coordinator {
     std::shared_ptr<GetOp> get;
     std::shared_ptr<PutOp> put;
     std::shared_ptr<ForwardOp> forward;
-    size_t replica = 0;  // index into the op's replica list
+    size_t replica = 0;  // index into the op's replica or target list
   };
 
   Status Validate(const std::string& bucket, const std::string& key, size_t value_size) const;
@@ -62,8 +74,12 @@ class Coordinator {
   void ReadRepair(const GetOp& op);
 
   void CoordinatePut(const std::shared_ptr<PutOp>& op);
-  void OnPutAck(const std::shared_ptr<PutOp>& op, const Status& status);
+  void SendPut(const std::shared_ptr<PutOp>& op, size_t target);
+  bool AddFallback(const std::shared_ptr<PutOp>& op, const NodeId& primary);
+  void RecruitFallbacks(const std::shared_ptr<PutOp>& op);
+  void OnPutAck(const std::shared_ptr<PutOp>& op, size_t target, const Status& status);
   void MaybeFinishPut(const std::shared_ptr<PutOp>& op);
+  void FinishPut(const std::shared_ptr<PutOp>& op);
 
   void ForwardNext(const std::shared_ptr<ForwardOp>& op);
 
@@ -73,6 +89,8 @@ class Coordinator {
   const Ring* ring_;
   ServiceEnv env_;
   Replica* replica_;
+  HintStore* hints_;
+  const Liveness* liveness_;
   uint64_t next_request_id_ = 1;
   std::unordered_map<uint64_t, Pending> pending_;
 };

@@ -5,6 +5,8 @@
 #include "common/hash.h"
 #include "proto/codec.h"
 #include "replication/coordinator.h"
+#include "replication/hint_store.h"
+#include "replication/hinted_handoff.h"
 #include "replication/object_store.h"
 #include "replication/replica.h"
 
@@ -15,11 +17,38 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
       ring_(std::move(ring)),
       env_(env),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
+      hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
-                                         &options_.buckets, store_.get(), env.clock)),
-      coordinator_(std::make_unique<Coordinator>(&options_, &ring_, env, replica_.get())) {}
+                                         &options_.buckets, store_.get(), env.clock)) {
+  if (env_.liveness == nullptr) env_.liveness = &all_up_;
+  coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, replica_.get(),
+                                               hints_.get(), env_.liveness);
+  HandoffOptions handoff;
+  handoff.rate_per_sec = options_.hint_rate_per_sec;
+  handoff_ = std::make_unique<HintedHandoff>(options_.self, hints_.get(), env_.liveness, handoff,
+                                             env_.clock, env_.scheduler, env_.transport);
+}
 
 Service::~Service() = default;
+
+Status Service::Start() {
+  RINGKV_RETURN_IF_ERROR(hints_->Load());
+  handoff_->Start();
+  return Status::OK();
+}
+
+const std::map<NodeId, uint64_t>& Service::HintCounts() const { return hints_->counts(); }
+
+NodeStatus Service::StatusReport() const {
+  NodeStatus s;
+  s.node = options_.self;
+  s.incarnation = options_.incarnation;
+  s.ring_epoch = ring_.epoch();
+  if (peer_view_) s.peers = peer_view_();
+  for (const auto& [target, count] : hints_->counts()) s.hints.push_back({target, count});
+  s.hints_delivered = handoff_->delivered();
+  return s;
+}
 
 int64_t Service::DeadlineFor(const Message& m) const {
   uint32_t ms = m.timeout_ms ? m.timeout_ms : options_.default_timeout_ms;
@@ -37,6 +66,8 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
   int64_t deadline = DeadlineFor(request);
   if (std::holds_alternative<Ping>(request.body)) {
     respond(Pong{options_.self});
+  } else if (std::holds_alternative<StatusRequest>(request.body)) {
+    respond(StatusReport());
   } else if (auto* get = std::get_if<GetRequest>(&request.body)) {
     coordinator_->Get(*get, deadline, [respond](GetReply r) { respond(std::move(r)); });
   } else if (auto* put = std::get_if<PutRequest>(&request.body)) {
@@ -71,9 +102,14 @@ void Service::OnPeerMessage(Message message) {
     }
     SendTo(from, id, std::move(reply));
   } else if (auto* put = std::get_if<ReplicaPutRequest>(&message.body)) {
-    auto merged = replica_->Merge(ring_.PartitionOf(KeyHash(put->bucket, put->key)), put->bucket,
-                                  put->key, put->object);
-    SendTo(from, id, ReplicaPutReply{merged.status()});
+    uint32_t partition = ring_.PartitionOf(KeyHash(put->bucket, put->key));
+    Status st;
+    if (!put->hint_for.empty() && put->hint_for != options_.self) {
+      st = hints_->Add(put->hint_for, partition, put->bucket, put->key, put->object);
+    } else {
+      st = replica_->Merge(partition, put->bucket, put->key, put->object).status();
+    }
+    SendTo(from, id, ReplicaPutReply{st});
   } else if (auto* fwd = std::get_if<PutRequest>(&message.body)) {
     coordinator_->Put(*fwd, DeadlineFor(message),
                       [this, from, id](PutReply r) { SendTo(from, id, std::move(r)); });
@@ -82,6 +118,8 @@ void Service::OnPeerMessage(Message message) {
   } else if (std::holds_alternative<GetRequest>(message.body)) {
     coordinator_->Get(std::get<GetRequest>(message.body), DeadlineFor(message),
                       [this, from, id](GetReply r) { SendTo(from, id, std::move(r)); });
+  } else if (HintedHandoff::OwnsRequestId(id)) {
+    handoff_->OnReply(message);
   } else {
     coordinator_->OnReply(message);
   }

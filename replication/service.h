@@ -10,10 +10,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
+#include "common/liveness.h"
 #include "common/random.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
@@ -33,6 +36,8 @@ struct ServiceOptions {
   uint32_t default_timeout_ms = 5000;
   // fsync every object write before acknowledging it.
   bool sync_writes = false;
+  // Pace of hinted handoff (replication/hinted_handoff.h).
+  double hint_rate_per_sec = 2000;
 };
 
 // Everything the service uses from the outside world. Each member must
@@ -43,9 +48,13 @@ struct ServiceEnv {
   Transport* transport;
   Storage* storage;
   Random* random;
+  // Who is believed up; null means everyone (no failure detection).
+  const Liveness* liveness = nullptr;
 };
 
 class Coordinator;
+class HintStore;
+class HintedHandoff;
 class ObjectStore;
 class Replica;
 
@@ -53,6 +62,10 @@ class Service {
  public:
   Service(ServiceOptions options, Ring ring, ServiceEnv env);
   ~Service();
+
+  // Loads persisted state (pending hints) and starts background work
+  // (hint delivery). Call once, before traffic.
+  Status Start();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
@@ -64,6 +77,14 @@ class Service {
   // A message that arrived from another node through the Transport.
   void OnPeerMessage(Message message);
 
+  // This node's view: peers (when a failure detector is attached through
+  // SetPeerView) and pending hints per target.
+  NodeStatus StatusReport() const;
+  // Supplies the peer list for status reports (the gossip view).
+  void SetPeerView(std::function<std::vector<PeerState>()> view) { peer_view_ = std::move(view); }
+  // Pending hints per target.
+  const std::map<NodeId, uint64_t>& HintCounts() const;
+
   const ServiceOptions& options() const { return options_; }
   const Ring& ring() const { return ring_; }
 
@@ -74,9 +95,13 @@ class Service {
   ServiceOptions options_;
   Ring ring_;
   ServiceEnv env_;
+  AllUp all_up_;
   std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<HintStore> hints_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<HintedHandoff> handoff_;
+  std::function<std::vector<PeerState>()> peer_view_;
 };
 
 }  // namespace ringkv

@@ -1,0 +1,98 @@
+#include "replication/hint_store.h"
+
+#include <utility>
+
+#include "replication/object_codec.h"
+#include "storage/keys.h"
+#include "storage/record.h"
+
+namespace ringkv {
+namespace {
+
+Result<Object> DecodeHintValue(std::string_view value) {
+  auto body = DecodeRecord(value);
+  if (!body.ok()) return body.status();
+  return DecodeObject(*body);
+}
+
+}  // namespace
+
+Status HintStore::Load() {
+  counts_.clear();
+  const std::string start(1, kHintTag);
+  return storage_->Scan(start, PrefixEnd(start), [this](std::string_view k, std::string_view) {
+    std::string target;
+    if (ParseHintKey(k, &target, nullptr, nullptr, nullptr).ok()) {
+      ++counts_[target];
+    } else {
+      ++corrupt_;
+    }
+    return true;
+  });
+}
+
+Status HintStore::Add(const NodeId& target, uint32_t partition, std::string_view bucket,
+                      std::string_view key, const Object& object) {
+  if (target.empty() || target.size() > 255) {
+    return Status::InvalidArgument("hint target must be 1..255 bytes");
+  }
+  const std::string hk = HintKey(target, partition, bucket, key);
+  std::string old;
+  Status st = storage_->Get(hk, &old);
+  Object merged = object;
+  bool existed = false;
+  if (st.ok()) {
+    auto prev = DecodeHintValue(old);
+    // A damaged hint is replaced: the new object is the best copy we have.
+    if (prev.ok()) merged = Sync(*prev, object);
+    existed = true;
+  } else if (!st.IsNotFound()) {
+    return st;
+  }
+  WriteBatch batch;
+  batch.Put(hk, EncodeRecord(EncodeObject(merged)));
+  RINGKV_RETURN_IF_ERROR(storage_->Write(batch, sync_));
+  if (!existed) ++counts_[target];
+  return Status::OK();
+}
+
+Result<std::vector<HintStore::Entry>> HintStore::List(const NodeId& target, size_t limit,
+                                                      std::string_view after) {
+  std::vector<Entry> out;
+  const std::string prefix = HintPrefix(target);
+  std::string start = after.empty() ? prefix : std::string(after) + '\0';
+  Status st = storage_->Scan(start, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    Entry e;
+    e.target = target;
+    auto object = DecodeHintValue(v);
+    if (!ParseHintKey(k, nullptr, &e.partition, &e.bucket, &e.key).ok() || !object.ok()) {
+      ++corrupt_;
+      return true;
+    }
+    e.object = std::move(object).value();
+    out.push_back(std::move(e));
+    return out.size() < limit;
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<bool> HintStore::RemoveDelivered(const Entry& delivered) {
+  const std::string hk = HintKey(delivered.target, delivered.partition, delivered.bucket,
+                                 delivered.key);
+  std::string current;
+  Status st = storage_->Get(hk, &current);
+  if (st.IsNotFound()) return false;
+  if (!st.ok()) return st;
+  auto object = DecodeHintValue(current);
+  // A write merged in after delivery started must be delivered too.
+  if (object.ok() && *object != delivered.object) return false;
+  WriteBatch batch;
+  batch.Delete(hk);
+  RINGKV_RETURN_IF_ERROR(storage_->Write(batch, sync_));
+  auto it = counts_.find(delivered.target);
+  if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  return true;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,62 @@
+// HintStore: durable hints, writes held for a replica that missed them.
+//
+// One hint per (target node, object), stored as an object record under the
+// hint key range (docs/storage-format.md), so hints survive a restart of
+// the node holding them and later writes for one object merge into its hint
+// causally. A hint is removed only after its target acknowledged it, and
+// only if no newer write was merged into it meanwhile. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/transport.h"
+#include "replication/object.h"
+#include "storage/storage.h"
+
+namespace ringkv {
+
+class HintStore {
+ public:
+  struct Entry {
+    NodeId target;
+    uint32_t partition = 0;
+    std::string bucket, key;
+    Object object;
+  };
+
+  // `storage` must outlive this. With `sync`, every change is fsync'd.
+  HintStore(Storage* storage, bool sync) : storage_(storage), sync_(sync) {}
+
+  // Counts the hints already on disk (a restart keeps them). Call once
+  // before anything else.
+  Status Load();
+
+  // Merges `object` into the hint for (target, object key); durable on return.
+  Status Add(const NodeId& target, uint32_t partition, std::string_view bucket,
+             std::string_view key, const Object& object);
+
+  // Up to `limit` hints for `target`, in key order, strictly after the hint
+  // key `after` ("" = from the first). Corrupt hints are skipped and counted.
+  Result<std::vector<Entry>> List(const NodeId& target, size_t limit, std::string_view after);
+
+  // Removes the hint `delivered` unless it changed since it was listed.
+  // Returns true when removed.
+  Result<bool> RemoveDelivered(const Entry& delivered);
+
+  // Pending hints per target (targets with none are absent).
+  const std::map<NodeId, uint64_t>& counts() const { return counts_; }
+  uint64_t corrupt() const { return corrupt_; }
+
+ private:
+  Storage* storage_;
+  bool sync_;
+  std::map<NodeId, uint64_t> counts_;
+  uint64_t corrupt_ = 0;
+};
+
+}  // namespace ringkv
