@@ -1,0 +1,312 @@
+// ringkv-cluster: runs a local cluster of ringkv-node processes under one
+// directory, like Cassandra's ccm. Command-line contract: issue 2 and
+// docs/cli.md. Exit status: 0 success, 1 failure, 2 usage.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "tools/local_cluster.h"
+#include "tools/process.h"
+
+namespace ringkv {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int Fail(const Status& status) {
+  std::cerr << "ringkv-cluster: " << status.message() << "\n";
+  return status.IsInvalidArgument() ? kExitUsage : kExitFailure;
+}
+
+// ringkv-node: the --node-binary flag, else beside this executable, else in
+// the build tree's node/ directory.
+Result<std::string> FindNodeBinary(const std::string& flag) {
+  if (!flag.empty()) {
+    if (::access(flag.c_str(), X_OK) != 0) {
+      return Status::InvalidArgument("--node-binary " + flag + " is not executable");
+    }
+    return fs::absolute(flag).string();
+  }
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const fs::path& candidate :
+         {self.parent_path() / "ringkv-node", self.parent_path() / ".." / "node" / "ringkv-node"}) {
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        return fs::weakly_canonical(candidate, ec).string();
+      }
+    }
+  }
+  return Status::NotFound("cannot find ringkv-node beside " + self.string() +
+                          " or in ../node/; pass --node-binary");
+}
+
+struct CommonFlags {
+  std::string dir = "var/cluster";
+  std::string node_binary;
+  bool json = false;
+  uint32_t wait_ms = 30000;
+  uint32_t grace_ms = 10000;
+};
+
+void PrintBanner(const LocalCluster& cluster) {
+  std::cout << "\nringkv cluster of " << cluster.file().members.size() << " nodes in "
+            << cluster.dir() << " (N=" << cluster.file().n
+            << ", partitions=" << cluster.file().partitions << ")\n";
+  for (const ClusterMember& m : cluster.file().members) {
+    std::cout << "  " << m.id << "  " << m.address << "  log " << cluster.LogPath(m) << "\n";
+  }
+  const std::string node = cluster.file().members.front().address;
+  std::cout << "\nTry, from another terminal (build/tools/ringkv):\n"
+            << "  ringkv --node " << node << " put fruit apple red\n"
+            << "  ringkv --node " << node << " get fruit apple --json\n"
+            << "  ringkv --node " << node << " del fruit apple\n"
+            << "  ringkv-cluster status --dir " << cluster.dir() << "\n"
+            << "  ringkv-cluster kill n2 --dir " << cluster.dir() << "   # then try --w 3\n"
+            << "\nCtrl-C stops the cluster.\n"
+            << std::flush;
+}
+
+Status StopAll(LocalCluster& cluster, milliseconds grace) {
+  Status first;
+  for (const ClusterMember& m : cluster.file().members) {
+    const bool was_running = cluster.RunningPid(m) != 0;
+    Status st = cluster.StopNode(m, grace);
+    if (!st.ok()) {
+      std::cerr << "ringkv-cluster: " << st.message() << "\n";
+      if (first.ok()) first = st;
+    } else if (was_running) {
+      std::cout << "stopped " << m.id << "\n";
+    }
+  }
+  return first;
+}
+
+// Undoes a failed start: the nodes that were already running stay up.
+void StopStarted(LocalCluster& cluster, const std::vector<ClusterMember>& started,
+                 milliseconds grace) {
+  for (const ClusterMember& m : started) {
+    Status st = cluster.StopNode(m, grace);
+    if (!st.ok()) std::cerr << "ringkv-cluster: " << st.message() << "\n";
+  }
+}
+
+// Waits for SIGINT or SIGTERM (blocked by the caller before the nodes were
+// started), reporting nodes that exit meanwhile, then stops the cluster.
+int RunForeground(LocalCluster& cluster, const sigset_t& signals, milliseconds grace) {
+  for (;;) {
+    timespec tick{1, 0};
+    const int sig = ::sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    for (const ClusterMember& m : cluster.file().members) ReapIfChild(cluster.RunningPid(m));
+  }
+  std::cout << "\nstopping...\n";
+  return StopAll(cluster, grace).ok() ? 0 : kExitFailure;
+}
+
+int Start(const CommonFlags& flags, const LocalClusterSpec& spec, bool sync, bool foreground) {
+  Result<std::string> binary = FindNodeBinary(flags.node_binary);
+  if (!binary.ok()) return Fail(binary.status());
+  bool created = false;
+  Result<LocalCluster> cluster = LocalCluster::OpenOrCreate(flags.dir, spec, *binary, &created);
+  if (!cluster.ok()) return Fail(cluster.status());
+
+  // Blocked before any node starts so that a Ctrl-C during start is not lost;
+  // children get a clean mask (tools/process.cc).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (foreground) ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+
+  std::vector<ClusterMember> started;
+  for (const ClusterMember& m : cluster->file().members) {
+    const bool running = cluster->RunningPid(m) != 0;
+    Result<pid_t> pid = cluster->StartNode(m, sync);
+    if (!pid.ok()) {
+      StopStarted(*cluster, started, milliseconds(flags.grace_ms));
+      return Fail(pid.status());
+    }
+    if (!running) started.push_back(m);
+  }
+  Status serving = cluster->WaitServing(cluster->file().members, milliseconds(flags.wait_ms));
+  if (!serving.ok()) {
+    StopStarted(*cluster, started, milliseconds(flags.grace_ms));
+    return Fail(serving);
+  }
+  for (const ClusterMember& m : cluster->file().members) {
+    std::cout << m.id << " " << m.address << " pid " << cluster->RunningPid(m) << "\n";
+  }
+  std::cout << (created ? "started new cluster in " : "started cluster in ") << cluster->dir()
+            << "\n" << std::flush;
+  if (!foreground) return 0;
+  PrintBanner(*cluster);
+  return RunForeground(*cluster, signals, milliseconds(flags.grace_ms));
+}
+
+int Stop(const CommonFlags& flags) {
+  Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, "");
+  if (!cluster.ok()) return Fail(cluster.status());
+  return StopAll(*cluster, milliseconds(flags.grace_ms)).ok() ? 0 : kExitFailure;
+}
+
+int PrintStatus(const CommonFlags& flags) {
+  Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, "");
+  if (!cluster.ok()) return Fail(cluster.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const ClusterMember& m : cluster->file().members) {
+    LocalNodeStatus st = cluster->Describe(m, milliseconds(1000));
+    if (flags.json) {
+      out.push_back({{"name", st.name},
+                     {"address", st.address},
+                     {"pid", st.pid == 0 ? nlohmann::json(nullptr) : nlohmann::json(st.pid)},
+                     {"state", st.state}});
+    } else {
+      std::printf("%-4s %-21s %-8s %s\n", st.name.c_str(), st.address.c_str(),
+                  st.pid == 0 ? "-" : std::to_string(st.pid).c_str(), st.state.c_str());
+    }
+  }
+  if (flags.json) std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int NodeCommand(const std::string& command, const CommonFlags& flags, const std::string& name) {
+  const bool restart = command == "restart";
+  std::string binary;
+  if (restart) {
+    // Restart reuses the node's recorded command line; the binary is only
+    // needed for a node that has never been started.
+    Result<std::string> found = FindNodeBinary(flags.node_binary);
+    if (found.ok()) binary = *found;
+  }
+  Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, binary);
+  if (!cluster.ok()) return Fail(cluster.status());
+  Result<ClusterMember> member = cluster->Member(name);
+  if (!member.ok()) return Fail(Status::InvalidArgument(member.status().message()));
+  const milliseconds grace(flags.grace_ms);
+  if (restart) {
+    Result<pid_t> pid = cluster->RestartNode(*member, grace);
+    if (!pid.ok()) return Fail(pid.status());
+    Status st = cluster->WaitServing({*member}, milliseconds(flags.wait_ms));
+    if (!st.ok()) return Fail(st);
+    std::cout << "restarted " << member->id << " pid " << *pid << "\n";
+    return 0;
+  }
+  const pid_t pid = cluster->RunningPid(*member);
+  Status st;
+  if (command == "kill") {
+    st = cluster->Signal(*member, SIGKILL);
+    if (st.ok() && !WaitGone(pid, grace)) st = Status::Internal(member->id + " did not die");
+  } else if (command == "pause") {
+    st = cluster->Signal(*member, SIGSTOP);
+    if (st.ok() && !WaitStopped(pid, grace)) st = Status::Internal(member->id + " did not stop");
+  } else {
+    st = cluster->Signal(*member, SIGCONT);
+  }
+  if (!st.ok()) return Fail(st);
+  std::cout << command << (command == "kill" ? "ed " : "d ") << member->id << " (pid " << pid
+            << ")\n";
+  return 0;
+}
+
+void AddCommonFlags(CLI::App* cmd, CommonFlags* flags) {
+  cmd->add_option("--dir", flags->dir, "cluster directory")->capture_default_str();
+  cmd->add_option("--grace-ms", flags->grace_ms,
+                  "how long a node may take to exit on SIGTERM before SIGKILL")
+      ->capture_default_str();
+}
+
+}  // namespace
+}  // namespace ringkv
+
+int main(int argc, char** argv) {
+  using namespace ringkv;
+  CLI::App app{"ringkv-cluster: run a local ringkv cluster under one directory"};
+  app.require_subcommand(1, 1);
+  CommonFlags flags;
+
+  CLI::App* start = app.add_subcommand("start", "start a new cluster, or the one in --dir again");
+  LocalClusterSpec spec;
+  uint32_t nodes = kDefaultNodes, base_port = kDefaultBasePort, n = 3, partitions = 64;
+  std::vector<std::string> buckets;
+  bool sync = false, foreground = false;
+  CLI::Option* nodes_opt = start->add_option("--nodes", nodes, "number of nodes")->capture_default_str();
+  CLI::Option* base_opt = start->add_option("--base-port", base_port,
+                                            "node i serves on 127.0.0.1:(base-port + i)")
+                              ->capture_default_str();
+  CLI::Option* n_opt = start->add_option("--n", n, "replicas per key (default min(3, nodes))");
+  CLI::Option* partitions_opt =
+      start->add_option("--partitions", partitions, "ring partitions (a power of two)")
+          ->capture_default_str();
+  start->add_option("--bucket", buckets, "bucket properties, NAME:resolver=lww,n=3,r=2,w=2 (repeatable)");
+  start->add_flag("--sync", sync, "nodes fsync every write before acknowledging it");
+  start->add_flag("--foreground", foreground,
+                  "stay in the foreground with a banner; Ctrl-C or SIGTERM stops the cluster");
+  start->add_option("--node-binary", flags.node_binary, "path of ringkv-node");
+  start->add_option("--wait-ms", flags.wait_ms, "how long to wait for the nodes to serve")
+      ->capture_default_str();
+  AddCommonFlags(start, &flags);
+
+  CLI::App* stop = app.add_subcommand("stop", "stop every node (SIGTERM, then SIGKILL)");
+  AddCommonFlags(stop, &flags);
+  CLI::App* status = app.add_subcommand("status", "one line per node: name address pid state");
+  status->add_flag("--json", flags.json, "print a JSON array of {name, address, pid, state}");
+  AddCommonFlags(status, &flags);
+
+  std::string node_name;
+  const std::vector<std::pair<std::string, std::string>> node_commands = {
+      {"kill", "SIGKILL a node"},
+      {"pause", "SIGSTOP a node"},
+      {"resume", "SIGCONT a paused node"},
+      {"restart", "stop a node (if running) and start it again with its data"}};
+  std::vector<CLI::App*> node_cmds;
+  for (const auto& [name, help] : node_commands) {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    cmd->add_option("NODE", node_name, "node name (n2) or number (2)")->required();
+    AddCommonFlags(cmd, &flags);
+    if (name == "restart") {
+      cmd->add_option("--node-binary", flags.node_binary, "path of ringkv-node");
+      cmd->add_option("--wait-ms", flags.wait_ms, "how long to wait for the node to serve")
+          ->capture_default_str();
+    }
+    node_cmds.push_back(cmd);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+
+  if (start->parsed()) {
+    for (const std::string& b : buckets) {
+      const size_t colon = b.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return Fail(Status::InvalidArgument("--bucket " + b + ": expected NAME:PROPS"));
+      }
+      spec.buckets.emplace_back(b.substr(0, colon), b.substr(colon + 1));
+    }
+    if (nodes_opt->count() > 0) spec.nodes = nodes;
+    if (base_opt->count() > 0) spec.base_port = base_port;
+    if (n_opt->count() > 0) spec.n = n;
+    if (partitions_opt->count() > 0) spec.partitions = partitions;
+    return Start(flags, spec, sync, foreground);
+  }
+  if (stop->parsed()) return Stop(flags);
+  if (status->parsed()) return PrintStatus(flags);
+  for (CLI::App* cmd : node_cmds) {
+    if (cmd->parsed()) return NodeCommand(cmd->get_name(), flags, node_name);
+  }
+  return kExitUsage;
+}
