@@ -19,6 +19,9 @@
 // Down peers stay members: this class never changes membership, and
 // heartbeats for non-members (or for self) are ignored.
 //
+// It is the node's Liveness (common/liveness.h): coordinators and hinted
+// handoff ask it who is up.
+//
 // Talks to the world only through Clock, Scheduler, Transport and Random.
 // Single-threaded: every method and callback runs on the owning loop.
 #pragma once
@@ -30,6 +33,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/liveness.h"
 #include "common/random.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
@@ -44,14 +48,14 @@ struct GossipOptions {
   uint32_t fanout = 2;
 };
 
-class Gossiper {
+class Gossiper final : public Liveness {
  public:
   // `members` may include self; duplicates are ignored. The pointers must
   // outlive the Gossiper.
   Gossiper(NodeId self, uint64_t generation, std::vector<NodeId> members,
            GossipOptions options, Clock* clock, Scheduler* scheduler, Transport* transport,
            Random* random);
-  ~Gossiper();
+  ~Gossiper() override;
   Gossiper(const Gossiper&) = delete;
   Gossiper& operator=(const Gossiper&) = delete;
 
@@ -63,7 +67,7 @@ class Gossiper {
   // A Gossip message from a peer (Service::OnPeerMessage routes it here).
   void OnGossip(const Gossip& gossip);
 
-  bool IsUp(const NodeId& node) const;
+  bool IsUp(const NodeId& node) const override;
   // Current phi of `node` (0 for self).
   double Phi(const NodeId& node) const;
   // One entry per member (self included), in member order.

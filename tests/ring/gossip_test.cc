@@ -356,6 +356,10 @@ TEST(Gossip, NeverHeardNodeIsUpDuringGraceThenDown) {
   EXPECT_FALSE(c.g("n0").IsUp("n2"));
   EXPECT_FALSE(c.g("n1").IsUp("n2"));
   EXPECT_TRUE(c.g("n0").IsUp("n1"));
+  // The same answers through the Liveness interface coordinators use.
+  const Liveness* liveness = &c.g("n0");
+  EXPECT_FALSE(liveness->IsUp("n2"));
+  EXPECT_TRUE(liveness->IsUp("n0"));
 }
 
 TEST(Gossip, StopCancelsRounds) {
