@@ -1,0 +1,178 @@
+// ringkv-bench: a YCSB-style load generator for ringkv and, with the very
+// same engine, Redis as a baseline. See docs/performance.md.
+//
+//   ringkv-bench --target ringkv://HOST:PORT[,HOST:PORT...]|redis://HOST:PORT
+//     --workload a|b|c|d|f --records N (--duration S | --ops N) --concurrency C
+//     [--rate OPS] [--value-size B] [--distribution uniform|zipfian|latest]
+//     [--r R] [--w W] [--pr N] [--pw N] [--load] [--ping] [--json FILE]
+//
+// Exit status: 0 when the run completed (errors are counted, not fatal),
+// 2 on bad usage, 3 when a target cannot be reached at the start.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "replication/bucket.h"
+#include "tools/bench/redis_protocol.h"
+#include "tools/bench/report.h"
+#include "tools/bench/ringkv_protocol.h"
+#include "tools/bench/runner.h"
+#include "tools/bench/target.h"
+#include "tools/bench/workload.h"
+
+namespace ringkv::bench {
+namespace {
+
+void OnSignal(int) { RequestStop(); }
+
+int Main(int argc, char** argv) {
+  CLI::App app{"ringkv-bench: YCSB-style load generator for ringkv and Redis"};
+  std::string target_text, workload_name = "a", distribution_name, json_path;
+  std::string r_arg, w_arg, pr_arg, pw_arg, bucket = "bench";
+  RunConfig config;
+  bool load = false, ping = false, no_verify = false, quiet = false;
+  uint32_t timeout_ms = 0;
+
+  app.add_option("--target", target_text,
+                 "ringkv://HOST:PORT[,HOST:PORT...] or redis://HOST:PORT")
+      ->required();
+  app.add_option("--workload", workload_name, "YCSB workload: a, b, c, d or f")
+      ->check(CLI::IsMember({"a", "b", "c", "d", "f"}));
+  app.add_option("--records", config.records, "records loaded (key space)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--value-size", config.value_size, "value size in bytes")
+      ->check(CLI::PositiveNumber);
+  auto* ops = app.add_option("--ops", config.ops, "measured operations (after warm-up)")
+                  ->check(CLI::PositiveNumber);
+  auto* duration = app.add_option("--duration", config.duration_s,
+                                  "measured seconds (after warm-up); default 10")
+                       ->check(CLI::PositiveNumber);
+  ops->excludes(duration);
+  app.add_option("--warmup", config.warmup_s, "seconds excluded from the figures")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--concurrency", config.concurrency, "requests in flight in total")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--threads", config.threads, "event-loop threads")->check(CLI::PositiveNumber);
+  app.add_option("--connections", config.connections,
+                 "connections in total (default: one per request in flight; fewer "
+                 "pipelines requests)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--rate", config.rate,
+                 "open loop: target ops/s in total, latency from the intended send time "
+                 "(0 = closed loop)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--distribution", distribution_name,
+                 "uniform, zipfian or latest (default: the workload's)")
+      ->check(CLI::IsMember({"uniform", "zipfian", "latest"}));
+  app.add_option("--r", r_arg, "ringkv read quorum: number, one, quorum or all");
+  app.add_option("--w", w_arg, "ringkv write quorum: number, one, quorum or all");
+  app.add_option("--pr", pr_arg, "ringkv primary read quorum");
+  app.add_option("--pw", pw_arg, "ringkv primary write quorum");
+  app.add_option("--bucket", bucket, "ringkv bucket");
+  app.add_option("--timeout-ms", timeout_ms, "ringkv per-request timeout (0 = node default)");
+  app.add_option("--client-timeout", config.client_timeout_s,
+                 "seconds after which an unanswered request fails its connection")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--load", load, "load phase: insert every record once, then exit");
+  app.add_flag("--ping", ping, "measure the raw round trip of an empty request");
+  app.add_flag("--no-verify", no_verify, "do not count reads that miss or return a wrong size");
+  app.add_option("--seed", config.seed, "random seed");
+  app.add_option("--json", json_path, "also write the report as JSON to FILE");
+  app.add_flag("--quiet", quiet, "no progress lines");
+  CLI11_PARSE(app, argc, argv);
+
+  if (load && ping) {
+    std::cerr << "ringkv-bench: --load and --ping exclude each other\n";
+    return 2;
+  }
+  Result<Target> target = ParseTarget(target_text);
+  if (!target.ok()) {
+    std::cerr << "ringkv-bench: " << target.status().message() << "\n";
+    return 2;
+  }
+  std::optional<Workload> workload = Workload::Named(workload_name[0]);
+  if (!distribution_name.empty()) workload->distribution = *ParseDistribution(distribution_name);
+  config.workload = *workload;
+  config.endpoints = target->endpoints;
+  config.phase = load ? RunConfig::Phase::kLoad
+                      : (ping ? RunConfig::Phase::kPing : RunConfig::Phase::kRun);
+  config.verify = !no_verify;
+  config.progress = !quiet;
+
+  std::unique_ptr<ProtocolFactory> factory;
+  if (target->kind == Target::Kind::kRedis) {
+    if (!r_arg.empty() || !w_arg.empty() || !pr_arg.empty() || !pw_arg.empty()) {
+      std::cerr << "ringkv-bench: --r/--w/--pr/--pw apply to ringkv:// targets only\n";
+      return 2;
+    }
+    factory = NewRedisProtocolFactory();
+  } else {
+    RingkvOptions options;
+    options.bucket = bucket;
+    options.timeout_ms = timeout_ms;
+    for (auto [text, field] : {std::pair{&r_arg, &options.r}, std::pair{&w_arg, &options.w},
+                               std::pair{&pr_arg, &options.pr}, std::pair{&pw_arg, &options.pw}}) {
+      if (text->empty()) continue;
+      Result<uint32_t> value = ParseQuorumArg(*text);
+      if (!value.ok()) {
+        std::cerr << "ringkv-bench: " << value.status().message() << "\n";
+        return 2;
+      }
+      *field = *value;
+    }
+    factory = NewRingkvProtocolFactory(options);
+  }
+  config.protocols = factory.get();
+
+  RunDescription description;
+  description.target = target_text;
+  description.phase = load ? "load" : (ping ? "ping" : "run");
+  description.workload = workload_name;
+  description.distribution = std::string(DistributionName(config.workload.distribution));
+  description.records = config.records;
+  description.value_size = config.value_size;
+  description.concurrency = config.concurrency;
+  description.threads = std::min(config.threads, config.concurrency);
+  description.connections =
+      std::clamp(config.connections > 0 ? config.connections : config.concurrency,
+                 description.threads, config.concurrency);
+  description.rate = config.rate;
+
+  if (!quiet) {
+    std::printf("ringkv-bench %s: %s, %s workload %s (%s), %lld records, %zu-byte values, %s, "
+                "%d in flight, %d threads, %d connections\n",
+                description.phase.c_str(), target_text.c_str(),
+                ping ? "ping" : "YCSB", workload_name.c_str(), description.distribution.c_str(),
+                static_cast<long long>(config.records), config.value_size,
+                config.rate > 0 ? ("open loop at " + std::to_string(config.rate) + " ops/s").c_str()
+                                : "closed loop",
+                config.concurrency, description.threads, description.connections);
+    std::fflush(stdout);
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  Result<RunResult> result = Run(config);
+  if (!result.ok()) {
+    std::cerr << "ringkv-bench: " << result.status().message() << "\n";
+    return 3;
+  }
+  std::cout << FormatTable(*result) << std::flush;
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << ToJson(description, *result).dump(2) << "\n";
+    if (!out) {
+      std::cerr << "ringkv-bench: cannot write " << json_path << "\n";
+      return 4;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace ringkv::bench
+
+int main(int argc, char** argv) { return ringkv::bench::Main(argc, argv); }

@@ -1,0 +1,103 @@
+#include "tools/bench/report.h"
+
+#include <cstdio>
+
+namespace ringkv::bench {
+namespace {
+
+double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+std::string Row(std::string_view name, const Histogram& h, double seconds) {
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-18s %10llu %11.0f %9.1f %9.1f %9.1f %9.1f %10.1f\n",
+                std::string(name).c_str(), static_cast<unsigned long long>(h.count()),
+                seconds > 0 ? h.count() / seconds : 0.0, Us(h.ValueAtQuantile(0.50)),
+                Us(h.ValueAtQuantile(0.95)), Us(h.ValueAtQuantile(0.99)),
+                Us(h.ValueAtQuantile(0.999)), Us(h.max()));
+  return line;
+}
+
+nlohmann::json OpJson(const Histogram& h, double seconds) {
+  return {{"count", h.count()},
+          {"ops_per_sec", seconds > 0 ? h.count() / seconds : 0.0},
+          {"mean_us", h.Mean() / 1000.0},
+          {"p50_us", Us(h.ValueAtQuantile(0.50))},
+          {"p95_us", Us(h.ValueAtQuantile(0.95))},
+          {"p99_us", Us(h.ValueAtQuantile(0.99))},
+          {"p999_us", Us(h.ValueAtQuantile(0.999))},
+          {"max_us", Us(h.max())}};
+}
+
+double Cores(const RunResult& result) {
+  return result.seconds > 0 ? (result.cpu_user_s + result.cpu_sys_s) / result.seconds : 0.0;
+}
+
+}  // namespace
+
+std::string FormatTable(const RunResult& result) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-18s %10s %11s %9s %9s %9s %9s %10s\n", "operation", "count",
+                "ops/s", "p50 us", "p95 us", "p99 us", "p99.9 us", "max us");
+  out += line;
+  Histogram total;
+  for (int i = 0; i < kOpTypeCount; ++i) {
+    const Histogram& h = result.latency_ns[static_cast<size_t>(i)];
+    if (h.count() == 0) continue;
+    out += Row(OpTypeName(static_cast<OpType>(i)), h, result.seconds);
+    total.Merge(h);
+  }
+  out += Row("total", total, result.seconds);
+  out += "errors: ";
+  if (result.errors.empty()) out += "none";
+  bool first = true;
+  for (const auto& [kind, count] : result.errors) {
+    out += (first ? "" : ", ") + kind + " " + std::to_string(count);
+    first = false;
+  }
+  out += "\n";
+  if (result.sibling_reads > 0) {
+    out += "reads that returned siblings: " + std::to_string(result.sibling_reads) + "\n";
+  }
+  std::snprintf(line, sizeof(line),
+                "measured %.2f s; generator CPU %.2f cores (user %.2f s, sys %.2f s)\n",
+                result.seconds, Cores(result), result.cpu_user_s, result.cpu_sys_s);
+  out += line;
+  std::snprintf(line, sizeof(line),
+                "latency quantiles from a log-bucketed histogram, relative error <= %.2f%%\n",
+                Histogram::kMaxRelativeError * 100);
+  out += line;
+  return out;
+}
+
+nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
+  nlohmann::json j = {
+      {"target", d.target},
+      {"phase", d.phase},
+      {"workload", d.workload},
+      {"distribution", d.distribution},
+      {"records", d.records},
+      {"value_size", d.value_size},
+      {"concurrency", d.concurrency},
+      {"threads", d.threads},
+      {"connections", d.connections},
+      {"rate", d.rate},
+      {"seconds", result.seconds},
+      {"ops", result.ops},
+      {"ops_per_sec", result.ops_per_sec()},
+      {"errors", result.error_count},
+      {"errors_by_kind", result.errors},
+      {"sibling_reads", result.sibling_reads},
+      {"generator_cpu",
+       {{"user_s", result.cpu_user_s}, {"sys_s", result.cpu_sys_s}, {"cores", Cores(result)}}},
+      {"histogram_relative_error", Histogram::kMaxRelativeError},
+  };
+  for (int i = 0; i < kOpTypeCount; ++i) {
+    const Histogram& h = result.latency_ns[static_cast<size_t>(i)];
+    if (h.count() == 0) continue;
+    j[std::string(OpTypeName(static_cast<OpType>(i)))] = OpJson(h, result.seconds);
+  }
+  return j;
+}
+
+}  // namespace ringkv::bench

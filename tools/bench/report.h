@@ -1,0 +1,42 @@
+// Report: ringkv-bench's final table and its JSON form.
+//
+// JSON (one object):
+//   { "target", "phase", "workload", "distribution", "records", "value_size",
+//     "concurrency", "threads", "connections", "rate", "seconds",
+//     "ops", "ops_per_sec", "errors", "errors_by_kind": {kind: count},
+//     "sibling_reads", "generator_cpu": {"user_s", "sys_s", "cores"},
+//     "histogram_relative_error",
+//     "<op>": {"count", "ops_per_sec", "mean_us", "p50_us", "p95_us",
+//              "p99_us", "p999_us", "max_us"} for each op type seen }
+// <op> is read, update, insert, read_modify_write or ping. Latencies are in
+// microseconds; in open loop they run from the intended send time.
+// Pure functions over values.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/bench/runner.h"
+
+namespace ringkv::bench {
+
+// What was run, echoed into the report.
+struct RunDescription {
+  std::string target;
+  std::string phase;         // "run", "load" or "ping"
+  std::string workload;      // "a".."f"
+  std::string distribution;  // "uniform", "zipfian", "latest"
+  int64_t records = 0;
+  size_t value_size = 0;
+  int concurrency = 0, threads = 0, connections = 0;
+  double rate = 0;
+};
+
+// The table: one row per op type seen, then a total, errors by kind and the
+// generator's CPU use.
+std::string FormatTable(const RunResult& result);
+
+nlohmann::json ToJson(const RunDescription& description, const RunResult& result);
+
+}  // namespace ringkv::bench

@@ -1,0 +1,39 @@
+// RingkvProtocol: ringkv's own protocol (docs/wire-protocol.md): one framed
+// Cap'n Proto Envelope per request and per reply, matched by request id, so
+// replies may come back in any order. Reads return siblings and a context;
+// a read-modify-write passes the read's context to its write. Not
+// thread-safe (one per connection).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tools/bench/protocol.h"
+
+namespace ringkv::bench {
+
+struct RingkvOptions {
+  std::string bucket = "bench";
+  // Wire quorum values (proto/messages.h kQuorum*; 0 = bucket default).
+  uint32_t r = 0, w = 0, pr = 0, pw = 0;
+  uint32_t timeout_ms = 0;  // 0 = the node's default
+};
+
+class RingkvProtocol : public Protocol {
+ public:
+  explicit RingkvProtocol(RingkvOptions options) : options_(std::move(options)) {}
+  void Encode(uint64_t id, const Request& request, std::string* out) override;
+  ParseState Parse(std::string_view buf, size_t* consumed, Reply* reply) override;
+  bool ordered() const override { return false; }
+
+ private:
+  RingkvOptions options_;
+  std::vector<uint64_t> want_context_;  // ids of pending reads that need it
+};
+
+std::unique_ptr<ProtocolFactory> NewRingkvProtocolFactory(const RingkvOptions& options);
+
+}  // namespace ringkv::bench

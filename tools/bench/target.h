@@ -1,0 +1,30 @@
+// Target: which system ringkv-bench drives, parsed from
+// "ringkv://HOST:PORT[,HOST:PORT...]" or "redis://HOST:PORT".
+// A value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ringkv::bench {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+struct Target {
+  enum class Kind { kRingkv, kRedis } kind = Kind::kRingkv;
+  std::vector<Endpoint> endpoints;  // at least one; one for redis
+};
+
+// InvalidArgument on an unknown scheme, a missing or bad port, or more than
+// one endpoint for redis.
+Result<Target> ParseTarget(std::string_view text);
+
+}  // namespace ringkv::bench
