@@ -20,6 +20,16 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
                                          &options_.buckets, store_.get(), env.clock)) {
+  if (options_.failure_detection) {
+    uint64_t generation = options_.generation != 0
+                              ? options_.generation
+                              : static_cast<uint64_t>(env_.clock->WallMicros());
+    gossiper_ = std::make_unique<Gossiper>(options_.self, generation, ring_.members(),
+                                           options_.gossip, env_.clock, env_.scheduler,
+                                           env_.transport, env_.random);
+    gossiper_->set_ring_epoch(ring_.epoch());
+    if (env_.liveness == nullptr) env_.liveness = gossiper_.get();
+  }
   if (env_.liveness == nullptr) env_.liveness = &all_up_;
   coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, replica_.get(),
                                                hints_.get(), env_.liveness);
@@ -34,6 +44,7 @@ Service::~Service() = default;
 Status Service::Start() {
   RINGKV_RETURN_IF_ERROR(hints_->Load());
   handoff_->Start();
+  if (gossiper_) gossiper_->Start();
   return Status::OK();
 }
 
@@ -44,7 +55,11 @@ NodeStatus Service::StatusReport() const {
   s.node = options_.self;
   s.incarnation = options_.incarnation;
   s.ring_epoch = ring_.epoch();
-  if (peer_view_) s.peers = peer_view_();
+  if (peer_view_) {
+    s.peers = peer_view_();
+  } else if (gossiper_) {
+    s.peers = gossiper_->View();
+  }
   for (const auto& [target, count] : hints_->counts()) s.hints.push_back({target, count});
   s.hints_delivered = handoff_->delivered();
   return s;
@@ -118,6 +133,8 @@ void Service::OnPeerMessage(Message message) {
   } else if (std::holds_alternative<GetRequest>(message.body)) {
     coordinator_->Get(std::get<GetRequest>(message.body), DeadlineFor(message),
                       [this, from, id](GetReply r) { SendTo(from, id, std::move(r)); });
+  } else if (auto* gossip = std::get_if<Gossip>(&message.body)) {
+    if (gossiper_) gossiper_->OnGossip(*gossip);
   } else if (HintedHandoff::OwnsRequestId(id)) {
     handoff_->OnReply(message);
   } else {

@@ -22,6 +22,7 @@
 #include "common/transport.h"
 #include "proto/messages.h"
 #include "replication/bucket.h"
+#include "ring/gossip.h"
 #include "ring/ring.h"
 #include "storage/storage.h"
 
@@ -38,6 +39,14 @@ struct ServiceOptions {
   bool sync_writes = false;
   // Pace of hinted handoff (replication/hinted_handoff.h).
   double hint_rate_per_sec = 2000;
+  // Heartbeat gossip and phi-accrual failure detection (ring/gossip.h).
+  // Off: no gossip, and env.liveness (or everyone up) decides.
+  bool failure_detection = true;
+  GossipOptions gossip;
+  // Gossip generation of this process: must grow at every restart of the
+  // node, or peers ignore its heartbeats. 0 = clock WallMicros() at
+  // construction (Cassandra uses the start time the same way).
+  uint64_t generation = 0;
 };
 
 // Everything the service uses from the outside world. Each member must
@@ -48,7 +57,8 @@ struct ServiceEnv {
   Transport* transport;
   Storage* storage;
   Random* random;
-  // Who is believed up; null means everyone (no failure detection).
+  // Who is believed up; null means the service's own gossiper (everyone
+  // when failure_detection is off).
   const Liveness* liveness = nullptr;
 };
 
@@ -87,6 +97,8 @@ class Service {
 
   const ServiceOptions& options() const { return options_; }
   const Ring& ring() const { return ring_; }
+  // Null when failure_detection is off.
+  const Gossiper* gossiper() const { return gossiper_.get(); }
 
  private:
   int64_t DeadlineFor(const Message& m) const;
@@ -96,6 +108,8 @@ class Service {
   Ring ring_;
   ServiceEnv env_;
   AllUp all_up_;
+  // Declared before the coordinator and handoff, which hold it as Liveness.
+  std::unique_ptr<Gossiper> gossiper_;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<HintStore> hints_;
   std::unique_ptr<Replica> replica_;
