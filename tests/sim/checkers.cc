@@ -1,0 +1,167 @@
+#include "tests/sim/checkers.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace ringkv::sim {
+namespace {
+
+std::string DotText(const Dot& d) {
+  return d.actor.node + "#" + std::to_string(d.actor.incarnation % 10000) + ":" +
+         std::to_string(d.counter);
+}
+
+bool HasDot(const Object& o, const Dot& d) {
+  for (const Sibling& s : o.siblings) {
+    if (s.dot == d) return true;
+  }
+  return false;
+}
+
+auto LwwKey(const Sibling& s) {
+  return std::tie(s.timestamp_us, s.dot.actor.node, s.dot.actor.incarnation, s.dot.counter,
+                  s.value);
+}
+
+}  // namespace
+
+std::vector<std::string> KeysOf(const History& history, const std::string& bucket) {
+  std::set<std::string> keys;
+  for (const Op& op : history.ops()) {
+    if (op.bucket == bucket) keys.insert(op.key);
+  }
+  return {keys.begin(), keys.end()};
+}
+
+CheckResult CheckNoLostWrites(SimCluster& cluster, const History& history,
+                              const std::string& bucket) {
+  CheckResult r;
+  r.name = "no-lost-writes";
+  // Per key: the contexts every issued write carried (ok or not: a failed
+  // write may still have been applied somewhere).
+  std::map<std::string, std::vector<const VersionVector*>> superseders;
+  std::map<std::string, std::vector<const Op*>> acked;
+  for (const Op& op : history.ops()) {
+    if (op.bucket != bucket || op.type == OpType::kGet) continue;
+    if (!op.context.empty()) superseders[op.key].push_back(&op.context);
+    if (op.outcome == Outcome::kOk) acked[op.key].push_back(&op);
+  }
+  for (const auto& [key, ops] : acked) {
+    std::vector<int> replicas = cluster.Primaries(bucket, key);
+    std::vector<std::optional<Object>> stored;
+    for (int i : replicas) {
+      auto s = cluster.ReadStored(i, bucket, key);
+      if (!s.ok()) {
+        r.Fail(key + " on " + cluster.id(i) + ": unreadable: " + s.status().ToString());
+        stored.emplace_back();
+      } else {
+        stored.push_back(std::move(s).value());
+      }
+    }
+    for (const Op* op : ops) {
+      ++r.checked;
+      if (!op->has_dot) {
+        r.Fail("acknowledged write without an identifiable dot in its reply: " + DescribeOp(*op));
+        continue;
+      }
+      const Dot& dot = op->sibling.dot;
+      bool superseded = std::any_of(superseders[key].begin(), superseders[key].end(),
+                                    [&](const VersionVector* c) { return c->Covers(dot); });
+      for (size_t j = 0; j < replicas.size(); ++j) {
+        const std::optional<Object>& o = stored[j];
+        if (o && HasDot(*o, dot)) continue;
+        if (o && o->context.Covers(dot) && superseded) continue;
+        std::string why = !o                          ? "key absent"
+                          : !o->context.Covers(dot)   ? "dot not in the replica's context"
+                                                      : "dot covered but no client superseded it";
+        r.Fail("acknowledged write lost on " + cluster.id(replicas[j]) + " (" + why +
+               ", dot " + DotText(dot) + "): " + DescribeOp(*op));
+      }
+    }
+  }
+  return r;
+}
+
+CheckResult CheckConvergence(SimCluster& cluster, const History& history,
+                             const std::string& bucket) {
+  CheckResult r;
+  r.name = "convergence";
+  for (const std::string& key : KeysOf(history, bucket)) {
+    ++r.checked;
+    std::vector<int> replicas = cluster.Primaries(bucket, key);
+    std::optional<std::optional<Object>> first;
+    for (int i : replicas) {
+      auto s = cluster.ReadStored(i, bucket, key);
+      if (!s.ok()) {
+        r.Fail(key + " on " + cluster.id(i) + ": unreadable: " + s.status().ToString());
+        continue;
+      }
+      if (!first) {
+        first = std::move(s).value();
+      } else if (*first != *s) {
+        r.Fail("replicas of " + bucket + "/" + key + " differ: " + cluster.id(replicas[0]) +
+               " has " + std::to_string(first->has_value() ? (*first)->siblings.size() : 0) +
+               " siblings, " + cluster.id(i) + " has " +
+               std::to_string(s->has_value() ? (*s)->siblings.size() : 0));
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+CheckResult CheckLww(SimCluster& cluster, const History& history, const std::string& bucket) {
+  CheckResult r;
+  r.name = "lww";
+  std::map<std::string, std::vector<const Op*>> acked;
+  for (const Op& op : history.ops()) {
+    if (op.bucket == bucket && op.type != OpType::kGet && op.outcome == Outcome::kOk) {
+      acked[op.key].push_back(&op);
+    }
+  }
+  for (const auto& [key, ops] : acked) {
+    for (int i : cluster.Primaries(bucket, key)) {
+      auto s = cluster.ReadStored(i, bucket, key);
+      if (!s.ok() || !s->has_value()) {
+        r.Fail(bucket + "/" + key + " missing on " + cluster.id(i) + " after acknowledged writes");
+        continue;
+      }
+      const Object& o = **s;
+      if (o.siblings.size() != 1) {
+        r.Fail(bucket + "/" + key + " on " + cluster.id(i) + " holds " +
+               std::to_string(o.siblings.size()) + " siblings under LWW");
+        continue;
+      }
+      const Sibling& winner = o.siblings[0];
+      for (const Op* op : ops) {
+        if (!op->has_dot) continue;
+        if (LwwKey(op->sibling) > LwwKey(winner)) {
+          r.Fail(bucket + "/" + key + " on " + cluster.id(i) + ": kept " + DotText(winner.dot) +
+                 " @" + std::to_string(winner.timestamp_us) + " over the later-stamped " +
+                 DescribeOp(*op) + " @" + std::to_string(op->sibling.timestamp_us));
+        }
+      }
+    }
+    // Counted once per key, against the first replica's winner.
+    auto s = cluster.ReadStored(cluster.Primaries(bucket, key)[0], bucket, key);
+    for (const Op* op : ops) {
+      ++r.checked;
+      if (!op->has_dot || !s.ok() || !s->has_value() || (*s)->siblings.empty() ||
+          (*s)->siblings[0].dot != op->sibling.dot) {
+        ++r.discarded;
+      }
+    }
+  }
+  return r;
+}
+
+CheckResult CheckNoHangs(const std::vector<std::string>& hangs) {
+  CheckResult r;
+  r.name = "no-hangs";
+  for (const std::string& h : hangs) r.Fail(h);
+  return r;
+}
+
+}  // namespace ringkv::sim

@@ -1,0 +1,457 @@
+#include "tests/sim/scenario.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <set>
+
+#include "replication/object_codec.h"
+#include "tests/sim/buggify.h"
+#include "tests/sim/nemesis.h"
+#include "tests/sim/workload.h"
+
+namespace ringkv::sim {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000;
+
+struct Spec {
+  ClusterOptions cluster;
+  std::vector<WorkloadOptions> workloads;
+  NemesisOptions nemesis;
+  std::vector<std::string> lww_buckets;
+  int64_t fault_end_us = 10 * kSecond;
+  bool buggify = false;
+  // Scripted scenarios (availability, siblings) run this instead of the
+  // random workload, and add their own checks.
+  std::function<std::shared_ptr<void>(SimCluster*, History*, CheckResult*)> script;
+};
+
+BucketTable DefaultBuckets() {
+  BucketTable t(BucketProps{3, 2, 2, ResolverKind::kSiblings});
+  t.Set("lww", BucketProps{3, 2, 2, ResolverKind::kLww});
+  return t;
+}
+
+WorkloadOptions Workload(const std::string& bucket, int64_t end_us) {
+  WorkloadOptions w;
+  w.bucket = bucket;
+  w.end_us = end_us;
+  return w;
+}
+
+// ---------------------------------------------------------------- availability
+//
+// Rounds of a static fault configuration (nodes down, paused, links cut; no
+// loss, latency far below the timeout): each request must succeed exactly
+// when its coordinator reaches enough primaries, and otherwise fail with
+// Unavailable or Timeout by its deadline.
+struct AvailabilityScript {
+  SimCluster* c;
+  History* h;
+  CheckResult* out;
+  Random random;
+  Client client;
+  int round = 0;
+  static constexpr int kRounds = 10;
+  static constexpr uint32_t kTimeoutMs = 400;
+
+  AvailabilityScript(SimCluster* cluster, History* history, CheckResult* result)
+      : c(cluster), h(history), out(result), random(cluster->world().DeriveSeed()),
+        client(cluster, history, 100) {}
+
+  bool Reaches(int coord, int p) const {
+    if (p == coord) return true;
+    return c->up(p) && !c->paused(p) && !c->network().IsCut(coord, p) &&
+           !c->network().IsCut(p, coord);
+  }
+
+  void Round() {
+    if (round++ >= kRounds) return;
+    SimWorld& w = c->world();
+    int n = c->size();
+    int down = static_cast<int>(random.Uniform(3));
+    for (int k = 0; k < down; ++k) c->Kill(static_cast<int>(random.Uniform(n)), false);
+    if (random.OneIn(3)) c->Pause(static_cast<int>(random.Uniform(n)));
+    switch (random.Uniform(4)) {
+      case 0: c->network().Isolate(static_cast<int>(random.Uniform(n))); break;
+      case 1:
+        for (int k = 0; k < 3; ++k) {
+          c->network().Cut(static_cast<int>(random.Uniform(n)), static_cast<int>(random.Uniform(n)));
+        }
+        break;
+      default: break;
+    }
+    w.queue().After(50'000, [this] { Issue(); });
+  }
+
+  void Issue() {
+    for (int k = 0; k < 30; ++k) {
+      std::string key = "a" + std::to_string(random.Uniform(50));
+      uint32_t q = 1 + static_cast<uint32_t>(random.Uniform(3));
+      std::vector<int> prim = c->Primaries("b", key);
+      bool is_put = random.OneIn(2);
+      int coord = -1;
+      std::vector<int> candidates;
+      for (int i = 0; i < c->size(); ++i) {
+        bool is_primary = std::find(prim.begin(), prim.end(), i) != prim.end();
+        if (c->up(i) && !c->paused(i) && (!is_put || is_primary)) candidates.push_back(i);
+      }
+      if (candidates.empty()) continue;
+      coord = candidates[random.Uniform(candidates.size())];
+      int reachable = 0;
+      for (int p : prim) reachable += Reaches(coord, p) ? 1 : 0;
+      bool expect_ok = reachable >= static_cast<int>(q);
+      auto check = [this, expect_ok, reachable, q](const Op& op) {
+        ++out->checked;
+        bool ok = op.outcome == Outcome::kOk;
+        std::string what = DescribeOp(op) + " (" + std::to_string(reachable) +
+                           " primaries reachable, quorum " + std::to_string(q) + ")";
+        if (expect_ok && !ok) out->Fail("failed although a quorum was reachable: " + what);
+        if (!expect_ok && ok) out->Fail("succeeded without a reachable quorum: " + what);
+        if (!expect_ok && !ok && !op.status.IsUnavailable() && !op.status.IsTimeout()) {
+          out->Fail("failed with the wrong status: " + what);
+        }
+      };
+      if (is_put) {
+        client.Put(coord, "b", key, "av" + std::to_string(h->ops().size()), {}, q, kTimeoutMs,
+                   check);
+      } else {
+        client.Get(coord, "b", key, q, kTimeoutMs, check);
+      }
+    }
+    c->world().queue().After(2 * kTimeoutMs * 1000, [this] {
+      c->network().HealAll();
+      for (int i = 0; i < c->size(); ++i) {
+        if (c->paused(i)) c->Resume(i);
+        if (!c->up(i)) c->Restart(i);
+      }
+      c->world().queue().After(100'000, [this] { Round(); });
+    });
+  }
+};
+
+// ---------------------------------------------------------------- siblings
+//
+// Concurrent blind writes to one key become siblings (all acknowledged
+// values readable); a write carrying the read's context replaces them with
+// one value; under LWW concurrent writes leave exactly one value.
+struct SiblingsScript {
+  SimCluster* c;
+  History* h;
+  CheckResult* out;
+  Random random;
+  Client client;
+  int next_value = 0;
+
+  SiblingsScript(SimCluster* cluster, History* history, CheckResult* result)
+      : c(cluster), h(history), out(result), random(cluster->world().DeriveSeed()),
+        client(cluster, history, 200) {}
+
+  int Node() { return static_cast<int>(random.Uniform(c->size())); }
+
+  void Start() {
+    for (int k = 0; k < 12; ++k) {
+      int64_t t0 = k * 3 * kSecond + 100'000;
+      c->world().queue().At(t0, [this, k] { RoundFor("s" + std::to_string(k), k % 3 == 2); });
+    }
+  }
+
+  void RoundFor(const std::string& key, bool lww) {
+    std::string bucket = lww ? "lww" : "b";
+    int writers = 2 + static_cast<int>(random.Uniform(3));
+    auto acked = std::make_shared<std::vector<std::string>>();
+    for (int j = 0; j < writers; ++j) {
+      std::string v = "sv" + std::to_string(next_value++);
+      uint32_t w = 1 + static_cast<uint32_t>(random.Uniform(3));
+      client.Put(Node(), bucket, key, v, {}, w, 500, [acked, v](const Op& op) {
+        if (op.outcome == Outcome::kOk) acked->push_back(v);
+      });
+    }
+    c->world().queue().After(kSecond, [this, key, bucket, lww, acked] {
+      client.Get(Node(), bucket, key, kQuorumAll, 500, [this, key, bucket, lww, acked](const Op& got) {
+        ++out->checked;
+        if (got.outcome != Outcome::kOk) {
+          out->Fail("read of " + key + " failed on a healthy cluster: " + DescribeOp(got));
+          return;
+        }
+        std::set<std::string> values;
+        for (const Sibling* s : got.object.Values()) values.insert(s->value);
+        if (lww) {
+          if (got.object.siblings.size() != 1) {
+            out->Fail("LWW read of " + key + " returned " +
+                      std::to_string(got.object.siblings.size()) + " siblings");
+          }
+        } else {
+          for (const std::string& v : *acked) {
+            if (!values.count(v)) {
+              out->Fail("concurrent acknowledged write " + v + " missing from the siblings of " +
+                        key + ": " + DescribeOp(got));
+            }
+          }
+        }
+        std::string final_value = "sv" + std::to_string(next_value++);
+        client.Put(Node(), bucket, key, final_value, got.object.context, kQuorumAll, 500,
+                   [this, key, bucket, final_value](const Op& put) {
+          if (put.outcome != Outcome::kOk) {
+            out->Fail("write with context failed on a healthy cluster: " + DescribeOp(put));
+            return;
+          }
+          client.Get(Node(), bucket, key, kQuorumAll, 500, [this, key, final_value](const Op& g) {
+            auto vals = g.object.Values();
+            if (g.outcome != Outcome::kOk || vals.size() != 1 || vals[0]->value != final_value) {
+              out->Fail("a write with the read's context did not leave exactly its value on " +
+                        key + ": " + DescribeOp(g) + " with " + std::to_string(vals.size()) +
+                        " values");
+            }
+          });
+        });
+      });
+    });
+  }
+};
+
+Spec MakeSpec(const ScenarioConfig& config) {
+  Spec s;
+  s.cluster.buckets = DefaultBuckets();
+  s.cluster.link.min_latency_us = 100;
+  s.cluster.link.max_latency_us = 2000;
+  const std::string& name = config.name;
+  int64_t end = 10 * kSecond;
+  s.fault_end_us = end;
+  s.workloads.push_back(Workload("b", end));
+  s.nemesis.start_us = 500'000;
+  s.nemesis.end_us = end;
+  if (name == "basic") {
+    s.cluster.link.tail_probability = 0.01;
+    s.cluster.link.reorder = 0.05;
+  } else if (name == "network") {
+    s.nemesis.link_chaos = true;
+    s.nemesis.partition = true;
+  } else if (name == "crash") {
+    s.nemesis.crash = true;
+    s.nemesis.power_loss = true;
+    s.nemesis.pause = true;
+  } else if (name == "wipe") {
+    s.nemesis.wipe = true;
+    s.nemesis.crash = true;
+    s.nemesis.max_wipes = 1;
+  } else if (name == "disk") {
+    s.nemesis.disk_full = true;
+    s.nemesis.slow_disk = true;
+    s.nemesis.crash = true;
+  } else if (name == "clock") {
+    s.cluster.max_clock_offset_us = 1'000'000;
+    s.cluster.max_drift_ppm = 200;
+    s.nemesis.clock_jump = true;
+    s.nemesis.pause = true;
+    s.workloads.push_back(Workload("lww", end));
+    s.workloads.back().rmw_pct = 0;
+    s.workloads.back().delete_pct = 0;
+    s.lww_buckets.push_back("lww");
+  } else if (name == "chaos") {
+    s.buggify = true;
+    s.cluster.max_clock_offset_us = 500'000;
+    s.cluster.max_drift_ppm = 100;
+    s.nemesis.crash = s.nemesis.power_loss = s.nemesis.wipe = s.nemesis.pause = true;
+    s.nemesis.partition = s.nemesis.clock_jump = s.nemesis.disk_full = true;
+    s.nemesis.slow_disk = s.nemesis.link_chaos = true;
+    s.workloads.push_back(Workload("lww", end));
+    s.lww_buckets.push_back("lww");
+  } else if (name == "large" || name == "huge") {
+    bool huge = name == "huge";
+    s.cluster.nodes = huge ? 1000 : 120;
+    s.cluster.partitions = 1024;
+    end = huge ? 4 * kSecond : 6 * kSecond;
+    s.fault_end_us = end;
+    s.workloads[0] = Workload("b", end);
+    s.workloads[0].clients = huge ? 64 : 24;
+    s.workloads[0].keys = huge ? 2000 : 400;
+    s.nemesis.end_us = end;
+    s.nemesis.crash = s.nemesis.partition = s.nemesis.pause = s.nemesis.link_chaos = true;
+    s.nemesis.max_faulty = huge ? 20 : 5;
+    s.nemesis.min_gap_us = 50'000;
+    s.nemesis.max_gap_us = 300'000;
+  } else if (name == "availability") {
+    s.workloads.clear();
+    s.fault_end_us = 0;
+    s.script = [](SimCluster* c, History* h, CheckResult* out) {
+      auto script = std::make_shared<AvailabilityScript>(c, h, out);
+      c->world().queue().At(100'000, [p = script.get()] { p->Round(); });
+      return std::shared_ptr<void>(script);
+    };
+  } else if (name == "siblings") {
+    s.workloads.clear();
+    s.fault_end_us = 0;
+    s.script = [](SimCluster* c, History* h, CheckResult* out) {
+      auto script = std::make_shared<SiblingsScript>(c, h, out);
+      script->Start();
+      return std::shared_ptr<void>(script);
+    };
+  }
+  if (config.nodes > 0) s.cluster.nodes = config.nodes;
+  if (config.partitions > 0) s.cluster.partitions = config.partitions;
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& ScenarioNames() {
+  static const std::vector<std::string> kNames = {
+      "basic", "network", "crash", "wipe", "disk", "clock", "chaos",
+      "availability", "siblings", "large", "huge"};
+  return kNames;
+}
+
+bool IsScenario(const std::string& name) {
+  for (const auto& n : ScenarioNames()) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+std::string ReplayCommand(const ScenarioConfig& config) {
+  std::string cmd = "make sim SEED=" + std::to_string(config.seed) + " SCENARIO=" + config.name;
+  if (config.nodes > 0 || config.partitions > 0) {
+    cmd += "  # or: ringkv-sim --seed " + std::to_string(config.seed) + " --scenario " +
+           config.name;
+    if (config.nodes > 0) cmd += " --nodes " + std::to_string(config.nodes);
+    if (config.partitions > 0) cmd += " --partitions " + std::to_string(config.partitions);
+  }
+  return cmd;
+}
+
+std::vector<std::string> ScenarioResult::Failed() const {
+  std::vector<std::string> out;
+  for (const auto& c : checks) {
+    if (!c.ok()) out.push_back(c.name);
+  }
+  return out;
+}
+
+std::string ScenarioResult::Summary() const {
+  char buf[512];
+  double sim_s = sim_us / 1e6;
+  std::snprintf(buf, sizeof(buf),
+                "ops %llu (ok %llu, fail %llu, info %llu), faults %llu, messages %llu\n"
+                "simulated %.1fs in %.2fs wall: %.0f sim-s/s, %.0f events/s (%llu events)\n",
+                (unsigned long long)ops, (unsigned long long)ops_ok, (unsigned long long)ops_fail,
+                (unsigned long long)ops_info, (unsigned long long)faults,
+                (unsigned long long)messages, sim_s, wall_seconds,
+                wall_seconds > 0 ? sim_s / wall_seconds : 0.0,
+                wall_seconds > 0 ? events / wall_seconds : 0.0, (unsigned long long)events);
+  std::string s = buf;
+  if (duplicate_applied > 0) {
+    s += std::to_string(duplicate_applied) + " acknowledged puts were applied twice\n";
+  }
+  if (lww_acked > 0) {
+    s += "LWW discarded " + std::to_string(lww_discarded) + " of " + std::to_string(lww_acked) +
+         " acknowledged writes\n";
+  }
+  for (const auto& c : checks) {
+    s += "check " + c.name + ": " + (c.ok() ? "ok" : "FAILED") + " (" +
+         std::to_string(c.checked) + " checked";
+    if (!c.ok()) s += ", " + std::to_string(c.failures) + " failures";
+    s += ")\n";
+    for (const auto& e : c.errors) s += "  " + e + "\n";
+  }
+  return s;
+}
+
+ScenarioResult RunScenario(const ScenarioConfig& config) {
+  auto wall_start = std::chrono::steady_clock::now();
+  Spec spec = MakeSpec(config);
+  if (config.tweak_cluster) config.tweak_cluster(&spec.cluster);
+  SimWorld world(config.seed);
+  world.trace().set_sink(config.trace);
+  Buggify buggify(world.DeriveSeed(), spec.buggify);
+  SimCluster cluster(&world, spec.cluster);
+  History history;
+  std::vector<std::unique_ptr<ClientWorkload>> workloads;
+  for (const WorkloadOptions& w : spec.workloads) {
+    workloads.push_back(std::make_unique<ClientWorkload>(&cluster, &history, w));
+    workloads.back()->Start();
+  }
+  Nemesis nemesis(&cluster, spec.nemesis, &buggify);
+  nemesis.Start();
+  CheckResult scripted;
+  scripted.name = config.name == "availability" ? "availability" : "semantics";
+  std::shared_ptr<void> script;
+  if (spec.script) script = spec.script(&cluster, &history, &scripted);
+  if (config.after_start) config.after_start(&cluster);
+
+  // Faults, then heal and let in-flight requests finish.
+  int64_t script_end = spec.script ? 40 * kSecond : 0;
+  world.queue().RunUntil(std::max(spec.fault_end_us, script_end));
+  nemesis.HealAll();
+  world.queue().RunUntil(world.now() + 3 * kSecond);
+
+  // Read-repair pass: a get at R=N of every key touched, then quiet.
+  Client repair(&cluster, &history, -1);
+  CheckResult healed;
+  healed.name = "available-after-heal";
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const Op& op : history.ops()) keys.insert({op.bucket, op.key});
+  Random pick(world.DeriveSeed());
+  for (const auto& [bucket, key] : keys) {
+    int node = static_cast<int>(pick.Uniform(cluster.size()));
+    repair.Get(node, bucket, key, kQuorumAll, 2000, [&healed](const Op& op) {
+      ++healed.checked;
+      if (op.outcome != Outcome::kOk) healed.Fail("repair read failed: " + DescribeOp(op));
+    });
+  }
+  world.queue().RunUntilQuiet(world.now() + 20 * kSecond);
+
+  ScenarioResult r;
+  std::vector<std::string> hangs = repair.hangs();
+  for (const auto& w : workloads) {
+    auto h = w->hangs();
+    hangs.insert(hangs.end(), h.begin(), h.end());
+  }
+  std::set<std::string> buckets;
+  for (const auto& [bucket, key] : keys) buckets.insert(bucket);
+  for (const std::string& b : buckets) {
+    bool lww = std::find(spec.lww_buckets.begin(), spec.lww_buckets.end(), b) !=
+               spec.lww_buckets.end();
+    if (lww) {
+      CheckResult c = CheckLww(cluster, history, b);
+      r.lww_discarded += c.discarded;
+      r.lww_acked += c.checked;
+      r.checks.push_back(std::move(c));
+    } else {
+      r.checks.push_back(CheckNoLostWrites(cluster, history, b));
+    }
+    CheckResult conv = CheckConvergence(cluster, history, b);
+    conv.name += "(" + b + ")";
+    r.checks.push_back(std::move(conv));
+  }
+  r.checks.push_back(CheckNoHangs(hangs));
+  r.checks.push_back(std::move(healed));
+  if (spec.script) r.checks.push_back(std::move(scripted));
+  if (cluster.decode_errors() > 0) {
+    CheckResult d;
+    d.name = "wire";
+    d.Fail(std::to_string(cluster.decode_errors()) + " messages failed to decode");
+    r.checks.push_back(std::move(d));
+  }
+
+  for (const auto& c : r.checks) r.ok = r.ok && c.ok();
+  History::Counts counts = history.Count();
+  r.ops = history.ops().size();
+  for (const Op& op : history.ops()) r.duplicate_applied += op.dot_matches > 1 ? 1 : 0;
+  r.ops_ok = counts.ok;
+  r.ops_fail = counts.fail;
+  r.ops_info = counts.info;
+  r.faults = nemesis.faults_injected();
+  r.messages = cluster.network().stats().sent;
+  r.nemesis_log = nemesis.log();
+  r.trace_hash = world.trace().HexHash();
+  r.sim_us = world.now();
+  r.events = world.queue().events_run();
+  r.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return r;
+}
+
+}  // namespace ringkv::sim

@@ -1,0 +1,186 @@
+#include "tests/sim/sim_cluster.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "common/hash.h"
+#include "proto/codec.h"
+#include "replication/object_codec.h"
+#include "storage/keys.h"
+#include "storage/record.h"
+
+namespace ringkv::sim {
+namespace {
+
+std::string NodeName(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "n%03d", i);
+  return buf;
+}
+
+int64_t Spread(Random& r, int64_t max) {
+  if (max <= 0) return 0;
+  return static_cast<int64_t>(r.Uniform(2 * static_cast<uint64_t>(max) + 1)) - max;
+}
+
+}  // namespace
+
+SimCluster::SimCluster(SimWorld* world, ClusterOptions options)
+    : world_(world), options_(std::move(options)) {
+  for (int i = 0; i < options_.nodes; ++i) ids_.push_back(NodeName(i));
+  auto ring = Ring::Create(ids_, options_.partitions, options_.ring_n);
+  if (!ring.ok()) {
+    std::fprintf(stderr, "sim: bad ring: %s\n", ring.status().ToString().c_str());
+    std::abort();
+  }
+  ring_.emplace(std::move(ring).value());
+  std::vector<SimProcess*> procs;
+  for (int i = 0; i < options_.nodes; ++i) {
+    auto n = std::make_unique<Node>();
+    n->process = std::make_unique<SimProcess>(world_, i);
+    n->clock = std::make_unique<SimClock>(&world_->queue(),
+                                          Spread(world_->random(), options_.max_clock_offset_us),
+                                          Spread(world_->random(), options_.max_drift_ppm));
+    n->scheduler = std::make_unique<SimScheduler>(n->process.get(), n->clock.get());
+    n->random = std::make_unique<Random>(world_->DeriveSeed());
+    n->engine = std::make_unique<MemoryStorage>();
+    n->disk = std::make_unique<SimDisk>(n->engine.get(), n->process.get(), n->random.get());
+    n->incarnation = NewIncarnation();
+    procs.push_back(n->process.get());
+    nodes_.push_back(std::move(n));
+  }
+  network_ = std::make_unique<SimNetwork>(world_, procs, ids_, options_.link);
+  network_->set_deliver(
+      [this](int from, int to, std::string bytes) { Deliver(from, to, std::move(bytes)); });
+  for (int i = 0; i < options_.nodes; ++i) {
+    if (options_.wrap_transport) {
+      nodes_[i]->wrapped = options_.wrap_transport(i, network_->transport(i), this);
+    }
+    StartService(i);
+  }
+}
+
+SimCluster::~SimCluster() {
+  // Services first: they cancel timers on schedulers the nodes own.
+  for (auto& n : nodes_) n->service.reset();
+}
+
+uint64_t SimCluster::NewIncarnation() {
+  uint64_t inc = 0;
+  while (inc == 0) inc = world_->random().Next();
+  return inc;
+}
+
+void SimCluster::StartService(int i) {
+  Node& n = *nodes_[i];
+  ServiceOptions so;
+  so.self = ids_[i];
+  so.incarnation = n.incarnation;
+  so.buckets = options_.buckets;
+  so.default_timeout_ms = options_.default_timeout_ms;
+  so.sync_writes = options_.sync_writes;
+  ServiceEnv env;
+  env.clock = n.clock.get();
+  env.scheduler = n.scheduler.get();
+  env.transport = n.wrapped ? n.wrapped.get() : network_->transport(i);
+  env.storage = n.disk.get();
+  env.random = n.random.get();
+  n.service = std::make_unique<Service>(std::move(so), *ring_, env);
+}
+
+void SimCluster::Deliver(int from, int to, std::string bytes) {
+  auto m = DecodeMessage(bytes);
+  if (!m.ok()) {
+    ++decode_errors_;
+    world_->trace().Note(world_->now(), "decode-error", to, m.status().ToString());
+    return;
+  }
+  if (Service* s = nodes_[to]->service.get()) s->OnPeerMessage(std::move(m).value());
+}
+
+void SimCluster::Kill(int i, bool power_loss) {
+  Node& n = *nodes_[i];
+  if (!n.service) return;
+  ++n.disturbances;
+  n.service.reset();
+  n.process->Kill();
+  if (power_loss) n.engine->DropUnsynced();
+  world_->trace().Record(world_->now(), power_loss ? "power-loss" : "crash", i, 0);
+}
+
+void SimCluster::Restart(int i) {
+  Node& n = *nodes_[i];
+  if (n.service) return;
+  if (n.wiped) {
+    n.wiped = false;
+    if (!options_.reuse_incarnation_after_wipe) n.incarnation = NewIncarnation();
+  }
+  n.process->Start();
+  StartService(i);
+  world_->trace().Record(world_->now(), "restart", i, n.incarnation);
+}
+
+void SimCluster::Wipe(int i) {
+  Node& n = *nodes_[i];
+  if (n.service) return;
+  n.engine = std::make_unique<MemoryStorage>();
+  n.disk = std::make_unique<SimDisk>(n.engine.get(), n.process.get(), n.random.get());
+  n.disk->faults() = n.faults;
+  n.wiped = true;
+  world_->trace().Record(world_->now(), "wipe", i, 0);
+}
+
+void SimCluster::Pause(int i) {
+  if (!up(i)) return;
+  ++nodes_[i]->disturbances;
+  nodes_[i]->process->Pause();
+}
+
+void SimCluster::Resume(int i) {
+  ++nodes_[i]->disturbances;
+  nodes_[i]->process->Resume();
+}
+
+void SimCluster::SetDiskFaults(int i, const DiskFaults& faults) {
+  Node& n = *nodes_[i];
+  if (faults.write_latency_us > 0 || faults.sync_latency_us > 0) ++n.disturbances;
+  n.faults = faults;
+  n.disk->faults() = faults;
+  world_->trace().Record(world_->now(), "disk-faults", i,
+                         (faults.full ? 1 : 0) | (faults.write_latency_us > 0 ? 2 : 0));
+}
+
+void SimCluster::ClientCall(int i, Message request, std::function<void(Message)> reply) {
+  nodes_[i]->process->Post(0, "client", request.request_id,
+                           [this, i, request = std::move(request),
+                            reply = std::move(reply)]() mutable {
+                             if (Service* s = nodes_[i]->service.get()) {
+                               s->HandleClientRequest(std::move(request), std::move(reply));
+                             }
+                           });
+}
+
+Result<std::optional<Object>> SimCluster::ReadStored(int i, const std::string& bucket,
+                                                     const std::string& key) {
+  uint32_t partition = ring_->PartitionOf(KeyHash(bucket, key));
+  std::string value;
+  Status st = nodes_[i]->engine->Get(ObjectKey(partition, bucket, key), &value);
+  if (st.IsNotFound()) return std::optional<Object>();
+  if (!st.ok()) return st;
+  auto body = DecodeRecord(value);
+  if (!body.ok()) return body.status();
+  auto obj = DecodeObject(*body);
+  if (!obj.ok()) return obj.status();
+  return std::optional<Object>(std::move(obj).value());
+}
+
+std::vector<int> SimCluster::Primaries(const std::string& bucket, const std::string& key) const {
+  const BucketProps& props = options_.buckets.Get(bucket);
+  std::vector<int> out;
+  for (const NodeId& id : ring_->PlacementFor(KeyHash(bucket, key), props.n).primaries) {
+    out.push_back(network_->IndexOf(id));
+  }
+  return out;
+}
+
+}  // namespace ringkv::sim

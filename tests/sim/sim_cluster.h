@@ -1,0 +1,137 @@
+// SimCluster: N real ringkv::Service instances wired to simulated clocks,
+// schedulers, network and disks, in one process.
+//
+// Each node has a SimProcess (its loop), a SimClock (offset and drift), a
+// SimScheduler, a Transport endpoint on the SimNetwork, a MemoryStorage
+// engine behind a SimDisk, and a Random derived from the run's seed. The
+// engine outlives the Service: Kill destroys the Service (and, for a power
+// loss, the unsynced writes), Restart builds a new Service on the same
+// engine with the same incarnation, Wipe gives the node an empty engine and
+// a new incarnation (kv679). Messages are encoded by the sender and decoded
+// with DecodeMessage on delivery, exactly as over TCP. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "replication/bucket.h"
+#include "replication/object.h"
+#include "replication/service.h"
+#include "ring/ring.h"
+#include "storage/memory_storage.h"
+#include "tests/sim/sim_clock.h"
+#include "tests/sim/sim_disk.h"
+#include "tests/sim/sim_network.h"
+#include "tests/sim/sim_scheduler.h"
+#include "tests/sim/sim_world.h"
+
+namespace ringkv::sim {
+
+class SimCluster;
+
+struct ClusterOptions {
+  int nodes = 5;
+  uint32_t partitions = 64;
+  uint32_t ring_n = 3;
+  BucketTable buckets;
+  bool sync_writes = true;
+  uint32_t default_timeout_ms = 2000;
+  LinkProfile link;
+  // Each node's wall clock offset is uniform in [-max, max]; drift likewise.
+  int64_t max_clock_offset_us = 0;
+  int64_t max_drift_ppm = 0;
+  // Planted bugs (tests only): wrap a node's transport, or restart a wiped
+  // node with its old incarnation (the kv679 mistake).
+  std::function<std::unique_ptr<Transport>(int node, Transport* base, SimCluster* cluster)>
+      wrap_transport;
+  bool reuse_incarnation_after_wipe = false;
+};
+
+class SimCluster {
+ public:
+  // `world` outlives the cluster.
+  SimCluster(SimWorld* world, ClusterOptions options);
+  ~SimCluster();
+  SimCluster(const SimCluster&) = delete;
+  SimCluster& operator=(const SimCluster&) = delete;
+
+  int size() const { return static_cast<int>(nodes_.size()); }
+  const NodeId& id(int i) const { return ids_[i]; }
+  int IndexOf(const NodeId& id) const { return network_->IndexOf(id); }
+  const Ring& ring() const { return *ring_; }
+  const ClusterOptions& options() const { return options_; }
+  SimWorld& world() { return *world_; }
+  SimNetwork& network() { return *network_; }
+  SimProcess& process(int i) { return *nodes_[i]->process; }
+  SimClock& clock(int i) { return *nodes_[i]->clock; }
+  SimDisk& disk(int i) { return *nodes_[i]->disk; }
+  MemoryStorage& engine(int i) { return *nodes_[i]->engine; }
+  uint64_t incarnation(int i) const { return nodes_[i]->incarnation; }
+  // Null while the node is down.
+  Service* service(int i) { return nodes_[i]->service.get(); }
+  bool up(int i) const { return nodes_[i]->service != nullptr; }
+  bool paused(int i) const { return nodes_[i]->process->paused(); }
+  // Bumped whenever something may make node i answer late (pause, kill,
+  // slow disk), so a late answer is excused.
+  uint64_t disturbances(int i) const { return nodes_[i]->disturbances; }
+
+  // Process crash (engine keeps everything) or, with `power_loss`, a machine
+  // crash (unsynced writes are lost).
+  void Kill(int i, bool power_loss);
+  // REQUIRES: !up(i).
+  void Restart(int i);
+  // REQUIRES: !up(i). Replaces the engine with an empty one; the next
+  // Restart uses a new incarnation.
+  void Wipe(int i);
+  void Pause(int i);
+  void Resume(int i);
+  void SetDiskFaults(int i, const DiskFaults& faults);
+
+  // Runs a client request on node i's loop; `reply` is called on that loop
+  // (never if the node dies first).
+  void ClientCall(int i, Message request, std::function<void(Message)> reply);
+
+  // Node i's stored copy of (bucket, key), read straight from its engine.
+  Result<std::optional<Object>> ReadStored(int i, const std::string& bucket,
+                                           const std::string& key);
+  // Indices of the key's primaries.
+  std::vector<int> Primaries(const std::string& bucket, const std::string& key) const;
+
+  uint64_t decode_errors() const { return decode_errors_; }
+  // Injects bytes as if `from` had sent them to `to` (planted-bug wrappers).
+  void Inject(int from, int to, std::string bytes) { network_->Send(from, to, std::move(bytes)); }
+
+ private:
+  struct Node {
+    std::unique_ptr<SimProcess> process;
+    std::unique_ptr<SimClock> clock;
+    std::unique_ptr<SimScheduler> scheduler;
+    std::unique_ptr<Random> random;
+    std::unique_ptr<MemoryStorage> engine;
+    std::unique_ptr<SimDisk> disk;
+    std::unique_ptr<Transport> wrapped;  // planted-bug wrapper, if any
+    std::unique_ptr<Service> service;
+    uint64_t incarnation = 0;
+    bool wiped = false;
+    uint64_t disturbances = 0;
+    DiskFaults faults;
+  };
+  void StartService(int i);
+  void Deliver(int from, int to, std::string bytes);
+  uint64_t NewIncarnation();
+
+  SimWorld* world_;
+  ClusterOptions options_;
+  std::vector<NodeId> ids_;
+  std::optional<Ring> ring_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::unique_ptr<SimNetwork> network_;
+  uint64_t decode_errors_ = 0;
+};
+
+}  // namespace ringkv::sim
