@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -58,6 +59,18 @@ Result<BucketProps> ReadBucketProps(const toml::table& table, const BucketProps&
   return props;
 }
 
+// Unknown keys are refused: a misspelt key would otherwise be silently
+// ignored (and a key after a [[member]] header belongs to that member).
+Status CheckKeys(const toml::table& table, std::initializer_list<std::string_view> allowed,
+                 const std::string& where) {
+  for (const auto& [key, node] : table) {
+    if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
+      return Status::InvalidArgument(where + ": unknown key '" + std::string(key.str()) + "'");
+    }
+  }
+  return Status::OK();
+}
+
 toml::table BucketPropsTable(const BucketProps& props) {
   return toml::table{{"n", static_cast<int64_t>(props.n)},
                      {"r", static_cast<int64_t>(props.r)},
@@ -73,6 +86,8 @@ Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
     return Status::InvalidArgument(top + ": unsupported cluster file version " +
                                    std::to_string(*version));
   }
+  RINGKV_RETURN_IF_ERROR(
+      CheckKeys(root, {"version", "partitions", "n", "bucket_defaults", "member", "bucket"}, top));
   RINGKV_RETURN_IF_ERROR(ReadUint(root, "partitions", top, &file.partitions));
   RINGKV_RETURN_IF_ERROR(ReadUint(root, "n", top, &file.n));
   if (!IsPowerOfTwo(file.partitions)) {
@@ -90,6 +105,7 @@ Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
     const toml::table* m = node.as_table();
     const std::string where = Where(path, node.source());
     if (m == nullptr) return Status::InvalidArgument(where + ": [[member]] must be a table");
+    RINGKV_RETURN_IF_ERROR(CheckKeys(*m, {"id", "address"}, where));
     std::optional<std::string> id = (*m)["id"].value<std::string>();
     std::optional<std::string> address = (*m)["address"].value<std::string>();
     if (!id || id->empty()) return Status::InvalidArgument(where + ": member without an id");

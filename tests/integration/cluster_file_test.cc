@@ -1,0 +1,136 @@
+// The cluster file that ringkv-cluster writes and ringkv-node reads
+// (docs/cluster-file.md): round trip and refusal of bad files.
+#include "node/cluster_file.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/integration/harness.h"
+
+namespace ringkv {
+namespace {
+
+class ClusterFileTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& text) {
+    const std::string path = dir_.path() + "/cluster.toml";
+    std::ofstream(path, std::ios::trunc) << text;
+    return path;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(ClusterFileTest, RoundTrips) {
+  ClusterFile file;
+  file.partitions = 128;
+  file.n = 3;
+  file.members = {{"n1", "127.0.0.1:7101"}, {"n2", "127.0.0.1:7102"}, {"n3", "10.0.0.3:7103"}};
+  file.buckets = BucketTable(BucketProps{3, 2, 2, ResolverKind::kSiblings});
+  file.buckets.Set("last", BucketProps{3, 1, 3, ResolverKind::kLww});
+  file.buckets.Set("odd name/with spaces", BucketProps{2, 1, 1, ResolverKind::kSiblings});
+  const std::string path = dir_.path() + "/c.toml";
+  ASSERT_TRUE(WriteClusterFile(path, file).ok());
+  Result<ClusterFile> back = ReadClusterFile(path);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->partitions, 128u);
+  EXPECT_EQ(back->n, 3u);
+  EXPECT_EQ(back->members, file.members);
+  EXPECT_EQ(back->buckets.defaults(), file.buckets.defaults());
+  EXPECT_EQ(back->buckets.named(), file.buckets.named());
+}
+
+TEST_F(ClusterFileTest, ReadsTheDocumentedExample) {
+  // The example of docs/cluster-file.md.
+  Result<ClusterFile> file = ReadClusterFile(Write(R"(
+version = 1
+partitions = 64
+n = 3
+
+[bucket_defaults]
+n = 3
+r = 2
+w = 2
+resolver = "siblings"
+
+[[member]]
+id = "n1"
+address = "127.0.0.1:7101"
+
+[[member]]
+id = "n2"
+address = "127.0.0.1:7102"
+
+[[member]]
+id = "n3"
+address = "127.0.0.1:7103"
+
+[[bucket]]
+name = "sessions"
+resolver = "lww"
+w = 1
+)"));
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->members.size(), 3u);
+  EXPECT_EQ(file->members[1].address, "127.0.0.1:7102");
+  const BucketProps& sessions = file->buckets.Get("sessions");
+  EXPECT_EQ(sessions.resolver, ResolverKind::kLww);
+  EXPECT_EQ(sessions.w, 1u);
+  EXPECT_EQ(sessions.r, 2u);  // from [bucket_defaults]
+  EXPECT_EQ(file->buckets.Get("anything").resolver, ResolverKind::kSiblings);
+}
+
+TEST_F(ClusterFileTest, DefaultsFollowN) {
+  Result<ClusterFile> file = ReadClusterFile(Write(R"(
+n = 5
+[[member]]
+id = "a"
+address = "h:1"
+)"));
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->partitions, 64u);
+  EXPECT_EQ(file->buckets.defaults().n, 5u);
+  EXPECT_EQ(file->buckets.defaults().r, 3u);
+  EXPECT_EQ(file->buckets.defaults().w, 3u);
+}
+
+TEST_F(ClusterFileTest, RefusesBadFiles) {
+  const std::string member = "[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:7101\"\n";
+  EXPECT_TRUE(ReadClusterFile(Write("partitions = 64\n")).status().IsInvalidArgument());
+  const char* bad[] = {
+      "partitions = 48\n",                                        // not a power of two
+      "n = 0\n",                                                  // n
+      "version = 2\n",                                            // future version
+      "[[member]]\nid = \"n1\"\naddress = \"nope\"\n",            // bad address
+      "[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:7102\"\n",  // duplicate id
+      "[[member]]\nid = \"n2\"\naddress = \"127.0.0.1:7101\"\n",  // duplicate address
+      "[[member]]\nid = \"n2\"\naddress = \"h:1\"\nport = 3\n",  // unknown member key
+      "nodes = 3\n",                                                // unknown key
+      "[[bucket]]\nname = \"b\"\nr = 9\n",                        // r > n
+      "[[bucket]]\nname = \"b\"\ncolour = \"red\"\n",             // unknown property
+      "[[bucket]]\nr = 1\n",                                      // no name
+      "[bucket_defaults]\nresolver = \"coin\"\n",                 // unknown resolver
+      "partitions = \"many\"\n",                                  // wrong type
+      "this is not toml\n",
+  };
+  for (const char* text : bad) {
+    Result<ClusterFile> file = ReadClusterFile(Write(std::string(text) + member));
+    EXPECT_FALSE(file.ok()) << text;
+    EXPECT_TRUE(file.status().IsInvalidArgument()) << text << file.status().ToString();
+  }
+  EXPECT_TRUE(ReadClusterFile(dir_.path() + "/missing.toml").status().IsIOError());
+}
+
+TEST(SplitHostPortTest, SplitsAndRefuses) {
+  std::string host;
+  uint16_t port = 0;
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:7101", &host, &port).ok());
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 7101);
+  for (const char* bad : {"", "h", "h:", ":1", "h:0", "h:70000", "h:1a"}) {
+    EXPECT_TRUE(SplitHostPort(bad, &host, &port).IsInvalidArgument()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace ringkv
