@@ -63,7 +63,11 @@ CheckResult CheckNoLostWrites(SimCluster& cluster, const History& history,
     for (const Op* op : ops) {
       ++r.checked;
       if (!op->has_dot) {
-        r.Fail("acknowledged write without an identifiable dot in its reply: " + DescribeOp(*op));
+        // A delete's tombstone can be ambiguous among concurrent deletes;
+        // a put's reply must hold its (unique) value.
+        if (op->type == OpType::kPut) {
+          r.Fail("acknowledged put whose reply does not hold its value: " + DescribeOp(*op));
+        }
         continue;
       }
       const Dot& dot = op->sibling.dot;
@@ -116,10 +120,11 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
   CheckResult r;
   r.name = "lww";
   std::map<std::string, std::vector<const Op*>> acked;
+  std::map<std::string, std::vector<const VersionVector*>> superseders;
   for (const Op& op : history.ops()) {
-    if (op.bucket == bucket && op.type != OpType::kGet && op.outcome == Outcome::kOk) {
-      acked[op.key].push_back(&op);
-    }
+    if (op.bucket != bucket || op.type == OpType::kGet) continue;
+    if (!op.context.empty()) superseders[op.key].push_back(&op.context);
+    if (op.outcome == Outcome::kOk) acked[op.key].push_back(&op);
   }
   for (const auto& [key, ops] : acked) {
     for (int i : cluster.Primaries(bucket, key)) {
@@ -137,6 +142,13 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
       const Sibling& winner = o.siblings[0];
       for (const Op* op : ops) {
         if (!op->has_dot) continue;
+        // A write whose dot a later client context covered was replaced
+        // causally, whatever its timestamp.
+        const Dot& d = op->sibling.dot;
+        if (std::any_of(superseders[key].begin(), superseders[key].end(),
+                        [&](const VersionVector* c) { return c->Covers(d); })) {
+          continue;
+        }
         if (LwwKey(op->sibling) > LwwKey(winner)) {
           r.Fail(bucket + "/" + key + " on " + cluster.id(i) + ": kept " + DotText(winner.dot) +
                  " @" + std::to_string(winner.timestamp_us) + " over the later-stamped " +

@@ -6,7 +6,9 @@
 #include <memory>
 #include <set>
 
+#include "common/hash.h"
 #include "replication/object_codec.h"
+#include "ring/gossip.h"
 #include "tests/sim/buggify.h"
 #include "tests/sim/nemesis.h"
 #include "tests/sim/workload.h"
@@ -67,6 +69,49 @@ struct AvailabilityScript {
            !c->network().IsCut(p, coord);
   }
 
+  bool BelievedUp(int coord, int i) const {
+    const Gossiper* g = c->service(coord)->gossiper();
+    return g == nullptr || g->IsUp(c->id(i));
+  }
+
+  // Replicas a get can hear from: primaries believed up and reachable.
+  int GetAnswers(int coord, const std::vector<int>& prim) const {
+    int n = 0;
+    for (int p : prim) n += (p == coord || (BelievedUp(coord, p) && Reaches(coord, p))) ? 1 : 0;
+    return n;
+  }
+
+  // Acknowledgements a put coordinated by primary `coord` can collect under
+  // sloppy quorum: itself, reachable primaries, and for every other primary
+  // (believed down at once, or silent at half the deadline) the next
+  // fallback in walk order believed up, if reachable.
+  int PutAcks(int coord, const std::string& key) const {
+    Placement pl = c->ring().PlacementFor(KeyHash("b", key), 3);
+    std::vector<int> fallbacks;
+    for (const NodeId& f : pl.fallbacks) {
+      int i = c->IndexOf(f);
+      if (i != coord && BelievedUp(coord, i)) fallbacks.push_back(i);
+    }
+    size_t next = 0;
+    int acks = 1;
+    std::vector<int> silent;
+    for (const NodeId& pid : pl.primaries) {
+      int p = c->IndexOf(pid);
+      if (p == coord) continue;
+      if (!BelievedUp(coord, p)) {
+        if (next < fallbacks.size()) acks += Reaches(coord, fallbacks[next++]) ? 1 : 0;
+      } else if (Reaches(coord, p)) {
+        ++acks;
+      } else {
+        silent.push_back(p);
+      }
+    }
+    for (size_t k = 0; k < silent.size() && next < fallbacks.size(); ++k) {
+      acks += Reaches(coord, fallbacks[next++]) ? 1 : 0;
+    }
+    return acks;
+  }
+
   void Round() {
     if (round++ >= kRounds) return;
     SimWorld& w = c->world();
@@ -100,14 +145,13 @@ struct AvailabilityScript {
       }
       if (candidates.empty()) continue;
       coord = candidates[random.Uniform(candidates.size())];
-      int reachable = 0;
-      for (int p : prim) reachable += Reaches(coord, p) ? 1 : 0;
+      int reachable = is_put ? PutAcks(coord, key) : GetAnswers(coord, prim);
       bool expect_ok = reachable >= static_cast<int>(q);
       auto check = [this, expect_ok, reachable, q](const Op& op) {
         ++out->checked;
         bool ok = op.outcome == Outcome::kOk;
         std::string what = DescribeOp(op) + " (" + std::to_string(reachable) +
-                           " primaries reachable, quorum " + std::to_string(q) + ")";
+                           " replicas reachable, quorum " + std::to_string(q) + ")";
         if (expect_ok && !ok) out->Fail("failed although a quorum was reachable: " + what);
         if (!expect_ok && ok) out->Fail("succeeded without a reachable quorum: " + what);
         if (!expect_ok && !ok && !op.status.IsUnavailable() && !op.status.IsTimeout()) {
@@ -412,8 +456,7 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   std::set<std::string> buckets;
   for (const auto& [bucket, key] : keys) buckets.insert(bucket);
   for (const std::string& b : buckets) {
-    bool lww = std::find(spec.lww_buckets.begin(), spec.lww_buckets.end(), b) !=
-               spec.lww_buckets.end();
+    bool lww = cluster.options().buckets.Get(b).resolver == ResolverKind::kLww;
     if (lww) {
       CheckResult c = CheckLww(cluster, history, b);
       r.lww_discarded += c.discarded;
@@ -429,6 +472,12 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   r.checks.push_back(CheckNoHangs(hangs));
   r.checks.push_back(std::move(healed));
   if (spec.script) r.checks.push_back(std::move(scripted));
+  if (!cluster.start_failures().empty()) {
+    CheckResult d;
+    d.name = "service-start";
+    for (const auto& f : cluster.start_failures()) d.Fail(f);
+    r.checks.push_back(std::move(d));
+  }
   if (cluster.decode_errors() > 0) {
     CheckResult d;
     d.name = "wire";

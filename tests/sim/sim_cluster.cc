@@ -86,6 +86,11 @@ void SimCluster::StartService(int i) {
   env.storage = n.disk.get();
   env.random = n.random.get();
   n.service = std::make_unique<Service>(std::move(so), *ring_, env);
+  Status st = n.service->Start();
+  if (!st.ok()) {
+    world_->trace().Note(world_->now(), "start-failed", i, st.ToString());
+    start_failures_.push_back(ids_[i] + ": " + st.ToString());
+  }
 }
 
 void SimCluster::Deliver(int from, int to, std::string bytes) {

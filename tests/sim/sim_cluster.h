@@ -103,6 +103,8 @@ class SimCluster {
   std::vector<int> Primaries(const std::string& bucket, const std::string& key) const;
 
   uint64_t decode_errors() const { return decode_errors_; }
+  // Service::Start failures (node: status).
+  const std::vector<std::string>& start_failures() const { return start_failures_; }
   // Injects bytes as if `from` had sent them to `to` (planted-bug wrappers).
   void Inject(int from, int to, std::string bytes) { network_->Send(from, to, std::move(bytes)); }
 
@@ -132,6 +134,7 @@ class SimCluster {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unique_ptr<SimNetwork> network_;
   uint64_t decode_errors_ = 0;
+  std::vector<std::string> start_failures_;
 };
 
 }  // namespace ringkv::sim
