@@ -92,11 +92,14 @@ nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
        {{"user_s", result.cpu_user_s}, {"sys_s", result.cpu_sys_s}, {"cores", Cores(result)}}},
       {"histogram_relative_error", Histogram::kMaxRelativeError},
   };
+  Histogram total;
   for (int i = 0; i < kOpTypeCount; ++i) {
     const Histogram& h = result.latency_ns[static_cast<size_t>(i)];
     if (h.count() == 0) continue;
     j[std::string(OpTypeName(static_cast<OpType>(i)))] = OpJson(h, result.seconds);
+    total.Merge(h);
   }
+  j["total"] = OpJson(total, result.seconds);
   return j;
 }
 

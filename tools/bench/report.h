@@ -7,7 +7,8 @@
 //     "sibling_reads", "generator_cpu": {"user_s", "sys_s", "cores"},
 //     "histogram_relative_error",
 //     "<op>": {"count", "ops_per_sec", "mean_us", "p50_us", "p95_us",
-//              "p99_us", "p999_us", "max_us"} for each op type seen }
+//              "p99_us", "p999_us", "max_us"} for each op type seen,
+//     "total": the same over every op type }
 // <op> is read, update, insert, read_modify_write or ping. Latencies are in
 // microseconds; in open loop they run from the intended send time.
 // Pure functions over values.

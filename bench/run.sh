@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR: the standard ringkv benchmark (docs/performance.md),
+# run by `make bench` after a release build into BUILD_DIR.
+#
+# Starts on 127.0.0.1, in a temporary directory, a Redis (append-only file,
+# fsync every second) and ringkv clusters, and drives both with ringkv-bench
+# at the same concurrency:
+#   1. one ringkv node (N=1, R=W=1) against Redis: 100-byte values, 100,000
+#      keys, workloads A and C, uniform and zipfian;
+#   2. three ringkv nodes (N=3, R=W=2), the same workloads;
+#   3. a concurrency sweep (1 4 16 64 256 in flight) on scenario 2 and Redis;
+# plus the raw round trip (ping, one in flight) and redis-benchmark at the
+# same concurrency, to show the generator drives Redis at least as fast.
+# Writes bench/results/*.json, bench/results/summary.{txt,json} and
+# bench/results/sweep.png; prints the summary table. Every process it starts
+# is stopped by PID on exit, whatever happens.
+#
+# Knobs (environment): BENCH_DURATION (measured seconds per run, default 8),
+# BENCH_WARMUP (default 2), BENCH_CONCURRENCY (scenarios 1-2, default 50),
+# BENCH_SWEEP (default "1 4 16 64 256"), BENCH_THREADS (default 2).
+set -euo pipefail
+
+BUILD=${1:?usage: bench/run.sh BUILD_DIR}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "$BUILD" && pwd)
+BENCH=$BUILD/tools/bench/ringkv-bench
+CLUSTER=$BUILD/tools/ringkv-cluster
+RESULTS=$ROOT/bench/results
+DURATION=${BENCH_DURATION:-8}
+WARMUP=${BENCH_WARMUP:-2}
+CONC=${BENCH_CONCURRENCY:-50}
+SWEEP=${BENCH_SWEEP:-"1 4 16 64 256"}
+THREADS=${BENCH_THREADS:-2}
+RECORDS=100000
+VALUE=100
+BUCKET=bench
+
+for tool in "$BENCH" "$CLUSTER"; do
+  [[ -x $tool ]] || { echo "bench/run.sh: $tool is missing; build $BUILD first" >&2; exit 1; }
+done
+for prog in redis-server redis-benchmark python3; do
+  command -v "$prog" >/dev/null || { echo "bench/run.sh: $prog not found (tools/setup.sh --bench)" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d /tmp/ringkv-bench.XXXXXX)
+RUN=$TMP/results
+mkdir -p "$RUN" "$RESULTS"
+REDIS_PID=""
+CLUSTER_DIRS=()
+
+# Stops what this script started, by PID: Redis, then each cluster through
+# its tool, then any node PID the tool reported that is still alive.
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $REDIS_PID ]] && kill -0 "$REDIS_PID" 2>/dev/null; then
+    kill "$REDIS_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$REDIS_PID" 2>/dev/null || true
+  fi
+  for dir in "${CLUSTER_DIRS[@]}"; do stop_cluster "$dir"; done
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A TCP port on 127.0.0.1 free now, with the `count` following ones free too.
+free_port() {
+  python3 - "${1:-1}" <<'EOF'
+import random, socket, sys
+count = int(sys.argv[1])
+for _ in range(200):
+    base = random.randint(20000, 60000 - count)
+    socks = []
+    try:
+        for p in range(base, base + count + 1):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p))
+            socks.append(s)
+        print(base)
+        sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+sys.exit("no free port range")
+EOF
+}
+
+node_pids() {  # pids of a cluster's nodes, from its tool
+  "$CLUSTER" status --dir "$1" --json 2>/dev/null |
+    python3 -c 'import json,sys; print(" ".join(str(n["pid"]) for n in json.load(sys.stdin) if n.get("pid")))' || true
+}
+
+stop_cluster() {
+  local dir=$1 pids
+  pids=$(node_pids "$dir")
+  "$CLUSTER" stop --dir "$dir" >/dev/null 2>&1 || true
+  for pid in $pids; do
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
+rss_kib() {  # resident set of the given pids, summed, in KiB
+  local total=0 kib
+  for pid in "$@"; do
+    kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    total=$((total + ${kib:-0}))
+  done
+  echo "$total"
+}
+
+# bench NAME TARGET ARGS...: one ringkv-bench run, report in $RUN/NAME.json.
+bench() {
+  local name=$1 target=$2
+  shift 2
+  echo "--- $name"
+  "$BENCH" --target "$target" --threads "$THREADS" --records "$RECORDS" --value-size "$VALUE" \
+    --quiet --json "$RUN/$name.json" "$@" | sed 's/^/    /'
+}
+
+run_workloads() {  # PREFIX TARGET EXTRA...: workloads A and C, uniform and zipfian, at $CONC
+  local prefix=$1 target=$2
+  shift 2
+  for wl in a c; do
+    for dist in uniform zipfian; do
+      bench "$prefix-$wl-$dist-c$CONC" "$target" --workload "$wl" --distribution "$dist" \
+        --concurrency "$CONC" --duration "$DURATION" --warmup "$WARMUP" "$@"
+    done
+  done
+}
+
+echo "ringkv benchmark: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "runs of ${DURATION}s after ${WARMUP}s warm-up; scenarios at $CONC in flight; raw files in $RUN"
+
+# --- Redis: append-only file, fsync every second, no RDB snapshots.
+REDIS_PORT=$(free_port 1)
+mkdir -p "$TMP/redis"
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$TMP/redis" --appendonly yes \
+  --appendfsync everysec --save '' --daemonize no --logfile "$TMP/redis/redis.log" &
+REDIS_PID=$!
+for _ in $(seq 100); do
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+REDIS=redis://127.0.0.1:$REDIS_PORT
+
+bench redis-load "$REDIS" --load --concurrency "$CONC"
+run_workloads redis "$REDIS"
+bench redis-ping-c1 "$REDIS" --ping --concurrency 1 --duration "$DURATION"
+
+# redis-benchmark at the same concurrency: SET (compare with our load phase,
+# 100% SET) and GET (compare with workload C uniform, 100% GET).
+for t in set get; do
+  redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONC" -n $((60000 * DURATION / 2)) -t "$t" \
+    -d "$VALUE" -r "$RECORDS" --csv 2>/dev/null | tail -1 >"$RUN/redis-benchmark-$t-c$CONC.csv"
+  echo "--- redis-benchmark $t c=$CONC: $(cat "$RUN/redis-benchmark-$t-c$CONC.csv")"
+done
+
+# start_cluster NODES N R W: starts a cluster, sets CLUSTER_DIR and TARGET.
+start_cluster() {
+  local nodes=$1 n=$2 r=$3 w=$4 base
+  base=$(free_port "$nodes")
+  CLUSTER_DIR=$TMP/cluster-$nodes
+  CLUSTER_DIRS+=("$CLUSTER_DIR")
+  # Last-write-wins: YCSB updates are blind writes, which would otherwise pile
+  # up as siblings (Redis, the baseline, is last-write-wins too).
+  "$CLUSTER" start --nodes "$nodes" --dir "$CLUSTER_DIR" --base-port "$base" --n "$n" \
+    --bucket "$BUCKET:resolver=lww,n=$n,r=$r,w=$w" >"$TMP/cluster-$nodes.log" 2>&1 || {
+    echo "bench/run.sh: ringkv-cluster start failed:" >&2
+    cat "$TMP/cluster-$nodes.log" >&2
+    exit 1
+  }
+  TARGET=ringkv://
+  for i in $(seq "$nodes"); do TARGET+="127.0.0.1:$((base + i)),"; done
+  TARGET=${TARGET%,}
+}
+
+# --- Scenario 1: one node, N=1, R=W=1.
+start_cluster 1 1 1 1
+ONE_DIR=$CLUSTER_DIR
+ONE=$TARGET
+echo "rss_idle_kib $(rss_kib $(node_pids "$ONE_DIR"))" >"$RUN/ringkv1-rss.txt"
+bench ringkv1-load "$ONE" --load --concurrency "$CONC" --w 1
+echo "rss_loaded_kib $(rss_kib $(node_pids "$ONE_DIR"))" >>"$RUN/ringkv1-rss.txt"
+run_workloads ringkv1 "$ONE" --r 1 --w 1
+bench ringkv1-ping-c1 "$ONE" --ping --concurrency 1 --duration "$DURATION"
+stop_cluster "$ONE_DIR"
+
+# --- Scenario 2: three nodes, N=3, R=W=2.
+start_cluster 3 3 2 2
+THREE_DIR=$CLUSTER_DIR
+THREE=$TARGET
+echo "rss_idle_kib $(rss_kib $(node_pids "$THREE_DIR"))" >"$RUN/ringkv3-rss.txt"
+bench ringkv3-load "$THREE" --load --concurrency "$CONC" --w 2
+echo "rss_loaded_kib $(rss_kib $(node_pids "$THREE_DIR"))" >>"$RUN/ringkv3-rss.txt"
+run_workloads ringkv3 "$THREE" --r 2 --w 2
+bench ringkv3-ping-c1 "$THREE" --ping --concurrency 1 --duration "$DURATION"
+
+# --- Scenario 3: concurrency sweep, workload A uniform, ringkv N=3 and Redis.
+for c in $SWEEP; do
+  bench "sweep-ringkv3-a-uniform-c$c" "$THREE" --workload a --distribution uniform \
+    --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" --r 2 --w 2
+  bench "sweep-redis-a-uniform-c$c" "$REDIS" --workload a --distribution uniform \
+    --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP"
+done
+stop_cluster "$THREE_DIR"
+
+# --- Summary, chart, and the files kept.
+python3 "$ROOT/bench/summarize.py" --runs "$RUN" --out "$RESULTS" --concurrency "$CONC" \
+  --sweep "$SWEEP"
