@@ -151,7 +151,17 @@ Result<PutResult> Client::Put(std::string_view bucket, std::string_view key,
 
 Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
                                  const WriteOptions& options) {
-  Result<PutRequest> request = MakePut(bucket, key, options);
+  WriteOptions with_context = options;
+  if (with_context.context.empty()) {
+    // A tombstone without a context would only be one more sibling beside
+    // the values; read first so the delete covers what is there now.
+    ReadOptions read;
+    read.timeout_ms = options.timeout_ms;
+    Result<GetResult> current = Get(bucket, key, read);
+    if (!current.ok()) return current.status();
+    with_context.context = std::move(current->context);
+  }
+  Result<PutRequest> request = MakePut(bucket, key, with_context);
   if (!request.ok()) return request.status();
   request->tombstone = true;
   Result<MessageBody> body = Call(std::move(request).value(), options.timeout_ms);

@@ -87,7 +87,10 @@ class Client {
                         const ReadOptions& options = {});
   Result<PutResult> Put(std::string_view bucket, std::string_view key, std::string_view value,
                         const WriteOptions& options = {});
-  // Writes a tombstone; the key then reads as not found.
+  // Writes a tombstone covering options.context; the key then reads as not
+  // found. Without a context it first reads the key (at the bucket's default
+  // r, within options.timeout_ms) and deletes what that read saw, as Riak
+  // does; a write concurrent with the delete survives as a sibling.
   Result<PutResult> Delete(std::string_view bucket, std::string_view key,
                            const WriteOptions& options = {});
   // Asks a node to answer; returns its node id.

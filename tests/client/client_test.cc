@@ -118,18 +118,26 @@ TEST(ClientTest, NodeErrorsKeepTheirCode) {
   EXPECT_TRUE(got.status().IsUnavailable());
   EXPECT_EQ(got.status().message(), "1 of 2 required replicas answered");
   EXPECT_TRUE(client->Put("b", "k", "v").status().IsTimeout());
-  EXPECT_TRUE(client->Delete("b", "k").status().IsInvalidArgument());
+  WriteOptions with_context;
+  with_context.context = EncodeContext(ThreeSiblings().context);
+  EXPECT_TRUE(client->Delete("b", "k", with_context).status().IsInvalidArgument());
+  // Without a context, Delete reads first, and the read's error is the answer.
+  EXPECT_TRUE(client->Delete("b", "k").status().IsUnavailable());
 }
 
 TEST(ClientTest, PutAndDeleteSendContextAndQuorumsAndReturnTheNewContext) {
   const Object stored = Update(Object{}, VersionVector{}, Actor{"n2", 7}, 5, false, "v");
+  const Object current = ThreeSiblings();
   std::vector<PutRequest> seen;
   FakeNode node([&](const Message& m) -> std::vector<Message> {
+    if (std::holds_alternative<GetRequest>(m.body)) {
+      return {ReplyTo(m, GetReply{Status::OK(), true, current})};
+    }
     seen.push_back(std::get<PutRequest>(m.body));
     return {ReplyTo(m, PutReply{Status::OK(), stored})};
   });
   auto client = ConnectTo({node.address()});
-  const std::string context = EncodeContext(ThreeSiblings().context);
+  const std::string context = EncodeContext(current.context);
   Result<PutResult> put =
       client->Put("b", "k", "v", {.w = kQuorumAll, .pw = 1, .timeout_ms = 0, .context = context});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
@@ -145,7 +153,8 @@ TEST(ClientTest, PutAndDeleteSendContextAndQuorumsAndReturnTheNewContext) {
   EXPECT_EQ(seen[0].w, kQuorumAll);
   EXPECT_EQ(seen[0].pw, 1u);
   EXPECT_TRUE(seen[1].tombstone);
-  EXPECT_TRUE(seen[1].context.empty());
+  // A delete without a context deletes what a read saw.
+  EXPECT_EQ(seen[1].context, EncodeContext(current.context));
   EXPECT_EQ(seen[1].w, kQuorumQuorum);
 }
 

@@ -191,6 +191,12 @@ TEST_F(ClusterTest, DeleteThenGetIsNotFound) {
   EXPECT_EQ(j["found"], false);
   EXPECT_TRUE(j["siblings"].empty());
 
+  // With the context that put printed.
+  std::string context = Ok(1, {"put", "b", "gone2", "soon"}).out;
+  context.pop_back();  // the newline
+  Ok(3, {"del", "b", "gone2", "--context", context, "--w", "all"});
+  EXPECT_EQ(cluster_.Cli(2, {"get", "b", "gone2", "--r", "all"}).exit_code, kExitNotFound);
+
   CommandResult never = cluster_.Cli(1, {"get", "b", "never-written"});
   EXPECT_EQ(never.exit_code, kExitNotFound) << never.Describe();
 }
