@@ -1,0 +1,181 @@
+// ringkv-node: one ringkv server process. Wires the real world (libevent
+// loop and timers, system clock, TCP transport, LevelDB) to the protocol
+// (replication/service.h) and serves docs/wire-protocol.md.
+//
+// Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 2 for bad flags or
+// configuration, 1 for a runtime failure (port busy, database locked).
+#include <event2/event.h>
+#include <signal.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "node/cluster_file.h"
+#include "node/event_loop.h"
+#include "node/incarnation.h"
+#include "node/peer_transport.h"
+#include "node/server.h"
+#include "node/service_sink.h"
+#include "node/socket_util.h"
+#include "node/system_clock.h"
+#include "proto/codec.h"
+#include "replication/service.h"
+#include "ring/ring.h"
+#include "storage/leveldb_storage.h"
+
+namespace ringkv {
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitConfig = 2;
+
+struct Flags {
+  std::string cluster;
+  std::string node;
+  std::string data;
+  bool sync = false;
+  std::string log_level = "info";
+  std::string log_file;
+  uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+  std::string listen;
+};
+
+int Fail(int code, const std::string& what) {
+  std::fprintf(stderr, "ringkv-node: %s\n", what.c_str());
+  return code;
+}
+
+struct EventDeleter {
+  void operator()(event* ev) const { event_free(ev); }
+};
+
+int Run(const Flags& flags) {
+  try {
+    if (!flags.log_file.empty()) {
+      spdlog::set_default_logger(spdlog::basic_logger_mt("ringkv", flags.log_file));
+    }
+  } catch (const spdlog::spdlog_ex& e) {
+    return Fail(kExitConfig, std::string("cannot open log file: ") + e.what());
+  }
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  spdlog::flush_on(spdlog::level::info);
+
+  Result<ClusterFile> cluster = ReadClusterFile(flags.cluster);
+  if (!cluster.ok()) {
+    return Fail(kExitConfig, "cluster file " + flags.cluster + ": " + cluster.status().ToString());
+  }
+  const ClusterMember* self = nullptr;
+  std::vector<NodeId> ids;
+  std::map<NodeId, std::string> addresses;
+  for (const ClusterMember& m : cluster->members) {
+    ids.push_back(m.id);
+    addresses[m.id] = m.address;
+    if (m.id == flags.node) self = &m;
+  }
+  if (self == nullptr) {
+    return Fail(kExitConfig, "node '" + flags.node + "' is not a member of " + flags.cluster);
+  }
+  ServerOptions server_options;
+  server_options.max_frame_bytes = flags.max_frame_bytes;
+  const std::string listen = flags.listen.empty() ? self->address : flags.listen;
+  if (Status st = SplitHostPort(listen, &server_options.host, &server_options.port); !st.ok()) {
+    return Fail(kExitConfig, "listen address: " + st.ToString());
+  }
+  Result<Ring> ring = Ring::Create(ids, cluster->partitions, cluster->n);
+  if (!ring.ok()) return Fail(kExitConfig, "ring: " + ring.status().ToString());
+
+  std::error_code ec;
+  std::filesystem::create_directories(flags.data, ec);
+  if (ec) return Fail(kExitRuntime, "cannot create data directory " + flags.data + ": " + ec.message());
+  Result<std::unique_ptr<Storage>> storage = LevelDbStorage::Open(flags.data);
+  if (!storage.ok()) {
+    return Fail(kExitRuntime, "cannot open database in " + flags.data + ": " +
+                                  storage.status().ToString());
+  }
+  Result<uint64_t> incarnation = LoadOrCreateIncarnation(storage->get());
+  if (!incarnation.ok()) {
+    return Fail(kExitRuntime, "node metadata in " + flags.data + ": " +
+                                  incarnation.status().ToString());
+  }
+
+  ServiceOptions options;
+  options.self = flags.node;
+  options.incarnation = *incarnation;
+  options.buckets = cluster->buckets;
+  options.sync_writes = flags.sync;
+
+  EventLoop loop;
+  SystemClock clock;
+  Random random(std::random_device{}());
+  Service* service_ptr = nullptr;
+  // Messages the service addresses to this node itself.
+  PeerTransport transport(&loop, flags.node, addresses, [&service_ptr](std::string bytes) {
+    Result<Message> m = DecodeMessage(bytes);
+    if (m.ok() && service_ptr != nullptr) service_ptr->OnPeerMessage(std::move(m).value());
+  });
+  Service service(options, std::move(ring).value(),
+                  ServiceEnv{&clock, &loop, &transport, storage->get(), &random});
+  service_ptr = &service;
+  ServiceSink sink(&service);
+  Server server(&loop, server_options, &sink);
+  if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
+
+  auto on_signal = [](evutil_socket_t sig, short, void* arg) {
+    auto* parts = static_cast<std::pair<Server*, EventLoop*>*>(arg);
+    spdlog::info("signal {}: shutting down", sig);
+    parts->first->StopAccepting();
+    parts->second->Stop();
+  };
+  std::pair<Server*, EventLoop*> parts{&server, &loop};
+  std::unique_ptr<event, EventDeleter> sigterm(evsignal_new(loop.base(), SIGTERM, on_signal, &parts));
+  std::unique_ptr<event, EventDeleter> sigint(evsignal_new(loop.base(), SIGINT, on_signal, &parts));
+  evsignal_add(sigterm.get(), nullptr);
+  evsignal_add(sigint.get(), nullptr);
+
+  spdlog::info("ringkv-node {} serving on {} (incarnation {:016x}, {} members, data {})",
+               flags.node, JoinHostPort(server_options.host, server.port()), *incarnation,
+               ids.size(), flags.data);
+  loop.Run();
+
+  server.CloseAll();
+  transport.Close();
+  spdlog::info("ringkv-node {} stopped", flags.node);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ringkv
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  ringkv::Flags flags;
+  CLI::App app{"ringkv-node: one ringkv server process (docs/wire-protocol.md)"};
+  app.add_option("--cluster", flags.cluster, "cluster file (TOML, docs/cluster-file.md)")
+      ->required();
+  app.add_option("--node", flags.node, "this node's id in the cluster file")->required();
+  app.add_option("--data", flags.data, "data directory (created if missing)")->required();
+  app.add_flag("--sync", flags.sync, "fsync every object write before acknowledging it");
+  app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|critical|off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_option("--log-file", flags.log_file, "log to this file instead of stderr");
+  app.add_option("--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body")
+      ->check(CLI::Range(64u, 1u << 30))
+      ->capture_default_str();
+  app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help, or the error with a usage hint
+    return code == 0 ? 0 : 2;
+  }
+  return ringkv::Run(flags);
+}

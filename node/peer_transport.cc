@@ -1,0 +1,205 @@
+#include "node/peer_transport.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "node/socket_util.h"
+#include "proto/frame.h"
+
+namespace ringkv {
+namespace {
+
+// A connect to a black-holed host, or a peer that stops reading, fails
+// after this long instead of queueing for ever.
+constexpr int kWriteTimeoutSec = 5;
+
+}  // namespace
+
+struct PeerTransport::Peer {
+  enum class State { kIdle, kConnecting, kConnected, kBackoff };
+  PeerTransport* transport;
+  NodeId id;
+  std::string address;
+  State state = State::kIdle;
+  bufferevent* bev = nullptr;
+  std::deque<std::string> pending;  // framed, waiting for the connection
+  size_t pending_bytes = 0;
+  int64_t backoff_us = 0;
+  TimerId backoff_timer = 0;
+
+  void FreeConnection() {
+    if (bev != nullptr) bufferevent_free(bev);
+    bev = nullptr;
+  }
+  ~Peer() { FreeConnection(); }
+};
+
+PeerTransport::PeerTransport(EventLoop* loop, NodeId self,
+                             std::map<NodeId, std::string> addresses,
+                             std::function<void(std::string)> deliver_local,
+                             PeerTransportOptions options)
+    : loop_(loop), self_(std::move(self)), deliver_local_(std::move(deliver_local)),
+      options_(options) {
+  for (auto& [id, address] : addresses) {
+    if (id == self_) continue;
+    auto peer = std::make_unique<Peer>();
+    peer->transport = this;
+    peer->id = id;
+    peer->address = std::move(address);
+    peer->backoff_us = options_.min_backoff_us;
+    peers_.emplace(id, std::move(peer));
+  }
+}
+
+PeerTransport::~PeerTransport() {
+  Close();
+  if (dns_ != nullptr) evdns_base_free(dns_, 0);
+}
+
+void PeerTransport::Close() {
+  for (auto& [id, peer] : peers_) {
+    loop_->Cancel(peer->backoff_timer);
+    peer->FreeConnection();
+    peer->pending.clear();
+    peer->pending_bytes = 0;
+    peer->state = Peer::State::kIdle;
+  }
+}
+
+bool PeerTransport::connected(const NodeId& id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second->state == Peer::State::kConnected;
+}
+
+void PeerTransport::Send(const NodeId& to, std::string bytes) {
+  if (to == self_) {
+    ++stats_.sent;
+    loop_->RunAfter(0, [this, bytes = std::move(bytes)]() mutable {
+      if (deliver_local_) deliver_local_(std::move(bytes));
+    });
+    return;
+  }
+  auto it = peers_.find(to);
+  if (it == peers_.end()) {
+    ++stats_.dropped_unknown;
+    return;
+  }
+  Peer* peer = it->second.get();
+  if (peer->state == Peer::State::kBackoff) {
+    ++stats_.dropped_down;
+    return;
+  }
+  std::string frame;
+  AppendFrame(bytes, &frame);
+  if (peer->state == Peer::State::kIdle) Connect(peer);
+  switch (peer->state) {
+    case Peer::State::kConnecting:
+      if (peer->pending_bytes + frame.size() > options_.max_queue_bytes) {
+        ++stats_.dropped_full;
+        return;
+      }
+      peer->pending_bytes += frame.size();
+      peer->pending.push_back(std::move(frame));
+      return;
+    case Peer::State::kConnected: {
+      evbuffer* out = bufferevent_get_output(peer->bev);
+      if (evbuffer_get_length(out) + frame.size() > options_.max_queue_bytes) {
+        ++stats_.dropped_full;
+        return;
+      }
+      evbuffer_add(out, frame.data(), frame.size());
+      ++stats_.sent;
+      return;
+    }
+    case Peer::State::kIdle:
+    case Peer::State::kBackoff:
+      // Connect failed synchronously.
+      ++stats_.dropped_down;
+      return;
+  }
+}
+
+void PeerTransport::Connect(Peer* peer) {
+  peer->state = Peer::State::kConnecting;
+  peer->bev = bufferevent_socket_new(loop_->base(), -1, BEV_OPT_CLOSE_ON_FREE);
+  if (peer->bev == nullptr) return Fail(peer, "cannot create a socket buffer");
+  bufferevent_setcb(peer->bev, &PeerTransport::OnRead, nullptr, &PeerTransport::OnEvent, peer);
+  timeval write_timeout{kWriteTimeoutSec, 0};
+  bufferevent_set_timeouts(peer->bev, nullptr, &write_timeout);
+  bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
+  sockaddr_storage addr;
+  int len = 0;
+  int rc;
+  if (ParseSockaddr(peer->address, &addr, &len).ok()) {
+    rc = bufferevent_socket_connect(peer->bev, reinterpret_cast<sockaddr*>(&addr), len);
+  } else {
+    // A host name (many hosts, Kubernetes): resolve through evdns.
+    size_t colon = peer->address.rfind(':');
+    if (colon == std::string::npos) return Fail(peer, "bad address '" + peer->address + "'");
+    int port = std::atoi(peer->address.c_str() + colon + 1);
+    std::string host = peer->address.substr(0, colon);
+    if (dns_ == nullptr) dns_ = evdns_base_new(loop_->base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    rc = bufferevent_socket_connect_hostname(peer->bev, dns_, AF_UNSPEC, host.c_str(), port);
+  }
+  if (rc != 0) Fail(peer, "connect failed at once");
+}
+
+void PeerTransport::Fail(Peer* peer, const std::string& why) {
+  bool was_connected = peer->state == Peer::State::kConnected;
+  spdlog::log(was_connected ? spdlog::level::warn : spdlog::level::debug,
+              "connection to {} at {} {}: {}", peer->id, peer->address,
+              was_connected ? "lost" : "failed", why);
+  stats_.dropped_down += peer->pending.size();
+  peer->pending.clear();
+  peer->pending_bytes = 0;
+  peer->FreeConnection();
+  if (was_connected) peer->backoff_us = options_.min_backoff_us;
+  peer->state = Peer::State::kBackoff;
+  int64_t delay = peer->backoff_us;
+  peer->backoff_us = std::min(peer->backoff_us * 2, options_.max_backoff_us);
+  // After the backoff the next Send connects again (lazily).
+  peer->backoff_timer = loop_->RunAfter(delay, [peer] {
+    peer->backoff_timer = 0;
+    peer->state = Peer::State::kIdle;
+  });
+}
+
+void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
+  auto* peer = static_cast<Peer*>(arg);
+  PeerTransport* self = peer->transport;
+  if (events & BEV_EVENT_CONNECTED) {
+    peer->state = Peer::State::kConnected;
+    peer->backoff_us = self->options_.min_backoff_us;
+    ++self->stats_.connects;
+    SetNoDelay(bufferevent_getfd(peer->bev));
+    evbuffer* out = bufferevent_get_output(peer->bev);
+    for (const std::string& frame : peer->pending) evbuffer_add(out, frame.data(), frame.size());
+    self->stats_.sent += peer->pending.size();
+    peer->pending.clear();
+    peer->pending_bytes = 0;
+    spdlog::debug("connected to {} at {}", peer->id, peer->address);
+    return;
+  }
+  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    std::string why = (events & BEV_EVENT_TIMEOUT) ? "timed out"
+                      : (events & BEV_EVENT_EOF)   ? "closed by peer"
+                                                   : evutil_socket_error_to_string(
+                                                         EVUTIL_SOCKET_ERROR());
+    self->Fail(peer, why);
+  }
+}
+
+void PeerTransport::OnRead(bufferevent* bev, void*) {
+  // Peers answer on their own connection to us; anything arriving here is
+  // not ours to interpret.
+  evbuffer* in = bufferevent_get_input(bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+}  // namespace ringkv

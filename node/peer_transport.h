@@ -1,0 +1,79 @@
+// PeerTransport: the real Transport. One outbound TCP connection per peer,
+// opened on the first Send and reopened after a failure with capped
+// exponential backoff. Peer messages are one-way: a peer's replies come back
+// on its own outbound connection to us (docs/wire-protocol.md section 4).
+//
+// Best effort, as Transport promises: a message is dropped (and counted)
+// while the peer is in backoff after a failed connection, when its queue is
+// full, or when the connection breaks with it unsent. Requests carry
+// deadlines, so a dropped message is a missing reply, not a hang. Messages to
+// this node itself are delivered through `deliver_local` on the next loop
+// turn. Not thread-safe: called only on the loop's thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/transport.h"
+#include "node/event_loop.h"
+
+struct bufferevent;
+struct evdns_base;
+
+namespace ringkv {
+
+struct PeerTransportOptions {
+  // Bytes queued for one peer (waiting for the connection or unsent in the
+  // socket buffer) beyond which new messages are dropped.
+  size_t max_queue_bytes = 64u << 20;
+  int64_t min_backoff_us = 50'000;
+  int64_t max_backoff_us = 5'000'000;
+};
+
+struct PeerTransportStats {
+  uint64_t sent = 0;               // handed to a connection's output
+  uint64_t dropped_full = 0;       // queue full
+  uint64_t dropped_down = 0;       // peer in backoff, or connection broke
+  uint64_t dropped_unknown = 0;    // not a member
+  uint64_t connects = 0;           // connections established
+};
+
+class PeerTransport : public Transport {
+ public:
+  // `addresses`: member id -> "host:port" (from the cluster file).
+  PeerTransport(EventLoop* loop, NodeId self, std::map<NodeId, std::string> addresses,
+                std::function<void(std::string)> deliver_local,
+                PeerTransportOptions options = {});
+  ~PeerTransport() override;
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  void Send(const NodeId& to, std::string bytes) override;
+
+  // Closes every connection and cancels reconnects.
+  void Close();
+  const PeerTransportStats& stats() const { return stats_; }
+  bool connected(const NodeId& peer) const;
+
+ private:
+  struct Peer;
+  void Connect(Peer* peer);
+  void Fail(Peer* peer, const std::string& why);
+  static void OnEvent(bufferevent* bev, short events, void* arg);
+  static void OnRead(bufferevent* bev, void* arg);
+
+  EventLoop* loop_;
+  NodeId self_;
+  std::function<void(std::string)> deliver_local_;
+  PeerTransportOptions options_;
+  PeerTransportStats stats_;
+  evdns_base* dns_ = nullptr;  // created on the first non-numeric address
+  std::map<NodeId, std::unique_ptr<Peer>> peers_;
+};
+
+}  // namespace ringkv

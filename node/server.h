@@ -1,0 +1,84 @@
+// Server: accepts TCP connections on one address and turns the frames on
+// them into messages for a MessageSink (docs/wire-protocol.md).
+//
+// One bufferevent per connection. A malformed, oversized or undecodable
+// frame closes only the connection that carried it (logged with the peer's
+// address); the server keeps serving the rest. Replies to client requests go
+// back on the connection the request came in on, looked up by connection id
+// so a reply for a connection that has closed is dropped. Not thread-safe:
+// everything runs on the loop's thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "node/event_loop.h"
+#include "node/message_sink.h"
+#include "proto/frame.h"
+
+struct bufferevent;
+struct evconnlistener;
+struct sockaddr;
+
+namespace ringkv {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0 = any free port (see Server::port())
+  uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+  // A connection whose unsent replies exceed this is not read until they
+  // drain to half of it: a client that never reads cannot grow our memory.
+  size_t max_pending_output_bytes = 32u << 20;
+};
+
+class Server {
+ public:
+  Server(EventLoop* loop, ServerOptions options, MessageSink* sink);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. IOError when the address is busy or unusable,
+  // InvalidArgument when it does not parse.
+  Status Start();
+  // The bound port (useful after binding port 0).
+  uint16_t port() const { return port_; }
+  // Stops accepting; open connections stay until CloseAll() or their end.
+  void StopAccepting();
+  void CloseAll();
+
+  size_t connection_count() const { return connections_.size(); }
+  // Connections closed because of bad input since Start().
+  uint64_t rejected_connections() const { return rejected_; }
+
+ private:
+  struct Connection;
+  static void OnAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
+  static void OnAcceptError(evconnlistener* listener, void* arg);
+  static void OnRead(bufferevent* bev, void* arg);
+  static void OnWrite(bufferevent* bev, void* arg);
+  static void OnEvent(bufferevent* bev, short events, void* arg);
+
+  void ReadFrames(Connection* conn);
+  void Reply(uint64_t conn_id, const Message& message);
+  void Reject(Connection* conn, const Status& why);
+  void Close(Connection* conn);
+
+  EventLoop* loop_;
+  ServerOptions options_;
+  MessageSink* sink_;
+  evconnlistener* listener_ = nullptr;
+  uint16_t port_ = 0;
+  uint64_t next_conn_id_ = 1;
+  uint64_t rejected_ = 0;
+  // Reply closures hold a weak reference, so a reply that outlives the
+  // server is dropped instead of touching freed memory.
+  std::shared_ptr<bool> alive_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+};
+
+}  // namespace ringkv

@@ -1,0 +1,23 @@
+// Small socket helpers shared by the server and the peer transport.
+// Stateless functions; thread-safe.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace ringkv {
+
+// "host:port" ("[v6]:port" for IPv6 hosts) for evutil_parse_sockaddr_port.
+std::string JoinHostPort(const std::string& host, uint16_t port);
+// Parses a numeric "host:port" into `*out`. InvalidArgument when it is not one.
+Status ParseSockaddr(const std::string& address, sockaddr_storage* out, int* len);
+// "1.2.3.4:5" or "[::1]:5"; "?" for families we do not print.
+std::string FormatSockaddr(const sockaddr* addr);
+// Disables Nagle: frames are small and latency matters more than packets.
+void SetNoDelay(int fd);
+
+}  // namespace ringkv

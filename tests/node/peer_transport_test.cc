@@ -1,0 +1,121 @@
+// PeerTransport: lazy connect, delivery to a peer's server, local delivery,
+// and dropping (counted) when the peer is unknown or down.
+#include "node/peer_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+#include "node/server.h"
+#include "tests/node/test_client.h"
+
+namespace ringkv {
+namespace {
+
+using testing::PumpUntil;
+
+class RecordingSink : public MessageSink {
+ public:
+  void OnPeerMessage(Message message) override { got.push_back(std::move(message)); }
+  void OnClientRequest(Message, std::function<void(Message)>) override { ++client_requests; }
+  std::vector<Message> got;
+  int client_requests = 0;
+};
+
+Message FromN1(uint64_t id) {
+  Message m;
+  m.request_id = id;
+  m.from = "n1";
+  m.body = ReplicaGetRequest{"b", "k" + std::to_string(id)};
+  return m;
+}
+
+// A port nobody listens on: bind, read the port, close.
+uint16_t DeadPort(EventLoop* loop) {
+  RecordingSink sink;
+  Server s(loop, ServerOptions{}, &sink);
+  EXPECT_TRUE(s.Start().ok());
+  return s.port();
+}
+
+TEST(PeerTransportTest, DeliversToPeerServerInOrder) {
+  EventLoop loop;
+  RecordingSink sink;
+  Server server(&loop, ServerOptions{}, &sink);
+  ASSERT_TRUE(server.Start().ok());
+  PeerTransport transport(&loop, "n1",
+                          {{"n1", "127.0.0.1:1"},
+                           {"n2", "127.0.0.1:" + std::to_string(server.port())}},
+                          nullptr);
+  for (uint64_t id = 1; id <= 100; ++id) transport.Send("n2", EncodeMessage(FromN1(id)));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == 100; }));
+  for (uint64_t id = 1; id <= 100; ++id) EXPECT_EQ(sink.got[id - 1], FromN1(id));
+  EXPECT_TRUE(transport.connected("n2"));
+  EXPECT_EQ(transport.stats().sent, 100u);
+  EXPECT_EQ(transport.stats().connects, 1u);
+  EXPECT_EQ(sink.client_requests, 0);
+}
+
+TEST(PeerTransportTest, SelfIsDeliveredLocallyOnTheNextTurn) {
+  EventLoop loop;
+  std::vector<std::string> local;
+  PeerTransport transport(&loop, "n1", {{"n1", "127.0.0.1:1"}},
+                          [&](std::string bytes) { local.push_back(std::move(bytes)); });
+  transport.Send("n1", "abc");
+  EXPECT_TRUE(local.empty());
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return local.size() == 1; }));
+  EXPECT_EQ(local[0], "abc");
+}
+
+TEST(PeerTransportTest, UnknownPeerIsDroppedAndCounted) {
+  EventLoop loop;
+  PeerTransport transport(&loop, "n1", {}, nullptr);
+  transport.Send("nobody", "x");
+  EXPECT_EQ(transport.stats().dropped_unknown, 1u);
+}
+
+TEST(PeerTransportTest, DownPeerDropsAndRecoversWhenItComesUp) {
+  EventLoop loop;
+  uint16_t port = DeadPort(&loop);
+  PeerTransportOptions options;
+  options.min_backoff_us = 10'000;
+  options.max_backoff_us = 20'000;
+  PeerTransport transport(&loop, "n1", {{"n2", "127.0.0.1:" + std::to_string(port)}}, nullptr,
+                          options);
+  transport.Send("n2", EncodeMessage(FromN1(1)));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return transport.stats().dropped_down >= 1; }));
+  // In backoff: dropped at once.
+  uint64_t before = transport.stats().dropped_down;
+  transport.Send("n2", EncodeMessage(FromN1(2)));
+  EXPECT_EQ(transport.stats().dropped_down, before + 1);
+
+  // The peer comes up on that port; sends get through again after backoff.
+  RecordingSink sink;
+  ServerOptions so;
+  so.port = port;
+  Server server(&loop, so, &sink);
+  ASSERT_TRUE(server.Start().ok());
+  uint64_t id = 100;
+  ASSERT_TRUE(PumpUntil(&loop, [&] {
+    if (!sink.got.empty()) return true;
+    transport.Send("n2", EncodeMessage(FromN1(id++)));
+    return false;
+  }));
+  EXPECT_TRUE(transport.connected("n2"));
+}
+
+TEST(PeerTransportTest, FullQueueDropsNewest) {
+  EventLoop loop;
+  uint16_t port = DeadPort(&loop);
+  PeerTransportOptions options;
+  options.max_queue_bytes = 200;
+  PeerTransport transport(&loop, "n1", {{"n2", "127.0.0.1:" + std::to_string(port)}}, nullptr,
+                          options);
+  // Queued while connecting (before the loop learns the port is dead).
+  for (int i = 0; i < 10; ++i) transport.Send("n2", std::string(50, 'x'));
+  EXPECT_GE(transport.stats().dropped_full, 7u);
+}
+
+}  // namespace
+}  // namespace ringkv

@@ -1,0 +1,230 @@
+// The server with a fake MessageSink: valid traffic is answered, and every
+// kind of bad frame closes only its own connection (testing.md tier 4).
+#include "node/server.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "tests/node/test_client.h"
+
+namespace ringkv {
+namespace {
+
+using testing::AwaitClosed;
+using testing::AwaitMessage;
+using testing::PumpUntil;
+using testing::TestClient;
+
+class FakeSink : public MessageSink {
+ public:
+  void OnPeerMessage(Message message) override { peer.push_back(std::move(message)); }
+  void OnClientRequest(Message request, std::function<void(Message)> reply) override {
+    if (hold_replies) {
+      held.push_back(std::move(reply));
+      return;
+    }
+    Message m;
+    m.request_id = request.request_id;
+    m.body = Pong{"fake"};
+    reply(std::move(m));
+  }
+  std::vector<Message> peer;
+  bool hold_replies = false;
+  std::vector<std::function<void(Message)>> held;
+};
+
+Message PingWithId(uint64_t id) {
+  Message m;
+  m.request_id = id;
+  m.body = Ping{};
+  return m;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.max_frame_bytes = 1 << 20;
+    server_ = std::make_unique<Server>(&loop_, options, &sink_);
+    ASSERT_TRUE(server_->Start().ok());
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  // A fresh connection's ping is answered: the server is still serving.
+  void ExpectServing() {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.SendMessage(PingWithId(77)));
+    auto reply = AwaitMessage(&loop_, &c);
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->request_id, 77u);
+    EXPECT_EQ(std::get<Pong>(reply->body).node, "fake");
+  }
+
+  EventLoop loop_;
+  FakeSink sink_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, PingIsAnswered) { ExpectServing(); }
+
+TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {
+  TestClient c(server_->port());
+  std::string frames;
+  for (uint64_t id = 1; id <= 20; ++id) AppendFrame(EncodeMessage(PingWithId(id)), &frames);
+  ASSERT_TRUE(c.SendRaw(frames));
+  for (uint64_t id = 1; id <= 20; ++id) {
+    auto reply = AwaitMessage(&loop_, &c);
+    ASSERT_TRUE(reply.has_value()) << id;
+    EXPECT_EQ(reply->request_id, id);
+  }
+}
+
+TEST_F(ServerTest, FrameSplitAcrossWritesIsReassembled) {
+  TestClient c(server_->port());
+  std::string frame;
+  AppendFrame(EncodeMessage(PingWithId(5)), &frame);
+  for (char ch : frame) {
+    ASSERT_TRUE(c.SendRaw(std::string(1, ch)));
+    PumpUntil(&loop_, [] { return true; });
+  }
+  auto reply = AwaitMessage(&loop_, &c);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->request_id, 5u);
+}
+
+TEST_F(ServerTest, PeerMessageGoesToSinkAndIsNotAnsweredInline) {
+  TestClient c(server_->port());
+  Message m = PingWithId(9);
+  m.from = "n2";
+  ASSERT_TRUE(c.SendMessage(m));
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.peer.size() == 1; }));
+  EXPECT_EQ(sink_.peer[0], m);
+  c.Poll();
+  EXPECT_FALSE(c.TakeMessage().has_value());
+  EXPECT_FALSE(c.closed());
+}
+
+TEST_F(ServerTest, GarbageFrameClosesOnlyThatConnection) {
+  TestClient bystander(server_->port());
+  TestClient bad(server_->port());
+  ASSERT_TRUE(bad.SendRaw("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(AwaitClosed(&loop_, &bad));
+  EXPECT_EQ(server_->rejected_connections(), 1u);
+  ExpectServing();
+  // The bystander connection opened before is still usable.
+  ASSERT_TRUE(bystander.SendMessage(PingWithId(3)));
+  EXPECT_TRUE(AwaitMessage(&loop_, &bystander).has_value());
+}
+
+TEST_F(ServerTest, OversizedHeaderClosesWithoutWaitingForTheBody) {
+  TestClient bad(server_->port());
+  // Announces 1 GiB and sends nothing more.
+  ASSERT_TRUE(bad.SendRaw(std::string("\x00\x00\x00\x40" "checksum", 12)));
+  ASSERT_TRUE(AwaitClosed(&loop_, &bad));
+  EXPECT_EQ(server_->rejected_connections(), 1u);
+  ExpectServing();
+}
+
+TEST_F(ServerTest, BadChecksumClosesTheConnection) {
+  TestClient bad(server_->port());
+  std::string frame;
+  AppendFrame(EncodeMessage(PingWithId(1)), &frame);
+  frame[6] = static_cast<char>(frame[6] ^ 0x01);
+  ASSERT_TRUE(bad.SendRaw(frame));
+  ASSERT_TRUE(AwaitClosed(&loop_, &bad));
+  ExpectServing();
+}
+
+TEST_F(ServerTest, UndecodableBodyClosesTheConnection) {
+  TestClient bad(server_->port());
+  std::string frame;
+  AppendFrame(std::string(64, '\x7f'), &frame);  // good checksum, not capnp
+  ASSERT_TRUE(bad.SendRaw(frame));
+  ASSERT_TRUE(AwaitClosed(&loop_, &bad));
+  ExpectServing();
+}
+
+TEST_F(ServerTest, FramesBeforeTheBadOneAreServed) {
+  TestClient c(server_->port());
+  std::string bytes;
+  AppendFrame(EncodeMessage(PingWithId(1)), &bytes);
+  AppendFrame("not a message", &bytes);
+  ASSERT_TRUE(c.SendRaw(bytes));
+  auto reply = AwaitMessage(&loop_, &c);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->request_id, 1u);
+  EXPECT_TRUE(AwaitClosed(&loop_, &c));
+}
+
+TEST_F(ServerTest, TruncatedThenCloseIsCleanedUp) {
+  {
+    TestClient c(server_->port());
+    std::string frame;
+    AppendFrame(EncodeMessage(PingWithId(1)), &frame);
+    ASSERT_TRUE(c.SendRaw(frame.substr(0, frame.size() / 2)));
+    ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 1; }));
+  }  // closed here, mid-frame
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 0; }));
+  ExpectServing();
+}
+
+TEST_F(ServerTest, ReplyAfterTheClientLeftIsDropped) {
+  sink_.hold_replies = true;
+  {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.SendMessage(PingWithId(1)));
+    ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.held.size() == 1; }));
+  }
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 0; }));
+  Message late;
+  late.body = Pong{"late"};
+  sink_.held[0](late);  // must be a no-op
+  sink_.hold_replies = false;
+  ExpectServing();
+}
+
+TEST_F(ServerTest, ReplyAfterTheServerIsGoneIsDropped) {
+  sink_.hold_replies = true;
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.SendMessage(PingWithId(1)));
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.held.size() == 1; }));
+  server_.reset();
+  sink_.held[0](PingWithId(1));  // must be a no-op
+}
+
+TEST_F(ServerTest, ManyIdleConnectionsDoNotBreakIt) {
+  std::vector<std::unique_ptr<TestClient>> idle;
+  for (int i = 0; i < 300; ++i) {
+    idle.push_back(std::make_unique<TestClient>(server_->port()));
+    ASSERT_TRUE(idle.back()->connected());
+    // Accept as we go: the client's connect blocks once the backlog is full.
+    size_t want = idle.size();
+    ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == want; }));
+  }
+  // Half of them sent a partial header and stalled (slowloris).
+  for (int i = 0; i < 300; i += 2) ASSERT_TRUE(idle[i]->SendRaw("\x10\x00"));
+  ExpectServing();
+  idle.clear();
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 0; }));
+}
+
+TEST_F(ServerTest, BusyPortIsAnIOError) {
+  ServerOptions options;
+  options.port = server_->port();
+  Server second(&loop_, options, &sink_);
+  Status st = second.Start();
+  EXPECT_TRUE(st.IsIOError()) << st.ToString();
+}
+
+TEST_F(ServerTest, BadListenAddressIsInvalidArgument) {
+  ServerOptions options;
+  options.host = "not an address";
+  Server bad(&loop_, options, &sink_);
+  EXPECT_TRUE(bad.Start().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace ringkv
