@@ -149,6 +149,14 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
                         [&](const VersionVector* c) { return c->Covers(d); })) {
           continue;
         }
+        // LWW may have dropped it for a later-stamped write, which a client
+        // may in turn have superseded causally: only the latest-stamped
+        // acknowledged write is owed a place.
+        if (std::any_of(ops.begin(), ops.end(), [&](const Op* o) {
+              return o->has_dot && LwwKey(o->sibling) > LwwKey(op->sibling);
+            })) {
+          continue;
+        }
         if (LwwKey(op->sibling) > LwwKey(winner)) {
           r.Fail(bucket + "/" + key + " on " + cluster.id(i) + ": kept " + DotText(winner.dot) +
                  " @" + std::to_string(winner.timestamp_us) + " over the later-stamped " +

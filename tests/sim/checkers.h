@@ -9,8 +9,9 @@
 // - Convergence: all primaries of every key hold equal objects.
 // - NoHangs: every request answered by its deadline (from the workload).
 // - Lww: in a last-write-wins bucket every replica holds one sibling, and it
-//   is the greatest (timestamp, node, incarnation, counter, value) among the
-//   acknowledged writes; counts the acknowledged writes LWW discarded.
+//   is not older (timestamp, node, incarnation, counter, value) than the
+//   latest-stamped acknowledged write, unless a client's context superseded
+//   that write; counts the acknowledged writes LWW discarded.
 // Each returns a CheckResult; its errors name the key, replica and op.
 #pragma once
 

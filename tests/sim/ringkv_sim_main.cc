@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--nodes", config.nodes, "number of nodes (default: the scenario's)");
   app.add_option("--partitions", config.partitions, "ring partitions Q (power of two)");
   app.add_flag("--trace", trace, "print every trace record");
+  app.add_option("--dump-key", config.dump_key, "print every operation on BUCKET/KEY");
   app.add_flag("--list", list, "list scenarios and exit");
   CLI11_PARSE(app, argc, argv);
   if (list) {

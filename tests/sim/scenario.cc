@@ -486,6 +486,18 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   }
 
   for (const auto& c : r.checks) r.ok = r.ok && c.ok();
+  if (!config.dump_key.empty()) {
+    FILE* out = config.trace ? config.trace : stdout;
+    for (const Op& op : history.ops()) {
+      if (op.bucket + "/" + op.key != config.dump_key) continue;
+      std::string ctx;
+      for (const auto& [a, n] : op.context.entries()) {
+        ctx += " " + a.node + "#" + std::to_string(a.incarnation % 10000) + ":" + std::to_string(n);
+      }
+      std::fprintf(out, "%s ctx[%s ] ts=%lld\n", DescribeOp(op).c_str(), ctx.c_str(),
+                   static_cast<long long>(op.has_dot ? op.sibling.timestamp_us : 0));
+    }
+  }
   History::Counts counts = history.Count();
   r.ops = history.ops().size();
   for (const Op& op : history.ops()) r.duplicate_applied += op.dot_matches > 1 ? 1 : 0;

@@ -26,6 +26,8 @@ struct ScenarioConfig {
   int nodes = 0;            // 0 = the scenario's default
   uint32_t partitions = 0;  // 0 = the scenario's default
   FILE* trace = nullptr;    // prints every trace record when set
+  // Prints every operation on this "bucket/key" (to `trace`, or stdout).
+  std::string dump_key;
   // Planted-bug hooks (tests only).
   std::function<void(ClusterOptions*)> tweak_cluster;
   std::function<void(SimCluster*)> after_start;

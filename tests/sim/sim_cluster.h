@@ -76,6 +76,11 @@ class SimCluster {
   Service* service(int i) { return nodes_[i]->service.get(); }
   bool up(int i) const { return nodes_[i]->service != nullptr; }
   bool paused(int i) const { return nodes_[i]->process->paused(); }
+  // Node i's loop is blocked by its disk now or its disk is set slow.
+  bool slow(int i) const {
+    const DiskFaults& f = nodes_[i]->faults;
+    return f.write_latency_us > 0 || f.sync_latency_us > 0 || nodes_[i]->process->BusyDelay() > 0;
+  }
   // Bumped whenever something may make node i answer late (pause, kill,
   // slow disk), so a late answer is excused.
   uint64_t disturbances(int i) const { return nodes_[i]->disturbances; }
