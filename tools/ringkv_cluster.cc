@@ -59,6 +59,17 @@ struct CommonFlags {
   uint32_t grace_ms = 10000;
 };
 
+// How to run tool `name` from here: the one beside this executable, as a
+// path relative to the working directory when that is shorter.
+std::string ToolCommand(const std::string& name) {
+  std::error_code ec;
+  const fs::path cli = fs::read_symlink("/proc/self/exe", ec).parent_path() / name;
+  if (ec || ::access(cli.c_str(), X_OK) != 0) return name;
+  const fs::path rel = fs::relative(cli, fs::current_path(ec), ec);
+  return !ec && !rel.empty() && rel.string().size() < cli.string().size() ? rel.string()
+                                                                          : cli.string();
+}
+
 void PrintBanner(const LocalCluster& cluster) {
   std::cout << "\nringkv cluster of " << cluster.file().members.size() << " nodes in "
             << cluster.dir() << " (N=" << cluster.file().n
@@ -66,13 +77,16 @@ void PrintBanner(const LocalCluster& cluster) {
   for (const ClusterMember& m : cluster.file().members) {
     std::cout << "  " << m.id << "  " << m.address << "  log " << cluster.LogPath(m) << "\n";
   }
-  const std::string node = cluster.file().members.front().address;
-  std::cout << "\nTry, from another terminal (build/tools/ringkv):\n"
-            << "  ringkv --node " << node << " put fruit apple red\n"
-            << "  ringkv --node " << node << " get fruit apple --json\n"
-            << "  ringkv --node " << node << " del fruit apple\n"
-            << "  ringkv-cluster status --dir " << cluster.dir() << "\n"
-            << "  ringkv-cluster kill n2 --dir " << cluster.dir() << "   # then try --w 3\n"
+  const std::string tool = ToolCommand("ringkv-cluster");
+  const std::string cli = ToolCommand("ringkv") + " --node " + cluster.file().members.front().address;
+  const std::string& last = cluster.file().members.back().id;
+  std::cout << "\nTry, from another terminal:\n"
+            << "  " << cli << " put fruit apple red\n"
+            << "  " << cli << " get fruit apple --json\n"
+            << "  " << cli << " del fruit apple\n"
+            << "  " << tool << " status --dir " << cluster.dir() << "\n"
+            << "  " << tool << " kill " << last << " --dir " << cluster.dir()
+            << "   # then put with --w all: exit 3\n"
             << "\nCtrl-C stops the cluster.\n"
             << std::flush;
 }
