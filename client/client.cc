@@ -139,8 +139,8 @@ Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
 
 }  // namespace
 
-Result<PutResult> Client::Put(std::string_view bucket, std::string_view key,
-                              std::string_view value, const WriteOptions& options) {
+Result<PutResult> Client::Put(std::string_view bucket, std::string_view key, std::string_view value,
+                              const WriteOptions& options) {
   Result<PutRequest> request = MakePut(bucket, key, options);
   if (!request.ok()) return request.status();
   request->value = std::string(value);

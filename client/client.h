@@ -107,7 +107,7 @@ class Client {
 
   ClientOptions options_;
   std::vector<std::unique_ptr<NodeConnection>> connections_;  // one per node
-  size_t current_ = 0;  // index of the node tried first
+  size_t current_ = 0;                                        // index of the node tried first
   uint64_t next_request_id_ = 1;
   std::string last_node_;
 };

@@ -66,8 +66,7 @@ Status NodeConnection::Open(Deadline deadline) {
   }
   Status last = Status::Unavailable("no address for " + address_);
   for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    fd_ = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                   ai->ai_protocol);
+    fd_ = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd_ < 0) {
       last = Status::Unavailable(Errno("socket"));
       continue;
@@ -80,9 +79,9 @@ Status NodeConnection::Open(Deadline deadline) {
       int err = 0;
       socklen_t len = sizeof(err);
       if (st.ok() && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) break;
-      last = st.ok() ? Status::Unavailable("cannot connect to " + address_ + ": " +
-                                           std::strerror(err))
-                     : st;
+      last = st.ok()
+                 ? Status::Unavailable("cannot connect to " + address_ + ": " + std::strerror(err))
+                 : st;
     } else {
       last = Status::Unavailable("cannot connect to " + address_ + ": " + std::strerror(errno));
     }

@@ -60,7 +60,8 @@ Result<ClusterFile> NewClusterFile(const LocalClusterSpec& spec) {
   const uint32_t nodes = spec.nodes.value_or(kDefaultNodes);
   const uint32_t base = spec.base_port.value_or(kDefaultBasePort);
   if (nodes == 0) return Status::InvalidArgument("--nodes must be at least 1");
-  if (base + nodes > 65535) return Status::InvalidArgument("--base-port leaves no room for the nodes");
+  if (base + nodes > 65535)
+    return Status::InvalidArgument("--base-port leaves no room for the nodes");
   file.n = spec.n.value_or(std::min<uint32_t>(3, nodes));
   if (file.n == 0 || file.n > nodes) {
     return Status::InvalidArgument("--n must be between 1 and the number of nodes (" +
@@ -86,7 +87,8 @@ Result<ClusterFile> NewClusterFile(const LocalClusterSpec& spec) {
       return Status::InvalidArgument("bucket " + name + " given twice");
     }
     Result<BucketProps> props = ParseBucketProps(props_spec, defaults);
-    if (!props.ok()) return Status::InvalidArgument("--bucket " + name + ": " + props.status().message());
+    if (!props.ok())
+      return Status::InvalidArgument("--bucket " + name + ": " + props.status().message());
     if (props->n > nodes) {
       return Status::InvalidArgument("--bucket " + name + ": n exceeds the number of nodes");
     }
@@ -183,7 +185,7 @@ pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
 }
 
 LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
-                                  std::chrono::milliseconds ping_timeout) const {
+                                       std::chrono::milliseconds ping_timeout) const {
   LocalNodeStatus status{member.id, member.address, RunningPid(member), "down"};
   if (status.pid == 0) return status;
   if (GetProcessState(status.pid) == ProcessState::kStopped) {
@@ -195,8 +197,13 @@ LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
 }
 
 std::vector<std::string> LocalCluster::Command(const ClusterMember& member, bool sync) const {
-  std::vector<std::string> command = {node_binary_, "--cluster", ClusterPath(),
-                                      "--node", member.id, "--data", NodeDir(member) + "/data"};
+  std::vector<std::string> command = {node_binary_,
+                                      "--cluster",
+                                      ClusterPath(),
+                                      "--node",
+                                      member.id,
+                                      "--data",
+                                      NodeDir(member) + "/data"};
   if (sync) command.push_back("--sync");
   return command;
 }
@@ -237,8 +244,7 @@ Result<pid_t> LocalCluster::RestartNode(const ClusterMember& member,
   return Spawn(member, command);
 }
 
-Status LocalCluster::StopNode(const ClusterMember& member,
-                                      std::chrono::milliseconds grace) {
+Status LocalCluster::StopNode(const ClusterMember& member, std::chrono::milliseconds grace) {
   const pid_t pid = RunningPid(member);
   if (pid != 0 && !TerminateProcess(pid, grace)) {
     return Status::Internal(member.id + " (pid " + std::to_string(pid) + ") did not exit");
@@ -258,7 +264,7 @@ Status LocalCluster::Signal(const ClusterMember& member, int signal) {
 }
 
 Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
-                                         std::chrono::milliseconds timeout) const {
+                                 std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<ClusterMember> waiting = members;
   for (;;) {
@@ -276,8 +282,8 @@ Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string names;
       for (const ClusterMember& m : waiting) names += (names.empty() ? "" : ", ") + m.id;
-      return Status::Timeout("not serving after " + std::to_string(timeout.count()) + " ms: " +
-                             names);
+      return Status::Timeout("not serving after " + std::to_string(timeout.count()) +
+                             " ms: " + names);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -65,7 +65,8 @@ class LocalCluster {
 
   // PID of the member's running process, 0 when none.
   pid_t RunningPid(const ClusterMember& member) const;
-  LocalNodeStatus Describe(const ClusterMember& member, std::chrono::milliseconds ping_timeout) const;
+  LocalNodeStatus Describe(const ClusterMember& member,
+                           std::chrono::milliseconds ping_timeout) const;
 
   // Starts the member unless it runs already; `sync` adds --sync. Returns
   // its PID.
@@ -81,7 +82,7 @@ class LocalCluster {
   // passes (Timeout naming the silent ones). A member whose process exits
   // meanwhile fails at once, quoting the last line of its log.
   Status WaitServing(const std::vector<ClusterMember>& members,
-                             std::chrono::milliseconds timeout) const;
+                     std::chrono::milliseconds timeout) const;
 
   std::string NodeDir(const ClusterMember& member) const { return dir_ + "/" + member.id; }
   std::string LogPath(const ClusterMember& member) const { return NodeDir(member) + "/node.log"; }

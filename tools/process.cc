@@ -53,7 +53,8 @@ Result<pid_t> SpawnDetached(const std::vector<std::string>& argv, const std::str
   // The child reports a failed exec through this close-on-exec pipe; a
   // successful exec closes it with nothing written.
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return Status::IOError(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    return Status::IOError(std::string("pipe: ") + std::strerror(errno));
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(report[0]);

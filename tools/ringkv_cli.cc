@@ -69,8 +69,8 @@ Result<uint32_t> Quorum(const std::string& text, const char* flag) {
 
 Result<std::unique_ptr<Client>> ConnectFromFlags(const Flags& flags) {
   ClientOptions options;
-  Result<std::vector<std::string>> nodes =
-      SplitAddressList(flags.nodes.empty() ? std::vector<std::string>{"127.0.0.1:7101"} : flags.nodes);
+  Result<std::vector<std::string>> nodes = SplitAddressList(
+      flags.nodes.empty() ? std::vector<std::string>{"127.0.0.1:7101"} : flags.nodes);
   if (!nodes.ok()) return nodes.status();
   if (nodes->empty()) return Status::InvalidArgument("--node: no address given");
   if (flags.timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
@@ -116,8 +116,8 @@ int DoGet(const Flags& flags) {
   } else {
     for (const std::string& v : got->values) std::cout << v << "\n";
     if (got->values.size() > 1) {
-      std::cerr << "ringkv: " << got->values.size()
-                << " siblings; write with --context " << context << " to replace them\n";
+      std::cerr << "ringkv: " << got->values.size() << " siblings; write with --context " << context
+                << " to replace them\n";
     }
   }
   if (!got->found) {
@@ -150,8 +150,8 @@ int DoPing(const Flags& flags) {
   const auto start = std::chrono::steady_clock::now();
   Result<std::string> node = (*client)->Ping();
   if (!node.ok()) return Fail(node.status());
-  const double ms = std::chrono::duration<double, std::milli>(
-                        std::chrono::steady_clock::now() - start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (flags.json) {
     std::cout << Json({{"node", *node}, {"address", (*client)->last_node()}, {"ms", ms}}) << "\n";
   } else {
@@ -182,11 +182,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   const char* quorum_help = "a number, one, quorum, all or default (the bucket's)";
-  CLI::App* get = app.add_subcommand("get", "read a key: prints each sibling value on its own line");
+  CLI::App* get =
+      app.add_subcommand("get", "read a key: prints each sibling value on its own line");
   get->add_option("BUCKET", flags.bucket, "bucket")->required();
   get->add_option("KEY", flags.key, "key")->required();
   get->add_option("--r", flags.r, std::string("read quorum: ") + quorum_help);
-  get->add_option("--pr", flags.pr, std::string("primary replicas that must answer: ") + quorum_help);
+  get->add_option("--pr", flags.pr,
+                  std::string("primary replicas that must answer: ") + quorum_help);
   AddJson(get, &flags, "print {found, siblings: [{value}], context}");
 
   CLI::App* put = app.add_subcommand("put", "write a value: prints the new context");
@@ -194,13 +196,15 @@ int main(int argc, char** argv) {
   put->add_option("KEY", flags.key, "key")->required();
   put->add_option("VALUE", flags.value, "value")->required();
 
-  CLI::App* del = app.add_subcommand("del", "delete a key (writes a tombstone): prints the new context");
+  CLI::App* del =
+      app.add_subcommand("del", "delete a key (writes a tombstone): prints the new context");
   del->add_option("BUCKET", flags.bucket, "bucket")->required();
   del->add_option("KEY", flags.key, "key")->required();
 
   for (CLI::App* cmd : {put, del}) {
     cmd->add_option("--w", flags.w, std::string("write quorum: ") + quorum_help);
-    cmd->add_option("--pw", flags.pw, std::string("primary replicas that must ack: ") + quorum_help);
+    cmd->add_option("--pw", flags.pw,
+                    std::string("primary replicas that must ack: ") + quorum_help);
     cmd->add_option("--context", flags.context,
                     "context from an earlier get or put; the write replaces what it covers");
     AddJson(cmd, &flags, "print {context}");

@@ -78,7 +78,8 @@ void PrintBanner(const LocalCluster& cluster) {
     std::cout << "  " << m.id << "  " << m.address << "  log " << cluster.LogPath(m) << "\n";
   }
   const std::string tool = ToolCommand("ringkv-cluster");
-  const std::string cli = ToolCommand("ringkv") + " --node " + cluster.file().members.front().address;
+  const std::string cli =
+      ToolCommand("ringkv") + " --node " + cluster.file().members.front().address;
   const std::string& last = cluster.file().members.back().id;
   std::cout << "\nTry, from another terminal:\n"
             << "  " << cli << " put fruit apple red\n"
@@ -162,7 +163,8 @@ int Start(const CommonFlags& flags, const LocalClusterSpec& spec, bool sync, boo
     std::cout << m.id << " " << m.address << " pid " << cluster->RunningPid(m) << "\n";
   }
   std::cout << (created ? "started new cluster in " : "started cluster in ") << cluster->dir()
-            << "\n" << std::flush;
+            << "\n"
+            << std::flush;
   if (!foreground) return 0;
   PrintBanner(*cluster);
   return RunForeground(*cluster, signals, milliseconds(flags.grace_ms));
@@ -254,15 +256,17 @@ int main(int argc, char** argv) {
   uint32_t nodes = kDefaultNodes, base_port = kDefaultBasePort, n = 3, partitions = 64;
   std::vector<std::string> buckets;
   bool sync = false, foreground = false;
-  CLI::Option* nodes_opt = start->add_option("--nodes", nodes, "number of nodes")->capture_default_str();
-  CLI::Option* base_opt = start->add_option("--base-port", base_port,
-                                            "node i serves on 127.0.0.1:(base-port + i)")
-                              ->capture_default_str();
+  CLI::Option* nodes_opt =
+      start->add_option("--nodes", nodes, "number of nodes")->capture_default_str();
+  CLI::Option* base_opt =
+      start->add_option("--base-port", base_port, "node i serves on 127.0.0.1:(base-port + i)")
+          ->capture_default_str();
   CLI::Option* n_opt = start->add_option("--n", n, "replicas per key (default min(3, nodes))");
   CLI::Option* partitions_opt =
       start->add_option("--partitions", partitions, "ring partitions (a power of two)")
           ->capture_default_str();
-  start->add_option("--bucket", buckets, "bucket properties, NAME:resolver=lww,n=3,r=2,w=2 (repeatable)");
+  start->add_option("--bucket", buckets,
+                    "bucket properties, NAME:resolver=lww,n=3,r=2,w=2 (repeatable)");
   start->add_flag("--sync", sync, "nodes fsync every write before acknowledging it");
   start->add_flag("--foreground", foreground,
                   "stay in the foreground with a banner; Ctrl-C or SIGTERM stops the cluster");

@@ -19,15 +19,14 @@ TEST(AddressTest, ParsesHostAndPort) {
 }
 
 TEST(AddressTest, RejectsMalformedAddresses) {
-  for (const char* bad : {"", "host", "host:", ":7101", "host:0", "host:65536", "host:7x",
-                          "host:-1", "host: 1"}) {
+  for (const char* bad :
+       {"", "host", "host:", ":7101", "host:0", "host:65536", "host:7x", "host:-1", "host: 1"}) {
     EXPECT_TRUE(ParseAddress(bad).status().IsInvalidArgument()) << bad;
   }
 }
 
 TEST(AddressTest, SplitsRepeatedAndCommaSeparatedLists) {
-  Result<std::vector<std::string>> list =
-      SplitAddressList({"a:1,b:2", "c:3", ",d:4,"});
+  Result<std::vector<std::string>> list = SplitAddressList({"a:1,b:2", "c:3", ",d:4,"});
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(*list, (std::vector<std::string>{"a:1", "b:2", "c:3", "d:4"}));
   EXPECT_TRUE(SplitAddressList({"a:1,b"}).status().IsInvalidArgument());

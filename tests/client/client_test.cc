@@ -55,7 +55,8 @@ TEST(ClientTest, ConnectRejectsBadOptions) {
 }
 
 TEST(ClientTest, ConnectWithNoNodeListeningIsUnavailable) {
-  Result<std::unique_ptr<Client>> client = Client::Connect({{ClosedAddress(), ClosedAddress()}, 1000});
+  Result<std::unique_ptr<Client>> client =
+      Client::Connect({{ClosedAddress(), ClosedAddress()}, 1000});
   EXPECT_TRUE(client.status().IsUnavailable()) << client.status().ToString();
 }
 
@@ -105,8 +106,8 @@ TEST(ClientTest, DeletedOrMissingKeyIsNotFoundButKeepsTheContext) {
 TEST(ClientTest, NodeErrorsKeepTheirCode) {
   FakeNode node([](const Message& m) -> std::vector<Message> {
     if (std::holds_alternative<GetRequest>(m.body)) {
-      return {ReplyTo(m, GetReply{Status::Unavailable("1 of 2 required replicas answered"),
-                                  false, Object{}})};
+      return {ReplyTo(
+          m, GetReply{Status::Unavailable("1 of 2 required replicas answered"), false, Object{}})};
     }
     if (std::get<PutRequest>(m.body).tombstone) {
       return {ReplyTo(m, ErrorReply{Status::InvalidArgument("w=4 exceeds n=3")})};

@@ -14,7 +14,7 @@ namespace {
 TEST(ContextTextTest, Rfc4648Vectors) {
   // RFC 4648 §10, without padding.
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},         {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64UrlEncode(plain), encoded);
@@ -43,9 +43,9 @@ TEST(ContextTextTest, RandomBytesRoundTrip) {
     std::string bytes(len, '\0');
     for (char& c : bytes) c = static_cast<char>(rng());
     const std::string text = Base64UrlEncode(bytes);
-    EXPECT_EQ(text.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-              std::string::npos);
+    EXPECT_EQ(
+        text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
     Result<std::string> back = Base64UrlDecode(text);
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, bytes);

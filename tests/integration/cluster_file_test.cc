@@ -104,8 +104,8 @@ TEST_F(ClusterFileTest, RefusesBadFiles) {
       "[[member]]\nid = \"n1\"\naddress = \"nope\"\n",            // bad address
       "[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:7102\"\n",  // duplicate id
       "[[member]]\nid = \"n2\"\naddress = \"127.0.0.1:7101\"\n",  // duplicate address
-      "[[member]]\nid = \"n2\"\naddress = \"h:1\"\nport = 3\n",  // unknown member key
-      "nodes = 3\n",                                                // unknown key
+      "[[member]]\nid = \"n2\"\naddress = \"h:1\"\nport = 3\n",   // unknown member key
+      "nodes = 3\n",                                              // unknown key
       "[[bucket]]\nname = \"b\"\nr = 9\n",                        // r > n
       "[[bucket]]\nname = \"b\"\ncolour = \"red\"\n",             // unknown property
       "[[bucket]]\nr = 1\n",                                      // no name

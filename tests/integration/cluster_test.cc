@@ -155,8 +155,8 @@ TEST_F(ClusterTest, LwwBucketAlwaysReturnsOneValue) {
 TEST_F(ClusterTest, DataSurvivesRestartingEveryNode) {
   StartCluster();
   for (int i = 0; i < 10; ++i) {
-    Ok(1 + i % 3, {"put", "durable", "k" + std::to_string(i), "v" + std::to_string(i),
-                   "--w", "all"});
+    Ok(1 + i % 3,
+       {"put", "durable", "k" + std::to_string(i), "v" + std::to_string(i), "--w", "all"});
   }
   CommandResult stop = cluster_.Cluster({"stop"});
   ASSERT_EQ(stop.exit_code, 0) << stop.Describe();
@@ -166,8 +166,8 @@ TEST_F(ClusterTest, DataSurvivesRestartingEveryNode) {
   // `start` on the directory starts the same cluster again.
   StartCluster();
   for (int i = 0; i < 10; ++i) {
-    CommandResult get = Ok(1 + (i + 1) % 3, {"get", "durable", "k" + std::to_string(i),
-                                              "--r", "all"});
+    CommandResult get =
+        Ok(1 + (i + 1) % 3, {"get", "durable", "k" + std::to_string(i), "--r", "all"});
     EXPECT_EQ(get.out, "v" + std::to_string(i) + "\n");
   }
 
@@ -252,9 +252,9 @@ TEST_F(ClusterTest, CliReportsBadInputAndUnreachableNodes) {
 
   // A dead first node: the CLI falls over to the next one in --node.
   ASSERT_EQ(cluster_.Cluster({"kill", "n1"}).exit_code, 0);
-  CommandResult failover = RunCommand({BinaryPath("tools/ringkv"), "--node",
-                                       cluster_.Address(1) + "," + cluster_.Address(2), "put",
-                                       "b", "k", "v"});
+  CommandResult failover =
+      RunCommand({BinaryPath("tools/ringkv"), "--node",
+                  cluster_.Address(1) + "," + cluster_.Address(2), "put", "b", "k", "v"});
   EXPECT_EQ(failover.exit_code, 0) << failover.Describe();
   CommandResult dead = cluster_.Cli(1, {"ping"});
   EXPECT_EQ(dead.exit_code, kExitUnavailable) << dead.Describe();

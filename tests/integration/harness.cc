@@ -196,11 +196,16 @@ void LocalClusterFixture::RememberPids() {
 }
 
 CommandResult LocalClusterFixture::Start(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {BinaryPath("tools/ringkv-cluster"), "start",
-                                   "--nodes", std::to_string(nodes_),
-                                   "--dir", dir_,
-                                   "--base-port", std::to_string(base_port_),
-                                   "--node-binary", BinaryPath("node/ringkv-node")};
+  std::vector<std::string> argv = {BinaryPath("tools/ringkv-cluster"),
+                                   "start",
+                                   "--nodes",
+                                   std::to_string(nodes_),
+                                   "--dir",
+                                   dir_,
+                                   "--base-port",
+                                   std::to_string(base_port_),
+                                   "--node-binary",
+                                   BinaryPath("node/ringkv-node")};
   argv.insert(argv.end(), extra.begin(), extra.end());
   CommandResult result = RunCommand(argv, std::chrono::seconds(60));
   RememberPids();
