@@ -124,6 +124,9 @@ int Run(const Flags& flags) {
   Service service(options, std::move(ring).value(),
                   ServiceEnv{&clock, &loop, &transport, storage->get(), &random});
   service_ptr = &service;
+  if (Status st = service.Start(); !st.ok()) {
+    return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
+  }
   ServiceSink sink(&service);
   Server server(&loop, server_options, &sink);
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());

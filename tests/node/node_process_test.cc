@@ -1,0 +1,236 @@
+// A real ringkv-node process (one-member cluster on a free 127.0.0.1 port)
+// fed hostile input: an oversized frame and a garbage frame on separate
+// connections are cut off and logged, and a valid ping still gets its pong.
+// SIGTERM then ends it with exit code 0. The binary comes from $RINGKV_NODE.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "proto/codec.h"
+#include "proto/frame.h"
+
+namespace ringkv {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+int Connect(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads until a whole frame arrives, EOF, or the deadline. Returns the
+// decoded message, or nullopt; *eof tells whether the peer closed.
+std::optional<Message> ReadMessage(int fd, int timeout_ms, bool* eof) {
+  *eof = false;
+  std::string in;
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (Clock::now() < deadline) {
+    FrameParse p = ParseFrame(in);
+    if (p.state == FrameParse::State::kFrame) {
+      Result<Message> m = DecodeMessage(p.body);
+      if (m.ok()) return std::move(m).value();
+      return std::nullopt;
+    }
+    pollfd pfd{fd, POLLIN, 0};
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (poll(&pfd, 1, std::max(left, 1)) <= 0) continue;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      *eof = true;
+      return std::nullopt;
+    }
+    in.append(buf, static_cast<size_t>(n));
+  }
+  return std::nullopt;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class NodeProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* bin = std::getenv("RINGKV_NODE");
+    if (bin == nullptr) GTEST_SKIP() << "RINGKV_NODE is not set (run through meson test)";
+    dir_ = fs::temp_directory_path() / ("ringkv-node-test-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    port_ = FreePort();
+    std::ofstream(dir_ / "cluster.toml")
+        << "partitions = 8\nn = 1\n[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:" << port_
+        << "\"\n";
+    log_ = dir_ / "node.log";
+    Start(bin);
+  }
+
+  // Starts ringkv-node on dir_ (keeping its data) and waits until it serves.
+  void Start(const char* bin) {
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      std::string cluster = (dir_ / "cluster.toml").string(), data = (dir_ / "data").string(),
+                  log = log_.string();
+      execl(bin, bin, "--cluster", cluster.c_str(), "--node", "n1", "--data", data.c_str(),
+            "--log-file", log.c_str(), "--max-frame-bytes", "1048576", nullptr);
+      _exit(127);
+    }
+    // Serving once a connection is accepted; fail fast if it died.
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      int status;
+      ASSERT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "ringkv-node exited early:\n"
+                                                    << ReadFile(log_);
+      int fd = Connect(port_);
+      if (fd >= 0) {
+        close(fd);
+        return;
+      }
+      poll(nullptr, 0, 20);
+    }
+    FAIL() << "ringkv-node did not start listening on " << port_;
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // Sends SIGTERM and waits (bounded) for the exit status.
+  int Terminate() {
+    kill(pid_, SIGTERM);
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    while (Clock::now() < deadline) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      poll(nullptr, 0, 20);
+    }
+    return -1;
+  }
+
+  fs::path dir_, log_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST_F(NodeProcessTest, BadFramesCloseTheirConnectionAndPingStillWorks) {
+  // Connection 1: announces a 1 GiB frame and sends nothing more.
+  int oversized = Connect(port_);
+  ASSERT_GE(oversized, 0);
+  ASSERT_TRUE(SendAll(oversized, std::string("\x00\x00\x00\x40" "xxxxxxxx", 12)));
+  // Connection 2: an HTTP request instead of a frame.
+  int garbage = Connect(port_);
+  ASSERT_GE(garbage, 0);
+  ASSERT_TRUE(SendAll(garbage, "GET / HTTP/1.1\r\nHost: ringkv\r\n\r\n"));
+  // Connection 3: a frame with a valid checksum and a body that is not a message.
+  int undecodable = Connect(port_);
+  ASSERT_GE(undecodable, 0);
+  std::string frame;
+  AppendFrame(std::string(24, '\x55'), &frame);
+  ASSERT_TRUE(SendAll(undecodable, frame));
+
+  for (int fd : {oversized, garbage, undecodable}) {
+    bool eof = false;
+    EXPECT_FALSE(ReadMessage(fd, 5000, &eof).has_value());
+    EXPECT_TRUE(eof) << "the node did not close a bad connection";
+    close(fd);
+  }
+
+  int good = Connect(port_);
+  ASSERT_GE(good, 0);
+  Message ping;
+  ping.request_id = 4242;
+  ping.body = Ping{};
+  std::string ping_frame;
+  AppendFrame(EncodeMessage(ping), &ping_frame);
+  ASSERT_TRUE(SendAll(good, ping_frame));
+  bool eof = false;
+  std::optional<Message> pong = ReadMessage(good, 5000, &eof);
+  ASSERT_TRUE(pong.has_value()) << ReadFile(log_);
+  EXPECT_EQ(pong->request_id, 4242u);
+  EXPECT_EQ(std::get<Pong>(pong->body).node, "n1");
+  close(good);
+
+  EXPECT_EQ(Terminate(), 0);
+  std::string log = ReadFile(log_);
+  EXPECT_NE(log.find("serving on 127.0.0.1:" + std::to_string(port_)), std::string::npos) << log;
+  EXPECT_NE(log.find("exceeds the cap of 1048576"), std::string::npos) << log;
+  EXPECT_NE(log.find("undecodable message"), std::string::npos) << log;
+  EXPECT_NE(log.find("closing connection from 127.0.0.1:"), std::string::npos) << log;
+}
+
+TEST_F(NodeProcessTest, RestartKeepsTheIncarnation) {
+  // A second start on the same data directory reports the same incarnation
+  // (only a new directory gets a new one).
+  EXPECT_EQ(Terminate(), 0);
+  std::string first = ReadFile(log_);
+  auto at = first.find("incarnation ");
+  ASSERT_NE(at, std::string::npos) << first;
+  std::string incarnation = first.substr(at, 12 + 16);
+  Start(std::getenv("RINGKV_NODE"));
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(Terminate(), 0);
+  std::string both = ReadFile(log_);
+  EXPECT_NE(both.find(incarnation, at + 1), std::string::npos) << both;
+}
+
+}  // namespace
+}  // namespace ringkv
