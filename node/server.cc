@@ -131,6 +131,11 @@ void Server::OnWrite(bufferevent* bev, void* arg) {
 void Server::OnEvent(bufferevent*, short events, void* arg) {
   auto* conn = static_cast<Connection*>(arg);
   Server* self = conn->server;
+  if ((events & BEV_EVENT_TIMEOUT) && (events & BEV_EVENT_READING) && !conn->closing) {
+    return self->Reject(conn, Status::Timeout("frame left unfinished for " +
+                                              std::to_string(self->options_.partial_frame_timeout_ms) +
+                                              " ms"));
+  }
   if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     size_t left = evbuffer_get_length(bufferevent_get_input(conn->bev));
     if (left > 0 && !conn->closing) {
@@ -149,6 +154,14 @@ void Server::ReadFrames(Connection* conn) {
   // Bounded by the input: each pass consumes a frame or returns.
   while (!conn->read_paused && !conn->closing) {
     size_t avail = evbuffer_get_length(in);
+    // The read timeout runs only while a frame is unfinished.
+    if (avail == 0) {
+      bufferevent_set_timeouts(conn->bev, nullptr, nullptr);
+    } else {
+      timeval tv{static_cast<time_t>(options_.partial_frame_timeout_ms / 1000),
+                 static_cast<suseconds_t>((options_.partial_frame_timeout_ms % 1000) * 1000)};
+      bufferevent_set_timeouts(conn->bev, &tv, nullptr);
+    }
     if (avail < kFrameHeaderSize) return;
     unsigned char header[kFrameHeaderSize];
     evbuffer_copyout(in, header, kFrameHeaderSize);

@@ -33,6 +33,9 @@ struct ServerOptions {
   // A connection whose unsent replies exceed this is not read until they
   // drain to half of it: a client that never reads cannot grow our memory.
   size_t max_pending_output_bytes = 32u << 20;
+  // A connection that leaves a frame unfinished this long is closed
+  // (slowloris); idle connections between frames are kept.
+  int64_t partial_frame_timeout_ms = 30000;
 };
 
 class Server {

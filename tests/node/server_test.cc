@@ -171,6 +171,23 @@ TEST_F(ServerTest, TruncatedThenCloseIsCleanedUp) {
   ExpectServing();
 }
 
+TEST_F(ServerTest, StalledPartialFrameIsCutOffIdleConnectionIsNot) {
+  ServerOptions options;
+  options.partial_frame_timeout_ms = 50;
+  Server server(&loop_, options, &sink_);
+  ASSERT_TRUE(server.Start().ok());
+  TestClient idle(server.port());
+  TestClient stalled(server.port());
+  ASSERT_TRUE(stalled.SendRaw(std::string("\x30\x00\x00\x00\x01", 5)));
+  ASSERT_TRUE(AwaitClosed(&loop_, &stalled));
+  // The idle one, which never started a frame, outlived the timeout.
+  ASSERT_TRUE(idle.SendMessage(PingWithId(8)));
+  auto reply = AwaitMessage(&loop_, &idle);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->request_id, 8u);
+  EXPECT_EQ(server.rejected_connections(), 1u);
+}
+
 TEST_F(ServerTest, ReplyAfterTheClientLeftIsDropped) {
   sink_.hold_replies = true;
   {
