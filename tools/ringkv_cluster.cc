@@ -2,6 +2,7 @@
 // directory, like Cassandra's ccm. Command-line contract: issue 2 and
 // docs/cli.md. Exit status: 0 success, 1 failure, 2 usage.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -117,13 +118,16 @@ void StopStarted(LocalCluster& cluster, const std::vector<ClusterMember>& starte
 }
 
 // Waits for SIGINT or SIGTERM (blocked by the caller before the nodes were
-// started), reporting nodes that exit meanwhile, then stops the cluster.
+// started), then stops the cluster.
 int RunForeground(LocalCluster& cluster, const sigset_t& signals, milliseconds grace) {
   for (;;) {
     timespec tick{1, 0};
     const int sig = ::sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGINT || sig == SIGTERM) break;
-    for (const ClusterMember& m : cluster.file().members) ReapIfChild(cluster.RunningPid(m));
+    // Nodes killed meanwhile (ringkv-cluster kill from another terminal)
+    // are our children: reap them so they do not linger as zombies.
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
   }
   std::cout << "\nstopping...\n";
   return StopAll(cluster, grace).ok() ? 0 : kExitFailure;

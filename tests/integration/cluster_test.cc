@@ -2,10 +2,14 @@
 // cluster started by ringkv-cluster, driven with the ringkv CLI, faults
 // injected with ringkv-cluster kill/pause.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/integration/harness.h"
+#include "tools/process.h"
 
 namespace ringkv::testing {
 namespace {
@@ -258,6 +262,46 @@ TEST_F(ClusterTest, CliReportsBadInputAndUnreachableNodes) {
   EXPECT_EQ(failover.exit_code, 0) << failover.Describe();
   CommandResult dead = cluster_.Cli(1, {"ping"});
   EXPECT_EQ(dead.exit_code, kExitUnavailable) << dead.Describe();
+}
+
+TEST_F(ClusterTest, ForegroundStartStopsEverythingOnSigterm) {
+  // What `make run` does: start in the foreground, then stop on a signal.
+  const std::string log = cluster_.dir() + ".foreground.log";
+  Result<pid_t> tool =
+      SpawnDetached({BinaryPath("tools/ringkv-cluster"), "start", "--foreground", "--nodes", "3",
+                     "--dir", cluster_.dir(), "--base-port", std::to_string(cluster_.base_port()),
+                     "--node-binary", BinaryPath("node/ringkv-node")},
+                    log);
+  ASSERT_TRUE(tool.ok()) << tool.status().ToString();
+  // However the test ends, the foreground tool does not outlive it.
+  struct KillOnExit {
+    pid_t pid;
+    ~KillOnExit() {
+      if (GetProcessState(pid) != ProcessState::kGone) ::kill(pid, SIGKILL);
+      WaitGone(pid, std::chrono::seconds(5));
+    }
+  } guard{*tool};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool all_up = false;
+  while (!all_up && std::chrono::steady_clock::now() < deadline) {
+    CommandResult status = cluster_.Cluster({"status", "--json"});
+    Json j = Json::parse(status.out, nullptr, false);
+    all_up = j.is_array() && j.size() == 3 &&
+             std::all_of(j.begin(), j.end(), [](const Json& n) { return n["state"] == "up"; });
+    if (!all_up) std::this_thread::sleep_for(milliseconds(50));  // poll interval
+  }
+  ASSERT_TRUE(all_up) << cluster_.LogTails();
+  Ok(2, {"put", "b", "k", "v"});
+
+  ASSERT_EQ(::kill(*tool, SIGTERM), 0);
+  EXPECT_TRUE(WaitGone(*tool, std::chrono::seconds(30)));
+  Json after = ParseJson(cluster_.Cluster({"status", "--json"}));
+  for (const Json& n : after) EXPECT_EQ(n["state"], "down") << after.dump();
+  std::ifstream banner(log);
+  const std::string text((std::istreambuf_iterator<char>(banner)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("Ctrl-C stops the cluster"), std::string::npos) << text;
+  EXPECT_NE(text.find(cluster_.Address(1)), std::string::npos) << text;
 }
 
 TEST_F(ClusterTest, GarbageAndOversizedFramesLeaveTheNodeServing) {

@@ -77,6 +77,7 @@ class LocalClusterFixture {
                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   std::string Address(int node) const;
+  uint16_t base_port() const { return base_port_; }
   const std::string& dir() const { return dir_; }
   int nodes() const { return nodes_; }
   // The last lines of every node's log, for failure messages.
