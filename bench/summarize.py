@@ -73,7 +73,12 @@ def machine():
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}){mem}, Linux {platform.release()}"
+    load = ""
+    try:
+        load = ", load average " + " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}){mem}, Linux {platform.release()}{load}"
 
 
 def read_rss(runs, name):
