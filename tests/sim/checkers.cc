@@ -25,6 +25,24 @@ auto LwwKey(const Sibling& s) {
                   s.value);
 }
 
+// True when a later write superseded `w` knowingly: its context came from a
+// read that returned w's sibling. The first write to supersede a sibling
+// must have seen it, so this covers chains too. A context that covers w's
+// dot without having seen w (a dot reused after a wipe, kv679; a sibling a
+// merge dropped) does not excuse a loss.
+bool Superseded(const History& history, const std::vector<const Op*>& writers, const Op& w) {
+  return std::any_of(writers.begin(), writers.end(), [&](const Op* o) {
+    if (o->invoke_us <= w.invoke_us || o->based_on < 0) return false;
+    if (!o->context.Covers(w.sibling.dot)) return false;
+    const Op& read = history.ops()[o->based_on];
+    return std::any_of(read.object.siblings.begin(), read.object.siblings.end(),
+                       [&](const Sibling& s) {
+                         return s.dot == w.sibling.dot && s.tombstone == w.sibling.tombstone &&
+                                s.value == w.sibling.value;
+                       });
+  });
+}
+
 }  // namespace
 
 std::vector<std::string> KeysOf(const History& history, const std::string& bucket) {
@@ -41,11 +59,11 @@ CheckResult CheckNoLostWrites(SimCluster& cluster, const History& history,
   r.name = "no-lost-writes";
   // Per key: the contexts every issued write carried (ok or not: a failed
   // write may still have been applied somewhere).
-  std::map<std::string, std::vector<const VersionVector*>> superseders;
+  std::map<std::string, std::vector<const Op*>> superseders;
   std::map<std::string, std::vector<const Op*>> acked;
   for (const Op& op : history.ops()) {
     if (op.bucket != bucket || op.type == OpType::kGet) continue;
-    if (!op.context.empty()) superseders[op.key].push_back(&op.context);
+    if (!op.context.empty()) superseders[op.key].push_back(&op);
     if (op.outcome == Outcome::kOk) acked[op.key].push_back(&op);
   }
   for (const auto& [key, ops] : acked) {
@@ -71,8 +89,7 @@ CheckResult CheckNoLostWrites(SimCluster& cluster, const History& history,
         continue;
       }
       const Dot& dot = op->sibling.dot;
-      bool superseded = std::any_of(superseders[key].begin(), superseders[key].end(),
-                                    [&](const VersionVector* c) { return c->Covers(dot); });
+      bool superseded = Superseded(history, superseders[key], *op);
       for (size_t j = 0; j < replicas.size(); ++j) {
         const std::optional<Object>& o = stored[j];
         if (o && HasDot(*o, dot)) continue;
@@ -120,10 +137,10 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
   CheckResult r;
   r.name = "lww";
   std::map<std::string, std::vector<const Op*>> acked;
-  std::map<std::string, std::vector<const VersionVector*>> superseders;
+  std::map<std::string, std::vector<const Op*>> superseders;
   for (const Op& op : history.ops()) {
     if (op.bucket != bucket || op.type == OpType::kGet) continue;
-    if (!op.context.empty()) superseders[op.key].push_back(&op.context);
+    if (!op.context.empty()) superseders[op.key].push_back(&op);
     if (op.outcome == Outcome::kOk) acked[op.key].push_back(&op);
   }
   for (const auto& [key, ops] : acked) {
@@ -144,11 +161,7 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
         if (!op->has_dot) continue;
         // A write whose dot a later client context covered was replaced
         // causally, whatever its timestamp.
-        const Dot& d = op->sibling.dot;
-        if (std::any_of(superseders[key].begin(), superseders[key].end(),
-                        [&](const VersionVector* c) { return c->Covers(d); })) {
-          continue;
-        }
+        if (Superseded(history, superseders[key], *op)) continue;
         // LWW may have dropped it for a later-stamped write, which a client
         // may in turn have superseded causally: only the latest-stamped
         // acknowledged write is owed a place.

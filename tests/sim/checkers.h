@@ -3,7 +3,9 @@
 //
 // - NoLostWrites: every acknowledged write is, on every primary replica,
 //   present (its dot) or causally superseded: the replica's context covers
-//   the dot AND some write the clients issued carried a context covering it.
+//   the dot AND a write the clients issued later carried a context covering
+//   it (a context older than the write cannot have seen it: if it covers
+//   the dot, the dot was reused, kv679).
 //   (The second half is what catches a merge that drops a sibling: dropping
 //   keeps the dot covered, but nobody superseded it.)
 // - Convergence: all primaries of every key hold equal objects.

@@ -27,6 +27,7 @@ struct Op {
   std::string bucket, key;
   std::string value;           // puts
   VersionVector context;       // the context the write carried (empty = blind)
+  int64_t based_on = -1;       // the get whose reply gave that context
   uint32_t quorum = 0;         // r or w as sent
   int node = -1;               // node the client called
   uint64_t node_disturbances = 0;  // SimCluster::disturbances(node) at invoke

@@ -413,7 +413,8 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   SimCluster cluster(&world, spec.cluster);
   History history;
   std::vector<std::unique_ptr<ClientWorkload>> workloads;
-  for (const WorkloadOptions& w : spec.workloads) {
+  for (WorkloadOptions& w : spec.workloads) {
+    if (config.tweak_workload) config.tweak_workload(&w);
     workloads.push_back(std::make_unique<ClientWorkload>(&cluster, &history, w));
     workloads.back()->Start();
   }
@@ -423,7 +424,7 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   scripted.name = config.name == "availability" ? "availability" : "semantics";
   std::shared_ptr<void> script;
   if (spec.script) script = spec.script(&cluster, &history, &scripted);
-  if (config.after_start) config.after_start(&cluster);
+  if (config.after_start) config.after_start(&cluster, &history);
 
   // Faults, then heal and let in-flight requests finish.
   int64_t script_end = spec.script ? 40 * kSecond : 0;

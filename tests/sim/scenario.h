@@ -17,6 +17,7 @@
 
 #include "tests/sim/checkers.h"
 #include "tests/sim/sim_cluster.h"
+#include "tests/sim/workload.h"
 
 namespace ringkv::sim {
 
@@ -30,7 +31,8 @@ struct ScenarioConfig {
   std::string dump_key;
   // Planted-bug hooks (tests only).
   std::function<void(ClusterOptions*)> tweak_cluster;
-  std::function<void(SimCluster*)> after_start;
+  std::function<void(SimCluster*, History*)> after_start;
+  std::function<void(WorkloadOptions*)> tweak_workload;
 };
 
 struct ScenarioResult {

@@ -42,6 +42,7 @@ SimCluster::SimCluster(SimWorld* world, ClusterOptions options)
                                           Spread(world_->random(), options_.max_clock_offset_us),
                                           Spread(world_->random(), options_.max_drift_ppm));
     n->scheduler = std::make_unique<SimScheduler>(n->process.get(), n->clock.get());
+    n->scheduler->set_lose_timers(options_.lose_timers);
     n->random = std::make_unique<Random>(world_->DeriveSeed());
     n->engine = std::make_unique<MemoryStorage>();
     n->disk = std::make_unique<SimDisk>(n->engine.get(), n->process.get(), n->random.get());

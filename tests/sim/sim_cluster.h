@@ -50,6 +50,8 @@ struct ClusterOptions {
   std::function<std::unique_ptr<Transport>(int node, Transport* base, SimCluster* cluster)>
       wrap_transport;
   bool reuse_incarnation_after_wipe = false;
+  // Every node loses its timers (a scheduler that never fires).
+  bool lose_timers = false;
 };
 
 class SimCluster {

@@ -55,25 +55,28 @@ void Client::Get(int node, const std::string& bucket, const std::string& key, ui
 
 void Client::Put(int node, const std::string& bucket, const std::string& key,
                  const std::string& value, const VersionVector& context, uint32_t w,
-                 uint32_t timeout_ms, Done done) {
+                 uint32_t timeout_ms, Done done, int64_t based_on) {
   Op op;
   op.type = OpType::kPut;
   op.bucket = bucket;
   op.key = key;
   op.value = value;
   op.context = context;
+  op.based_on = based_on;
   op.quorum = w;
   op.node = node;
   Issue(std::move(op), timeout_ms, std::move(done));
 }
 
 void Client::Delete(int node, const std::string& bucket, const std::string& key,
-                    const VersionVector& context, uint32_t w, uint32_t timeout_ms, Done done) {
+                    const VersionVector& context, uint32_t w, uint32_t timeout_ms, Done done,
+                    int64_t based_on) {
   Op op;
   op.type = OpType::kDelete;
   op.bucket = bucket;
   op.key = key;
   op.context = context;
+  op.based_on = based_on;
   op.quorum = w;
   op.node = node;
   Issue(std::move(op), timeout_ms, std::move(done));
@@ -211,10 +214,11 @@ void ClientWorkload::Next(int c) {
       auto next = [this, c](const Op&) { Schedule(c); };
       Client& client = *clients_[c];
       if (is_delete) {
-        client.Delete(node, b, key, got.object.context, options_.w, t, next);
+        client.Delete(node, b, key, got.object.context, options_.w, t, next,
+                      static_cast<int64_t>(got.id));
       } else {
         client.Put(node, b, key, "v" + std::to_string(next_value_++), got.object.context,
-                   options_.w, t, next);
+                   options_.w, t, next, static_cast<int64_t>(got.id));
       }
     });
   } else {

@@ -33,9 +33,12 @@ class Client {
            uint32_t timeout_ms, Done done);
   // Blind when `context` is empty.
   void Put(int node, const std::string& bucket, const std::string& key, const std::string& value,
-           const VersionVector& context, uint32_t w, uint32_t timeout_ms, Done done);
+           const VersionVector& context, uint32_t w, uint32_t timeout_ms, Done done,
+           int64_t based_on = -1);
+  // `based_on`: the get whose reply supplied `context` (for the checkers).
   void Delete(int node, const std::string& bucket, const std::string& key,
-              const VersionVector& context, uint32_t w, uint32_t timeout_ms, Done done);
+              const VersionVector& context, uint32_t w, uint32_t timeout_ms, Done done,
+              int64_t based_on = -1);
 
   // Operations that completed after their deadline, or never from an
   // undisturbed node.

@@ -1,0 +1,54 @@
+// The soak suite (`make soak`): thousands of seeds across every scenario and
+// a 1,000-node cluster. Same checkers as the CI suite, more of everything.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+
+#include "tests/sim/scenario.h"
+
+namespace ringkv::sim {
+namespace {
+
+constexpr int kSoakSeeds = 400;
+
+class SimSoakTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(SimSoakTest, AllCheckersPass) {
+  ScenarioConfig c;
+  c.name = std::get<0>(GetParam());
+  c.seed = 100000 + std::get<1>(GetParam());
+  ScenarioResult r = RunScenario(c);
+  EXPECT_TRUE(r.ok) << r.Summary() << "replay: " << ReplayCommand(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Seeds, SimSoakTest,
+    ::testing::Combine(::testing::Values("basic", "network", "crash", "wipe", "disk", "clock",
+                                         "chaos", "availability", "siblings"),
+                       ::testing::Range(0, kSoakSeeds)),
+    [](const auto& info) {
+      return std::get<0>(info.param) + "_seed" + std::to_string(100000 + std::get<1>(info.param));
+    });
+
+TEST(SimSoakScaleTest, ThousandNodes) {
+  ScenarioConfig c;
+  c.name = "huge";
+  c.seed = 1;
+  ScenarioResult r = RunScenario(c);
+  EXPECT_TRUE(r.ok) << r.Summary() << "replay: " << ReplayCommand(c);
+  std::printf("%s", r.Summary().c_str());
+}
+
+TEST(SimSoakScaleTest, LargeClustersManySeeds) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    ScenarioConfig c;
+    c.name = "large";
+    c.seed = seed;
+    ScenarioResult r = RunScenario(c);
+    EXPECT_TRUE(r.ok) << r.Summary() << "replay: " << ReplayCommand(c);
+  }
+}
+
+}  // namespace
+}  // namespace ringkv::sim
