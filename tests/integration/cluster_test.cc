@@ -318,5 +318,41 @@ TEST_F(ClusterTest, GarbageAndOversizedFramesLeaveTheNodeServing) {
   EXPECT_EQ(Ok(1, {"get", "b", "k"}).out, "v\n");
 }
 
+// For 0, 1 and 2 of 3 nodes killed: every put and get at R/W 1..3 succeeds
+// exactly when enough replicas are alive, and otherwise fails with exit 3
+// within its deadline.
+class AvailabilityTest : public ClusterTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(AvailabilityTest, RequestsSucceedExactlyWhenEnoughReplicasAreAlive) {
+  StartCluster();
+  Ok(1, {"put", "avail", "k", "v0", "--w", "all"});
+  const int killed = GetParam();
+  for (int i = 0; i < killed; ++i) {
+    CommandResult kill = cluster_.Cluster({"kill", "n" + std::to_string(3 - i)});
+    ASSERT_EQ(kill.exit_code, 0) << kill.Describe();
+  }
+  const int alive = 3 - killed;
+  constexpr int kTimeoutMs = 1000;
+  for (int q = 1; q <= 3; ++q) {
+    const std::string quorum = std::to_string(q);
+    const std::string value = "v" + quorum;
+    CommandResult put = cluster_.Cli(
+        1, {"put", "avail", "k", value, "--w", quorum, "--timeout", std::to_string(kTimeoutMs)});
+    CommandResult get = cluster_.Cli(
+        1, {"get", "avail", "k", "--r", quorum, "--timeout", std::to_string(kTimeoutMs)});
+    for (const CommandResult* r : {&put, &get}) {
+      EXPECT_EQ(r->exit_code, q <= alive ? 0 : kExitUnavailable)
+          << "alive " << alive << ", quorum " << q << "\n"
+          << r->Describe();
+      EXPECT_LT(r->elapsed, milliseconds(kTimeoutMs + 2500)) << r->Describe();
+    }
+    if (q <= alive) {
+      EXPECT_NE(get.out.find(value + "\n"), std::string::npos) << get.Describe();
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(NodesKilled, AvailabilityTest, ::testing::Values(0, 1, 2));
+
 }  // namespace
 }  // namespace ringkv::testing
