@@ -154,7 +154,7 @@ TEST_P(StorageTest, PartitionRangesAreContiguousAndDisjoint) {
     }
   }
   batch.Put(MetaKey(kMetaIncarnation), "inc");
-  batch.Put(HintKey("node1", 7), "hint");
+  batch.Put(HintKey("node1", 7, "b", "k"), "hint");
   ASSERT_OK(storage_->Write(batch, false));
 
   size_t total = 0;
