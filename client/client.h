@@ -2,9 +2,11 @@
 //
 // A Client talks the framed binary protocol (docs/wire-protocol.md) to the
 // nodes it was given, over blocking TCP sockets: one connection per node,
-// opened lazily and reopened after a failure. Any node accepts any request
+// opened when first needed and reopened after a failure. Any node accepts any request
 // and coordinates it; when a node cannot be reached the request moves on to
-// the next one in the list (within the same deadline).
+// the next one in the list (within the same deadline). A write whose
+// connection broke after it was sent may so be applied twice, which leaves
+// at worst one more sibling holding the same value.
 //
 // Every request has a deadline (ReadOptions/WriteOptions timeout_ms, or the
 // client's default). The node is told the same deadline and answers by then
