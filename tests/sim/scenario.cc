@@ -236,6 +236,7 @@ struct SiblingsScript {
           }
         }
         std::string final_value = "sv" + std::to_string(next_value++);
+        client.set_based_on(static_cast<int64_t>(got.id));
         client.Put(Node(), bucket, key, final_value, got.object.context, kQuorumAll, 500,
                    [this, key, bucket, final_value](const Op& put) {
           if (put.outcome != Outcome::kOk) {

@@ -84,6 +84,8 @@ void Client::Delete(int node, const std::string& bucket, const std::string& key,
 
 void Client::Issue(Op op, uint32_t timeout_ms, Done done) {
   SimWorld& world = cluster_->world();
+  if (op.type != OpType::kGet && op.based_on < 0) op.based_on = pending_based_on_;
+  if (op.type != OpType::kGet) pending_based_on_ = -1;
   op.client = id_;
   op.invoke_us = world.now();
   op.deadline_us = op.invoke_us + static_cast<int64_t>(timeout_ms) * 1000;

@@ -40,6 +40,9 @@ class Client {
               const VersionVector& context, uint32_t w, uint32_t timeout_ms, Done done,
               int64_t based_on = -1);
 
+  // The next write's context came from this get (when not passed).
+  void set_based_on(int64_t get_id) { pending_based_on_ = get_id; }
+
   // Operations that completed after their deadline, or never from an
   // undisturbed node.
   const std::vector<std::string>& hangs() const { return hangs_; }
@@ -52,6 +55,7 @@ class Client {
   History* history_;
   int id_;
   uint64_t next_request_ = 1;
+  int64_t pending_based_on_ = -1;
   std::vector<std::string> hangs_;
 };
 
