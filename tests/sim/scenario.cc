@@ -380,7 +380,7 @@ std::string ScenarioResult::Summary() const {
   double sim_s = sim_us / 1e6;
   std::snprintf(buf, sizeof(buf),
                 "ops %llu (ok %llu, fail %llu, info %llu), faults %llu, messages %llu\n"
-                "simulated %.1fs in %.2fs wall: %.0f sim-s/s, %.0f events/s (%llu events)\n",
+                "simulated %.1fs in %.2fs wall: %.2f sim-s/s, %.0f events/s (%llu events)\n",
                 (unsigned long long)ops, (unsigned long long)ops_ok, (unsigned long long)ops_fail,
                 (unsigned long long)ops_info, (unsigned long long)faults,
                 (unsigned long long)messages, sim_s, wall_seconds,
@@ -447,7 +447,13 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
       if (op.outcome != Outcome::kOk) healed.Fail("repair read failed: " + DescribeOp(op));
     });
   }
-  world.queue().RunUntilQuiet(world.now() + 20 * kSecond);
+  // Background timers (gossip) never let the queue drain: wait for the
+  // repair reads, then long enough for their repair writes to land.
+  int64_t limit = world.now() + 20 * kSecond;
+  while (healed.checked < keys.size() && world.now() < limit) {
+    world.queue().RunUntil(world.now() + 100'000);
+  }
+  world.queue().RunUntil(world.now() + kSecond);
 
   ScenarioResult r;
   std::vector<std::string> hangs = repair.hangs();
