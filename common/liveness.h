@@ -24,4 +24,17 @@ class AllUp final : public Liveness {
   bool IsUp(const NodeId&) const override { return true; }
 };
 
+// Up only when both sources say so (the failure detector and, in the real
+// node, the transport's view of its connections).
+class BothUp final : public Liveness {
+ public:
+  // Both must outlive this.
+  BothUp(const Liveness* a, const Liveness* b) : a_(a), b_(b) {}
+  bool IsUp(const NodeId& node) const override { return a_->IsUp(node) && b_->IsUp(node); }
+
+ private:
+  const Liveness* a_;
+  const Liveness* b_;
+};
+
 }  // namespace ringkv

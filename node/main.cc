@@ -46,6 +46,10 @@ struct Flags {
   std::string log_file;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::string listen;
+  uint32_t gossip_interval_ms = 1000;
+  double phi_threshold = 8.0;
+  double hint_rate = 2000;
+  uint32_t request_timeout_ms = 5000;
 };
 
 int Fail(int code, const std::string& what) {
@@ -111,6 +115,10 @@ int Run(const Flags& flags) {
   options.incarnation = *incarnation;
   options.buckets = cluster->buckets;
   options.sync_writes = flags.sync;
+  options.default_timeout_ms = flags.request_timeout_ms;
+  options.hint_rate_per_sec = flags.hint_rate;
+  options.gossip.interval_us = int64_t{flags.gossip_interval_ms} * 1000;
+  options.gossip.phi_threshold = flags.phi_threshold;
 
   EventLoop loop;
   SystemClock clock;
@@ -122,7 +130,8 @@ int Run(const Flags& flags) {
     if (m.ok() && service_ptr != nullptr) service_ptr->OnPeerMessage(std::move(m).value());
   });
   Service service(options, std::move(ring).value(),
-                  ServiceEnv{&clock, &loop, &transport, storage->get(), &random});
+                  ServiceEnv{&clock, &loop, &transport, storage->get(), &random,
+                             /*liveness=*/nullptr, /*reachability=*/&transport});
   service_ptr = &service;
   if (Status st = service.Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
@@ -174,6 +183,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
+  app.add_option("--request-timeout-ms", flags.request_timeout_ms,
+                 "deadline of a request that carries none")
+      ->check(CLI::Range(1u, 3'600'000u))
+      ->capture_default_str();
+  app.add_option("--gossip-interval-ms", flags.gossip_interval_ms,
+                 "heartbeat gossip period; failure detection takes about 18x this at phi 8")
+      ->check(CLI::Range(10u, 60'000u))
+      ->capture_default_str();
+  app.add_option("--phi-threshold", flags.phi_threshold,
+                 "phi-accrual suspicion level at which a peer is marked down")
+      ->check(CLI::Range(0.5, 100.0))
+      ->capture_default_str();
+  app.add_option("--hint-rate", flags.hint_rate,
+                 "hinted-handoff deliveries per second from this node (all targets)")
+      ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

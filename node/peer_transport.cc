@@ -32,6 +32,7 @@ struct PeerTransport::Peer {
   size_t pending_bytes = 0;
   int64_t backoff_us = 0;
   TimerId backoff_timer = 0;
+  uint32_t failures = 0;  // since the last established connection
 
   void FreeConnection() {
     if (bev != nullptr) bufferevent_free(bev);
@@ -75,6 +76,11 @@ void PeerTransport::Close() {
 bool PeerTransport::connected(const NodeId& id) const {
   auto it = peers_.find(id);
   return it != peers_.end() && it->second->state == Peer::State::kConnected;
+}
+
+bool PeerTransport::IsUp(const NodeId& id) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() || it->second->failures == 0;
 }
 
 void PeerTransport::Send(const NodeId& to, std::string bytes) {
@@ -152,6 +158,7 @@ void PeerTransport::Connect(Peer* peer) {
 
 void PeerTransport::Fail(Peer* peer, const std::string& why) {
   bool was_connected = peer->state == Peer::State::kConnected;
+  ++peer->failures;
   spdlog::log(was_connected ? spdlog::level::warn : spdlog::level::debug,
               "connection to {} at {} {}: {}", peer->id, peer->address,
               was_connected ? "lost" : "failed", why);
@@ -175,6 +182,7 @@ void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
   PeerTransport* self = peer->transport;
   if (events & BEV_EVENT_CONNECTED) {
     peer->state = Peer::State::kConnected;
+    peer->failures = 0;
     peer->backoff_us = self->options_.min_backoff_us;
     ++self->stats_.connects;
     SetNoDelay(bufferevent_getfd(peer->bev));

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "common/liveness.h"
 #include "common/transport.h"
 #include "node/event_loop.h"
 
@@ -43,7 +44,11 @@ struct PeerTransportStats {
   uint64_t connects = 0;           // connections established
 };
 
-class PeerTransport : public Transport {
+// As a Liveness, it reports a peer down from the moment a connection to it
+// fails or breaks until a new one is established: a killed node (connection
+// refused or reset) is skipped at once instead of after the failure
+// detector's verdict, and messages to it would be dropped anyway.
+class PeerTransport : public Transport, public Liveness {
  public:
   // `addresses`: member id -> "host:port" (from the cluster file).
   PeerTransport(EventLoop* loop, NodeId self, std::map<NodeId, std::string> addresses,
@@ -59,6 +64,7 @@ class PeerTransport : public Transport {
   void Close();
   const PeerTransportStats& stats() const { return stats_; }
   bool connected(const NodeId& peer) const;
+  bool IsUp(const NodeId& peer) const override;
 
  private:
   struct Peer;

@@ -11,11 +11,19 @@
 #include "replication/replica.h"
 
 namespace ringkv {
+namespace {
+
+// Longer than any request deadline, so a duplicate can never outlive the
+// memory of its original.
+constexpr int64_t kForwardDedupTtlUs = 120'000'000;
+
+}  // namespace
 
 Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
     : options_(std::move(options)),
       ring_(std::move(ring)),
       env_(env),
+      forwarded_(kForwardDedupTtlUs),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
@@ -29,6 +37,12 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
                                            env_.transport, env_.random);
     gossiper_->set_ring_epoch(ring_.epoch());
     if (env_.liveness == nullptr) env_.liveness = gossiper_.get();
+  }
+  if (env_.liveness != nullptr && env_.reachability != nullptr) {
+    gossip_and_reachability_ = std::make_unique<BothUp>(env_.liveness, env_.reachability);
+    env_.liveness = gossip_and_reachability_.get();
+  } else if (env_.liveness == nullptr) {
+    env_.liveness = env_.reachability;
   }
   if (env_.liveness == nullptr) env_.liveness = &all_up_;
   coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, replica_.get(),
@@ -126,8 +140,20 @@ void Service::OnPeerMessage(Message message) {
     }
     SendTo(from, id, ReplicaPutReply{st});
   } else if (auto* fwd = std::get_if<PutRequest>(&message.body)) {
-    coordinator_->Put(*fwd, DeadlineFor(message),
-                      [this, from, id](PutReply r) { SendTo(from, id, std::move(r)); });
+    PutReply earlier;
+    switch (forwarded_.Begin(from, id, env_.clock->MonoMicros(), &earlier)) {
+      case ForwardDedup::Seen::kInProgress:
+        return;
+      case ForwardDedup::Seen::kDone:
+        SendTo(from, id, std::move(earlier));
+        return;
+      case ForwardDedup::Seen::kNew:
+        break;
+    }
+    coordinator_->Put(*fwd, DeadlineFor(message), [this, from, id](PutReply r) {
+      forwarded_.Finish(from, id, r);
+      SendTo(from, id, std::move(r));
+    });
   } else if (std::holds_alternative<Ping>(message.body)) {
     SendTo(from, id, Pong{options_.self});
   } else if (std::holds_alternative<GetRequest>(message.body)) {

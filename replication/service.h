@@ -22,6 +22,7 @@
 #include "common/transport.h"
 #include "proto/messages.h"
 #include "replication/bucket.h"
+#include "replication/forward_dedup.h"
 #include "ring/gossip.h"
 #include "ring/ring.h"
 #include "storage/storage.h"
@@ -60,6 +61,9 @@ struct ServiceEnv {
   // Who is believed up; null means the service's own gossiper (everyone
   // when failure_detection is off).
   const Liveness* liveness = nullptr;
+  // Optional transport-level view (false while connections to a node keep
+  // failing), combined with the gossiper's: either one saying down is down.
+  const Liveness* reachability = nullptr;
 };
 
 class Coordinator;
@@ -107,9 +111,11 @@ class Service {
   ServiceOptions options_;
   Ring ring_;
   ServiceEnv env_;
+  ForwardDedup forwarded_;
   AllUp all_up_;
-  // Declared before the coordinator and handoff, which hold it as Liveness.
+  // Declared before the coordinator and handoff, which hold them as Liveness.
   std::unique_ptr<Gossiper> gossiper_;
+  std::unique_ptr<BothUp> gossip_and_reachability_;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<HintStore> hints_;
   std::unique_ptr<Replica> replica_;
