@@ -94,7 +94,8 @@ Coordinator::Coordinator(const ServiceOptions* options, const Ring* ring, Servic
       env_(env),
       replica_(replica),
       hints_(hints),
-      liveness_(liveness) {}
+      liveness_(liveness),
+      next_request_id_((env.random->Next() >> 2) + 1) {}
 
 Coordinator::~Coordinator() {
   for (auto& [id, p] : pending_) {

@@ -91,7 +91,10 @@ class Coordinator {
   Replica* replica_;
   HintStore* hints_;
   const Liveness* liveness_;
-  uint64_t next_request_id_ = 1;
+  // Starts at a random point (below the top bit, which hinted handoff owns):
+  // a restarted node counting from 1 again could match a late reply meant
+  // for its previous life to a new request for another key.
+  uint64_t next_request_id_;
   std::unordered_map<uint64_t, Pending> pending_;
 };
 

@@ -1,11 +1,29 @@
 #include "replication/forward_dedup.h"
 
+#include <string>
+
+#include "common/hash.h"
+
 namespace ringkv {
 
-ForwardDedup::Seen ForwardDedup::Begin(const NodeId& from, uint64_t request_id, int64_t now_us,
-                                       PutReply* reply) {
+uint64_t ForwardDedup::Fingerprint(const PutRequest& put) {
+  std::string buf;
+  buf.reserve(put.bucket.size() + put.key.size() + put.value.size() + put.context.size() + 32);
+  for (const std::string* part : {&put.bucket, &put.key, &put.value, &put.context}) {
+    uint64_t len = part->size();
+    buf.append(reinterpret_cast<const char*>(&len), sizeof(len));
+    buf.append(*part);
+  }
+  buf.push_back(put.tombstone ? 1 : 0);
+  buf.append(reinterpret_cast<const char*>(&put.w), sizeof(put.w));
+  buf.append(reinterpret_cast<const char*>(&put.pw), sizeof(put.pw));
+  return Hash64(buf);
+}
+
+ForwardDedup::Seen ForwardDedup::Begin(const NodeId& from, uint64_t request_id,
+                                       uint64_t fingerprint, int64_t now_us, PutReply* reply) {
   Expire(now_us);
-  Key key{from, request_id};
+  Key key{from, request_id, fingerprint};
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     entries_.emplace(key, std::nullopt);
@@ -17,8 +35,9 @@ ForwardDedup::Seen ForwardDedup::Begin(const NodeId& from, uint64_t request_id, 
   return Seen::kDone;
 }
 
-void ForwardDedup::Finish(const NodeId& from, uint64_t request_id, const PutReply& reply) {
-  auto it = entries_.find(Key{from, request_id});
+void ForwardDedup::Finish(const NodeId& from, uint64_t request_id, uint64_t fingerprint,
+                          const PutReply& reply) {
+  auto it = entries_.find(Key{from, request_id, fingerprint});
   if (it != entries_.end()) it->second = reply;
 }
 

@@ -3,9 +3,16 @@
 // The network may deliver a forwarded PutRequest twice. Coordinating it
 // twice would mint two dots for one client write, which the client would
 // then see as two siblings with the same value. This remembers, per
-// (sender, request id), whether a forwarded put is in progress or what it
-// answered, for `ttl_us`: a duplicate in progress is dropped (the one reply
-// will come), a duplicate of a finished one gets the same reply again.
+// (sender, request id, fingerprint of the request), whether a forwarded put
+// is in progress or what it answered, for `ttl_us`: a duplicate in progress
+// is dropped (the one reply will come), a duplicate of a finished one gets
+// the same reply again.
+//
+// The fingerprint matters: a sender that restarts counts its request ids
+// from scratch, and a reused id must not be answered with the reply of a
+// different put (the simulator caught exactly that: an acknowledged write
+// that was never applied). Two puts with equal ids and equal contents are
+// the same write, so answering the second with the first's reply is right.
 // Single-threaded, on the node's loop.
 #pragma once
 
@@ -13,6 +20,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "common/transport.h"
@@ -27,12 +35,17 @@ class ForwardDedup {
   enum class Seen { kNew, kInProgress, kDone };
   // Records the request as started if it is new. When kDone, `*reply` is
   // the answer it got.
-  Seen Begin(const NodeId& from, uint64_t request_id, int64_t now_us, PutReply* reply);
-  void Finish(const NodeId& from, uint64_t request_id, const PutReply& reply);
+  Seen Begin(const NodeId& from, uint64_t request_id, uint64_t fingerprint, int64_t now_us,
+             PutReply* reply);
+  void Finish(const NodeId& from, uint64_t request_id, uint64_t fingerprint,
+              const PutReply& reply);
+
+  // A hash of everything that makes a put a distinct write.
+  static uint64_t Fingerprint(const PutRequest& put);
   size_t size() const { return entries_.size(); }
 
  private:
-  using Key = std::pair<NodeId, uint64_t>;
+  using Key = std::tuple<NodeId, uint64_t, uint64_t>;
   void Expire(int64_t now_us);
 
   int64_t ttl_us_;

@@ -141,7 +141,8 @@ void Service::OnPeerMessage(Message message) {
     SendTo(from, id, ReplicaPutReply{st});
   } else if (auto* fwd = std::get_if<PutRequest>(&message.body)) {
     PutReply earlier;
-    switch (forwarded_.Begin(from, id, env_.clock->MonoMicros(), &earlier)) {
+    const uint64_t fingerprint = ForwardDedup::Fingerprint(*fwd);
+    switch (forwarded_.Begin(from, id, fingerprint, env_.clock->MonoMicros(), &earlier)) {
       case ForwardDedup::Seen::kInProgress:
         return;
       case ForwardDedup::Seen::kDone:
@@ -150,8 +151,8 @@ void Service::OnPeerMessage(Message message) {
       case ForwardDedup::Seen::kNew:
         break;
     }
-    coordinator_->Put(*fwd, DeadlineFor(message), [this, from, id](PutReply r) {
-      forwarded_.Finish(from, id, r);
+    coordinator_->Put(*fwd, DeadlineFor(message), [this, from, id, fingerprint](PutReply r) {
+      forwarded_.Finish(from, id, fingerprint, r);
       SendTo(from, id, std::move(r));
     });
   } else if (std::holds_alternative<Ping>(message.body)) {
