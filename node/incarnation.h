@@ -15,4 +15,10 @@ namespace ringkv {
 // std::random_device and stores it with a synced write (storage/meta.h).
 Result<uint64_t> LoadOrCreateIncarnation(Storage* storage);
 
+// The gossip generation of this start (ring/gossip.h): peers ignore
+// heartbeats from a generation lower than one they saw, so it must grow at
+// every restart even if the wall clock was stepped back. Returns
+// max(stored + 1, now_seconds) and stores it with a synced write.
+Result<uint64_t> NextGeneration(Storage* storage, uint64_t now_seconds);
+
 }  // namespace ringkv

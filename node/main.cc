@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -110,9 +111,17 @@ int Run(const Flags& flags) {
                                   incarnation.status().ToString());
   }
 
+  Result<uint64_t> generation = NextGeneration(
+      storage->get(), static_cast<uint64_t>(std::time(nullptr)));
+  if (!generation.ok()) {
+    return Fail(kExitRuntime, "node metadata in " + flags.data + ": " +
+                                  generation.status().ToString());
+  }
+
   ServiceOptions options;
   options.self = flags.node;
   options.incarnation = *incarnation;
+  options.generation = *generation;
   options.buckets = cluster->buckets;
   options.sync_writes = flags.sync;
   options.default_timeout_ms = flags.request_timeout_ms;

@@ -21,6 +21,7 @@ inline constexpr char kMetaTag = 'm';
 // Names of the meta keys (MetaKey(kMetaIncarnation) ...).
 inline constexpr std::string_view kMetaIncarnation = "incarnation";
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
+inline constexpr std::string_view kMetaGeneration = "generation";
 
 // 'o' partition:uint32be varint32(len(bucket)) bucket key.
 std::string ObjectKey(uint32_t partition, std::string_view bucket, std::string_view key);
