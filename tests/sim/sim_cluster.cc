@@ -77,6 +77,7 @@ void SimCluster::StartService(int i) {
   ServiceOptions so;
   so.self = ids_[i];
   so.incarnation = n.incarnation;
+  so.generation = ++n.generation;
   so.buckets = options_.buckets;
   so.default_timeout_ms = options_.default_timeout_ms;
   so.sync_writes = options_.sync_writes;

@@ -126,6 +126,8 @@ class SimCluster {
     std::unique_ptr<Transport> wrapped;  // planted-bug wrapper, if any
     std::unique_ptr<Service> service;
     uint64_t incarnation = 0;
+    // Grows at every start, as the real node's persisted generation does.
+    uint64_t generation = 0;
     bool wiped = false;
     uint64_t disturbances = 0;
     DiskFaults faults;
