@@ -13,10 +13,8 @@ CircuitBreaker::TimePoint CircuitBreaker::Now() const {
 }
 
 bool CircuitBreaker::Allow() {
-  if (state_ != State::kOpen)
-    return true;
-  if (Now() < retry_at_)
-    return false;
+  if (state_ != State::kOpen) return true;
+  if (Now() < retry_at_) return false;
   state_ = State::kHalfOpen;
   return true;
 }
@@ -28,16 +26,14 @@ void CircuitBreaker::OnSuccess() {
 }
 
 void CircuitBreaker::OnFailure() {
-  if (options_.failure_threshold == 0)
-    return;
+  if (options_.failure_threshold == 0) return;
   if (state_ == State::kHalfOpen) {
     // The probe failed: the node is still gone, so wait longer next time.
     backoff_ = std::min(backoff_ * 2, options_.max_backoff);
     Open();
     return;
   }
-  if (state_ == State::kClosed && ++failures_ >= options_.failure_threshold)
-    Open();
+  if (state_ == State::kClosed && ++failures_ >= options_.failure_threshold) Open();
 }
 
 void CircuitBreaker::Open() {
@@ -46,4 +42,4 @@ void CircuitBreaker::Open() {
   retry_at_ = Now() + std::min(backoff_, options_.max_backoff);
 }
 
-} // namespace ringkv
+}  // namespace ringkv

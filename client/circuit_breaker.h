@@ -29,7 +29,7 @@ struct CircuitBreakerOptions {
 };
 
 class CircuitBreaker {
-public:
+ public:
   using TimePoint = CircuitBreakerOptions::TimePoint;
   enum class State { kClosed, kOpen, kHalfOpen };
 
@@ -47,15 +47,15 @@ public:
   TimePoint retry_at() const { return retry_at_; }
   std::chrono::milliseconds backoff() const { return backoff_; }
 
-private:
+ private:
   TimePoint Now() const;
   void Open();
 
   CircuitBreakerOptions options_;
   State state_ = State::kClosed;
-  uint32_t failures_ = 0;             // consecutive, while closed
-  std::chrono::milliseconds backoff_; // of the next opening
+  uint32_t failures_ = 0;              // consecutive, while closed
+  std::chrono::milliseconds backoff_;  // of the next opening
   TimePoint retry_at_{};
 };
 
-} // namespace ringkv
+}  // namespace ringkv

@@ -14,27 +14,24 @@ namespace {
 constexpr std::chrono::milliseconds kReplyGrace{200};
 
 Deadline DeadlineIn(uint32_t timeout_ms) {
-  return std::chrono::steady_clock::now() +
-         std::chrono::milliseconds(timeout_ms) + kReplyGrace;
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms) + kReplyGrace;
 }
 
-Status UnexpectedReply(const char *what) {
-  return Status::Corruption(std::string("unexpected reply to a ") + what +
-                            " request");
+Status UnexpectedReply(const char* what) {
+  return Status::Corruption(std::string("unexpected reply to a ") + what + " request");
 }
 
-Status ReplyError(const MessageBody &body, const char *what) {
-  if (const auto *err = std::get_if<ErrorReply>(&body)) {
-    return err->status.ok() ? Status::Internal("error reply without a status")
-                            : err->status;
+Status ReplyError(const MessageBody& body, const char* what) {
+  if (const auto* err = std::get_if<ErrorReply>(&body)) {
+    return err->status.ok() ? Status::Internal("error reply without a status") : err->status;
   }
   return UnexpectedReply(what);
 }
 
-} // namespace
+}  // namespace
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {
-  for (const std::string &address : options_.nodes) {
+  for (const std::string& address : options_.nodes) {
     connections_.push_back(std::make_unique<NodeConnection>(address));
     breakers_.emplace_back(options_.breaker);
   }
@@ -43,35 +40,28 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
 Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
-  if (options.nodes.empty())
-    return Status::InvalidArgument("no node addresses given");
-  for (const std::string &address : options.nodes) {
+  if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
+  for (const std::string& address : options.nodes) {
     Result<HostPort> parsed = ParseAddress(address);
-    if (!parsed.ok())
-      return parsed.status();
+    if (!parsed.ok()) return parsed.status();
   }
-  if (options.timeout_ms == 0)
-    return Status::InvalidArgument("timeout must be positive");
+  if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");
   std::unique_ptr<Client> client(new Client(std::move(options)));
   Status last;
   for (size_t i = 0; i < client->connections_.size(); ++i) {
-    last =
-        client->connections_[i]->Open(DeadlineIn(client->options_.timeout_ms));
+    last = client->connections_[i]->Open(DeadlineIn(client->options_.timeout_ms));
     if (last.ok()) {
       client->current_ = i;
       return client;
     }
     client->breakers_[i].OnFailure();
   }
-  if (client->connections_.size() == 1)
-    return last;
-  return Status::Unavailable("no node accepted a connection; last: " +
-                             last.message());
+  if (client->connections_.size() == 1) return last;
+  return Status::Unavailable("no node accepted a connection; last: " + last.message());
 }
 
-Message Client::NewRequest(MessageBody body, uint32_t *timeout_ms) {
-  if (*timeout_ms == 0)
-    *timeout_ms = options_.timeout_ms;
+Message Client::NewRequest(MessageBody body, uint32_t* timeout_ms) {
+  if (*timeout_ms == 0) *timeout_ms = options_.timeout_ms;
   Message request;
   request.request_id = next_request_id_++;
   request.timeout_ms = *timeout_ms;
@@ -79,9 +69,8 @@ Message Client::NewRequest(MessageBody body, uint32_t *timeout_ms) {
   return request;
 }
 
-Result<Message> Client::CallNode(size_t i, const Message &request,
-                                 Deadline deadline) {
-  NodeConnection &conn = *connections_[i];
+Result<Message> Client::CallNode(size_t i, const Message& request, Deadline deadline) {
+  NodeConnection& conn = *connections_[i];
   const bool reused = conn.connected();
   Result<Message> reply = conn.Call(request, deadline);
   // A connection opened earlier may have died with a restarted node; one
@@ -107,8 +96,7 @@ Result<MessageBody> Client::Call(MessageBody body, uint32_t timeout_ms) {
   size_t tried = 0;
   for (size_t attempt = 0; attempt < connections_.size(); ++attempt) {
     const size_t i = (current_ + attempt) % connections_.size();
-    if (!breakers_[i].Allow())
-      continue;
+    if (!breakers_[i].Allow()) continue;
     ++tried;
     Result<Message> reply = CallNode(i, request, deadline);
     if (reply.ok()) {
@@ -118,66 +106,52 @@ Result<MessageBody> Client::Call(MessageBody body, uint32_t timeout_ms) {
     last = reply.status();
     // Only a connection failure moves on; a timeout used up the deadline and
     // a malformed reply is not cured by asking someone else.
-    if (!last.IsUnavailable())
-      return last;
+    if (!last.IsUnavailable()) return last;
   }
   if (tried == 0) {
-    return Status::Unavailable(
-        "every node is avoided after repeated failures; retrying later");
+    return Status::Unavailable("every node is avoided after repeated failures; retrying later");
   }
-  if (connections_.size() == 1)
-    return last;
+  if (connections_.size() == 1) return last;
   return Status::Unavailable("no node reachable; last: " + last.message());
 }
 
-Result<NodeStatus> Client::StatusOf(const std::string &address,
-                                    uint32_t timeout_ms) {
+Result<NodeStatus> Client::StatusOf(const std::string& address, uint32_t timeout_ms) {
   size_t i = 0;
-  while (i < options_.nodes.size() && options_.nodes[i] != address)
-    ++i;
+  while (i < options_.nodes.size() && options_.nodes[i] != address) ++i;
   if (i == options_.nodes.size()) {
-    return Status::InvalidArgument("node " + address +
-                                   " is not one of the client's nodes");
+    return Status::InvalidArgument("node " + address + " is not one of the client's nodes");
   }
   const Message request = NewRequest(StatusRequest{}, &timeout_ms);
   Result<Message> reply = CallNode(i, request, DeadlineIn(timeout_ms));
-  if (!reply.ok())
-    return reply.status();
-  auto *status = std::get_if<NodeStatus>(&reply->body);
-  if (status == nullptr)
-    return ReplyError(reply->body, "status");
+  if (!reply.ok()) return reply.status();
+  auto* status = std::get_if<NodeStatus>(&reply->body);
+  if (status == nullptr) return ReplyError(reply->body, "status");
   return std::move(*status);
 }
 
-const CircuitBreaker *Client::breaker(const std::string &address) const {
+const CircuitBreaker* Client::breaker(const std::string& address) const {
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
-    if (options_.nodes[i] == address)
-      return &breakers_[i];
+    if (options_.nodes[i] == address) return &breakers_[i];
   }
   return nullptr;
 }
 
 Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
-                              const ReadOptions &options) {
+                              const ReadOptions& options) {
   GetRequest request;
   request.bucket = std::string(bucket);
   request.key = std::string(key);
   request.r = options.r;
   request.pr = options.pr;
   Result<MessageBody> body = Call(std::move(request), options.timeout_ms);
-  if (!body.ok())
-    return body.status();
-  const auto *reply = std::get_if<GetReply>(&*body);
-  if (reply == nullptr)
-    return ReplyError(*body, "get");
-  if (!reply->status.ok() && !reply->status.IsNotFound())
-    return reply->status;
+  if (!body.ok()) return body.status();
+  const auto* reply = std::get_if<GetReply>(&*body);
+  if (reply == nullptr) return ReplyError(*body, "get");
+  if (!reply->status.ok() && !reply->status.IsNotFound()) return reply->status;
   GetResult result;
-  result.found =
-      reply->status.ok() && reply->found && !reply->object.IsDeleted();
+  result.found = reply->status.ok() && reply->found && !reply->object.IsDeleted();
   if (result.found) {
-    for (const Sibling *sibling : reply->object.Values())
-      result.values.push_back(sibling->value);
+    for (const Sibling* sibling : reply->object.Values()) result.values.push_back(sibling->value);
   }
   result.context = EncodeContext(reply->object.context);
   return result;
@@ -185,22 +159,19 @@ Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
 
 namespace {
 
-Result<PutResult> PutResultFrom(const MessageBody &body) {
-  const auto *reply = std::get_if<PutReply>(&body);
-  if (reply == nullptr)
-    return ReplyError(body, "put");
-  if (!reply->status.ok())
-    return reply->status;
+Result<PutResult> PutResultFrom(const MessageBody& body) {
+  const auto* reply = std::get_if<PutReply>(&body);
+  if (reply == nullptr) return ReplyError(body, "put");
+  if (!reply->status.ok()) return reply->status;
   return PutResult{EncodeContext(reply->object.context)};
 }
 
 Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
-                           const WriteOptions &options) {
+                           const WriteOptions& options) {
   if (!options.context.empty()) {
     Result<VersionVector> context = DecodeContext(options.context);
     if (!context.ok()) {
-      return Status::InvalidArgument("bad context: " +
-                                     context.status().message());
+      return Status::InvalidArgument("bad context: " + context.status().message());
     }
   }
   PutRequest request;
@@ -212,24 +183,20 @@ Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
   return request;
 }
 
-} // namespace
+}  // namespace
 
-Result<PutResult> Client::Put(std::string_view bucket, std::string_view key,
-                              std::string_view value,
-                              const WriteOptions &options) {
+Result<PutResult> Client::Put(std::string_view bucket, std::string_view key, std::string_view value,
+                              const WriteOptions& options) {
   Result<PutRequest> request = MakePut(bucket, key, options);
-  if (!request.ok())
-    return request.status();
+  if (!request.ok()) return request.status();
   request->value = std::string(value);
-  Result<MessageBody> body =
-      Call(std::move(request).value(), options.timeout_ms);
-  if (!body.ok())
-    return body.status();
+  Result<MessageBody> body = Call(std::move(request).value(), options.timeout_ms);
+  if (!body.ok()) return body.status();
   return PutResultFrom(*body);
 }
 
 Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
-                                 const WriteOptions &options) {
+                                 const WriteOptions& options) {
   WriteOptions with_context = options;
   if (with_context.context.empty()) {
     // A tombstone without a context would only be one more sibling beside
@@ -237,29 +204,23 @@ Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
     ReadOptions read;
     read.timeout_ms = options.timeout_ms;
     Result<GetResult> current = Get(bucket, key, read);
-    if (!current.ok())
-      return current.status();
+    if (!current.ok()) return current.status();
     with_context.context = std::move(current->context);
   }
   Result<PutRequest> request = MakePut(bucket, key, with_context);
-  if (!request.ok())
-    return request.status();
+  if (!request.ok()) return request.status();
   request->tombstone = true;
-  Result<MessageBody> body =
-      Call(std::move(request).value(), options.timeout_ms);
-  if (!body.ok())
-    return body.status();
+  Result<MessageBody> body = Call(std::move(request).value(), options.timeout_ms);
+  if (!body.ok()) return body.status();
   return PutResultFrom(*body);
 }
 
 Result<std::string> Client::Ping(uint32_t timeout_ms) {
   Result<MessageBody> body = Call(ringkv::Ping{}, timeout_ms);
-  if (!body.ok())
-    return body.status();
-  const auto *pong = std::get_if<Pong>(&*body);
-  if (pong == nullptr)
-    return ReplyError(*body, "ping");
+  if (!body.ok()) return body.status();
+  const auto* pong = std::get_if<Pong>(&*body);
+  if (pong == nullptr) return ReplyError(*body, "ping");
   return pong->node;
 }
 
-} // namespace ringkv
+}  // namespace ringkv

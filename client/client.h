@@ -2,9 +2,9 @@
 //
 // A Client talks the framed binary protocol (docs/wire-protocol.md) to the
 // nodes it was given, over blocking TCP sockets: one connection per node,
-// opened when first needed and reopened after a failure. Any node accepts any
-// request and coordinates it; when a node cannot be reached the request moves
-// on to the next one in the list (within the same deadline). A write whose
+// opened when first needed and reopened after a failure. Any node accepts any request
+// and coordinates it; when a node cannot be reached the request moves on to
+// the next one in the list (within the same deadline). A write whose
 // connection broke after it was sent may so be applied twice, which leaves
 // at worst one more sibling holding the same value.
 //
@@ -42,7 +42,7 @@
 
 namespace ringkv {
 
-class NodeConnection; // client/node_connection.h
+class NodeConnection;  // client/node_connection.h
 
 struct ClientOptions {
   // "host:port" of the nodes to talk to, in order of preference.
@@ -60,13 +60,13 @@ struct ClientOptions {
 struct ReadOptions {
   uint32_t r = kQuorumDefault;
   uint32_t pr = kQuorumDefault;
-  uint32_t timeout_ms = 0; // 0 = the client's default
+  uint32_t timeout_ms = 0;  // 0 = the client's default
 };
 
 struct WriteOptions {
   uint32_t w = kQuorumDefault;
   uint32_t pw = kQuorumDefault;
-  uint32_t timeout_ms = 0; // 0 = the client's default
+  uint32_t timeout_ms = 0;  // 0 = the client's default
   // The opaque context of an earlier Get (GetResult::context); empty = a
   // blind write, which becomes a sibling of whatever is stored.
   std::string context;
@@ -88,58 +88,56 @@ struct PutResult {
 };
 
 class Client {
-public:
+ public:
   // Checks the options (InvalidArgument on an empty list or a malformed
   // address) and opens a connection to the first node that accepts one
   // (Unavailable when none does).
   static Result<std::unique_ptr<Client>> Connect(ClientOptions options);
   ~Client();
-  Client(const Client &) = delete;
-  Client &operator=(const Client &) = delete;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
 
   Result<GetResult> Get(std::string_view bucket, std::string_view key,
-                        const ReadOptions &options = {});
-  Result<PutResult> Put(std::string_view bucket, std::string_view key,
-                        std::string_view value,
-                        const WriteOptions &options = {});
+                        const ReadOptions& options = {});
+  Result<PutResult> Put(std::string_view bucket, std::string_view key, std::string_view value,
+                        const WriteOptions& options = {});
   // Writes a tombstone covering options.context; the key then reads as not
   // found. Without a context it first reads the key (at the bucket's default
   // r, within options.timeout_ms) and deletes what that read saw, as Riak
   // does; a write concurrent with the delete survives as a sibling.
   Result<PutResult> Delete(std::string_view bucket, std::string_view key,
-                           const WriteOptions &options = {});
+                           const WriteOptions& options = {});
   // Asks a node to answer; returns its node id.
   Result<std::string> Ping(uint32_t timeout_ms = 0);
   // Asks the node at `address` (one of ClientOptions::nodes, else
   // InvalidArgument) and only that one for its view: peers up or down with
   // phi, pending hints per target, hints delivered. A direct question: it is
   // sent even while that node's breaker is open, and its outcome counts.
-  Result<NodeStatus> StatusOf(const std::string &address,
-                              uint32_t timeout_ms = 0);
+  Result<NodeStatus> StatusOf(const std::string& address, uint32_t timeout_ms = 0);
 
   // The breaker of the node at `address`; null when it is not in the list.
-  const CircuitBreaker *breaker(const std::string &address) const;
+  const CircuitBreaker* breaker(const std::string& address) const;
 
   // The node that answered the last request (empty before the first).
-  const std::string &last_node() const { return last_node_; }
+  const std::string& last_node() const { return last_node_; }
 
-private:
+ private:
   explicit Client(ClientOptions options);
   // Sends `body` to the current node, moving to the next one on connection
   // failures, and returns the reply's body.
   Result<MessageBody> Call(MessageBody body, uint32_t timeout_ms);
   // Sends `request` to node `i` (one fresh retry when a reused connection
   // turns out dead) and tells its breaker how that went.
-  Result<Message> CallNode(size_t i, const Message &request,
+  Result<Message> CallNode(size_t i, const Message& request,
                            std::chrono::steady_clock::time_point deadline);
-  Message NewRequest(MessageBody body, uint32_t *timeout_ms);
+  Message NewRequest(MessageBody body, uint32_t* timeout_ms);
 
   ClientOptions options_;
-  std::vector<std::unique_ptr<NodeConnection>> connections_; // one per node
-  std::vector<CircuitBreaker> breakers_;                     // one per node
-  size_t current_ = 0; // index of the node tried first
+  std::vector<std::unique_ptr<NodeConnection>> connections_;  // one per node
+  std::vector<CircuitBreaker> breakers_;                      // one per node
+  size_t current_ = 0;                                        // index of the node tried first
   uint64_t next_request_id_ = 1;
   std::string last_node_;
 };
 
-} // namespace ringkv
+}  // namespace ringkv

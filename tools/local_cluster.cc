@@ -21,69 +21,58 @@ std::string Address(uint32_t base_port, uint32_t i) {
   return "127.0.0.1:" + std::to_string(base_port + i);
 }
 
-Status Conflict(const std::string &dir, const std::string &what) {
-  return Status::InvalidArgument(
-      dir + " already holds a cluster with " + what +
-      "; stop it and remove the directory to start a different one");
+Status Conflict(const std::string& dir, const std::string& what) {
+  return Status::InvalidArgument(dir + " already holds a cluster with " + what +
+                                 "; stop it and remove the directory to start a different one");
 }
 
 // Checks the flags of `start` against the cluster already in `dir`.
-Status CheckSpec(const std::string &dir, const ClusterFile &file,
-                 const LocalClusterSpec &spec) {
+Status CheckSpec(const std::string& dir, const ClusterFile& file, const LocalClusterSpec& spec) {
   if (spec.nodes && *spec.nodes != file.members.size()) {
     return Conflict(dir, std::to_string(file.members.size()) + " nodes");
   }
-  if (spec.n && *spec.n != file.n)
-    return Conflict(dir, "n=" + std::to_string(file.n));
+  if (spec.n && *spec.n != file.n) return Conflict(dir, "n=" + std::to_string(file.n));
   if (spec.partitions && *spec.partitions != file.partitions) {
     return Conflict(dir, std::to_string(file.partitions) + " partitions");
   }
   if (spec.base_port) {
     for (size_t i = 0; i < file.members.size(); ++i) {
-      if (file.members[i].address !=
-          Address(*spec.base_port, static_cast<uint32_t>(i + 1))) {
-        return Conflict(dir,
-                        file.members[i].id + " at " + file.members[i].address);
+      if (file.members[i].address != Address(*spec.base_port, static_cast<uint32_t>(i + 1))) {
+        return Conflict(dir, file.members[i].id + " at " + file.members[i].address);
       }
     }
   }
-  for (const auto &[name, props_spec] : spec.buckets) {
-    Result<BucketProps> props =
-        ParseBucketProps(props_spec, file.buckets.defaults());
-    if (!props.ok())
-      return props.status();
+  for (const auto& [name, props_spec] : spec.buckets) {
+    Result<BucketProps> props = ParseBucketProps(props_spec, file.buckets.defaults());
+    if (!props.ok()) return props.status();
     auto it = file.buckets.named().find(name);
     if (it == file.buckets.named().end() || !(it->second == *props)) {
       return Conflict(dir, it == file.buckets.named().end()
                                ? "no bucket " + name
-                               : "bucket " + name + " as " +
-                                     FormatBucketProps(it->second));
+                               : "bucket " + name + " as " + FormatBucketProps(it->second));
     }
   }
   return Status::OK();
 }
 
-Result<ClusterFile> NewClusterFile(const LocalClusterSpec &spec) {
+Result<ClusterFile> NewClusterFile(const LocalClusterSpec& spec) {
   ClusterFile file;
   const uint32_t nodes = spec.nodes.value_or(kDefaultNodes);
   const uint32_t base = spec.base_port.value_or(kDefaultBasePort);
-  if (nodes == 0)
-    return Status::InvalidArgument("--nodes must be at least 1");
+  if (nodes == 0) return Status::InvalidArgument("--nodes must be at least 1");
   if (base + nodes > 65535)
     return Status::InvalidArgument("--base-port leaves no room for the nodes");
   file.n = spec.n.value_or(std::min<uint32_t>(3, nodes));
   if (file.n == 0 || file.n > nodes) {
-    return Status::InvalidArgument(
-        "--n must be between 1 and the number of nodes (" +
-        std::to_string(nodes) + ")");
+    return Status::InvalidArgument("--n must be between 1 and the number of nodes (" +
+                                   std::to_string(nodes) + ")");
   }
   file.partitions = spec.partitions.value_or(64);
   if (file.partitions == 0 || (file.partitions & (file.partitions - 1)) != 0) {
     return Status::InvalidArgument("--partitions must be a power of two");
   }
   if (file.partitions < nodes) {
-    return Status::InvalidArgument(
-        "--partitions must be at least the number of nodes");
+    return Status::InvalidArgument("--partitions must be at least the number of nodes");
   }
   for (uint32_t i = 1; i <= nodes; ++i) {
     file.members.push_back({"n" + std::to_string(i), Address(base, i)});
@@ -92,192 +81,152 @@ Result<ClusterFile> NewClusterFile(const LocalClusterSpec &spec) {
   defaults.n = file.n;
   defaults.r = defaults.w = file.n / 2 + 1;
   file.buckets = BucketTable(defaults);
-  for (const auto &[name, props_spec] : spec.buckets) {
-    if (name.empty())
-      return Status::InvalidArgument("--bucket needs a name: NAME:PROPS");
+  for (const auto& [name, props_spec] : spec.buckets) {
+    if (name.empty()) return Status::InvalidArgument("--bucket needs a name: NAME:PROPS");
     if (file.buckets.named().count(name) != 0) {
       return Status::InvalidArgument("bucket " + name + " given twice");
     }
     Result<BucketProps> props = ParseBucketProps(props_spec, defaults);
     if (!props.ok())
-      return Status::InvalidArgument("--bucket " + name + ": " +
-                                     props.status().message());
+      return Status::InvalidArgument("--bucket " + name + ": " + props.status().message());
     if (props->n > nodes) {
-      return Status::InvalidArgument("--bucket " + name +
-                                     ": n exceeds the number of nodes");
+      return Status::InvalidArgument("--bucket " + name + ": n exceeds the number of nodes");
     }
     file.buckets.Set(name, *props);
   }
   return file;
 }
 
-Result<pid_t> ReadPidFile(const std::string &path) {
+Result<pid_t> ReadPidFile(const std::string& path) {
   std::ifstream in(path);
   long pid = 0;
-  if (!(in >> pid) || pid <= 0)
-    return Status::NotFound("no pid file");
+  if (!(in >> pid) || pid <= 0) return Status::NotFound("no pid file");
   return static_cast<pid_t>(pid);
 }
 
-} // namespace
+}  // namespace
 
-std::string LastLine(const std::string &path) {
+std::string LastLine(const std::string& path) {
   std::ifstream in(path);
   std::string line, last;
   while (std::getline(in, line)) {
-    if (!line.empty())
-      last = line;
+    if (!line.empty()) last = line;
   }
   return last;
 }
 
-bool PingNode(const std::string &address, std::chrono::milliseconds timeout) {
+bool PingNode(const std::string& address, std::chrono::milliseconds timeout) {
   ClientOptions options;
   options.nodes = {address};
-  options.timeout_ms =
-      static_cast<uint32_t>(std::max<int64_t>(1, timeout.count()));
+  options.timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, timeout.count()));
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
-  if (!client.ok())
-    return false;
+  if (!client.ok()) return false;
   return (*client)->Ping().ok();
 }
 
-Result<NodeStatus> QueryNodeStatus(const std::string &address,
-                                   std::chrono::milliseconds timeout) {
+Result<NodeStatus> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout) {
   ClientOptions options;
   options.nodes = {address};
-  options.timeout_ms =
-      static_cast<uint32_t>(std::max<int64_t>(1, timeout.count()));
+  options.timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, timeout.count()));
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
-  if (!client.ok())
-    return client.status();
+  if (!client.ok()) return client.status();
   return (*client)->StatusOf(address);
 }
 
-LocalCluster::LocalCluster(std::string dir, std::string node_binary,
-                           ClusterFile file)
-    : dir_(std::move(dir)), node_binary_(std::move(node_binary)),
-      file_(std::move(file)) {
+LocalCluster::LocalCluster(std::string dir, std::string node_binary, ClusterFile file)
+    : dir_(std::move(dir)), node_binary_(std::move(node_binary)), file_(std::move(file)) {
   std::ifstream in(NodeFlagsPath());
   std::string line;
   while (std::getline(in, line)) {
     const size_t eq = line.find('=');
-    if (eq != std::string::npos)
-      node_flags_[line.substr(0, eq)] = line.substr(eq + 1);
+    if (eq != std::string::npos) node_flags_[line.substr(0, eq)] = line.substr(eq + 1);
   }
 }
 
-Status
-LocalCluster::SetNodeFlags(const std::map<std::string, std::string> &flags) {
-  if (flags.empty())
-    return Status::OK();
-  for (const auto &[name, value] : flags)
-    node_flags_[name] = value;
+Status LocalCluster::SetNodeFlags(const std::map<std::string, std::string>& flags) {
+  if (flags.empty()) return Status::OK();
+  for (const auto& [name, value] : flags) node_flags_[name] = value;
   std::ofstream out(NodeFlagsPath(), std::ios::trunc);
-  for (const auto &[name, value] : node_flags_)
-    out << name << "=" << value << "\n";
-  if (!out)
-    return Status::IOError("cannot write " + NodeFlagsPath());
+  for (const auto& [name, value] : node_flags_) out << name << "=" << value << "\n";
+  if (!out) return Status::IOError("cannot write " + NodeFlagsPath());
   return Status::OK();
 }
 
-Result<LocalCluster> LocalCluster::Open(const std::string &dir,
-                                        std::string node_binary) {
+Result<LocalCluster> LocalCluster::Open(const std::string& dir, std::string node_binary) {
   std::error_code ec;
-  const std::string abs =
-      fs::weakly_canonical(fs::absolute(dir, ec), ec).string();
-  if (ec)
-    return Status::IOError("bad directory " + dir + ": " + ec.message());
+  const std::string abs = fs::weakly_canonical(fs::absolute(dir, ec), ec).string();
+  if (ec) return Status::IOError("bad directory " + dir + ": " + ec.message());
   const std::string path = abs + "/cluster.toml";
-  if (!fs::exists(path, ec))
-    return Status::NotFound("no cluster in " + dir + " (no cluster.toml)");
+  if (!fs::exists(path, ec)) return Status::NotFound("no cluster in " + dir + " (no cluster.toml)");
   Result<ClusterFile> file = ReadClusterFile(path);
-  if (!file.ok())
-    return file.status();
+  if (!file.ok()) return file.status();
   return LocalCluster(abs, std::move(node_binary), std::move(file).value());
 }
 
-Result<LocalCluster> LocalCluster::OpenOrCreate(const std::string &dir,
-                                                const LocalClusterSpec &spec,
-                                                std::string node_binary,
-                                                bool *created) {
+Result<LocalCluster> LocalCluster::OpenOrCreate(const std::string& dir,
+                                                const LocalClusterSpec& spec,
+                                                std::string node_binary, bool* created) {
   Result<LocalCluster> existing = Open(dir, node_binary);
   if (existing.ok()) {
     *created = false;
     RINGKV_RETURN_IF_ERROR(CheckSpec(dir, existing->file(), spec));
     return existing;
   }
-  if (!existing.status().IsNotFound())
-    return existing.status();
+  if (!existing.status().IsNotFound()) return existing.status();
   *created = true;
   Result<ClusterFile> file = NewClusterFile(spec);
-  if (!file.ok())
-    return file.status();
+  if (!file.ok()) return file.status();
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec)
-    return Status::IOError("cannot create " + dir + ": " + ec.message());
+  if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   const std::string abs = fs::canonical(dir, ec).string();
-  if (ec)
-    return Status::IOError("bad directory " + dir + ": " + ec.message());
+  if (ec) return Status::IOError("bad directory " + dir + ": " + ec.message());
   RINGKV_RETURN_IF_ERROR(WriteClusterFile(abs + "/cluster.toml", *file));
   return LocalCluster(abs, std::move(node_binary), std::move(file).value());
 }
 
-Result<ClusterMember> LocalCluster::Member(const std::string &name) const {
-  for (const ClusterMember &m : file_.members) {
-    if (m.id == name || m.id == "n" + name)
-      return m;
+Result<ClusterMember> LocalCluster::Member(const std::string& name) const {
+  for (const ClusterMember& m : file_.members) {
+    if (m.id == name || m.id == "n" + name) return m;
   }
   return Status::NotFound("no node " + name + " in the cluster in " + dir_);
 }
 
-pid_t LocalCluster::RunningPid(const ClusterMember &member) const {
+pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
   Result<pid_t> pid = ReadPidFile(NodeDir(member) + "/pid");
-  if (!pid.ok())
-    return 0;
+  if (!pid.ok()) return 0;
   ReapIfChild(*pid);
-  if (GetProcessState(*pid) == ProcessState::kGone)
-    return 0;
+  if (GetProcessState(*pid) == ProcessState::kGone) return 0;
   // Ours only if its command line names this cluster file and this member.
   const std::vector<std::string> args = GetProcessArgs(*pid);
-  const auto has = [&args](const std::string &flag, const std::string &value) {
+  const auto has = [&args](const std::string& flag, const std::string& value) {
     for (size_t i = 0; i + 1 < args.size(); ++i) {
-      if (args[i] == flag && args[i + 1] == value)
-        return true;
+      if (args[i] == flag && args[i + 1] == value) return true;
     }
     return false;
   };
-  if (!has("--cluster", ClusterPath()) || !has("--node", member.id))
-    return 0;
+  if (!has("--cluster", ClusterPath()) || !has("--node", member.id)) return 0;
   return *pid;
 }
 
-LocalNodeStatus
-LocalCluster::Describe(const ClusterMember &member,
-                       std::chrono::milliseconds ping_timeout) const {
+LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
+                                       std::chrono::milliseconds ping_timeout) const {
   LocalNodeStatus status{member.id, member.address, RunningPid(member), "down"};
-  if (status.pid == 0)
-    return status;
+  if (status.pid == 0) return status;
   if (GetProcessState(status.pid) == ProcessState::kStopped) {
     status.state = "paused";
-  } else if (Result<NodeStatus> view =
-                 QueryNodeStatus(member.address, ping_timeout);
-             view.ok()) {
+  } else if (Result<NodeStatus> view = QueryNodeStatus(member.address, ping_timeout); view.ok()) {
     // A status answer proves the node serves as well as a ping does.
     status.state = "up";
-    for (const HintCount &h : view->hints)
-      status.hints_pending += h.count;
-    for (const PeerState &p : view->peers) {
-      if (!p.up)
-        status.peers_down.push_back(p.node);
+    for (const HintCount& h : view->hints) status.hints_pending += h.count;
+    for (const PeerState& p : view->peers) {
+      if (!p.up) status.peers_down.push_back(p.node);
     }
   }
   return status;
 }
 
-std::vector<std::string> LocalCluster::Command(const ClusterMember &member,
-                                               bool sync) const {
+std::vector<std::string> LocalCluster::Command(const ClusterMember& member, bool sync) const {
   std::vector<std::string> command = {node_binary_,
                                       "--cluster",
                                       ClusterPath(),
@@ -285,109 +234,90 @@ std::vector<std::string> LocalCluster::Command(const ClusterMember &member,
                                       member.id,
                                       "--data",
                                       NodeDir(member) + "/data"};
-  if (sync)
-    command.push_back("--sync");
-  for (const auto &[name, value] : node_flags_)
-    command.push_back(name + "=" + value);
+  if (sync) command.push_back("--sync");
+  for (const auto& [name, value] : node_flags_) command.push_back(name + "=" + value);
   return command;
 }
 
-Result<pid_t> LocalCluster::Spawn(const ClusterMember &member,
-                                  const std::vector<std::string> &command) {
+Result<pid_t> LocalCluster::Spawn(const ClusterMember& member,
+                                  const std::vector<std::string>& command) {
   std::error_code ec;
   fs::create_directories(NodeDir(member) + "/data", ec);
-  if (ec)
-    return Status::IOError("cannot create " + NodeDir(member) + ": " +
-                           ec.message());
+  if (ec) return Status::IOError("cannot create " + NodeDir(member) + ": " + ec.message());
   {
     std::ofstream out(NodeDir(member) + "/command", std::ios::trunc);
-    for (const std::string &arg : command)
-      out << arg << "\n";
-    if (!out)
-      return Status::IOError("cannot write " + NodeDir(member) + "/command");
+    for (const std::string& arg : command) out << arg << "\n";
+    if (!out) return Status::IOError("cannot write " + NodeDir(member) + "/command");
   }
   Result<pid_t> pid = SpawnDetached(command, LogPath(member));
-  if (!pid.ok())
-    return pid.status();
+  if (!pid.ok()) return pid.status();
   std::ofstream out(NodeDir(member) + "/pid", std::ios::trunc);
   out << *pid << "\n";
-  if (!out)
-    return Status::IOError("cannot write " + NodeDir(member) + "/pid");
+  if (!out) return Status::IOError("cannot write " + NodeDir(member) + "/pid");
   return pid;
 }
 
-Result<pid_t> LocalCluster::StartNode(const ClusterMember &member, bool sync) {
-  if (pid_t pid = RunningPid(member); pid != 0)
-    return pid;
+Result<pid_t> LocalCluster::StartNode(const ClusterMember& member, bool sync) {
+  if (pid_t pid = RunningPid(member); pid != 0) return pid;
   return Spawn(member, Command(member, sync));
 }
 
-Result<pid_t> LocalCluster::RestartNode(const ClusterMember &member,
+Result<pid_t> LocalCluster::RestartNode(const ClusterMember& member,
                                         std::chrono::milliseconds grace) {
   RINGKV_RETURN_IF_ERROR(StopNode(member, grace));
   std::vector<std::string> command;
   {
     std::ifstream in(NodeDir(member) + "/command");
     std::string arg;
-    while (std::getline(in, arg))
-      command.push_back(arg);
+    while (std::getline(in, arg)) command.push_back(arg);
   }
-  if (command.empty())
-    command = Command(member, false);
+  if (command.empty()) command = Command(member, false);
   return Spawn(member, command);
 }
 
-Status LocalCluster::StopNode(const ClusterMember &member,
-                              std::chrono::milliseconds grace) {
+Status LocalCluster::StopNode(const ClusterMember& member, std::chrono::milliseconds grace) {
   const pid_t pid = RunningPid(member);
   if (pid != 0 && !TerminateProcess(pid, grace)) {
-    return Status::Internal(member.id + " (pid " + std::to_string(pid) +
-                            ") did not exit");
+    return Status::Internal(member.id + " (pid " + std::to_string(pid) + ") did not exit");
   }
   std::error_code ec;
   fs::remove(NodeDir(member) + "/pid", ec);
   return Status::OK();
 }
 
-Status LocalCluster::Signal(const ClusterMember &member, int signal) {
+Status LocalCluster::Signal(const ClusterMember& member, int signal) {
   const pid_t pid = RunningPid(member);
-  if (pid == 0)
-    return Status::Unavailable(member.id + " is not running");
+  if (pid == 0) return Status::Unavailable(member.id + " is not running");
   if (::kill(pid, signal) != 0) {
-    return Status::Internal("cannot signal " + member.id + ": " +
-                            std::strerror(errno));
+    return Status::Internal("cannot signal " + member.id + ": " + std::strerror(errno));
   }
   return Status::OK();
 }
 
-Status LocalCluster::WaitServing(const std::vector<ClusterMember> &members,
+Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
                                  std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<ClusterMember> waiting = members;
   for (;;) {
     std::vector<ClusterMember> still;
-    for (const ClusterMember &m : waiting) {
+    for (const ClusterMember& m : waiting) {
       if (RunningPid(m) == 0) {
         const std::string last = LastLine(LogPath(m));
         return Status::Unavailable(m.id + " exited during start" +
-                                   (last.empty() ? "" : ": " + last) +
-                                   " (see " + LogPath(m) + ")");
+                                   (last.empty() ? "" : ": " + last) + " (see " + LogPath(m) + ")");
       }
-      if (!PingNode(m.address, std::chrono::milliseconds(500)))
-        still.push_back(m);
+      if (!PingNode(m.address, std::chrono::milliseconds(500))) still.push_back(m);
     }
-    if (still.empty())
-      return Status::OK();
+    if (still.empty()) return Status::OK();
     waiting = std::move(still);
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string names;
-      for (const ClusterMember &m : waiting)
-        names += (names.empty() ? "" : ", ") + m.id;
-      return Status::Timeout("not serving after " +
-                             std::to_string(timeout.count()) + " ms: " + names);
+      for (const ClusterMember& m : waiting) names += (names.empty() ? "" : ", ") + m.id;
+      return Status::Timeout("not serving after " + std::to_string(timeout.count()) +
+                             " ms: " + names);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
-} // namespace ringkv
+}  // namespace ringkv

@@ -1,8 +1,8 @@
 // LocalCluster: a cluster of ringkv-node processes on this machine, kept
 // under one directory (like Cassandra's ccm). See docs/cli.md.
 //
-//   DIR/cluster.toml      the cluster file every node reads
-//   (docs/cluster-file.md) DIR/<id>/data/        the node's data directory
+//   DIR/cluster.toml      the cluster file every node reads (docs/cluster-file.md)
+//   DIR/<id>/data/        the node's data directory
 //   DIR/<id>/node.log     the node's stdout and stderr
 //   DIR/<id>/pid          PID of the running node (absent when stopped)
 //   DIR/<id>/command      the node's command line, one argument per line,
@@ -40,8 +40,7 @@ struct LocalClusterSpec {
   std::optional<uint32_t> base_port;
   std::optional<uint32_t> n;
   std::optional<uint32_t> partitions;
-  std::vector<std::pair<std::string, std::string>>
-      buckets; // name, "resolver=lww,..."
+  std::vector<std::pair<std::string, std::string>> buckets;  // name, "resolver=lww,..."
 };
 
 inline constexpr uint32_t kDefaultNodes = 3;
@@ -50,91 +49,78 @@ inline constexpr uint32_t kDefaultBasePort = 7100;
 struct LocalNodeStatus {
   std::string name;
   std::string address;
-  pid_t pid = 0;     // 0 when no process runs
-  std::string state; // "up", "down" or "paused"
+  pid_t pid = 0;      // 0 when no process runs
+  std::string state;  // "up", "down" or "paused"
   // The node's own view, when it is up and answered a status request.
   uint64_t hints_pending = 0;
-  std::vector<std::string> peers_down; // peers it believes down
+  std::vector<std::string> peers_down;  // peers it believes down
 };
 
 class LocalCluster {
-public:
+ public:
   // Opens the cluster in `dir`: NotFound when it holds no cluster.toml.
-  static Result<LocalCluster> Open(const std::string &dir,
-                                   std::string node_binary);
+  static Result<LocalCluster> Open(const std::string& dir, std::string node_binary);
   // Opens the cluster in `dir` after checking `spec` against it
   // (InvalidArgument on a conflict), or creates it from `spec` when `dir`
   // holds none. `created` tells which.
-  static Result<LocalCluster> OpenOrCreate(const std::string &dir,
-                                           const LocalClusterSpec &spec,
-                                           std::string node_binary,
-                                           bool *created);
+  static Result<LocalCluster> OpenOrCreate(const std::string& dir, const LocalClusterSpec& spec,
+                                           std::string node_binary, bool* created);
 
-  const std::string &dir() const { return dir_; }
-  const ClusterFile &file() const { return file_; }
+  const std::string& dir() const { return dir_; }
+  const ClusterFile& file() const { return file_; }
   // The member named `name` ("n2", or just "2"); NotFound otherwise.
-  Result<ClusterMember> Member(const std::string &name) const;
+  Result<ClusterMember> Member(const std::string& name) const;
 
   // PID of the member's running process, 0 when none.
-  pid_t RunningPid(const ClusterMember &member) const;
-  LocalNodeStatus Describe(const ClusterMember &member,
+  pid_t RunningPid(const ClusterMember& member) const;
+  LocalNodeStatus Describe(const ClusterMember& member,
                            std::chrono::milliseconds ping_timeout) const;
 
   // Extra ringkv-node flags, name ("--hint-rate") to value, passed to every
   // node started from now on.
-  const std::map<std::string, std::string> &node_flags() const {
-    return node_flags_;
-  }
+  const std::map<std::string, std::string>& node_flags() const { return node_flags_; }
   // Sets the given flags (others keep their value) and saves them in DIR.
-  Status SetNodeFlags(const std::map<std::string, std::string> &flags);
+  Status SetNodeFlags(const std::map<std::string, std::string>& flags);
 
   // Starts the member unless it runs already; `sync` adds --sync. Returns
   // its PID.
-  Result<pid_t> StartNode(const ClusterMember &member, bool sync);
+  Result<pid_t> StartNode(const ClusterMember& member, bool sync);
   // Starts it again with the command line it was last started with.
-  Result<pid_t> RestartNode(const ClusterMember &member,
-                            std::chrono::milliseconds grace);
+  Result<pid_t> RestartNode(const ClusterMember& member, std::chrono::milliseconds grace);
   // SIGTERM, then SIGKILL after `grace`. OK when the member is not running.
-  Status StopNode(const ClusterMember &member, std::chrono::milliseconds grace);
+  Status StopNode(const ClusterMember& member, std::chrono::milliseconds grace);
   // Sends `signal` to the member's process; Unavailable when it does not run.
-  Status Signal(const ClusterMember &member, int signal);
+  Status Signal(const ClusterMember& member, int signal);
 
   // Polls until every member in `members` answers a ping, or the timeout
   // passes (Timeout naming the silent ones). A member whose process exits
   // meanwhile fails at once, quoting the last line of its log.
-  Status WaitServing(const std::vector<ClusterMember> &members,
+  Status WaitServing(const std::vector<ClusterMember>& members,
                      std::chrono::milliseconds timeout) const;
 
-  std::string NodeDir(const ClusterMember &member) const {
-    return dir_ + "/" + member.id;
-  }
-  std::string LogPath(const ClusterMember &member) const {
-    return NodeDir(member) + "/node.log";
-  }
+  std::string NodeDir(const ClusterMember& member) const { return dir_ + "/" + member.id; }
+  std::string LogPath(const ClusterMember& member) const { return NodeDir(member) + "/node.log"; }
 
-private:
+ private:
   LocalCluster(std::string dir, std::string node_binary, ClusterFile file);
   std::string ClusterPath() const { return dir_ + "/cluster.toml"; }
   std::string NodeFlagsPath() const { return dir_ + "/node-flags"; }
-  std::vector<std::string> Command(const ClusterMember &member,
-                                   bool sync) const;
-  Result<pid_t> Spawn(const ClusterMember &member,
-                      const std::vector<std::string> &command);
+  std::vector<std::string> Command(const ClusterMember& member, bool sync) const;
+  Result<pid_t> Spawn(const ClusterMember& member, const std::vector<std::string>& command);
 
-  std::string dir_; // absolute
+  std::string dir_;  // absolute
   std::string node_binary_;
   ClusterFile file_;
   std::map<std::string, std::string> node_flags_;
 };
 
 // Pings `address` once; true when it answers within the timeout.
-bool PingNode(const std::string &address, std::chrono::milliseconds timeout);
+bool PingNode(const std::string& address, std::chrono::milliseconds timeout);
 
 // Asks the node at `address` for its status (client/client.h StatusOf).
-Result<NodeStatus> QueryNodeStatus(const std::string &address,
-                                   std::chrono::milliseconds timeout);
+Result<NodeStatus> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout);
 
 // The last non-empty line of a file, for error messages ("" if none).
-std::string LastLine(const std::string &path);
+std::string LastLine(const std::string& path);
 
-} // namespace ringkv
+}  // namespace ringkv

@@ -25,27 +25,25 @@ using std::chrono::milliseconds;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-int Fail(const Status &status) {
+int Fail(const Status& status) {
   std::cerr << "ringkv-cluster: " << status.message() << "\n";
   return status.IsInvalidArgument() ? kExitUsage : kExitFailure;
 }
 
 // ringkv-node: the --node-binary flag, else beside this executable, else in
 // the build tree's node/ directory.
-Result<std::string> FindNodeBinary(const std::string &flag) {
+Result<std::string> FindNodeBinary(const std::string& flag) {
   if (!flag.empty()) {
     if (::access(flag.c_str(), X_OK) != 0) {
-      return Status::InvalidArgument("--node-binary " + flag +
-                                     " is not executable");
+      return Status::InvalidArgument("--node-binary " + flag + " is not executable");
     }
     return fs::absolute(flag).string();
   }
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const fs::path &candidate :
-         {self.parent_path() / "ringkv-node",
-          self.parent_path() / ".." / "node" / "ringkv-node"}) {
+    for (const fs::path& candidate :
+         {self.parent_path() / "ringkv-node", self.parent_path() / ".." / "node" / "ringkv-node"}) {
       if (::access(candidate.c_str(), X_OK) == 0) {
         return fs::weakly_canonical(candidate, ec).string();
       }
@@ -65,30 +63,26 @@ struct CommonFlags {
 
 // How to run tool `name` from here: the one beside this executable, as a
 // path relative to the working directory when that is shorter.
-std::string ToolCommand(const std::string &name) {
+std::string ToolCommand(const std::string& name) {
   std::error_code ec;
-  const fs::path cli =
-      fs::read_symlink("/proc/self/exe", ec).parent_path() / name;
-  if (ec || ::access(cli.c_str(), X_OK) != 0)
-    return name;
+  const fs::path cli = fs::read_symlink("/proc/self/exe", ec).parent_path() / name;
+  if (ec || ::access(cli.c_str(), X_OK) != 0) return name;
   const fs::path rel = fs::relative(cli, fs::current_path(ec), ec);
-  return !ec && !rel.empty() && rel.string().size() < cli.string().size()
-             ? rel.string()
-             : cli.string();
+  return !ec && !rel.empty() && rel.string().size() < cli.string().size() ? rel.string()
+                                                                          : cli.string();
 }
 
-void PrintBanner(const LocalCluster &cluster) {
-  std::cout << "\nringkv cluster of " << cluster.file().members.size()
-            << " nodes in " << cluster.dir() << " (N=" << cluster.file().n
+void PrintBanner(const LocalCluster& cluster) {
+  std::cout << "\nringkv cluster of " << cluster.file().members.size() << " nodes in "
+            << cluster.dir() << " (N=" << cluster.file().n
             << ", partitions=" << cluster.file().partitions << ")\n";
-  for (const ClusterMember &m : cluster.file().members) {
-    std::cout << "  " << m.id << "  " << m.address << "  log "
-              << cluster.LogPath(m) << "\n";
+  for (const ClusterMember& m : cluster.file().members) {
+    std::cout << "  " << m.id << "  " << m.address << "  log " << cluster.LogPath(m) << "\n";
   }
   const std::string tool = ToolCommand("ringkv-cluster");
-  const std::string cli = ToolCommand("ringkv") + " --node " +
-                          cluster.file().members.front().address;
-  const std::string &last = cluster.file().members.back().id;
+  const std::string cli =
+      ToolCommand("ringkv") + " --node " + cluster.file().members.front().address;
+  const std::string& last = cluster.file().members.back().id;
   std::cout << "\nTry, from another terminal:\n"
             << "  " << cli << " put fruit apple red\n"
             << "  " << cli << " get fruit apple --json\n"
@@ -100,15 +94,14 @@ void PrintBanner(const LocalCluster &cluster) {
             << std::flush;
 }
 
-Status StopAll(LocalCluster &cluster, milliseconds grace) {
+Status StopAll(LocalCluster& cluster, milliseconds grace) {
   Status first;
-  for (const ClusterMember &m : cluster.file().members) {
+  for (const ClusterMember& m : cluster.file().members) {
     const bool was_running = cluster.RunningPid(m) != 0;
     Status st = cluster.StopNode(m, grace);
     if (!st.ok()) {
       std::cerr << "ringkv-cluster: " << st.message() << "\n";
-      if (first.ok())
-        first = st;
+      if (first.ok()) first = st;
     } else if (was_running) {
       std::cout << "stopped " << m.id << "\n";
     }
@@ -117,25 +110,21 @@ Status StopAll(LocalCluster &cluster, milliseconds grace) {
 }
 
 // Undoes a failed start: the nodes that were already running stay up.
-void StopStarted(LocalCluster &cluster,
-                 const std::vector<ClusterMember> &started,
+void StopStarted(LocalCluster& cluster, const std::vector<ClusterMember>& started,
                  milliseconds grace) {
-  for (const ClusterMember &m : started) {
+  for (const ClusterMember& m : started) {
     Status st = cluster.StopNode(m, grace);
-    if (!st.ok())
-      std::cerr << "ringkv-cluster: " << st.message() << "\n";
+    if (!st.ok()) std::cerr << "ringkv-cluster: " << st.message() << "\n";
   }
 }
 
 // Waits for SIGINT or SIGTERM (blocked by the caller before the nodes were
 // started), then stops the cluster.
-int RunForeground(LocalCluster &cluster, const sigset_t &signals,
-                  milliseconds grace) {
+int RunForeground(LocalCluster& cluster, const sigset_t& signals, milliseconds grace) {
   for (;;) {
     timespec tick{1, 0};
     const int sig = ::sigtimedwait(&signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM)
-      break;
+    if (sig == SIGINT || sig == SIGTERM) break;
     // Nodes killed meanwhile (ringkv-cluster kill from another terminal)
     // are our children: reap them so they do not linger as zombies.
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
@@ -145,19 +134,14 @@ int RunForeground(LocalCluster &cluster, const sigset_t &signals,
   return StopAll(cluster, grace).ok() ? 0 : kExitFailure;
 }
 
-int Start(const CommonFlags &flags, const LocalClusterSpec &spec,
-          const std::map<std::string, std::string> &node_flags, bool sync,
-          bool foreground) {
+int Start(const CommonFlags& flags, const LocalClusterSpec& spec,
+          const std::map<std::string, std::string>& node_flags, bool sync, bool foreground) {
   Result<std::string> binary = FindNodeBinary(flags.node_binary);
-  if (!binary.ok())
-    return Fail(binary.status());
+  if (!binary.ok()) return Fail(binary.status());
   bool created = false;
-  Result<LocalCluster> cluster =
-      LocalCluster::OpenOrCreate(flags.dir, spec, *binary, &created);
-  if (!cluster.ok())
-    return Fail(cluster.status());
-  if (Status st = cluster->SetNodeFlags(node_flags); !st.ok())
-    return Fail(st);
+  Result<LocalCluster> cluster = LocalCluster::OpenOrCreate(flags.dir, spec, *binary, &created);
+  if (!cluster.ok()) return Fail(cluster.status());
+  if (Status st = cluster->SetNodeFlags(node_flags); !st.ok()) return Fail(st);
 
   // Blocked before any node starts so that a Ctrl-C during start is not lost;
   // children get a clean mask (tools/process.cc).
@@ -165,108 +149,88 @@ int Start(const CommonFlags &flags, const LocalClusterSpec &spec,
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  if (foreground)
-    ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  if (foreground) ::sigprocmask(SIG_BLOCK, &signals, nullptr);
 
   std::vector<ClusterMember> started;
-  for (const ClusterMember &m : cluster->file().members) {
+  for (const ClusterMember& m : cluster->file().members) {
     const bool running = cluster->RunningPid(m) != 0;
     Result<pid_t> pid = cluster->StartNode(m, sync);
     if (!pid.ok()) {
       StopStarted(*cluster, started, milliseconds(flags.grace_ms));
       return Fail(pid.status());
     }
-    if (!running)
-      started.push_back(m);
+    if (!running) started.push_back(m);
   }
-  Status serving = cluster->WaitServing(cluster->file().members,
-                                        milliseconds(flags.wait_ms));
+  Status serving = cluster->WaitServing(cluster->file().members, milliseconds(flags.wait_ms));
   if (!serving.ok()) {
     StopStarted(*cluster, started, milliseconds(flags.grace_ms));
     return Fail(serving);
   }
-  for (const ClusterMember &m : cluster->file().members) {
-    std::cout << m.id << " " << m.address << " pid " << cluster->RunningPid(m)
-              << "\n";
+  for (const ClusterMember& m : cluster->file().members) {
+    std::cout << m.id << " " << m.address << " pid " << cluster->RunningPid(m) << "\n";
   }
-  std::cout << (created ? "started new cluster in " : "started cluster in ")
-            << cluster->dir() << "\n"
+  std::cout << (created ? "started new cluster in " : "started cluster in ") << cluster->dir()
+            << "\n"
             << std::flush;
-  if (!foreground)
-    return 0;
+  if (!foreground) return 0;
   PrintBanner(*cluster);
   return RunForeground(*cluster, signals, milliseconds(flags.grace_ms));
 }
 
-int Stop(const CommonFlags &flags) {
+int Stop(const CommonFlags& flags) {
   Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, "");
-  if (!cluster.ok())
-    return Fail(cluster.status());
-  return StopAll(*cluster, milliseconds(flags.grace_ms)).ok() ? 0
-                                                              : kExitFailure;
+  if (!cluster.ok()) return Fail(cluster.status());
+  return StopAll(*cluster, milliseconds(flags.grace_ms)).ok() ? 0 : kExitFailure;
 }
 
-int PrintStatus(const CommonFlags &flags) {
+int PrintStatus(const CommonFlags& flags) {
   Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, "");
-  if (!cluster.ok())
-    return Fail(cluster.status());
+  if (!cluster.ok()) return Fail(cluster.status());
   nlohmann::json out = nlohmann::json::array();
-  for (const ClusterMember &m : cluster->file().members) {
+  for (const ClusterMember& m : cluster->file().members) {
     LocalNodeStatus st = cluster->Describe(m, milliseconds(1000));
     if (flags.json) {
       out.push_back({{"name", st.name},
                      {"address", st.address},
-                     {"pid", st.pid == 0 ? nlohmann::json(nullptr)
-                                         : nlohmann::json(st.pid)},
+                     {"pid", st.pid == 0 ? nlohmann::json(nullptr) : nlohmann::json(st.pid)},
                      {"state", st.state},
                      {"hints_pending", st.hints_pending},
                      {"peers_down", st.peers_down}});
       continue;
     }
     std::printf("%-4s %-21s %-8s %s", st.name.c_str(), st.address.c_str(),
-                st.pid == 0 ? "-" : std::to_string(st.pid).c_str(),
-                st.state.c_str());
+                st.pid == 0 ? "-" : std::to_string(st.pid).c_str(), st.state.c_str());
     if (st.state == "up") {
-      std::printf("      hints %llu",
-                  static_cast<unsigned long long>(st.hints_pending));
+      std::printf("      hints %llu", static_cast<unsigned long long>(st.hints_pending));
       std::string down;
-      for (const std::string &p : st.peers_down)
-        down += (down.empty() ? "" : ",") + p;
-      if (!down.empty())
-        std::printf("  sees-down %s", down.c_str());
+      for (const std::string& p : st.peers_down) down += (down.empty() ? "" : ",") + p;
+      if (!down.empty()) std::printf("  sees-down %s", down.c_str());
     }
     std::printf("\n");
   }
-  if (flags.json)
-    std::cout << out.dump() << "\n";
+  if (flags.json) std::cout << out.dump() << "\n";
   return 0;
 }
 
-int NodeCommand(const std::string &command, const CommonFlags &flags,
-                const std::string &name) {
+int NodeCommand(const std::string& command, const CommonFlags& flags, const std::string& name) {
   const bool restart = command == "restart";
   std::string binary;
   if (restart) {
     // Restart reuses the node's recorded command line; the binary is only
     // needed for a node that has never been started.
     Result<std::string> found = FindNodeBinary(flags.node_binary);
-    if (found.ok())
-      binary = *found;
+    if (found.ok()) binary = *found;
   }
   Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, binary);
-  if (!cluster.ok())
-    return Fail(cluster.status());
+  if (!cluster.ok()) return Fail(cluster.status());
   Result<ClusterMember> member = cluster->Member(name);
-  if (!member.ok())
-    return Fail(Status::InvalidArgument(member.status().message()));
+  if (!member.ok()) return Fail(Status::InvalidArgument(member.status().message()));
   const milliseconds grace(flags.grace_ms);
   if (restart) {
     Result<pid_t> pid = cluster->RestartNode(*member, grace);
-    if (!pid.ok())
-      return Fail(pid.status());
+    if (!pid.ok()) return Fail(pid.status());
     Status st = cluster->WaitServing({*member}, milliseconds(flags.wait_ms));
-    if (!st.ok())
-      return Fail(st);
+    if (!st.ok()) return Fail(st);
     std::cout << "restarted " << member->id << " pid " << *pid << "\n";
     return 0;
   }
@@ -274,67 +238,52 @@ int NodeCommand(const std::string &command, const CommonFlags &flags,
   Status st;
   if (command == "kill") {
     st = cluster->Signal(*member, SIGKILL);
-    if (st.ok() && !WaitGone(pid, grace))
-      st = Status::Internal(member->id + " did not die");
+    if (st.ok() && !WaitGone(pid, grace)) st = Status::Internal(member->id + " did not die");
   } else if (command == "pause") {
     st = cluster->Signal(*member, SIGSTOP);
-    if (st.ok() && !WaitStopped(pid, grace))
-      st = Status::Internal(member->id + " did not stop");
+    if (st.ok() && !WaitStopped(pid, grace)) st = Status::Internal(member->id + " did not stop");
   } else {
     st = cluster->Signal(*member, SIGCONT);
   }
-  if (!st.ok())
-    return Fail(st);
-  std::cout << command << (command == "kill" ? "ed " : "d ") << member->id
-            << " (pid " << pid << ")\n";
+  if (!st.ok()) return Fail(st);
+  std::cout << command << (command == "kill" ? "ed " : "d ") << member->id << " (pid " << pid
+            << ")\n";
   return 0;
 }
 
-void AddCommonFlags(CLI::App *cmd, CommonFlags *flags) {
-  cmd->add_option("--dir", flags->dir, "cluster directory")
-      ->capture_default_str();
+void AddCommonFlags(CLI::App* cmd, CommonFlags* flags) {
+  cmd->add_option("--dir", flags->dir, "cluster directory")->capture_default_str();
   cmd->add_option("--grace-ms", flags->grace_ms,
                   "how long a node may take to exit on SIGTERM before SIGKILL")
       ->capture_default_str();
 }
 
-} // namespace
-} // namespace ringkv
+}  // namespace
+}  // namespace ringkv
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   using namespace ringkv;
-  CLI::App app{
-      "ringkv-cluster: run a local ringkv cluster under one directory"};
+  CLI::App app{"ringkv-cluster: run a local ringkv cluster under one directory"};
   app.require_subcommand(1, 1);
   CommonFlags flags;
 
-  CLI::App *start = app.add_subcommand(
-      "start", "start a new cluster, or the one in --dir again");
+  CLI::App* start = app.add_subcommand("start", "start a new cluster, or the one in --dir again");
   LocalClusterSpec spec;
-  uint32_t nodes = kDefaultNodes, base_port = kDefaultBasePort, n = 3,
-           partitions = 64;
+  uint32_t nodes = kDefaultNodes, base_port = kDefaultBasePort, n = 3, partitions = 64;
   std::vector<std::string> buckets;
   bool sync = false, foreground = false;
-  CLI::Option *nodes_opt =
-      start->add_option("--nodes", nodes, "number of nodes")
+  CLI::Option* nodes_opt =
+      start->add_option("--nodes", nodes, "number of nodes")->capture_default_str();
+  CLI::Option* base_opt =
+      start->add_option("--base-port", base_port, "node i serves on 127.0.0.1:(base-port + i)")
           ->capture_default_str();
-  CLI::Option *base_opt =
-      start
-          ->add_option("--base-port", base_port,
-                       "node i serves on 127.0.0.1:(base-port + i)")
+  CLI::Option* n_opt = start->add_option("--n", n, "replicas per key (default min(3, nodes))");
+  CLI::Option* partitions_opt =
+      start->add_option("--partitions", partitions, "ring partitions (a power of two)")
           ->capture_default_str();
-  CLI::Option *n_opt =
-      start->add_option("--n", n, "replicas per key (default min(3, nodes))");
-  CLI::Option *partitions_opt =
-      start
-          ->add_option("--partitions", partitions,
-                       "ring partitions (a power of two)")
-          ->capture_default_str();
-  start->add_option(
-      "--bucket", buckets,
-      "bucket properties, NAME:resolver=lww,n=3,r=2,w=2 (repeatable)");
-  start->add_flag("--sync", sync,
-                  "nodes fsync every write before acknowledging it");
+  start->add_option("--bucket", buckets,
+                    "bucket properties, NAME:resolver=lww,n=3,r=2,w=2 (repeatable)");
+  start->add_flag("--sync", sync, "nodes fsync every write before acknowledging it");
   start->add_flag("--foreground", foreground,
                   "stay in the foreground with a banner; Ctrl-C or SIGTERM "
                   "stops the cluster");
@@ -342,45 +291,37 @@ int main(int argc, char **argv) {
   // DIR/node-flags, so later starts and restarts of this cluster keep them.
   std::map<std::string, std::string> node_flags;
   struct NodeFlag {
-    const char *name;
-    const char *help;
+    const char* name;
+    const char* help;
     CLI::Validator check;
   };
   const NodeFlag node_flag_defs[] = {
-      {"--gossip-interval-ms",
-       "nodes' heartbeat gossip period (ringkv-node default 1000)",
+      {"--gossip-interval-ms", "nodes' heartbeat gossip period (ringkv-node default 1000)",
        CLI::Range(10u, 60'000u)},
-      {"--phi-threshold",
-       "nodes' phi at which a peer is marked down (default 8)",
+      {"--phi-threshold", "nodes' phi at which a peer is marked down (default 8)",
        CLI::Range(0.5, 100.0)},
-      {"--hint-rate",
-       "nodes' hinted-handoff deliveries per second (default 2000)",
+      {"--hint-rate", "nodes' hinted-handoff deliveries per second (default 2000)",
        CLI::Range(1.0, 1e7)},
-      {"--request-timeout-ms",
-       "nodes' deadline of a request that carries none (default 5000)",
+      {"--request-timeout-ms", "nodes' deadline of a request that carries none (default 5000)",
        CLI::Range(1u, 3'600'000u)},
   };
-  std::vector<std::pair<std::string, CLI::Option *>> node_flag_opts;
+  std::vector<std::pair<std::string, CLI::Option*>> node_flag_opts;
   std::map<std::string, std::string> node_flag_values;
-  for (const NodeFlag &f : node_flag_defs) {
+  for (const NodeFlag& f : node_flag_defs) {
     node_flag_opts.emplace_back(
-        f.name, start->add_option(f.name, node_flag_values[f.name], f.help)
-                    ->check(f.check));
+        f.name, start->add_option(f.name, node_flag_values[f.name], f.help)->check(f.check));
   }
   start->add_option("--node-binary", flags.node_binary, "path of ringkv-node");
-  start
-      ->add_option("--wait-ms", flags.wait_ms,
-                   "how long to wait for the nodes to serve")
+  start->add_option("--wait-ms", flags.wait_ms, "how long to wait for the nodes to serve")
       ->capture_default_str();
   AddCommonFlags(start, &flags);
 
-  CLI::App *stop =
-      app.add_subcommand("stop", "stop every node (SIGTERM, then SIGKILL)");
+  CLI::App* stop = app.add_subcommand("stop", "stop every node (SIGTERM, then SIGKILL)");
   AddCommonFlags(stop, &flags);
-  CLI::App *status =
-      app.add_subcommand("status", "one line per node: name address pid state, "
-                                   "and for up nodes their pending hints "
-                                   "and the peers they believe down");
+  CLI::App* status = app.add_subcommand("status",
+                                        "one line per node: name address pid state, "
+                                        "and for up nodes their pending hints "
+                                        "and the peers they believe down");
   status->add_flag("--json", flags.json,
                    "print a JSON array of {name, address, pid, state, "
                    "hints_pending, peers_down}");
@@ -392,17 +333,14 @@ int main(int argc, char **argv) {
       {"pause", "SIGSTOP a node"},
       {"resume", "SIGCONT a paused node"},
       {"restart", "stop a node (if running) and start it again with its data"}};
-  std::vector<CLI::App *> node_cmds;
-  for (const auto &[name, help] : node_commands) {
-    CLI::App *cmd = app.add_subcommand(name, help);
-    cmd->add_option("NODE", node_name, "node name (n2) or number (2)")
-        ->required();
+  std::vector<CLI::App*> node_cmds;
+  for (const auto& [name, help] : node_commands) {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    cmd->add_option("NODE", node_name, "node name (n2) or number (2)")->required();
     AddCommonFlags(cmd, &flags);
     if (name == "restart") {
-      cmd->add_option("--node-binary", flags.node_binary,
-                      "path of ringkv-node");
-      cmd->add_option("--wait-ms", flags.wait_ms,
-                      "how long to wait for the node to serve")
+      cmd->add_option("--node-binary", flags.node_binary, "path of ringkv-node");
+      cmd->add_option("--wait-ms", flags.wait_ms, "how long to wait for the node to serve")
           ->capture_default_str();
     }
     node_cmds.push_back(cmd);
@@ -410,41 +348,32 @@ int main(int argc, char **argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
 
   if (start->parsed()) {
-    for (const std::string &b : buckets) {
+    for (const std::string& b : buckets) {
       const size_t colon = b.find(':');
       if (colon == std::string::npos || colon == 0) {
-        return Fail(
-            Status::InvalidArgument("--bucket " + b + ": expected NAME:PROPS"));
+        return Fail(Status::InvalidArgument("--bucket " + b + ": expected NAME:PROPS"));
       }
       spec.buckets.emplace_back(b.substr(0, colon), b.substr(colon + 1));
     }
-    if (nodes_opt->count() > 0)
-      spec.nodes = nodes;
-    if (base_opt->count() > 0)
-      spec.base_port = base_port;
-    if (n_opt->count() > 0)
-      spec.n = n;
-    if (partitions_opt->count() > 0)
-      spec.partitions = partitions;
-    for (const auto &[name, opt] : node_flag_opts) {
-      if (opt->count() > 0)
-        node_flags[name] = node_flag_values[name];
+    if (nodes_opt->count() > 0) spec.nodes = nodes;
+    if (base_opt->count() > 0) spec.base_port = base_port;
+    if (n_opt->count() > 0) spec.n = n;
+    if (partitions_opt->count() > 0) spec.partitions = partitions;
+    for (const auto& [name, opt] : node_flag_opts) {
+      if (opt->count() > 0) node_flags[name] = node_flag_values[name];
     }
     return Start(flags, spec, node_flags, sync, foreground);
   }
-  if (stop->parsed())
-    return Stop(flags);
-  if (status->parsed())
-    return PrintStatus(flags);
-  for (CLI::App *cmd : node_cmds) {
-    if (cmd->parsed())
-      return NodeCommand(cmd->get_name(), flags, node_name);
+  if (stop->parsed()) return Stop(flags);
+  if (status->parsed()) return PrintStatus(flags);
+  for (CLI::App* cmd : node_cmds) {
+    if (cmd->parsed()) return NodeCommand(cmd->get_name(), flags, node_name);
   }
   return kExitUsage;
 }

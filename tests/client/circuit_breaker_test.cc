@@ -25,7 +25,7 @@ struct ManualClock {
   }
 };
 
-CircuitBreakerOptions Options(ManualClock *clock) {
+CircuitBreakerOptions Options(ManualClock* clock) {
   CircuitBreakerOptions options;
   options.failure_threshold = 3;
   options.initial_backoff = milliseconds(1000);
@@ -39,7 +39,7 @@ TEST(CircuitBreakerTest, OpensAfterThresholdConsecutiveFailures) {
   CircuitBreaker breaker(Options(&clock));
   breaker.OnFailure();
   breaker.OnFailure();
-  breaker.OnSuccess(); // not consecutive any more
+  breaker.OnSuccess();  // not consecutive any more
   breaker.OnFailure();
   breaker.OnFailure();
   EXPECT_TRUE(breaker.Allow());
@@ -60,11 +60,9 @@ TEST(CircuitBreakerTest, OpensAfterThresholdConsecutiveFailures) {
 TEST(CircuitBreakerTest, FailedProbesDoubleTheBackoffUpToTheCap) {
   ManualClock clock;
   CircuitBreaker breaker(Options(&clock));
-  for (int i = 0; i < 3; ++i)
-    breaker.OnFailure();
-  const milliseconds expected[] = {milliseconds(1000),  milliseconds(2000),
-                                   milliseconds(4000),  milliseconds(8000),
-                                   milliseconds(16000), milliseconds(30000),
+  for (int i = 0; i < 3; ++i) breaker.OnFailure();
+  const milliseconds expected[] = {milliseconds(1000),  milliseconds(2000),  milliseconds(4000),
+                                   milliseconds(8000),  milliseconds(16000), milliseconds(30000),
                                    milliseconds(30000), milliseconds(30000)};
   for (milliseconds wait : expected) {
     ASSERT_EQ(breaker.state(), CircuitBreaker::State::kOpen);
@@ -73,14 +71,13 @@ TEST(CircuitBreakerTest, FailedProbesDoubleTheBackoffUpToTheCap) {
     EXPECT_FALSE(breaker.Allow());
     clock.now += milliseconds(1);
     ASSERT_TRUE(breaker.Allow());
-    breaker.OnFailure(); // the half-open probe fails: one failure reopens
+    breaker.OnFailure();  // the half-open probe fails: one failure reopens
   }
   // A success resets the back-off to its start.
   clock.now = breaker.retry_at();
   ASSERT_TRUE(breaker.Allow());
   breaker.OnSuccess();
-  for (int i = 0; i < 3; ++i)
-    breaker.OnFailure();
+  for (int i = 0; i < 3; ++i) breaker.OnFailure();
   EXPECT_EQ(breaker.retry_at() - clock.now, milliseconds(1000));
 }
 
@@ -89,13 +86,11 @@ TEST(CircuitBreakerTest, ZeroThresholdNeverOpens) {
   CircuitBreakerOptions options = Options(&clock);
   options.failure_threshold = 0;
   CircuitBreaker breaker(options);
-  for (int i = 0; i < 100; ++i)
-    breaker.OnFailure();
+  for (int i = 0; i < 100; ++i) breaker.OnFailure();
   EXPECT_TRUE(breaker.Allow());
 }
 
-std::unique_ptr<Client> ConnectWithClock(std::vector<std::string> nodes,
-                                         ManualClock *clock,
+std::unique_ptr<Client> ConnectWithClock(std::vector<std::string> nodes, ManualClock* clock,
                                          uint32_t timeout_ms) {
   ClientOptions options;
   options.nodes = std::move(nodes);
@@ -109,20 +104,15 @@ std::unique_ptr<Client> ConnectWithClock(std::vector<std::string> nodes,
 TEST(ClientBreakerTest, RequestsLeaveANodeThatKeepsTimingOutForALiveOne) {
   ManualClock clock;
   // `silent` accepts connections and never answers (a paused node).
-  FakeNode silent([](const Message &) { return std::vector<Message>{}; });
-  FakeNode live([](const Message &m) {
-    return std::vector<Message>{ReplyTo(m, Pong{"live"})};
-  });
-  auto client =
-      ConnectWithClock({silent.address(), live.address()}, &clock, 50);
+  FakeNode silent([](const Message&) { return std::vector<Message>{}; });
+  FakeNode live([](const Message& m) { return std::vector<Message>{ReplyTo(m, Pong{"live"})}; });
+  auto client = ConnectWithClock({silent.address(), live.address()}, &clock, 50);
   ASSERT_NE(client, nullptr);
   // A timeout does not move a request on (the deadline is spent), so the
   // first three fail at the silent node...
-  for (int i = 0; i < 3; ++i)
-    EXPECT_TRUE(client->Ping().status().IsTimeout());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(client->Ping().status().IsTimeout());
   EXPECT_EQ(silent.requests(), 3);
-  EXPECT_EQ(client->breaker(silent.address())->state(),
-            CircuitBreaker::State::kOpen);
+  EXPECT_EQ(client->breaker(silent.address())->state(), CircuitBreaker::State::kOpen);
   // ...and then its breaker is open: requests go to the live node.
   for (int i = 0; i < 5; ++i) {
     Result<std::string> pong = client->Ping();
@@ -134,28 +124,25 @@ TEST(ClientBreakerTest, RequestsLeaveANodeThatKeepsTimingOutForALiveOne) {
   EXPECT_EQ(live.requests(), 5);
 }
 
-TEST(ClientBreakerTest,
-     AnAvoidedNodeIsRetriedAfterItsBackoffAndClosesOnSuccess) {
+TEST(ClientBreakerTest, AnAvoidedNodeIsRetriedAfterItsBackoffAndClosesOnSuccess) {
   ManualClock clock;
   std::atomic<bool> answer{false};
-  FakeNode node([&](const Message &m) {
-    if (!answer)
-      return std::vector<Message>{};
+  FakeNode node([&](const Message& m) {
+    if (!answer) return std::vector<Message>{};
     return std::vector<Message>{ReplyTo(m, Pong{"back"})};
   });
   auto client = ConnectWithClock({node.address()}, &clock, 50);
   ASSERT_NE(client, nullptr);
-  for (int i = 0; i < 3; ++i)
-    EXPECT_TRUE(client->Ping().status().IsTimeout());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(client->Ping().status().IsTimeout());
   // Open: fails at once with Unavailable, without asking the node.
   Result<std::string> fast = client->Ping();
   EXPECT_TRUE(fast.status().IsUnavailable()) << fast.status().ToString();
   EXPECT_EQ(node.requests(), 3);
 
-  clock.now += milliseconds(1000); // half-open: one probe, which times out
+  clock.now += milliseconds(1000);  // half-open: one probe, which times out
   EXPECT_TRUE(client->Ping().status().IsTimeout());
   EXPECT_EQ(node.requests(), 4);
-  clock.now += milliseconds(1999); // the back-off doubled to 2 s
+  clock.now += milliseconds(1999);  // the back-off doubled to 2 s
   EXPECT_TRUE(client->Ping().status().IsUnavailable());
   EXPECT_EQ(node.requests(), 4);
 
@@ -164,27 +151,22 @@ TEST(ClientBreakerTest,
   Result<std::string> pong = client->Ping();
   ASSERT_TRUE(pong.ok()) << pong.status().ToString();
   EXPECT_EQ(*pong, "back");
-  EXPECT_EQ(client->breaker(node.address())->state(),
-            CircuitBreaker::State::kClosed);
+  EXPECT_EQ(client->breaker(node.address())->state(), CircuitBreaker::State::kClosed);
   EXPECT_TRUE(client->Ping().ok());
   EXPECT_EQ(node.requests(), 6);
 }
 
 TEST(ClientBreakerTest, UnavailableAnswersFromANodeDoNotCountAgainstIt) {
   ManualClock clock;
-  FakeNode node([](const Message &m) {
-    return std::vector<Message>{ReplyTo(
-        m, GetReply{Status::Unavailable("1 of 2 required replicas answered"),
-                    false,
-                    {}})};
+  FakeNode node([](const Message& m) {
+    return std::vector<Message>{
+        ReplyTo(m, GetReply{Status::Unavailable("1 of 2 required replicas answered"), false, {}})};
   });
   auto client = ConnectWithClock({node.address()}, &clock, 1000);
   ASSERT_NE(client, nullptr);
-  for (int i = 0; i < 5; ++i)
-    EXPECT_TRUE(client->Get("b", "k").status().IsUnavailable());
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(client->Get("b", "k").status().IsUnavailable());
   EXPECT_EQ(node.requests(), 5);
-  EXPECT_EQ(client->breaker(node.address())->state(),
-            CircuitBreaker::State::kClosed);
+  EXPECT_EQ(client->breaker(node.address())->state(), CircuitBreaker::State::kClosed);
 }
 
 TEST(ClientStatusTest, StatusOfAsksExactlyThatNode) {
@@ -194,17 +176,13 @@ TEST(ClientStatusTest, StatusOfAsksExactlyThatNode) {
   status.peers = {{"n1", true, 0.25}, {"n3", false, 12.5}};
   status.hints = {{"n3", 17}};
   status.hints_delivered = 40;
-  FakeNode first([](const Message &m) {
-    return std::vector<Message>{ReplyTo(m, Pong{"n1"})};
-  });
-  FakeNode second([&](const Message &m) -> std::vector<Message> {
-    if (!std::holds_alternative<StatusRequest>(m.body))
-      return {};
+  FakeNode first([](const Message& m) { return std::vector<Message>{ReplyTo(m, Pong{"n1"})}; });
+  FakeNode second([&](const Message& m) -> std::vector<Message> {
+    if (!std::holds_alternative<StatusRequest>(m.body)) return {};
     return {ReplyTo(m, status)};
   });
   ManualClock clock;
-  auto client =
-      ConnectWithClock({first.address(), second.address()}, &clock, 1000);
+  auto client = ConnectWithClock({first.address(), second.address()}, &clock, 1000);
   ASSERT_NE(client, nullptr);
   Result<NodeStatus> got = client->StatusOf(second.address());
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -215,5 +193,5 @@ TEST(ClientStatusTest, StatusOfAsksExactlyThatNode) {
   EXPECT_TRUE(client->StatusOf(first.address()).status().IsCorruption());
 }
 
-} // namespace
-} // namespace ringkv::testing
+}  // namespace
+}  // namespace ringkv::testing

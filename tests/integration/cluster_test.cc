@@ -21,34 +21,31 @@ constexpr int kExitNotFound = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitUnavailable = 3;
 
-Json ParseJson(const CommandResult &r) {
+Json ParseJson(const CommandResult& r) {
   Json j = Json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   EXPECT_FALSE(j.is_discarded()) << r.Describe();
   return j;
 }
 
-std::vector<std::string> SiblingValues(const Json &j) {
+std::vector<std::string> SiblingValues(const Json& j) {
   std::vector<std::string> values;
-  if (!j.contains("siblings"))
-    return values;
-  for (const Json &s : j["siblings"])
-    values.push_back(s.value("value", ""));
+  if (!j.contains("siblings")) return values;
+  for (const Json& s : j["siblings"]) values.push_back(s.value("value", ""));
   std::sort(values.begin(), values.end());
   return values;
 }
 
 class ClusterTest : public ::testing::Test {
-protected:
-  void StartCluster(const std::vector<std::string> &extra = {}) {
+ protected:
+  void StartCluster(const std::vector<std::string>& extra = {}) {
     CommandResult r = cluster_.Start(extra);
     ASSERT_EQ(r.exit_code, 0) << r.Describe() << "\n" << cluster_.LogTails();
   }
   void TearDown() override {
-    if (HasFailure())
-      std::cerr << cluster_.LogTails();
+    if (HasFailure()) std::cerr << cluster_.LogTails();
   }
   // Runs the CLI and expects success.
-  CommandResult Ok(int node, const std::vector<std::string> &args) {
+  CommandResult Ok(int node, const std::vector<std::string>& args) {
     CommandResult r = cluster_.Cli(node, args);
     EXPECT_EQ(r.exit_code, 0) << r.Describe();
     return r;
@@ -62,8 +59,7 @@ TEST_F(ClusterTest, PutAtW2ThenGetAtR2ThroughAnotherNode) {
   Ok(1, {"put", "fruit", "apple", "red", "--w", "2"});
   CommandResult get = Ok(2, {"get", "fruit", "apple", "--r", "2"});
   EXPECT_EQ(get.out, "red\n");
-  CommandResult json =
-      Ok(3, {"get", "fruit", "apple", "--r", "quorum", "--json"});
+  CommandResult json = Ok(3, {"get", "fruit", "apple", "--r", "quorum", "--json"});
   Json j = ParseJson(json);
   EXPECT_EQ(j["found"], true);
   EXPECT_EQ(SiblingValues(j), std::vector<std::string>{"red"});
@@ -82,8 +78,7 @@ TEST_F(ClusterTest, OneNodeKilledQuorumsOfTwoSucceedAllFails) {
   EXPECT_EQ(get.out, "v1\n");
   EXPECT_EQ(Ok(1, {"get", "b", "before", "--r", "2"}).out, "v0\n");
 
-  CommandResult all =
-      cluster_.Cli(1, {"put", "b", "k", "v2", "--w", "3", "--timeout", "2000"});
+  CommandResult all = cluster_.Cli(1, {"put", "b", "k", "v2", "--w", "3", "--timeout", "2000"});
   EXPECT_EQ(all.exit_code, kExitUnavailable) << all.Describe();
   EXPECT_FALSE(all.err.empty());
   EXPECT_EQ(std::count(all.err.begin(), all.err.end(), '\n'), 1) << all.err;
@@ -106,31 +101,26 @@ TEST_F(ClusterTest, PausedNodeDoesNotHangRequestsPastTheirDeadline) {
   const std::string timeout = std::to_string(kTimeoutMs);
 
   // Coordinated by a live node, waiting for the paused replica: fails in time.
-  CommandResult all = cluster_.Cli(
-      1, {"put", "b", "k", "v2", "--w", "all", "--timeout", timeout});
+  CommandResult all = cluster_.Cli(1, {"put", "b", "k", "v2", "--w", "all", "--timeout", timeout});
   EXPECT_EQ(all.exit_code, kExitUnavailable) << all.Describe();
   EXPECT_LT(all.elapsed, limit) << all.Describe();
-  CommandResult get_all =
-      cluster_.Cli(3, {"get", "b", "k", "--r", "all", "--timeout", timeout});
+  CommandResult get_all = cluster_.Cli(3, {"get", "b", "k", "--r", "all", "--timeout", timeout});
   EXPECT_EQ(get_all.exit_code, kExitUnavailable) << get_all.Describe();
   EXPECT_LT(get_all.elapsed, limit) << get_all.Describe();
 
   // Sent to the paused node itself: the kernel accepts the connection, and
   // only the request deadline ends the wait.
-  CommandResult direct =
-      cluster_.Cli(2, {"get", "b", "k", "--timeout", timeout});
+  CommandResult direct = cluster_.Cli(2, {"get", "b", "k", "--timeout", timeout});
   EXPECT_EQ(direct.exit_code, kExitUnavailable) << direct.Describe();
   EXPECT_LT(direct.elapsed, limit) << direct.Describe();
 
   // Quorums that the live nodes can meet still succeed.
   Ok(1, {"put", "b", "k2", "v", "--w", "2", "--timeout", "3000"});
-  EXPECT_EQ(Ok(3, {"get", "b", "k2", "--r", "2", "--timeout", "3000"}).out,
-            "v\n");
+  EXPECT_EQ(Ok(3, {"get", "b", "k2", "--r", "2", "--timeout", "3000"}).out, "v\n");
 
   CommandResult resume = cluster_.Cluster({"resume", "n2"});
   ASSERT_EQ(resume.exit_code, 0) << resume.Describe();
-  EXPECT_EQ(Ok(2, {"get", "b", "k2", "--r", "2", "--timeout", "3000"}).out,
-            "v\n");
+  EXPECT_EQ(Ok(2, {"get", "b", "k2", "--r", "2", "--timeout", "3000"}).out, "v\n");
 }
 
 TEST_F(ClusterTest, BlindPutsBecomeSiblingsAndAPutWithTheContextReplacesThem) {
@@ -147,10 +137,8 @@ TEST_F(ClusterTest, BlindPutsBecomeSiblingsAndAPutWithTheContextReplacesThem) {
   EXPECT_NE(human.err.find("2 siblings"), std::string::npos) << human.err;
 
   const std::string context = j["context"];
-  Ok(1,
-     {"put", "cart", "alice", "eggs,milk", "--context", context, "--w", "all"});
-  Json after =
-      ParseJson(Ok(2, {"get", "cart", "alice", "--r", "all", "--json"}));
+  Ok(1, {"put", "cart", "alice", "eggs,milk", "--context", context, "--w", "all"});
+  Json after = ParseJson(Ok(2, {"get", "cart", "alice", "--r", "all", "--json"}));
   EXPECT_EQ(SiblingValues(after), std::vector<std::string>{"eggs,milk"});
 }
 
@@ -158,38 +146,32 @@ TEST_F(ClusterTest, LwwBucketAlwaysReturnsOneValue) {
   StartCluster({"--bucket", "last:resolver=lww"});
   for (int i = 0; i < 4; ++i) {
     Ok(1 + i % 3, {"put", "last", "k", "v" + std::to_string(i), "--w", "all"});
-    Json j = ParseJson(
-        Ok(1 + (i + 1) % 3, {"get", "last", "k", "--r", "all", "--json"}));
-    EXPECT_EQ(SiblingValues(j),
-              std::vector<std::string>{"v" + std::to_string(i)});
+    Json j = ParseJson(Ok(1 + (i + 1) % 3, {"get", "last", "k", "--r", "all", "--json"}));
+    EXPECT_EQ(SiblingValues(j), std::vector<std::string>{"v" + std::to_string(i)});
   }
   // The default bucket in the same cluster keeps siblings.
   Ok(1, {"put", "other", "k", "a"});
   Ok(2, {"put", "other", "k", "b"});
-  EXPECT_EQ(SiblingValues(
-                ParseJson(Ok(3, {"get", "other", "k", "--r", "all", "--json"})))
-                .size(),
+  EXPECT_EQ(SiblingValues(ParseJson(Ok(3, {"get", "other", "k", "--r", "all", "--json"}))).size(),
             2u);
 }
 
 TEST_F(ClusterTest, DataSurvivesRestartingEveryNode) {
   StartCluster();
   for (int i = 0; i < 10; ++i) {
-    Ok(1 + i % 3, {"put", "durable", "k" + std::to_string(i),
-                   "v" + std::to_string(i), "--w", "all"});
+    Ok(1 + i % 3,
+       {"put", "durable", "k" + std::to_string(i), "v" + std::to_string(i), "--w", "all"});
   }
   CommandResult stop = cluster_.Cluster({"stop"});
   ASSERT_EQ(stop.exit_code, 0) << stop.Describe();
   CommandResult status = cluster_.Cluster({"status", "--json"});
-  for (const Json &n : ParseJson(status))
-    EXPECT_EQ(n["state"], "down") << status.out;
+  for (const Json& n : ParseJson(status)) EXPECT_EQ(n["state"], "down") << status.out;
 
   // `start` on the directory starts the same cluster again.
   StartCluster();
   for (int i = 0; i < 10; ++i) {
     CommandResult get =
-        Ok(1 + (i + 1) % 3,
-           {"get", "durable", "k" + std::to_string(i), "--r", "all"});
+        Ok(1 + (i + 1) % 3, {"get", "durable", "k" + std::to_string(i), "--r", "all"});
     EXPECT_EQ(get.out, "v" + std::to_string(i) + "\n");
   }
 
@@ -215,10 +197,9 @@ TEST_F(ClusterTest, DeleteThenGetIsNotFound) {
 
   // With the context that put printed.
   std::string context = Ok(1, {"put", "b", "gone2", "soon"}).out;
-  context.pop_back(); // the newline
+  context.pop_back();  // the newline
   Ok(3, {"del", "b", "gone2", "--context", context, "--w", "all"});
-  EXPECT_EQ(cluster_.Cli(2, {"get", "b", "gone2", "--r", "all"}).exit_code,
-            kExitNotFound);
+  EXPECT_EQ(cluster_.Cli(2, {"get", "b", "gone2", "--r", "all"}).exit_code, kExitNotFound);
 
   CommandResult never = cluster_.Cli(1, {"get", "b", "never-written"});
   EXPECT_EQ(never.exit_code, kExitNotFound) << never.Describe();
@@ -248,8 +229,7 @@ TEST_F(ClusterTest, StatusJsonShowsUpDownAndPaused) {
 
   CommandResult human = cluster_.Cluster({"status"});
   EXPECT_EQ(human.exit_code, 0);
-  EXPECT_EQ(std::count(human.out.begin(), human.out.end(), '\n'), 3)
-      << human.out;
+  EXPECT_EQ(std::count(human.out.begin(), human.out.end(), '\n'), 3) << human.out;
   EXPECT_NE(human.out.find("paused"), std::string::npos);
 
   // stop reaches a paused node too (SIGTERM with SIGCONT), well within the
@@ -257,14 +237,14 @@ TEST_F(ClusterTest, StatusJsonShowsUpDownAndPaused) {
   CommandResult stop = cluster_.Cluster({"stop"});
   EXPECT_EQ(stop.exit_code, 0) << stop.Describe();
   EXPECT_LT(stop.elapsed, milliseconds(5000)) << stop.Describe();
-  for (const Json &n : ParseJson(cluster_.Cluster({"status", "--json"}))) {
+  for (const Json& n : ParseJson(cluster_.Cluster({"status", "--json"}))) {
     EXPECT_EQ(n["state"], "down");
   }
 }
 
 TEST_F(ClusterTest, StartOnAnExistingClusterRefusesConflictingFlags) {
   StartCluster();
-  CommandResult again = cluster_.Start(); // same flags: already running, fine
+  CommandResult again = cluster_.Start();  // same flags: already running, fine
   EXPECT_EQ(again.exit_code, 0) << again.Describe();
   CommandResult r = cluster_.Start({"--n", "1"});
   EXPECT_EQ(r.exit_code, kExitUsage) << r.Describe();
@@ -273,11 +253,9 @@ TEST_F(ClusterTest, StartOnAnExistingClusterRefusesConflictingFlags) {
 
 TEST_F(ClusterTest, CliReportsBadInputAndUnreachableNodes) {
   StartCluster();
-  CommandResult bad_quorum =
-      cluster_.Cli(1, {"put", "b", "k", "v", "--w", "most"});
+  CommandResult bad_quorum = cluster_.Cli(1, {"put", "b", "k", "v", "--w", "most"});
   EXPECT_EQ(bad_quorum.exit_code, kExitUsage) << bad_quorum.Describe();
-  CommandResult bad_context =
-      cluster_.Cli(1, {"put", "b", "k", "v", "--context", "%%%"});
+  CommandResult bad_context = cluster_.Cli(1, {"put", "b", "k", "v", "--context", "%%%"});
   EXPECT_EQ(bad_context.exit_code, kExitUsage) << bad_context.Describe();
   CommandResult missing = cluster_.Cli(1, {"get", "b"});
   EXPECT_EQ(missing.exit_code, kExitUsage) << missing.Describe();
@@ -286,9 +264,9 @@ TEST_F(ClusterTest, CliReportsBadInputAndUnreachableNodes) {
 
   // A dead first node: the CLI falls over to the next one in --node.
   ASSERT_EQ(cluster_.Cluster({"kill", "n1"}).exit_code, 0);
-  CommandResult failover = RunCommand(
-      {BinaryPath("tools/ringkv"), "--node",
-       cluster_.Address(1) + "," + cluster_.Address(2), "put", "b", "k", "v"});
+  CommandResult failover =
+      RunCommand({BinaryPath("tools/ringkv"), "--node",
+                  cluster_.Address(1) + "," + cluster_.Address(2), "put", "b", "k", "v"});
   EXPECT_EQ(failover.exit_code, 0) << failover.Describe();
   CommandResult dead = cluster_.Cli(1, {"ping"});
   EXPECT_EQ(dead.exit_code, kExitUnavailable) << dead.Describe();
@@ -298,9 +276,8 @@ TEST_F(ClusterTest, ForegroundStartStopsEverythingOnSigterm) {
   // What `make run` does: start in the foreground, then stop on a signal.
   const std::string log = cluster_.dir() + ".foreground.log";
   Result<pid_t> tool =
-      SpawnDetached({BinaryPath("tools/ringkv-cluster"), "start",
-                     "--foreground", "--nodes", "3", "--dir", cluster_.dir(),
-                     "--base-port", std::to_string(cluster_.base_port()),
+      SpawnDetached({BinaryPath("tools/ringkv-cluster"), "start", "--foreground", "--nodes", "3",
+                     "--dir", cluster_.dir(), "--base-port", std::to_string(cluster_.base_port()),
                      "--node-binary", BinaryPath("node/ringkv-node")},
                     log);
   ASSERT_TRUE(tool.ok()) << tool.status().ToString();
@@ -308,22 +285,18 @@ TEST_F(ClusterTest, ForegroundStartStopsEverythingOnSigterm) {
   struct KillOnExit {
     pid_t pid;
     ~KillOnExit() {
-      if (GetProcessState(pid) != ProcessState::kGone)
-        ::kill(pid, SIGKILL);
+      if (GetProcessState(pid) != ProcessState::kGone) ::kill(pid, SIGKILL);
       WaitGone(pid, std::chrono::seconds(5));
     }
   } guard{*tool};
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   bool all_up = false;
   while (!all_up && std::chrono::steady_clock::now() < deadline) {
     CommandResult status = cluster_.Cluster({"status", "--json"});
     Json j = Json::parse(status.out, nullptr, false);
     all_up = j.is_array() && j.size() == 3 &&
-             std::all_of(j.begin(), j.end(),
-                         [](const Json &n) { return n["state"] == "up"; });
-    if (!all_up)
-      std::this_thread::sleep_for(milliseconds(50)); // poll interval
+             std::all_of(j.begin(), j.end(), [](const Json& n) { return n["state"] == "up"; });
+    if (!all_up) std::this_thread::sleep_for(milliseconds(50));  // poll interval
   }
   ASSERT_TRUE(all_up) << cluster_.LogTails();
   Ok(2, {"put", "b", "k", "v"});
@@ -331,8 +304,7 @@ TEST_F(ClusterTest, ForegroundStartStopsEverythingOnSigterm) {
   ASSERT_EQ(::kill(*tool, SIGTERM), 0);
   EXPECT_TRUE(WaitGone(*tool, std::chrono::seconds(30)));
   Json after = ParseJson(cluster_.Cluster({"status", "--json"}));
-  for (const Json &n : after)
-    EXPECT_EQ(n["state"], "down") << after.dump();
+  for (const Json& n : after) EXPECT_EQ(n["state"], "down") << after.dump();
   std::ifstream banner(log);
   const std::string text((std::istreambuf_iterator<char>(banner)),
                          std::istreambuf_iterator<char>());
@@ -343,13 +315,10 @@ TEST_F(ClusterTest, ForegroundStartStopsEverythingOnSigterm) {
 TEST_F(ClusterTest, GarbageAndOversizedFramesLeaveTheNodeServing) {
   StartCluster();
   // A frame whose checksum does not match its body.
-  std::string garbage =
-      std::string("\x05\x00\x00\x00", 4) + std::string(8, '\x42') + "hello";
+  std::string garbage = std::string("\x05\x00\x00\x00", 4) + std::string(8, '\x42') + "hello";
   // A header announcing a 4 GiB body.
-  std::string oversized =
-      std::string("\xff\xff\xff\xff", 4) + std::string(8, '\0');
-  for (const std::string &bytes :
-       {garbage, oversized, std::string(1000, '\x7f')}) {
+  std::string oversized = std::string("\xff\xff\xff\xff", 4) + std::string(8, '\0');
+  for (const std::string& bytes : {garbage, oversized, std::string(1000, '\x7f')}) {
     SendRaw(cluster_.Address(1), bytes);
   }
   Ok(1, {"ping"});
@@ -360,16 +329,14 @@ TEST_F(ClusterTest, GarbageAndOversizedFramesLeaveTheNodeServing) {
 // For 0, 1 and 2 of 3 nodes killed: every put and get at R/W 1..3 succeeds
 // exactly when enough replicas are alive, and otherwise fails with exit 3
 // within its deadline.
-class AvailabilityTest : public ClusterTest,
-                         public ::testing::WithParamInterface<int> {};
+class AvailabilityTest : public ClusterTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(AvailabilityTest, RequestsSucceedExactlyWhenEnoughReplicasAreAlive) {
   StartCluster();
   Ok(1, {"put", "avail", "k", "v0", "--w", "all"});
   const int killed = GetParam();
   for (int i = 0; i < killed; ++i) {
-    CommandResult kill =
-        cluster_.Cluster({"kill", "n" + std::to_string(3 - i)});
+    CommandResult kill = cluster_.Cluster({"kill", "n" + std::to_string(3 - i)});
     ASSERT_EQ(kill.exit_code, 0) << kill.Describe();
   }
   const int alive = 3 - killed;
@@ -377,54 +344,47 @@ TEST_P(AvailabilityTest, RequestsSucceedExactlyWhenEnoughReplicasAreAlive) {
   for (int q = 1; q <= 3; ++q) {
     const std::string quorum = std::to_string(q);
     const std::string value = "v" + quorum;
-    CommandResult put =
-        cluster_.Cli(1, {"put", "avail", "k", value, "--w", quorum, "--timeout",
-                         std::to_string(kTimeoutMs)});
-    CommandResult get =
-        cluster_.Cli(1, {"get", "avail", "k", "--r", quorum, "--timeout",
-                         std::to_string(kTimeoutMs)});
-    for (const CommandResult *r : {&put, &get}) {
+    CommandResult put = cluster_.Cli(
+        1, {"put", "avail", "k", value, "--w", quorum, "--timeout", std::to_string(kTimeoutMs)});
+    CommandResult get = cluster_.Cli(
+        1, {"get", "avail", "k", "--r", quorum, "--timeout", std::to_string(kTimeoutMs)});
+    for (const CommandResult* r : {&put, &get}) {
       EXPECT_EQ(r->exit_code, q <= alive ? 0 : kExitUnavailable)
           << "alive " << alive << ", quorum " << q << "\n"
           << r->Describe();
       EXPECT_LT(r->elapsed, milliseconds(kTimeoutMs + 2500)) << r->Describe();
     }
     if (q <= alive) {
-      EXPECT_NE(get.out.find(value + "\n"), std::string::npos)
-          << get.Describe();
+      EXPECT_NE(get.out.find(value + "\n"), std::string::npos) << get.Describe();
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(NodesKilled, AvailabilityTest,
-                         ::testing::Values(0, 1, 2));
+INSTANTIATE_TEST_SUITE_P(NodesKilled, AvailabilityTest, ::testing::Values(0, 1, 2));
 
-} // namespace
-} // namespace ringkv::testing
+}  // namespace
+}  // namespace ringkv::testing
 
 namespace ringkv::testing {
 namespace {
 
-bool HasArg(pid_t pid, const std::string &arg) {
+bool HasArg(pid_t pid, const std::string& arg) {
   const std::vector<std::string> args = GetProcessArgs(pid);
   return std::find(args.begin(), args.end(), arg) != args.end();
 }
 
 TEST_F(ClusterTest, StartPassesNodeFlagsAndLaterStartsKeepThem) {
-  StartCluster({"--gossip-interval-ms", "200", "--phi-threshold", "6",
-                "--hint-rate", "500", "--request-timeout-ms", "4000"});
-  const std::vector<std::string> expected = {
-      "--gossip-interval-ms=200", "--phi-threshold=6", "--hint-rate=500",
-      "--request-timeout-ms=4000"};
-  auto check_all = [&](const char *when) {
+  StartCluster({"--gossip-interval-ms", "200", "--phi-threshold", "6", "--hint-rate", "500",
+                "--request-timeout-ms", "4000"});
+  const std::vector<std::string> expected = {"--gossip-interval-ms=200", "--phi-threshold=6",
+                                             "--hint-rate=500", "--request-timeout-ms=4000"};
+  auto check_all = [&](const char* when) {
     Json status = ParseJson(cluster_.Cluster({"status", "--json"}));
     ASSERT_EQ(status.size(), 3u);
-    for (const Json &n : status) {
-      ASSERT_TRUE(n["pid"].is_number_integer())
-          << when << ": " << status.dump();
-      for (const std::string &arg : expected) {
-        EXPECT_TRUE(HasArg(n["pid"].get<pid_t>(), arg))
-            << when << ": " << n["name"] << " " << arg;
+    for (const Json& n : status) {
+      ASSERT_TRUE(n["pid"].is_number_integer()) << when << ": " << status.dump();
+      for (const std::string& arg : expected) {
+        EXPECT_TRUE(HasArg(n["pid"].get<pid_t>(), arg)) << when << ": " << n["name"] << " " << arg;
       }
     }
   };
@@ -433,7 +393,7 @@ TEST_F(ClusterTest, StartPassesNodeFlagsAndLaterStartsKeepThem) {
   ASSERT_EQ(cluster_.Cluster({"restart", "n2"}).exit_code, 0);
   check_all("after restart");
   ASSERT_EQ(cluster_.Cluster({"stop"}).exit_code, 0);
-  StartCluster(); // no flags: the saved ones
+  StartCluster();  // no flags: the saved ones
   check_all("after stop and start");
 
   CommandResult bad = cluster_.Start({"--phi-threshold", "0"});
@@ -455,8 +415,8 @@ TEST_F(ClusterTest, AdminStatusExitCodes) {
   EXPECT_EQ(j["peers"].size(), 3u) << j.dump();
 
   EXPECT_EQ(cluster_.Admin(1, {"bogus"}).exit_code, kExitUsage);
-  CommandResult bad_node = RunCommand(
-      {BinaryPath("tools/ringkv-admin"), "--node", "no-port", "status"});
+  CommandResult bad_node =
+      RunCommand({BinaryPath("tools/ringkv-admin"), "--node", "no-port", "status"});
   EXPECT_EQ(bad_node.exit_code, kExitUsage) << bad_node.Describe();
   ASSERT_EQ(cluster_.Cluster({"kill", "n1"}).exit_code, 0);
   CommandResult dead = cluster_.Admin(1, {"status"});
@@ -464,5 +424,5 @@ TEST_F(ClusterTest, AdminStatusExitCodes) {
   EXPECT_EQ(std::count(dead.err.begin(), dead.err.end(), '\n'), 1) << dead.err;
 }
 
-} // namespace
-} // namespace ringkv::testing
+}  // namespace
+}  // namespace ringkv::testing

@@ -25,26 +25,22 @@ namespace fs = std::filesystem;
 
 std::string CommandResult::Describe() const {
   std::ostringstream s;
-  s << "command: " << command << "\nexit: " << exit_code
-    << (timed_out ? " (timed out)" : "") << " after " << elapsed.count()
-    << " ms\nstdout: " << out << "\nstderr: " << err;
+  s << "command: " << command << "\nexit: " << exit_code << (timed_out ? " (timed out)" : "")
+    << " after " << elapsed.count() << " ms\nstdout: " << out << "\nstderr: " << err;
   return s.str();
 }
 
-CommandResult RunCommand(const std::vector<std::string> &argv,
-                         std::chrono::milliseconds timeout) {
+CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   CommandResult result;
-  for (const std::string &a : argv)
-    result.command += (result.command.empty() ? "" : " ") + a;
+  for (const std::string& a : argv) result.command += (result.command.empty() ? "" : " ") + a;
   const auto start = std::chrono::steady_clock::now();
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     result.err = std::string("pipe: ") + std::strerror(errno);
     return result;
   }
-  std::vector<char *> cargv;
-  for (const std::string &a : argv)
-    cargv.push_back(const_cast<char *>(a.c_str()));
+  std::vector<char*> cargv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -60,7 +56,7 @@ CommandResult RunCommand(const std::vector<std::string> &argv,
   ::close(err_pipe[1]);
   const auto deadline = start + timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string *sinks[2] = {&result.out, &result.err};
+  std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;
   while (open_fds > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -71,11 +67,9 @@ CommandResult RunCommand(const std::vector<std::string> &argv,
       break;
     }
     const int n = ::poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR)
-      break;
+    if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
-        continue;
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       char buf[4096];
       const ssize_t got = ::read(fds[i].fd, buf, sizeof(buf));
       if (got > 0) {
@@ -87,51 +81,42 @@ CommandResult RunCommand(const std::vector<std::string> &argv,
       }
     }
   }
-  for (pollfd &p : fds) {
-    if (p.fd >= 0)
-      ::close(p.fd);
+  for (pollfd& p : fds) {
+    if (p.fd >= 0) ::close(p.fd);
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
-  result.exit_code =
-      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   return result;
 }
 
-std::string BinaryPath(const std::string &relative) {
-  const char *dir = std::getenv("RINGKV_BIN_DIR");
+std::string BinaryPath(const std::string& relative) {
+  const char* dir = std::getenv("RINGKV_BIN_DIR");
   if (dir == nullptr || *dir == '\0') {
-    throw std::runtime_error(
-        "RINGKV_BIN_DIR is not set (run through meson or run_tests.py)");
+    throw std::runtime_error("RINGKV_BIN_DIR is not set (run through meson or run_tests.py)");
   }
   return std::string(dir) + "/" + relative;
 }
 
-void SendRaw(const std::string &address, const std::string &bytes) {
+void SendRaw(const std::string& address, const std::string& bytes) {
   const size_t colon = address.rfind(':');
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port =
-      htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return;
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0) {
+  if (fd < 0) return;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
     (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     // Read until the node closes the connection (or a bounded wait passes).
     pollfd pfd{fd, POLLIN, 0};
     char buf[256];
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline &&
-           ::poll(&pfd, 1, 500) >= 0) {
-      if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
-        break; // silent: done
-      if (::recv(fd, buf, sizeof(buf), 0) <= 0)
-        break;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline && ::poll(&pfd, 1, 500) >= 0) {
+      if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0) break;  // silent: done
+      if (::recv(fd, buf, sizeof(buf), 0) <= 0) break;
     }
   }
   ::close(fd);
@@ -141,19 +126,17 @@ namespace {
 
 bool PortFree(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return false;
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  const bool ok =
-      ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
 }
 
-} // namespace
+}  // namespace
 
 uint16_t FindFreePortBase(int count) {
   std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
@@ -163,10 +146,8 @@ uint16_t FindFreePortBase(int count) {
   for (int attempt = 0; attempt < 500; ++attempt) {
     const uint16_t base = static_cast<uint16_t>(pick(rng));
     bool free = true;
-    for (int i = 1; i <= count && free; ++i)
-      free = PortFree(static_cast<uint16_t>(base + i));
-    if (free)
-      return base;
+    for (int i = 1; i <= count && free; ++i) free = PortFree(static_cast<uint16_t>(base + i));
+    if (free) return base;
   }
   throw std::runtime_error("no free port range found");
 }
@@ -185,20 +166,17 @@ TempDir::~TempDir() {
 }
 
 LocalClusterFixture::LocalClusterFixture(int nodes)
-    : dir_(temp_.path() + "/cluster"), nodes_(nodes),
-      base_port_(FindFreePortBase(nodes)) {}
+    : dir_(temp_.path() + "/cluster"), nodes_(nodes), base_port_(FindFreePortBase(nodes)) {}
 
 LocalClusterFixture::~LocalClusterFixture() {
   RememberPids();
-  RunCommand({BinaryPath("tools/ringkv-cluster"), "stop", "--dir", dir_,
-              "--grace-ms", "3000"},
+  RunCommand({BinaryPath("tools/ringkv-cluster"), "stop", "--dir", dir_, "--grace-ms", "3000"},
              std::chrono::seconds(30));
   for (pid_t pid : pids_) {
     // Only a process that still names this cluster's directory is ours.
     const std::vector<std::string> args = GetProcessArgs(pid);
     bool ours = false;
-    for (const std::string &a : args)
-      ours = ours || a.find(dir_) != std::string::npos;
+    for (const std::string& a : args) ours = ours || a.find(dir_) != std::string::npos;
     if (ours) {
       ::kill(pid, SIGKILL);
       WaitGone(pid, std::chrono::seconds(5));
@@ -211,15 +189,13 @@ void LocalClusterFixture::RememberPids() {
     std::ifstream in(dir_ + "/n" + std::to_string(i) + "/pid");
     long pid = 0;
     if (in >> pid && pid > 0 &&
-        std::find(pids_.begin(), pids_.end(), static_cast<pid_t>(pid)) ==
-            pids_.end()) {
+        std::find(pids_.begin(), pids_.end(), static_cast<pid_t>(pid)) == pids_.end()) {
       pids_.push_back(static_cast<pid_t>(pid));
     }
   }
 }
 
-CommandResult
-LocalClusterFixture::Start(const std::vector<std::string> &extra) {
+CommandResult LocalClusterFixture::Start(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {BinaryPath("tools/ringkv-cluster"),
                                    "start",
                                    "--nodes",
@@ -236,8 +212,7 @@ LocalClusterFixture::Start(const std::vector<std::string> &extra) {
   return result;
 }
 
-CommandResult
-LocalClusterFixture::Cluster(const std::vector<std::string> &args) {
+CommandResult LocalClusterFixture::Cluster(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {BinaryPath("tools/ringkv-cluster")};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--dir");
@@ -247,20 +222,16 @@ LocalClusterFixture::Cluster(const std::vector<std::string> &args) {
   return result;
 }
 
-CommandResult LocalClusterFixture::Cli(int node,
-                                       const std::vector<std::string> &args,
+CommandResult LocalClusterFixture::Cli(int node, const std::vector<std::string>& args,
                                        std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv = {BinaryPath("tools/ringkv"), "--node",
-                                   Address(node)};
+  std::vector<std::string> argv = {BinaryPath("tools/ringkv"), "--node", Address(node)};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, timeout);
 }
 
-CommandResult LocalClusterFixture::Admin(int node,
-                                         const std::vector<std::string> &args,
+CommandResult LocalClusterFixture::Admin(int node, const std::vector<std::string>& args,
                                          std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv = {BinaryPath("tools/ringkv-admin"), "--node",
-                                   Address(node)};
+  std::vector<std::string> argv = {BinaryPath("tools/ringkv-admin"), "--node", Address(node)};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, timeout);
 }
@@ -276,14 +247,12 @@ std::string LocalClusterFixture::LogTails() const {
     std::ifstream in(path);
     std::vector<std::string> lines;
     std::string line;
-    while (std::getline(in, line))
-      lines.push_back(line);
+    while (std::getline(in, line)) lines.push_back(line);
     out += "--- " + path + "\n";
     const size_t from = lines.size() > 15 ? lines.size() - 15 : 0;
-    for (size_t j = from; j < lines.size(); ++j)
-      out += lines[j] + "\n";
+    for (size_t j = from; j < lines.size(); ++j) out += lines[j] + "\n";
   }
   return out;
 }
 
-} // namespace ringkv::testing
+}  // namespace ringkv::testing

@@ -21,7 +21,7 @@ namespace ringkv::testing {
 
 struct CommandResult {
   std::string command;
-  int exit_code = -1; // 128+signal when killed by a signal
+  int exit_code = -1;  // 128+signal when killed by a signal
   bool timed_out = false;
   std::string out, err;
   std::chrono::milliseconds elapsed{0};
@@ -32,30 +32,29 @@ struct CommandResult {
 // Runs argv (argv[0] a path) with stdin closed, capturing stdout and stderr.
 // A command still running at `timeout` is killed (SIGKILL) and reported as
 // timed out.
-CommandResult
-RunCommand(const std::vector<std::string> &argv,
-           std::chrono::milliseconds timeout = std::chrono::seconds(60));
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Connects to `address`, writes `bytes`, and waits (at most 5 s) for the
 // node to close the connection or stay silent; for hostile-input tests.
-void SendRaw(const std::string &address, const std::string &bytes);
+void SendRaw(const std::string& address, const std::string& bytes);
 
 // Path of a built binary: $RINGKV_BIN_DIR/<relative>.
-std::string BinaryPath(const std::string &relative);
+std::string BinaryPath(const std::string& relative);
 
 // A port P such that P+1 .. P+count are free on 127.0.0.1 right now.
 uint16_t FindFreePortBase(int count);
 
 // A temporary directory, removed with its contents on destruction.
 class TempDir {
-public:
+ public:
   TempDir();
   ~TempDir();
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  const std::string &path() const { return path_; }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
 
-private:
+ private:
   std::string path_;
 };
 
@@ -63,34 +62,32 @@ private:
 // base port. The destructor stops it and then SIGKILLs every node PID it
 // ever saw that still runs, so a failing test leaves nothing behind.
 class LocalClusterFixture {
-public:
+ public:
   explicit LocalClusterFixture(int nodes);
   ~LocalClusterFixture();
-  LocalClusterFixture(const LocalClusterFixture &) = delete;
-  LocalClusterFixture &operator=(const LocalClusterFixture &) = delete;
+  LocalClusterFixture(const LocalClusterFixture&) = delete;
+  LocalClusterFixture& operator=(const LocalClusterFixture&) = delete;
 
   // `ringkv-cluster start --nodes N --dir D --base-port P` plus `extra`.
-  CommandResult Start(const std::vector<std::string> &extra = {});
+  CommandResult Start(const std::vector<std::string>& extra = {});
   // `ringkv-cluster <args...> --dir D`.
-  CommandResult Cluster(const std::vector<std::string> &args);
+  CommandResult Cluster(const std::vector<std::string>& args);
   // `ringkv --node <address of node i> <args...>` (i is 1-based).
-  CommandResult
-  Cli(int node, const std::vector<std::string> &args,
-      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  CommandResult Cli(int node, const std::vector<std::string>& args,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   // `ringkv-admin --node <address of node i> <args...>`.
-  CommandResult
-  Admin(int node, const std::vector<std::string> &args,
-        std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  CommandResult Admin(int node, const std::vector<std::string>& args,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   std::string Address(int node) const;
   uint16_t base_port() const { return base_port_; }
-  const std::string &dir() const { return dir_; }
+  const std::string& dir() const { return dir_; }
   int nodes() const { return nodes_; }
   // The last lines of every node's log, for failure messages.
   std::string LogTails() const;
 
-private:
+ private:
   void RememberPids();
 
   TempDir temp_;
@@ -100,4 +97,4 @@ private:
   std::vector<pid_t> pids_;
 };
 
-} // namespace ringkv::testing
+}  // namespace ringkv::testing
