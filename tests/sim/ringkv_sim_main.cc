@@ -1,6 +1,7 @@
 // ringkv-sim: runs one simulation scenario from one seed.
 //
 //   ringkv-sim --seed S --scenario NAME [--nodes N] [--partitions Q] [--trace]
+//              [--gossip-interval-ms MS] [--phi PHI] [--hint-rate R]
 //
 // Prints the trace hash (equal for equal seeds), the simulator's speed and
 // every checker's verdict; on failure, the seed and the command that replays
@@ -21,6 +22,10 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", config.name, "scenario name (see --list)");
   app.add_option("--nodes", config.nodes, "number of nodes (default: the scenario's)");
   app.add_option("--partitions", config.partitions, "ring partitions Q (power of two)");
+  app.add_option("--gossip-interval-ms", config.gossip_interval_ms,
+                 "gossip interval (default: the scenario's; 1000 outside handoff scenarios)");
+  app.add_option("--phi", config.phi_threshold, "phi threshold (default: the scenario's; 8)");
+  app.add_option("--hint-rate", config.hint_rate, "hint deliveries per second per node (2000)");
   app.add_flag("--trace", trace, "print every trace record");
   app.add_option("--dump-key", config.dump_key, "print every operation on BUCKET/KEY");
   app.add_flag("--list", list, "list scenarios and exit");

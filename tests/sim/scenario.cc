@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -10,6 +11,7 @@
 #include "replication/object_codec.h"
 #include "ring/gossip.h"
 #include "tests/sim/buggify.h"
+#include "tests/sim/detection.h"
 #include "tests/sim/nemesis.h"
 #include "tests/sim/workload.h"
 
@@ -28,12 +30,39 @@ struct Spec {
   // Scripted scenarios (availability, siblings) run this instead of the
   // random workload, and add their own checks.
   std::function<std::shared_ptr<void>(SimCluster*, History*, CheckResult*)> script;
+  // Scripted faults next to the workload (handoff-restart, detect-default),
+  // with their own check named `faults_check`.
+  std::function<void(SimCluster*, Random*, CheckResult*)> faults;
+  std::string faults_check;
+  // Failure handling. With handoff checks the run waits for every node's
+  // hints to drain and checks handoff-complete on the write-only bucket
+  // "h" before the read-repair pass; every scenario checks hints-drained.
+  bool handoff_checks = false;
+  int64_t drain_bound_us = 30 * kSecond;
+  bool measure_detection = false;
 };
 
 BucketTable DefaultBuckets() {
   BucketTable t(BucketProps{3, 2, 2, ResolverKind::kSiblings});
   t.Set("lww", BucketProps{3, 2, 2, ResolverKind::kLww});
+  // Written only by blind puts, each to a fresh key, and never read before
+  // the checkers: what reaches a replica of it got there by the put itself
+  // or by hinted handoff (a later put would carry earlier siblings along).
+  t.Set("h", BucketProps{3, 2, 2, ResolverKind::kSiblings});
   return t;
+}
+
+WorkloadOptions BlindWrites(int64_t end_us) {
+  WorkloadOptions w;
+  w.bucket = "h";
+  w.end_us = end_us;
+  w.clients = 2;
+  w.fresh_keys = true;
+  w.max_think_us = 60'000;
+  w.put_pct = 100;
+  w.rmw_pct = 0;
+  w.delete_pct = 0;
+  return w;
 }
 
 WorkloadOptions Workload(const std::string& bucket, int64_t end_us) {
@@ -257,6 +286,105 @@ struct SiblingsScript {
   }
 };
 
+// ---------------------------------------------------------------- handoff-restart
+//
+// Kills a target node, lets hints for it pile up on the others, then
+// power-cycles the node holding most of them (a fallback on 5 nodes, a
+// coordinator on 3): the hints it loads at restart must be exactly the ones
+// it held. The target comes back either while that holder is still down or
+// after it restarted; the run's hints-drained and handoff-complete checks
+// then prove the reloaded hints were delivered.
+void HolderRestart(SimCluster* c, Random* random, CheckResult* out) {
+  int n = c->size();
+  int target = static_cast<int>(random->Uniform(n));
+  int64_t down_at = kSecond + static_cast<int64_t>(random->Uniform(2 * kSecond));
+  int64_t holder_at = down_at + 6 * kSecond + static_cast<int64_t>(random->Uniform(3 * kSecond));
+  int64_t holder_back = holder_at + kSecond + static_cast<int64_t>(random->Uniform(3 * kSecond));
+  bool target_first = random->OneIn(2);
+  int64_t target_back = target_first ? (holder_at + holder_back) / 2
+                                     : holder_back + kSecond +
+                                           static_cast<int64_t>(random->Uniform(2 * kSecond));
+  SimWorld& w = c->world();
+  w.queue().At(down_at, [c, target] { c->Kill(target, false); });
+  auto held = std::make_shared<std::map<NodeId, uint64_t>>();
+  auto holder = std::make_shared<int>(-1);
+  w.queue().At(holder_at, [c, target, held, holder] {
+    uint64_t most = 0;
+    for (int i = 0; i < c->size(); ++i) {
+      if (i == target || !c->up(i)) continue;
+      auto it = c->service(i)->HintCounts().find(c->id(target));
+      uint64_t count = it == c->service(i)->HintCounts().end() ? 0 : it->second;
+      if (*holder < 0 || count > most) {
+        most = count;
+        *holder = i;
+      }
+    }
+    if (*holder < 0) return;
+    *held = c->service(*holder)->HintCounts();
+    c->Kill(*holder, true);
+  });
+  w.queue().At(holder_back, [c, held, holder, out] {
+    if (*holder < 0) return;
+    c->Restart(*holder);
+    if (held->empty()) return;  // nothing to prove this time
+    ++out->checked;
+    if (c->service(*holder)->HintCounts() != *held) {
+      uint64_t before = 0, after = 0;
+      for (const auto& [t, k] : *held) before += k;
+      for (const auto& [t, k] : c->service(*holder)->HintCounts()) after += k;
+      out->Fail(c->id(*holder) + " held " + std::to_string(before) +
+                " hints before its power loss and loaded " + std::to_string(after));
+    }
+  });
+  w.queue().At(target_back, [c, target] { c->Restart(target); });
+}
+
+// ---------------------------------------------------------------- detect-default
+//
+// Default failure detection (1 s gossip, phi 8): a node crashed for 30 s,
+// then another paused for 28 s, each longer than the ~18.4 s detection, so
+// every peer marks them down, writes go the sloppy way and hints drain
+// after each returns.
+void DefaultDetection(SimCluster* c, Random* random, CheckResult*) {
+  int n = c->size();
+  int crashed = static_cast<int>(random->Uniform(n));
+  int paused = (crashed + 1 + static_cast<int>(random->Uniform(n - 1))) % n;
+  SimWorld& w = c->world();
+  w.queue().At(25 * kSecond, [c, crashed] { c->Kill(crashed, false); });
+  w.queue().At(55 * kSecond, [c, crashed] { c->Restart(crashed); });
+  w.queue().At(60 * kSecond, [c, paused] { c->Pause(paused); });
+  w.queue().At(88 * kSecond, [c, paused] { c->Resume(paused); });
+}
+
+// Fast failure detection so a run sees nodes marked down: gossip every
+// 100-250 ms (per seed), phi 8 (1.8-4.6 s to convict).
+void FastGossip(Spec* s, uint64_t seed) {
+  Random r(seed ^ 0x5eed'90551bULL);
+  s->cluster.gossip.interval_us = 100'000 + static_cast<int64_t>(r.Uniform(151)) * 1000;
+  s->cluster.gossip.phi_threshold = 8.0;
+}
+
+// A handoff scenario: fast gossip, faults long enough to be detected, the
+// write-only bucket "h", hints drained and handoff-complete checked.
+void Handoff(Spec* s, uint64_t seed, int64_t end) {
+  FastGossip(s, seed);
+  s->fault_end_us = end;
+  s->workloads.clear();
+  s->workloads.push_back(Workload("b", end));
+  s->workloads.push_back(BlindWrites(end));
+  s->nemesis.end_us = end - 2 * kSecond;
+  s->nemesis.min_gap_us = 500'000;
+  s->nemesis.max_gap_us = 3 * kSecond;
+  s->nemesis.min_duration_us = kSecond;
+  s->nemesis.max_duration_us = 8 * kSecond;
+  s->handoff_checks = true;
+  s->measure_detection = true;
+  s->drain_bound_us = 20 * kSecond;
+  // One seed in three paces handoff slowly, so a drain takes measurable time.
+  Random r(seed ^ 0x41ab'7e00ULL);
+  if (r.OneIn(3)) s->cluster.hint_rate_per_sec = 50;
+}
+
 Spec MakeSpec(const ScenarioConfig& config) {
   Spec s;
   s.cluster.buckets = DefaultBuckets();
@@ -318,6 +446,38 @@ Spec MakeSpec(const ScenarioConfig& config) {
     s.nemesis.max_faulty = huge ? 20 : 5;
     s.nemesis.min_gap_us = 50'000;
     s.nemesis.max_gap_us = 300'000;
+  } else if (name == "handoff-crash") {
+    Handoff(&s, config.seed, 20 * kSecond);
+    s.nemesis.crash = s.nemesis.power_loss = true;
+    s.nemesis.max_faulty = 2;
+  } else if (name == "handoff-pause") {
+    Handoff(&s, config.seed, 20 * kSecond);
+    s.nemesis.pause = true;
+    s.nemesis.max_faulty = 2;
+  } else if (name == "handoff-partition") {
+    Handoff(&s, config.seed, 20 * kSecond);
+    s.nemesis.partition = s.nemesis.link_chaos = true;
+  } else if (name == "handoff-n3") {
+    Handoff(&s, config.seed, 20 * kSecond);
+    s.cluster.nodes = 3;
+    s.nemesis.crash = s.nemesis.pause = s.nemesis.partition = true;
+  } else if (name == "handoff-restart" || name == "handoff-restart-n3") {
+    Handoff(&s, config.seed, 22 * kSecond);
+    if (name == "handoff-restart-n3") s.cluster.nodes = 3;
+    s.faults = HolderRestart;
+    s.faults_check = "hints-survive-restart";
+  } else if (name == "detect-default") {
+    int64_t end_at = 92 * kSecond;
+    s.fault_end_us = end_at;
+    s.workloads.clear();
+    s.workloads.push_back(Workload("b", end_at));
+    s.workloads.back().clients = 2;
+    s.workloads.back().max_think_us = 200'000;
+    s.workloads.push_back(BlindWrites(end_at));
+    s.workloads.back().max_think_us = 200'000;
+    s.faults = DefaultDetection;
+    s.handoff_checks = true;
+    s.measure_detection = true;
   } else if (name == "availability") {
     s.workloads.clear();
     s.fault_end_us = 0;
@@ -335,9 +495,48 @@ Spec MakeSpec(const ScenarioConfig& config) {
       return std::shared_ptr<void>(script);
     };
   }
+  if (config.gossip_interval_ms > 0) s.cluster.gossip.interval_us = config.gossip_interval_ms * 1000;
+  if (config.phi_threshold > 0) s.cluster.gossip.phi_threshold = config.phi_threshold;
+  if (config.hint_rate > 0) s.cluster.hint_rate_per_sec = config.hint_rate;
   if (config.nodes > 0) s.cluster.nodes = config.nodes;
   if (config.partitions > 0) s.cluster.partitions = config.partitions;
   return s;
+}
+
+uint64_t PendingHints(SimCluster& cluster) {
+  uint64_t total = 0;
+  for (int i = 0; i < cluster.size(); ++i) {
+    if (!cluster.up(i)) continue;
+    for (const auto& [target, count] : cluster.service(i)->HintCounts()) total += count;
+  }
+  return total;
+}
+
+// Runs in 50 ms steps until `until_us`, noting when the cluster last went
+// from holding hints to holding none (drain->drained_us).
+void TrackDrain(SimWorld& world, SimCluster& cluster, HintDrain* drain, int64_t until_us) {
+  while (world.now() < until_us) {
+    world.queue().RunUntil(std::min(until_us, world.now() + 50'000));
+    bool empty = PendingHints(cluster) == 0;
+    if (empty && !drain->drained) drain->drained_us = world.now();
+    drain->drained = empty;
+  }
+}
+
+// Runs until no node holds a hint or the drain bound (from the heal) passes.
+void WaitForDrain(SimWorld& world, SimCluster& cluster, HintDrain* drain) {
+  int64_t limit = drain->heal_us + drain->bound_us;
+  while (!drain->drained && world.now() < limit) {
+    TrackDrain(world, cluster, drain, std::min(limit, world.now() + 50'000));
+  }
+  if (drain->drained) return;
+  drain->leftover.clear();
+  for (int i = 0; i < cluster.size(); ++i) {
+    for (const auto& [target, count] : cluster.service(i)->HintCounts()) {
+      if (!drain->leftover.empty()) drain->leftover += ", ";
+      drain->leftover += cluster.id(i) + "->" + target + ": " + std::to_string(count);
+    }
+  }
 }
 
 }  // namespace
@@ -345,7 +544,9 @@ Spec MakeSpec(const ScenarioConfig& config) {
 const std::vector<std::string>& ScenarioNames() {
   static const std::vector<std::string> kNames = {
       "basic", "network", "crash", "wipe", "disk", "clock", "chaos",
-      "availability", "siblings", "large", "huge"};
+      "availability", "siblings", "large", "huge", "handoff-crash", "handoff-pause",
+      "handoff-partition", "handoff-n3", "handoff-restart", "handoff-restart-n3",
+      "detect-default"};
   return kNames;
 }
 
@@ -358,11 +559,17 @@ bool IsScenario(const std::string& name) {
 
 std::string ReplayCommand(const ScenarioConfig& config) {
   std::string cmd = "make sim SEED=" + std::to_string(config.seed) + " SCENARIO=" + config.name;
-  if (config.nodes > 0 || config.partitions > 0) {
+  if (config.nodes > 0 || config.partitions > 0 || config.gossip_interval_ms > 0 ||
+      config.phi_threshold > 0 || config.hint_rate > 0) {
     cmd += "  # or: ringkv-sim --seed " + std::to_string(config.seed) + " --scenario " +
            config.name;
     if (config.nodes > 0) cmd += " --nodes " + std::to_string(config.nodes);
     if (config.partitions > 0) cmd += " --partitions " + std::to_string(config.partitions);
+    if (config.gossip_interval_ms > 0) {
+      cmd += " --gossip-interval-ms " + std::to_string(config.gossip_interval_ms);
+    }
+    if (config.phi_threshold > 0) cmd += " --phi " + std::to_string(config.phi_threshold);
+    if (config.hint_rate > 0) cmd += " --hint-rate " + std::to_string(config.hint_rate);
   }
   return cmd;
 }
@@ -394,6 +601,25 @@ std::string ScenarioResult::Summary() const {
     s += "LWW discarded " + std::to_string(lww_discarded) + " of " + std::to_string(lww_acked) +
          " acknowledged writes\n";
   }
+  if (!detection.empty()) s += detection;
+  if (drain.pending_at_heal > 0 || drain.delivered > 0) {
+    s += "hints: " + std::to_string(drain.pending_at_heal) + " pending at the heal, " +
+         std::to_string(drain.delivered) + " delivered in the run; ";
+    if (drain.drained) {
+      char t[64];
+      std::snprintf(t, sizeof(t), "drained %.2fs after the heal (bound %.0fs, rate %.0f/s)\n",
+                    (drain.drained_us - drain.heal_us) / 1e6, drain.bound_us / 1e6,
+                    drain.rate_per_sec);
+      s += t;
+    } else {
+      s += "NOT drained\n";
+    }
+  }
+  if (handoff_excused > 0) {
+    s += std::to_string(handoff_excused) +
+         " acknowledged writes missing before repair, excused: coordinator crashed before its "
+         "deadline\n";
+  }
   for (const auto& c : checks) {
     s += "check " + c.name + ": " + (c.ok() ? "ok" : "FAILED") + " (" +
          std::to_string(c.checked) + " checked";
@@ -419,8 +645,16 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
     workloads.push_back(std::make_unique<ClientWorkload>(&cluster, &history, w));
     workloads.back()->Start();
   }
+  std::unique_ptr<DetectionProbe> probe;
+  if (spec.measure_detection) probe = std::make_unique<DetectionProbe>(&cluster, 10'000);
   Nemesis nemesis(&cluster, spec.nemesis, &buggify);
   nemesis.Start();
+  CheckResult fault_script;
+  fault_script.name = spec.faults_check;
+  if (spec.faults) {
+    Random fault_random(world.DeriveSeed());
+    spec.faults(&cluster, &fault_random, &fault_script);
+  }
   CheckResult scripted;
   scripted.name = config.name == "availability" ? "availability" : "semantics";
   std::shared_ptr<void> script;
@@ -430,8 +664,22 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   // Faults, then heal and let in-flight requests finish.
   int64_t script_end = spec.script ? 40 * kSecond : 0;
   world.queue().RunUntil(std::max(spec.fault_end_us, script_end));
+  if (probe) probe->Close();
   nemesis.HealAll();
-  world.queue().RunUntil(world.now() + 3 * kSecond);
+  HintDrain drain;
+  drain.heal_us = world.now();
+  drain.bound_us = spec.drain_bound_us;
+  drain.rate_per_sec = spec.cluster.hint_rate_per_sec;
+  drain.pending_at_heal = PendingHints(cluster);
+  drain.drained = drain.pending_at_heal == 0;
+  drain.drained_us = world.now();
+  TrackDrain(world, cluster, &drain, world.now() + 3 * kSecond);
+  CheckResult complete;
+  if (spec.handoff_checks) {
+    // Hints first, then what they healed, before any read repairs it.
+    WaitForDrain(world, cluster, &drain);
+    complete = CheckHandoffComplete(cluster, history, "h");
+  }
 
   // Read-repair pass: a get at R=N of every key touched, then quiet.
   Client repair(&cluster, &history, -1);
@@ -453,7 +701,15 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   while (healed.checked < keys.size() && world.now() < limit) {
     world.queue().RunUntil(world.now() + 100'000);
   }
-  world.queue().RunUntil(world.now() + kSecond);
+  if (spec.handoff_checks) {
+    world.queue().RunUntil(world.now() + kSecond);
+  } else {
+    TrackDrain(world, cluster, &drain, world.now() + kSecond);
+    WaitForDrain(world, cluster, &drain);
+  }
+  for (int i = 0; i < cluster.size(); ++i) {
+    if (cluster.up(i)) drain.delivered += cluster.service(i)->StatusReport().hints_delivered;
+  }
 
   ScenarioResult r;
   std::vector<std::string> hangs = repair.hangs();
@@ -477,6 +733,10 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
     conv.name += "(" + b + ")";
     r.checks.push_back(std::move(conv));
   }
+  if (spec.handoff_checks) r.checks.push_back(std::move(complete));
+  r.checks.push_back(CheckHintsDrained(drain));
+  if (probe) r.checks.push_back(probe->Check());
+  if (spec.faults && !spec.faults_check.empty()) r.checks.push_back(std::move(fault_script));
   r.checks.push_back(CheckNoHangs(hangs));
   r.checks.push_back(std::move(healed));
   if (spec.script) r.checks.push_back(std::move(scripted));
@@ -515,6 +775,12 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   r.faults = nemesis.faults_injected();
   r.messages = cluster.network().stats().sent;
   r.nemesis_log = nemesis.log();
+  r.drain = drain;
+  for (const auto& c : r.checks) r.handoff_excused += c.name == "handoff-complete" ? c.excused : 0;
+  if (probe) {
+    r.detection = probe->Summary();
+    r.detection_samples = probe->samples();
+  }
   r.trace_hash = world.trace().HexHash();
   r.sim_us = world.now();
   r.events = world.queue().events_run();

@@ -26,6 +26,11 @@ struct ScenarioConfig {
   uint64_t seed = 1;
   int nodes = 0;            // 0 = the scenario's default
   uint32_t partitions = 0;  // 0 = the scenario's default
+  // Failure handling overrides (0 = the scenario's): gossip interval, phi
+  // threshold, hinted-handoff deliveries per second.
+  int64_t gossip_interval_ms = 0;
+  double phi_threshold = 0;
+  double hint_rate = 0;
   FILE* trace = nullptr;    // prints every trace record when set
   // Prints every operation on this "bucket/key" (to `trace`, or stdout).
   std::string dump_key;
@@ -47,6 +52,12 @@ struct ScenarioResult {
   uint64_t lww_discarded = 0, lww_acked = 0;
   // Acknowledged puts whose reply held their value twice (applied twice).
   uint64_t duplicate_applied = 0;
+  // Failure handling: hint drain after the heal, detection figures
+  // (DetectionProbe::Summary, empty when not measured) and latencies (us).
+  HintDrain drain;
+  uint64_t handoff_excused = 0;
+  std::string detection;
+  std::vector<int64_t> detection_samples;
   std::vector<CheckResult> checks;
   std::vector<std::string> nemesis_log;
   // Names of the checkers that failed.

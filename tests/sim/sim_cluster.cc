@@ -81,6 +81,9 @@ void SimCluster::StartService(int i) {
   so.buckets = options_.buckets;
   so.default_timeout_ms = options_.default_timeout_ms;
   so.sync_writes = options_.sync_writes;
+  so.failure_detection = options_.failure_detection;
+  so.gossip = options_.gossip;
+  so.hint_rate_per_sec = options_.hint_rate_per_sec;
   ServiceEnv env;
   env.clock = n.clock.get();
   env.scheduler = n.scheduler.get();
@@ -112,7 +115,9 @@ void SimCluster::Kill(int i, bool power_loss) {
   n.service.reset();
   n.process->Kill();
   if (power_loss) n.engine->DropUnsynced();
+  n.kills.push_back(world_->now());
   world_->trace().Record(world_->now(), power_loss ? "power-loss" : "crash", i, 0);
+  if (lifecycle_) lifecycle_(i, true);
 }
 
 void SimCluster::Restart(int i) {
@@ -125,6 +130,7 @@ void SimCluster::Restart(int i) {
   n.process->Start();
   StartService(i);
   world_->trace().Record(world_->now(), "restart", i, n.incarnation);
+  if (lifecycle_) lifecycle_(i, false);
 }
 
 void SimCluster::Wipe(int i) {
@@ -140,12 +146,23 @@ void SimCluster::Wipe(int i) {
 void SimCluster::Pause(int i) {
   if (!up(i)) return;
   ++nodes_[i]->disturbances;
+  bool was_paused = paused(i);
   nodes_[i]->process->Pause();
+  if (!was_paused && lifecycle_) lifecycle_(i, true);
 }
 
 void SimCluster::Resume(int i) {
   ++nodes_[i]->disturbances;
+  bool was_paused = paused(i);
   nodes_[i]->process->Resume();
+  if (was_paused && lifecycle_) lifecycle_(i, false);
+}
+
+bool SimCluster::KilledDuring(int i, int64_t from_us, int64_t to_us) const {
+  for (int64_t t : nodes_[i]->kills) {
+    if (t >= from_us && t <= to_us) return true;
+  }
+  return false;
 }
 
 void SimCluster::SetDiskFaults(int i, const DiskFaults& faults) {

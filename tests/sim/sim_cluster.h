@@ -22,6 +22,7 @@
 #include "replication/bucket.h"
 #include "replication/object.h"
 #include "replication/service.h"
+#include "ring/gossip.h"
 #include "ring/ring.h"
 #include "storage/memory_storage.h"
 #include "tests/sim/sim_clock.h"
@@ -45,6 +46,11 @@ struct ClusterOptions {
   // Each node's wall clock offset is uniform in [-max, max]; drift likewise.
   int64_t max_clock_offset_us = 0;
   int64_t max_drift_ppm = 0;
+  // Failure handling (ServiceOptions): heartbeat gossip and phi threshold,
+  // and the pace of hinted handoff.
+  bool failure_detection = true;
+  GossipOptions gossip;
+  double hint_rate_per_sec = 2000;
   // Planted bugs (tests only): wrap a node's transport, or restart a wiped
   // node with its old incarnation (the kv679 mistake).
   std::function<std::unique_ptr<Transport>(int node, Transport* base, SimCluster* cluster)>
@@ -112,6 +118,16 @@ class SimCluster {
   uint64_t decode_errors() const { return decode_errors_; }
   // Service::Start failures (node: status).
   const std::vector<std::string>& start_failures() const { return start_failures_; }
+  // Called after a node goes silent (killed or paused: `silent` true) or
+  // returns (restarted or resumed: false). One listener.
+  void set_lifecycle_listener(std::function<void(int node, bool silent)> l) {
+    lifecycle_ = std::move(l);
+  }
+  // Virtual times at which node i was killed, in order.
+  const std::vector<int64_t>& kills(int i) const { return nodes_[i]->kills; }
+  // True when node i was killed at some time in [from_us, to_us].
+  bool KilledDuring(int i, int64_t from_us, int64_t to_us) const;
+
   // Injects bytes as if `from` had sent them to `to` (planted-bug wrappers).
   void Inject(int from, int to, std::string bytes) { network_->Send(from, to, std::move(bytes)); }
 
@@ -131,6 +147,7 @@ class SimCluster {
     bool wiped = false;
     uint64_t disturbances = 0;
     DiskFaults faults;
+    std::vector<int64_t> kills;
   };
   void StartService(int i);
   void Deliver(int from, int to, std::string bytes);
@@ -144,6 +161,7 @@ class SimCluster {
   std::unique_ptr<SimNetwork> network_;
   uint64_t decode_errors_ = 0;
   std::vector<std::string> start_failures_;
+  std::function<void(int, bool)> lifecycle_;
 };
 
 }  // namespace ringkv::sim

@@ -198,7 +198,9 @@ void ClientWorkload::Schedule(int c) {
 void ClientWorkload::Next(int c) {
   if (cluster_->world().now() >= options_.end_us) return;
   Client& client = *clients_[c];
-  const std::string key = KeyName(static_cast<int>(random_.Uniform(options_.keys)));
+  const std::string key = options_.fresh_keys
+                              ? "u" + std::to_string(next_key_++)
+                              : KeyName(static_cast<int>(random_.Uniform(options_.keys)));
   const std::string& b = options_.bucket;
   int node = PickNode();
   int dice = static_cast<int>(random_.Uniform(100));

@@ -63,6 +63,9 @@ struct WorkloadOptions {
   std::string bucket = "b";
   int clients = 4;
   int keys = 16;
+  // Every operation on a key never used before (write-once keys): a replica
+  // that missed a write can only get it from the write itself or a hint.
+  bool fresh_keys = false;
   int64_t start_us = 0;
   int64_t end_us = 10'000'000;
   int64_t max_think_us = 50'000;
@@ -97,6 +100,7 @@ class ClientWorkload {
   Random random_;
   std::vector<std::unique_ptr<Client>> clients_;
   uint64_t next_value_ = 0;
+  uint64_t next_key_ = 0;
 };
 
 }  // namespace ringkv::sim
