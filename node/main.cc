@@ -51,6 +51,7 @@ struct Flags {
   double phi_threshold = 8.0;
   double hint_rate = 2000;
   uint32_t request_timeout_ms = 5000;
+  uint32_t cache_mb = 64;
 };
 
 int Fail(int code, const std::string& what) {
@@ -100,7 +101,9 @@ int Run(const Flags& flags) {
   std::error_code ec;
   std::filesystem::create_directories(flags.data, ec);
   if (ec) return Fail(kExitRuntime, "cannot create data directory " + flags.data + ": " + ec.message());
-  Result<std::unique_ptr<Storage>> storage = LevelDbStorage::Open(flags.data);
+  LevelDbOptions db_options;
+  db_options.block_cache_bytes = size_t{flags.cache_mb} << 20;
+  Result<std::unique_ptr<Storage>> storage = LevelDbStorage::Open(flags.data, db_options);
   if (!storage.ok()) {
     return Fail(kExitRuntime, "cannot open database in " + flags.data + ": " +
                                   storage.status().ToString());
@@ -145,7 +148,7 @@ int Run(const Flags& flags) {
   if (Status st = service.Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }
-  ServiceSink sink(&service);
+  ServiceSink sink(&service, &transport);
   Server server(&loop, server_options, &sink);
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
 
@@ -192,6 +195,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
+  app.add_option("--cache-mb", flags.cache_mb, "LevelDB block cache, MiB")
+      ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str();
   app.add_option("--request-timeout-ms", flags.request_timeout_ms,
                  "deadline of a request that carries none")
       ->check(CLI::Range(1u, 3'600'000u))

@@ -83,6 +83,19 @@ bool PeerTransport::IsUp(const NodeId& id) const {
   return it == peers_.end() || it->second->failures == 0;
 }
 
+void PeerTransport::HeardFrom(const NodeId& id) {
+  auto it = peers_.find(id);
+  if (it == peers_.end() || it->second->failures == 0) return;
+  Peer* peer = it->second.get();
+  peer->failures = 0;
+  peer->backoff_us = options_.min_backoff_us;
+  if (peer->state == Peer::State::kBackoff) {
+    loop_->Cancel(peer->backoff_timer);
+    peer->backoff_timer = 0;
+    peer->state = Peer::State::kIdle;
+  }
+}
+
 void PeerTransport::Send(const NodeId& to, std::string bytes) {
   if (to == self_) {
     ++stats_.sent;

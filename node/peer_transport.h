@@ -65,6 +65,10 @@ class PeerTransport : public Transport, public Liveness {
   const PeerTransportStats& stats() const { return stats_; }
   bool connected(const NodeId& peer) const;
   bool IsUp(const NodeId& peer) const override;
+  // The peer just sent us a message, so it is running: forget failed
+  // connects and back-off, so the next Send connects at once. Unknown ids
+  // are ignored.
+  void HeardFrom(const NodeId& peer);
 
  private:
   struct Peer;

@@ -69,11 +69,8 @@ NodeStatus Service::StatusReport() const {
   s.node = options_.self;
   s.incarnation = options_.incarnation;
   s.ring_epoch = ring_.epoch();
-  if (peer_view_) {
-    s.peers = peer_view_();
-  } else if (gossiper_) {
-    s.peers = gossiper_->View();
-  }
+  if (gossiper_) s.peers = gossiper_->View();
+  for (PeerState& p : s.peers) p.up = p.up && env_.liveness->IsUp(p.node);
   for (const auto& [target, count] : hints_->counts()) s.hints.push_back({target, count});
   s.hints_delivered = handoff_->delivered();
   return s;

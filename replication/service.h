@@ -91,11 +91,10 @@ class Service {
   // A message that arrived from another node through the Transport.
   void OnPeerMessage(Message message);
 
-  // This node's view: peers (when a failure detector is attached through
-  // SetPeerView) and pending hints per target.
+  // This node's view: each peer up or down (the failure detector's phi, and
+  // down too while the transport cannot reach it) and pending hints per
+  // target.
   NodeStatus StatusReport() const;
-  // Supplies the peer list for status reports (the gossip view).
-  void SetPeerView(std::function<std::vector<PeerState>()> view) { peer_view_ = std::move(view); }
   // Pending hints per target.
   const std::map<NodeId, uint64_t>& HintCounts() const;
 
@@ -121,7 +120,6 @@ class Service {
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HintedHandoff> handoff_;
-  std::function<std::vector<PeerState>()> peer_view_;
 };
 
 }  // namespace ringkv

@@ -294,6 +294,27 @@ Status LocalCluster::Signal(const ClusterMember& member, int signal) {
   return Status::OK();
 }
 
+namespace {
+
+// Whether `m` believes every other node in `started` up: right after a
+// start, a node whose first connect to a peer came before that peer listened
+// counts it down until it hears from it, and a write needing that peer would
+// fail. Nodes not being started may legitimately be down.
+bool SeesUp(const ClusterMember& m, const std::vector<ClusterMember>& started,
+            std::chrono::milliseconds timeout) {
+  Result<NodeStatus> view = QueryNodeStatus(m.address, timeout);
+  if (!view.ok()) return false;
+  for (const PeerState& p : view->peers) {
+    if (p.up) continue;
+    for (const ClusterMember& other : started) {
+      if (other.id == p.node) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
                                  std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -306,7 +327,10 @@ Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
         return Status::Unavailable(m.id + " exited during start" +
                                    (last.empty() ? "" : ": " + last) + " (see " + LogPath(m) + ")");
       }
-      if (!PingNode(m.address, std::chrono::milliseconds(500))) still.push_back(m);
+      if (!PingNode(m.address, std::chrono::milliseconds(500)) ||
+          !SeesUp(m, members, std::chrono::milliseconds(500))) {
+        still.push_back(m);
+      }
     }
     if (still.empty()) return Status::OK();
     waiting = std::move(still);
