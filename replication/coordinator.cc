@@ -170,20 +170,6 @@ void Coordinator::Get(const GetRequest& request, int64_t deadline_us, GetCallbac
 
 void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
   for (size_t i = 0; i < op->replicas.size(); ++i) op->quorum.Expect(true);
-  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
-  op->timer = env_.scheduler->RunAfter(delay, [this, op] {
-    op->timer = 0;
-    if (op->finished) return;
-    if (!op->responded) {
-      op->responded = true;
-      GetReply reply;
-      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline");
-      op->done(std::move(reply));
-    }
-    ReadRepair(*op);
-    Forget(op->ids);
-    op->finished = true;
-  });
   for (size_t i = 0; i < op->replicas.size() && !op->finished; ++i) {
     if (op->replicas[i] == options_->self) {
       auto local = replica_->Read(op->partition, op->request.bucket, op->request.key);
@@ -204,6 +190,23 @@ void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
     pending_[id] = Pending{op, nullptr, nullptr, i};
     op->ids.push_back(id);
   }
+  // Armed last: a get answered entirely by the local replica (N=1) never
+  // needs a timer.
+  if (op->finished) return;
+  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  op->timer = env_.scheduler->RunAfter(delay, [this, op] {
+    op->timer = 0;
+    if (op->finished) return;
+    if (!op->responded) {
+      op->responded = true;
+      GetReply reply;
+      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline");
+      op->done(std::move(reply));
+    }
+    ReadRepair(*op);
+    Forget(op->ids);
+    op->finished = true;
+  });
 }
 
 void Coordinator::OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica,
@@ -349,8 +352,11 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
       AddFallback(op, p);
     }
   }
-  int64_t now = env_.clock->MonoMicros();
-  int64_t delay = std::max<int64_t>(0, op->deadline_us - now);
+  for (size_t i = 0; i < op->targets.size(); ++i) SendPut(op, i);
+  MaybeFinishPut(op);
+  // Armed last: a put that needed no other replica (N=1) is already done.
+  if (op->finished) return;
+  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
   op->timer = env_.scheduler->RunAfter(delay, [this, op] {
     op->timer = 0;
     if (op->finished) return;
@@ -368,8 +374,6 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
       if (!op->finished) RecruitFallbacks(op);
     });
   }
-  for (size_t i = 0; i < op->targets.size(); ++i) SendPut(op, i);
-  MaybeFinishPut(op);
 }
 
 void Coordinator::SendPut(const std::shared_ptr<PutOp>& op, size_t target) {

@@ -2,6 +2,7 @@
 
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
 #include <utility>
@@ -21,13 +22,18 @@ std::string_view ToView(const leveldb::Slice& s) { return std::string_view(s.dat
 
 class LevelDbStorageImpl : public Storage {
  public:
-  LevelDbStorageImpl(std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db,
-                     const LevelDbOptions& options)
-      : cache_(std::move(cache)), db_(std::move(db)), options_(options) {}
+  LevelDbStorageImpl(std::unique_ptr<leveldb::Cache> cache,
+                     std::unique_ptr<const leveldb::FilterPolicy> filter,
+                     std::unique_ptr<leveldb::DB> db, const LevelDbOptions& options)
+      : cache_(std::move(cache)),
+        filter_(std::move(filter)),
+        db_(std::move(db)),
+        options_(options) {}
 
   ~LevelDbStorageImpl() override {
-    // The database uses the cache until it is closed.
+    // The database uses the cache and the filter until it is closed.
     db_.reset();
+    filter_.reset();
     cache_.reset();
   }
 
@@ -70,6 +76,7 @@ class LevelDbStorageImpl : public Storage {
 
  private:
   std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::DB> db_;
   LevelDbOptions options_;
 };
@@ -79,12 +86,17 @@ class LevelDbStorageImpl : public Storage {
 Result<std::unique_ptr<Storage>> LevelDbStorage::Open(const std::string& path,
                                                       const LevelDbOptions& options) {
   std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(options.block_cache_bytes));
+  // A get of a key that does not exist (every first write checks for an
+  // object to merge with) then costs no table read.
+  std::unique_ptr<const leveldb::FilterPolicy> filter(
+      leveldb::NewBloomFilterPolicy(options.bloom_bits_per_key));
   leveldb::Options lo;
   lo.create_if_missing = options.create_if_missing;
   lo.error_if_exists = options.error_if_exists;
   lo.paranoid_checks = options.paranoid_checks;
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.block_cache = cache.get();
+  if (options.bloom_bits_per_key > 0) lo.filter_policy = filter.get();
   leveldb::DB* raw = nullptr;
   const leveldb::Status s = leveldb::DB::Open(lo, path, &raw);
   if (!s.ok()) {
@@ -93,7 +105,7 @@ Result<std::unique_ptr<Storage>> LevelDbStorage::Open(const std::string& path,
     return FromLevelDb(s);
   }
   std::unique_ptr<Storage> storage = std::make_unique<LevelDbStorageImpl>(
-      std::move(cache), std::unique_ptr<leveldb::DB>(raw), options);
+      std::move(cache), std::move(filter), std::unique_ptr<leveldb::DB>(raw), options);
   return storage;
 }
 

@@ -23,8 +23,10 @@ struct LevelDbOptions {
   bool sync = false;
   // Verify checksums on every read and stop early on internal inconsistency.
   bool paranoid_checks = false;
-  size_t block_cache_bytes = 8 << 20;
-  size_t write_buffer_bytes = 4 << 20;
+  size_t block_cache_bytes = 64 << 20;
+  size_t write_buffer_bytes = 16 << 20;
+  // Bloom filter per table; 0 = none.
+  int bloom_bits_per_key = 10;
 };
 
 class LevelDbStorage {
