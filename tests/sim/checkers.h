@@ -11,7 +11,8 @@
 // - HandoffComplete: NoLostWrites judged after every node's hints drained
 //   and before the read-repair pass, so what it finds was healed by hinted
 //   handoff (or the put itself), not by repair. A write whose coordinator
-//   was killed before the write's deadline is excused when missing: the
+//   was killed before its own deadline for the put (a timeout after it
+//   replied, at the latest) is excused when missing: the
 //   coordinator records the hint for a primary that never answered when the
 //   put finishes (at its deadline at the latest), and a crash before then
 //   takes that hint with it (as in Cassandra; anti-entropy's job). Excused

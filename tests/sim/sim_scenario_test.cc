@@ -146,7 +146,12 @@ TEST(SimLargeTest, HundredTwentyNodesQ1024) {
 // Regression seeds: runs that once found a defect (see docs/simulation.md).
 TEST(SimRegressionTest, KnownSeeds) {
   for (auto [name, seed] : std::vector<std::pair<std::string, uint64_t>>{
-           {"chaos", 41}, {"disk", 20}, {"crash", 1}, {"network", 1}}) {
+           {"chaos", 41}, {"disk", 20}, {"crash", 1}, {"network", 1},
+           // A paused coordinator resumed, coordinated held puts and was
+           // killed before its deadline: the hint never written is excused.
+           {"handoff-n3", 2044},
+           // A client fell back to a dead node: lost unseen, not a hang.
+           {"handoff-restart-n3", 2145}}) {
     ScenarioResult r = RunSeed(name, seed);
     ScenarioConfig c;
     c.name = name;

@@ -31,6 +31,30 @@ INSTANTIATE_TEST_SUITE_P(
       return std::get<0>(info.param) + "_seed" + std::to_string(100000 + std::get<1>(info.param));
     });
 
+// Failure handling: every handoff scenario, and default detection.
+constexpr int kSoakHandoffSeeds = 200;
+
+INSTANTIATE_TEST_SUITE_P(
+    Handoff, SimSoakTest,
+    ::testing::Combine(::testing::Values("handoff-crash", "handoff-pause", "handoff-partition",
+                                         "handoff-n3", "handoff-restart", "handoff-restart-n3"),
+                       ::testing::Range(0, kSoakHandoffSeeds)),
+    [](const auto& info) {
+      std::string name = std::get<0>(info.param);
+      for (char& ch : name) ch = ch == '-' ? '_' : ch;
+      return name + "_seed" + std::to_string(100000 + std::get<1>(info.param));
+    });
+
+TEST(SimSoakDetectionTest, DefaultSettingsManySeeds) {
+  for (uint64_t seed = 100000; seed < 100020; ++seed) {
+    ScenarioConfig c;
+    c.name = "detect-default";
+    c.seed = seed;
+    ScenarioResult r = RunScenario(c);
+    EXPECT_TRUE(r.ok) << r.Summary() << "replay: " << ReplayCommand(c);
+  }
+}
+
 TEST(SimSoakScaleTest, ThousandNodes) {
   ScenarioConfig c;
   c.name = "huge";

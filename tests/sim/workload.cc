@@ -90,8 +90,11 @@ void Client::Issue(Op op, uint32_t timeout_ms, Done done) {
   op.invoke_us = world.now();
   op.deadline_us = op.invoke_us + static_cast<int64_t>(timeout_ms) * 1000;
   // A request sent to a paused node, or one whose loop a slow disk blocks,
-  // waits for the loop: excused from the deadline.
-  op.node_disturbances = cluster_->paused(op.node) || cluster_->slow(op.node)
+  // waits for the loop; one sent to a dead node is lost unseen (PickNode
+  // falls back to any node when its tries find none up): excused from the
+  // deadline.
+  op.node_disturbances = !cluster_->up(op.node) || cluster_->paused(op.node) ||
+                                 cluster_->slow(op.node)
                              ? ~uint64_t{0}
                              : cluster_->disturbances(op.node);
   Message m;
