@@ -22,6 +22,15 @@ constexpr size_t kMaxValueBytes = 4 * 1024 * 1024;
 // forwarder moves on to the next primary.
 constexpr int64_t kForwardGraceUs = 50'000;
 
+// "; believed down: n3, n4" when replicas were not even asked, so that an
+// unavailable answer says why fewer replicas answered than exist.
+std::string DownNote(const std::vector<NodeId>& down) {
+  if (down.empty()) return "";
+  std::string note = "; believed down: ";
+  for (size_t i = 0; i < down.size(); ++i) note += (i ? ", " : "") + down[i];
+  return note;
+}
+
 }  // namespace
 
 struct Coordinator::GetOp {
@@ -39,6 +48,7 @@ struct Coordinator::GetOp {
   };
   std::vector<Answer> answers;
   std::vector<uint64_t> ids;
+  std::vector<NodeId> down;  // replicas skipped as believed down
   TimerId timer = 0;
   bool responded = false;
   bool finished = false;
@@ -68,6 +78,7 @@ struct Coordinator::PutOp {
   PutCallback done;
   Object object;
   std::vector<uint64_t> ids;
+  std::vector<NodeId> down;  // primaries believed down and left without a stand-in
   TimerId timer = 0;
   TimerId sloppy_timer = 0;
   bool responded = false;
@@ -182,6 +193,7 @@ void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
       continue;
     }
     if (!liveness_->IsUp(op->replicas[i])) {
+      op->down.push_back(op->replicas[i]);
       OnGetAnswer(op, i, Status::Unavailable(op->replicas[i] + " is down"), false, {});
       continue;
     }
@@ -200,7 +212,8 @@ void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
     if (!op->responded) {
       op->responded = true;
       GetReply reply;
-      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline");
+      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline" +
+                                         DownNote(op->down));
       op->done(std::move(reply));
     }
     ReadRepair(*op);
@@ -239,7 +252,7 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
         reply.object = ResolveLww(std::move(reply.object));
       }
     } else {
-      reply.status = Status::Unavailable(op->quorum.Shortfall());
+      reply.status = Status::Unavailable(op->quorum.Shortfall() + DownNote(op->down));
     }
     op->done(std::move(reply));
   }
@@ -347,9 +360,9 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
     if (liveness_->IsUp(p)) {
       op->targets.push_back({p, {}});
       op->quorum.Expect(true);
-    } else {
+    } else if (!AddFallback(op, p)) {
       // Without a stand-in, FinishPut leaves the hint here.
-      AddFallback(op, p);
+      op->down.push_back(p);
     }
   }
   for (size_t i = 0; i < op->targets.size(); ++i) SendPut(op, i);
@@ -363,7 +376,8 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
     if (!op->responded) {
       op->responded = true;
       PutReply reply;
-      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline");
+      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline" +
+                                         DownNote(op->down));
       op->done(std::move(reply));
     }
     FinishPut(op);
@@ -430,7 +444,7 @@ void Coordinator::MaybeFinishPut(const std::shared_ptr<PutOp>& op) {
     if (op->quorum.Met()) {
       reply.object = op->object;
     } else {
-      reply.status = Status::Unavailable(op->quorum.Shortfall());
+      reply.status = Status::Unavailable(op->quorum.Shortfall() + DownNote(op->down));
     }
     op->done(std::move(reply));
   }
