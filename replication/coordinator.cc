@@ -230,11 +230,7 @@ void Coordinator::OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica,
   a.ok = status.ok();
   a.found = found && a.ok;
   a.object = std::move(object);
-  if (a.ok) {
-    op->quorum.Succeeded(true);
-  } else {
-    op->quorum.Failed(true);
-  }
+  op->quorum.Answered(a.ok, /*primary=*/true);
   MaybeFinishGet(op);
 }
 
@@ -428,12 +424,7 @@ void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, size_t target,
   PutOp::Target& t = op->targets[target];
   t.answered = true;
   t.acked = status.ok();
-  bool primary = t.hint_for.empty();
-  if (status.ok()) {
-    op->quorum.Succeeded(primary);
-  } else {
-    op->quorum.Failed(primary);
-  }
+  op->quorum.Answered(status.ok(), /*primary=*/t.hint_for.empty());
   MaybeFinishPut(op);
 }
 

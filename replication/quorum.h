@@ -21,6 +21,7 @@ class QuorumTracker {
   void Expect(bool primary) { primary ? ++pending_primary_ : ++pending_other_; }
   void Succeeded(bool primary);
   void Failed(bool primary);
+  void Answered(bool ok, bool primary) { ok ? Succeeded(primary) : Failed(primary); }
 
   bool Met() const { return ok_ >= required_ && ok_primary_ >= required_primary_; }
   // True when even every outstanding answer succeeding could not meet it.

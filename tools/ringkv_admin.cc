@@ -15,20 +15,15 @@
 
 #include "client/address.h"
 #include "client/client.h"
+#include "tools/exit_codes.h"
 
 namespace ringkv {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnavailable = 3;
-constexpr int kExitOther = 4;
-
 int Fail(const Status& status) {
   std::cerr << "ringkv-admin: " << status.ToString() << "\n";
-  if (status.IsInvalidArgument()) return kExitUsage;
-  if (status.IsUnavailable() || status.IsTimeout()) return kExitUnavailable;
-  return kExitOther;
+  // Exit 1 means a missing key, which ringkv-admin never reads.
+  return status.IsNotFound() ? kExitOther : ExitCodeFor(status);
 }
 
 struct Flags {

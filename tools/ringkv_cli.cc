@@ -13,31 +13,10 @@
 #include "client/client.h"
 #include "client/context_text.h"
 #include "replication/bucket.h"
+#include "tools/exit_codes.h"
 
 namespace ringkv {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitNotFound = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnavailable = 3;
-constexpr int kExitOther = 4;
-
-int ExitCodeFor(const Status& status) {
-  switch (status.code()) {
-    case Status::Code::kOk:
-      return kExitOk;
-    case Status::Code::kNotFound:
-      return kExitNotFound;
-    case Status::Code::kInvalidArgument:
-      return kExitUsage;
-    case Status::Code::kUnavailable:
-    case Status::Code::kTimeout:
-      return kExitUnavailable;
-    default:
-      return kExitOther;
-  }
-}
 
 int Fail(const Status& status) {
   std::cerr << "ringkv: " << status.ToString() << "\n";

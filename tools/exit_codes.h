@@ -1,0 +1,33 @@
+// Exit codes of the client-side tools (ringkv, ringkv-admin), a contract
+// that scripts rely on (docs/cli.md): 0 success, 1 not found, 2 usage or
+// bad input, 3 unavailable (quorum not reached or deadline passed), 4 any
+// other error. DO NOT CHANGE the numbers.
+#pragma once
+
+#include "common/status.h"
+
+namespace ringkv {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNotFound = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnavailable = 3;
+inline constexpr int kExitOther = 4;
+
+inline int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk:
+      return kExitOk;
+    case Status::Code::kNotFound:
+      return kExitNotFound;
+    case Status::Code::kInvalidArgument:
+      return kExitUsage;
+    case Status::Code::kUnavailable:
+    case Status::Code::kTimeout:
+      return kExitUnavailable;
+    default:
+      return kExitOther;
+  }
+}
+
+}  // namespace ringkv
