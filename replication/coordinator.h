@@ -12,8 +12,10 @@
 // is replaced by the next fallback of the preference list, which keeps the
 // write as a hint for it; the fallback's ack counts toward W, not PW. A
 // primary that ends up with neither its own ack nor a fallback's gets a hint
-// stored on the coordinator, so every write that misses a primary leaves a
-// hint (as Cassandra does; this is what heals a 3-node cluster at N=3).
+// stored on the coordinator (at half the deadline if it is still silent
+// then, and again when the put finishes), so every write that misses a
+// primary leaves a hint (as Cassandra does; this is what heals a 3-node
+// cluster at N=3).
 //
 // Every request ends, successfully or with an Unavailable status saying how
 // many replicas answered, by its deadline at the latest. Single-threaded, on
@@ -76,6 +78,7 @@ class Coordinator {
   void CoordinatePut(const std::shared_ptr<PutOp>& op);
   void SendPut(const std::shared_ptr<PutOp>& op, size_t target);
   bool AddFallback(const std::shared_ptr<PutOp>& op, const NodeId& primary);
+  void OnMidway(const std::shared_ptr<PutOp>& op);
   void RecruitFallbacks(const std::shared_ptr<PutOp>& op);
   void OnPutAck(const std::shared_ptr<PutOp>& op, size_t target, const Status& status);
   void MaybeFinishPut(const std::shared_ptr<PutOp>& op);

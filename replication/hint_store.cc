@@ -44,7 +44,10 @@ Status HintStore::Add(const NodeId& target, uint32_t partition, std::string_view
   if (st.ok()) {
     auto prev = DecodeHintValue(old);
     // A damaged hint is replaced: the new object is the best copy we have.
-    if (prev.ok()) merged = Sync(*prev, object);
+    if (prev.ok()) {
+      merged = Sync(*prev, object);
+      if (merged == *prev) return Status::OK();
+    }
     existed = true;
   } else if (!st.IsNotFound()) {
     return st;
