@@ -283,7 +283,7 @@ void Coordinator::ReadRepair(const GetOp& op) {
     } else {
       // Fire and forget: the reply finds no pending entry and is dropped.
       Send(op.replicas[i], op.deadline_us,
-           ReplicaPutRequest{op.request.bucket, op.request.key, merged});
+           ReplicaPutRequest{op.request.bucket, op.request.key, merged, {}});
     }
   }
 }

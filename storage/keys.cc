@@ -7,10 +7,6 @@ void PutFixed32BE(std::string* out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
 }
 
-void PutFixed64BE(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
-
 uint64_t GetFixedBE(std::string_view in) {
   uint64_t v = 0;
   for (char c : in) v = (v << 8) | static_cast<uint8_t>(c);

@@ -211,7 +211,7 @@ pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
 
 LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
                                        std::chrono::milliseconds ping_timeout) const {
-  LocalNodeStatus status{member.id, member.address, RunningPid(member), "down"};
+  LocalNodeStatus status{member.id, member.address, RunningPid(member), "down", 0, {}};
   if (status.pid == 0) return status;
   if (GetProcessState(status.pid) == ProcessState::kStopped) {
     status.state = "paused";

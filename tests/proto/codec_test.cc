@@ -62,8 +62,8 @@ std::vector<Message> AllMessages() {
   all.push_back(With(PutReply{Status::Unavailable("1 of 2 acks"), Object{}}));
   all.push_back(With(ReplicaGetRequest{"b", "k"}));
   all.push_back(With(ReplicaGetReply{Status::OK(), true, SampleObject()}));
-  all.push_back(With(ReplicaPutRequest{"b", binary, SampleObject()}));
-  ReplicaPutRequest hinted{"b", "k", SampleObject()};
+  all.push_back(With(ReplicaPutRequest{"b", binary, SampleObject(), {}}));
+  ReplicaPutRequest hinted{"b", "k", SampleObject(), {}};
   hinted.hint_for = "n3";
   all.push_back(With(hinted));
   all.push_back(With(ReplicaPutReply{Status::IOError("disk full")}));

@@ -25,7 +25,7 @@ Message PutMessage(size_t value_size) {
 Message ReplicaPutMessage() {
   Object object;
   object = Update(std::move(object), {}, Actor{"node1", 1}, 1000, false, std::string(100, 'v'));
-  return Message{8, "node1", 500, ReplicaPutRequest{"bench", KeyName(42), object}};
+  return Message{8, "node1", 500, ReplicaPutRequest{"bench", KeyName(42), object, {}}};
 }
 
 void BM_EncodePutRequest(benchmark::State& state) {
