@@ -6,7 +6,7 @@ NODES ?= 3
 SEED ?= 1
 SCENARIO ?=
 
-.PHONY: all setup build run test soak sim bench fuzz clean
+.PHONY: all setup build run test soak sim bench clean
 
 all: build
 
