@@ -21,13 +21,14 @@ uint64_t ForwardDedup::Fingerprint(const PutRequest& put) {
 }
 
 ForwardDedup::Seen ForwardDedup::Begin(const NodeId& from, uint64_t request_id,
-                                       uint64_t fingerprint, int64_t now_us, PutReply* reply) {
+                                       uint64_t fingerprint, int64_t now_us,
+                                       int64_t forget_at_us, PutReply* reply) {
   Expire(now_us);
   Key key{from, request_id, fingerprint};
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     entries_.emplace(key, std::nullopt);
-    order_.emplace_back(now_us, std::move(key));
+    order_.emplace_back(forget_at_us, std::move(key));
     return Seen::kNew;
   }
   if (!it->second.has_value()) return Seen::kInProgress;
@@ -42,7 +43,7 @@ void ForwardDedup::Finish(const NodeId& from, uint64_t request_id, uint64_t fing
 }
 
 void ForwardDedup::Expire(int64_t now_us) {
-  while (!order_.empty() && now_us - order_.front().first > ttl_us_) {
+  while (!order_.empty() && order_.front().first < now_us) {
     entries_.erase(order_.front().second);
     order_.pop_front();
   }

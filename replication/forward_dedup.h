@@ -4,9 +4,11 @@
 // twice would mint two dots for one client write, which the client would
 // then see as two siblings with the same value. This remembers, per
 // (sender, request id, fingerprint of the request), whether a forwarded put
-// is in progress or what it answered, for `ttl_us`: a duplicate in progress
-// is dropped (the one reply will come), a duplicate of a finished one gets
-// the same reply again.
+// is in progress or what it answered, until the forwarder's deadline for it
+// has passed (a later duplicate could only answer a forgotten request): a
+// duplicate in progress is dropped (the one reply will come), a duplicate of
+// a finished one gets the same reply again. Memory is thus bounded by the
+// forwarded puts of one deadline's span.
 //
 // The fingerprint matters: a sender that restarts counts its request ids
 // from scratch, and a reused id must not be answered with the reply of a
@@ -30,13 +32,11 @@ namespace ringkv {
 
 class ForwardDedup {
  public:
-  explicit ForwardDedup(int64_t ttl_us) : ttl_us_(ttl_us) {}
-
   enum class Seen { kNew, kInProgress, kDone };
-  // Records the request as started if it is new. When kDone, `*reply` is
-  // the answer it got.
+  // Records the request as started if it is new, to be remembered until
+  // `forget_at_us`. When kDone, `*reply` is the answer it got.
   Seen Begin(const NodeId& from, uint64_t request_id, uint64_t fingerprint, int64_t now_us,
-             PutReply* reply);
+             int64_t forget_at_us, PutReply* reply);
   void Finish(const NodeId& from, uint64_t request_id, uint64_t fingerprint,
               const PutReply& reply);
 
@@ -48,9 +48,10 @@ class ForwardDedup {
   using Key = std::tuple<NodeId, uint64_t, uint64_t>;
   void Expire(int64_t now_us);
 
-  int64_t ttl_us_;
   std::map<Key, std::optional<PutReply>> entries_;
-  std::deque<std::pair<int64_t, Key>> order_;  // insertion time, oldest first
+  // (forget_at, key) in insertion order. Deadlines differ per request, so an
+  // entry may outlive its time by at most the longest deadline before it.
+  std::deque<std::pair<int64_t, Key>> order_;
 };
 
 }  // namespace ringkv

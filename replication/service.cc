@@ -13,9 +13,9 @@
 namespace ringkv {
 namespace {
 
-// Longer than any request deadline, so a duplicate can never outlive the
-// memory of its original.
-constexpr int64_t kForwardDedupTtlUs = 120'000'000;
+// How long past a forwarded put's deadline its duplicates are still
+// recognised: covers the network delaying a copy beyond the deadline.
+constexpr int64_t kForwardDedupSlackUs = 1'000'000;
 
 }  // namespace
 
@@ -23,7 +23,6 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
     : options_(std::move(options)),
       ring_(std::move(ring)),
       env_(env),
-      forwarded_(kForwardDedupTtlUs),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
@@ -139,7 +138,9 @@ void Service::OnPeerMessage(Message message) {
   } else if (auto* fwd = std::get_if<PutRequest>(&message.body)) {
     PutReply earlier;
     const uint64_t fingerprint = ForwardDedup::Fingerprint(*fwd);
-    switch (forwarded_.Begin(from, id, fingerprint, env_.clock->MonoMicros(), &earlier)) {
+    const int64_t deadline = DeadlineFor(message);
+    switch (forwarded_.Begin(from, id, fingerprint, env_.clock->MonoMicros(),
+                             deadline + kForwardDedupSlackUs, &earlier)) {
       case ForwardDedup::Seen::kInProgress:
         return;
       case ForwardDedup::Seen::kDone:
@@ -148,7 +149,7 @@ void Service::OnPeerMessage(Message message) {
       case ForwardDedup::Seen::kNew:
         break;
     }
-    coordinator_->Put(*fwd, DeadlineFor(message), [this, from, id, fingerprint](PutReply r) {
+    coordinator_->Put(*fwd, deadline, [this, from, id, fingerprint](PutReply r) {
       forwarded_.Finish(from, id, fingerprint, r);
       SendTo(from, id, std::move(r));
     });

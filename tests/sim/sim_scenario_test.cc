@@ -91,7 +91,9 @@ TEST(SimHandoffTest, FailurePathIsExercised) {
       detections += r.detection_samples.size();
     }
     EXPECT_GT(delivered, 100u) << name;
-    if (std::string(name) != "handoff-partition") EXPECT_GT(detections, 0u) << name;
+    if (std::string(name) != "handoff-partition") {
+      EXPECT_GT(detections, 0u) << name;
+    }
   }
 }
 
