@@ -125,6 +125,7 @@ int Run(const Flags& flags) {
   options.self = flags.node;
   options.incarnation = *incarnation;
   options.generation = *generation;
+  options.addresses = addresses;
   options.buckets = cluster->buckets;
   options.sync_writes = flags.sync;
   options.default_timeout_ms = flags.request_timeout_ms;

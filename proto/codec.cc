@@ -140,6 +140,28 @@ struct BodyEncoder {
     }
   }
   void operator()(const StatusRequest&) { env.setStatusRequest(); }
+  void operator()(const RingRequest&) { env.setRingRequest(); }
+  void operator()(const RingInfo& m) {
+    auto b = env.initRingReply();
+    b.setEpoch(m.epoch);
+    b.setPartitions(m.partitions);
+    b.setN(m.n);
+    auto members = b.initMembers(static_cast<unsigned>(m.members.size()));
+    for (unsigned i = 0; i < members.size(); ++i) {
+      members[i].setId(AsText(m.members[i].id));
+      members[i].setAddress(AsText(m.members[i].address));
+    }
+    SetBucket(m.default_bucket, b.initDefaultBucket());
+    auto buckets = b.initBuckets(static_cast<unsigned>(m.buckets.size()));
+    for (unsigned i = 0; i < buckets.size(); ++i) SetBucket(m.buckets[i], buckets[i]);
+  }
+  static void SetBucket(const BucketInfo& in, schema::BucketInfo::Builder out) {
+    out.setName(AsData(in.name));
+    out.setN(in.n);
+    out.setR(in.r);
+    out.setW(in.w);
+    out.setResolver(in.resolver);
+  }
   void operator()(const NodeStatus& m) {
     auto b = env.initStatusReply();
     b.setNode(AsText(m.node));
@@ -250,6 +272,24 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
     }
     case W::STATUS_REQUEST:
       return MessageBody(StatusRequest{});
+    case W::RING_REQUEST:
+      return MessageBody(RingRequest{});
+    case W::RING_REPLY: {
+      auto r = env.getRingReply();
+      auto bucket = [](schema::BucketInfo::Reader b) {
+        return BucketInfo{FromData(b.getName()), b.getN(), b.getR(), b.getW(), b.getResolver()};
+      };
+      RingInfo m;
+      m.epoch = r.getEpoch();
+      m.partitions = r.getPartitions();
+      m.n = r.getN();
+      for (auto mem : r.getMembers()) {
+        m.members.push_back({FromText(mem.getId()), FromText(mem.getAddress())});
+      }
+      m.default_bucket = bucket(r.getDefaultBucket());
+      for (auto b : r.getBuckets()) m.buckets.push_back(bucket(b));
+      return MessageBody(std::move(m));
+    }
     case W::STATUS_REPLY: {
       auto r = env.getStatusReply();
       NodeStatus m;

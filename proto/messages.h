@@ -116,10 +116,34 @@ struct NodeStatus {
   bool operator==(const NodeStatus&) const = default;
 };
 
+struct RingRequest {
+  bool operator==(const RingRequest&) const = default;
+};
+struct RingMember {
+  NodeId id;
+  std::string address;
+  bool operator==(const RingMember&) const = default;
+};
+struct BucketInfo {
+  std::string name;  // empty for the defaults
+  uint32_t n = 0, r = 0, w = 0;
+  uint8_t resolver = 0;  // replication/bucket.h ResolverKind
+  bool operator==(const BucketInfo&) const = default;
+};
+struct RingInfo {
+  uint64_t epoch = 0;
+  uint32_t partitions = 0;
+  uint32_t n = 0;
+  std::vector<RingMember> members;
+  BucketInfo default_bucket;
+  std::vector<BucketInfo> buckets;
+  bool operator==(const RingInfo&) const = default;
+};
+
 using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, PutReply,
                                  ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
                                  ReplicaPutReply, ErrorReply, Gossip, StatusRequest,
-                                 NodeStatus>;
+                                 NodeStatus, RingRequest, RingInfo>;
 
 struct Message {
   uint64_t request_id = 0;

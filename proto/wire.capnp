@@ -38,6 +38,8 @@ struct Envelope {
     gossip @15 :Gossip;
     statusRequest @16 :Void;
     statusReply @17 :NodeStatus;
+    ringRequest @18 :Void;
+    ringReply @19 :RingInfo;
   }
 }
 
@@ -151,4 +153,31 @@ struct NodeStatus {
   hints @3 :List(HintCount);
   hintsDelivered @4 :UInt64;
   ringEpoch @5 :UInt64;
+}
+
+struct Member {
+  id @0 :Text;
+  # Where clients and peers reach it, "host:port".
+  address @1 :Text;
+}
+
+struct BucketInfo {
+  name @0 :Data;
+  n @1 :UInt32;
+  r @2 :UInt32;
+  w @3 :UInt32;
+  # 0 = siblings, 1 = lww (replication/bucket.h ResolverKind).
+  resolver @4 :UInt8;
+}
+
+# Answer to ringRequest: what a client needs to compute preference lists
+# itself (Ring::Create is deterministic in members, partitions and n) and
+# send reads straight to the replicas.
+struct RingInfo {
+  epoch @0 :UInt64;
+  partitions @1 :UInt32;
+  n @2 :UInt32;
+  members @3 :List(Member);
+  defaultBucket @4 :BucketInfo;
+  buckets @5 :List(BucketInfo);
 }

@@ -63,6 +63,36 @@ Status Service::Start() {
 
 const std::map<NodeId, uint64_t>& Service::HintCounts() const { return hints_->counts(); }
 
+ReplicaGetReply Service::ReadLocal(const ReplicaGetRequest& get) {
+  ReplicaGetReply reply;
+  auto local = replica_->Read(ring_.PartitionOf(KeyHash(get.bucket, get.key)), get.bucket,
+                              get.key);
+  if (!local.ok()) {
+    reply.status = local.status();
+  } else if (local->has_value()) {
+    reply.found = true;
+    reply.object = std::move(**local);
+  }
+  return reply;
+}
+
+RingInfo Service::RingReport() const {
+  auto info = [](const std::string& name, const BucketProps& p) {
+    return BucketInfo{name, p.n, p.r, p.w, static_cast<uint8_t>(p.resolver)};
+  };
+  RingInfo r;
+  r.epoch = ring_.epoch();
+  r.partitions = ring_.partitions();
+  r.n = ring_.n();
+  for (const NodeId& m : ring_.members()) {
+    auto it = options_.addresses.find(m);
+    r.members.push_back({m, it == options_.addresses.end() ? std::string() : it->second});
+  }
+  r.default_bucket = info("", options_.buckets.defaults());
+  for (const auto& [name, props] : options_.buckets.named()) r.buckets.push_back(info(name, props));
+  return r;
+}
+
 NodeStatus Service::StatusReport() const {
   NodeStatus s;
   s.node = options_.self;
@@ -93,6 +123,12 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
     respond(Pong{options_.self});
   } else if (std::holds_alternative<StatusRequest>(request.body)) {
     respond(StatusReport());
+  } else if (std::holds_alternative<RingRequest>(request.body)) {
+    respond(RingReport());
+  } else if (auto* read = std::get_if<ReplicaGetRequest>(&request.body)) {
+    // A client coordinating its own read (Dynamo's client-driven reads)
+    // asks each replica directly; it merges the answers itself.
+    respond(ReadLocal(*read));
   } else if (auto* get = std::get_if<GetRequest>(&request.body)) {
     coordinator_->Get(*get, deadline, [respond](GetReply r) { respond(std::move(r)); });
   } else if (auto* put = std::get_if<PutRequest>(&request.body)) {
@@ -116,16 +152,7 @@ void Service::OnPeerMessage(Message message) {
   const NodeId from = message.from;
   const uint64_t id = message.request_id;
   if (auto* get = std::get_if<ReplicaGetRequest>(&message.body)) {
-    ReplicaGetReply reply;
-    auto local = replica_->Read(ring_.PartitionOf(KeyHash(get->bucket, get->key)), get->bucket,
-                                get->key);
-    if (!local.ok()) {
-      reply.status = local.status();
-    } else if (local->has_value()) {
-      reply.found = true;
-      reply.object = std::move(**local);
-    }
-    SendTo(from, id, std::move(reply));
+    SendTo(from, id, ReadLocal(*get));
   } else if (auto* put = std::get_if<ReplicaPutRequest>(&message.body)) {
     uint32_t partition = ring_.PartitionOf(KeyHash(put->bucket, put->key));
     Status st;

@@ -40,6 +40,9 @@ struct ServiceOptions {
   bool sync_writes = false;
   // Pace of hinted handoff (replication/hinted_handoff.h).
   double hint_rate_per_sec = 2000;
+  // Members' addresses ("host:port"), handed to clients that ask for the
+  // ring so they can route requests themselves.
+  std::map<NodeId, std::string> addresses;
   // Heartbeat gossip and phi-accrual failure detection (ring/gossip.h).
   // Off: no gossip, and env.liveness (or everyone up) decides.
   bool failure_detection = true;
@@ -105,6 +108,8 @@ class Service {
 
  private:
   int64_t DeadlineFor(const Message& m) const;
+  ReplicaGetReply ReadLocal(const ReplicaGetRequest& get);
+  RingInfo RingReport() const;
   void SendTo(const NodeId& to, uint64_t request_id, MessageBody body);
 
   ServiceOptions options_;

@@ -78,6 +78,15 @@ std::vector<Message> AllMessages() {
   status.hints_delivered = 17;
   status.ring_epoch = 3;
   all.push_back(With(status));
+  all.push_back(With(RingRequest{}));
+  RingInfo ring;
+  ring.epoch = 2;
+  ring.partitions = 64;
+  ring.n = 3;
+  ring.members = {{"n1", "127.0.0.1:7101"}, {"n2", "127.0.0.1:7102"}};
+  ring.default_bucket = {"", 3, 2, 2, 0};
+  ring.buckets = {{"sessions", 3, 1, 1, 1}};
+  all.push_back(With(ring));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
   // A client message: no sender, no deadline, zero id.
