@@ -284,7 +284,9 @@ TEST_F(HandoffTest, KilledNodeGetsEveryWriteBackThroughHints) {
   EXPECT_EQ(view["node"], "n1");
   EXPECT_TRUE(view["hints_pending"].is_number_unsigned());
   for (const Json& peer : view["peers"]) {
-    if (peer["node"] == "n2") EXPECT_EQ(peer["up"], true) << view.dump();
+    if (peer["node"] == "n2") {
+      EXPECT_EQ(peer["up"], true) << view.dump();
+    }
   }
   // The human form of ringkv-cluster status says the same.
   CommandResult human = cluster.Cluster({"status"});
