@@ -1,9 +1,16 @@
 #include "client/client.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <utility>
 
 #include "client/address.h"
 #include "client/node_connection.h"
+#include "common/hash.h"
+#include "replication/bucket.h"
+#include "replication/object.h"
 #include "replication/object_codec.h"
 
 namespace ringkv {
@@ -138,6 +145,7 @@ const CircuitBreaker* Client::breaker(const std::string& address) const {
 
 Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
                               const ReadOptions& options) {
+  if (options_.coordinate_reads) return CoordinatedGet(bucket, key, options);
   GetRequest request;
   request.bucket = std::string(bucket);
   request.key = std::string(key);
@@ -154,6 +162,139 @@ Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
     for (const Sibling* sibling : reply->object.Values()) result.values.push_back(sibling->value);
   }
   result.context = EncodeContext(reply->object.context);
+  return result;
+}
+
+Status Client::EnsureRing(uint32_t timeout_ms) {
+  if (ring_.has_value()) return Status::OK();
+  Result<MessageBody> body = Call(RingRequest{}, timeout_ms);
+  if (!body.ok()) return body.status();
+  auto* info = std::get_if<RingInfo>(&*body);
+  if (info == nullptr) return ReplyError(*body, "ring");
+  std::vector<NodeId> members;
+  std::map<NodeId, std::string> addresses;
+  for (const RingMember& m : info->members) {
+    members.push_back(m.id);
+    addresses[m.id] = m.address;
+  }
+  Result<Ring> ring = Ring::Create(std::move(members), info->partitions, info->n);
+  if (!ring.ok()) return Status::Corruption("unusable ring from a node: " + ring.status().message());
+  ring_info_ = std::move(*info);
+  ring_ = std::move(ring).value();
+  member_addresses_ = std::move(addresses);
+  return Status::OK();
+}
+
+NodeConnection* Client::ConnectionTo(const std::string& address) {
+  for (size_t i = 0; i < options_.nodes.size(); ++i) {
+    if (options_.nodes[i] == address) return connections_[i].get();
+  }
+  std::unique_ptr<NodeConnection>& conn = extra_connections_[address];
+  if (conn == nullptr) conn = std::make_unique<NodeConnection>(address);
+  return conn.get();
+}
+
+const BucketInfo& Client::BucketOf(std::string_view bucket) const {
+  for (const BucketInfo& b : ring_info_->buckets) {
+    if (b.name == bucket) return b;
+  }
+  return ring_info_->default_bucket;
+}
+
+Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_view key,
+                                         const ReadOptions& options) {
+  uint32_t timeout_ms = options.timeout_ms == 0 ? options_.timeout_ms : options.timeout_ms;
+  RINGKV_RETURN_IF_ERROR(EnsureRing(timeout_ms));
+  const BucketInfo& props = BucketOf(bucket);
+  const uint32_t n = props.n != 0 ? props.n : ring_->n();
+  Result<uint32_t> r = ResolveQuorum(options.r, props.r, n, "r");
+  if (!r.ok()) return r.status();
+  Result<uint32_t> pr = ResolveQuorum(options.pr, 0, n, "pr");
+  if (!pr.ok()) return pr.status();
+  const uint32_t need = std::max({*r, *pr, 1u});
+  const bool lww = props.resolver == static_cast<uint8_t>(ResolverKind::kLww);
+  const Placement placement = ring_->PlacementFor(KeyHash(bucket, key), n);
+
+  // The node's deadline has no grace here: the client is the coordinator.
+  const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  struct Pending {
+    NodeConnection* conn;
+    uint64_t id;
+  };
+  std::vector<Pending> pending;
+  bool unreachable = false;
+  for (const NodeId& node : placement.primaries) {
+    auto it = member_addresses_.find(node);
+    if (it == member_addresses_.end() || it->second.empty()) {
+      unreachable = true;
+      continue;
+    }
+    NodeConnection* conn = ConnectionTo(it->second);
+    Message request = NewRequest(ReplicaGetRequest{std::string(bucket), std::string(key)},
+                                 &timeout_ms);
+    if (conn->Send(request, deadline).ok()) {
+      pending.push_back({conn, request.request_id});
+    } else {
+      unreachable = true;
+    }
+  }
+
+  std::vector<ReplicaGetReply> answers;
+  while (answers.size() < need && !pending.empty()) {
+    std::vector<pollfd> fds;
+    for (const Pending& p : pending) fds.push_back({p.conn->fd(), POLLIN, 0});
+    const int left = MillisecondsLeft(deadline);
+    if (left == 0) break;
+    const int ready = ::poll(fds.data(), fds.size(), left);
+    if (ready < 0 && errno != EINTR) break;
+    for (size_t i = fds.size(); i-- > 0;) {
+      if (fds[i].revents == 0) continue;
+      Result<std::optional<Message>> got = pending[i].conn->TryReceive(pending[i].id);
+      if (got.ok() && !got->has_value()) continue;
+      if (!got.ok()) {
+        unreachable = got.status().IsUnavailable() || unreachable;
+      } else if (auto* reply = std::get_if<ReplicaGetReply>(&(*got)->body);
+                 reply != nullptr && reply->status.ok()) {
+        answers.push_back(std::move(*reply));
+      }
+      pending.erase(pending.begin() + static_cast<ptrdiff_t>(i));
+    }
+  }
+  // A replica that could not be reached may mean the ring moved on.
+  if (unreachable) ring_.reset();
+  if (answers.size() < need) {
+    return Status::Unavailable(std::to_string(answers.size()) + " of " + std::to_string(need) +
+                               " required replicas answered");
+  }
+
+  Object merged;
+  bool found = false;
+  bool differ = false;
+  for (const ReplicaGetReply& a : answers) {
+    if (a.found != answers.front().found || !(a.object == answers.front().object)) differ = true;
+    if (!a.found) continue;
+    merged = found ? Sync(merged, a.object) : a.object;
+    found = true;
+  }
+  if (lww) merged = ResolveLww(std::move(merged));
+  if (differ && !answers.empty()) {
+    // Best effort: a node coordinating a read at r=all repairs every stale
+    // replica; its answer is not awaited (skipped later by request id).
+    GetRequest repair{std::string(bucket), std::string(key), kQuorumAll, kQuorumDefault};
+    Message request = NewRequest(std::move(repair), &timeout_ms);
+    for (const NodeId& node : placement.primaries) {
+      auto it = member_addresses_.find(node);
+      if (it == member_addresses_.end() || it->second.empty()) continue;
+      if (ConnectionTo(it->second)->Send(request, deadline).ok()) break;
+    }
+  }
+
+  GetResult result;
+  result.found = found && !merged.IsDeleted();
+  if (result.found) {
+    for (const Sibling* sibling : merged.Values()) result.values.push_back(sibling->value);
+  }
+  result.context = EncodeContext(merged.context);
   return result;
 }
 

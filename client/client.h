@@ -26,17 +26,40 @@
 // passed), Corruption (a malformed reply), Internal. A missing key is not an
 // error: Get answers found = false.
 //
+// Client-coordinated reads (ClientOptions::coordinate_reads, off by
+// default): the client asks a node once for the ring (RingRequest ->
+// RingInfo: members with addresses, partitions, n, bucket properties),
+// builds the same Ring the nodes use (Ring::Create is deterministic), and
+// reads a key by sending ReplicaGetRequest to all of the key's N primaries
+// at once and waiting in one poll() until R of them answered (a Get then
+// costs one round trip instead of two). The answers are merged with Sync
+// (and ResolveLww for lww buckets) exactly as a coordinating node would.
+// R and PR come from ReadOptions or the bucket's defaults; every answer
+// comes from a primary, so PR is met whenever max(R, PR) answered. Fewer by
+// the deadline: Unavailable "1 of 2 required replicas answered". When the
+// answers differ (a replica lacks the object or holds another version) the
+// client asks one node for a normal Get at r=all, whose coordinator repairs
+// the stale replicas, and does not wait for its answer (the reply is later
+// skipped on that connection by request id): the read's latency stays one
+// round trip, and repair is best effort, as a node's own read repair is.
+// The ring is fetched again after any replica could not be reached; when it
+// cannot be fetched at all the Get fails (Unavailable). Writes are sent to a
+// node as usual.
+//
 // Thread-safety: a Client is not thread-safe; use one per thread (or lock).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "client/circuit_breaker.h"
+#include "ring/ring.h"
 #include "common/status.h"
 #include "proto/messages.h"
 
@@ -52,6 +75,9 @@ struct ClientOptions {
   // When to stop sending to a failing node, and for how long (one breaker
   // per node).
   CircuitBreakerOptions breaker;
+  // Get sends to the key's replicas and merges their answers itself (see
+  // above) instead of asking a node to coordinate.
+  bool coordinate_reads = false;
 };
 
 // Quorum fields take the wire values of proto/messages.h: kQuorumDefault (the
@@ -131,6 +157,15 @@ class Client {
   Result<Message> CallNode(size_t i, const Message& request,
                            std::chrono::steady_clock::time_point deadline);
   Message NewRequest(MessageBody body, uint32_t* timeout_ms);
+  // Get coordinated by the client (ClientOptions::coordinate_reads).
+  Result<GetResult> CoordinatedGet(std::string_view bucket, std::string_view key,
+                                   const ReadOptions& options);
+  // Fetches the ring from a node unless it is known.
+  Status EnsureRing(uint32_t timeout_ms);
+  // The connection to a member's address: one of connections_ when the
+  // address is in ClientOptions::nodes, else one made for it.
+  NodeConnection* ConnectionTo(const std::string& address);
+  const BucketInfo& BucketOf(std::string_view bucket) const;
 
   ClientOptions options_;
   std::vector<std::unique_ptr<NodeConnection>> connections_;  // one per node
@@ -138,6 +173,11 @@ class Client {
   size_t current_ = 0;                                        // index of the node tried first
   uint64_t next_request_id_ = 1;
   std::string last_node_;
+  // Client-coordinated reads: the ring as last fetched (nullopt: fetch it).
+  std::optional<RingInfo> ring_info_;
+  std::optional<Ring> ring_;
+  std::map<NodeId, std::string> member_addresses_;
+  std::map<std::string, std::unique_ptr<NodeConnection>> extra_connections_;
 };
 
 }  // namespace ringkv

@@ -110,44 +110,74 @@ Status NodeConnection::SendAll(const std::string& bytes, Deadline deadline) {
   return Status::OK();
 }
 
-Result<Message> NodeConnection::ReceiveReply(uint64_t request_id, Deadline deadline) {
+Result<std::optional<Message>> NodeConnection::ParseBuffered(uint64_t request_id) {
   for (;;) {
     FrameParse frame = ParseFrame(inbuf_);
     if (frame.state == FrameParse::State::kError) {
       return Status::Corruption("bad frame from " + address_ + ": " + frame.error.message());
     }
-    if (frame.state == FrameParse::State::kFrame) {
-      Result<Message> message = DecodeMessage(frame.body);
-      inbuf_.erase(0, frame.consumed);
-      if (!message.ok()) {
-        return Status::Corruption("bad message from " + address_ + ": " +
-                                  message.status().message());
-      }
-      if (message->request_id == request_id) return message;
-      continue;  // a late reply to a request we gave up on
+    if (frame.state != FrameParse::State::kFrame) return std::optional<Message>();
+    Result<Message> message = DecodeMessage(frame.body);
+    inbuf_.erase(0, frame.consumed);
+    if (!message.ok()) {
+      return Status::Corruption("bad message from " + address_ + ": " +
+                                message.status().message());
     }
-    RINGKV_RETURN_IF_ERROR(WaitFor(POLLIN, deadline));
-    char buf[64 * 1024];
-    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n > 0) {
-      inbuf_.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      return Status::Unavailable("connection to " + address_ + " closed by the node");
-    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
-      return Status::Unavailable("connection to " + address_ + " lost: " + std::strerror(errno));
-    }
+    if (message->request_id == request_id) return std::optional<Message>(std::move(*message));
+    // Otherwise a late reply to a request we gave up on (or did not wait
+    // for, like a read-repair request): skipped.
   }
 }
 
-Result<Message> NodeConnection::Call(const Message& request, Deadline deadline) {
+Status NodeConnection::ReadSome() {
+  char buf[64 * 1024];
+  const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+  if (n > 0) {
+    inbuf_.append(buf, static_cast<size_t>(n));
+  } else if (n == 0) {
+    return Status::Unavailable("connection to " + address_ + " closed by the node");
+  } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+    return Status::Unavailable("connection to " + address_ + " lost: " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+Result<Message> NodeConnection::ReceiveReply(uint64_t request_id, Deadline deadline) {
+  for (;;) {
+    Result<std::optional<Message>> got = ParseBuffered(request_id);
+    if (!got.ok()) return got.status();
+    if (got->has_value()) return std::move(**got);
+    RINGKV_RETURN_IF_ERROR(WaitFor(POLLIN, deadline));
+    RINGKV_RETURN_IF_ERROR(ReadSome());
+  }
+}
+
+Status NodeConnection::Send(const Message& request, Deadline deadline) {
   RINGKV_RETURN_IF_ERROR(Open(deadline));
   std::string bytes;
   AppendFrame(EncodeMessage(request), &bytes);
   Status st = SendAll(bytes, deadline);
-  if (!st.ok()) {
-    Close();
-    return st;
+  if (!st.ok()) Close();
+  return st;
+}
+
+Result<std::optional<Message>> NodeConnection::TryReceive(uint64_t request_id) {
+  if (fd_ < 0) return Status::Unavailable("connection to " + address_ + " is closed");
+  Result<std::optional<Message>> got = ParseBuffered(request_id);
+  if (got.ok() && !got->has_value()) {
+    Status st = ReadSome();
+    if (!st.ok()) {
+      Close();
+      return st;
+    }
+    got = ParseBuffered(request_id);
   }
+  if (!got.ok()) Close();
+  return got;
+}
+
+Result<Message> NodeConnection::Call(const Message& request, Deadline deadline) {
+  RINGKV_RETURN_IF_ERROR(Send(request, deadline));
   Result<Message> reply = ReceiveReply(request.request_id, deadline);
   if (!reply.ok()) Close();
   return reply;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -37,6 +38,16 @@ class NodeConnection {
 
   // Connects unless connected. Unavailable or Timeout on failure.
   Status Open(Deadline deadline);
+
+  // The two halves of Call, for a caller that has requests out on several
+  // connections at once and waits for them in one poll() over fd(): Send
+  // connects if needed and writes the whole request; TryReceive reads what
+  // the socket holds without waiting and returns the reply carrying
+  // `request_id` once it is complete (nullopt: not yet). Both close the
+  // connection after any error, with the errors of Call.
+  Status Send(const Message& request, Deadline deadline);
+  Result<std::optional<Message>> TryReceive(uint64_t request_id);
+  int fd() const { return fd_; }
   void Close();
   bool connected() const { return fd_ >= 0; }
   const std::string& address() const { return address_; }
@@ -44,6 +55,10 @@ class NodeConnection {
  private:
   Status SendAll(const std::string& bytes, Deadline deadline);
   Result<Message> ReceiveReply(uint64_t request_id, Deadline deadline);
+  // Takes the reply carrying `request_id` out of inbuf_ if it is there.
+  Result<std::optional<Message>> ParseBuffered(uint64_t request_id);
+  // One recv() into inbuf_; OK also when nothing was there (EAGAIN).
+  Status ReadSome();
   // Waits for `events` on the socket until the deadline.
   Status WaitFor(short events, Deadline deadline);
 
