@@ -4,7 +4,7 @@
 //   ringkv-bench --target ringkv://HOST:PORT[,HOST:PORT...]|redis://HOST:PORT
 //     --workload a|b|c|d|f --records N (--duration S | --ops N) --concurrency C
 //     [--rate OPS] [--value-size B] [--distribution uniform|zipfian|latest]
-//     [--r R] [--w W] [--pr N] [--pw N] [--load] [--ping] [--json FILE]
+//     [--r R] [--w W] [--pr N] [--pw N] [--load] [--ping] [--client-reads] [--json FILE]
 //
 // Exit status: 0 when the run completed (errors are counted, not fatal),
 // 2 on bad usage, 3 when a target cannot be reached at the start.
@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "replication/bucket.h"
+#include "tools/bench/client_reads.h"
 #include "tools/bench/redis_protocol.h"
 #include "tools/bench/report.h"
 #include "tools/bench/ringkv_protocol.h"
@@ -33,7 +34,7 @@ int Main(int argc, char** argv) {
   std::string target_text, workload_name = "a", distribution_name, json_path;
   std::string r_arg, w_arg, pr_arg, pw_arg, bucket = "bench";
   RunConfig config;
-  bool load = false, ping = false, no_verify = false, quiet = false;
+  bool load = false, ping = false, no_verify = false, quiet = false, client_reads = false;
   uint32_t timeout_ms = 0;
 
   app.add_option("--target", target_text,
@@ -78,6 +79,9 @@ int Main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_flag("--load", load, "load phase: insert every record once, then exit");
   app.add_flag("--ping", ping, "measure the raw round trip of an empty request");
+  app.add_flag("--client-reads", client_reads,
+               "ringkv: serial reads coordinated by the client library (ReplicaGet to the "
+               "key's replicas, done at R answers); needs --concurrency 1");
   app.add_flag("--no-verify", no_verify, "do not count reads that miss or return a wrong size");
   app.add_option("--seed", config.seed, "random seed");
   app.add_option("--json", json_path, "also write the report as JSON to FILE");
@@ -102,7 +106,14 @@ int Main(int argc, char** argv) {
   config.verify = !no_verify;
   config.progress = !quiet;
 
+  if (client_reads && (load || ping || target->kind != Target::Kind::kRingkv ||
+                       config.concurrency != 1 || config.rate > 0)) {
+    std::cerr << "ringkv-bench: --client-reads needs a ringkv:// target, a run phase and "
+                 "--concurrency 1 (closed loop)\n";
+    return 2;
+  }
   std::unique_ptr<ProtocolFactory> factory;
+  RingkvOptions ringkv_options;
   if (target->kind == Target::Kind::kRedis) {
     if (!r_arg.empty() || !w_arg.empty() || !pr_arg.empty() || !pw_arg.empty()) {
       std::cerr << "ringkv-bench: --r/--w/--pr/--pw apply to ringkv:// targets only\n";
@@ -124,6 +135,7 @@ int Main(int argc, char** argv) {
       *field = *value;
     }
     factory = NewRingkvProtocolFactory(options);
+    ringkv_options = options;
   }
   config.protocols = factory.get();
 
@@ -155,7 +167,7 @@ int Main(int argc, char** argv) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  Result<RunResult> result = Run(config);
+  Result<RunResult> result = client_reads ? RunClientReads(config, ringkv_options) : Run(config);
   if (!result.ok()) {
     std::cerr << "ringkv-bench: " << result.status().message() << "\n";
     return 3;
