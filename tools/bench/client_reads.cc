@@ -62,7 +62,14 @@ Result<RunResult> RunClientReads(const RunConfig& config, const RingkvOptions& o
     if (measuring && (config.ops > 0 ? static_cast<int64_t>(result.ops) >= config.ops : sent >= end)) {
       break;
     }
-    Result<GetResult> got = (*client)->Get(options.bucket, KeyName(keys(random)), read);
+    const bool ping = config.phase == RunConfig::Phase::kPing;
+    Result<GetResult> got = GetResult{true, {std::string(config.value_size, 'x')}, {}};
+    if (ping) {
+      Result<std::string> pong = (*client)->Ping(options.timeout_ms);
+      if (!pong.ok()) got = pong.status();
+    } else {
+      got = (*client)->Get(options.bucket, KeyName(keys(random)), read);
+    }
     last_reply = Clock::now();
     if (!measuring) continue;
     ++result.ops;
@@ -78,7 +85,7 @@ Result<RunResult> RunClientReads(const RunConfig& config, const RingkvOptions& o
       continue;
     }
     if (got->values.size() > 1) ++result.sibling_reads;
-    result.latency_ns[static_cast<int>(OpType::kRead)].Record(
+    result.latency_ns[static_cast<int>(ping ? OpType::kPing : OpType::kRead)].Record(
         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(last_reply - sent).count()));
     if (config.progress && last_reply - last_progress >= std::chrono::seconds(1)) {
       last_progress = last_reply;

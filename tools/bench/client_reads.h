@@ -8,7 +8,9 @@
 //
 // It is a serial loop over blocking sockets (poll() over the replicas'
 // connections), not the libevent driver of runner.h: one read in flight
-// only. Reads only (YCSB C), keys uniform over the loaded records.
+// only. Reads only (YCSB C), keys uniform over the loaded records; with
+// config.phase kPing it pings the first node through the same client
+// instead, the raw round trip of this very loop.
 //
 // Thread-safety: RunClientReads blocks the calling thread; not reentrant.
 #pragma once
