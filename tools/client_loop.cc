@@ -80,7 +80,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  Result<std::unique_ptr<Client>> client = Client::Connect({*addresses, 5000});
+  ClientOptions options;
+  options.nodes = *addresses;
+  Result<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) {
     std::cerr << "ringkv-client-loop: " << client.status().ToString() << "\n";
     return 3;

@@ -47,16 +47,23 @@ Object ThreeSiblings() {
   return Sync(o, Update(Object{}, VersionVector{}, Actor{"n3", 1}, 12, true, ""));
 }
 
+ClientOptions Options(std::vector<std::string> nodes, uint32_t timeout_ms) {
+  ClientOptions o;
+  o.nodes = std::move(nodes);
+  o.timeout_ms = timeout_ms;
+  return o;
+}
+
 TEST(ClientTest, ConnectRejectsBadOptions) {
   EXPECT_TRUE(Client::Connect({}).status().IsInvalidArgument());
-  EXPECT_TRUE(Client::Connect({{"localhost"}, 1000}).status().IsInvalidArgument());
-  EXPECT_TRUE(Client::Connect({{"127.0.0.1:0"}, 1000}).status().IsInvalidArgument());
-  EXPECT_TRUE(Client::Connect({{"127.0.0.1:7101"}, 0}).status().IsInvalidArgument());
+  EXPECT_TRUE(Client::Connect(Options({"localhost"}, 1000)).status().IsInvalidArgument());
+  EXPECT_TRUE(Client::Connect(Options({"127.0.0.1:0"}, 1000)).status().IsInvalidArgument());
+  EXPECT_TRUE(Client::Connect(Options({"127.0.0.1:7101"}, 0)).status().IsInvalidArgument());
 }
 
 TEST(ClientTest, ConnectWithNoNodeListeningIsUnavailable) {
   Result<std::unique_ptr<Client>> client =
-      Client::Connect({{ClosedAddress(), ClosedAddress()}, 1000});
+      Client::Connect(Options({ClosedAddress(), ClosedAddress()}, 1000));
   EXPECT_TRUE(client.status().IsUnavailable()) << client.status().ToString();
 }
 
