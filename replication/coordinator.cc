@@ -1,6 +1,9 @@
 #include "replication/coordinator.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/hash.h"
@@ -30,6 +33,19 @@ std::string DownNote(const std::vector<NodeId>& down) {
   for (size_t i = 0; i < down.size(); ++i) note += (i ? ", " : "") + down[i];
   return note;
 }
+
+// Answers a get or put op that cannot meet its quorum, once. `when` says
+// whether the deadline passed.
+template <typename Reply, typename Op>
+void AnswerUnavailable(Op& op, std::string_view when) {
+  if (op.responded) return;
+  op.responded = true;
+  Reply reply;
+  reply.status = Status::Unavailable(op.quorum.Shortfall() + std::string(when) + DownNote(op.down));
+  op.done(std::move(reply));
+}
+
+constexpr std::string_view kAtDeadline = " before the deadline";
 
 }  // namespace
 
@@ -209,13 +225,7 @@ void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
   op->timer = env_.scheduler->RunAfter(delay, [this, op] {
     op->timer = 0;
     if (op->finished) return;
-    if (!op->responded) {
-      op->responded = true;
-      GetReply reply;
-      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline" +
-                                         DownNote(op->down));
-      op->done(std::move(reply));
-    }
+    AnswerUnavailable<GetReply>(*op, kAtDeadline);
     ReadRepair(*op);
     Forget(op->ids);
     op->finished = true;
@@ -234,23 +244,28 @@ void Coordinator::OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica,
   MaybeFinishGet(op);
 }
 
+std::optional<Object> Coordinator::Merged(const GetOp& op) const {
+  std::optional<Object> merged;
+  for (const auto& a : op.answers) {
+    if (a.found) merged = merged ? Sync(*merged, a.object) : a.object;
+  }
+  if (merged && options_->buckets.Get(op.request.bucket).resolver == ResolverKind::kLww) {
+    merged = ResolveLww(std::move(*merged));
+  }
+  return merged;
+}
+
 void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
-  if (!op->responded && (op->quorum.Met() || op->quorum.Impossible())) {
+  if (!op->responded && op->quorum.Met()) {
     op->responded = true;
     GetReply reply;
-    if (op->quorum.Met()) {
-      for (const auto& a : op->answers) {
-        if (!a.found) continue;
-        reply.object = reply.found ? Sync(reply.object, a.object) : a.object;
-        reply.found = true;
-      }
-      if (options_->buckets.Get(op->request.bucket).resolver == ResolverKind::kLww) {
-        reply.object = ResolveLww(std::move(reply.object));
-      }
-    } else {
-      reply.status = Status::Unavailable(op->quorum.Shortfall() + DownNote(op->down));
+    if (std::optional<Object> merged = Merged(*op)) {
+      reply.found = true;
+      reply.object = std::move(*merged);
     }
     op->done(std::move(reply));
+  } else if (op->quorum.Impossible()) {
+    AnswerUnavailable<GetReply>(*op, "");
   }
   if (op->quorum.AllAnswered() && !op->finished) {
     if (op->timer) env_.scheduler->Cancel(op->timer);
@@ -262,17 +277,9 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
 }
 
 void Coordinator::ReadRepair(const GetOp& op) {
-  Object merged;
-  bool any = false;
-  for (const auto& a : op.answers) {
-    if (!a.found) continue;
-    merged = any ? Sync(merged, a.object) : a.object;
-    any = true;
-  }
-  if (!any) return;
-  if (options_->buckets.Get(op.request.bucket).resolver == ResolverKind::kLww) {
-    merged = ResolveLww(std::move(merged));
-  }
+  std::optional<Object> found = Merged(op);
+  if (!found) return;
+  const Object& merged = *found;
   for (size_t i = 0; i < op.answers.size(); ++i) {
     const auto& a = op.answers[i];
     // Only replicas that answered are repaired: one that did not may be
@@ -369,13 +376,7 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   op->timer = env_.scheduler->RunAfter(delay, [this, op] {
     op->timer = 0;
     if (op->finished) return;
-    if (!op->responded) {
-      op->responded = true;
-      PutReply reply;
-      reply.status = Status::Unavailable(op->quorum.Shortfall() + " before the deadline" +
-                                         DownNote(op->down));
-      op->done(std::move(reply));
-    }
+    AnswerUnavailable<PutReply>(*op, kAtDeadline);
     FinishPut(op);
   });
   op->sloppy_timer = env_.scheduler->RunAfter(delay / 2, [this, op] {
@@ -443,15 +444,13 @@ void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, size_t target,
 }
 
 void Coordinator::MaybeFinishPut(const std::shared_ptr<PutOp>& op) {
-  if (!op->responded && (op->quorum.Met() || op->quorum.Impossible())) {
+  if (!op->responded && op->quorum.Met()) {
     op->responded = true;
     PutReply reply;
-    if (op->quorum.Met()) {
-      reply.object = op->object;
-    } else {
-      reply.status = Status::Unavailable(op->quorum.Shortfall() + DownNote(op->down));
-    }
+    reply.object = op->object;
     op->done(std::move(reply));
+  } else if (op->quorum.Impossible()) {
+    AnswerUnavailable<PutReply>(*op, "");
   }
   if (op->quorum.AllAnswered() && !op->finished) FinishPut(op);
 }

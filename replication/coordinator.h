@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "common/liveness.h"
@@ -73,6 +74,9 @@ class Coordinator {
   void OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica, const Status& status,
                    bool found, Object object);
   void MaybeFinishGet(const std::shared_ptr<GetOp>& op);
+  // The causal merge of every answer that held the object (resolved for
+  // lww buckets); nullopt when none did.
+  std::optional<Object> Merged(const GetOp& op) const;
   void ReadRepair(const GetOp& op);
 
   void CoordinatePut(const std::shared_ptr<PutOp>& op);
