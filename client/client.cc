@@ -213,7 +213,7 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   if (!pr.ok()) return pr.status();
   const uint32_t need = std::max({*r, *pr, 1u});
   const bool lww = props.resolver == static_cast<uint8_t>(ResolverKind::kLww);
-  const Placement placement = ring_->PlacementFor(KeyHash(bucket, key), n);
+  const std::vector<NodeId> primaries = ring_->PrimariesFor(KeyHash(bucket, key), n);
 
   // The node's deadline has no grace here: the client is the coordinator.
   const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -223,7 +223,7 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   };
   std::vector<Pending> pending;
   bool unreachable = false;
-  for (const NodeId& node : placement.primaries) {
+  for (const NodeId& node : primaries) {
     auto it = member_addresses_.find(node);
     if (it == member_addresses_.end() || it->second.empty()) {
       unreachable = true;
@@ -282,7 +282,7 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
     // replica; its answer is not awaited (skipped later by request id).
     GetRequest repair{std::string(bucket), std::string(key), kQuorumAll, kQuorumDefault};
     Message request = NewRequest(std::move(repair), &timeout_ms);
-    for (const NodeId& node : placement.primaries) {
+    for (const NodeId& node : primaries) {
       auto it = member_addresses_.find(node);
       if (it == member_addresses_.end() || it->second.empty()) continue;
       if (ConnectionTo(it->second)->Send(request, deadline).ok()) break;

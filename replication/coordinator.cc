@@ -188,7 +188,7 @@ void Coordinator::Get(const GetRequest& request, int64_t deadline_us, GetCallbac
   auto op = std::make_shared<GetOp>(*r, *pr);
   op->request = request;
   op->partition = ring_->PartitionOf(hash);
-  op->replicas = ring_->PlacementFor(hash, props.n).primaries;
+  op->replicas = ring_->PrimariesFor(hash, props.n);
   op->deadline_us = deadline_us;
   op->done = std::move(done);
   op->answers.resize(op->replicas.size());

@@ -196,24 +196,37 @@ Placement Ring::PlacementFor(uint64_t key_hash, uint32_t n) const {
   return PlacementForPartition(PartitionOf(key_hash), n);
 }
 
-Placement Ring::PlacementForPartition(uint32_t partition, uint32_t n) const {
+std::vector<NodeId> Ring::Walk(uint32_t partition, size_t limit) const {
   const uint32_t q = partitions();
   const size_t m = members_.size();
+  limit = std::min(limit, m);
   std::vector<bool> seen(m, false);
   std::vector<NodeId> walk;
-  walk.reserve(m);
+  walk.reserve(limit);
   auto visit = [&](const NodeId& node) {
+    if (walk.size() >= limit) return;
     const size_t idx = static_cast<size_t>(
         std::lower_bound(members_.begin(), members_.end(), node) - members_.begin());
     if (seen[idx]) return;
     seen[idx] = true;
     walk.push_back(node);
   };
-  for (uint32_t i = 0; i < q && walk.size() < m; ++i) visit(owners_[(partition % q + i) % q]);
+  for (uint32_t i = 0; i < q && walk.size() < limit; ++i) {
+    visit(owners_[(partition % q + i) % q]);
+  }
   // Members owning no partition (more members than partitions) come last,
   // in sorted order, so that placement still finds min(n, M) nodes.
   for (const NodeId& node : members_) visit(node);
+  return walk;
+}
 
+std::vector<NodeId> Ring::PrimariesFor(uint64_t key_hash, uint32_t n) const {
+  return Walk(PartitionOf(key_hash), n);
+}
+
+Placement Ring::PlacementForPartition(uint32_t partition, uint32_t n) const {
+  const size_t m = members_.size();
+  const std::vector<NodeId> walk = Walk(partition, m);
   Placement placement;
   const size_t primaries = std::min<size_t>(n, m);
   placement.primaries.assign(walk.begin(), walk.begin() + primaries);

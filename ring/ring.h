@@ -55,11 +55,16 @@ class Ring {
   Placement PlacementFor(uint64_t key_hash, uint32_t n) const;
   // Same, starting at a partition.
   Placement PlacementForPartition(uint32_t partition, uint32_t n) const;
+  // PlacementFor(key_hash, n).primaries, without walking the whole ring for
+  // the fallbacks: what a get needs, on every request.
+  std::vector<NodeId> PrimariesFor(uint64_t key_hash, uint32_t n) const;
 
   ClaimReport Report() const;
 
  private:
   Ring() = default;
+  // The first `limit` distinct members clockwise from `partition`.
+  std::vector<NodeId> Walk(uint32_t partition, size_t limit) const;
   std::vector<NodeId> members_;
   std::vector<NodeId> owners_;  // owners_[p] = member owning partition p
   uint32_t n_ = 3;

@@ -210,3 +210,25 @@ RC_GTEST_PROP(RingProperty, ClaimAndPlacementInvariants, ()) {
 
 }  // namespace
 }  // namespace ringkv
+
+namespace ringkv {
+namespace {
+
+TEST(RingTest, PrimariesForMatchesThePlacementsPrimaries) {
+  for (uint32_t members : {1u, 2u, 3u, 5u, 70u}) {
+    std::vector<NodeId> ids;
+    for (uint32_t i = 0; i < members; ++i) ids.push_back("n" + std::to_string(i));
+    Result<Ring> ring = Ring::Create(ids, 64, 3);
+    ASSERT_TRUE(ring.ok());
+    for (uint64_t h = 0; h < 200; ++h) {
+      const uint64_t hash = h * 0x9E3779B97F4A7C15ull;
+      for (uint32_t n : {1u, 3u, 5u}) {
+        EXPECT_EQ(ring->PrimariesFor(hash, n), ring->PlacementFor(hash, n).primaries)
+            << members << " members, n=" << n;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ringkv
