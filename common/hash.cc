@@ -28,4 +28,15 @@ uint64_t KeyHash(std::string_view bucket, std::string_view key) {
   return XXH3_64bits_digest(&state);
 }
 
+uint64_t HashParts(std::initializer_list<std::string_view> parts) {
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  for (std::string_view part : parts) {
+    const uint64_t len = part.size();
+    XXH3_64bits_update(&state, &len, sizeof(len));
+    XXH3_64bits_update(&state, part.data(), part.size());
+  }
+  return XXH3_64bits_digest(&state);
+}
+
 }  // namespace ringkv

@@ -1,23 +1,20 @@
 #include "replication/forward_dedup.h"
 
-#include <string>
+#include <cstring>
+#include <string_view>
 
 #include "common/hash.h"
 
 namespace ringkv {
 
 uint64_t ForwardDedup::Fingerprint(const PutRequest& put) {
-  std::string buf;
-  buf.reserve(put.bucket.size() + put.key.size() + put.value.size() + put.context.size() + 32);
-  for (const std::string* part : {&put.bucket, &put.key, &put.value, &put.context}) {
-    uint64_t len = part->size();
-    buf.append(reinterpret_cast<const char*>(&len), sizeof(len));
-    buf.append(*part);
-  }
-  buf.push_back(put.tombstone ? 1 : 0);
-  buf.append(reinterpret_cast<const char*>(&put.w), sizeof(put.w));
-  buf.append(reinterpret_cast<const char*>(&put.pw), sizeof(put.pw));
-  return Hash64(buf);
+  // Streamed, not concatenated: the value may be megabytes.
+  char flags[9];
+  flags[0] = put.tombstone ? 1 : 0;
+  std::memcpy(flags + 1, &put.w, sizeof(put.w));
+  std::memcpy(flags + 5, &put.pw, sizeof(put.pw));
+  return HashParts({put.bucket, put.key, put.value, put.context,
+                    std::string_view(flags, sizeof(flags))});
 }
 
 ForwardDedup::Seen ForwardDedup::Begin(const NodeId& from, uint64_t request_id,
