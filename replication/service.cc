@@ -182,9 +182,6 @@ void Service::OnPeerMessage(Message message) {
     });
   } else if (std::holds_alternative<Ping>(message.body)) {
     SendTo(from, id, Pong{options_.self});
-  } else if (std::holds_alternative<GetRequest>(message.body)) {
-    coordinator_->Get(std::get<GetRequest>(message.body), DeadlineFor(message),
-                      [this, from, id](GetReply r) { SendTo(from, id, std::move(r)); });
   } else if (auto* gossip = std::get_if<Gossip>(&message.body)) {
     if (gossiper_) gossiper_->OnGossip(*gossip);
   } else if (HintedHandoff::OwnsRequestId(id)) {
