@@ -9,6 +9,9 @@
 #      keys, workloads A and C, uniform and zipfian;
 #   2. three ringkv nodes (N=3, R=W=2), the same workloads;
 #   3. a concurrency sweep (1 4 16 64 256 in flight) on scenario 2 and Redis;
+#   4. memory: a fresh node (N=1, W=1) loaded with 1,000,000 keys of 100-byte
+#      values, then read for a while so its block cache fills; its resident
+#      set (current and peak) and data directory against the raw data size;
 # plus the raw round trip (ping, one in flight) and redis-benchmark at the
 # same concurrency, to show the generator drives Redis at least as fast.
 # Writes bench/results/*.json, bench/results/summary.{txt,json} and
@@ -17,7 +20,8 @@
 #
 # Knobs (environment): BENCH_DURATION (measured seconds per run, default 8),
 # BENCH_WARMUP (default 2), BENCH_CONCURRENCY (scenarios 1-2, default 50),
-# BENCH_SWEEP (default "1 4 16 64 256"), BENCH_THREADS (default 2).
+# BENCH_SWEEP (default "1 4 16 64 256"), BENCH_THREADS (default 2),
+# BENCH_MEMORY_RECORDS (keys of scenario 4, default 1000000; 0 skips it).
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -31,6 +35,7 @@ WARMUP=${BENCH_WARMUP:-2}
 CONC=${BENCH_CONCURRENCY:-50}
 SWEEP=${BENCH_SWEEP:-"1 4 16 64 256"}
 THREADS=${BENCH_THREADS:-2}
+MEMORY_RECORDS=${BENCH_MEMORY_RECORDS:-1000000}
 RECORDS=100000
 VALUE=100
 BUCKET=bench
@@ -159,18 +164,19 @@ for t in set get; do
   echo "--- redis-benchmark $t c=$CONC: $(cat "$RUN/redis-benchmark-$t-c$CONC.csv")"
 done
 
-# start_cluster NODES N R W: starts a cluster, sets CLUSTER_DIR and TARGET.
+# start_cluster NODES N R W [NAME]: starts a cluster in $TMP/NAME (default
+# cluster-NODES), sets CLUSTER_DIR and TARGET.
 start_cluster() {
-  local nodes=$1 n=$2 r=$3 w=$4 base
+  local nodes=$1 n=$2 r=$3 w=$4 name=${5:-cluster-$1} base
   base=$(free_port "$nodes")
-  CLUSTER_DIR=$TMP/cluster-$nodes
+  CLUSTER_DIR=$TMP/$name
   CLUSTER_DIRS+=("$CLUSTER_DIR")
   # Last-write-wins: YCSB updates are blind writes, which would otherwise pile
   # up as siblings (Redis, the baseline, is last-write-wins too).
   "$CLUSTER" start --nodes "$nodes" --dir "$CLUSTER_DIR" --base-port "$base" --n "$n" \
-    --bucket "$BUCKET:resolver=lww,n=$n,r=$r,w=$w" >"$TMP/cluster-$nodes.log" 2>&1 || {
+    --bucket "$BUCKET:resolver=lww,n=$n,r=$r,w=$w" >"$TMP/$name.log" 2>&1 || {
     echo "bench/run.sh: ringkv-cluster start failed:" >&2
-    cat "$TMP/cluster-$nodes.log" >&2
+    cat "$TMP/$name.log" >&2
     exit 1
   }
   TARGET=ringkv://
@@ -207,6 +213,58 @@ for c in $SWEEP; do
     --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP"
 done
 stop_cluster "$THREE_DIR"
+
+# --- Scenario 4: memory of one node holding MEMORY_RECORDS keys (issue 5:
+# under 2x the raw data). A fresh node, so nothing else has touched it.
+# Measured after the load, then again after a uniform read run long enough to
+# fill the LevelDB block cache, which a loaded node serving reads would hold.
+# The raw size is what the client stored: each key as ringkv-bench names it
+# plus its value (tools/bench/key_chooser.h KeyName: "user" + the decimal
+# FNV-64 of the key number, computed below as FnvHash64 does), without the
+# bucket name.
+proc_kib() {  # FIELD PID: a /proc/PID/status field (VmRSS, VmHWM) in KiB
+  awk -v f="$1:" '$1 == f {print $2}' "/proc/$2/status" 2>/dev/null || echo 0
+}
+memory_snapshot() {  # WHEN PID DATA_DIR: appends the node's memory and disk figures
+  {
+    echo "rss_${1}_kib $(proc_kib VmRSS "$2")"
+    echo "hwm_${1}_kib $(proc_kib VmHWM "$2")"
+    echo "disk_${1}_bytes $(du -sb "$3" | cut -f1)"
+  } >>"$RUN/memory-rss.txt"
+}
+if ((MEMORY_RECORDS > 0)); then
+  start_cluster 1 1 1 1 memory
+  MEM_DIR=$CLUSTER_DIR
+  MEM_PID=$(node_pids "$MEM_DIR")
+  python3 - "$MEMORY_RECORDS" "$VALUE" >"$RUN/memory-rss.txt" <<'EOF'
+import sys
+records, value = int(sys.argv[1]), int(sys.argv[2])
+key_bytes = 0
+for keynum in range(records):
+    h = 0xCBF29CE484222325
+    for i in range(8):
+        h = ((h ^ ((keynum >> (8 * i)) & 0xFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    if h >= 1 << 63:
+        h = 0 if h == 1 << 63 else (1 << 64) - h
+    key_bytes += 4 + len(str(h))
+print(f"records {records}\nvalue_size {value}\nkey_bytes {key_bytes}\n"
+      f"raw_bytes {key_bytes + records * value}")
+EOF
+  echo "rss_idle_kib $(proc_kib VmRSS "$MEM_PID")" >>"$RUN/memory-rss.txt"
+  echo "--- memory-load ($MEMORY_RECORDS keys)"
+  "$BENCH" --target "$TARGET" --threads "$THREADS" --records "$MEMORY_RECORDS" \
+    --value-size "$VALUE" --quiet --json "$RUN/memory-load.json" --load --concurrency "$CONC" \
+    --w 1 | sed 's/^/    /'
+  memory_snapshot loaded "$MEM_PID" "$MEM_DIR/n1/data"
+  echo "--- memory-c-uniform ($MEMORY_RECORDS keys)"
+  "$BENCH" --target "$TARGET" --threads "$THREADS" --records "$MEMORY_RECORDS" \
+    --value-size "$VALUE" --quiet --json "$RUN/memory-c-uniform.json" --workload c \
+    --distribution uniform --concurrency "$CONC" --duration "$DURATION" --warmup "$WARMUP" \
+    --r 1 | sed 's/^/    /'
+  memory_snapshot read "$MEM_PID" "$MEM_DIR/n1/data"
+  sed 's/^/    /' "$RUN/memory-rss.txt"
+  stop_cluster "$MEM_DIR"
+fi
 
 # --- Summary, chart, and the files kept.
 python3 "$ROOT/bench/summarize.py" --runs "$RUN" --out "$RESULTS" --concurrency "$CONC" \
