@@ -222,12 +222,16 @@ stop_cluster "$THREE_DIR"
 # plus its value (tools/bench/key_chooser.h KeyName: "user" + the decimal
 # FNV-64 of the key number, computed below as FnvHash64 does), without the
 # bucket name.
-proc_kib() {  # FIELD PID: a /proc/PID/status field (VmRSS, VmHWM) in KiB
+proc_kib() {  # FIELD PID: a /proc/PID/status field (VmRSS, RssAnon, ...) in KiB
   awk -v f="$1:" '$1 == f {print $2}' "/proc/$2/status" 2>/dev/null || echo 0
 }
+# RssFile apart from RssAnon: LevelDB maps its table files into the node, so
+# the pages of the data directory that reads touched count as resident too.
 memory_snapshot() {  # WHEN PID DATA_DIR: appends the node's memory and disk figures
   {
     echo "rss_${1}_kib $(proc_kib VmRSS "$2")"
+    echo "anon_${1}_kib $(proc_kib RssAnon "$2")"
+    echo "file_${1}_kib $(proc_kib RssFile "$2")"
     echo "hwm_${1}_kib $(proc_kib VmHWM "$2")"
     echo "disk_${1}_bytes $(du -sb "$3" | cut -f1)"
   } >>"$RUN/memory-rss.txt"

@@ -98,16 +98,22 @@ def memory_table(mem, summary):
     if "raw_bytes" not in mem:
         return []
     raw = mem["raw_bytes"]
-    figures = [("resident, idle", mem.get("rss_idle_kib", 0) * 1024),
-               ("resident after load", mem.get("rss_loaded_kib", 0) * 1024),
-               ("resident after uniform reads", mem.get("rss_read_kib", 0) * 1024),
-               ("peak resident (VmHWM)", mem.get("hwm_read_kib", 0) * 1024),
-               ("data directory, after load", mem.get("disk_loaded_bytes", 0)),
-               ("data directory, at the end", mem.get("disk_read_bytes", 0))]
-    peak_ratio = ratio(mem.get("hwm_read_kib", 0) * 1024, raw)
+    kib = {key: value * 1024 for key, value in mem.items() if key.endswith("_kib")}
+    figures = [("resident, idle", kib.get("rss_idle_kib")),
+               ("resident after load", kib.get("rss_loaded_kib")),
+               ("  anonymous (heap)", kib.get("anon_loaded_kib")),
+               ("  file-backed (tables, code)", kib.get("file_loaded_kib")),
+               ("resident after uniform reads", kib.get("rss_read_kib")),
+               ("  anonymous (heap)", kib.get("anon_read_kib")),
+               ("  file-backed (tables, code)", kib.get("file_read_kib")),
+               ("peak resident (VmHWM)", kib.get("hwm_read_kib")),
+               ("data directory, after load", mem.get("disk_loaded_bytes")),
+               ("data directory, at the end", mem.get("disk_read_bytes"))]
+    peak_ratio = ratio(kib.get("hwm_read_kib"), raw)
     summary["memory"] = dict(mem, peak_over_raw=peak_ratio,
-                             rss_read_over_raw=ratio(mem.get("rss_read_kib", 0) * 1024, raw),
-                             disk_over_raw=ratio(mem.get("disk_read_bytes", 0), raw))
+                             rss_read_over_raw=ratio(kib.get("rss_read_kib"), raw),
+                             anon_read_over_raw=ratio(kib.get("anon_read_kib"), raw),
+                             disk_over_raw=ratio(mem.get("disk_read_bytes"), raw))
     summary["targets"]["memory_peak_over_raw"] = peak_ratio
     lines = ["", f"4: memory, one node N=1 W=1, {mem['records']:,} keys of {mem['value_size']}-byte "
              f"values; raw data (keys + values) {raw / 2**20:.1f} MiB "
@@ -115,9 +121,11 @@ def memory_table(mem, summary):
     header = f"{'figure':<30} {'MiB':>8} {'/ raw':>6}"
     lines += [header, "-" * len(header)]
     for what, size in figures:
-        lines.append(f"{what:<30} {size / 2**20:>8.1f} {fmt_ratio(ratio(size, raw)):>6}")
+        mib = "-" if size is None else f"{size / 2**20:.1f}"
+        lines.append(f"{what:<30} {mib:>8} {fmt_ratio(ratio(size, raw)):>6}")
     lines.append(f"node with {mem['records']:,} keys: peak resident {fmt_ratio(peak_ratio)} raw data "
-                 f"(target < 2x): {'met' if peak_ratio is not None and peak_ratio < 2 else 'missed'}")
+                 f"(target < 2x): {'met' if peak_ratio is not None and peak_ratio < 2 else 'missed'}; "
+                 f"anonymous memory after reads {fmt_ratio(summary['memory']['anon_read_over_raw'])}")
     return lines
 
 
