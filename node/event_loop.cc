@@ -19,10 +19,13 @@ struct EventLoop::Timer {
 
 EventLoop::EventLoop() : base_(event_base_new()) {
   if (base_ == nullptr) throw std::runtime_error("event_base_new failed");
+  turn_end_ = event_new(base_, -1, 0, &EventLoop::OnTurnEnd, this);
+  if (turn_end_ == nullptr) throw std::runtime_error("event_new failed");
 }
 
 EventLoop::~EventLoop() {
   timers_.clear();
+  event_free(turn_end_);
   event_base_free(base_);
 }
 
@@ -51,6 +54,21 @@ TimerId EventLoop::RunAfter(int64_t delay_us, std::function<void()> fn) {
 }
 
 void EventLoop::Cancel(TimerId id) { timers_.erase(id); }
+
+void EventLoop::AtTurnEnd(std::function<void()> fn) {
+  turn_end_fns_.push_back(std::move(fn));
+  // libevent appends an activated event to the tail of the active queue,
+  // behind the I/O and timer callbacks this turn already found due.
+  if (turn_end_fns_.size() == 1) event_active(turn_end_, EV_TIMEOUT, 0);
+}
+
+void EventLoop::OnTurnEnd(int, short, void* arg) {
+  auto* loop = static_cast<EventLoop*>(arg);
+  // Swapped out first: a callback may queue more work for a later pass.
+  std::vector<std::function<void()>> fns;
+  fns.swap(loop->turn_end_fns_);
+  for (auto& fn : fns) fn();
+}
 
 void EventLoop::OnTimer(int, short, void* arg) {
   auto* timer = static_cast<Timer*>(arg);

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "node/socket_util.h"
@@ -33,6 +35,7 @@ struct PeerTransport::Peer {
   int64_t backoff_us = 0;
   TimerId backoff_timer = 0;
   uint32_t failures = 0;  // since the last established connection
+  bool flush_queued = false;
 
   void FreeConnection() {
     if (bev != nullptr) bufferevent_free(bev);
@@ -70,7 +73,9 @@ void PeerTransport::Close() {
     peer->pending.clear();
     peer->pending_bytes = 0;
     peer->state = Peer::State::kIdle;
+    peer->flush_queued = false;
   }
+  to_flush_.clear();
 }
 
 bool PeerTransport::connected(const NodeId& id) const {
@@ -134,6 +139,7 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
       }
       evbuffer_add(out, frame.data(), frame.size());
       ++stats_.sent;
+      QueueFlush(peer);
       return;
     }
     case Peer::State::kIdle:
@@ -148,7 +154,8 @@ void PeerTransport::Connect(Peer* peer) {
   peer->state = Peer::State::kConnecting;
   peer->bev = bufferevent_socket_new(loop_->base(), -1, BEV_OPT_CLOSE_ON_FREE);
   if (peer->bev == nullptr) return Fail(peer, "cannot create a socket buffer");
-  bufferevent_setcb(peer->bev, &PeerTransport::OnRead, nullptr, &PeerTransport::OnEvent, peer);
+  bufferevent_setcb(peer->bev, &PeerTransport::OnRead, &PeerTransport::OnDrained,
+                    &PeerTransport::OnEvent, peer);
   timeval write_timeout{kWriteTimeoutSec, 0};
   bufferevent_set_timeouts(peer->bev, nullptr, &write_timeout);
   bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
@@ -190,6 +197,46 @@ void PeerTransport::Fail(Peer* peer, const std::string& why) {
   });
 }
 
+void PeerTransport::QueueFlush(Peer* peer) {
+  if (peer->flush_queued) return;
+  peer->flush_queued = true;
+  to_flush_.push_back(peer);
+  if (to_flush_.size() > 1) return;
+  std::weak_ptr<bool> alive = alive_;
+  loop_->AtTurnEnd([this, alive] {
+    if (alive.lock()) FlushQueued();
+  });
+}
+
+void PeerTransport::FlushQueued() {
+  std::vector<Peer*> peers;
+  peers.swap(to_flush_);
+  for (Peer* peer : peers) {
+    peer->flush_queued = false;
+    if (peer->state != Peer::State::kConnected) continue;
+    evbuffer* out = bufferevent_get_output(peer->bev);
+    // Already waiting for the socket to drain: the bufferevent sends it.
+    if (bufferevent_get_enabled(peer->bev) & EV_WRITE) continue;
+    int fd = bufferevent_getfd(peer->bev);
+    while (evbuffer_get_length(out) > 0) {
+      if (evbuffer_write(out, fd) >= 0) continue;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Fail(peer, std::string("send failed: ") + std::strerror(errno));
+      break;
+    }
+    // The rest goes when the socket drains, under the write timeout.
+    if (peer->state == Peer::State::kConnected && evbuffer_get_length(out) > 0) {
+      bufferevent_enable(peer->bev, EV_WRITE);
+    }
+  }
+}
+
+void PeerTransport::OnDrained(bufferevent* bev, void*) {
+  // Back to sending from the turn's end; an idle socket is not watched.
+  bufferevent_disable(bev, EV_WRITE);
+}
+
 void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
   auto* peer = static_cast<Peer*>(arg);
   PeerTransport* self = peer->transport;
@@ -199,12 +246,14 @@ void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
     peer->backoff_us = self->options_.min_backoff_us;
     ++self->stats_.connects;
     SetNoDelay(bufferevent_getfd(peer->bev));
+    bufferevent_disable(peer->bev, EV_WRITE);
     evbuffer* out = bufferevent_get_output(peer->bev);
     for (const std::string& frame : peer->pending) evbuffer_add(out, frame.data(), frame.size());
     self->stats_.sent += peer->pending.size();
     peer->pending.clear();
     peer->pending_bytes = 0;
     spdlog::debug("connected to {} at {}", peer->id, peer->address);
+    self->QueueFlush(peer);
     return;
   }
   if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {

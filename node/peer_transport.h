@@ -3,6 +3,10 @@
 // exponential backoff. Peer messages are one-way: a peer's replies come back
 // on its own outbound connection to us (docs/wire-protocol.md section 4).
 //
+// Frames sent to one peer during a loop turn leave together in one write at
+// the end of the turn (EventLoop::AtTurnEnd); the socket is watched for
+// writability only while that write would block.
+//
 // Best effort, as Transport promises: a message is dropped (and counted)
 // while the peer is in backoff after a failed connection, when its queue is
 // full, or when the connection breaks with it unsent. Requests carry
@@ -18,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/liveness.h"
 #include "common/transport.h"
@@ -74,8 +79,11 @@ class PeerTransport : public Transport, public Liveness {
   struct Peer;
   void Connect(Peer* peer);
   void Fail(Peer* peer, const std::string& why);
+  void QueueFlush(Peer* peer);
+  void FlushQueued();
   static void OnEvent(bufferevent* bev, short events, void* arg);
   static void OnRead(bufferevent* bev, void* arg);
+  static void OnDrained(bufferevent* bev, void* arg);
 
   EventLoop* loop_;
   NodeId self_;
@@ -84,6 +92,9 @@ class PeerTransport : public Transport, public Liveness {
   PeerTransportStats stats_;
   evdns_base* dns_ = nullptr;  // created on the first non-numeric address
   std::map<NodeId, std::unique_ptr<Peer>> peers_;
+  std::vector<Peer*> to_flush_;
+  // Turn-end callbacks hold a weak reference and skip a freed transport.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace ringkv

@@ -1,17 +1,17 @@
 #include "node/server.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <spdlog/spdlog.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
+#include "node/io_buffer.h"
 #include "node/socket_util.h"
 #include "proto/codec.h"
 
@@ -19,18 +19,38 @@ namespace ringkv {
 namespace {
 
 constexpr int kFlushTimeoutSec = 5;
+// Room asked of the input buffer before each read: a turn's worth of small
+// requests arrives in one read.
+constexpr size_t kReadChunk = 16u << 10;
+// Buffers that grew past this for a large frame are freed once empty.
+constexpr size_t kIdleBufferBytes = 64u << 10;
+
+timeval MillisToTimeval(int64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
 
 }  // namespace
 
 struct Server::Connection {
   Server* server;
   uint64_t id;
-  bufferevent* bev;
+  int fd;
   std::string peer;  // remote address, for logs
-  bool read_paused = false;
+  event* read_event = nullptr;   // persistent; removed while reading is paused
+  event* write_event = nullptr;  // persistent; added only while a send would block
+  IoBuffer in;
+  IoBuffer out;
+  bool read_paused = false;     // unsent replies over the cap
+  bool writing = false;         // write_event is added
+  bool flush_queued = false;    // in Server::to_flush_
+  bool partial_timer = false;   // read_event carries the partial-frame timeout
   // Rejected: reads stop, replies already queued are flushed, then close.
   bool closing = false;
-  ~Connection() { bufferevent_free(bev); }
+  ~Connection() {
+    event_free(read_event);
+    event_free(write_event);
+    evutil_closesocket(fd);
+  }
 };
 
 Server::Server(EventLoop* loop, ServerOptions options, MessageSink* sink)
@@ -55,6 +75,7 @@ Status Server::Start() {
       reinterpret_cast<sockaddr_in*>(&addr)->sin_port = 0;
     }
   }
+  // Accepted sockets come non-blocking (no LEV_OPT_LEAVE_SOCKETS_BLOCKING).
   listener_ = evconnlistener_new_bind(loop_->base(), &Server::OnAccept, this,
                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, SOMAXCONN,
                                       reinterpret_cast<sockaddr*>(&addr), len);
@@ -79,25 +100,28 @@ void Server::StopAccepting() {
   }
 }
 
-void Server::CloseAll() { connections_.clear(); }
+void Server::CloseAll() {
+  connections_.clear();
+  to_flush_.clear();
+}
 
 void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   auto* self = static_cast<Server*>(arg);
   SetNoDelay(fd);
-  bufferevent* bev = bufferevent_socket_new(self->loop_->base(), fd, BEV_OPT_CLOSE_ON_FREE);
-  if (bev == nullptr) {
-    evutil_closesocket(fd);
-    spdlog::error("cannot create a buffer for a new connection");
-    return;
-  }
   auto conn = std::make_unique<Connection>();
   conn->server = self;
   conn->id = self->next_conn_id_++;
-  conn->bev = bev;
+  conn->fd = fd;
   conn->peer = FormatSockaddr(addr);
-  bufferevent_setcb(bev, &Server::OnRead, &Server::OnWrite, &Server::OnEvent, conn.get());
-  bufferevent_setwatermark(bev, EV_WRITE, self->options_.max_pending_output_bytes / 2, 0);
-  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  conn->read_event =
+      event_new(self->loop_->base(), fd, EV_READ | EV_PERSIST, &Server::OnReadable, conn.get());
+  conn->write_event =
+      event_new(self->loop_->base(), fd, EV_WRITE | EV_PERSIST, &Server::OnWritable, conn.get());
+  if (conn->read_event == nullptr || conn->write_event == nullptr ||
+      event_add(conn->read_event, nullptr) != 0) {
+    spdlog::error("cannot watch a new connection from {}", conn->peer);
+    return;  // the Connection's destructor closes the socket
+  }
   spdlog::debug("connection {} from {}", conn->id, conn->peer);
   self->connections_.emplace(conn->id, std::move(conn));
 }
@@ -109,77 +133,40 @@ void Server::OnAcceptError(evconnlistener*, void*) {
   spdlog::error("accept failed: {}", evutil_socket_error_to_string(err));
 }
 
-void Server::OnRead(bufferevent*, void* arg) {
-  auto* conn = static_cast<Connection*>(arg);
-  conn->server->ReadFrames(conn);
-}
-
-void Server::OnWrite(bufferevent* bev, void* arg) {
-  auto* conn = static_cast<Connection*>(arg);
-  if (conn->closing) {
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) conn->server->Close(conn);
-    return;
-  }
-  if (!conn->read_paused) return;
-  // Replies drained to the low-water mark: read requests again, starting
-  // with those that arrived meanwhile.
-  conn->read_paused = false;
-  bufferevent_enable(bev, EV_READ);
-  conn->server->ReadFrames(conn);
-}
-
-void Server::OnEvent(bufferevent*, short events, void* arg) {
+void Server::OnReadable(int fd, short what, void* arg) {
   auto* conn = static_cast<Connection*>(arg);
   Server* self = conn->server;
-  if ((events & BEV_EVENT_TIMEOUT) && (events & BEV_EVENT_READING) && !conn->closing) {
+  if (what & EV_TIMEOUT) {
     return self->Reject(conn, Status::Timeout("frame left unfinished for " +
                                               std::to_string(self->options_.partial_frame_timeout_ms) +
                                               " ms"));
   }
-  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-    size_t left = evbuffer_get_length(bufferevent_get_input(conn->bev));
-    if (left > 0 && !conn->closing) {
-      spdlog::warn("closing connection from {}: truncated frame ({} bytes) at end of stream",
-                   conn->peer, left);
-    } else if (events & BEV_EVENT_ERROR) {
-      int err = EVUTIL_SOCKET_ERROR();
-      spdlog::debug("connection from {} failed: {}", conn->peer, evutil_socket_error_to_string(err));
-    }
-    self->Close(conn);
+  // One read per readiness: the loop comes back while more is waiting, and
+  // other connections get their turn meanwhile.
+  char* space = conn->in.Reserve(kReadChunk);
+  ssize_t n = recv(fd, space, conn->in.writable(), 0);
+  if (n > 0) {
+    conn->in.Commit(static_cast<size_t>(n));
+    return self->ReadFrames(conn);
   }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n == 0 && !conn->in.empty()) {
+    spdlog::warn("closing connection from {}: truncated frame ({} bytes) at end of stream",
+                 conn->peer, conn->in.size());
+  } else if (n < 0) {
+    spdlog::debug("connection from {} failed: {}", conn->peer, std::strerror(errno));
+  }
+  self->Close(conn);
 }
 
 void Server::ReadFrames(Connection* conn) {
-  evbuffer* in = bufferevent_get_input(conn->bev);
   // Bounded by the input: each pass consumes a frame or returns.
   while (!conn->read_paused && !conn->closing) {
-    size_t avail = evbuffer_get_length(in);
-    // The read timeout runs only while a frame is unfinished.
-    if (avail == 0) {
-      bufferevent_set_timeouts(conn->bev, nullptr, nullptr);
-    } else {
-      timeval tv{static_cast<time_t>(options_.partial_frame_timeout_ms / 1000),
-                 static_cast<suseconds_t>((options_.partial_frame_timeout_ms % 1000) * 1000)};
-      bufferevent_set_timeouts(conn->bev, &tv, nullptr);
-    }
-    if (avail < kFrameHeaderSize) return;
-    unsigned char header[kFrameHeaderSize];
-    evbuffer_copyout(in, header, kFrameHeaderSize);
-    // The cap is judged on the header alone, before any body is buffered.
-    FrameParse head = ParseFrame(
-        std::string_view(reinterpret_cast<const char*>(header), kFrameHeaderSize),
-        options_.max_frame_bytes);
-    if (head.state == FrameParse::State::kError) return Reject(conn, head.error);
-    uint32_t length = static_cast<uint32_t>(header[0]) | static_cast<uint32_t>(header[1]) << 8 |
-                      static_cast<uint32_t>(header[2]) << 16 |
-                      static_cast<uint32_t>(header[3]) << 24;
-    size_t total = kFrameHeaderSize + length;
-    if (avail < total) return;
-    const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, total));
-    FrameParse frame = ParseFrame(std::string_view(data, total), options_.max_frame_bytes);
-    if (frame.state != FrameParse::State::kFrame) return Reject(conn, frame.error);
+    FrameParse frame = ParseFrame(conn->in.readable(), options_.max_frame_bytes);
+    if (frame.state == FrameParse::State::kError) return Reject(conn, frame.error);
+    if (frame.state == FrameParse::State::kNeedMore) break;
     Result<Message> message = DecodeMessage(frame.body);
-    evbuffer_drain(in, total);
+    conn->in.Consume(frame.consumed);
     if (!message.ok()) return Reject(conn, message.status());
     if (!message->from.empty()) {
       sink_->OnPeerMessage(std::move(message).value());
@@ -191,34 +178,122 @@ void Server::ReadFrames(Connection* conn) {
       });
     }
   }
+  if (conn->closing) return;
+  conn->in.ShrinkIfEmpty(kIdleBufferBytes);
+  // The read timeout runs only while a frame is unfinished; idle
+  // connections between frames are kept.
+  bool partial = !conn->in.empty() && !conn->read_paused;
+  if (partial && !conn->partial_timer) {
+    timeval tv = MillisToTimeval(options_.partial_frame_timeout_ms);
+    event_add(conn->read_event, &tv);
+    conn->partial_timer = true;
+  } else if (!partial && conn->partial_timer) {
+    event_remove_timer(conn->read_event);
+    conn->partial_timer = false;
+  }
 }
 
 void Server::Reply(uint64_t conn_id, const Message& message) {
   auto it = connections_.find(conn_id);
   if (it == connections_.end() || it->second->closing) return;
   Connection* conn = it->second.get();
-  std::string frame;
-  AppendFrame(EncodeMessage(message), &frame);
-  evbuffer* out = bufferevent_get_output(conn->bev);
-  evbuffer_add(out, frame.data(), frame.size());
-  if (!conn->read_paused && evbuffer_get_length(out) > options_.max_pending_output_bytes) {
-    conn->read_paused = true;
-    bufferevent_disable(conn->bev, EV_READ);
+  std::string body = EncodeMessage(message);
+  char header[kFrameHeaderSize];
+  EncodeFrameHeader(body, header);
+  conn->out.Append(std::string_view(header, kFrameHeaderSize));
+  conn->out.Append(body);
+  if (!conn->read_paused && conn->out.size() > options_.max_pending_output_bytes) {
+    PauseReading(conn);
   }
+  QueueFlush(conn);
+}
+
+void Server::QueueFlush(Connection* conn) {
+  // While the socket is full, the write event sends when it drains.
+  if (conn->flush_queued || conn->writing) return;
+  conn->flush_queued = true;
+  to_flush_.push_back(conn->id);
+  if (to_flush_.size() > 1) return;
+  std::weak_ptr<bool> alive = alive_;
+  loop_->AtTurnEnd([this, alive] {
+    if (alive.lock()) FlushQueued();
+  });
+}
+
+void Server::FlushQueued() {
+  std::vector<uint64_t> ids;
+  ids.swap(to_flush_);
+  for (uint64_t id : ids) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) continue;
+    it->second->flush_queued = false;
+    Flush(it->second.get());
+  }
+}
+
+void Server::Flush(Connection* conn) {
+  while (!conn->out.empty()) {
+    std::string_view pending = conn->out.readable();
+    ssize_t n = send(conn->fd, pending.data(), pending.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      conn->out.Consume(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    spdlog::debug("connection from {} failed on send: {}", conn->peer, std::strerror(errno));
+    return Close(conn);
+  }
+  if (conn->out.empty()) {
+    if (conn->writing) {
+      event_del(conn->write_event);
+      conn->writing = false;
+    }
+    conn->out.ShrinkIfEmpty(kIdleBufferBytes);
+    if (conn->closing) return Close(conn);
+  } else if (!conn->writing) {
+    timeval flush_timeout{kFlushTimeoutSec, 0};
+    event_add(conn->write_event, conn->closing ? &flush_timeout : nullptr);
+    conn->writing = true;
+  }
+  if (conn->read_paused && !conn->closing &&
+      conn->out.size() <= options_.max_pending_output_bytes / 2) {
+    ResumeReading(conn);
+  }
+}
+
+void Server::OnWritable(int, short what, void* arg) {
+  auto* conn = static_cast<Connection*>(arg);
+  // Only a closing connection's flush has a timeout: its client stopped
+  // reading the answers that preceded its bad frame.
+  if (what & EV_TIMEOUT) return conn->server->Close(conn);
+  conn->server->Flush(conn);
+}
+
+void Server::PauseReading(Connection* conn) {
+  conn->read_paused = true;
+  event_del(conn->read_event);
+  conn->partial_timer = false;
+}
+
+void Server::ResumeReading(Connection* conn) {
+  // Requests that arrived meanwhile are parsed first, then the socket.
+  conn->read_paused = false;
+  event_add(conn->read_event, nullptr);
+  ReadFrames(conn);
 }
 
 void Server::Reject(Connection* conn, const Status& why) {
   ++rejected_;
   spdlog::warn("closing connection from {}: {}", conn->peer, why.ToString());
-  evbuffer* out = bufferevent_get_output(conn->bev);
-  if (evbuffer_get_length(out) == 0) return Close(conn);
+  if (conn->out.empty()) return Close(conn);
   // Answers to the requests before the bad frame still go out, within a
   // bounded time: a client that does not read them is cut off anyway.
   conn->closing = true;
-  bufferevent_disable(conn->bev, EV_READ);
-  bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
+  event_del(conn->read_event);
   timeval flush_timeout{kFlushTimeoutSec, 0};
-  bufferevent_set_timeouts(conn->bev, nullptr, &flush_timeout);
+  event_add(conn->write_event, &flush_timeout);
+  conn->writing = true;
 }
 
 void Server::Close(Connection* conn) { connections_.erase(conn->id); }

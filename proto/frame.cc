@@ -31,10 +31,14 @@ uint64_t GetFixed64(const char* p) {
 
 }  // namespace
 
-void AppendFrame(std::string_view body, std::string* out) {
-  char header[kFrameHeaderSize];
+void EncodeFrameHeader(std::string_view body, char* header) {
   PutFixed32(static_cast<uint32_t>(body.size()), header);
   PutFixed64(XXH3_64bits(body.data(), body.size()), header + 4);
+}
+
+void AppendFrame(std::string_view body, std::string* out) {
+  char header[kFrameHeaderSize];
+  EncodeFrameHeader(body, header);
   out->append(header, kFrameHeaderSize);
   out->append(body);
 }

@@ -22,6 +22,9 @@ inline constexpr uint32_t kDefaultMaxFrameBytes = 16u << 20;  // 16 MiB
 
 // Appends the framed `body` to `out`.
 void AppendFrame(std::string_view body, std::string* out);
+// Writes the kFrameHeaderSize header bytes of `body`'s frame to `header`,
+// for writers that place the body themselves.
+void EncodeFrameHeader(std::string_view body, char* header);
 
 // The outcome of looking at the start of a buffer.
 struct FrameParse {

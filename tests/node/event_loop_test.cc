@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "node/system_clock.h"
@@ -33,6 +34,23 @@ TEST(EventLoopTest, ZeroDelayTimersRunInScheduleOrder) {
   for (int i = 0; i < 50; ++i) loop.RunAfter(0, [&order, i] { order.push_back(i); });
   ASSERT_TRUE(PumpUntil(&loop, [&] { return order.size() == 50; }));
   for (int i = 0; i < 50; ++i) EXPECT_EQ(order[i], i);
+}
+
+TEST(EventLoopTest, TurnEndRunsAfterEverythingAlreadyDue) {
+  EventLoop loop;
+  std::vector<std::string> order;
+  loop.RunAfter(0, [&] {
+    order.push_back("t0");
+    loop.AtTurnEnd([&] {
+      order.push_back("end");
+      loop.AtTurnEnd([&] { order.push_back("end again"); });
+    });
+    loop.AtTurnEnd([&] { order.push_back("end2"); });
+  });
+  loop.RunAfter(0, [&] { order.push_back("t1"); });
+  loop.RunAfter(0, [&] { order.push_back("t2"); });
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return order.size() == 6; }));
+  EXPECT_EQ(order, (std::vector<std::string>{"t0", "t1", "t2", "end", "end2", "end again"}));
 }
 
 TEST(EventLoopTest, CancelledTimerNeverFires) {

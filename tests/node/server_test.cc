@@ -27,11 +27,12 @@ class FakeSink : public MessageSink {
     }
     Message m;
     m.request_id = request.request_id;
-    m.body = Pong{"fake"};
+    m.body = Pong{"fake" + std::string(reply_padding, '.')};
     reply(std::move(m));
   }
   std::vector<Message> peer;
   bool hold_replies = false;
+  size_t reply_padding = 0;
   std::vector<std::function<void(Message)>> held;
 };
 
@@ -80,6 +81,32 @@ TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {
     ASSERT_TRUE(reply.has_value()) << id;
     EXPECT_EQ(reply->request_id, id);
   }
+}
+
+// Replies far beyond the socket buffers and the pending-output cap: the
+// server stops reading, waits for the socket to drain, and in the end every
+// reply arrives whole and in order.
+TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
+  ServerOptions options;
+  options.max_pending_output_bytes = 256u << 10;
+  Server server(&loop_, options, &sink_);
+  ASSERT_TRUE(server.Start().ok());
+  sink_.reply_padding = 64u << 10;
+  constexpr uint64_t kRequests = 200;  // about 13 MB of replies
+  TestClient c(server.port());
+  std::string frames;
+  for (uint64_t id = 1; id <= kRequests; ++id) AppendFrame(EncodeMessage(PingWithId(id)), &frames);
+  ASSERT_TRUE(c.SendRaw(frames));
+  // The server runs a while with nobody reading: it must stall on the full
+  // socket, not drop or close. (Correctness does not hang on how long.)
+  PumpUntil(&loop_, [] { return false; }, 200);
+  for (uint64_t id = 1; id <= kRequests; ++id) {
+    auto reply = AwaitMessage(&loop_, &c);
+    ASSERT_TRUE(reply.has_value()) << id;
+    EXPECT_EQ(reply->request_id, id);
+    EXPECT_EQ(std::get<Pong>(reply->body).node.size(), 4 + sink_.reply_padding);
+  }
+  EXPECT_FALSE(c.closed());
 }
 
 TEST_F(ServerTest, FrameSplitAcrossWritesIsReassembled) {
