@@ -1,0 +1,90 @@
+#include "storage/cached_storage.h"
+
+namespace ringkv {
+namespace {
+
+// Roughly what a list node, a hash node and two string headers cost.
+constexpr size_t kEntryOverhead = 128;
+
+}  // namespace
+
+CachedStorage::CachedStorage(Storage* base, size_t capacity_bytes)
+    : base_(base), capacity_(capacity_bytes) {}
+
+size_t CachedStorage::Charge(const Entry& e) {
+  return e.key.size() + e.value.size() + kEntryOverhead;
+}
+
+Status CachedStorage::Get(std::string_view key, std::string* value) {
+  auto it = index_.find(key);
+  if (it != index_.end()) {
+    ++hits_;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    const Entry& e = *it->second;
+    if (!e.present) return Status::NotFound();
+    value->assign(e.value);
+    return Status::OK();
+  }
+  ++misses_;
+  Status st = base_->Get(key, value);
+  if (st.ok()) {
+    Insert(key, *value, true);
+  } else if (st.IsNotFound()) {
+    Insert(key, {}, false);
+  }
+  return st;
+}
+
+Status CachedStorage::Write(const WriteBatch& batch, bool sync) {
+  Status st = base_->Write(batch, sync);
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (!st.ok()) {
+      Erase(op.key);
+    } else {
+      Insert(op.key, op.value, !op.is_delete);
+    }
+  }
+  return st;
+}
+
+Status CachedStorage::Scan(std::string_view start, std::string_view end,
+                           const std::function<bool(std::string_view, std::string_view)>& fn) {
+  return base_->Scan(start, end, fn);
+}
+
+void CachedStorage::Insert(std::string_view key, std::string_view value, bool present) {
+  auto it = index_.find(key);
+  if (key.size() + value.size() + kEntryOverhead > capacity_ / 16) {
+    if (it != index_.end()) Erase(key);
+    return;
+  }
+  if (it != index_.end()) {
+    Entry& e = *it->second;
+    charged_ -= Charge(e);
+    e.value.assign(value);
+    e.present = present;
+    charged_ += Charge(e);
+    lru_.splice(lru_.begin(), lru_, it->second);
+  } else {
+    lru_.push_front(Entry{std::string(key), std::string(value), present});
+    index_.emplace(lru_.front().key, lru_.begin());
+    charged_ += Charge(lru_.front());
+  }
+  while (charged_ > capacity_ && !lru_.empty()) {
+    const Entry& victim = lru_.back();
+    charged_ -= Charge(victim);
+    index_.erase(victim.key);
+    lru_.pop_back();
+  }
+}
+
+void CachedStorage::Erase(std::string_view key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  charged_ -= Charge(*it->second);
+  List::iterator entry = it->second;
+  index_.erase(it);
+  lru_.erase(entry);
+}
+
+}  // namespace ringkv

@@ -1,0 +1,59 @@
+// CachedStorage: a Storage that keeps the most recently used records of the
+// engine under it in memory, so the read a put does before merging, and
+// the reads of hot keys, skip the engine's memtable and table lookups.
+//
+// Write-through: a write reaches the engine first, and only a successful
+// write updates the cache; a failed one evicts its keys, since the engine's
+// state is then unknown. Absent keys are cached too (a first write of a key
+// reads it first). Scans bypass the cache. Values larger than 1/16 of the
+// capacity are never cached, so one large object cannot flush the rest.
+// Not thread-safe, like every Storage.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "storage/storage.h"
+
+namespace ringkv {
+
+class CachedStorage : public Storage {
+ public:
+  // `base` must outlive this. `capacity_bytes` counts keys, values and a
+  // fixed per-entry overhead.
+  CachedStorage(Storage* base, size_t capacity_bytes);
+
+  Status Get(std::string_view key, std::string* value) override;
+  Status Write(const WriteBatch& batch, bool sync) override;
+  Status Scan(std::string_view start, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override;
+
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+  size_t charged_bytes() const { return charged_; }
+
+ private:
+  struct Entry {
+    std::string key;
+    std::string value;
+    bool present;
+  };
+  using List = std::list<Entry>;
+  static size_t Charge(const Entry& e);
+  void Insert(std::string_view key, std::string_view value, bool present);
+  void Erase(std::string_view key);
+
+  Storage* base_;
+  size_t capacity_;
+  size_t charged_ = 0;
+  uint64_t hits_ = 0;
+  uint64_t misses_ = 0;
+  List lru_;  // most recent first
+  std::unordered_map<std::string_view, List::iterator> index_;  // views into lru_ keys
+};
+
+}  // namespace ringkv

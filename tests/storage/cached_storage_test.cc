@@ -1,0 +1,146 @@
+// CachedStorage over the in-memory engine: it answers exactly as the engine
+// would, serves repeated reads from memory, and never serves a value the
+// engine does not hold after a failed write.
+#include "storage/cached_storage.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "storage/memory_storage.h"
+
+namespace ringkv {
+namespace {
+
+// Counts the reads that reach the engine.
+class CountingStorage : public Storage {
+ public:
+  Status Get(std::string_view key, std::string* value) override {
+    ++gets;
+    return engine.Get(key, value);
+  }
+  Status Write(const WriteBatch& batch, bool sync) override { return engine.Write(batch, sync); }
+  Status Scan(std::string_view start, std::string_view end,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override {
+    return engine.Scan(start, end, fn);
+  }
+  MemoryStorage engine;
+  int gets = 0;
+};
+
+Status PutOne(Storage* s, const std::string& key, const std::string& value) {
+  WriteBatch b;
+  b.Put(key, value);
+  return s->Write(b, false);
+}
+
+TEST(CachedStorageTest, SecondReadIsServedFromMemory) {
+  CountingStorage base;
+  ASSERT_TRUE(PutOne(&base, "k", "v1").ok());
+  CachedStorage cache(&base, 1 << 20);
+  std::string v;
+  ASSERT_TRUE(cache.Get("k", &v).ok());
+  ASSERT_TRUE(cache.Get("k", &v).ok());
+  EXPECT_EQ(v, "v1");
+  EXPECT_EQ(base.gets, 1);
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(cache.misses(), 1u);
+}
+
+TEST(CachedStorageTest, WritesAndDeletesAreSeenWithoutReadingTheEngine) {
+  CountingStorage base;
+  CachedStorage cache(&base, 1 << 20);
+  std::string v;
+  EXPECT_TRUE(cache.Get("k", &v).IsNotFound());
+  ASSERT_TRUE(PutOne(&cache, "k", "v2").ok());
+  ASSERT_TRUE(cache.Get("k", &v).ok());
+  EXPECT_EQ(v, "v2");
+  WriteBatch del;
+  del.Delete("k");
+  ASSERT_TRUE(cache.Write(del, false).ok());
+  EXPECT_TRUE(cache.Get("k", &v).IsNotFound());
+  EXPECT_EQ(base.gets, 1);
+  EXPECT_TRUE(base.engine.Get("k", &v).IsNotFound());
+}
+
+TEST(CachedStorageTest, FailedWriteIsNeverServedAndTheEngineDecides) {
+  CountingStorage base;
+  CachedStorage cache(&base, 1 << 20);
+  ASSERT_TRUE(PutOne(&cache, "k", "old").ok());
+  base.engine.SetWriteError(Status::IOError("disk full"));
+  EXPECT_FALSE(PutOne(&cache, "k", "new").ok());
+  base.engine.SetWriteError(Status::OK());
+  std::string v;
+  ASSERT_TRUE(cache.Get("k", &v).ok());
+  EXPECT_EQ(v, "old");
+  EXPECT_EQ(base.gets, 1);
+}
+
+TEST(CachedStorageTest, StaysWithinCapacityAndEvictsTheLeastRecentlyUsed) {
+  CountingStorage base;
+  constexpr size_t kCapacity = 64 << 10;
+  CachedStorage cache(&base, kCapacity);
+  ASSERT_TRUE(PutOne(&cache, "hot", "h").ok());
+  std::string v;
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(PutOne(&cache, "key" + std::to_string(i), std::string(100, 'x')).ok());
+    ASSERT_TRUE(cache.Get("hot", &v).ok());  // keeps it recent
+    ASSERT_LE(cache.charged_bytes(), kCapacity);
+  }
+  EXPECT_EQ(base.gets, 0);
+  ASSERT_TRUE(cache.Get("key0", &v).ok());  // long evicted: from the engine
+  EXPECT_EQ(v, std::string(100, 'x'));
+  EXPECT_EQ(base.gets, 1);
+}
+
+TEST(CachedStorageTest, LargeValuesBypassTheCache) {
+  CountingStorage base;
+  CachedStorage cache(&base, 16 << 10);
+  ASSERT_TRUE(PutOne(&cache, "big", std::string(4 << 10, 'b')).ok());
+  std::string v;
+  ASSERT_TRUE(cache.Get("big", &v).ok());
+  EXPECT_EQ(v.size(), 4u << 10);
+  EXPECT_EQ(base.gets, 1);
+  EXPECT_EQ(cache.charged_bytes(), 0u);
+}
+
+// Any sequence of puts, deletes, failing writes and reads answers as the
+// engine alone would, whatever the capacity.
+RC_GTEST_PROP(CachedStoragePropertyTest, AnswersAsTheEngineAlone, ()) {
+  const size_t capacity = *rc::gen::inRange<size_t>(0, 4096);
+  MemoryStorage engine;
+  CachedStorage cache(&engine, capacity);
+  std::map<std::string, std::string> model;
+  const int steps = *rc::gen::inRange(1, 200);
+  for (int i = 0; i < steps; ++i) {
+    const std::string key = "k" + std::to_string(*rc::gen::inRange(0, 12));
+    const int op = *rc::gen::inRange(0, 4);
+    std::string v;
+    if (op == 0) {
+      const std::string value(*rc::gen::inRange<size_t>(0, 300), 'a' + i % 26);
+      const bool fail = *rc::gen::inRange(0, 5) == 0;
+      if (fail) engine.SetWriteError(Status::IOError("injected"));
+      Status st = PutOne(&cache, key, value);
+      engine.SetWriteError(Status::OK());
+      RC_ASSERT(st.ok() == !fail);
+      if (!fail) model[key] = value;
+    } else if (op == 1) {
+      WriteBatch b;
+      b.Delete(key);
+      RC_ASSERT(cache.Write(b, false).ok());
+      model.erase(key);
+    } else {
+      Status st = cache.Get(key, &v);
+      auto it = model.find(key);
+      RC_ASSERT(st.ok() == (it != model.end()));
+      if (st.ok()) RC_ASSERT(v == it->second);
+    }
+    RC_ASSERT(cache.charged_bytes() <= capacity);
+  }
+}
+
+}  // namespace
+}  // namespace ringkv
