@@ -204,6 +204,13 @@ bench ringkv3-load "$THREE" --load --concurrency "$CONC" --w 2
 echo "rss_loaded_kib $(rss_kib $(node_pids "$THREE_DIR"))" >>"$RUN/ringkv3-rss.txt"
 run_workloads ringkv3 "$THREE" --r 2 --w 2
 bench ringkv3-ping-c1 "$THREE" --ping --concurrency 1 --duration "$DURATION"
+# Serial reads coordinated by the client library (issue 5's get target):
+# replica reads sent straight to the key's replicas, done at R answers; the
+# ping goes through the same serial client loop, so the ratio compares like
+# with like.
+bench ringkv3-client-reads-c1 "$THREE" --workload c --client-reads --concurrency 1 \
+  --duration "$DURATION" --warmup "$WARMUP" --r 2
+bench ringkv3-client-ping-c1 "$THREE" --client-reads --ping --concurrency 1 --duration "$DURATION"
 
 # --- Scenario 3: concurrency sweep, workload A uniform, ringkv N=3 and Redis.
 for c in $SWEEP; do
