@@ -179,6 +179,7 @@ struct BodyEncoder {
     }
     b.setHintsDelivered(m.hints_delivered);
     b.setRingEpoch(m.ring_epoch);
+    b.setHintWriteFailures(m.hint_write_failures);
   }
 };
 
@@ -299,6 +300,7 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       for (auto h : r.getHints()) m.hints.push_back({FromText(h.getTarget()), h.getCount()});
       m.hints_delivered = r.getHintsDelivered();
       m.ring_epoch = r.getRingEpoch();
+      m.hint_write_failures = r.getHintWriteFailures();
       return MessageBody(std::move(m));
     }
   }

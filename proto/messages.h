@@ -113,6 +113,7 @@ struct NodeStatus {
   std::vector<HintCount> hints;
   uint64_t hints_delivered = 0;
   uint64_t ring_epoch = 0;
+  uint64_t hint_write_failures = 0;
   bool operator==(const NodeStatus&) const = default;
 };
 

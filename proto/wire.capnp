@@ -153,6 +153,9 @@ struct NodeStatus {
   hints @3 :List(HintCount);
   hintsDelivered @4 :UInt64;
   ringEpoch @5 :UInt64;
+  # Hints this node failed to store since it started (disk full, I/O
+  # error): each is a replica that only anti-entropy can now repair.
+  hintWriteFailures @6 :UInt64;
 }
 
 struct Member {

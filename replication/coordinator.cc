@@ -416,6 +416,8 @@ void Coordinator::OnMidway(const std::shared_ptr<PutOp>& op) {
     if (!t.hint_for.empty() || t.answered) continue;
     bool stand_in = std::any_of(op->targets.begin(), op->targets.end(),
                                 [&](const PutOp::Target& f) { return f.hint_for == t.node; });
+    // A failed hint write is counted by the store and shown in the node's
+    // status (hint_write_failures); the put itself stands or falls on W.
     if (!stand_in) {
       (void)hints_->Add(t.node, op->partition, op->request.bucket, op->request.key, op->object);
     }

@@ -50,11 +50,15 @@ Status HintStore::Add(const NodeId& target, uint32_t partition, std::string_view
     }
     existed = true;
   } else if (!st.IsNotFound()) {
+    ++write_failures_;
     return st;
   }
   WriteBatch batch;
   batch.Put(hk, EncodeRecord(EncodeObject(merged)));
-  RINGKV_RETURN_IF_ERROR(storage_->Write(batch, sync_));
+  if (st = storage_->Write(batch, sync_); !st.ok()) {
+    ++write_failures_;
+    return st;
+  }
   if (!existed) ++counts_[target];
   return Status::OK();
 }

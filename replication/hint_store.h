@@ -51,12 +51,15 @@ class HintStore {
   // Pending hints per target (targets with none are absent).
   const std::map<NodeId, uint64_t>& counts() const { return counts_; }
   uint64_t corrupt() const { return corrupt_; }
+  // Adds that failed on a storage error since this store was created.
+  uint64_t write_failures() const { return write_failures_; }
 
  private:
   Storage* storage_;
   bool sync_;
   std::map<NodeId, uint64_t> counts_;
   uint64_t corrupt_ = 0;
+  uint64_t write_failures_ = 0;
 };
 
 }  // namespace ringkv

@@ -102,6 +102,7 @@ NodeStatus Service::StatusReport() const {
   for (PeerState& p : s.peers) p.up = p.up && env_.liveness->IsUp(p.node);
   for (const auto& [target, count] : hints_->counts()) s.hints.push_back({target, count});
   s.hints_delivered = handoff_->delivered();
+  s.hint_write_failures = hints_->write_failures();
   return s;
 }
 

@@ -60,7 +60,8 @@ void PrintJson(const NodeStatus& s) {
                         {"peers", peers},
                         {"hints", hints},
                         {"hints_pending", PendingHints(s)},
-                        {"hints_delivered", s.hints_delivered}};
+                        {"hints_delivered", s.hints_delivered},
+                        {"hint_write_failures", s.hint_write_failures}};
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
@@ -76,6 +77,7 @@ void PrintText(const NodeStatus& s) {
     std::printf("  for %-8s %" PRIu64 "\n", h.target.c_str(), h.count);
   }
   std::printf("hints delivered: %" PRIu64 "\n", s.hints_delivered);
+  std::printf("hint write failures: %" PRIu64 "\n", s.hint_write_failures);
 }
 
 int DoStatus(const Flags& flags) {
@@ -114,7 +116,7 @@ int main(int argc, char** argv) {
       "status", "the node's view: peers up/down with phi, pending hints per target");
   status->add_flag("--json", flags.json,
                    "print {node, incarnation, ring_epoch, peers: [{node, up, phi}], "
-                   "hints: [{target, count}], hints_pending, hints_delivered}");
+                   "hints: [{target, count}], hints_pending, hints_delivered, hint_write_failures}");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

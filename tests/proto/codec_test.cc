@@ -77,6 +77,7 @@ std::vector<Message> AllMessages() {
   status.hints = {{"n3", 42}};
   status.hints_delivered = 17;
   status.ring_epoch = 3;
+  status.hint_write_failures = 5;
   all.push_back(With(status));
   all.push_back(With(RingRequest{}));
   RingInfo ring;

@@ -30,6 +30,21 @@ TEST(HintStoreTest, HintsForOneObjectMergeCausally) {
   EXPECT_EQ((*list)[0].partition, 7u);
 }
 
+TEST(HintStoreTest, FailedWritesAreCountedAndStoreNothing) {
+  MemoryStorage storage;
+  HintStore hints(&storage, false);
+  ASSERT_TRUE(hints.Load().ok());
+  storage.SetWriteError(Status::IOError("disk full"));
+  EXPECT_TRUE(hints.Add("n3", 1, "b", "k", Write({}, "n1", "a")).IsIOError());
+  EXPECT_TRUE(hints.Add("n3", 1, "b", "k2", Write({}, "n1", "b")).IsIOError());
+  EXPECT_EQ(hints.write_failures(), 2u);
+  EXPECT_TRUE(hints.counts().empty());
+  storage.SetWriteError(Status::OK());
+  ASSERT_TRUE(hints.Add("n3", 1, "b", "k", Write({}, "n1", "a")).ok());
+  EXPECT_EQ(hints.write_failures(), 2u);
+  EXPECT_EQ(hints.counts().at("n3"), 1u);
+}
+
 TEST(HintStoreTest, RemoveOnlyWhatWasDelivered) {
   MemoryStorage storage;
   HintStore hints(&storage, false);
