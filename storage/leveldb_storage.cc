@@ -5,7 +5,10 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <memory>
 #include <utility>
+
+#include "storage/pread_env.h"
 
 namespace ringkv {
 namespace {
@@ -22,19 +25,21 @@ std::string_view ToView(const leveldb::Slice& s) { return std::string_view(s.dat
 
 class LevelDbStorageImpl : public Storage {
  public:
-  LevelDbStorageImpl(std::unique_ptr<leveldb::Cache> cache,
+  LevelDbStorageImpl(std::unique_ptr<leveldb::Env> env, std::unique_ptr<leveldb::Cache> cache,
                      std::unique_ptr<const leveldb::FilterPolicy> filter,
                      std::unique_ptr<leveldb::DB> db, const LevelDbOptions& options)
-      : cache_(std::move(cache)),
+      : env_(std::move(env)),
+        cache_(std::move(cache)),
         filter_(std::move(filter)),
         db_(std::move(db)),
         options_(options) {}
 
   ~LevelDbStorageImpl() override {
-    // The database uses the cache and the filter until it is closed.
+    // The database uses the Env, the cache and the filter until it is closed.
     db_.reset();
     filter_.reset();
     cache_.reset();
+    env_.reset();
   }
 
   Status Get(std::string_view key, std::string* value) override {
@@ -75,6 +80,7 @@ class LevelDbStorageImpl : public Storage {
   }
 
  private:
+  std::unique_ptr<leveldb::Env> env_;
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::DB> db_;
@@ -85,12 +91,16 @@ class LevelDbStorageImpl : public Storage {
 
 Result<std::unique_ptr<Storage>> LevelDbStorage::Open(const std::string& path,
                                                       const LevelDbOptions& options) {
+  // Tables read with pread rather than mapped: their pages then count in the
+  // kernel's page cache, not in the node's resident set.
+  std::unique_ptr<leveldb::Env> env = std::make_unique<PreadEnv>(leveldb::Env::Default());
   std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(options.block_cache_bytes));
   // A get of a key that does not exist (every first write checks for an
   // object to merge with) then costs no table read.
   std::unique_ptr<const leveldb::FilterPolicy> filter(
       leveldb::NewBloomFilterPolicy(options.bloom_bits_per_key));
   leveldb::Options lo;
+  lo.env = env.get();
   lo.create_if_missing = options.create_if_missing;
   lo.error_if_exists = options.error_if_exists;
   lo.paranoid_checks = options.paranoid_checks;
@@ -105,7 +115,8 @@ Result<std::unique_ptr<Storage>> LevelDbStorage::Open(const std::string& path,
     return FromLevelDb(s);
   }
   std::unique_ptr<Storage> storage = std::make_unique<LevelDbStorageImpl>(
-      std::move(cache), std::move(filter), std::unique_ptr<leveldb::DB>(raw), options);
+      std::move(env), std::move(cache), std::move(filter), std::unique_ptr<leveldb::DB>(raw),
+      options);
   return storage;
 }
 
