@@ -232,8 +232,9 @@ stop_cluster "$THREE_DIR"
 proc_kib() {  # FIELD PID: a /proc/PID/status field (VmRSS, RssAnon, ...) in KiB
   awk -v f="$1:" '$1 == f {print $2}' "/proc/$2/status" 2>/dev/null || echo 0
 }
-# RssFile apart from RssAnon: LevelDB maps its table files into the node, so
-# the pages of the data directory that reads touched count as resident too.
+# RssFile apart from RssAnon: the node's own memory apart from mapped files
+# (code and libraries; LevelDB's tables are read with pread, not mapped, see
+# storage/pread_env.h, so a regression to mapping shows up here).
 memory_snapshot() {  # WHEN PID DATA_DIR: appends the node's memory and disk figures
   {
     echo "rss_${1}_kib $(proc_kib VmRSS "$2")"

@@ -102,10 +102,10 @@ def memory_table(mem, summary):
     figures = [("resident, idle", kib.get("rss_idle_kib")),
                ("resident after load", kib.get("rss_loaded_kib")),
                ("  anonymous (heap)", kib.get("anon_loaded_kib")),
-               ("  file-backed (tables, code)", kib.get("file_loaded_kib")),
+               ("  file-backed (code, libraries)", kib.get("file_loaded_kib")),
                ("resident after uniform reads", kib.get("rss_read_kib")),
                ("  anonymous (heap)", kib.get("anon_read_kib")),
-               ("  file-backed (tables, code)", kib.get("file_read_kib")),
+               ("  file-backed (code, libraries)", kib.get("file_read_kib")),
                ("peak resident (VmHWM)", kib.get("hwm_read_kib")),
                ("data directory, after load", mem.get("disk_loaded_bytes")),
                ("data directory, at the end", mem.get("disk_read_bytes"))]
