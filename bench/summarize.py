@@ -254,7 +254,8 @@ def main():
     # The generator must not be the bottleneck.
     lines.append("")
     gen = {}
-    for test, name, what in (("set", "redis-load", "load phase, 100% SET"),
+    set_run = "redis-set-check" if load(runs, "redis-set-check") else "redis-load"
+    for test, name, what in (("set", set_run, "load phase, 100% SET"),
                              ("get", f"redis-c-uniform-c{conc}", "workload C uniform, 100% GET")):
         rb = redis_benchmark(runs, test, conc)
         ours = load(runs, name)
