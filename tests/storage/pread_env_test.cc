@@ -13,25 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "tests/storage/temp_dir.h"
+
 namespace ringkv {
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ringkv-pread-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // Bytes that differ at every offset of a short file, including zeros.
 std::string Pattern(size_t size) {
@@ -68,7 +55,7 @@ class PreadEnvTest : public ::testing::Test {
     WriteFile(path_, content_);
   }
 
-  TempDir dir_;
+  TempDir dir_{"ringkv-pread"};
   std::string path_;
   const std::string content_ = Pattern(10000);
 };

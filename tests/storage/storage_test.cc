@@ -16,6 +16,7 @@
 #include "storage/leveldb_storage.h"
 #include "storage/memory_storage.h"
 #include "storage/storage.h"
+#include "tests/storage/temp_dir.h"
 
 namespace ringkv {
 namespace {
@@ -28,22 +29,7 @@ namespace {
 
 using KVs = std::vector<std::pair<std::string, std::string>>;
 
-// A fresh directory under /tmp, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ringkv-storage-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 KVs ScanAll(Storage* s, std::string_view start, std::string_view end) {
   KVs out;
@@ -83,7 +69,7 @@ class StorageTest : public ::testing::TestWithParam<Engine> {
     storage_ = std::move(s).value();
   }
 
-  TempDir dir_;
+  TempDir dir_{"ringkv-storage"};
   std::unique_ptr<Storage> storage_;
 };
 
@@ -183,7 +169,7 @@ INSTANTIATE_TEST_SUITE_P(Engines, StorageTest,
                          });
 
 TEST(LevelDbStorageTest, ReopenKeepsData) {
-  TempDir dir;
+  TempDir dir{"ringkv-storage"};
   const std::string path = dir.path() + "/db";
   {
     Result<std::unique_ptr<Storage>> s = LevelDbStorage::Open(path);
@@ -199,7 +185,7 @@ TEST(LevelDbStorageTest, ReopenKeepsData) {
 }
 
 TEST(LevelDbStorageTest, OpenErrorsAreStatuses) {
-  TempDir dir;
+  TempDir dir{"ringkv-storage"};
   LevelDbOptions no_create;
   no_create.create_if_missing = false;
   Result<std::unique_ptr<Storage>> missing = LevelDbStorage::Open(dir.path() + "/absent", no_create);
@@ -218,7 +204,7 @@ TEST(LevelDbStorageTest, OpenErrorsAreStatuses) {
 }
 
 TEST(LevelDbStorageTest, OptionsAreHonoured) {
-  TempDir dir;
+  TempDir dir{"ringkv-storage"};
   LevelDbOptions options;
   options.sync = true;
   options.paranoid_checks = true;
@@ -244,7 +230,7 @@ std::vector<std::string> MappingsUnder(const std::string& dir) {
 // Table files (not only the log and memtable) read back byte for byte
 // after a reopen, through the pread Env: nothing of the database is mapped.
 TEST(LevelDbStorageTest, TablesReadBackAfterReopenWithoutMapping) {
-  TempDir dir;
+  TempDir dir{"ringkv-storage"};
   const std::string path = dir.path() + "/db";
   LevelDbOptions options;
   options.write_buffer_bytes = 64 << 10;  // several flushes, hence several tables
