@@ -218,17 +218,24 @@ void PeerTransport::FlushQueued() {
     // Already waiting for the socket to drain: the bufferevent sends it.
     if (bufferevent_get_enabled(peer->bev) & EV_WRITE) continue;
     int fd = bufferevent_getfd(peer->bev);
+    int error = 0;
+    // The bufferevent freezes the front of its output after each of its own
+    // writes; while frozen, evbuffer_write sends nothing and returns -1
+    // without setting errno.
+    evbuffer_unfreeze(out, 1);
     while (evbuffer_get_length(out) > 0) {
       if (evbuffer_write(out, fd) >= 0) continue;
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      Fail(peer, std::string("send failed: ") + std::strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK) error = errno;
       break;
     }
-    // The rest goes when the socket drains, under the write timeout.
-    if (peer->state == Peer::State::kConnected && evbuffer_get_length(out) > 0) {
-      bufferevent_enable(peer->bev, EV_WRITE);
+    evbuffer_freeze(out, 1);
+    if (error != 0) {
+      Fail(peer, std::string("send failed: ") + std::strerror(error));
+      continue;
     }
+    // The rest goes when the socket drains, under the write timeout.
+    if (evbuffer_get_length(out) > 0) bufferevent_enable(peer->bev, EV_WRITE);
   }
 }
 

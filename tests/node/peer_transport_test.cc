@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <map>
 #include <vector>
 
@@ -115,6 +116,37 @@ TEST(PeerTransportTest, FullQueueDropsNewest) {
   // Queued while connecting (before the loop learns the port is dead).
   for (int i = 0; i < 10; ++i) transport.Send("n2", std::string(50, 'x'));
   EXPECT_GE(transport.stats().dropped_full, 7u);
+}
+
+// After a burst that fills the socket (the bufferevent sends the rest once
+// it drains), the turn's frames still leave through our own write, whatever
+// errno an earlier call left behind. The bufferevent freezes the front of its
+// output after each of its own writes; a write that does not thaw it sends
+// nothing and returns -1 with errno untouched, and a stale errno then reads
+// as a broken connection.
+TEST(PeerTransportTest, FramesAfterABlockedBurstLeaveDespiteStaleErrno) {
+  EventLoop loop;
+  RecordingSink sink;
+  Server server(&loop, ServerOptions{}, &sink);
+  ASSERT_TRUE(server.Start().ok());
+  PeerTransport transport(&loop, "n1",
+                          {{"n2", "127.0.0.1:" + std::to_string(server.port())}}, nullptr);
+  transport.Send("n2", EncodeMessage(FromN1(1)));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == 1; }));
+  // Far more than the socket buffers take in one turn.
+  Message big = FromN1(2);
+  std::get<ReplicaGetRequest>(big.body).key = std::string(8u << 20, 'k');
+  transport.Send("n2", EncodeMessage(big));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == 2; }));
+  for (uint64_t id = 3; id <= 4; ++id) {
+    // Runs just before the transport's flush, in the same turn end.
+    loop.AtTurnEnd([] { errno = ENOTTY; });
+    transport.Send("n2", EncodeMessage(FromN1(id)));
+    ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == id; })) << id;
+  }
+  EXPECT_TRUE(transport.connected("n2"));
+  EXPECT_EQ(transport.stats().connects, 1u);
+  EXPECT_EQ(sink.got[3], FromN1(4));
 }
 
 }  // namespace
