@@ -24,6 +24,7 @@ char* IoBuffer::Reserve(size_t min) {
 }
 
 void IoBuffer::Append(std::string_view bytes) {
+  if (bytes.empty()) return;
   std::memcpy(Reserve(bytes.size()), bytes.data(), bytes.size());
   Commit(bytes.size());
 }

@@ -47,8 +47,9 @@ struct Server::Connection {
   // Rejected: reads stop, replies already queued are flushed, then close.
   bool closing = false;
   ~Connection() {
-    event_free(read_event);
-    event_free(write_event);
+    // Either event may be missing when OnAccept ran out of memory.
+    if (read_event != nullptr) event_free(read_event);
+    if (write_event != nullptr) event_free(write_event);
     evutil_closesocket(fd);
   }
 };
