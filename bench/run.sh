@@ -122,7 +122,7 @@ bench() {
   local name=$1 target=$2
   shift 2
   echo "--- $name"
-  "$BENCH" --target "$target" --threads "$THREADS" --records "$RECORDS" --value-size "$VALUE" \
+  "$BENCH" --target "$target" --threads "$THREADS" --records "${BENCH_RECORDS:-$RECORDS}" --value-size "$VALUE" \
     --quiet --json "$RUN/$name.json" "$@" | sed 's/^/    /'
 }
 
@@ -160,7 +160,7 @@ bench redis-ping-c1 "$REDIS" --ping --concurrency 1 --duration "$DURATION"
 # 100% SET, as many requests as redis-benchmark sends: a 100,000-key load
 # lasts under a second, too short to judge) and GET (compare with workload
 # C uniform, 100% GET).
-bench redis-set-check "$REDIS" --load --records $((60000 * DURATION / 2)) --concurrency "$CONC"
+BENCH_RECORDS=$((60000 * DURATION / 2)) bench redis-set-check "$REDIS" --load --concurrency "$CONC"
 for t in set get; do
   redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONC" -n $((60000 * DURATION / 2)) -t "$t" \
     -d "$VALUE" -r "$RECORDS" --csv 2>/dev/null | tail -1 >"$RUN/redis-benchmark-$t-c$CONC.csv"
