@@ -224,7 +224,10 @@ void PeerTransport::FlushQueued() {
     // without setting errno.
     evbuffer_unfreeze(out, 1);
     while (evbuffer_get_length(out) > 0) {
-      if (evbuffer_write(out, fd) >= 0) continue;
+      errno = 0;
+      int n = evbuffer_write(out, fd);
+      if (n > 0) continue;
+      if (n == 0) break;  // nothing taken: the write event finishes it
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) error = errno;
       break;
