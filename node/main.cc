@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--object-cache-mb", flags.object_cache_mb,
                  "records cached above LevelDB, MiB (0 = none)")
+      ->check(CLI::Range(0u, 1u << 20))
       ->capture_default_str();
   app.add_option("--request-timeout-ms", flags.request_timeout_ms,
                  "deadline of a request that carries none")

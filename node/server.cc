@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -104,6 +103,12 @@ void Server::StopAccepting() {
 void Server::CloseAll() {
   connections_.clear();
   to_flush_.clear();
+}
+
+size_t Server::pending_output_bytes() const {
+  size_t total = 0;
+  for (const auto& [id, conn] : connections_) total += conn->out.size();
+  return total;
 }
 
 void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {

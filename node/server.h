@@ -61,6 +61,8 @@ class Server {
   void CloseAll();
 
   size_t connection_count() const { return connections_.size(); }
+  // Reply bytes queued on open connections and not yet taken by a socket.
+  size_t pending_output_bytes() const;
   // Connections closed because of bad input since Start().
   uint64_t rejected_connections() const { return rejected_; }
 
