@@ -146,11 +146,22 @@ int Run(const Flags& flags) {
   SystemClock clock;
   Random random(std::random_device{}());
   Service* service_ptr = nullptr;
-  // Messages the service addresses to this node itself.
-  PeerTransport transport(&loop, flags.node, addresses, [&service_ptr](std::string bytes) {
-    Result<Message> m = DecodeMessage(bytes);
-    if (m.ok() && service_ptr != nullptr) service_ptr->OnPeerMessage(std::move(m).value());
-  });
+  PeerTransportOptions transport_options;
+  // Peer connections leave from the address the node listens on, as
+  // Cassandra's do from its listen_address: a peer then sees the node's own
+  // address, and a firewall rule between two nodes' addresses (per-node
+  // loopback addresses, docs/chaos.md) cuts exactly that pair.
+  if (IsSpecificNumericHost(server_options.host)) {
+    transport_options.source_host = server_options.host;
+  }
+  PeerTransport transport(
+      &loop, flags.node, addresses,
+      // Messages the service addresses to this node itself.
+      [&service_ptr](std::string bytes) {
+        Result<Message> m = DecodeMessage(bytes);
+        if (m.ok() && service_ptr != nullptr) service_ptr->OnPeerMessage(std::move(m).value());
+      },
+      transport_options);
   Service service(options, std::move(ring).value(),
                   ServiceEnv{&clock, &loop, &transport, store, &random,
                              /*liveness=*/nullptr, /*reachability=*/&transport});

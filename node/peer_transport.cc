@@ -163,6 +163,11 @@ void PeerTransport::Connect(Peer* peer) {
   int len = 0;
   int rc;
   if (ParseSockaddr(peer->address, &addr, &len).ok()) {
+    if (!options_.source_host.empty()) {
+      Result<int> fd = NewBoundSocket(options_.source_host, addr.ss_family);
+      if (!fd.ok()) return Fail(peer, fd.status().message());
+      bufferevent_setfd(peer->bev, *fd);  // closed with the bufferevent
+    }
     rc = bufferevent_socket_connect(peer->bev, reinterpret_cast<sockaddr*>(&addr), len);
   } else {
     // A host name (many hosts, Kubernetes): resolve through evdns.

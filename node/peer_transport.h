@@ -39,6 +39,9 @@ struct PeerTransportOptions {
   size_t max_queue_bytes = 64u << 20;
   int64_t min_backoff_us = 50'000;
   int64_t max_backoff_us = 5'000'000;
+  // Numeric address that connections to numeric peer addresses are bound to
+  // before connecting, so they leave from it; empty lets the kernel choose.
+  std::string source_host;
 };
 
 struct PeerTransportStats {

@@ -19,5 +19,13 @@ Status ParseSockaddr(const std::string& address, sockaddr_storage* out, int* len
 std::string FormatSockaddr(const sockaddr* addr);
 // Disables Nagle: frames are small and latency matters more than packets.
 void SetNoDelay(int fd);
+// True for a numeric IPv4 or IPv6 host that names one address (not the
+// wildcard 0.0.0.0 or ::): one a socket can be bound to as its source.
+bool IsSpecificNumericHost(const std::string& host);
+// A new non-blocking, close-on-exec TCP socket of `family` bound to the
+// numeric `host` with its port left to connect(), so that a connection made
+// on it leaves from that address. InvalidArgument when `host` is not a
+// numeric address of that family, IOError when the kernel refuses.
+Result<int> NewBoundSocket(const std::string& host, int family);
 
 }  // namespace ringkv
