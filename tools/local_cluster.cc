@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "client/client.h"
@@ -15,11 +17,67 @@
 namespace ringkv {
 namespace fs = std::filesystem;
 
+std::string LocalNodeAddress(uint32_t base_port, uint32_t i, bool distinct_hosts) {
+  const std::string host = distinct_hosts ? "127.0.0." + std::to_string(i + 1) : "127.0.0.1";
+  return host + ":" + std::to_string(base_port + i);
+}
+
 namespace {
 
-std::string Address(uint32_t base_port, uint32_t i) {
-  return "127.0.0.1:" + std::to_string(base_port + i);
+using PortRange = std::pair<uint32_t, uint32_t>;  // inclusive
+
+constexpr const char* kEphemeralRangePath = "/proc/sys/net/ipv4/ip_local_port_range";
+
+// The ports the kernel hands to outgoing connections: "low<TAB>high".
+std::optional<PortRange> EphemeralRange() {
+  std::ifstream in(kEphemeralRangePath);
+  uint32_t low = 0, high = 0;
+  if (!(in >> low >> high)) return std::nullopt;
+  return PortRange{low, high};
 }
+
+// The ports the kernel keeps out of that range: "a-b,c,..." (empty: none).
+std::vector<PortRange> ReservedPorts() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_reserved_ports");
+  std::vector<PortRange> ranges;
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::istringstream one(item);
+    uint32_t low = 0, high = 0;
+    char dash = 0;
+    if (!(one >> low)) continue;
+    ranges.emplace_back(low, (one >> dash >> high) && dash == '-' ? high : low);
+  }
+  return ranges;
+}
+
+}  // namespace
+
+Status CheckPortsOutsideEphemeralRange(const ClusterFile& file) {
+  const std::optional<PortRange> ephemeral = EphemeralRange();
+  if (!ephemeral) return Status::OK();
+  const auto [low, high] = *ephemeral;
+  const std::vector<PortRange> reserved = ReservedPorts();
+  for (const ClusterMember& m : file.members) {
+    std::string host;
+    uint16_t port = 0;
+    if (!SplitHostPort(m.address, &host, &port).ok() || port < low || port > high) continue;
+    if (std::any_of(reserved.begin(), reserved.end(),
+                    [port](const PortRange& r) { return port >= r.first && port <= r.second; })) {
+      continue;
+    }
+    return Status::InvalidArgument(
+        m.id + " would serve on " + m.address + ", inside the kernel's ephemeral port range " +
+        std::to_string(low) + "-" + std::to_string(high) + " (" + kEphemeralRangePath +
+        "): an outgoing connection can take a stopped node's port and make its restart fail "
+        "with 'Address already in use'; choose a --base-port below " +
+        std::to_string(low > file.members.size() ? low - file.members.size() : 0) +
+        " or reserve the ports (sysctl net.ipv4.ip_local_reserved_ports)");
+  }
+  return Status::OK();
+}
+
+namespace {
 
 Status Conflict(const std::string& dir, const std::string& what) {
   return Status::InvalidArgument(dir + " already holds a cluster with " + what +
@@ -35,9 +93,17 @@ Status CheckSpec(const std::string& dir, const ClusterFile& file, const LocalClu
   if (spec.partitions && *spec.partitions != file.partitions) {
     return Conflict(dir, std::to_string(file.partitions) + " partitions");
   }
-  if (spec.base_port) {
+  if ((spec.base_port || spec.distinct_hosts) && !file.members.empty()) {
+    // What is not given is taken from n1's address, so that only the flags
+    // given are compared.
+    std::string host;
+    uint16_t port = 0;
+    RINGKV_RETURN_IF_ERROR(SplitHostPort(file.members.front().address, &host, &port));
+    const uint32_t base = spec.base_port.value_or(port - 1u);
+    const bool distinct = spec.distinct_hosts.value_or(host != "127.0.0.1");
     for (size_t i = 0; i < file.members.size(); ++i) {
-      if (file.members[i].address != Address(*spec.base_port, static_cast<uint32_t>(i + 1))) {
+      if (file.members[i].address !=
+          LocalNodeAddress(base, static_cast<uint32_t>(i + 1), distinct)) {
         return Conflict(dir, file.members[i].id + " at " + file.members[i].address);
       }
     }
@@ -62,6 +128,12 @@ Result<ClusterFile> NewClusterFile(const LocalClusterSpec& spec) {
   if (nodes == 0) return Status::InvalidArgument("--nodes must be at least 1");
   if (base + nodes > 65535)
     return Status::InvalidArgument("--base-port leaves no room for the nodes");
+  const bool distinct_hosts = spec.distinct_hosts.value_or(false);
+  if (distinct_hosts && nodes > kMaxDistinctHostNodes) {
+    return Status::InvalidArgument("--distinct-hosts allows at most " +
+                                   std::to_string(kMaxDistinctHostNodes) +
+                                   " nodes (127.0.0.2 to 127.0.0.254)");
+  }
   file.n = spec.n.value_or(std::min<uint32_t>(3, nodes));
   if (file.n == 0 || file.n > nodes) {
     return Status::InvalidArgument("--n must be between 1 and the number of nodes (" +
@@ -75,8 +147,9 @@ Result<ClusterFile> NewClusterFile(const LocalClusterSpec& spec) {
     return Status::InvalidArgument("--partitions must be at least the number of nodes");
   }
   for (uint32_t i = 1; i <= nodes; ++i) {
-    file.members.push_back({"n" + std::to_string(i), Address(base, i)});
+    file.members.push_back({"n" + std::to_string(i), LocalNodeAddress(base, i, distinct_hosts)});
   }
+  RINGKV_RETURN_IF_ERROR(CheckPortsOutsideEphemeralRange(file));
   BucketProps defaults;
   defaults.n = file.n;
   defaults.r = defaults.w = file.n / 2 + 1;

@@ -11,7 +11,10 @@
 //                         (--gossip-interval-ms=100, one a line), kept for
 //                         later starts of the same cluster
 //
-// Node i (1-based) is "n<i>" and serves on 127.0.0.1:(base port + i). A PID
+// Node i (1-based) is "n<i>" and serves on 127.0.0.1:(base port + i), or,
+// with distinct hosts, on 127.0.0.(i + 1):(base port + i): each node then has
+// an address of its own, which its peer connections also leave from, so a
+// firewall rule between two addresses cuts exactly one pair (docs/chaos.md). A PID
 // file is trusted only while /proc shows a process whose command line names
 // this cluster file, so a stale file or a reused PID never gets signalled.
 //
@@ -41,10 +44,23 @@ struct LocalClusterSpec {
   std::optional<uint32_t> n;
   std::optional<uint32_t> partitions;
   std::vector<std::pair<std::string, std::string>> buckets;  // name, "resolver=lww,..."
+  std::optional<bool> distinct_hosts;                        // node i on 127.0.0.(i + 1)
 };
 
 inline constexpr uint32_t kDefaultNodes = 3;
 inline constexpr uint32_t kDefaultBasePort = 7100;
+// 127.0.0.2 .. 127.0.0.254.
+inline constexpr uint32_t kMaxDistinctHostNodes = 253;
+
+// Address of node i (1-based) of a local cluster.
+std::string LocalNodeAddress(uint32_t base_port, uint32_t i, bool distinct_hosts);
+
+// InvalidArgument naming the first member whose port lies in the kernel's
+// ephemeral range (/proc/sys/net/ipv4/ip_local_port_range) and is not
+// reserved (ip_local_reserved_ports): there an outgoing connection can take
+// a stopped node's port and make its restart fail with "Address already in
+// use". OK when the range cannot be read.
+Status CheckPortsOutsideEphemeralRange(const ClusterFile& file);
 
 struct LocalNodeStatus {
   std::string name;

@@ -141,6 +141,11 @@ int Start(const CommonFlags& flags, const LocalClusterSpec& spec,
   bool created = false;
   Result<LocalCluster> cluster = LocalCluster::OpenOrCreate(flags.dir, spec, *binary, &created);
   if (!cluster.ok()) return Fail(cluster.status());
+  // A new cluster in the ephemeral range was refused above; one made before
+  // that check is still started, with the warning.
+  if (Status st = CheckPortsOutsideEphemeralRange(cluster->file()); !st.ok()) {
+    std::cerr << "ringkv-cluster: warning: " << st.message() << "\n";
+  }
   if (Status st = cluster->SetNodeFlags(node_flags); !st.ok()) return Fail(st);
 
   // Blocked before any node starts so that a Ctrl-C during start is not lost;
@@ -275,8 +280,16 @@ int main(int argc, char** argv) {
   CLI::Option* nodes_opt =
       start->add_option("--nodes", nodes, "number of nodes")->capture_default_str();
   CLI::Option* base_opt =
-      start->add_option("--base-port", base_port, "node i serves on 127.0.0.1:(base-port + i)")
+      start
+          ->add_option("--base-port", base_port,
+                       "node i serves on port base-port + i; refused inside the kernel's "
+                       "ephemeral port range")
           ->capture_default_str();
+  bool distinct_hosts = false;
+  CLI::Option* distinct_opt = start->add_flag(
+      "--distinct-hosts", distinct_hosts,
+      "node i serves on 127.0.0.(i + 1) instead of 127.0.0.1, and its peer connections "
+      "leave from there (for partitions between two nodes, docs/chaos.md)");
   CLI::Option* n_opt = start->add_option("--n", n, "replicas per key (default min(3, nodes))");
   CLI::Option* partitions_opt =
       start->add_option("--partitions", partitions, "ring partitions (a power of two)")
@@ -363,6 +376,7 @@ int main(int argc, char** argv) {
     }
     if (nodes_opt->count() > 0) spec.nodes = nodes;
     if (base_opt->count() > 0) spec.base_port = base_port;
+    if (distinct_opt->count() > 0) spec.distinct_hosts = distinct_hosts;
     if (n_opt->count() > 0) spec.n = n;
     if (partitions_opt->count() > 0) spec.partitions = partitions;
     for (const auto& [name, opt] : node_flag_opts) {
