@@ -5,8 +5,9 @@ MESON ?= meson
 NODES ?= 3
 SEED ?= 1
 SCENARIO ?=
+CHAOS_ARGS ?=
 
-.PHONY: all setup build run test soak sim bench clean
+.PHONY: all setup build run test soak sim chaos bench clean
 
 all: build
 
@@ -32,6 +33,12 @@ soak: build
 
 sim: build
 	$(BUILD)/tests/sim/ringkv-sim --seed $(SEED) $(if $(SCENARIO),--scenario $(SCENARIO))
+
+# Faults on real processes, then checkers (docs/chaos.md): one seeded
+# schedule, e.g. make chaos SEED=7 CHAOS_ARGS='--schedules 5 --faults 12'.
+# Partitions need root; without it they are skipped and the summary says so.
+chaos: build
+	$(BUILD)/tests/chaos/ringkv-chaos --seed $(SEED) $(CHAOS_ARGS)
 
 bench:
 	@tools/setup.sh --bench
