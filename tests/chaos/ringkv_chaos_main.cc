@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -173,9 +174,13 @@ int main(int argc, char** argv) {
   ::pthread_kill(waiter.native_handle(), SIGUSR1);
   waiter.join();
 
+  if (!report.ok() && stop) {
+    std::cerr << "ringkv-chaos: interrupted; every node stopped and every rule removed\n";
+    return kExitInterrupted;
+  }
   if (!report.ok()) {
     std::cerr << "ringkv-chaos: harness failure: " << report.status().message() << "\n";
-    return stop ? kExitInterrupted : kExitHarness;
+    return kExitHarness;
   }
   std::cout << FormatReport(*report) << std::flush;
   if (stop) return kExitInterrupted;

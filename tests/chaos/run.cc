@@ -382,10 +382,13 @@ Status RunSchedule(const ChaosOptions& options, uint64_t seed, Netfilter* netfil
     }
   }
   ++report->schedules;
-  if (!ok || options.keep_dirs) WriteHistory(ops, nemesis.log(), cluster.dir() + "/history.txt");
+  if ((!ok && options.plants.empty()) || options.keep_dirs) {
+    WriteHistory(ops, nemesis.log(), cluster.dir() + "/history.txt");
+  }
   if (!ok) {
     report->failed_seeds.push_back(seed);
-    if (!options.keep_dirs) {
+    // A run with planted bugs fails on purpose: nothing to look at.
+    if (!options.keep_dirs && options.plants.empty()) {
       cluster.KeepDirectory();
       report->kept_dirs.push_back(cluster.dir());
     }

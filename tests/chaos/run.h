@@ -64,7 +64,7 @@ struct ChaosOptions {
   std::vector<Plant> plants;
   std::map<std::string, std::string> node_flags;  // "--gossip-interval-ms" -> "500"
   std::string node_binary;
-  bool keep_dirs = false;  // also kept, and named, when a check fails
+  bool keep_dirs = false;  // also kept, and named, when a check fails (without plants)
 };
 
 struct ForwardReplayOptions {

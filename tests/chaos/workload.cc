@@ -8,6 +8,12 @@
 #include "client/client.h"
 
 namespace ringkv::chaos {
+namespace {
+
+// A writer stops here even if nobody stops it: days at any sane rate.
+constexpr uint64_t kMaxWritesPerWriter = 100'000'000;
+
+}  // namespace
 
 std::string WorkloadKey(int i) { return "k" + std::to_string(i); }
 
@@ -53,7 +59,7 @@ void Workload::Writer(const std::string& name, std::vector<int> nodes, const std
   const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(1.0 / options_.rate));
   auto next = std::chrono::steady_clock::now();
-  for (uint64_t seq = 0;; ++seq) {
+  for (uint64_t seq = 0; seq < kMaxWritesPerWriter; ++seq) {
     {
       // Paces the writer; Stop() wakes it at once.
       std::unique_lock<std::mutex> lock(mu_);
