@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -369,8 +370,13 @@ TEST(SimPlantedBugTest, UnansweredReadsBreakAvailability) {
 // ---------------------------------------------------------------- handoff planted bugs
 
 bool IsHintDelivery(const Message& m) {
-  return std::holds_alternative<ReplicaPutRequest>(m.body) && HintedHandoff::OwnsRequestId(m.request_id);
+  const auto* put = std::get_if<ReplicaPutRequest>(&m.body);
+  return put != nullptr && put->handoff;
 }
+
+// Hint deliveries seen leaving any node, (sender, target, request id): how
+// a target's wrapper tells an acknowledgement of a hint from other acks.
+using Deliveries = std::set<std::tuple<NodeId, NodeId, uint64_t>>;
 
 // Hinted handoff bugs, as transports: deliveries that never arrive, acks
 // that never arrive, or a target that acknowledges without applying.
@@ -378,13 +384,15 @@ enum class HintBug { kDropDeliveries, kDropAcks, kAckWithoutApplying };
 
 class HintBugTransport : public Transport {
  public:
-  HintBugTransport(HintBug bug, int self, Transport* base, SimCluster* cluster)
-      : bug_(bug), self_(self), base_(base), cluster_(cluster) {}
+  HintBugTransport(HintBug bug, int self, Transport* base, SimCluster* cluster,
+                   std::shared_ptr<Deliveries> deliveries)
+      : bug_(bug), self_(self), base_(base), cluster_(cluster), deliveries_(std::move(deliveries)) {}
   void Send(const NodeId& to, std::string bytes) override {
     auto m = DecodeMessage(bytes);
     if (m.ok()) {
+      if (IsHintDelivery(*m)) deliveries_->emplace(m->from, to, m->request_id);
       bool ack = std::holds_alternative<ReplicaPutReply>(m->body) &&
-                 HintedHandoff::OwnsRequestId(m->request_id);
+                 deliveries_->count({to, m->from, m->request_id}) > 0;
       if (bug_ == HintBug::kDropDeliveries && IsHintDelivery(*m)) return;
       if (bug_ == HintBug::kDropAcks && ack) return;
       if (bug_ == HintBug::kAckWithoutApplying && IsHintDelivery(*m)) {
@@ -404,15 +412,17 @@ class HintBugTransport : public Transport {
   int self_;
   Transport* base_;
   SimCluster* cluster_;
+  std::shared_ptr<Deliveries> deliveries_;
 };
 
 ScenarioResult RunWithHintBug(const std::string& name, uint64_t seed, HintBug bug) {
   ScenarioConfig c;
   c.name = name;
   c.seed = seed;
-  c.tweak_cluster = [bug](ClusterOptions* o) {
-    o->wrap_transport = [bug](int i, Transport* base, SimCluster* cluster) {
-      return std::make_unique<HintBugTransport>(bug, i, base, cluster);
+  auto deliveries = std::make_shared<Deliveries>();
+  c.tweak_cluster = [bug, deliveries](ClusterOptions* o) {
+    o->wrap_transport = [bug, deliveries](int i, Transport* base, SimCluster* cluster) {
+      return std::make_unique<HintBugTransport>(bug, i, base, cluster, deliveries);
     };
   };
   return RunScenario(c);
