@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "storage/keys.h"
 #include "storage/record.h"
 #include "tests/sim/scenario.h"
+#include "tests/sim/scenario_def.h"
 
 namespace ringkv::sim {
 namespace {
@@ -38,6 +40,20 @@ TEST(SimDeterminismTest, SameSeedSameTraceDifferentSeedsDiffer) {
     EXPECT_EQ(a.events, b.events) << name;
     EXPECT_NE(a.trace_hash, c.trace_hash) << name;
   }
+}
+
+// The scenario table: one row per name, and a name not in it is a failed
+// run, not a default one.
+TEST(SimScenarioTableTest, NamesAreUniqueAndUnknownNamesFail) {
+  std::set<std::string> names;
+  for (const ScenarioDef& def : Scenarios()) {
+    EXPECT_TRUE(names.insert(def.name).second) << def.name;
+    EXPECT_EQ(FindScenario(def.name), &def);
+  }
+  EXPECT_EQ(names.size(), ScenarioNames().size());
+  ScenarioResult r = RunSeed("no-such-scenario", 1);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.Failed(), std::vector<std::string>{"scenario"}) << r.Summary();
 }
 
 // Seeds per scenario in `make test`; `make soak` runs the soak suite.
