@@ -323,7 +323,8 @@ CheckResult CheckNoDuplicateSiblings(SimCluster& cluster, const History& history
         // explain) is a forward applied after the forwarder gave up on it.
         // Duplicates all stamped before the reply are a forward retried on
         // the next primary after a slow or lost answer: counted, not failed
-        // (docs/simulation.md, "one put can be applied twice").
+        // (docs/simulation.md, "one put can be applied twice"); so are those
+        // of a put that never got a reply, which leaves nothing to compare.
         bool late = !writer || (writer->complete_us >= 0 &&
                                 latest_stamp_us > writer->complete_us + max_wall_error_us);
         if (!late) {

@@ -40,7 +40,8 @@
 //   is a forwarded put applied after its forwarder gave up on it (a held or
 //   delayed forward, issue 9). Duplicates stamped before the reply are a
 //   forward retried after a slow or lost answer, a known defect: counted
-//   in `excused` (distinct writes), not failed.
+//   in `excused` (distinct writes), not failed, as are those of a put that
+//   got no reply.
 // Each returns a CheckResult; its errors name the key, replica and op.
 #pragma once
 

@@ -194,7 +194,7 @@ std::string ScenarioResult::Summary() const {
   }
   if (retried_duplicates > 0) {
     s += std::to_string(retried_duplicates) +
-         " puts stored twice, both before their reply (a forward retried after a slow or lost "
+         " puts stored twice, not after their reply (a forward retried after a slow or lost "
          "answer)\n";
   }
   if (lww_acked > 0) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 
 #include "common/clock.h"
 #include "tests/sim/event_queue.h"
@@ -26,7 +27,7 @@ class SimClock : public Clock {
       : queue_(queue),
         wall_offset_us_(wall_offset_us),
         drift_ppm_(drift_ppm),
-        max_abs_offset_us_(Abs(wall_offset_us)) {}
+        max_abs_offset_us_(std::abs(wall_offset_us)) {}
 
   int64_t WallMicros() override { return kSimWallEpochUs + wall_offset_us_ + Local(); }
   int64_t MonoMicros() override { return kSimMonoOriginUs + Local(); }
@@ -39,7 +40,7 @@ class SimClock : public Clock {
 
   void set_wall_offset_us(int64_t offset) {
     wall_offset_us_ = offset;
-    max_abs_offset_us_ = std::max(max_abs_offset_us_, Abs(offset));
+    max_abs_offset_us_ = std::max(max_abs_offset_us_, std::abs(offset));
   }
   int64_t wall_offset_us() const { return wall_offset_us_; }
   int64_t drift_ppm() const { return drift_ppm_; }
@@ -48,7 +49,7 @@ class SimClock : public Clock {
   // checkers that compare timestamps minted on different nodes with real
   // time need it. The extra microsecond is Local()'s rounding.
   int64_t MaxWallErrorUs(int64_t until_us) const {
-    return max_abs_offset_us_ + (until_us * Abs(drift_ppm_) + 999'999) / 1'000'000 + 1;
+    return max_abs_offset_us_ + (until_us * std::abs(drift_ppm_) + 999'999) / 1'000'000 + 1;
   }
 
  private:
@@ -56,8 +57,6 @@ class SimClock : public Clock {
     int64_t t = queue_->now();
     return t + t / 1000000 * drift_ppm_ + (t % 1000000) * drift_ppm_ / 1000000;
   }
-
-  static int64_t Abs(int64_t v) { return v < 0 ? -v : v; }
 
   const EventQueue* queue_;
   int64_t wall_offset_us_;
