@@ -301,14 +301,13 @@ CheckResult CheckLwwOrder(SimCluster& cluster, const History& history, const std
 }
 
 CheckResult CheckNoDuplicateSiblings(SimCluster& cluster, const History& history,
-                                     const std::string& bucket, int64_t max_wall_error_us) {
+                                     const std::string& bucket) {
   CheckResult r;
   r.name = "no-duplicate-siblings";
   std::map<std::string, std::vector<const Op*>> writes;
   for (const Op& op : history.ops()) {
     if (op.bucket == bucket && op.type == OpType::kPut) writes[op.key].push_back(&op);
   }
-  std::set<const Op*> retried;
   for (const auto& [key, ops] : writes) {
     for (int i : cluster.Primaries(bucket, key)) {
       auto s = cluster.ReadStored(i, bucket, key);
@@ -320,34 +319,16 @@ CheckResult CheckNoDuplicateSiblings(SimCluster& cluster, const History& history
       }
       for (const auto& [value, sibs] : by_value) {
         if (sibs.size() < 2) continue;
-        const Op* writer = WriterOf(ops, *sibs[0]);
-        int64_t latest_stamp_us = 0;
         std::string dots;
-        for (const Sibling* sib : sibs) {
-          latest_stamp_us = std::max(latest_stamp_us, sib->timestamp_us - kSimWallEpochUs);
-          dots += (dots.empty() ? "" : ", ") + StampedText(*sib);
-        }
-        // Every coordination a put's forwarder asked for happens before it
-        // replies; one stamped after the reply (beyond what the clocks
-        // explain) is a forward applied after the forwarder gave up on it.
-        // Duplicates all stamped before the reply are a forward retried on
-        // the next primary after a slow or lost answer: counted, not failed
-        // (docs/simulation.md, "one put can be applied twice"); so are those
-        // of a put that never got a reply, which leaves nothing to compare.
-        bool late = !writer || (writer->complete_us >= 0 &&
-                                latest_stamp_us > writer->complete_us + max_wall_error_us);
-        if (!late) {
-          retried.insert(writer);
-          continue;
-        }
+        for (const Sibling* sib : sibs) dots += (dots.empty() ? "" : ", ") + StampedText(*sib);
+        const Op* writer = WriterOf(ops, *sibs[0]);
         r.Fail(bucket + "/" + key + " on " + cluster.id(i) + " holds value " + value + " in " +
-               std::to_string(sibs.size()) + " siblings (" + dots + "), applied again after " +
-               (writer ? "its reply: " + DescribeOp(*writer)
-                       : std::string("a write the history does not have")));
+               std::to_string(sibs.size()) + " siblings (" + dots + "): one write applied " +
+               std::to_string(sibs.size()) + " times: " +
+               (writer ? DescribeOp(*writer) : std::string("a write the history does not have")));
       }
     }
   }
-  r.excused = retried.size();
   return r;
 }
 

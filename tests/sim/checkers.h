@@ -33,15 +33,11 @@
 //   any coordination of X before its ack stamps it at most ack(X) + error,
 //   and Y's at least invoke(Y) - error, so a surviving X was stamped after
 //   its ack: a put coordinated again later (a replayed forward).
-// - NoDuplicateSiblings: no replica holds two siblings with one value
-//   where one of them was stamped after the write's reply (beyond the
-//   clocks' error). Values are unique per write, so two siblings with one
-//   value are one write coordinated twice; a coordination after the reply
-//   is a forwarded put applied after its forwarder gave up on it (a held or
-//   delayed forward, issue 9). Duplicates stamped before the reply are a
-//   forward retried after a slow or lost answer, a known defect: counted
-//   in `excused` (distinct writes), not failed, as are those of a put that
-//   got no reply.
+// - NoDuplicateSiblings: no replica holds two siblings with one value.
+//   Values are unique per write, so that is one write coordinated twice
+//   (two dots) and not folded back into one: a forward applied after its
+//   forwarder gave up on it and retried elsewhere (issue 9), or a repeat
+//   the merge missed.
 // Each returns a CheckResult; its errors name the key, replica and op.
 #pragma once
 
@@ -59,9 +55,7 @@ struct CheckResult {
   std::vector<std::string> errors;
   uint64_t checked = 0;     // items examined (writes, keys, ops)
   uint64_t discarded = 0;   // LWW: acknowledged writes that lost
-  // handoff: missing writes excused (coordinator crashed); duplicates:
-  // writes applied twice before their reply
-  uint64_t excused = 0;
+  uint64_t excused = 0;     // handoff: missing writes excused (coordinator crashed)
   bool ok() const { return errors.empty(); }
   void Fail(std::string e) {
     if (errors.size() < 20) errors.push_back(std::move(e));
@@ -99,7 +93,7 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
 CheckResult CheckLwwOrder(SimCluster& cluster, const History& history, const std::string& bucket,
                           int64_t max_wall_error_us);
 CheckResult CheckNoDuplicateSiblings(SimCluster& cluster, const History& history,
-                                     const std::string& bucket, int64_t max_wall_error_us);
+                                     const std::string& bucket);
 CheckResult CheckNoHangs(const std::vector<std::string>& hangs);
 
 }  // namespace ringkv::sim

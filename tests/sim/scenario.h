@@ -52,9 +52,6 @@ struct ScenarioResult {
   uint64_t lww_discarded = 0, lww_acked = 0;
   // Acknowledged puts whose reply held their value twice (applied twice).
   uint64_t duplicate_applied = 0;
-  // Puts some replica stores twice, neither coordination after the reply
-  // (no-duplicate-siblings counts these instead of failing).
-  uint64_t retried_duplicates = 0;
   // Failure handling: hint drain after the heal, detection figures
   // (DetectionProbe::Summary, empty when not measured) and latencies (us).
   HintDrain drain;
