@@ -97,9 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Issue 9: a forwarded put held by a paused first primary, acknowledged
 // through the next one, overtaken by a later acknowledged put, then
-// coordinated again when the paused node resumes. Fails (lww-order,
-// no-duplicate-siblings) until forwarded puts stop being applied after
-// their forwarder gave up on them.
+// coordinated again when the paused node resumes. Every seed failed
+// lww-order and no-duplicate-siblings(b) before b0ae11b.
 constexpr int kReplaySeeds = 10;
 
 INSTANTIATE_TEST_SUITE_P(ForwardReplay, SimScenarioTest,
@@ -545,7 +544,7 @@ TEST(SimPlantedBugTest, ZombieHeartbeatsBreakDetection) {
 // key ends with the newest stamp and wins over writes invoked after its
 // acknowledgement; in the siblings bucket the surviving value gets a twin.
 // Independent of how the protocol handles forwards, so it keeps both
-// checkers proven once issue 9 is fixed.
+// checkers proven now that forward-replay passes.
 TEST(SimPlantedBugTest, ReplayedWritesAreCaught) {
   ScenarioConfig c;
   c.name = "siblings";
