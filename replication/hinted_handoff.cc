@@ -10,14 +10,23 @@ namespace ringkv {
 
 HintedHandoff::HintedHandoff(NodeId self, HintStore* hints, const Liveness* liveness,
                              HandoffOptions options, Clock* clock, Scheduler* scheduler,
-                             Transport* transport)
+                             Transport* transport, MetricsRegistry* metrics)
     : self_(std::move(self)),
       hints_(hints),
       liveness_(liveness),
       options_(options),
       clock_(clock),
       scheduler_(scheduler),
-      transport_(transport) {}
+      transport_(transport),
+      delivered_(metrics->AddCounter(
+          "ringkv_hints_delivered_total",
+          "Hints their target acknowledged and this node then deleted.")),
+      sent_(metrics->AddCounter("ringkv_hint_deliveries_sent_total",
+                                "Hints sent to their target, retries included.")) {
+  in_flight_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_hint_deliveries_in_flight", "Hints sent and not yet acknowledged.", {},
+      [this] { return static_cast<double>(in_flight_.size()); });
+}
 
 HintedHandoff::~HintedHandoff() {
   if (timer_) scheduler_->Cancel(timer_);
@@ -73,6 +82,7 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
     m.timeout_ms = static_cast<uint32_t>(options_.ack_timeout_us / 1000);
     m.body = ReplicaPutRequest{entry.bucket, entry.key, entry.object, {}};
     transport_->Send(target, EncodeMessage(m));
+    sent_->Increment();
     in_flight_[m.request_id] = InFlight{std::move(entry), now};
     ++flying;
     tokens_ -= 1;
@@ -88,7 +98,7 @@ void HintedHandoff::OnReply(const Message& reply) {
   const auto* ack = std::get_if<ReplicaPutReply>(&reply.body);
   if (ack == nullptr || !ack->status.ok()) return;  // retried on a later pass
   auto removed = hints_->RemoveDelivered(f.entry);
-  if (removed.ok() && *removed) ++delivered_;
+  if (removed.ok() && *removed) delivered_->Increment();
 }
 
 }  // namespace ringkv

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/liveness.h"
+#include "common/metrics.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
 #include "proto/messages.h"
@@ -41,14 +42,15 @@ class HintedHandoff {
 
   // All pointers must outlive this.
   HintedHandoff(NodeId self, HintStore* hints, const Liveness* liveness, HandoffOptions options,
-                Clock* clock, Scheduler* scheduler, Transport* transport);
+                Clock* clock, Scheduler* scheduler, Transport* transport,
+                MetricsRegistry* metrics);
   ~HintedHandoff();
 
   void Start();
   // An acknowledgement (or error) for a delivery.
   void OnReply(const Message& reply);
 
-  uint64_t delivered() const { return delivered_; }
+  uint64_t delivered() const { return delivered_->value(); }
 
  private:
   struct InFlight {
@@ -70,10 +72,12 @@ class HintedHandoff {
   double tokens_ = 0;
   int64_t last_refill_us_ = 0;
   uint64_t next_id_ = 1;
-  uint64_t delivered_ = 0;
+  Counter* delivered_;
+  Counter* sent_;
   std::map<NodeId, std::string> cursor_;  // last hint key sent, per target
   std::map<NodeId, uint32_t> in_flight_count_;
   std::unordered_map<uint64_t, InFlight> in_flight_;
+  MetricsRegistry::CallbackHandle in_flight_gauge_;
 };
 
 }  // namespace ringkv

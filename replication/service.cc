@@ -9,6 +9,7 @@
 #include "replication/hinted_handoff.h"
 #include "replication/object_store.h"
 #include "replication/replica.h"
+#include "replication/request_metrics.h"
 
 namespace ringkv {
 namespace {
@@ -17,16 +18,23 @@ namespace {
 // recognised: covers the network delaying a copy beyond the deadline.
 constexpr int64_t kForwardDedupSlackUs = 1'000'000;
 
+ServiceEnv WithMetrics(ServiceEnv env, MetricsRegistry* fallback) {
+  if (env.metrics == nullptr) env.metrics = fallback;
+  return env;
+}
+
 }  // namespace
 
 Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
-    : options_(std::move(options)),
+    : own_metrics_(env.metrics == nullptr ? std::make_unique<MetricsRegistry>() : nullptr),
+      options_(std::move(options)),
       ring_(std::move(ring)),
-      env_(env),
+      env_(WithMetrics(env, own_metrics_.get())),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
-      hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
+      hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
-                                         &options_.buckets, store_.get(), env.clock)) {
+                                         &options_.buckets, store_.get(), env.clock)),
+      requests_(std::make_unique<RequestMetrics>(env_.metrics, env.clock)) {
   if (options_.failure_detection) {
     uint64_t generation = options_.generation != 0
                               ? options_.generation
@@ -49,7 +57,8 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
   HandoffOptions handoff;
   handoff.rate_per_sec = options_.hint_rate_per_sec;
   handoff_ = std::make_unique<HintedHandoff>(options_.self, hints_.get(), env_.liveness, handoff,
-                                             env_.clock, env_.scheduler, env_.transport);
+                                             env_.clock, env_.scheduler, env_.transport,
+                                             env_.metrics);
 }
 
 Service::~Service() = default;
@@ -103,6 +112,7 @@ NodeStatus Service::StatusReport() const {
   for (const auto& [target, count] : hints_->counts()) s.hints.push_back({target, count});
   s.hints_delivered = handoff_->delivered();
   s.hint_write_failures = hints_->write_failures();
+  s.metrics = env_.metrics->Snapshot();
   return s;
 }
 
@@ -120,6 +130,7 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
     reply(std::move(m));
   };
   int64_t deadline = DeadlineFor(request);
+  const int64_t start_us = env_.clock->MonoMicros();
   if (std::holds_alternative<Ping>(request.body)) {
     respond(Pong{options_.self});
   } else if (std::holds_alternative<StatusRequest>(request.body)) {
@@ -129,13 +140,23 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
   } else if (auto* read = std::get_if<ReplicaGetRequest>(&request.body)) {
     // A client coordinating its own read (Dynamo's client-driven reads)
     // asks each replica directly; it merges the answers itself.
-    respond(ReadLocal(*read));
+    ReplicaGetReply r = ReadLocal(*read);
+    requests_->RecordRead(RequestMetrics::Op::kReplicaGet, start_us, r.status,
+                          r.found && !r.object.IsDeleted());
+    respond(std::move(r));
   } else if (auto* get = std::get_if<GetRequest>(&request.body)) {
-    coordinator_->Get(*get, deadline, [respond](GetReply r) { respond(std::move(r)); });
+    coordinator_->Get(*get, deadline, [this, start_us, respond](GetReply r) {
+      requests_->RecordRead(RequestMetrics::Op::kGet, start_us, r.status,
+                            r.found && !r.object.IsDeleted());
+      respond(std::move(r));
+    });
   } else if (auto* put = std::get_if<PutRequest>(&request.body)) {
     // A client cannot claim a put was already forwarded.
     put->forwarded = false;
-    coordinator_->Put(*put, deadline, [respond](PutReply r) { respond(std::move(r)); });
+    coordinator_->Put(*put, deadline, [this, start_us, respond](PutReply r) {
+      requests_->RecordPut(start_us, r.status);
+      respond(std::move(r));
+    });
   } else {
     respond(ErrorReply{Status::InvalidArgument("not a client request")});
   }
