@@ -248,7 +248,9 @@ MetricsRegistry::CallbackHandle MetricsRegistry::AddGaugeFamilyCallback(
   if (!family->series.empty()) {
     RegistrationBug(name, "already has series; a family callback must be its only source");
   }
-  if (family->family_callback == nullptr) family->family_callback = std::make_unique<CallbackSlot>();
+  if (family->family_callback == nullptr) {
+    family->family_callback = std::make_unique<CallbackSlot>();
+  }
   CallbackSlot* slot = family->family_callback.get();
   slot->Clear();
   slot->owner = next_owner_++;

@@ -212,7 +212,9 @@ std::optional<MetricSample> MetricFromCapnp(schema::MetricSample::Reader in) {
   m.name = FromText(in.getName());
   m.type = static_cast<MetricType>(in.getType());
   m.help = FromText(in.getHelp());
-  for (auto l : in.getLabels()) m.labels.emplace_back(FromText(l.getName()), FromText(l.getValue()));
+  for (auto l : in.getLabels()) {
+    m.labels.emplace_back(FromText(l.getName()), FromText(l.getValue()));
+  }
   m.value = in.getValue();
   m.count = in.getCount();
   m.sum = in.getSum();

@@ -22,8 +22,9 @@ HintStore::HintStore(Storage* storage, bool sync, MetricsRegistry* metrics)
       sync_(sync),
       writes_(metrics->AddCounter("ringkv_hint_writes_total",
                                   "Hints stored or merged into a stored hint.")),
-      corrupt_(metrics->AddCounter("ringkv_hints_corrupt_total",
-                                   "Stored hints skipped because they did not decode, once per pass over them.")),
+      corrupt_(metrics->AddCounter(
+          "ringkv_hints_corrupt_total",
+          "Stored hints skipped because they did not decode, once per pass over them.")),
       write_failures_(metrics->AddCounter(
           "ringkv_hint_write_failures_total",
           "Hints that failed to store (disk full, I/O error): replicas only anti-entropy "

@@ -17,7 +17,8 @@ CachedStorage::CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegist
                                   "Record reads the record cache passed to the engine.")),
       evictions_(metrics->AddCounter(
           "ringkv_record_cache_evictions_total",
-          "Records the record cache dropped, least recently used first, to stay within capacity.")) {
+          "Records the record cache dropped, least recently used first, to stay within "
+          "its capacity.")) {
   metrics->AddGauge("ringkv_record_cache_capacity_bytes", "Capacity of the record cache.")
       ->Set(static_cast<double>(capacity_bytes));
   bytes_gauge_ = metrics->AddGaugeCallback(
