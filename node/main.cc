@@ -157,7 +157,7 @@ int Run(const Flags& flags) {
   PeerTransport transport(&loop, flags.node, addresses, [&service_ptr](std::string bytes) {
     Result<Message> m = DecodeMessage(bytes);
     if (m.ok() && service_ptr != nullptr) service_ptr->OnPeerMessage(std::move(m).value());
-  });
+  }, &metrics);
   Service service(options, std::move(ring).value(),
                   ServiceEnv{&clock, &loop, &transport, store, &random,
                              /*liveness=*/nullptr, /*reachability=*/&transport, &metrics});
@@ -166,7 +166,7 @@ int Run(const Flags& flags) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }
   ServiceSink sink(&service, &transport);
-  Server server(&loop, server_options, &sink);
+  Server server(&loop, server_options, &sink, &metrics);
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
 
   auto on_signal = [](evutil_socket_t sig, short, void* arg) {

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "storage/keys.h"
+#include "tests/common/metric_value.h"
 #include "storage/memory_storage.h"
 
 namespace ringkv {
 namespace {
+
+using testing::MetricValue;
 
 Object Write(const Object& base, const std::string& node, const std::string& value) {
   return Update(base, base.context, Actor{node, 1}, 1000, false, value);
@@ -45,16 +48,9 @@ TEST(HintStoreTest, FailedWritesAreCountedAndStoreNothing) {
   ASSERT_TRUE(hints.Add("n3", 1, "b", "k", Write({}, "n1", "a")).ok());
   EXPECT_EQ(hints.write_failures(), 2u);
   EXPECT_EQ(hints.counts().at("n3"), 1u);
-  std::vector<MetricSample> samples = metrics.Snapshot();
-  auto value = [&samples](const std::string& name, const MetricLabels& labels) {
-    for (const MetricSample& s : samples) {
-      if (s.name == name && s.labels == labels) return s.value;
-    }
-    return -1.0;
-  };
-  EXPECT_EQ(value("ringkv_hint_write_failures_total", {}), 2);
-  EXPECT_EQ(value("ringkv_hint_writes_total", {}), 1);
-  EXPECT_EQ(value("ringkv_hints_pending", {{"target", "n3"}}), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_hint_write_failures_total"), 2);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_hint_writes_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_hints_pending", {{"target", "n3"}}), 1);
 }
 
 TEST(HintStoreTest, RemoveOnlyWhatWasDelivered) {

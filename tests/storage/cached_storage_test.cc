@@ -11,9 +11,12 @@
 #include <string>
 
 #include "storage/memory_storage.h"
+#include "tests/common/metric_value.h"
 
 namespace ringkv {
 namespace {
+
+using testing::MetricValue;
 
 // Counts the reads that reach the engine.
 class CountingStorage : public Storage {
@@ -112,14 +115,12 @@ TEST(CachedStorageTest, MetricsCountHitsMissesEvictionsAndHeldBytes) {
   std::string v;
   ASSERT_TRUE(cache.Get(key(16), &v).ok());  // hit
   ASSERT_TRUE(cache.Get(key(0), &v).ok());   // evicted by k16: a miss, evicts k01
-  std::map<std::string, double> got;
-  for (const MetricSample& s : metrics.Snapshot()) got[s.name] = s.value;
-  EXPECT_EQ(got["ringkv_record_cache_hits_total"], 1);
-  EXPECT_EQ(got["ringkv_record_cache_misses_total"], 1);
-  EXPECT_EQ(got["ringkv_record_cache_evictions_total"], 2);
-  EXPECT_EQ(got["ringkv_record_cache_entries"], 16);
-  EXPECT_EQ(got["ringkv_record_cache_bytes"], 16 * kEntry);
-  EXPECT_EQ(got["ringkv_record_cache_capacity_bytes"], 16 * kEntry);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_hits_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_misses_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_evictions_total"), 2);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_entries"), 16);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_bytes"), 16 * kEntry);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_capacity_bytes"), 16 * kEntry);
 }
 
 TEST(CachedStorageTest, LargeValuesBypassTheCache) {
