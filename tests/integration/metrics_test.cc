@@ -1,10 +1,14 @@
 // The node's metrics end to end, with a real ringkv-node process: a known
 // number of puts and gets through the client library moves the node's
 // request counters and duration histograms by exactly that number, as
-// `ringkv-admin status --json` reports them; `--metrics` adds its section
-// after the human lines that scripts read, which stay as they were.
+// `ringkv-admin status --json` reports them; every series reported has its
+// row in docs/metrics.md; `--metrics` adds its section after the human
+// lines that scripts read, which stay as they were.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -131,6 +135,20 @@ TEST_F(MetricsTest, PutsAndGetsMoveTheRequestCountersByExactlyTheirNumber) {
   ASSERT_TRUE(rejected.is_object());
   EXPECT_EQ(rejected["type"], "counter");
   EXPECT_EQ(rejected["value"], 0);
+}
+
+TEST_F(MetricsTest, EveryReportedMetricIsDocumented) {
+  const char* source = std::getenv("RINGKV_SOURCE_DIR");
+  ASSERT_NE(source, nullptr) << "RINGKV_SOURCE_DIR is set by tests/integration/meson.build";
+  std::ifstream file(std::string(source) + "/docs/metrics.md");
+  ASSERT_TRUE(file.good());
+  const std::string doc((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const Json status = Status();
+  ASSERT_FALSE(status["metrics"].empty());
+  for (const Json& m : status["metrics"]) {
+    const std::string name = m["name"];
+    EXPECT_NE(doc.find("| `" + name + "` |"), std::string::npos) << name << " has no row";
+  }
 }
 
 TEST_F(MetricsTest, HumanStatusKeepsItsLinesAndAddsMetricsOnlyWhenAsked) {
