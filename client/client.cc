@@ -26,6 +26,16 @@ Deadline ConnectBy(Deadline deadline, size_t nodes_left) {
   return now + (deadline - now) / static_cast<int64_t>(nodes_left);
 }
 
+Status CheckOptions(const ClientOptions& options) {
+  if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
+  for (const std::string& address : options.nodes) {
+    Result<HostPort> parsed = ParseAddress(address);
+    if (!parsed.ok()) return parsed.status();
+  }
+  if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");
+  return Status::OK();
+}
+
 Status UnexpectedReply(const char* what) {
   return Status::Corruption(std::string("unexpected reply to a ") + what + " request");
 }
@@ -47,20 +57,6 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
 }
 
 Client::~Client() = default;
-
-namespace {
-
-Status CheckOptions(const ClientOptions& options) {
-  if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
-  for (const std::string& address : options.nodes) {
-    Result<HostPort> parsed = ParseAddress(address);
-    if (!parsed.ok()) return parsed.status();
-  }
-  if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");
-  return Status::OK();
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   RINGKV_RETURN_IF_ERROR(CheckOptions(options));
@@ -102,7 +98,7 @@ Result<Message> Client::Exchange(NodeConnection* conn, Message* request, Deadlin
   RINGKV_RETURN_IF_ERROR(conn->Open(connect_by));
   // The node gets what is left, not the whole timeout, so that its answer
   // (which says why a quorum was missed) comes by this request's deadline.
-  // On the wire 0 would mean "the node's default".
+  // None left is not sent: on the wire 0 means "the node's default".
   request->timeout_ms = static_cast<uint32_t>(MillisecondsLeft(deadline));
   if (request->timeout_ms == 0) {
     return Status::Timeout("the deadline passed before the request could be sent to " +
@@ -388,8 +384,7 @@ Result<PutResult> Client::Put(std::string_view bucket, std::string_view key, std
   Result<PutRequest> request = MakePut(bucket, key, options);
   if (!request.ok()) return request.status();
   request->value = std::string(value);
-  Result<MessageBody> body =
-      Call(std::move(request).value(), DeadlineFor(options.timeout_ms));
+  Result<MessageBody> body = Call(std::move(request).value(), DeadlineFor(options.timeout_ms));
   if (!body.ok()) return body.status();
   return PutResultFrom(*body);
 }

@@ -73,7 +73,8 @@ class ThreeReplicas {
     if (std::holds_alternative<ReplicaGetRequest>(m.body)) {
       ++replica_gets_;
       uint32_t seen = max_replica_timeout_ms_.load();
-      while (m.timeout_ms > seen && !max_replica_timeout_ms_.compare_exchange_weak(seen, m.timeout_ms)) {
+      while (m.timeout_ms > seen &&
+             !max_replica_timeout_ms_.compare_exchange_weak(seen, m.timeout_ms)) {
       }
       std::lock_guard<std::mutex> lock(mu_);
       if (!answers_[i].has_value()) return {};

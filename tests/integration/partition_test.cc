@@ -53,7 +53,9 @@ constexpr int kTimeoutMs = 1500;
 constexpr milliseconds kMargin(1000);
 const milliseconds kBound = milliseconds(kTimeoutMs) + kReplyGrace + kMargin;
 
-int Lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+int Lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
 
 // `ringkv --node NODES --timeout kTimeoutMs ARGS...`.
 CommandResult Cli(const std::string& nodes, const std::vector<std::string>& args) {
@@ -75,10 +77,9 @@ void ExpectUnavailableInTime(const CommandResult& r) {
 // Skips the current test loudly; the caller returns right after.
 #define RINGKV_SKIP_LOUDLY(reason)                                                       \
   do {                                                                                   \
-    std::cerr << "*** SKIPPED, NOT PASSED: " << ::testing::UnitTest::GetInstance()        \
-                                                    ->current_test_info()                \
-                                                    ->name()                             \
-              << ": " << (reason) << "\n";                                               \
+    std::cerr << "*** SKIPPED, NOT PASSED: "                                             \
+              << ::testing::UnitTest::GetInstance()->current_test_info()->name() << ": " \
+              << (reason) << "\n";                                                       \
     GTEST_SKIP() << (reason);                                                            \
   } while (0)
 
@@ -182,7 +183,8 @@ class CliDeadlineTest : public ::testing::Test {
     ExpectUnavailableInTime(Cli(unreachable + "," + cluster_.Address(2), {"get", "b", "k"}));
     ExpectUnavailableInTime(Cli(unreachable + "," + cluster_.Address(2), {"put", "b", "k", "v2"}));
 
-    CommandResult live = Cli(unreachable + "," + cluster_.Address(1), {"get", "b", "k", "--r", "2"});
+    CommandResult live =
+        Cli(unreachable + "," + cluster_.Address(1), {"get", "b", "k", "--r", "2"});
     EXPECT_EQ(live.exit_code, kExitOk) << live.Describe();
     EXPECT_EQ(live.out, "v\n") << live.Describe();
     EXPECT_LT(live.elapsed, kBound) << live.Describe();
@@ -194,11 +196,8 @@ class CliDeadlineTest : public ::testing::Test {
 TEST_F(CliDeadlineTest, AStoppedNodeHoldsNoCommandPastTheTimeoutAndGrace) {
   Pause("n2");
   const std::string n2 = cluster_.Address(2);
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"get", "b", "k"},
-                                             {"put", "b", "k", "v2"},
-                                             {"del", "b", "k"},
-                                             {"ping"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"get", "b", "k"}, {"put", "b", "k", "v2"}, {"del", "b", "k"}, {"ping"}}) {
     CommandResult r = Cli(n2, args);
     ExpectUnavailableInTime(r);
     // The node was given the whole timeout to answer.
@@ -264,14 +263,14 @@ class NodeCgroup {
 
 // `ringkv put` at W=all through `node` with a short timeout.
 CommandResult PutAll(LocalClusterFixture& cluster, int node, int i) {
-  return cluster.Cli(node, {"put", "heal", "k" + std::to_string(i), "v", "--w", "all", "--timeout",
-                            "300"});
+  return cluster.Cli(
+      node, {"put", "heal", "k" + std::to_string(i), "v", "--w", "all", "--timeout", "300"});
 }
 
 // Polls PutAll through n1 until its exit code is `want` or `limit` passes;
 // returns how long that took (nullopt: never).
-std::optional<milliseconds> UntilPutExits(LocalClusterFixture& cluster, int want, milliseconds limit,
-                                          int* i) {
+std::optional<milliseconds> UntilPutExits(LocalClusterFixture& cluster, int want,
+                                          milliseconds limit, int* i) {
   const auto start = steady_clock::now();
   while (steady_clock::now() - start < limit) {
     if (PutAll(cluster, 1, (*i)++).exit_code == want) {
@@ -309,9 +308,9 @@ TEST(PartitionTest, APeerIsUsedAgainAtOnceWhenAPairwisePartitionHeals) {
         << "exec " << BinaryPath("node/ringkv-node") << " \"$@\"\n";
   }
   ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
-  CommandResult start = cluster.Cluster({"start", "--nodes", "3", "--base-port",
-                                         std::to_string(cluster.base_port()), "--node-binary",
-                                         wrapper, "--gossip-interval-ms", "100"});
+  CommandResult start =
+      cluster.Cluster({"start", "--nodes", "3", "--base-port", std::to_string(cluster.base_port()),
+                       "--node-binary", wrapper, "--gossip-interval-ms", "100"});
   ASSERT_EQ(start.exit_code, 0) << start.Describe() << "\n" << cluster.LogTails();
   int i = 0;
   ASSERT_TRUE(UntilPutExits(cluster, kExitOk, milliseconds(15000), &i).has_value())
@@ -322,12 +321,12 @@ TEST(PartitionTest, APeerIsUsedAgainAtOnceWhenAPairwisePartitionHeals) {
   // senders see real loss (a drop on the way out would fail their sends at
   // once, which TCP retries quickly). Clients and n3 are untouched.
   const std::string mark = std::to_string(0x52000000 | (::getpid() & 0xffff));
-  IptablesRule mark12("mangle", {"OUTPUT", "-p", "tcp", "-m", "cgroup", "--path", cg1.name(),
-                                 "--dport", std::to_string(cluster.base_port() + 2), "-j",
-                                 "CONNMARK", "--set-mark", mark});
-  IptablesRule mark21("mangle", {"OUTPUT", "-p", "tcp", "-m", "cgroup", "--path", cg2.name(),
-                                 "--dport", std::to_string(cluster.base_port() + 1), "-j",
-                                 "CONNMARK", "--set-mark", mark});
+  IptablesRule mark12(
+      "mangle", {"OUTPUT", "-p", "tcp", "-m", "cgroup", "--path", cg1.name(), "--dport",
+                 std::to_string(cluster.base_port() + 2), "-j", "CONNMARK", "--set-mark", mark});
+  IptablesRule mark21(
+      "mangle", {"OUTPUT", "-p", "tcp", "-m", "cgroup", "--path", cg2.name(), "--dport",
+                 std::to_string(cluster.base_port() + 1), "-j", "CONNMARK", "--set-mark", mark});
   IptablesRule drop("", {"INPUT", "-p", "tcp", "-m", "connmark", "--mark", mark, "-j", "DROP"});
   for (IptablesRule* rule : {&mark12, &mark21, &drop}) {
     if (std::string why = rule->Add(); !why.empty()) {
@@ -335,7 +334,8 @@ TEST(PartitionTest, APeerIsUsedAgainAtOnceWhenAPairwisePartitionHeals) {
     }
   }
   ASSERT_TRUE(UntilPutExits(cluster, kExitUnavailable, milliseconds(10000), &i).has_value())
-      << "the cut did not take\n" << cluster.LogTails();
+      << "the cut did not take\n"
+      << cluster.LogTails();
   // Writes during the cut keep both connections retransmitting, so TCP's
   // own timeout doubles: 7 s of it left the old transport waiting about 6 s
   // after the heal for the next retransmission.
