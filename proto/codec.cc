@@ -101,6 +101,9 @@ struct BodyEncoder {
     b.setW(m.w);
     b.setPw(m.pw);
     b.setForwarded(m.forwarded);
+    b.setTimestampUs(m.timestamp_us);
+    b.setWriteIdHi(m.write_id.hi);
+    b.setWriteIdLo(m.write_id.lo);
   }
   void operator()(const PutReply& m) {
     auto b = env.initPutReply();
@@ -222,6 +225,8 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       m.w = r.getW();
       m.pw = r.getPw();
       m.forwarded = r.getForwarded();
+      m.timestamp_us = r.getTimestampUs();
+      m.write_id = WriteId{r.getWriteIdHi(), r.getWriteIdLo()};
       return MessageBody(std::move(m));
     }
     case W::PUT_REPLY: {
@@ -328,6 +333,8 @@ Result<Message> DecodeWords(kj::ArrayPtr<const capnp::word> words) {
   message.request_id = env.getRequestId();
   message.from = FromText(env.getFrom());
   message.timeout_ms = env.getTimeoutMs();
+  message.sender_generation = env.getSenderGeneration();
+  message.sent_mono_us = env.getSentMonoUs();
   message.body = std::move(body).value();
   return message;
 }
@@ -344,6 +351,8 @@ std::string EncodeMessage(const Message& message) {
   env.setRequestId(message.request_id);
   if (!message.from.empty()) env.setFrom(AsText(message.from));
   env.setTimeoutMs(message.timeout_ms);
+  env.setSenderGeneration(message.sender_generation);
+  env.setSentMonoUs(message.sent_mono_us);
   std::visit(BodyEncoder{env}, message.body);
   auto words = capnp::messageToFlatArray(builder);
   auto bytes = words.asChars();

@@ -45,6 +45,10 @@ struct PutRequest {
   std::string context;  // encoded Context; empty = blind write
   uint32_t w = kQuorumDefault, pw = kQuorumDefault;
   bool forwarded = false;
+  // Minted where the request entered the cluster (0 = not yet); ignored
+  // when a client sets them.
+  int64_t timestamp_us = 0;
+  WriteId write_id;
   bool operator==(const PutRequest&) const = default;
 };
 struct PutReply {
@@ -151,6 +155,10 @@ struct Message {
   std::string from;  // sending node id; empty for clients
   uint32_t timeout_ms = 0;
   MessageBody body;
+  // The sending node's generation and monotonic clock at encoding; 0 from
+  // clients (proto/message_age.h).
+  uint64_t sender_generation = 0;
+  int64_t sent_mono_us = 0;
   bool operator==(const Message&) const = default;
 };
 

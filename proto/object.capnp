@@ -1,6 +1,6 @@
 # Stored and transmitted form of one ringkv object: a set of siblings and the
 # causal context that covers them (dotted version vectors; see
-# docs/storage-format.md and ../shared/guide/causality.md).
+# docs/storage-format.md and docs/causality.md).
 #
 # Schema evolution: add fields with new ordinals only. DO NOT renumber,
 # retype or remove a field: these bytes are on disk and on the wire.
@@ -30,6 +30,13 @@ struct Sibling {
   # A delete: no value, still a sibling until superseded.
   tombstone @3 :Bool;
   value @4 :Data;
+  # The client write this sibling came from, minted (128 random bits) where
+  # the request entered the cluster; 0/0 in records written before write ids
+  # existed. A write coordinated twice (a forward retried on the next
+  # primary while the first was still at work) yields two siblings with one
+  # write id, timestamp and value; merges keep one (docs/architecture.md).
+  writeIdHi @5 :UInt64;
+  writeIdLo @6 :UInt64;
 }
 
 struct Object {

@@ -41,6 +41,15 @@ struct Envelope {
     ringRequest @18 :Void;
     ringReply @19 :RingInfo;
   }
+
+  # Set by nodes on every message they send (0 from clients and older
+  # nodes): the sender's process generation and its monotonic clock, in
+  # microseconds, when the message was encoded. The receiver learns each
+  # peer's clock offset from them and so how long a message waited in
+  # queues and socket buffers; a request whose time ran out on the way is
+  # refused, never started (docs/wire-protocol.md, "Deadlines").
+  senderGeneration @20 :UInt64;
+  sentMonoUs @21 :Int64;
 }
 
 struct Pong {
@@ -81,6 +90,12 @@ struct PutRequest {
   # Set when a node forwards the put to a primary; the receiver coordinates
   # it even if its own ring disagrees, so a put is forwarded at most once.
   forwarded @7 :Bool;
+  # Minted by the node where the client's request entered the cluster and
+  # carried by every forward: the wall-clock time last-write-wins orders by,
+  # and the write's id (see object.capnp Sibling). Ignored from clients.
+  timestampUs @8 :Int64;
+  writeIdHi @9 :UInt64;
+  writeIdLo @10 :UInt64;
 }
 
 struct PutReply {

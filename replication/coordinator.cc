@@ -115,10 +115,12 @@ struct Coordinator::ForwardOp {
 };
 
 Coordinator::Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env,
-                         Replica* replica, HintStore* hints, const Liveness* liveness)
+                         Outbox* outbox, Replica* replica, HintStore* hints,
+                         const Liveness* liveness)
     : options_(options),
       ring_(ring),
       env_(env),
+      outbox_(outbox),
       replica_(replica),
       hints_(hints),
       liveness_(liveness),
@@ -159,11 +161,11 @@ uint32_t Coordinator::RemainingMs(int64_t deadline_us) const {
 uint64_t Coordinator::Send(const NodeId& to, int64_t deadline_us, MessageBody body) {
   Message m;
   m.request_id = next_request_id_++;
-  m.from = options_->self;
   m.timeout_ms = RemainingMs(deadline_us);
   m.body = std::move(body);
-  env_.transport->Send(to, EncodeMessage(m));
-  return m.request_id;
+  const uint64_t id = m.request_id;
+  outbox_->Send(to, std::move(m));
+  return id;
 }
 
 void Coordinator::Forget(const std::vector<uint64_t>& ids) {
@@ -280,6 +282,10 @@ void Coordinator::ReadRepair(const GetOp& op) {
   std::optional<Object> found = Merged(op);
   if (!found) return;
   const Object& merged = *found;
+  // Repairs often leave at the get's deadline; they get a deadline of their
+  // own, or every replica would refuse them as expired.
+  const int64_t repair_deadline =
+      env_.clock->MonoMicros() + int64_t{options_->default_timeout_ms} * 1000;
   for (size_t i = 0; i < op.answers.size(); ++i) {
     const auto& a = op.answers[i];
     // Only replicas that answered are repaired: one that did not may be
@@ -289,7 +295,7 @@ void Coordinator::ReadRepair(const GetOp& op) {
       (void)replica_->Merge(op.partition, op.request.bucket, op.request.key, merged);
     } else {
       // Fire and forget: the reply finds no pending entry and is dropped.
-      Send(op.replicas[i], op.deadline_us,
+      Send(op.replicas[i], repair_deadline,
            ReplicaPutRequest{op.request.bucket, op.request.key, merged, {}});
     }
   }
@@ -297,7 +303,14 @@ void Coordinator::ReadRepair(const GetOp& op) {
 
 // ---------------------------------------------------------------- put
 
-void Coordinator::Put(const PutRequest& request, int64_t deadline_us, PutCallback done) {
+void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done) {
+  if (request.write_id.empty()) {
+    request.timestamp_us = env_.clock->WallMicros();
+    // Zero is "no id": never minted.
+    do {
+      request.write_id = WriteId{env_.random->Next(), env_.random->Next()};
+    } while (request.write_id.empty());
+  }
   PutReply reply;
   reply.status = Validate(request.bucket, request.key, request.value.size());
   const BucketProps& props = options_->buckets.Get(request.bucket);
@@ -347,8 +360,10 @@ void Coordinator::Put(const PutRequest& request, int64_t deadline_us, PutCallbac
 
 void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   const PutRequest& req = op->request;
-  auto stored = replica_->Coordinate(op->partition, req.bucket, req.key, op->context,
-                                     req.tombstone, req.tombstone ? std::string() : req.value);
+  auto stored =
+      replica_->Coordinate(op->partition, req.bucket, req.key, op->context, req.tombstone,
+                           req.tombstone ? std::string() : req.value, req.timestamp_us,
+                           req.write_id);
   if (!stored.ok()) {
     PutReply reply;
     reply.status = stored.status();

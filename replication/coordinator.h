@@ -30,6 +30,7 @@
 
 #include "common/liveness.h"
 #include "proto/messages.h"
+#include "proto/outbox.h"
 #include "replication/hint_store.h"
 #include "replication/replica.h"
 #include "replication/service.h"
@@ -42,13 +43,15 @@ class Coordinator {
   using PutCallback = std::function<void(PutReply)>;
 
   // All pointers must outlive the Coordinator.
-  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, Replica* replica,
-              HintStore* hints, const Liveness* liveness);
+  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, Outbox* outbox,
+              Replica* replica, HintStore* hints, const Liveness* liveness);
   ~Coordinator();
 
   // `done` is called exactly once, no later than `deadline_us` (monotonic).
   void Get(const GetRequest& request, int64_t deadline_us, GetCallback done);
-  void Put(const PutRequest& request, int64_t deadline_us, PutCallback done);
+  // A put without a write id is a new client write: its LWW timestamp and
+  // write id are minted here, once, and travel with every forward of it.
+  void Put(PutRequest request, int64_t deadline_us, PutCallback done);
 
   // A reply from a replica or from a node this one forwarded a put to.
   // Replies nobody waits for (late, duplicated) are dropped.
@@ -95,6 +98,7 @@ class Coordinator {
   const ServiceOptions* options_;
   const Ring* ring_;
   ServiceEnv env_;
+  Outbox* outbox_;
   Replica* replica_;
   HintStore* hints_;
   const Liveness* liveness_;

@@ -9,10 +9,13 @@ namespace ringkv {
 
 uint64_t ForwardDedup::Fingerprint(const PutRequest& put) {
   // Streamed, not concatenated: the value may be megabytes.
-  char flags[9];
+  char flags[33];
   flags[0] = put.tombstone ? 1 : 0;
   std::memcpy(flags + 1, &put.w, sizeof(put.w));
   std::memcpy(flags + 5, &put.pw, sizeof(put.pw));
+  std::memcpy(flags + 9, &put.timestamp_us, sizeof(put.timestamp_us));
+  std::memcpy(flags + 17, &put.write_id.hi, sizeof(put.write_id.hi));
+  std::memcpy(flags + 25, &put.write_id.lo, sizeof(put.write_id.lo));
   return HashParts({put.bucket, put.key, put.value, put.context,
                     std::string_view(flags, sizeof(flags))});
 }

@@ -8,16 +8,14 @@
 
 namespace ringkv {
 
-HintedHandoff::HintedHandoff(NodeId self, HintStore* hints, const Liveness* liveness,
-                             HandoffOptions options, Clock* clock, Scheduler* scheduler,
-                             Transport* transport)
-    : self_(std::move(self)),
+HintedHandoff::HintedHandoff(Outbox* outbox, HintStore* hints, const Liveness* liveness,
+                             HandoffOptions options, Clock* clock, Scheduler* scheduler)
+    : outbox_(outbox),
       hints_(hints),
       liveness_(liveness),
       options_(options),
       clock_(clock),
-      scheduler_(scheduler),
-      transport_(transport) {}
+      scheduler_(scheduler) {}
 
 HintedHandoff::~HintedHandoff() {
   if (timer_) scheduler_->Cancel(timer_);
@@ -47,7 +45,7 @@ void HintedHandoff::Tick() {
   }
   std::vector<NodeId> targets;
   for (const auto& [target, count] : hints_->counts()) {
-    if (target != self_ && liveness_->IsUp(target)) targets.push_back(target);
+    if (target != outbox_->self() && liveness_->IsUp(target)) targets.push_back(target);
   }
   for (const NodeId& target : targets) DeliverTo(target, now);
   timer_ = scheduler_->RunAfter(options_.tick_us, [this] { Tick(); });
@@ -69,11 +67,11 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
     cursor = HintKey(entry.target, entry.partition, entry.bucket, entry.key);
     Message m;
     m.request_id = (uint64_t{1} << 63) | next_id_++;
-    m.from = self_;
     m.timeout_ms = static_cast<uint32_t>(options_.ack_timeout_us / 1000);
     m.body = ReplicaPutRequest{entry.bucket, entry.key, entry.object, {}};
-    transport_->Send(target, EncodeMessage(m));
-    in_flight_[m.request_id] = InFlight{std::move(entry), now};
+    const uint64_t id = m.request_id;
+    outbox_->Send(target, std::move(m));
+    in_flight_[id] = InFlight{std::move(entry), now};
     ++flying;
     tokens_ -= 1;
   }

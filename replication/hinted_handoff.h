@@ -19,6 +19,7 @@
 #include "common/scheduler.h"
 #include "common/transport.h"
 #include "proto/messages.h"
+#include "proto/outbox.h"
 #include "replication/hint_store.h"
 
 namespace ringkv {
@@ -40,8 +41,8 @@ class HintedHandoff {
   static bool OwnsRequestId(uint64_t id) { return (id >> 63) != 0; }
 
   // All pointers must outlive this.
-  HintedHandoff(NodeId self, HintStore* hints, const Liveness* liveness, HandoffOptions options,
-                Clock* clock, Scheduler* scheduler, Transport* transport);
+  HintedHandoff(Outbox* outbox, HintStore* hints, const Liveness* liveness, HandoffOptions options,
+                Clock* clock, Scheduler* scheduler);
   ~HintedHandoff();
 
   void Start();
@@ -59,13 +60,12 @@ class HintedHandoff {
   void Tick();
   void DeliverTo(const NodeId& target, int64_t now);
 
-  NodeId self_;
+  Outbox* outbox_;
   HintStore* hints_;
   const Liveness* liveness_;
   HandoffOptions options_;
   Clock* clock_;
   Scheduler* scheduler_;
-  Transport* transport_;
   TimerId timer_ = 0;
   double tokens_ = 0;
   int64_t last_refill_us_ = 0;

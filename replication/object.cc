@@ -1,4 +1,4 @@
-// Explicit-form dotted version vectors; see ../shared/guide/causality.md §2.
+// Explicit-form dotted version vectors; see docs/causality.md.
 #include "replication/object.h"
 
 #include <algorithm>
@@ -9,11 +9,49 @@ namespace {
 
 bool ActorLess(const VersionVector::Entry& e, const Actor& a) { return e.first < a; }
 
+// Siblings that are one client write coordinated twice: same write, same
+// content, whatever their dots.
+bool SameWrite(const Sibling& a, const Sibling& b) {
+  return !a.write_id.empty() && a.write_id == b.write_id && a.timestamp_us == b.timestamp_us &&
+         a.tombstone == b.tombstone && a.value == b.value;
+}
+
+// Keeps, of each group of siblings that are one write (SameWrite), the first
+// in canonical order. Comparing content as well as the id means a colliding
+// id can only ever fold two byte-identical values. REQUIRES: canonical order.
+void DropRepeatedWrites(std::vector<Sibling>* siblings) {
+  size_t with_id = std::count_if(siblings->begin(), siblings->end(),
+                                 [](const Sibling& s) { return !s.write_id.empty(); });
+  if (with_id < 2) return;
+  std::vector<size_t> order(siblings->size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  // Grouped by id; within a group, canonical (index) order.
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return (*siblings)[x].write_id < (*siblings)[y].write_id;
+  });
+  std::vector<bool> drop(siblings->size(), false);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Sibling& s = (*siblings)[order[i]];
+    if (s.write_id.empty() || drop[order[i]]) continue;
+    for (size_t j = i + 1; j < order.size() && (*siblings)[order[j]].write_id == s.write_id; ++j) {
+      if (SameWrite(s, (*siblings)[order[j]])) drop[order[j]] = true;
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < siblings->size(); ++i) {
+    if (drop[i]) continue;
+    if (kept != i) (*siblings)[kept] = std::move((*siblings)[i]);
+    ++kept;
+  }
+  siblings->resize(kept);
+}
+
 // Sorts into canonical order and drops exact duplicates (the same sibling
-// arriving from both sides of a Sync).
+// arriving from both sides of a Sync) and repeated writes.
 void Canonicalize(std::vector<Sibling>* siblings) {
   std::sort(siblings->begin(), siblings->end(), SiblingLess);
   siblings->erase(std::unique(siblings->begin(), siblings->end()), siblings->end());
+  DropRepeatedWrites(siblings);
 }
 
 bool HasDot(const Object& s, const Dot& dot) {
@@ -96,8 +134,8 @@ void VersionVector::MergeFrom(const VersionVector& other) {
 }
 
 bool SiblingLess(const Sibling& a, const Sibling& b) {
-  return std::tie(a.dot, a.tombstone, a.value, a.timestamp_us) <
-         std::tie(b.dot, b.tombstone, b.value, b.timestamp_us);
+  return std::tie(a.dot, a.tombstone, a.value, a.timestamp_us, a.write_id) <
+         std::tie(b.dot, b.tombstone, b.value, b.timestamp_us, b.write_id);
 }
 
 bool Object::IsDeleted() const {
@@ -134,8 +172,13 @@ Object Sync(const Object& a, const Object& b) {
   return out;
 }
 
+bool HoldsWrite(const Object& s, const WriteId& id) {
+  return !id.empty() && std::any_of(s.siblings.begin(), s.siblings.end(),
+                                    [&id](const Sibling& x) { return x.write_id == id; });
+}
+
 Object Update(Object local, const VersionVector& client_context, const Actor& coordinator,
-              int64_t timestamp_us, bool tombstone, std::string value) {
+              int64_t timestamp_us, bool tombstone, std::string value, WriteId write_id) {
   Object s = Discard(std::move(local), client_context);
   s.context.MergeFrom(client_context);
   // Step 2 makes n > C[r]: a stale coordinator never reissues a dot the
@@ -145,6 +188,7 @@ Object Update(Object local, const VersionVector& client_context, const Actor& co
   Sibling sib;
   sib.dot = Dot{coordinator, n};
   sib.timestamp_us = timestamp_us;
+  sib.write_id = write_id;
   sib.tombstone = tombstone;
   if (!tombstone) sib.value = std::move(value);
   auto pos = std::upper_bound(s.siblings.begin(), s.siblings.end(), sib, SiblingLess);

@@ -1,5 +1,5 @@
 // The ringkv object model: dotted version vectors (DVV, Almeida et al.;
-// Riak 2.0), in the explicit form of ../shared/guide/causality.md §1.
+// Riak 2.0), in the explicit form of docs/causality.md.
 //
 // An Object is a set of siblings, each a value or a tombstone with the dot
 // (actor, counter) that created it, plus the causal context (a version
@@ -63,17 +63,29 @@ class VersionVector {
   std::vector<Entry> entries_;  // sorted by actor, counters > 0
 };
 
+// The identity of one client write: 128 random bits minted where the request
+// entered the cluster. Zero means "unknown" (records from before write ids),
+// and such siblings are never deduplicated.
+struct WriteId {
+  uint64_t hi = 0;
+  uint64_t lo = 0;
+  bool empty() const { return hi == 0 && lo == 0; }
+  auto operator<=>(const WriteId&) const = default;
+  bool operator==(const WriteId&) const = default;
+};
+
 struct Sibling {
   Dot dot;
   int64_t timestamp_us = 0;  // coordinator's wall clock at write time
   bool tombstone = false;
   std::string value;  // empty for tombstones
+  WriteId write_id;
   bool operator==(const Sibling&) const = default;
 };
 
-// Canonical sibling order: (dot, tombstone, value, timestamp). Two siblings
-// with one dot and different contents (a dot collision, causality.md vector
-// 15) are both kept, in this order.
+// Canonical sibling order: (dot, tombstone, value, timestamp, write id). Two
+// siblings with one dot and different contents (a dot collision,
+// docs/causality.md vector 15) are both kept, in this order.
 bool SiblingLess(const Sibling& a, const Sibling& b);
 
 struct Object {
@@ -92,14 +104,23 @@ Object Discard(Object s, const VersionVector& c);
 
 // sync(S1, S2): the causal merge used by replicas, read repair, handoff and
 // anti-entropy. Commutative, associative and idempotent. Keeps a sibling of
-// one side iff the other side holds the same dot or has not seen it.
+// one side iff the other side holds the same dot or has not seen it; then,
+// of siblings that are one write coordinated twice (equal non-zero write
+// id, timestamp, tombstone flag and value, different dots), keeps only the
+// first in canonical order. The dropped dot stays covered by the context,
+// so it never comes back.
 Object Sync(const Object& a, const Object& b);
 
 // update(S_local, C, r, v) at coordinator `r`: discards what the client's
 // context saw, merges C into the context, mints the dot (r, ctx[r]+1) and
-// adds the new sibling. Deletes pass tombstone = true and an empty value.
+// adds the new sibling, stamped with the write's time and id. Deletes pass
+// tombstone = true and an empty value.
 Object Update(Object local, const VersionVector& client_context, const Actor& coordinator,
-              int64_t timestamp_us, bool tombstone, std::string value);
+              int64_t timestamp_us, bool tombstone, std::string value, WriteId write_id = {});
+
+// True when `s` holds a sibling of the (non-empty) write `id`: the write was
+// already coordinated, here or by another primary whose copy arrived.
+bool HoldsWrite(const Object& s, const WriteId& id);
 
 // Last-write-wins: keeps only the sibling with the highest
 // (timestamp_us, dot.actor.node, dot.actor.incarnation, dot.counter, value);

@@ -82,6 +82,7 @@ Result<Object> ObjectFromCapnpUnchecked(schema::Object::Reader in) {
     sib.dot = Dot{ActorFromCapnp(s.getActor()), s.getCounter()};
     sib.timestamp_us = s.getTimestampUs();
     sib.tombstone = s.getTombstone();
+    sib.write_id = WriteId{s.getWriteIdHi(), s.getWriteIdLo()};
     capnp::Data::Reader value = s.getValue();
     sib.value.assign(reinterpret_cast<const char*>(value.begin()), value.size());
     object.siblings.push_back(std::move(sib));
@@ -130,6 +131,8 @@ void ObjectToCapnp(const Object& object, schema::Object::Builder out) {
     siblings[i].setCounter(s.dot.counter);
     siblings[i].setTimestampUs(s.timestamp_us);
     siblings[i].setTombstone(s.tombstone);
+    siblings[i].setWriteIdHi(s.write_id.hi);
+    siblings[i].setWriteIdLo(s.write_id.lo);
     siblings[i].setValue(capnp::Data::Reader(
         reinterpret_cast<const kj::byte*>(s.value.data()), s.value.size()));
   }

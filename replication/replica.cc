@@ -11,13 +11,15 @@ Object Replica::Resolve(std::string_view bucket, Object object) const {
 
 Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
                                    std::string_view key, const VersionVector& context,
-                                   bool tombstone, std::string value) {
+                                   bool tombstone, std::string value, int64_t timestamp_us,
+                                   const WriteId& write_id) {
   // A read error must not be mistaken for "no object": minting a dot from a
   // counter we cannot see could reuse one (kv679).
   auto local = store_->Get(partition, bucket, key);
   if (!local.ok()) return local.status();
-  Object updated = Update(local->value_or(Object{}), context, self_, clock_->WallMicros(),
-                          tombstone, std::move(value));
+  if (local->has_value() && HoldsWrite(**local, write_id)) return std::move(**local);
+  Object updated = Update(local->value_or(Object{}), context, self_, timestamp_us, tombstone,
+                          std::move(value), write_id);
   updated = Resolve(bucket, std::move(updated));
   RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated));
   return updated;

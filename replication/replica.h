@@ -12,7 +12,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/clock.h"
 #include "common/status.h"
 #include "replication/bucket.h"
 #include "replication/object.h"
@@ -23,12 +22,17 @@ namespace ringkv {
 class Replica {
  public:
   // All pointers must outlive the Replica.
-  Replica(Actor self, const BucketTable* buckets, ObjectStore* store, Clock* clock)
-      : self_(std::move(self)), buckets_(buckets), store_(store), clock_(clock) {}
+  Replica(Actor self, const BucketTable* buckets, ObjectStore* store)
+      : self_(std::move(self)), buckets_(buckets), store_(store) {}
 
-  // update(S_local, context, self, value): the new object, durably stored.
+  // update(S_local, context, self, value): the new object, durably stored,
+  // its sibling stamped with the write's time and id. A write whose id the
+  // local object already holds was coordinated before (by this node or by
+  // another primary whose copy arrived first): the stored object is
+  // returned unchanged, with no new dot.
   Result<Object> Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
-                            const VersionVector& context, bool tombstone, std::string value);
+                            const VersionVector& context, bool tombstone, std::string value,
+                            int64_t timestamp_us, const WriteId& write_id);
 
   // sync(S_local, incoming), stored when it changed anything. Returns the
   // merged object.
@@ -46,7 +50,6 @@ class Replica {
   Actor self_;
   const BucketTable* buckets_;
   ObjectStore* store_;
-  Clock* clock_;
 };
 
 }  // namespace ringkv

@@ -23,15 +23,15 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
     : options_(std::move(options)),
       ring_(std::move(ring)),
       env_(env),
+      generation_(options_.generation != 0 ? options_.generation
+                                           : static_cast<uint64_t>(env_.clock->WallMicros())),
+      outbox_(options_.self, generation_, env.clock, env.transport),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
-                                         &options_.buckets, store_.get(), env.clock)) {
+                                         &options_.buckets, store_.get())) {
   if (options_.failure_detection) {
-    uint64_t generation = options_.generation != 0
-                              ? options_.generation
-                              : static_cast<uint64_t>(env_.clock->WallMicros());
-    gossiper_ = std::make_unique<Gossiper>(options_.self, generation, ring_.members(),
+    gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, ring_.members(),
                                            options_.gossip, env_.clock, env_.scheduler,
                                            env_.transport, env_.random);
     gossiper_->set_ring_epoch(ring_.epoch());
@@ -44,12 +44,12 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
     env_.liveness = env_.reachability;
   }
   if (env_.liveness == nullptr) env_.liveness = &all_up_;
-  coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, replica_.get(),
+  coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, &outbox_, replica_.get(),
                                                hints_.get(), env_.liveness);
   HandoffOptions handoff;
   handoff.rate_per_sec = options_.hint_rate_per_sec;
-  handoff_ = std::make_unique<HintedHandoff>(options_.self, hints_.get(), env_.liveness, handoff,
-                                             env_.clock, env_.scheduler, env_.transport);
+  handoff_ = std::make_unique<HintedHandoff>(&outbox_, hints_.get(), env_.liveness, handoff,
+                                             env_.clock, env_.scheduler);
 }
 
 Service::~Service() = default;
@@ -111,6 +111,16 @@ int64_t Service::DeadlineFor(const Message& m) const {
   return env_.clock->MonoMicros() + static_cast<int64_t>(ms) * 1000;
 }
 
+std::optional<int64_t> Service::PeerDeadline(const Message& m) {
+  int64_t deadline = DeadlineFor(m);
+  // Older nodes do not stamp their messages: their time on the way is unknown.
+  if (m.sender_generation == 0) return deadline;
+  const int64_t now = env_.clock->MonoMicros();
+  deadline -= ages_.Observe(m.from, m.sender_generation, m.sent_mono_us, now);
+  if (deadline <= now) return std::nullopt;
+  return deadline;
+}
+
 void Service::HandleClientRequest(Message request, std::function<void(Message)> reply) {
   uint64_t id = request.request_id;
   auto respond = [id, reply = std::move(reply)](MessageBody body) {
@@ -133,8 +143,11 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
   } else if (auto* get = std::get_if<GetRequest>(&request.body)) {
     coordinator_->Get(*get, deadline, [respond](GetReply r) { respond(std::move(r)); });
   } else if (auto* put = std::get_if<PutRequest>(&request.body)) {
-    // A client cannot claim a put was already forwarded.
+    // A client cannot claim a put was already forwarded, nor choose the
+    // time LWW orders it by, nor the id merges fold repeats of a write by.
     put->forwarded = false;
+    put->timestamp_us = 0;
+    put->write_id = WriteId{};
     coordinator_->Put(*put, deadline, [respond](PutReply r) { respond(std::move(r)); });
   } else {
     respond(ErrorReply{Status::InvalidArgument("not a client request")});
@@ -144,14 +157,25 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
 void Service::SendTo(const NodeId& to, uint64_t request_id, MessageBody body) {
   Message m;
   m.request_id = request_id;
-  m.from = options_.self;
   m.body = std::move(body);
-  env_.transport->Send(to, EncodeMessage(m));
+  outbox_.Send(to, std::move(m));
 }
 
 void Service::OnPeerMessage(Message message) {
   const NodeId from = message.from;
   const uint64_t id = message.request_id;
+  // Every stamped message teaches the clock estimate, replies and gossip
+  // included; only requests can expire.
+  const std::optional<int64_t> deadline = PeerDeadline(message);
+  const bool is_request = std::holds_alternative<ReplicaGetRequest>(message.body) ||
+                          std::holds_alternative<ReplicaPutRequest>(message.body) ||
+                          std::holds_alternative<PutRequest>(message.body);
+  if (is_request && !deadline) {
+    // Its sender stopped waiting: starting it now could only apply a write
+    // out of order (a forward replayed after a newer write was acknowledged).
+    SendTo(from, id, ErrorReply{Status::Timeout("request expired before it was read")});
+    return;
+  }
   if (auto* get = std::get_if<ReplicaGetRequest>(&message.body)) {
     SendTo(from, id, ReadLocal(*get));
   } else if (auto* put = std::get_if<ReplicaPutRequest>(&message.body)) {
@@ -166,9 +190,8 @@ void Service::OnPeerMessage(Message message) {
   } else if (auto* fwd = std::get_if<PutRequest>(&message.body)) {
     PutReply earlier;
     const uint64_t fingerprint = ForwardDedup::Fingerprint(*fwd);
-    const int64_t deadline = DeadlineFor(message);
     switch (forwarded_.Begin(from, id, fingerprint, env_.clock->MonoMicros(),
-                             deadline + kForwardDedupSlackUs, &earlier)) {
+                             *deadline + kForwardDedupSlackUs, &earlier)) {
       case ForwardDedup::Seen::kInProgress:
         return;
       case ForwardDedup::Seen::kDone:
@@ -177,7 +200,7 @@ void Service::OnPeerMessage(Message message) {
       case ForwardDedup::Seen::kNew:
         break;
     }
-    coordinator_->Put(*fwd, deadline, [this, from, id, fingerprint](PutReply r) {
+    coordinator_->Put(std::move(*fwd), *deadline, [this, from, id, fingerprint](PutReply r) {
       forwarded_.Finish(from, id, fingerprint, r);
       SendTo(from, id, std::move(r));
     });

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,9 @@
 #include "common/random.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
+#include "proto/message_age.h"
 #include "proto/messages.h"
+#include "proto/outbox.h"
 #include "replication/bucket.h"
 #include "replication/forward_dedup.h"
 #include "ring/gossip.h"
@@ -107,7 +110,12 @@ class Service {
   const Gossiper* gossiper() const { return gossiper_.get(); }
 
  private:
+  // The monotonic deadline of a client request, counted from now.
   int64_t DeadlineFor(const Message& m) const;
+  // The monotonic deadline of a peer's request, its time in queues and
+  // socket buffers deducted (proto/message_age.h); nullopt when it expired
+  // on the way and must not be started.
+  std::optional<int64_t> PeerDeadline(const Message& m);
   ReplicaGetReply ReadLocal(const ReplicaGetRequest& get);
   RingInfo RingReport() const;
   void SendTo(const NodeId& to, uint64_t request_id, MessageBody body);
@@ -115,6 +123,10 @@ class Service {
   ServiceOptions options_;
   Ring ring_;
   ServiceEnv env_;
+  // This process's gossip generation; stamped on everything it sends.
+  uint64_t generation_;
+  Outbox outbox_;
+  MessageAge ages_;
   ForwardDedup forwarded_;
   AllUp all_up_;
   // Declared before the coordinator and handoff, which hold them as Liveness.

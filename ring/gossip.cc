@@ -105,6 +105,10 @@ void Gossiper::SendTo(const NodeId& to) {
   Message m;
   m.request_id = 0;
   m.from = self_;
+  // Gossip is what every peer hears from us about once a second: it keeps
+  // their estimate of our clock fresh (proto/message_age.h).
+  m.sender_generation = generation_;
+  m.sent_mono_us = clock_->MonoMicros();
   m.body = std::move(g);
   transport_->Send(to, EncodeMessage(m));
 }

@@ -14,11 +14,18 @@ std::string DotText(const Dot& d) {
          std::to_string(d.counter);
 }
 
-bool HasDot(const Object& o, const Dot& d) {
-  for (const Sibling& s : o.siblings) {
-    if (s.dot == d) return true;
-  }
-  return false;
+// `s` is a copy of the write that made `w`: the same sibling, or (a write
+// coordinated twice, folded by the merge) one with the same write id and
+// content under another dot.
+bool SameWrite(const Sibling& s, const Sibling& w) {
+  if (s.dot == w.dot) return s.tombstone == w.tombstone && s.value == w.value;
+  return !w.write_id.empty() && s.write_id == w.write_id && s.tombstone == w.tombstone &&
+         s.value == w.value;
+}
+
+bool HoldsCopy(const Object& o, const Sibling& w) {
+  return std::any_of(o.siblings.begin(), o.siblings.end(),
+                     [&w](const Sibling& s) { return SameWrite(s, w); });
 }
 
 auto LwwKey(const Sibling& s) {
@@ -26,22 +33,24 @@ auto LwwKey(const Sibling& s) {
                   s.value);
 }
 
-// True when a later write superseded `w` knowingly: its context came from a
-// read that returned w's sibling. The first write to supersede a sibling
-// must have seen it, so this covers chains too. A context that covers w's
-// dot without having seen w (a dot reused after a wipe, kv679; a sibling a
-// merge dropped) does not excuse a loss.
-bool Superseded(const History& history, const std::vector<const Op*>& writers, const Op& w) {
-  return std::any_of(writers.begin(), writers.end(), [&](const Op* o) {
-    if (o->invoke_us <= w.invoke_us || o->based_on < 0) return false;
-    if (!o->context.Covers(w.sibling.dot)) return false;
+// A later write superseded `w` knowingly when its context came from a read
+// that returned a copy of w's sibling and covers that copy's dot. The first
+// write to supersede a sibling must have seen it, so this covers chains too.
+// A context that covers w's dot without having seen w (a dot reused after a
+// wipe, kv679; a sibling a merge dropped) does not excuse a loss.
+// The copy of w (the sibling w wrote, or, for a write coordinated twice,
+// the other primary's copy with the same write id) that a later write saw
+// and superseded; nullopt when no client superseded w.
+std::optional<Dot> Superseded(const History& history, const std::vector<const Op*>& writers,
+                              const Op& w) {
+  for (const Op* o : writers) {
+    if (o->invoke_us <= w.invoke_us || o->based_on < 0) continue;
     const Op& read = history.ops()[o->based_on];
-    return std::any_of(read.object.siblings.begin(), read.object.siblings.end(),
-                       [&](const Sibling& s) {
-                         return s.dot == w.sibling.dot && s.tombstone == w.sibling.tombstone &&
-                                s.value == w.sibling.value;
-                       });
-  });
+    for (const Sibling& s : read.object.siblings) {
+      if (SameWrite(s, w.sibling) && o->context.Covers(s.dot)) return s.dot;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -94,12 +103,12 @@ CheckResult LostWrites(SimCluster& cluster, const History& history, const std::s
         continue;
       }
       const Dot& dot = op->sibling.dot;
-      bool superseded = Superseded(history, superseders[key], *op);
+      std::optional<Dot> superseded = Superseded(history, superseders[key], *op);
       bool excuse_counted = false;
       for (size_t j = 0; j < replicas.size(); ++j) {
         const std::optional<Object>& o = stored[j];
-        if (o && HasDot(*o, dot)) continue;
-        if (o && o->context.Covers(dot) && superseded) continue;
+        if (o && HoldsCopy(*o, op->sibling)) continue;
+        if (o && superseded && o->context.Covers(*superseded)) continue;
         if (excused && excused(*op)) {
           r.excused += excuse_counted ? 0 : 1;
           excuse_counted = true;
