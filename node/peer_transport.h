@@ -3,6 +3,14 @@
 // exponential backoff. Peer messages are one-way: a peer's replies come back
 // on its own outbound connection to us (docs/wire-protocol.md section 4).
 //
+// Back-off is for peers that show no sign of life. Evidence that a peer runs
+// (HeardFrom: a frame from it, or gossip carrying a newer heartbeat of it)
+// makes a peer we cannot reach get a fresh connection at once, since after a
+// partition heals the old way back can take seconds: the back-off, a SYN
+// waiting for the kernel's retransmission (1 s, then 3 s), or an
+// established connection whose unacknowledged data the kernel retransmits
+// with its own doubling timeout.
+//
 // Frames sent to one peer during a loop turn leave together in one write at
 // the end of the turn (EventLoop::AtTurnEnd); the socket is watched for
 // writability only while that write would block.
@@ -12,7 +20,9 @@
 // full, or when the connection breaks with it unsent. Requests carry
 // deadlines, so a dropped message is a missing reply, not a hang. Messages to
 // this node itself are delivered through `deliver_local` on the next loop
-// turn. Not thread-safe: called only on the loop's thread.
+// turn. Messages, bytes, drops and connections are ringkv_peer_* metrics,
+// per peer (docs/metrics.md). Not thread-safe: called only on the loop's
+// thread.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +35,7 @@
 #include <vector>
 
 #include "common/liveness.h"
+#include "common/metrics.h"
 #include "common/transport.h"
 #include "node/event_loop.h"
 
@@ -39,28 +50,39 @@ struct PeerTransportOptions {
   size_t max_queue_bytes = 64u << 20;
   int64_t min_backoff_us = 50'000;
   int64_t max_backoff_us = 5'000'000;
+  // When a peer is heard from (HeardFrom), a connect pending this long, or
+  // a connection that has had to retransmit, is taken to have lost packets
+  // and is replaced at once; also the least time between two such looks at
+  // one peer, so that a busy peer's frames cost nothing and a peer that
+  // talks to us but cannot be reached costs no connect storm. Far above a
+  // datacenter round trip.
+  int64_t stall_us = 250'000;
   // Numeric address that connections to numeric peer addresses are bound to
   // before connecting, so they leave from it; empty lets the kernel choose.
   std::string source_host;
 };
 
+// Totals over every peer of the transport's metrics.
 struct PeerTransportStats {
   uint64_t sent = 0;               // handed to a connection's output
   uint64_t dropped_full = 0;       // queue full
   uint64_t dropped_down = 0;       // peer in backoff, or connection broke
   uint64_t dropped_unknown = 0;    // not a member
   uint64_t connects = 0;           // connections established
+  uint64_t connect_attempts = 0;   // connections begun
 };
 
 // As a Liveness, it reports a peer down from the moment a connection to it
-// fails or breaks until a new one is established: a killed node (connection
-// refused or reset) is skipped at once instead of after the failure
-// detector's verdict, and messages to it would be dropped anyway.
+// fails, breaks or is replaced for a stall until a new one is established: a
+// killed node (connection refused or reset) is skipped at once instead of
+// after the failure detector's verdict, and messages to it would be dropped
+// anyway.
 class PeerTransport : public Transport, public Liveness {
  public:
-  // `addresses`: member id -> "host:port" (from the cluster file).
+  // `addresses`: member id -> "host:port" (from the cluster file). `loop`
+  // and `metrics` must outlive this.
   PeerTransport(EventLoop* loop, NodeId self, std::map<NodeId, std::string> addresses,
-                std::function<void(std::string)> deliver_local,
+                std::function<void(std::string)> deliver_local, MetricsRegistry* metrics,
                 PeerTransportOptions options = {});
   ~PeerTransport() override;
   PeerTransport(const PeerTransport&) = delete;
@@ -70,16 +92,23 @@ class PeerTransport : public Transport, public Liveness {
 
   // Closes every connection and cancels reconnects.
   void Close();
-  const PeerTransportStats& stats() const { return stats_; }
+  PeerTransportStats stats() const;
   bool connected(const NodeId& peer) const;
   bool IsUp(const NodeId& peer) const override;
-  // The peer just sent us a message, so it is running: forget failed
-  // connects and back-off, so the next Send connects at once. Unknown ids
-  // are ignored.
+  // Evidence that `peer` is running: a frame from it arrived, or gossip
+  // carried a newer heartbeat of it. Unless its connection works, a new one
+  // is begun now: the back-off is cut short, and a connect pending for
+  // stall_us or a connection that has had to retransmit is replaced. The
+  // peer counts as up again once the new connection is established, not
+  // before: hearing from a peer does not prove that it can be reached.
+  // Looks at one peer at most once per stall_us. Unknown ids are ignored.
   void HeardFrom(const NodeId& peer);
 
  private:
   struct Peer;
+  // Whether `peer`, heard from now, needs a new connection.
+  bool NeedsReconnect(const Peer& peer, int64_t now_us) const;
+  void StartConnect(Peer* peer);
   void Connect(Peer* peer);
   void Fail(Peer* peer, const std::string& why);
   void QueueFlush(Peer* peer);
@@ -92,12 +121,15 @@ class PeerTransport : public Transport, public Liveness {
   NodeId self_;
   std::function<void(std::string)> deliver_local_;
   PeerTransportOptions options_;
-  PeerTransportStats stats_;
+  Counter* sent_local_;
+  Counter* dropped_unknown_;
   evdns_base* dns_ = nullptr;  // created on the first non-numeric address
   std::map<NodeId, std::unique_ptr<Peer>> peers_;
   std::vector<Peer*> to_flush_;
   // Turn-end callbacks hold a weak reference and skip a freed transport.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  MetricsRegistry::CallbackHandle open_gauge_;
+  MetricsRegistry::CallbackHandle queued_gauge_;
 };
 
 }  // namespace ringkv

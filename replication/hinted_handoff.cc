@@ -8,14 +8,28 @@
 
 namespace ringkv {
 
-HintedHandoff::HintedHandoff(Outbox* outbox, HintStore* hints, const Liveness* liveness,
-                             HandoffOptions options, Clock* clock, Scheduler* scheduler)
-    : outbox_(outbox),
+HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liveness,
+                             HandoffOptions options, Clock* clock, Scheduler* scheduler,
+                             MetricsRegistry* metrics)
+    : rpc_(rpc),
       hints_(hints),
       liveness_(liveness),
       options_(options),
       clock_(clock),
-      scheduler_(scheduler) {}
+      scheduler_(scheduler),
+      delivered_(metrics->AddCounter(
+          "ringkv_hints_delivered_total",
+          "Hints their target acknowledged and this node then deleted.")),
+      sent_(metrics->AddCounter("ringkv_hint_deliveries_sent_total",
+                                "Hints sent to their target, retries included.")) {
+  in_flight_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_hint_deliveries_in_flight", "Hints sent and not yet acknowledged.", {},
+      [this] {
+        uint64_t n = 0;
+        for (const auto& [target, count] : in_flight_count_) n += count;
+        return static_cast<double>(n);
+      });
+}
 
 HintedHandoff::~HintedHandoff() {
   if (timer_) scheduler_->Cancel(timer_);
@@ -35,17 +49,9 @@ void HintedHandoff::Tick() {
   tokens_ = std::min(cap, tokens_ + options_.rate_per_sec * (now - last_refill_us_) / 1e6);
   last_refill_us_ = now;
 
-  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (now - it->second.sent_us > options_.ack_timeout_us) {
-      --in_flight_count_[it->second.entry.target];
-      it = in_flight_.erase(it);
-    } else {
-      ++it;
-    }
-  }
   std::vector<NodeId> targets;
   for (const auto& [target, count] : hints_->counts()) {
-    if (target != outbox_->self() && liveness_->IsUp(target)) targets.push_back(target);
+    if (target != rpc_->self() && liveness_->IsUp(target)) targets.push_back(target);
   }
   for (const NodeId& target : targets) DeliverTo(target, now);
   timer_ = scheduler_->RunAfter(options_.tick_us, [this] { Tick(); });
@@ -65,28 +71,21 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   }
   for (auto& entry : *batch) {
     cursor = HintKey(entry.target, entry.partition, entry.bucket, entry.key);
-    Message m;
-    m.request_id = (uint64_t{1} << 63) | next_id_++;
-    m.timeout_ms = static_cast<uint32_t>(options_.ack_timeout_us / 1000);
-    m.body = ReplicaPutRequest{entry.bucket, entry.key, entry.object, {}};
-    const uint64_t id = m.request_id;
-    outbox_->Send(target, std::move(m));
-    in_flight_[id] = InFlight{std::move(entry), now};
+    ReplicaPutRequest delivery{entry.bucket, entry.key, entry.object, {}, /*handoff=*/true};
+    sent_->Increment();
+    rpc_->Call(target, std::move(delivery), now + options_.ack_timeout_us,
+               [this, sent = std::move(entry)](Result<MessageBody> r) { OnAck(sent, r); });
     ++flying;
     tokens_ -= 1;
   }
 }
 
-void HintedHandoff::OnReply(const Message& reply) {
-  auto it = in_flight_.find(reply.request_id);
-  if (it == in_flight_.end()) return;
-  InFlight f = std::move(it->second);
-  in_flight_.erase(it);
-  --in_flight_count_[f.entry.target];
-  const auto* ack = std::get_if<ReplicaPutReply>(&reply.body);
+void HintedHandoff::OnAck(const HintStore::Entry& entry, const Result<MessageBody>& answer) {
+  --in_flight_count_[entry.target];
+  const auto* ack = answer.ok() ? std::get_if<ReplicaPutReply>(&*answer) : nullptr;
   if (ack == nullptr || !ack->status.ok()) return;  // retried on a later pass
-  auto removed = hints_->RemoveDelivered(f.entry);
-  if (removed.ok() && *removed) ++delivered_;
+  auto removed = hints_->RemoveDelivered(entry);
+  if (removed.ok() && *removed) delivered_->Increment();
 }
 
 }  // namespace ringkv

@@ -12,22 +12,21 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/liveness.h"
+#include "common/metrics.h"
 #include "common/random.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
-#include "proto/message_age.h"
 #include "proto/messages.h"
-#include "proto/outbox.h"
 #include "replication/bucket.h"
 #include "replication/forward_dedup.h"
 #include "ring/gossip.h"
 #include "ring/ring.h"
+#include "rpc/peer_rpc.h"
 #include "storage/storage.h"
 
 namespace ringkv {
@@ -70,6 +69,10 @@ struct ServiceEnv {
   // Optional transport-level view (false while connections to a node keep
   // failing), combined with the gossiper's: either one saying down is down.
   const Liveness* reachability = nullptr;
+  // The node's metrics (common/metrics.h), shared with the server, the
+  // transport and the cache, reported in StatusReport; null: the service
+  // keeps a registry of its own.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class Coordinator;
@@ -77,6 +80,7 @@ class HintStore;
 class HintedHandoff;
 class ObjectStore;
 class Replica;
+class RequestMetrics;
 
 class Service {
  public:
@@ -97,9 +101,13 @@ class Service {
   // A message that arrived from another node through the Transport.
   void OnPeerMessage(Message message);
 
+  // The node's peer RPC layer, for components built beside the service
+  // (they register their own request types).
+  PeerRpc& rpc() { return rpc_; }
+
   // This node's view: each peer up or down (the failure detector's phi, and
-  // down too while the transport cannot reach it) and pending hints per
-  // target.
+  // down too while the transport cannot reach it), pending hints per
+  // target, and a snapshot of the node's metrics.
   NodeStatus StatusReport() const;
   // Pending hints per target.
   const std::map<NodeId, uint64_t>& HintCounts() const;
@@ -112,21 +120,23 @@ class Service {
  private:
   // The monotonic deadline of a client request, counted from now.
   int64_t DeadlineFor(const Message& m) const;
-  // The monotonic deadline of a peer's request, its time in queues and
-  // socket buffers deducted (proto/message_age.h); nullopt when it expired
-  // on the way and must not be started.
-  std::optional<int64_t> PeerDeadline(const Message& m);
   ReplicaGetReply ReadLocal(const ReplicaGetRequest& get);
   RingInfo RingReport() const;
-  void SendTo(const NodeId& to, uint64_t request_id, MessageBody body);
+  // The requests this node serves to its peers, registered on rpc_.
+  void ServePeers();
+  void ServeForward(const PeerRpc::Request& request, PutRequest& put, PeerRpc::Respond respond);
 
+  // Declared first, so it is destroyed after every component holding its
+  // handles. Null when the environment brought a registry.
+  std::unique_ptr<MetricsRegistry> own_metrics_;
   ServiceOptions options_;
   Ring ring_;
   ServiceEnv env_;
   // This process's gossip generation; stamped on everything it sends.
   uint64_t generation_;
-  Outbox outbox_;
-  MessageAge ages_;
+  // Declared before everything that makes calls through it, so that it is
+  // destroyed after them.
+  PeerRpc rpc_;
   ForwardDedup forwarded_;
   AllUp all_up_;
   // Declared before the coordinator and handoff, which hold them as Liveness.
@@ -135,6 +145,7 @@ class Service {
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<HintStore> hints_;
   std::unique_ptr<Replica> replica_;
+  std::unique_ptr<RequestMetrics> requests_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HintedHandoff> handoff_;
 };

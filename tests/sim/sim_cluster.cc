@@ -1,5 +1,6 @@
 #include "tests/sim/sim_cluster.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -90,6 +91,8 @@ void SimCluster::StartService(int i) {
   env.transport = n.wrapped ? n.wrapped.get() : network_->transport(i);
   env.storage = n.disk.get();
   env.random = n.random.get();
+  n.metrics = std::make_unique<MetricsRegistry>();
+  env.metrics = n.metrics.get();
   n.service = std::make_unique<Service>(std::move(so), *ring_, env);
   Status st = n.service->Start();
   if (!st.ok()) {
@@ -196,6 +199,12 @@ Result<std::optional<Object>> SimCluster::ReadStored(int i, const std::string& b
   auto obj = DecodeObject(*body);
   if (!obj.ok()) return obj.status();
   return std::optional<Object>(std::move(obj).value());
+}
+
+int64_t SimCluster::MaxWallErrorUs() const {
+  int64_t error = 0;
+  for (const auto& n : nodes_) error = std::max(error, n->clock->MaxWallErrorUs(world_->now()));
+  return error;
 }
 
 std::vector<int> SimCluster::Primaries(const std::string& bucket, const std::string& key) const {

@@ -1,19 +1,24 @@
 // CachedStorage over the in-memory engine: it answers exactly as the engine
-// would, serves repeated reads from memory, and never serves a value the
-// engine does not hold after a failed write.
+// would, serves repeated reads from memory, never serves a value the
+// engine does not hold after a failed write, and hands reads at a snapshot
+// and iterators to the engine.
 #include "storage/cached_storage.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "storage/memory_storage.h"
+#include "tests/common/metric_value.h"
 
 namespace ringkv {
 namespace {
+
+using testing::MetricValue;
 
 // Counts the reads that reach the engine.
 class CountingStorage : public Storage {
@@ -22,13 +27,20 @@ class CountingStorage : public Storage {
     ++gets;
     return engine.Get(key, value);
   }
+  Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override {
+    ++snapshot_gets;
+    return engine.GetAt(snapshot, key, value);
+  }
   Status Write(const WriteBatch& batch, bool sync) override { return engine.Write(batch, sync); }
-  Status Scan(std::string_view start, std::string_view end,
-              const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    return engine.Scan(start, end, fn);
+  std::unique_ptr<Snapshot> GetSnapshot() override { return engine.GetSnapshot(); }
+  std::unique_ptr<Iterator> NewIterator(const IteratorOptions& options) override {
+    ++iterators;
+    return engine.NewIterator(options);
   }
   MemoryStorage engine;
   int gets = 0;
+  int snapshot_gets = 0;
+  int iterators = 0;
 };
 
 Status PutOne(Storage* s, const std::string& key, const std::string& value) {
@@ -40,7 +52,8 @@ Status PutOne(Storage* s, const std::string& key, const std::string& value) {
 TEST(CachedStorageTest, SecondReadIsServedFromMemory) {
   CountingStorage base;
   ASSERT_TRUE(PutOne(&base, "k", "v1").ok());
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   std::string v;
   ASSERT_TRUE(cache.Get("k", &v).ok());
   ASSERT_TRUE(cache.Get("k", &v).ok());
@@ -52,7 +65,8 @@ TEST(CachedStorageTest, SecondReadIsServedFromMemory) {
 
 TEST(CachedStorageTest, WritesAndDeletesAreSeenWithoutReadingTheEngine) {
   CountingStorage base;
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   std::string v;
   EXPECT_TRUE(cache.Get("k", &v).IsNotFound());
   ASSERT_TRUE(PutOne(&cache, "k", "v2").ok());
@@ -68,7 +82,8 @@ TEST(CachedStorageTest, WritesAndDeletesAreSeenWithoutReadingTheEngine) {
 
 TEST(CachedStorageTest, FailedWriteIsNeverServedAndTheEngineDecides) {
   CountingStorage base;
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   ASSERT_TRUE(PutOne(&cache, "k", "old").ok());
   base.engine.SetWriteError(Status::IOError("disk full"));
   EXPECT_FALSE(PutOne(&cache, "k", "new").ok());
@@ -82,7 +97,8 @@ TEST(CachedStorageTest, FailedWriteIsNeverServedAndTheEngineDecides) {
 TEST(CachedStorageTest, StaysWithinCapacityAndEvictsTheLeastRecentlyUsed) {
   CountingStorage base;
   constexpr size_t kCapacity = 64 << 10;
-  CachedStorage cache(&base, kCapacity);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, kCapacity, &metrics);
   ASSERT_TRUE(PutOne(&cache, "hot", "h").ok());
   std::string v;
   for (int i = 0; i < 2000; ++i) {
@@ -96,9 +112,30 @@ TEST(CachedStorageTest, StaysWithinCapacityAndEvictsTheLeastRecentlyUsed) {
   EXPECT_EQ(base.gets, 1);
 }
 
+TEST(CachedStorageTest, MetricsCountHitsMissesEvictionsAndHeldBytes) {
+  CountingStorage base;
+  MetricsRegistry metrics;
+  // Keys k00..k16 with 10-byte values: 3 + 10 + 128 bytes of overhead each,
+  // and room for 16 of them.
+  constexpr size_t kEntry = 3 + 10 + 128;
+  CachedStorage cache(&base, 16 * kEntry, &metrics);
+  auto key = [](int i) { return std::string(i < 10 ? "k0" : "k") + std::to_string(i); };
+  for (int i = 0; i <= 16; ++i) ASSERT_TRUE(PutOne(&cache, key(i), std::string(10, 'v')).ok());
+  std::string v;
+  ASSERT_TRUE(cache.Get(key(16), &v).ok());  // hit
+  ASSERT_TRUE(cache.Get(key(0), &v).ok());   // evicted by k16: a miss, evicts k01
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_hits_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_misses_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_evictions_total"), 2);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_entries"), 16);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_bytes"), 16 * kEntry);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_capacity_bytes"), 16 * kEntry);
+}
+
 TEST(CachedStorageTest, LargeValuesBypassTheCache) {
   CountingStorage base;
-  CachedStorage cache(&base, 16 << 10);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 16 << 10, &metrics);
   ASSERT_TRUE(PutOne(&cache, "big", std::string(4 << 10, 'b')).ok());
   std::string v;
   ASSERT_TRUE(cache.Get("big", &v).ok());
@@ -107,12 +144,59 @@ TEST(CachedStorageTest, LargeValuesBypassTheCache) {
   EXPECT_EQ(cache.charged_bytes(), 0u);
 }
 
+// A snapshot read is answered by the engine even when the cache holds the
+// key, and leaves the cache as it was: the latest stays in front, and an
+// old value read at the snapshot is never cached.
+TEST(CachedStorageTest, SnapshotReadsGoToTheEngineAndLeaveTheCacheAlone) {
+  CountingStorage base;
+  CachedStorage cache(&base, 1 << 20);
+  ASSERT_TRUE(PutOne(&cache, "k", "old").ok());
+  ASSERT_TRUE(PutOne(&base, "cold", "old").ok());
+  std::unique_ptr<Snapshot> snap = cache.GetSnapshot();
+  ASSERT_TRUE(PutOne(&cache, "k", "new").ok());
+  ASSERT_TRUE(PutOne(&base, "cold", "new").ok());
+
+  std::string v;
+  ASSERT_TRUE(cache.GetAt(*snap, "k", &v).ok());
+  EXPECT_EQ(v, "old");
+  ASSERT_TRUE(cache.GetAt(*snap, "cold", &v).ok());
+  EXPECT_EQ(v, "old");
+  EXPECT_EQ(base.snapshot_gets, 2);
+  ASSERT_TRUE(cache.Get("k", &v).ok());
+  EXPECT_EQ(v, "new");
+  EXPECT_EQ(base.gets, 0);
+  ASSERT_TRUE(cache.Get("cold", &v).ok());  // not cached by the snapshot read
+  EXPECT_EQ(v, "new");
+  EXPECT_EQ(base.gets, 1);
+}
+
+TEST(CachedStorageTest, IteratorsReadTheEngineAtTheirSnapshot) {
+  CountingStorage base;
+  CachedStorage cache(&base, 1 << 20);
+  ASSERT_TRUE(PutOne(&cache, "a", "old").ok());
+  std::unique_ptr<Snapshot> snap = cache.GetSnapshot();
+  ASSERT_TRUE(PutOne(&cache, "a", "new").ok());
+  ASSERT_TRUE(PutOne(&cache, "b", "new").ok());
+  IteratorOptions options;
+  options.snapshot = snap.get();
+  std::unique_ptr<Iterator> it = cache.NewIterator(options);
+  it->SeekToFirst();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "a");
+  EXPECT_EQ(it->value(), "old");
+  it->Next();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_EQ(base.iterators, 1);
+}
+
 // Any sequence of puts, deletes, failing writes and reads answers as the
 // engine alone would, whatever the capacity.
 RC_GTEST_PROP(CachedStoragePropertyTest, AnswersAsTheEngineAlone, ()) {
   const size_t capacity = *rc::gen::inRange<size_t>(0, 4096);
   MemoryStorage engine;
-  CachedStorage cache(&engine, capacity);
+  MetricsRegistry metrics;
+  CachedStorage cache(&engine, capacity, &metrics);
   std::map<std::string, std::string> model;
   const int steps = *rc::gen::inRange(1, 200);
   for (int i = 0; i < steps; ++i) {
