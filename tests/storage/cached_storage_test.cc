@@ -149,7 +149,8 @@ TEST(CachedStorageTest, LargeValuesBypassTheCache) {
 // old value read at the snapshot is never cached.
 TEST(CachedStorageTest, SnapshotReadsGoToTheEngineAndLeaveTheCacheAlone) {
   CountingStorage base;
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   ASSERT_TRUE(PutOne(&cache, "k", "old").ok());
   ASSERT_TRUE(PutOne(&base, "cold", "old").ok());
   std::unique_ptr<Snapshot> snap = cache.GetSnapshot();
@@ -172,7 +173,8 @@ TEST(CachedStorageTest, SnapshotReadsGoToTheEngineAndLeaveTheCacheAlone) {
 
 TEST(CachedStorageTest, IteratorsReadTheEngineAtTheirSnapshot) {
   CountingStorage base;
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   ASSERT_TRUE(PutOne(&cache, "a", "old").ok());
   std::unique_ptr<Snapshot> snap = cache.GetSnapshot();
   ASSERT_TRUE(PutOne(&cache, "a", "new").ok());

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/metrics.h"
 #include "storage/cached_storage.h"
 #include "storage/leveldb_storage.h"
 #include "storage/memory_storage.h"
@@ -81,7 +82,7 @@ class TestEngine {
     // Large enough that every value a test writes is cached, so a cache that
     // answered for a snapshot would be caught.
     if (engine_ && (kind == EngineKind::kCachedLevelDb || kind == EngineKind::kCachedMemory)) {
-      cache_ = std::make_unique<CachedStorage>(engine_.get(), 1 << 20);
+      cache_ = std::make_unique<CachedStorage>(engine_.get(), 1 << 20, &metrics_);
     }
   }
 
@@ -90,6 +91,7 @@ class TestEngine {
 
  private:
   TempDir dir_{"ringkv-storage"};
+  MetricsRegistry metrics_;
   std::unique_ptr<Storage> engine_;
   std::unique_ptr<CachedStorage> cache_;  // declared last: destroyed first
 };
