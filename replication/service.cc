@@ -33,7 +33,7 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
       generation_(options_.generation != 0 ? options_.generation
                                            : static_cast<uint64_t>(env_.clock->WallMicros())),
       rpc_(options_.self, generation_, env.clock, env.scheduler, env.transport, env.random,
-           options_.default_timeout_ms),
+           env_.metrics, options_.default_timeout_ms),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
