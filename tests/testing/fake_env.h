@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -127,17 +128,21 @@ class FaultyStorage : public Storage {
     if (!read_error_.ok()) return read_error_;
     return inner_->Get(key, value);
   }
+  Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override {
+    if (!read_error_.ok()) return read_error_;
+    return inner_->GetAt(snapshot, key, value);
+  }
   Status Write(const WriteBatch& batch, bool sync) override {
     ++writes_;
     return inner_->Write(batch, sync);
   }
-  Status Scan(std::string_view start, std::string_view end,
-              const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    if (!read_error_.ok()) return read_error_;
-    return inner_->Scan(start, end, fn);
+  std::unique_ptr<Snapshot> GetSnapshot() override { return inner_->GetSnapshot(); }
+  std::unique_ptr<Iterator> NewIterator(const IteratorOptions& options) override {
+    if (!read_error_.ok()) return NewErrorIterator(read_error_);
+    return inner_->NewIterator(options);
   }
-  // Every later Get and Scan fails with `error`, until called again with
-  // Status::OK().
+  // Every later read (Get, GetAt, iterators and so Scan) fails with
+  // `error`, until called again with Status::OK().
   void SetReadError(Status error) { read_error_ = std::move(error); }
   // Write calls so far, failed ones included.
   size_t writes() const { return writes_; }
