@@ -17,6 +17,7 @@
 #include "replication/hint_store.h"
 #include "replication/object_store.h"
 #include "replication/replica.h"
+#include "ring/membership.h"
 #include "storage/memory_storage.h"
 #include "tests/testing/fake_env.h"
 
@@ -76,10 +77,10 @@ class CoordinatorTest : public ::testing::Test {
     for (int i = 0;; ++i) {
       std::string key = "k" + std::to_string(i);
       uint64_t hash = KeyHash("b", key);
-      Placement p = ring_.PlacementFor(hash, 3);
+      Placement p = membership_.ring().PlacementFor(hash, 3);
       bool self = std::find(p.primaries.begin(), p.primaries.end(), "n1") != p.primaries.end();
       if (self != primary) continue;
-      Layout layout{key, ring_.PartitionOf(hash), {}, {}};
+      Layout layout{key, membership_.ring().PartitionOf(hash), {}, {}};
       for (const NodeId& n : p.primaries) {
         if (n != "n1") layout.others.push_back(n);
       }
@@ -172,13 +173,13 @@ class CoordinatorTest : public ::testing::Test {
   MetricsRegistry metrics_;
   ManualLiveness liveness_;
   ServiceOptions options_ = MakeOptions();
-  Ring ring_ = MakeRing();
+  Membership membership_{MakeRing()};
   PeerRpc rpc_{"n1", 3, &clock_, &scheduler_, &transport_, &random_};
   ObjectStore store_{&storage_, false};
   HintStore hints_{&storage_, false, &metrics_};
   Replica replica_{Actor{"n1", kIncarnation}, &options_.buckets, &store_};
   Coordinator coordinator_{&options_,
-                           &ring_,
+                           &membership_,
                            ServiceEnv{.clock = &clock_,
                                       .scheduler = &scheduler_,
                                       .transport = &transport_,
