@@ -174,7 +174,7 @@ class CoordinatorTest : public ::testing::Test {
   ManualLiveness liveness_;
   ServiceOptions options_ = MakeOptions();
   Membership membership_{MakeRing()};
-  PeerRpc rpc_{"n1", 3, &clock_, &scheduler_, &transport_, &random_};
+  PeerRpc rpc_{"n1", 3, &clock_, &scheduler_, &transport_, &random_, &metrics_};
   ObjectStore store_{&storage_, false};
   HintStore hints_{&storage_, false, &metrics_};
   Replica replica_{Actor{"n1", kIncarnation}, &options_.buckets, &store_};

@@ -89,7 +89,7 @@ class HintedHandoffTest : public ::testing::Test {
   Random random_{5};
   MetricsRegistry metrics_;
   ManualLiveness liveness_;
-  PeerRpc rpc_{"n1", 3, &clock_, &scheduler_, &transport_, &random_};
+  PeerRpc rpc_{"n1", 3, &clock_, &scheduler_, &transport_, &random_, &metrics_};
   HintStore hints_{&storage_, false, &metrics_};
   std::unique_ptr<HintedHandoff> handoff_;
   uint64_t ids_ = 0;
