@@ -24,6 +24,7 @@
 #include "common/random.h"
 #include "replication/bucket.h"
 #include "replication/object.h"
+#include "node/node.h"
 #include "replication/service.h"
 #include "ring/gossip.h"
 #include "ring/ring.h"
@@ -59,6 +60,11 @@ struct ClusterOptions {
   std::function<std::unique_ptr<Transport>(int node, Transport* base, SimCluster* cluster)>
       wrap_transport;
   bool reuse_incarnation_after_wipe = false;
+  // Members of the first ring (nodes 0..ring_members-1); 0 = every node. The
+  // others run, outside the ring, until a later epoch names them.
+  int ring_members = 0;
+  // Each node's record cache (node/node.h), as ringkv-node's default.
+  size_t object_cache_bytes = size_t{32} << 20;
   // Every node loses its timers (a scheduler that never fires).
   bool lose_timers = false;
 };
@@ -84,10 +90,11 @@ class SimCluster {
   MemoryStorage& engine(int i) { return *nodes_[i]->engine; }
   uint64_t incarnation(int i) const { return nodes_[i]->incarnation; }
   // Null while the node is down.
-  Service* service(int i) { return nodes_[i]->service.get(); }
+  Service* service(int i) { return nodes_[i]->node ? &nodes_[i]->node->service() : nullptr; }
+  // The node as node/node.h built it, the production assembly; null while down.
+  ringkv::Node* node(int i) { return nodes_[i]->node.get(); }
   // The metrics of node i's current (or last) start.
-  MetricsRegistry& metrics(int i) { return *nodes_[i]->metrics; }
-  bool up(int i) const { return nodes_[i]->service != nullptr; }
+  bool up(int i) const { return nodes_[i]->node != nullptr; }
   bool paused(int i) const { return nodes_[i]->process->paused(); }
   // Node i's loop is blocked by its disk now or its disk is set slow.
   bool slow(int i) const {
@@ -120,6 +127,10 @@ class SimCluster {
   // Largest distance of any node's wall clock from true time, at any
   // moment of the run so far (offsets, clock jumps and drift).
   int64_t MaxWallErrorUs() const;
+  // Publishes a new ring epoch to every running node (and to nodes started
+  // later), as a ring change will; placement here follows it too.
+  void PublishRing(Ring next);
+
   // Indices of the key's primaries.
   std::vector<int> Primaries(const std::string& bucket, const std::string& key) const;
 
@@ -148,12 +159,10 @@ class SimCluster {
     std::unique_ptr<MemoryStorage> engine;
     std::unique_ptr<SimDisk> disk;
     std::unique_ptr<Transport> wrapped;  // planted-bug wrapper, if any
-    std::unique_ptr<MetricsRegistry> metrics;  // outlives the service's handles
-    std::unique_ptr<Service> service;
+    std::unique_ptr<ringkv::Node> node;
     uint64_t incarnation = 0;
-    // Grows at every start, as the real node's persisted generation does.
+    // Grows at every start, even across a wipe on a clock stepped back.
     uint64_t generation = 0;
-    bool wiped = false;
     uint64_t disturbances = 0;
     DiskFaults faults;
     std::vector<int64_t> kills;
