@@ -47,10 +47,14 @@ Object MergedObject(const KeyState& key) {
   bool first = true;
   for (const ReplicaRead& r : key.replicas) {
     if (!r.answered || !r.found) continue;
-    merged = first ? r.object : Sync(merged, r.object);
+    if (first) {
+      merged = key.lww ? ResolveLww(r.object) : r.object;
+    } else {
+      merged = key.lww ? MergeLww(merged, r.object) : Sync(merged, r.object);
+    }
     first = false;
   }
-  return key.lww ? ResolveLww(std::move(merged)) : merged;
+  return merged;
 }
 
 CheckResult CheckLost(const std::vector<Op>& ops, const std::vector<KeyState>& keys) {

@@ -48,8 +48,8 @@ struct KeyState {
 // Every replica answered and all hold equal objects.
 bool Converged(const KeyState& key);
 
-// The causal merge of every answering replica (then last-write-wins for an
-// lww bucket): what a read at R = all would return.
+// The merge of every answering replica, as a node merges them (Sync, or
+// MergeLww in an lww bucket): what a read at R = all would return.
 Object MergedObject(const KeyState& key);
 
 struct CheckResult {
