@@ -6,12 +6,12 @@
 #include <cerrno>
 #include <utility>
 
+#include "causality/object.h"
+#include "causality/object_codec.h"
 #include "client/address.h"
 #include "client/node_connection.h"
 #include "common/hash.h"
-#include "replication/bucket.h"
-#include "replication/object.h"
-#include "replication/object_codec.h"
+#include "proto/quorum.h"
 
 namespace ringkv {
 namespace {

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "causality/object.h"
 #include "common/status.h"
 #include "common/transport.h"
-#include "replication/object.h"
 #include "storage/storage.h"
 
 namespace ringkv {

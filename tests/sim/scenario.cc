@@ -7,8 +7,8 @@
 #include <memory>
 #include <set>
 
+#include "causality/object_codec.h"
 #include "common/hash.h"
-#include "replication/object_codec.h"
 #include "ring/gossip.h"
 #include "tests/sim/buggify.h"
 #include "tests/sim/detection.h"

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "causality/object.h"
 #include "common/random.h"
 #include "replication/bucket.h"
-#include "replication/object.h"
 #include "replication/service.h"
 #include "ring/gossip.h"
 #include "ring/ring.h"
