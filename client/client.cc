@@ -8,9 +8,9 @@
 
 #include "causality/object.h"
 #include "causality/object_codec.h"
-#include "client/address.h"
 #include "client/node_connection.h"
 #include "common/hash.h"
+#include "common/host_port.h"
 #include "proto/quorum.h"
 
 namespace ringkv {
@@ -49,7 +49,7 @@ Client::~Client() = default;
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
   for (const std::string& address : options.nodes) {
-    Result<HostPort> parsed = ParseAddress(address);
+    Result<HostPort> parsed = ParseHostPort(address);
     if (!parsed.ok()) return parsed.status();
   }
   if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");
