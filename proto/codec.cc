@@ -127,6 +127,7 @@ struct BodyEncoder {
     b.setKey(AsData(m.key));
     ObjectToCapnp(m.object, b.initObject());
     if (!m.hint_for.empty()) b.setHintFor(AsText(m.hint_for));
+    b.setHandoff(m.handoff);
   }
   void operator()(const ReplicaPutReply& m) {
     SetStatus(m.status, env.initReplicaPutReply().initStatus());
@@ -261,6 +262,7 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       m.key = FromData(r.getKey());
       m.object = std::move(object).value();
       m.hint_for = FromText(r.getHintFor());
+      m.handoff = r.getHandoff();
       return MessageBody(std::move(m));
     }
     case W::REPLICA_PUT_REPLY:

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -68,6 +69,7 @@ struct ReplicaPutRequest {
   std::string bucket, key;
   Object object;
   NodeId hint_for;  // non-empty: the receiver is a fallback holding a hint
+  bool handoff = false;  // a hint handed back to its owner
   bool operator==(const ReplicaPutRequest&) const = default;
 };
 struct ReplicaPutReply {
@@ -145,6 +147,23 @@ using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, P
                                  ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
                                  ReplicaPutReply, ErrorReply, Gossip, StatusRequest,
                                  NodeStatus, RingRequest, RingInfo>;
+
+// Whether a message answers a request (and is matched to it by request id)
+// rather than being a request or a one-way message.
+inline bool IsReply(const MessageBody& body) {
+  return std::visit(
+      [](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        return std::is_same_v<T, Pong> || std::is_same_v<T, GetReply> ||
+               std::is_same_v<T, PutReply> || std::is_same_v<T, ReplicaGetReply> ||
+               std::is_same_v<T, ReplicaPutReply> || std::is_same_v<T, ErrorReply> ||
+               std::is_same_v<T, NodeStatus> || std::is_same_v<T, RingInfo>;
+      },
+      body);
+}
+
+// One-way messages (gossip) have no id and get no reply.
+inline bool IsOneWay(const MessageBody& body) { return std::holds_alternative<Gossip>(body); }
 
 struct Message {
   uint64_t request_id = 0;

@@ -123,6 +123,10 @@ struct ReplicaPutRequest {
   # Non-empty on a sloppy-quorum write: the receiver is a fallback and keeps
   # the object as a hint for this primary, to hand it over when it is back.
   hintFor @3 :Text;
+  # Set by hinted handoff: the object is a hint handed back to its owner.
+  # Applied like any replica write; it tells the two kinds apart in the
+  # receiver's figures and in tests.
+  handoff @4 :Bool;
 }
 
 struct ReplicaPutReply {

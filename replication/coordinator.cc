@@ -63,7 +63,7 @@ struct Coordinator::GetOp {
     Object object;
   };
   std::vector<Answer> answers;
-  std::vector<uint64_t> ids;
+  std::vector<PeerRpc::CallId> calls;
   std::vector<NodeId> down;  // replicas skipped as believed down
   TimerId timer = 0;
   bool responded = false;
@@ -93,7 +93,7 @@ struct Coordinator::PutOp {
   int64_t deadline_us = 0;
   PutCallback done;
   Object object;
-  std::vector<uint64_t> ids;
+  std::vector<PeerRpc::CallId> calls;
   std::vector<NodeId> down;  // primaries believed down and left without a stand-in
   TimerId timer = 0;
   TimerId sloppy_timer = 0;
@@ -109,31 +109,24 @@ struct Coordinator::ForwardOp {
   size_t next = 0;
   int64_t deadline_us = 0;
   PutCallback done;
-  uint64_t current_id = 0;
-  TimerId timer = 0;
+  PeerRpc::CallId current = 0;
   bool finished = false;
 };
 
 Coordinator::Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env,
-                         Outbox* outbox, Replica* replica, HintStore* hints,
+                         PeerRpc* rpc, Replica* replica, HintStore* hints,
                          const Liveness* liveness)
     : options_(options),
       ring_(ring),
       env_(env),
-      outbox_(outbox),
+      rpc_(rpc),
       replica_(replica),
       hints_(hints),
-      liveness_(liveness),
-      next_request_id_((env.random->Next() >> 2) + 1) {}
+      liveness_(liveness) {}
 
-Coordinator::~Coordinator() {
-  for (auto& [id, p] : pending_) {
-    if (p.get && p.get->timer) env_.scheduler->Cancel(p.get->timer);
-    if (p.put && p.put->timer) env_.scheduler->Cancel(p.put->timer);
-    if (p.put && p.put->sloppy_timer) env_.scheduler->Cancel(p.put->sloppy_timer);
-    if (p.forward && p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
-  }
-}
+// An op's timers may outlive the coordinator in the scheduler; they check
+// `alive_` first. Its calls die with the PeerRpc, which outlives it.
+Coordinator::~Coordinator() { *alive_ = false; }
 
 Status Coordinator::Validate(const std::string& bucket, const std::string& key,
                              size_t value_size) const {
@@ -152,25 +145,25 @@ Status Coordinator::Validate(const std::string& bucket, const std::string& key,
   return Status::OK();
 }
 
-uint32_t Coordinator::RemainingMs(int64_t deadline_us) const {
-  int64_t left = deadline_us - env_.clock->MonoMicros();
-  // 0 on the wire means "use your default", so a spent budget travels as 1.
-  return static_cast<uint32_t>(std::max<int64_t>(1, (left + 999) / 1000));
+void Coordinator::Forget(const std::vector<PeerRpc::CallId>& calls) {
+  for (PeerRpc::CallId id : calls) rpc_->Cancel(id);
 }
 
-uint64_t Coordinator::Send(const NodeId& to, int64_t deadline_us, MessageBody body) {
-  Message m;
-  m.request_id = next_request_id_++;
-  m.timeout_ms = RemainingMs(deadline_us);
-  m.body = std::move(body);
-  const uint64_t id = m.request_id;
-  outbox_->Send(to, std::move(m));
-  return id;
+namespace {
+
+// A call that ran out of time at the op's own deadline: the op's timer
+// answers for it, so it is not an answer of its own.
+bool IsDeadline(const Result<MessageBody>& r) { return !r.ok() && r.status().IsTimeout(); }
+
+// The status a replica answered with: its reply's, or the call's failure.
+template <typename Reply>
+Status AnswerStatus(const Result<MessageBody>& r, const NodeId& from) {
+  if (!r.ok()) return r.status();
+  if (const auto* reply = std::get_if<Reply>(&*r)) return reply->status;
+  return Status::Internal("unexpected reply type from " + from);
 }
 
-void Coordinator::Forget(const std::vector<uint64_t>& ids) {
-  for (uint64_t id : ids) pending_.erase(id);
-}
+}  // namespace
 
 // ---------------------------------------------------------------- get
 
@@ -215,21 +208,30 @@ void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
       OnGetAnswer(op, i, Status::Unavailable(op->replicas[i] + " is down"), false, {});
       continue;
     }
-    uint64_t id = Send(op->replicas[i], op->deadline_us,
-                       ReplicaGetRequest{op->request.bucket, op->request.key});
-    pending_[id] = Pending{op, nullptr, nullptr, i};
-    op->ids.push_back(id);
+    const NodeId& to = op->replicas[i];
+    op->calls.push_back(rpc_->Call(
+        to, ReplicaGetRequest{op->request.bucket, op->request.key}, op->deadline_us,
+        [this, op, i, to](Result<MessageBody> r) {
+          if (op->finished || (IsDeadline(r) && env_.clock->MonoMicros() >= op->deadline_us)) {
+            return;
+          }
+          Status st = AnswerStatus<ReplicaGetReply>(r, to);
+          if (!st.ok()) return OnGetAnswer(op, i, st, false, {});
+          auto& reply = std::get<ReplicaGetReply>(*r);
+          OnGetAnswer(op, i, st, reply.found, std::move(reply.object));
+        }));
   }
   // Armed last: a get answered entirely by the local replica (N=1) never
   // needs a timer.
   if (op->finished) return;
   int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
-  op->timer = env_.scheduler->RunAfter(delay, [this, op] {
+  op->timer = env_.scheduler->RunAfter(delay, [this, op, alive = alive_] {
+    if (!*alive) return;
     op->timer = 0;
     if (op->finished) return;
     AnswerUnavailable<GetReply>(*op, kAtDeadline);
     ReadRepair(*op);
-    Forget(op->ids);
+    Forget(op->calls);
     op->finished = true;
   });
 }
@@ -273,7 +275,7 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
     if (op->timer) env_.scheduler->Cancel(op->timer);
     op->timer = 0;
     ReadRepair(*op);
-    Forget(op->ids);
+    Forget(op->calls);
     op->finished = true;
   }
 }
@@ -294,9 +296,10 @@ void Coordinator::ReadRepair(const GetOp& op) {
     if (op.replicas[i] == options_->self) {
       (void)replica_->Merge(op.partition, op.request.bucket, op.request.key, merged);
     } else {
-      // Fire and forget: the reply finds no pending entry and is dropped.
-      Send(op.replicas[i], repair_deadline,
-           ReplicaPutRequest{op.request.bucket, op.request.key, merged, {}});
+      // Nothing waits on the outcome: a replica the repair misses is
+      // repaired by the next read or by hinted handoff.
+      rpc_->Call(op.replicas[i], ReplicaPutRequest{op.request.bucket, op.request.key, merged, {}},
+                 repair_deadline, [](Result<MessageBody>) {});
     }
   }
 }
@@ -388,13 +391,15 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   // Armed last: a put that needed no other replica (N=1) is already done.
   if (op->finished) return;
   int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
-  op->timer = env_.scheduler->RunAfter(delay, [this, op] {
+  op->timer = env_.scheduler->RunAfter(delay, [this, op, alive = alive_] {
+    if (!*alive) return;
     op->timer = 0;
     if (op->finished) return;
     AnswerUnavailable<PutReply>(*op, kAtDeadline);
     FinishPut(op);
   });
-  op->sloppy_timer = env_.scheduler->RunAfter(delay / 2, [this, op] {
+  op->sloppy_timer = env_.scheduler->RunAfter(delay / 2, [this, op, alive = alive_] {
+    if (!*alive) return;
     op->sloppy_timer = 0;
     if (!op->finished) OnMidway(op);
   });
@@ -402,11 +407,14 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
 
 void Coordinator::SendPut(const std::shared_ptr<PutOp>& op, size_t target) {
   const PutOp::Target& t = op->targets[target];
-  uint64_t id = Send(t.node, op->deadline_us,
-                     ReplicaPutRequest{op->request.bucket, op->request.key, op->object,
-                                       t.hint_for});
-  pending_[id] = Pending{nullptr, op, nullptr, target};
-  op->ids.push_back(id);
+  op->calls.push_back(rpc_->Call(
+      t.node, ReplicaPutRequest{op->request.bucket, op->request.key, op->object, t.hint_for},
+      op->deadline_us, [this, op, target, to = t.node](Result<MessageBody> r) {
+        if (op->finished || (IsDeadline(r) && env_.clock->MonoMicros() >= op->deadline_us)) {
+          return;
+        }
+        OnPutAck(op, target, AnswerStatus<ReplicaPutReply>(r, to));
+      }));
 }
 
 bool Coordinator::AddFallback(const std::shared_ptr<PutOp>& op, const NodeId& primary) {
@@ -476,7 +484,7 @@ void Coordinator::FinishPut(const std::shared_ptr<PutOp>& op) {
   if (op->timer) env_.scheduler->Cancel(op->timer);
   if (op->sloppy_timer) env_.scheduler->Cancel(op->sloppy_timer);
   op->timer = op->sloppy_timer = 0;
-  Forget(op->ids);
+  Forget(op->calls);
   op->finished = true;
   // Every primary that neither acknowledged nor had a fallback acknowledge
   // for it gets a hint here.
@@ -506,52 +514,31 @@ void Coordinator::ForwardNext(const std::shared_ptr<ForwardOp>& op) {
     return;
   }
   // Split what is left evenly over the primaries not yet tried, so one
-  // stopped primary cannot use up the whole budget.
+  // stopped primary cannot use up the whole budget. The target is told a
+  // deadline a little earlier than ours, so its answer (even "unavailable")
+  // arrives before we move on to the next primary.
   int64_t slice = remaining / static_cast<int64_t>(op->targets.size() - op->next);
-  int64_t attempt_end = now + slice;
   int64_t grace = std::min(kForwardGraceUs, slice / 10);
   const NodeId& target = op->targets[op->next++];
-  uint64_t id = Send(target, attempt_end - grace, op->request);
-  op->current_id = id;
-  pending_[id] = Pending{nullptr, nullptr, op, 0};
-  op->timer = env_.scheduler->RunAfter(slice, [this, op, id] {
-    op->timer = 0;
-    if (op->finished) return;
-    pending_.erase(id);
-    ForwardNext(op);
-  });
+  op->current = rpc_->Call(
+      target, op->request, now + slice,
+      [this, op](Result<MessageBody> r) { OnForwardAnswer(op, std::move(r)); }, grace);
 }
 
-// ---------------------------------------------------------------- replies
-
-void Coordinator::OnReply(const Message& reply) {
-  auto it = pending_.find(reply.request_id);
-  if (it == pending_.end()) return;
-  Pending p = std::move(it->second);
-  pending_.erase(it);
-
-  if (const auto* g = std::get_if<ReplicaGetReply>(&reply.body); g && p.get) {
-    OnGetAnswer(p.get, p.replica, g->status, g->found, g->object);
-  } else if (const auto* a = std::get_if<ReplicaPutReply>(&reply.body); a && p.put) {
-    OnPutAck(p.put, p.replica, a->status);
-  } else if (const auto* f = std::get_if<PutReply>(&reply.body); f && p.forward) {
-    if (p.forward->finished) return;
-    if (p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
-    p.forward->timer = 0;
-    p.forward->finished = true;
-    p.forward->done(*f);
-  } else {
-    // An ErrorReply, or a reply of the wrong type: that replica failed.
-    Status st = Status::Internal("unexpected reply type from " + reply.from);
-    if (const auto* e = std::get_if<ErrorReply>(&reply.body)) st = e->status;
-    if (p.get) OnGetAnswer(p.get, p.replica, st, false, {});
-    if (p.put) OnPutAck(p.put, p.replica, st);
-    if (p.forward && !p.forward->finished) {
-      if (p.forward->timer) env_.scheduler->Cancel(p.forward->timer);
-      p.forward->timer = 0;
-      ForwardNext(p.forward);
+void Coordinator::OnForwardAnswer(const std::shared_ptr<ForwardOp>& op,
+                                  Result<MessageBody> answer) {
+  op->current = 0;
+  if (op->finished) return;
+  if (answer.ok()) {
+    if (auto* reply = std::get_if<PutReply>(&*answer)) {
+      op->finished = true;
+      op->done(std::move(*reply));
+      return;
     }
   }
+  // No answer in its slice, a refusal, or a reply of the wrong type: that
+  // primary failed; the next one gets the same write.
+  ForwardNext(op);
 }
 
 }  // namespace ringkv

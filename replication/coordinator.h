@@ -30,10 +30,10 @@
 
 #include "common/liveness.h"
 #include "proto/messages.h"
-#include "proto/outbox.h"
 #include "replication/hint_store.h"
 #include "replication/replica.h"
 #include "replication/service.h"
+#include "rpc/peer_rpc.h"
 
 namespace ringkv {
 
@@ -43,7 +43,7 @@ class Coordinator {
   using PutCallback = std::function<void(PutReply)>;
 
   // All pointers must outlive the Coordinator.
-  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, Outbox* outbox,
+  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, PeerRpc* rpc,
               Replica* replica, HintStore* hints, const Liveness* liveness);
   ~Coordinator();
 
@@ -53,25 +53,12 @@ class Coordinator {
   // write id are minted here, once, and travel with every forward of it.
   void Put(PutRequest request, int64_t deadline_us, PutCallback done);
 
-  // A reply from a replica or from a node this one forwarded a put to.
-  // Replies nobody waits for (late, duplicated) are dropped.
-  void OnReply(const Message& reply);
-
  private:
   struct GetOp;
   struct PutOp;
   struct ForwardOp;
-  // What a pending request id belongs to.
-  struct Pending {
-    std::shared_ptr<GetOp> get;
-    std::shared_ptr<PutOp> put;
-    std::shared_ptr<ForwardOp> forward;
-    size_t replica = 0;  // index into the op's replica or target list
-  };
 
   Status Validate(const std::string& bucket, const std::string& key, size_t value_size) const;
-  uint64_t Send(const NodeId& to, int64_t deadline_us, MessageBody body);
-  uint32_t RemainingMs(int64_t deadline_us) const;
 
   void StartGet(const std::shared_ptr<GetOp>& op);
   void OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica, const Status& status,
@@ -92,21 +79,19 @@ class Coordinator {
   void FinishPut(const std::shared_ptr<PutOp>& op);
 
   void ForwardNext(const std::shared_ptr<ForwardOp>& op);
+  void OnForwardAnswer(const std::shared_ptr<ForwardOp>& op, Result<MessageBody> answer);
 
-  void Forget(const std::vector<uint64_t>& ids);
+  // Cancels the calls an op still waits on.
+  void Forget(const std::vector<PeerRpc::CallId>& calls);
 
   const ServiceOptions* options_;
   const Ring* ring_;
   ServiceEnv env_;
-  Outbox* outbox_;
+  PeerRpc* rpc_;
   Replica* replica_;
   HintStore* hints_;
   const Liveness* liveness_;
-  // Starts at a random point (below the top bit, which hinted handoff owns):
-  // a restarted node counting from 1 again could match a late reply meant
-  // for its previous life to a new request for another key.
-  uint64_t next_request_id_;
-  std::unordered_map<uint64_t, Pending> pending_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace ringkv

@@ -8,9 +8,9 @@
 
 namespace ringkv {
 
-HintedHandoff::HintedHandoff(Outbox* outbox, HintStore* hints, const Liveness* liveness,
+HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liveness,
                              HandoffOptions options, Clock* clock, Scheduler* scheduler)
-    : outbox_(outbox),
+    : rpc_(rpc),
       hints_(hints),
       liveness_(liveness),
       options_(options),
@@ -35,17 +35,9 @@ void HintedHandoff::Tick() {
   tokens_ = std::min(cap, tokens_ + options_.rate_per_sec * (now - last_refill_us_) / 1e6);
   last_refill_us_ = now;
 
-  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (now - it->second.sent_us > options_.ack_timeout_us) {
-      --in_flight_count_[it->second.entry.target];
-      it = in_flight_.erase(it);
-    } else {
-      ++it;
-    }
-  }
   std::vector<NodeId> targets;
   for (const auto& [target, count] : hints_->counts()) {
-    if (target != outbox_->self() && liveness_->IsUp(target)) targets.push_back(target);
+    if (target != rpc_->self() && liveness_->IsUp(target)) targets.push_back(target);
   }
   for (const NodeId& target : targets) DeliverTo(target, now);
   timer_ = scheduler_->RunAfter(options_.tick_us, [this] { Tick(); });
@@ -65,27 +57,19 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   }
   for (auto& entry : *batch) {
     cursor = HintKey(entry.target, entry.partition, entry.bucket, entry.key);
-    Message m;
-    m.request_id = (uint64_t{1} << 63) | next_id_++;
-    m.timeout_ms = static_cast<uint32_t>(options_.ack_timeout_us / 1000);
-    m.body = ReplicaPutRequest{entry.bucket, entry.key, entry.object, {}};
-    const uint64_t id = m.request_id;
-    outbox_->Send(target, std::move(m));
-    in_flight_[id] = InFlight{std::move(entry), now};
+    ReplicaPutRequest delivery{entry.bucket, entry.key, entry.object, {}, /*handoff=*/true};
+    rpc_->Call(target, std::move(delivery), now + options_.ack_timeout_us,
+               [this, sent = std::move(entry)](Result<MessageBody> r) { OnAck(sent, r); });
     ++flying;
     tokens_ -= 1;
   }
 }
 
-void HintedHandoff::OnReply(const Message& reply) {
-  auto it = in_flight_.find(reply.request_id);
-  if (it == in_flight_.end()) return;
-  InFlight f = std::move(it->second);
-  in_flight_.erase(it);
-  --in_flight_count_[f.entry.target];
-  const auto* ack = std::get_if<ReplicaPutReply>(&reply.body);
+void HintedHandoff::OnAck(const HintStore::Entry& entry, const Result<MessageBody>& answer) {
+  --in_flight_count_[entry.target];
+  const auto* ack = answer.ok() ? std::get_if<ReplicaPutReply>(&*answer) : nullptr;
   if (ack == nullptr || !ack->status.ok()) return;  // retried on a later pass
-  auto removed = hints_->RemoveDelivered(f.entry);
+  auto removed = hints_->RemoveDelivered(entry);
   if (removed.ok() && *removed) ++delivered_;
 }
 

@@ -19,8 +19,8 @@
 #include "common/scheduler.h"
 #include "common/transport.h"
 #include "proto/messages.h"
-#include "proto/outbox.h"
 #include "replication/hint_store.h"
+#include "rpc/peer_rpc.h"
 
 namespace ringkv {
 
@@ -30,37 +30,28 @@ struct HandoffOptions {
   // Unacknowledged hints in flight per target.
   uint32_t max_in_flight = 64;
   int64_t tick_us = 100'000;
-  // An unacknowledged hint is sent again after this long.
+  // A delivery not acknowledged within this long has failed, and the hint
+  // is sent again on a later pass.
   int64_t ack_timeout_us = 5'000'000;
 };
 
 class HintedHandoff {
  public:
-  // Request ids of hint deliveries have the top bit set, so the node can
-  // route their acknowledgements here.
-  static bool OwnsRequestId(uint64_t id) { return (id >> 63) != 0; }
-
   // All pointers must outlive this.
-  HintedHandoff(Outbox* outbox, HintStore* hints, const Liveness* liveness, HandoffOptions options,
+  HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liveness, HandoffOptions options,
                 Clock* clock, Scheduler* scheduler);
   ~HintedHandoff();
 
   void Start();
-  // An acknowledgement (or error) for a delivery.
-  void OnReply(const Message& reply);
 
   uint64_t delivered() const { return delivered_; }
 
  private:
-  struct InFlight {
-    HintStore::Entry entry;
-    int64_t sent_us = 0;
-  };
-
   void Tick();
   void DeliverTo(const NodeId& target, int64_t now);
+  void OnAck(const HintStore::Entry& entry, const Result<MessageBody>& answer);
 
-  Outbox* outbox_;
+  PeerRpc* rpc_;
   HintStore* hints_;
   const Liveness* liveness_;
   HandoffOptions options_;
@@ -69,11 +60,9 @@ class HintedHandoff {
   TimerId timer_ = 0;
   double tokens_ = 0;
   int64_t last_refill_us_ = 0;
-  uint64_t next_id_ = 1;
   uint64_t delivered_ = 0;
   std::map<NodeId, std::string> cursor_;  // last hint key sent, per target
   std::map<NodeId, uint32_t> in_flight_count_;
-  std::unordered_map<uint64_t, InFlight> in_flight_;
 };
 
 }  // namespace ringkv

@@ -25,15 +25,16 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
       env_(env),
       generation_(options_.generation != 0 ? options_.generation
                                            : static_cast<uint64_t>(env_.clock->WallMicros())),
-      outbox_(options_.self, generation_, env.clock, env.transport),
+      rpc_(options_.self, generation_, env.clock, env.scheduler, env.transport, env.random,
+           options_.default_timeout_ms),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
                                          &options_.buckets, store_.get())) {
   if (options_.failure_detection) {
     gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, ring_.members(),
-                                           options_.gossip, env_.clock, env_.scheduler,
-                                           env_.transport, env_.random);
+                                           options_.gossip, env_.clock, env_.scheduler, &rpc_,
+                                           env_.random);
     gossiper_->set_ring_epoch(ring_.epoch());
     if (env_.liveness == nullptr) env_.liveness = gossiper_.get();
   }
@@ -44,12 +45,13 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
     env_.liveness = env_.reachability;
   }
   if (env_.liveness == nullptr) env_.liveness = &all_up_;
-  coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, &outbox_, replica_.get(),
+  coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, &rpc_, replica_.get(),
                                                hints_.get(), env_.liveness);
   HandoffOptions handoff;
   handoff.rate_per_sec = options_.hint_rate_per_sec;
-  handoff_ = std::make_unique<HintedHandoff>(&outbox_, hints_.get(), env_.liveness, handoff,
+  handoff_ = std::make_unique<HintedHandoff>(&rpc_, hints_.get(), env_.liveness, handoff,
                                              env_.clock, env_.scheduler);
+  ServePeers();
 }
 
 Service::~Service() = default;
@@ -111,16 +113,6 @@ int64_t Service::DeadlineFor(const Message& m) const {
   return env_.clock->MonoMicros() + static_cast<int64_t>(ms) * 1000;
 }
 
-std::optional<int64_t> Service::PeerDeadline(const Message& m) {
-  int64_t deadline = DeadlineFor(m);
-  // Older nodes do not stamp their messages: their time on the way is unknown.
-  if (m.sender_generation == 0) return deadline;
-  const int64_t now = env_.clock->MonoMicros();
-  deadline -= ages_.Observe(m.from, m.sender_generation, m.sent_mono_us, now);
-  if (deadline <= now) return std::nullopt;
-  return deadline;
-}
-
 void Service::HandleClientRequest(Message request, std::function<void(Message)> reply) {
   uint64_t id = request.request_id;
   auto respond = [id, reply = std::move(reply)](MessageBody body) {
@@ -154,65 +146,57 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
   }
 }
 
-void Service::SendTo(const NodeId& to, uint64_t request_id, MessageBody body) {
-  Message m;
-  m.request_id = request_id;
-  m.body = std::move(body);
-  outbox_.Send(to, std::move(m));
+void Service::OnPeerMessage(Message message) { rpc_.OnMessage(std::move(message)); }
+
+void Service::ServePeers() {
+  rpc_.Serve<ReplicaGetRequest>(
+      [this](const PeerRpc::Request&, ReplicaGetRequest& get, PeerRpc::Respond respond) {
+        respond(ReadLocal(get));
+      });
+  rpc_.Serve<ReplicaPutRequest>(
+      [this](const PeerRpc::Request&, ReplicaPutRequest& put, PeerRpc::Respond respond) {
+        uint32_t partition = ring_.PartitionOf(KeyHash(put.bucket, put.key));
+        Status st;
+        if (!put.hint_for.empty() && put.hint_for != options_.self) {
+          st = hints_->Add(put.hint_for, partition, put.bucket, put.key, put.object);
+        } else {
+          st = replica_->Merge(partition, put.bucket, put.key, put.object).status();
+        }
+        respond(ReplicaPutReply{st});
+      });
+  rpc_.Serve<PutRequest>([this](const PeerRpc::Request& request, PutRequest& put,
+                                PeerRpc::Respond respond) {
+    ServeForward(request, put, std::move(respond));
+  });
+  rpc_.Serve<Ping>([this](const PeerRpc::Request&, Ping&, PeerRpc::Respond respond) {
+    respond(Pong{options_.self});
+  });
+  rpc_.Listen<Gossip>([this](const NodeId&, Gossip& gossip) {
+    if (gossiper_) gossiper_->OnGossip(gossip);
+  });
 }
 
-void Service::OnPeerMessage(Message message) {
-  const NodeId from = message.from;
-  const uint64_t id = message.request_id;
-  // Every stamped message teaches the clock estimate, replies and gossip
-  // included; only requests can expire.
-  const std::optional<int64_t> deadline = PeerDeadline(message);
-  const bool is_request = std::holds_alternative<ReplicaGetRequest>(message.body) ||
-                          std::holds_alternative<ReplicaPutRequest>(message.body) ||
-                          std::holds_alternative<PutRequest>(message.body);
-  if (is_request && !deadline) {
-    // Its sender stopped waiting: starting it now could only apply a write
-    // out of order (a forward replayed after a newer write was acknowledged).
-    SendTo(from, id, ErrorReply{Status::Timeout("request expired before it was read")});
-    return;
+void Service::ServeForward(const PeerRpc::Request& request, PutRequest& put,
+                           PeerRpc::Respond respond) {
+  PutReply earlier;
+  const NodeId& from = request.from;
+  const uint64_t id = request.id;
+  const uint64_t fingerprint = ForwardDedup::Fingerprint(put);
+  switch (forwarded_.Begin(from, id, fingerprint, env_.clock->MonoMicros(),
+                           request.deadline_us + kForwardDedupSlackUs, &earlier)) {
+    case ForwardDedup::Seen::kInProgress:
+      return;
+    case ForwardDedup::Seen::kDone:
+      respond(std::move(earlier));
+      return;
+    case ForwardDedup::Seen::kNew:
+      break;
   }
-  if (auto* get = std::get_if<ReplicaGetRequest>(&message.body)) {
-    SendTo(from, id, ReadLocal(*get));
-  } else if (auto* put = std::get_if<ReplicaPutRequest>(&message.body)) {
-    uint32_t partition = ring_.PartitionOf(KeyHash(put->bucket, put->key));
-    Status st;
-    if (!put->hint_for.empty() && put->hint_for != options_.self) {
-      st = hints_->Add(put->hint_for, partition, put->bucket, put->key, put->object);
-    } else {
-      st = replica_->Merge(partition, put->bucket, put->key, put->object).status();
-    }
-    SendTo(from, id, ReplicaPutReply{st});
-  } else if (auto* fwd = std::get_if<PutRequest>(&message.body)) {
-    PutReply earlier;
-    const uint64_t fingerprint = ForwardDedup::Fingerprint(*fwd);
-    switch (forwarded_.Begin(from, id, fingerprint, env_.clock->MonoMicros(),
-                             *deadline + kForwardDedupSlackUs, &earlier)) {
-      case ForwardDedup::Seen::kInProgress:
-        return;
-      case ForwardDedup::Seen::kDone:
-        SendTo(from, id, std::move(earlier));
-        return;
-      case ForwardDedup::Seen::kNew:
-        break;
-    }
-    coordinator_->Put(std::move(*fwd), *deadline, [this, from, id, fingerprint](PutReply r) {
-      forwarded_.Finish(from, id, fingerprint, r);
-      SendTo(from, id, std::move(r));
-    });
-  } else if (std::holds_alternative<Ping>(message.body)) {
-    SendTo(from, id, Pong{options_.self});
-  } else if (auto* gossip = std::get_if<Gossip>(&message.body)) {
-    if (gossiper_) gossiper_->OnGossip(*gossip);
-  } else if (HintedHandoff::OwnsRequestId(id)) {
-    handoff_->OnReply(message);
-  } else {
-    coordinator_->OnReply(message);
-  }
+  coordinator_->Put(std::move(put), request.deadline_us,
+                    [this, from, id, fingerprint, respond = std::move(respond)](PutReply r) {
+                      forwarded_.Finish(from, id, fingerprint, r);
+                      respond(std::move(r));
+                    });
 }
 
 }  // namespace ringkv

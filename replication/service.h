@@ -12,7 +12,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,13 +20,12 @@
 #include "common/random.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
-#include "proto/message_age.h"
 #include "proto/messages.h"
-#include "proto/outbox.h"
 #include "replication/bucket.h"
 #include "replication/forward_dedup.h"
 #include "ring/gossip.h"
 #include "ring/ring.h"
+#include "rpc/peer_rpc.h"
 #include "storage/storage.h"
 
 namespace ringkv {
@@ -97,6 +95,10 @@ class Service {
   // A message that arrived from another node through the Transport.
   void OnPeerMessage(Message message);
 
+  // The node's peer RPC layer, for components built beside the service
+  // (they register their own request types).
+  PeerRpc& rpc() { return rpc_; }
+
   // This node's view: each peer up or down (the failure detector's phi, and
   // down too while the transport cannot reach it) and pending hints per
   // target.
@@ -112,21 +114,20 @@ class Service {
  private:
   // The monotonic deadline of a client request, counted from now.
   int64_t DeadlineFor(const Message& m) const;
-  // The monotonic deadline of a peer's request, its time in queues and
-  // socket buffers deducted (proto/message_age.h); nullopt when it expired
-  // on the way and must not be started.
-  std::optional<int64_t> PeerDeadline(const Message& m);
   ReplicaGetReply ReadLocal(const ReplicaGetRequest& get);
   RingInfo RingReport() const;
-  void SendTo(const NodeId& to, uint64_t request_id, MessageBody body);
+  // The requests this node serves to its peers, registered on rpc_.
+  void ServePeers();
+  void ServeForward(const PeerRpc::Request& request, PutRequest& put, PeerRpc::Respond respond);
 
   ServiceOptions options_;
   Ring ring_;
   ServiceEnv env_;
   // This process's gossip generation; stamped on everything it sends.
   uint64_t generation_;
-  Outbox outbox_;
-  MessageAge ages_;
+  // Declared before everything that makes calls through it, so that it is
+  // destroyed after them.
+  PeerRpc rpc_;
   ForwardDedup forwarded_;
   AllUp all_up_;
   // Declared before the coordinator and handoff, which hold them as Liveness.

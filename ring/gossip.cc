@@ -4,7 +4,6 @@
 #include <cmath>
 #include <utility>
 
-#include "proto/codec.h"
 
 namespace ringkv {
 
@@ -20,13 +19,13 @@ FailureDetectorOptions DetectorOptionsFor(const GossipOptions& o) {
 
 Gossiper::Gossiper(NodeId self, uint64_t generation, std::vector<NodeId> members,
                    GossipOptions options, Clock* clock, Scheduler* scheduler,
-                   Transport* transport, Random* random)
+                   PeerRpc* rpc, Random* random)
     : self_(std::move(self)),
       generation_(generation),
       options_(options),
       clock_(clock),
       scheduler_(scheduler),
-      transport_(transport),
+      rpc_(rpc),
       random_(random),
       detector_(DetectorOptionsFor(options)) {
   options_.interval_us = std::max<int64_t>(1, options_.interval_us);
@@ -102,15 +101,9 @@ void Gossiper::SendTo(const NodeId& to) {
   g.ring_epoch = ring_epoch_;
   g.heartbeats.reserve(heartbeats_.size());
   for (const auto& [node, hb] : heartbeats_) g.heartbeats.push_back(hb);
-  Message m;
-  m.request_id = 0;
-  m.from = self_;
-  // Gossip is what every peer hears from us about once a second: it keeps
-  // their estimate of our clock fresh (proto/message_age.h).
-  m.sender_generation = generation_;
-  m.sent_mono_us = clock_->MonoMicros();
-  m.body = std::move(g);
-  transport_->Send(to, EncodeMessage(m));
+  // Also what keeps every peer's estimate of our clock fresh, about once a
+  // second (proto/message_age.h).
+  rpc_->Post(to, std::move(g));
 }
 
 void Gossiper::OnGossip(const Gossip& gossip) {

@@ -22,7 +22,7 @@
 // It is the node's Liveness (common/liveness.h): coordinators and hinted
 // handoff ask it who is up.
 //
-// Talks to the world only through Clock, Scheduler, Transport and Random.
+// Talks to the world only through Clock, Scheduler, PeerRpc and Random.
 // Single-threaded: every method and callback runs on the owning loop.
 #pragma once
 
@@ -38,6 +38,7 @@
 #include "common/scheduler.h"
 #include "common/transport.h"
 #include "proto/messages.h"
+#include "rpc/peer_rpc.h"
 #include "ring/failure_detector.h"
 
 namespace ringkv {
@@ -53,7 +54,7 @@ class Gossiper final : public Liveness {
   // `members` may include self; duplicates are ignored. The pointers must
   // outlive the Gossiper.
   Gossiper(NodeId self, uint64_t generation, std::vector<NodeId> members,
-           GossipOptions options, Clock* clock, Scheduler* scheduler, Transport* transport,
+           GossipOptions options, Clock* clock, Scheduler* scheduler, PeerRpc* rpc,
            Random* random);
   ~Gossiper() override;
   Gossiper(const Gossiper&) = delete;
@@ -64,7 +65,8 @@ class Gossiper final : public Liveness {
   // Cancels the round timer; state and views stay readable. Idempotent.
   void Stop();
 
-  // A Gossip message from a peer (Service::OnPeerMessage routes it here).
+  // A Gossip message from a peer (the node's owner listens for them on the
+  // PeerRpc and hands them here).
   void OnGossip(const Gossip& gossip);
 
   bool IsUp(const NodeId& node) const override;
@@ -120,7 +122,7 @@ class Gossiper final : public Liveness {
   GossipOptions options_;
   Clock* clock_;
   Scheduler* scheduler_;
-  Transport* transport_;
+  PeerRpc* rpc_;
   Random* random_;
   FailureDetector detector_;
 

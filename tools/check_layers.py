@@ -27,12 +27,13 @@ LAYERS = {
     "common": [],
     "causality": ["common"],
     "proto": ["causality", "common"],
+    "rpc": ["proto", "causality", "common"],
     "storage": ["common"],
-    "ring": ["proto", "causality", "common"],
-    "replication": ["ring", "storage", "proto", "causality", "common"],
+    "ring": ["rpc", "proto", "causality", "common"],
+    "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
-    "node": ["replication", "ring", "storage", "proto", "causality", "common"],
-    "tools": ["node", "client", "replication", "ring", "storage", "proto", "causality",
+    "node": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "tools": ["node", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
               "common"],
 }
 

@@ -115,6 +115,7 @@ struct Node {
   std::unique_ptr<FakeScheduler> scheduler;
   std::unique_ptr<FakeTransport> transport;
   std::unique_ptr<Random> random;
+  std::unique_ptr<PeerRpc> rpc;
   std::unique_ptr<Gossiper> gossiper;
   std::vector<NodeId> ups;  // OnUp calls, in order
   std::vector<NodeId> downs;
@@ -139,9 +140,11 @@ struct Cluster {
     node.scheduler = std::make_unique<FakeScheduler>(&world);
     node.transport = std::make_unique<FakeTransport>(this, name);
     node.random = std::make_unique<Random>(seed);
+    node.rpc = std::make_unique<PeerRpc>(name, generation, node.clock.get(), node.scheduler.get(),
+                                         node.transport.get(), node.random.get());
     node.gossiper = std::make_unique<Gossiper>(name, generation, names, options,
                                                node.clock.get(), node.scheduler.get(),
-                                               node.transport.get(), node.random.get());
+                                               node.rpc.get(), node.random.get());
     node.gossiper->SetOnUp([&node](const NodeId& p) { node.ups.push_back(p); });
     node.gossiper->SetOnDown([&node](const NodeId& p) { node.downs.push_back(p); });
     node.gossiper->Start();

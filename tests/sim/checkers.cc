@@ -241,6 +241,97 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
   return r;
 }
 
+namespace {
+
+// The write that created `s`, if the history has it: a put by its value
+// (unique per bucket), a delete by the dot its reply named.
+const Op* WriterOf(const std::vector<const Op*>& writes, const Sibling& s) {
+  for (const Op* op : writes) {
+    if (s.tombstone ? (op->type == OpType::kDelete && op->has_dot && op->sibling.dot == s.dot)
+                    : (op->type == OpType::kPut && op->value == s.value)) {
+      return op;
+    }
+  }
+  return nullptr;
+}
+
+std::string StampedText(const Sibling& s) {
+  return "dot " + DotText(s.dot) + " @" + std::to_string(s.timestamp_us);
+}
+
+}  // namespace
+
+CheckResult CheckLwwOrder(SimCluster& cluster, const History& history, const std::string& bucket,
+                          int64_t max_wall_error_us) {
+  CheckResult r;
+  r.name = "lww-order";
+  std::map<std::string, std::vector<const Op*>> writes;
+  for (const Op& op : history.ops()) {
+    if (op.bucket == bucket && op.type != OpType::kGet) writes[op.key].push_back(&op);
+  }
+  // Stamps of X and Y may each be off by the error in opposite directions.
+  const int64_t margin_us = 2 * max_wall_error_us;
+  for (const auto& [key, ops] : writes) {
+    const Op* latest = nullptr;  // the acknowledged write invoked last
+    for (const Op* op : ops) {
+      if (op->outcome == Outcome::kOk && (!latest || op->invoke_us > latest->invoke_us)) {
+        latest = op;
+      }
+    }
+    if (!latest) continue;
+    for (int i : cluster.Primaries(bucket, key)) {
+      auto s = cluster.ReadStored(i, bucket, key);
+      if (!s.ok() || !s->has_value()) continue;  // Lww reports missing objects
+      ++r.checked;
+      for (const Sibling& kept : (*s)->siblings) {
+        const Op* x = WriterOf(ops, kept);
+        if (!x || x == latest || x->outcome != Outcome::kOk) continue;
+        int64_t gap_us = latest->invoke_us - x->complete_us;
+        if (gap_us <= margin_us) continue;
+        r.Fail(bucket + "/" + key + " on " + cluster.id(i) + " kept " + StampedText(kept) + " of " +
+               DescribeOp(*x) + ", acknowledged " + std::to_string(gap_us / 1000) + " ms before " +
+               DescribeOp(*latest) +
+               (latest->has_dot ? " @" + std::to_string(latest->sibling.timestamp_us) : "") +
+               " was invoked (clocks off by at most " + std::to_string(max_wall_error_us / 1000) +
+               " ms)");
+      }
+    }
+  }
+  return r;
+}
+
+CheckResult CheckNoDuplicateSiblings(SimCluster& cluster, const History& history,
+                                     const std::string& bucket) {
+  CheckResult r;
+  r.name = "no-duplicate-siblings";
+  std::map<std::string, std::vector<const Op*>> writes;
+  for (const Op& op : history.ops()) {
+    if (op.bucket == bucket && op.type == OpType::kPut) writes[op.key].push_back(&op);
+  }
+  for (const auto& [key, ops] : writes) {
+    for (int i : cluster.Primaries(bucket, key)) {
+      auto s = cluster.ReadStored(i, bucket, key);
+      if (!s.ok() || !s->has_value()) continue;
+      ++r.checked;
+      std::map<std::string, std::vector<const Sibling*>> by_value;
+      for (const Sibling& sib : (*s)->siblings) {
+        if (!sib.tombstone) by_value[sib.value].push_back(&sib);
+      }
+      for (const auto& [value, sibs] : by_value) {
+        if (sibs.size() < 2) continue;
+        std::string dots;
+        for (const Sibling* sib : sibs) dots += (dots.empty() ? "" : ", ") + StampedText(*sib);
+        const Op* writer = WriterOf(ops, *sibs[0]);
+        r.Fail(bucket + "/" + key + " on " + cluster.id(i) + " holds value " + value + " in " +
+               std::to_string(sibs.size()) + " siblings (" + dots + "): one write applied " +
+               std::to_string(sibs.size()) + " times: " +
+               (writer ? DescribeOp(*writer) : std::string("a write the history does not have")));
+      }
+    }
+  }
+  return r;
+}
+
 CheckResult CheckNoHangs(const std::vector<std::string>& hangs) {
   CheckResult r;
   r.name = "no-hangs";

@@ -25,6 +25,19 @@
 //   is not older (timestamp, node, incarnation, counter, value) than the
 //   latest-stamped acknowledged write, unless a client's context superseded
 //   that write; counts the acknowledged writes LWW discarded.
+// - LwwOrder: in a last-write-wins bucket, no replica keeps the write X of
+//   a key when another write Y to that key was acknowledged and invoked
+//   more than twice the run's largest wall-clock error after X was
+//   acknowledged. Timestamps come from the coordinators' skewed clocks, so
+//   Lww alone accepts any survivor that carries the highest stamp; but
+//   any coordination of X before its ack stamps it at most ack(X) + error,
+//   and Y's at least invoke(Y) - error, so a surviving X was stamped after
+//   its ack: a put coordinated again later (a replayed forward).
+// - NoDuplicateSiblings: no replica holds two siblings with one value.
+//   Values are unique per write, so that is one write coordinated twice
+//   (two dots) and not folded back into one: a forward applied after its
+//   forwarder gave up on it and retried elsewhere (issue 9), or a repeat
+//   the merge missed.
 // Each returns a CheckResult; its errors name the key, replica and op.
 #pragma once
 
@@ -75,6 +88,12 @@ CheckResult CheckHintsDrained(const HintDrain& drain);
 CheckResult CheckConvergence(SimCluster& cluster, const History& history,
                              const std::string& bucket);
 CheckResult CheckLww(SimCluster& cluster, const History& history, const std::string& bucket);
+// `max_wall_error_us` bounds how far any node's wall clock was from true
+// time during the run (SimCluster::MaxWallErrorUs).
+CheckResult CheckLwwOrder(SimCluster& cluster, const History& history, const std::string& bucket,
+                          int64_t max_wall_error_us);
+CheckResult CheckNoDuplicateSiblings(SimCluster& cluster, const History& history,
+                                     const std::string& bucket);
 CheckResult CheckNoHangs(const std::vector<std::string>& hangs);
 
 }  // namespace ringkv::sim

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tests/sim/scenario.h"
+#include "tests/sim/scenario_def.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ringkv deterministic simulator"};
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_flag("--list", list, "list scenarios and exit");
   CLI11_PARSE(app, argc, argv);
   if (list) {
-    for (const auto& n : ringkv::sim::ScenarioNames()) std::printf("%s\n", n.c_str());
+    for (const auto& def : ringkv::sim::Scenarios()) std::printf("%-20s %s\n", def.name, def.what);
     return 0;
   }
   if (!ringkv::sim::IsScenario(config.name)) {

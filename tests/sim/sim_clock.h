@@ -7,7 +7,9 @@
 // may. Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 
 #include "common/clock.h"
 #include "tests/sim/event_queue.h"
@@ -22,7 +24,10 @@ inline constexpr int64_t kSimMonoOriginUs = 1000LL * 1000000;
 class SimClock : public Clock {
  public:
   SimClock(const EventQueue* queue, int64_t wall_offset_us, int64_t drift_ppm)
-      : queue_(queue), wall_offset_us_(wall_offset_us), drift_ppm_(drift_ppm) {}
+      : queue_(queue),
+        wall_offset_us_(wall_offset_us),
+        drift_ppm_(drift_ppm),
+        max_abs_offset_us_(std::abs(wall_offset_us)) {}
 
   int64_t WallMicros() override { return kSimWallEpochUs + wall_offset_us_ + Local(); }
   int64_t MonoMicros() override { return kSimMonoOriginUs + Local(); }
@@ -33,9 +38,19 @@ class SimClock : public Clock {
     return (local_us * 1000000 + (1000000 + drift_ppm_) - 1) / (1000000 + drift_ppm_);
   }
 
-  void set_wall_offset_us(int64_t offset) { wall_offset_us_ = offset; }
+  void set_wall_offset_us(int64_t offset) {
+    wall_offset_us_ = offset;
+    max_abs_offset_us_ = std::max(max_abs_offset_us_, std::abs(offset));
+  }
   int64_t wall_offset_us() const { return wall_offset_us_; }
   int64_t drift_ppm() const { return drift_ppm_; }
+  // Bounds |WallMicros() - true wall time| at every virtual time up to
+  // `until_us`, over the whole run so far (offsets that jumped back count):
+  // checkers that compare timestamps minted on different nodes with real
+  // time need it. The extra microsecond is Local()'s rounding.
+  int64_t MaxWallErrorUs(int64_t until_us) const {
+    return max_abs_offset_us_ + (until_us * std::abs(drift_ppm_) + 999'999) / 1'000'000 + 1;
+  }
 
  private:
   int64_t Local() const {
@@ -46,6 +61,7 @@ class SimClock : public Clock {
   const EventQueue* queue_;
   int64_t wall_offset_us_;
   int64_t drift_ppm_;
+  int64_t max_abs_offset_us_;
 };
 
 }  // namespace ringkv::sim

@@ -1,5 +1,6 @@
 #include "tests/sim/sim_cluster.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -196,6 +197,12 @@ Result<std::optional<Object>> SimCluster::ReadStored(int i, const std::string& b
   auto obj = DecodeObject(*body);
   if (!obj.ok()) return obj.status();
   return std::optional<Object>(std::move(obj).value());
+}
+
+int64_t SimCluster::MaxWallErrorUs() const {
+  int64_t error = 0;
+  for (const auto& n : nodes_) error = std::max(error, n->clock->MaxWallErrorUs(world_->now()));
+  return error;
 }
 
 std::vector<int> SimCluster::Primaries(const std::string& bucket, const std::string& key) const {

@@ -112,6 +112,9 @@ class SimCluster {
   // Node i's stored copy of (bucket, key), read straight from its engine.
   Result<std::optional<Object>> ReadStored(int i, const std::string& bucket,
                                            const std::string& key);
+  // Largest distance of any node's wall clock from true time, at any
+  // moment of the run so far (offsets, clock jumps and drift).
+  int64_t MaxWallErrorUs() const;
   // Indices of the key's primaries.
   std::vector<int> Primaries(const std::string& bucket, const std::string& key) const;
 

@@ -3,8 +3,10 @@
 // faults, and trace determinism. No protocol code involved.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/sim/buggify.h"
@@ -93,6 +95,20 @@ TEST(SimClockTest, OffsetAndDrift) {
   EXPECT_EQ(fast.WallMicros() - kSimWallEpochUs, 1006000);
   EXPECT_EQ(slow.WallMicros() - kSimWallEpochUs, 994000);
   EXPECT_EQ(fast.LocalToVirtual(1001000), 1000000);
+}
+
+TEST(SimClockTest, MaxWallErrorCoversJumpsAndDrift) {
+  EventQueue q;
+  SimClock c(&q, -4000, -200);
+  EXPECT_EQ(c.MaxWallErrorUs(0), 4001);
+  c.set_wall_offset_us(2'000'000);
+  c.set_wall_offset_us(10);
+  // The largest offset ever set still bounds the error: stamps minted
+  // before the jump back are still in storage.
+  EXPECT_EQ(c.MaxWallErrorUs(10'000'000), 2'000'000 + 2000 + 1);
+  q.RunUntil(10'000'000);
+  int64_t true_wall = kSimWallEpochUs + 10'000'000;
+  EXPECT_LE(std::abs(c.WallMicros() - true_wall), c.MaxWallErrorUs(q.now()));
 }
 
 TEST(SimSchedulerTest, TimersUseLocalClockAndDieWithTheNode) {
@@ -207,6 +223,34 @@ TEST(SimNetworkTest, PausedReceiverGetsMessagesAfterResume) {
   f.procs[1]->Resume();
   f.world.queue().RunUntilQuiet(1 << 30);
   EXPECT_EQ(f.got.size(), 1u);
+}
+
+// A stopped process keeps what was sent to it in its socket and reads it,
+// in order, when it runs again; its clocks then say the resume time, so a
+// relative timeout in a held message starts at the resume. Timers that
+// fell due meanwhile run in the same backlog, in due order.
+TEST(SimNetworkTest, PausedReceiverRunsItsBacklogInOrderAtResume) {
+  NetFixture f(7);
+  SimClock clock(&f.world.queue(), 3000, 0);
+  std::vector<std::pair<std::string, int64_t>> ran;
+  f.net->set_deliver([&](int, int, std::string bytes) {
+    ran.push_back({bytes, clock.WallMicros() - kSimWallEpochUs});
+  });
+  f.procs[1]->Pause();
+  // Far enough apart that link jitter (at most 1.5 ms) cannot reorder them.
+  f.net->transport(0)->Send("n1", "a");
+  f.procs[1]->Post(500'000, "timer", 0, [&] {
+    ran.push_back({"timer", clock.WallMicros() - kSimWallEpochUs});
+  });
+  f.world.queue().At(1'000'000, [&] { f.net->transport(2)->Send("n1", "b"); });
+  f.world.queue().At(2'000'000, [&] { f.net->transport(0)->Send("n1", "c"); });
+  f.world.queue().RunUntil(5'000'000);
+  EXPECT_TRUE(ran.empty());
+  f.procs[1]->Resume();
+  f.world.queue().RunUntil(5'000'000);
+  std::vector<std::pair<std::string, int64_t>> want = {
+      {"a", 5'003'000}, {"timer", 5'003'000}, {"b", 5'003'000}, {"c", 5'003'000}};
+  EXPECT_EQ(ran, want);
 }
 
 uint64_t RunTrace(uint64_t seed) {

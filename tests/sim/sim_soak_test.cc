@@ -45,6 +45,15 @@ INSTANTIATE_TEST_SUITE_P(
       return name + "_seed" + std::to_string(100000 + std::get<1>(info.param));
     });
 
+// Issue 9: forwards held by a paused first primary and replayed.
+INSTANTIATE_TEST_SUITE_P(ForwardReplay, SimSoakTest,
+                         ::testing::Combine(::testing::Values("forward-replay"),
+                                            ::testing::Range(0, kSoakHandoffSeeds)),
+                         [](const auto& info) {
+                           return "forward_replay_seed" +
+                                  std::to_string(100000 + std::get<1>(info.param));
+                         });
+
 TEST(SimSoakDetectionTest, DefaultSettingsManySeeds) {
   for (uint64_t seed = 100000; seed < 100020; ++seed) {
     ScenarioConfig c;

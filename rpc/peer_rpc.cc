@@ -1,0 +1,153 @@
+#include "rpc/peer_rpc.h"
+
+#include <algorithm>
+
+#include "proto/codec.h"
+
+namespace ringkv {
+
+PeerRpc::PeerRpc(NodeId self, uint64_t generation, Clock* clock, Scheduler* scheduler,
+                 Transport* transport, Random* random, uint32_t default_timeout_ms)
+    : self_(std::move(self)),
+      generation_(generation),
+      clock_(clock),
+      scheduler_(scheduler),
+      transport_(transport),
+      default_timeout_ms_(default_timeout_ms),
+      next_id_((random->Next() >> 1) + 1),
+      handlers_(std::variant_size_v<MessageBody>),
+      listeners_(std::variant_size_v<MessageBody>) {}
+
+PeerRpc::~PeerRpc() {
+  *alive_ = false;
+  if (timer_) scheduler_->Cancel(timer_);
+}
+
+void PeerRpc::Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody body) {
+  Message m;
+  m.request_id = id;
+  m.from = self_;
+  m.timeout_ms = timeout_ms;
+  m.body = std::move(body);
+  m.sender_generation = generation_;
+  m.sent_mono_us = clock_->MonoMicros();
+  transport_->Send(to, EncodeMessage(m));
+}
+
+PeerRpc::CallId PeerRpc::Call(const NodeId& to, MessageBody body, int64_t deadline_us,
+                              Done done, int64_t reply_grace_us) {
+  const CallId id = next_id_++;
+  const int64_t left = deadline_us - reply_grace_us - clock_->MonoMicros();
+  // 0 on the wire means "use your default", so a spent budget travels as 1.
+  const uint32_t timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, (left + 999) / 1000));
+  pending_.emplace(id, Pending{to, deadline_us, std::move(done)});
+  deadlines_.emplace(deadline_us, id);
+  ++counters_.calls;
+  ArmTimer();
+  Send(to, id, timeout_ms, std::move(body));
+  return id;
+}
+
+void PeerRpc::Cancel(CallId id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  deadlines_.erase({it->second.deadline_us, id});
+  pending_.erase(it);
+}
+
+void PeerRpc::Post(const NodeId& to, MessageBody body) { Send(to, 0, 0, std::move(body)); }
+
+void PeerRpc::ArmTimer() {
+  if (deadlines_.empty()) return;
+  const int64_t earliest = deadlines_.begin()->first;
+  if (timer_ && timer_at_ <= earliest) return;
+  if (timer_) scheduler_->Cancel(timer_);
+  timer_at_ = earliest;
+  timer_ = scheduler_->RunAfter(std::max<int64_t>(0, earliest - clock_->MonoMicros()), [this] {
+    timer_ = 0;
+    ExpireCalls();
+  });
+}
+
+void PeerRpc::ExpireCalls() {
+  const int64_t now = clock_->MonoMicros();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const CallId id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = pending_.find(id);
+    Done done = std::move(it->second.done);
+    pending_.erase(it);
+    ++counters_.call_timeouts;
+    done(Status::Timeout("no reply by the deadline"));
+  }
+  ArmTimer();
+}
+
+void PeerRpc::OnMessage(Message message) {
+  if (message.from.empty()) return;  // not a node's message
+  if (IsReply(message.body)) {
+    OnReply(std::move(message));
+  } else if (IsOneWay(message.body)) {
+    // One-way: the clock stamp still teaches the peer's offset.
+    if (message.sender_generation != 0) {
+      (void)ages_.Observe(message.from, message.sender_generation, message.sent_mono_us,
+                          clock_->MonoMicros());
+    }
+    auto& listener = listeners_[message.body.index()];
+    if (listener) listener(message.from, message.body);
+  } else {
+    OnRequest(std::move(message));
+  }
+}
+
+void PeerRpc::OnReply(Message message) {
+  if (message.sender_generation != 0) {
+    (void)ages_.Observe(message.from, message.sender_generation, message.sent_mono_us,
+                        clock_->MonoMicros());
+  }
+  auto it = pending_.find(message.request_id);
+  // A reply from another node than the call went to answers nothing of ours.
+  if (it == pending_.end() || it->second.to != message.from) {
+    ++counters_.late_replies;
+    return;
+  }
+  Done done = std::move(it->second.done);
+  deadlines_.erase({it->second.deadline_us, message.request_id});
+  pending_.erase(it);
+  if (auto* error = std::get_if<ErrorReply>(&message.body)) {
+    done(error->status.ok() ? Status::Internal("error reply without a status") : error->status);
+  } else {
+    done(std::move(message.body));
+  }
+}
+
+void PeerRpc::OnRequest(Message message) {
+  const int64_t now = clock_->MonoMicros();
+  const uint32_t ms = message.timeout_ms ? message.timeout_ms : default_timeout_ms_;
+  int64_t deadline = now + int64_t{ms} * 1000;
+  // Older nodes do not stamp their messages: their time on the way is unknown.
+  if (message.sender_generation != 0) {
+    deadline -= ages_.Observe(message.from, message.sender_generation, message.sent_mono_us, now);
+  }
+  const NodeId from = message.from;
+  const uint64_t id = message.request_id;
+  if (deadline <= now) {
+    // Its sender stopped waiting: starting it now could only apply a write
+    // out of order (a forward replayed after a newer write was acknowledged).
+    ++counters_.expired_requests;
+    Send(from, id, 0, ErrorReply{Status::Timeout("request expired before it was read")});
+    return;
+  }
+  auto& handler = handlers_[message.body.index()];
+  if (!handler) {
+    ++counters_.unhandled;
+    Send(from, id, 0, ErrorReply{Status::InvalidArgument("no handler for this request type")});
+    return;
+  }
+  Respond respond = [this, alive = alive_, from, id](MessageBody reply) {
+    if (*alive) Send(from, id, 0, std::move(reply));
+  };
+  handler(Request{from, id, deadline}, message.body, std::move(respond));
+}
+
+}  // namespace ringkv
