@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/host_port.h"
+#include "common/metrics.h"
 #include "node/cluster_file.h"
 #include "node/event_loop.h"
 #include "node/incarnation.h"
@@ -102,6 +103,11 @@ int Run(const Flags& flags) {
   Result<Ring> ring = Ring::Create(ids, cluster->partitions, cluster->n);
   if (!ring.ok()) return Fail(kExitConfig, "ring: " + ring.status().ToString());
 
+  // The node's one registry: every component below registers its figures
+  // in it, and status replies carry them (docs/metrics.md). Declared before
+  // them all, so it outlives their handles.
+  MetricsRegistry metrics;
+
   std::error_code ec;
   std::filesystem::create_directories(flags.data, ec);
   if (ec) return Fail(kExitRuntime, "cannot create data directory " + flags.data + ": " + ec.message());
@@ -116,7 +122,8 @@ int Run(const Flags& flags) {
   // and a hit skips the memtable and table lookups (docs/performance.md).
   std::unique_ptr<Storage> cached;
   if (flags.object_cache_mb > 0) {
-    cached = std::make_unique<CachedStorage>(storage->get(), size_t{flags.object_cache_mb} << 20);
+    cached = std::make_unique<CachedStorage>(storage->get(), size_t{flags.object_cache_mb} << 20,
+                                             &metrics);
   }
   Storage* store = cached != nullptr ? cached.get() : storage->get();
   Result<uint64_t> incarnation = LoadOrCreateIncarnation(store);
@@ -152,16 +159,16 @@ int Run(const Flags& flags) {
   PeerTransport transport(&loop, flags.node, addresses, [&service_ptr](std::string bytes) {
     Result<Message> m = DecodeMessage(bytes);
     if (m.ok() && service_ptr != nullptr) service_ptr->OnPeerMessage(std::move(m).value());
-  });
+  }, &metrics);
   Service service(options, std::move(ring).value(),
                   ServiceEnv{&clock, &loop, &transport, store, &random,
-                             /*liveness=*/nullptr, /*reachability=*/&transport});
+                             /*liveness=*/nullptr, /*reachability=*/&transport, &metrics});
   service_ptr = &service;
   if (Status st = service.Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }
   ServiceSink sink(&service, &transport);
-  Server server(&loop, server_options, &sink);
+  Server server(&loop, server_options, &sink, &metrics);
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
 
   auto on_signal = [](evutil_socket_t sig, short, void* arg) {

@@ -37,6 +37,13 @@ struct PeerTransport::Peer {
   TimerId backoff_timer = 0;
   uint32_t failures = 0;  // since the last established connection
   bool flush_queued = false;
+  Counter* sent = nullptr;
+  Counter* sent_bytes = nullptr;
+  Counter* dropped_full = nullptr;
+  Counter* dropped_down = nullptr;
+  Counter* connects = nullptr;
+  Counter* connect_failures = nullptr;
+  Counter* connections_lost = nullptr;
 
   void FreeConnection() {
     if (bev != nullptr) bufferevent_free(bev);
@@ -48,9 +55,17 @@ struct PeerTransport::Peer {
 PeerTransport::PeerTransport(EventLoop* loop, NodeId self,
                              std::map<NodeId, std::string> addresses,
                              std::function<void(std::string)> deliver_local,
-                             PeerTransportOptions options)
+                             MetricsRegistry* metrics, PeerTransportOptions options)
     : loop_(loop), self_(std::move(self)), deliver_local_(std::move(deliver_local)),
       options_(options) {
+  const char* sent_help =
+      "Messages handed to the connection to a peer (or, for this node itself, delivered in "
+      "process).";
+  sent_local_ = metrics->AddCounter("ringkv_peer_messages_sent_total", sent_help,
+                                    {{"peer", self_}});
+  dropped_unknown_ = metrics->AddCounter("ringkv_peer_messages_unknown_destination_total",
+                                         "Messages dropped because their destination is not a "
+                                         "member.");
   for (auto& [id, address] : addresses) {
     if (id == self_) continue;
     auto peer = std::make_unique<Peer>();
@@ -58,8 +73,59 @@ PeerTransport::PeerTransport(EventLoop* loop, NodeId self,
     peer->id = id;
     peer->address = std::move(address);
     peer->backoff_us = options_.min_backoff_us;
+    const MetricLabels labels = {{"peer", id}};
+    peer->sent = metrics->AddCounter("ringkv_peer_messages_sent_total", sent_help, labels);
+    peer->sent_bytes = metrics->AddCounter("ringkv_peer_sent_bytes_total",
+                                           "Frame bytes handed to the connection to a peer.",
+                                           labels);
+    const char* dropped_help =
+        "Messages dropped, by peer and reason: queue_full, or down (in back-off, or the "
+        "connection broke with them unsent).";
+    peer->dropped_full = metrics->AddCounter("ringkv_peer_messages_dropped_total", dropped_help,
+                                             {{"peer", id}, {"reason", "queue_full"}});
+    peer->dropped_down = metrics->AddCounter("ringkv_peer_messages_dropped_total", dropped_help,
+                                             {{"peer", id}, {"reason", "down"}});
+    peer->connects = metrics->AddCounter("ringkv_peer_connects_total",
+                                         "Connections to a peer established.", labels);
+    peer->connect_failures = metrics->AddCounter(
+        "ringkv_peer_connect_failures_total", "Connection attempts to a peer that failed.",
+        labels);
+    peer->connections_lost = metrics->AddCounter(
+        "ringkv_peer_connections_lost_total",
+        "Established connections to a peer that broke (error, EOF or write timeout).", labels);
     peers_.emplace(id, std::move(peer));
   }
+  open_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_peer_connections_open", "Outbound connections to peers established now.", {},
+      [this] {
+        double open = 0;
+        for (const auto& [id, peer] : peers_) open += peer->state == Peer::State::kConnected;
+        return open;
+      });
+  queued_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_peer_queued_bytes",
+      "Frame bytes waiting for a connection to a peer or unsent in its buffer.", {}, [this] {
+        size_t queued = 0;
+        for (const auto& [id, peer] : peers_) {
+          queued += peer->pending_bytes;
+          if (peer->bev == nullptr) continue;
+          queued += evbuffer_get_length(bufferevent_get_output(peer->bev));
+        }
+        return static_cast<double>(queued);
+      });
+}
+
+PeerTransportStats PeerTransport::stats() const {
+  PeerTransportStats s;
+  s.sent = sent_local_->value();
+  s.dropped_unknown = dropped_unknown_->value();
+  for (const auto& [id, peer] : peers_) {
+    s.sent += peer->sent->value();
+    s.dropped_full += peer->dropped_full->value();
+    s.dropped_down += peer->dropped_down->value();
+    s.connects += peer->connects->value();
+  }
+  return s;
 }
 
 PeerTransport::~PeerTransport() {
@@ -104,7 +170,7 @@ void PeerTransport::HeardFrom(const NodeId& id) {
 
 void PeerTransport::Send(const NodeId& to, std::string bytes) {
   if (to == self_) {
-    ++stats_.sent;
+    sent_local_->Increment();
     loop_->RunAfter(0, [this, bytes = std::move(bytes)]() mutable {
       if (deliver_local_) deliver_local_(std::move(bytes));
     });
@@ -112,12 +178,12 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
   }
   auto it = peers_.find(to);
   if (it == peers_.end()) {
-    ++stats_.dropped_unknown;
+    dropped_unknown_->Increment();
     return;
   }
   Peer* peer = it->second.get();
   if (peer->state == Peer::State::kBackoff) {
-    ++stats_.dropped_down;
+    peer->dropped_down->Increment();
     return;
   }
   std::string frame;
@@ -126,7 +192,7 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
   switch (peer->state) {
     case Peer::State::kConnecting:
       if (peer->pending_bytes + frame.size() > options_.max_queue_bytes) {
-        ++stats_.dropped_full;
+        peer->dropped_full->Increment();
         return;
       }
       peer->pending_bytes += frame.size();
@@ -135,18 +201,19 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
     case Peer::State::kConnected: {
       evbuffer* out = bufferevent_get_output(peer->bev);
       if (evbuffer_get_length(out) + frame.size() > options_.max_queue_bytes) {
-        ++stats_.dropped_full;
+        peer->dropped_full->Increment();
         return;
       }
       evbuffer_add(out, frame.data(), frame.size());
-      ++stats_.sent;
+      peer->sent->Increment();
+      peer->sent_bytes->Add(frame.size());
       QueueFlush(peer);
       return;
     }
     case Peer::State::kIdle:
     case Peer::State::kBackoff:
       // Connect failed synchronously.
-      ++stats_.dropped_down;
+      peer->dropped_down->Increment();
       return;
   }
 }
@@ -182,7 +249,8 @@ void PeerTransport::Fail(Peer* peer, const std::string& why) {
   spdlog::log(was_connected ? spdlog::level::warn : spdlog::level::debug,
               "connection to {} at {} {}: {}", peer->id, peer->address,
               was_connected ? "lost" : "failed", why);
-  stats_.dropped_down += peer->pending.size();
+  (was_connected ? peer->connections_lost : peer->connect_failures)->Increment();
+  peer->dropped_down->Add(peer->pending.size());
   peer->pending.clear();
   peer->pending_bytes = 0;
   peer->FreeConnection();
@@ -254,12 +322,13 @@ void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
     peer->state = Peer::State::kConnected;
     peer->failures = 0;
     peer->backoff_us = self->options_.min_backoff_us;
-    ++self->stats_.connects;
+    peer->connects->Increment();
     SetNoDelay(bufferevent_getfd(peer->bev));
     bufferevent_disable(peer->bev, EV_WRITE);
     evbuffer* out = bufferevent_get_output(peer->bev);
     for (const std::string& frame : peer->pending) evbuffer_add(out, frame.data(), frame.size());
-    self->stats_.sent += peer->pending.size();
+    peer->sent->Add(peer->pending.size());
+    peer->sent_bytes->Add(peer->pending_bytes);
     peer->pending.clear();
     peer->pending_bytes = 0;
     spdlog::debug("connected to {} at {}", peer->id, peer->address);

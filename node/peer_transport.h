@@ -12,7 +12,9 @@
 // full, or when the connection breaks with it unsent. Requests carry
 // deadlines, so a dropped message is a missing reply, not a hang. Messages to
 // this node itself are delivered through `deliver_local` on the next loop
-// turn. Not thread-safe: called only on the loop's thread.
+// turn. Messages, bytes, drops and connections are ringkv_peer_* metrics,
+// per peer (docs/metrics.md). Not thread-safe: called only on the loop's
+// thread.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "common/liveness.h"
+#include "common/metrics.h"
 #include "common/transport.h"
 #include "node/event_loop.h"
 
@@ -41,6 +44,7 @@ struct PeerTransportOptions {
   int64_t max_backoff_us = 5'000'000;
 };
 
+// Totals over every peer of the transport's metrics.
 struct PeerTransportStats {
   uint64_t sent = 0;               // handed to a connection's output
   uint64_t dropped_full = 0;       // queue full
@@ -55,9 +59,10 @@ struct PeerTransportStats {
 // detector's verdict, and messages to it would be dropped anyway.
 class PeerTransport : public Transport, public Liveness {
  public:
-  // `addresses`: member id -> "host:port" (from the cluster file).
+  // `addresses`: member id -> "host:port" (from the cluster file). `loop`
+  // and `metrics` must outlive this.
   PeerTransport(EventLoop* loop, NodeId self, std::map<NodeId, std::string> addresses,
-                std::function<void(std::string)> deliver_local,
+                std::function<void(std::string)> deliver_local, MetricsRegistry* metrics,
                 PeerTransportOptions options = {});
   ~PeerTransport() override;
   PeerTransport(const PeerTransport&) = delete;
@@ -67,7 +72,7 @@ class PeerTransport : public Transport, public Liveness {
 
   // Closes every connection and cancels reconnects.
   void Close();
-  const PeerTransportStats& stats() const { return stats_; }
+  PeerTransportStats stats() const;
   bool connected(const NodeId& peer) const;
   bool IsUp(const NodeId& peer) const override;
   // The peer just sent us a message, so it is running: forget failed
@@ -89,12 +94,15 @@ class PeerTransport : public Transport, public Liveness {
   NodeId self_;
   std::function<void(std::string)> deliver_local_;
   PeerTransportOptions options_;
-  PeerTransportStats stats_;
+  Counter* sent_local_;
+  Counter* dropped_unknown_;
   evdns_base* dns_ = nullptr;  // created on the first non-numeric address
   std::map<NodeId, std::unique_ptr<Peer>> peers_;
   std::vector<Peer*> to_flush_;
   // Turn-end callbacks hold a weak reference and skip a freed transport.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  MetricsRegistry::CallbackHandle open_gauge_;
+  MetricsRegistry::CallbackHandle queued_gauge_;
 };
 
 }  // namespace ringkv

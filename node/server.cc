@@ -53,9 +53,46 @@ struct Server::Connection {
   }
 };
 
-Server::Server(EventLoop* loop, ServerOptions options, MessageSink* sink)
-    : loop_(loop), options_(std::move(options)), sink_(sink),
-      alive_(std::make_shared<bool>(true)) {}
+Server::Metrics::Metrics(MetricsRegistry* registry) {
+  accepted = registry->AddCounter("ringkv_server_connections_accepted_total",
+                                  "Connections accepted from clients and peers.");
+  const char* messages_help = "Messages decoded, by sender: a client, or a peer (non-empty from).";
+  client_messages = registry->AddCounter("ringkv_server_messages_received_total", messages_help,
+                                         {{"sender", "client"}});
+  peer_messages = registry->AddCounter("ringkv_server_messages_received_total", messages_help,
+                                       {{"sender", "peer"}});
+  replies = registry->AddCounter("ringkv_server_replies_total",
+                                 "Replies queued on the connection their request came in on.");
+  bytes_received = registry->AddCounter("ringkv_server_received_bytes_total",
+                                        "Bytes read from connections.");
+  bytes_sent = registry->AddCounter("ringkv_server_sent_bytes_total",
+                                    "Bytes written to connections.");
+  read_pauses = registry->AddCounter(
+      "ringkv_server_read_pauses_total",
+      "Times a connection stopped being read because its unsent replies passed the limit.");
+  const char* rejected_help =
+      "Connections closed for bad input, by reason (docs/wire-protocol.md).";
+  auto rejected = [&](const char* reason) {
+    return registry->AddCounter("ringkv_server_connections_rejected_total", rejected_help,
+                                {{"reason", reason}});
+  };
+  bad_frame = rejected("bad_frame");
+  undecodable = rejected("undecodable");
+  slowloris = rejected("slowloris");
+  truncated = rejected("truncated");
+}
+
+Server::Server(EventLoop* loop, ServerOptions options, MessageSink* sink,
+               MetricsRegistry* metrics)
+    : loop_(loop), options_(std::move(options)), sink_(sink), metrics_(metrics),
+      alive_(std::make_shared<bool>(true)) {
+  open_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_server_connections_open", "Connections open now.", {},
+      [this] { return static_cast<double>(connections_.size()); });
+  pending_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_server_pending_output_bytes", "Reply bytes queued and not yet taken by a socket.",
+      {}, [this] { return static_cast<double>(pending_output_bytes()); });
+}
 
 Server::~Server() {
   CloseAll();
@@ -105,6 +142,11 @@ void Server::CloseAll() {
   to_flush_.clear();
 }
 
+uint64_t Server::rejected_connections() const {
+  return metrics_.bad_frame->value() + metrics_.undecodable->value() +
+         metrics_.slowloris->value() + metrics_.truncated->value();
+}
+
 size_t Server::pending_output_bytes() const {
   size_t total = 0;
   for (const auto& [id, conn] : connections_) total += conn->out.size();
@@ -129,6 +171,7 @@ void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
     return;  // the Connection's destructor closes the socket
   }
   spdlog::debug("connection {} from {}", conn->id, conn->peer);
+  self->metrics_.accepted->Increment();
   self->connections_.emplace(conn->id, std::move(conn));
 }
 
@@ -143,9 +186,11 @@ void Server::OnReadable(int fd, short what, void* arg) {
   auto* conn = static_cast<Connection*>(arg);
   Server* self = conn->server;
   if (what & EV_TIMEOUT) {
-    return self->Reject(conn, Status::Timeout("frame left unfinished for " +
-                                              std::to_string(self->options_.partial_frame_timeout_ms) +
-                                              " ms"));
+    return self->Reject(conn,
+                        Status::Timeout("frame left unfinished for " +
+                                        std::to_string(self->options_.partial_frame_timeout_ms) +
+                                        " ms"),
+                        self->metrics_.slowloris);
   }
   // One read per readiness: the loop comes back while more is waiting, and
   // other connections get their turn meanwhile.
@@ -153,12 +198,14 @@ void Server::OnReadable(int fd, short what, void* arg) {
   ssize_t n = recv(fd, space, conn->in.writable(), 0);
   if (n > 0) {
     conn->in.Commit(static_cast<size_t>(n));
+    self->metrics_.bytes_received->Add(static_cast<uint64_t>(n));
     return self->ReadFrames(conn);
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
   if (n == 0 && !conn->in.empty()) {
     spdlog::warn("closing connection from {}: truncated frame ({} bytes) at end of stream",
                  conn->peer, conn->in.size());
+    self->metrics_.truncated->Increment();
   } else if (n < 0) {
     spdlog::debug("connection from {} failed: {}", conn->peer, std::strerror(errno));
   }
@@ -169,14 +216,18 @@ void Server::ReadFrames(Connection* conn) {
   // Bounded by the input: each pass consumes a frame or returns.
   while (!conn->read_paused && !conn->closing) {
     FrameParse frame = ParseFrame(conn->in.readable(), options_.max_frame_bytes);
-    if (frame.state == FrameParse::State::kError) return Reject(conn, frame.error);
+    if (frame.state == FrameParse::State::kError) {
+      return Reject(conn, frame.error, metrics_.bad_frame);
+    }
     if (frame.state == FrameParse::State::kNeedMore) break;
     Result<Message> message = DecodeMessage(frame.body);
     conn->in.Consume(frame.consumed);
-    if (!message.ok()) return Reject(conn, message.status());
+    if (!message.ok()) return Reject(conn, message.status(), metrics_.undecodable);
     if (!message->from.empty()) {
+      metrics_.peer_messages->Increment();
       sink_->OnPeerMessage(std::move(message).value());
     } else {
+      metrics_.client_messages->Increment();
       std::weak_ptr<bool> alive = alive_;
       uint64_t id = conn->id;
       sink_->OnClientRequest(std::move(message).value(), [this, alive, id](Message reply) {
@@ -208,6 +259,7 @@ void Server::Reply(uint64_t conn_id, const Message& message) {
   EncodeFrameHeader(body, header);
   conn->out.Append(std::string_view(header, kFrameHeaderSize));
   conn->out.Append(body);
+  metrics_.replies->Increment();
   if (!conn->read_paused && conn->out.size() > options_.max_pending_output_bytes) {
     PauseReading(conn);
   }
@@ -243,6 +295,7 @@ void Server::Flush(Connection* conn) {
     ssize_t n = send(conn->fd, pending.data(), pending.size(), MSG_NOSIGNAL);
     if (n > 0) {
       conn->out.Consume(static_cast<size_t>(n));
+      metrics_.bytes_sent->Add(static_cast<uint64_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -277,6 +330,7 @@ void Server::OnWritable(int, short what, void* arg) {
 }
 
 void Server::PauseReading(Connection* conn) {
+  metrics_.read_pauses->Increment();
   conn->read_paused = true;
   event_del(conn->read_event);
   conn->partial_timer = false;
@@ -289,8 +343,8 @@ void Server::ResumeReading(Connection* conn) {
   ReadFrames(conn);
 }
 
-void Server::Reject(Connection* conn, const Status& why) {
-  ++rejected_;
+void Server::Reject(Connection* conn, const Status& why, Counter* reason) {
+  reason->Increment();
   spdlog::warn("closing connection from {}: {}", conn->peer, why.ToString());
   if (conn->out.empty()) return Close(conn);
   // Answers to the requests before the bad frame still go out, within a

@@ -11,8 +11,10 @@
 // epoll_ctl calls a bufferevent adds per reply.
 //
 // A malformed, oversized or undecodable frame closes only the connection
-// that carried it (logged with the peer's address); the server keeps serving
-// the rest. Not thread-safe: everything runs on the loop's thread.
+// that carried it (logged with the peer's address, counted by reason); the
+// server keeps serving the rest. Connections, messages, bytes and closes
+// are ringkv_server_* metrics (docs/metrics.md). Not thread-safe:
+// everything runs on the loop's thread.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/metrics.h"
 #include "common/status.h"
 #include "node/event_loop.h"
 #include "node/message_sink.h"
@@ -46,7 +49,8 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(EventLoop* loop, ServerOptions options, MessageSink* sink);
+  // `loop`, `sink` and `metrics` must outlive this.
+  Server(EventLoop* loop, ServerOptions options, MessageSink* sink, MetricsRegistry* metrics);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -63,11 +67,27 @@ class Server {
   size_t connection_count() const { return connections_.size(); }
   // Reply bytes queued on open connections and not yet taken by a socket.
   size_t pending_output_bytes() const;
-  // Connections closed because of bad input since Start().
-  uint64_t rejected_connections() const { return rejected_; }
+  // Connections closed because of bad input (including a frame cut short
+  // by the end of the stream) since Start().
+  uint64_t rejected_connections() const;
 
  private:
   struct Connection;
+  struct Metrics {
+    explicit Metrics(MetricsRegistry* registry);
+    Counter* accepted;
+    Counter* client_messages;
+    Counter* peer_messages;
+    Counter* replies;
+    Counter* bytes_received;
+    Counter* bytes_sent;
+    Counter* read_pauses;
+    // Closes for bad input, by reason.
+    Counter* bad_frame;
+    Counter* undecodable;
+    Counter* slowloris;
+    Counter* truncated;
+  };
   static void OnAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void OnAcceptError(evconnlistener* listener, void* arg);
   static void OnReadable(int fd, short what, void* arg);
@@ -81,7 +101,8 @@ class Server {
   void Flush(Connection* conn);
   void PauseReading(Connection* conn);
   void ResumeReading(Connection* conn);
-  void Reject(Connection* conn, const Status& why);
+  // `reason` counts it.
+  void Reject(Connection* conn, const Status& why, Counter* reason);
   void Close(Connection* conn);
 
   EventLoop* loop_;
@@ -90,13 +111,15 @@ class Server {
   evconnlistener* listener_ = nullptr;
   uint16_t port_ = 0;
   uint64_t next_conn_id_ = 1;
-  uint64_t rejected_ = 0;
+  Metrics metrics_;
   // Reply closures hold a weak reference, so a reply that outlives the
   // server is dropped instead of touching freed memory.
   std::shared_ptr<bool> alive_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   // Connections with replies to send at the end of this turn.
   std::vector<uint64_t> to_flush_;
+  MetricsRegistry::CallbackHandle open_gauge_;
+  MetricsRegistry::CallbackHandle pending_gauge_;
 };
 
 }  // namespace ringkv

@@ -5,6 +5,7 @@
 #include <kj/exception.h>
 
 #include <cstring>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -184,8 +185,46 @@ struct BodyEncoder {
     b.setHintsDelivered(m.hints_delivered);
     b.setRingEpoch(m.ring_epoch);
     b.setHintWriteFailures(m.hint_write_failures);
+    auto metrics = b.initMetrics(static_cast<unsigned>(m.metrics.size()));
+    for (unsigned i = 0; i < metrics.size(); ++i) SetMetric(m.metrics[i], metrics[i]);
+  }
+  static void SetMetric(const MetricSample& in, schema::MetricSample::Builder out) {
+    out.setName(AsText(in.name));
+    out.setType(static_cast<uint8_t>(in.type));
+    out.setHelp(AsText(in.help));
+    auto labels = out.initLabels(static_cast<unsigned>(in.labels.size()));
+    for (unsigned i = 0; i < labels.size(); ++i) {
+      labels[i].setName(AsText(in.labels[i].first));
+      labels[i].setValue(AsText(in.labels[i].second));
+    }
+    out.setValue(in.value);
+    out.setCount(in.count);
+    out.setSum(in.sum);
+    auto buckets = out.initBuckets(static_cast<unsigned>(in.buckets.size()));
+    for (unsigned i = 0; i < buckets.size(); ++i) {
+      buckets[i].setUpperBound(in.buckets[i].upper_bound);
+      buckets[i].setCount(in.buckets[i].cumulative_count);
+    }
   }
 };
+
+// Nullopt for a type added by a newer node: one unknown series should not
+// cost a reader the whole status.
+std::optional<MetricSample> MetricFromCapnp(schema::MetricSample::Reader in) {
+  if (in.getType() > static_cast<uint8_t>(MetricType::kHistogram)) return std::nullopt;
+  MetricSample m;
+  m.name = FromText(in.getName());
+  m.type = static_cast<MetricType>(in.getType());
+  m.help = FromText(in.getHelp());
+  for (auto l : in.getLabels()) {
+    m.labels.emplace_back(FromText(l.getName()), FromText(l.getValue()));
+  }
+  m.value = in.getValue();
+  m.count = in.getCount();
+  m.sum = in.getSum();
+  for (auto b : in.getBuckets()) m.buckets.push_back({b.getUpperBound(), b.getCount()});
+  return m;
+}
 
 // Reads the union member of `env` into a MessageBody. May throw
 // kj::Exception on malformed input; the caller converts it.
@@ -308,6 +347,9 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       m.hints_delivered = r.getHintsDelivered();
       m.ring_epoch = r.getRingEpoch();
       m.hint_write_failures = r.getHintWriteFailures();
+      for (auto sample : r.getMetrics()) {
+        if (auto metric = MetricFromCapnp(sample)) m.metrics.push_back(std::move(*metric));
+      }
       return MessageBody(std::move(m));
     }
   }

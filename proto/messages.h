@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "causality/object.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "common/transport.h"
 #include "proto/quorum.h"
@@ -116,6 +117,7 @@ struct NodeStatus {
   uint64_t hints_delivered = 0;
   uint64_t ring_epoch = 0;
   uint64_t hint_write_failures = 0;
+  std::vector<MetricSample> metrics;  // the node's registry (common/metrics.h)
   bool operator==(const NodeStatus&) const = default;
 };
 

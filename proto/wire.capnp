@@ -164,6 +164,36 @@ struct HintCount {
   count @1 :UInt64;
 }
 
+struct MetricLabel {
+  name @0 :Text;
+  value @1 :Text;
+}
+
+# A histogram bucket: observations at or below upperBound (cumulative, as
+# Prometheus's `_bucket{le=...}`).
+struct MetricBucket {
+  upperBound @0 :Float64;
+  count @1 :UInt64;
+}
+
+# One series of the node's metrics registry (common/metrics.h; every name
+# is listed in docs/metrics.md).
+struct MetricSample {
+  name @0 :Text;
+  # 0 = counter, 1 = gauge, 2 = histogram (common/metrics.h MetricType).
+  type @1 :UInt8;
+  help @2 :Text;
+  # Sorted by name.
+  labels @3 :List(MetricLabel);
+  # Counters and gauges.
+  value @4 :Float64;
+  # Histograms: the number and sum of observations and the non-empty
+  # buckets ascending; the +Inf bucket is implicit and holds `count`.
+  count @5 :UInt64;
+  sum @6 :Float64;
+  buckets @7 :List(MetricBucket);
+}
+
 # Answer to statusRequest: this node's view of the cluster.
 struct NodeStatus {
   node @0 :Text;
@@ -175,6 +205,9 @@ struct NodeStatus {
   # Hints this node failed to store since it started (disk full, I/O
   # error): each is a replica that only anti-entropy can now repair.
   hintWriteFailures @6 :UInt64;
+  # Every series of the node's metrics registry, so a new figure needs no
+  # schema change. Empty from nodes older than this field.
+  metrics @7 :List(MetricSample);
 }
 
 struct Member {

@@ -17,6 +17,29 @@ Result<Object> DecodeHintValue(std::string_view value) {
 
 }  // namespace
 
+HintStore::HintStore(Storage* storage, bool sync, MetricsRegistry* metrics)
+    : storage_(storage),
+      sync_(sync),
+      writes_(metrics->AddCounter("ringkv_hint_writes_total",
+                                  "Hints stored or merged into a stored hint.")),
+      corrupt_(metrics->AddCounter(
+          "ringkv_hints_corrupt_total",
+          "Stored hints skipped because they did not decode, once per pass over them.")),
+      write_failures_(metrics->AddCounter(
+          "ringkv_hint_write_failures_total",
+          "Hints that failed to store (disk full, I/O error): replicas only anti-entropy "
+          "can repair.")) {
+  pending_gauge_ = metrics->AddGaugeFamilyCallback(
+      "ringkv_hints_pending", "Hints stored and not yet handed to their target, per target.",
+      [this] {
+        std::vector<LabeledValue> out;
+        for (const auto& [target, count] : counts_) {
+          out.push_back({{{"target", target}}, static_cast<double>(count)});
+        }
+        return out;
+      });
+}
+
 Status HintStore::Load() {
   counts_.clear();
   const std::string start(1, kHintTag);
@@ -25,7 +48,7 @@ Status HintStore::Load() {
     if (ParseHintKey(k, &target, nullptr, nullptr, nullptr).ok()) {
       ++counts_[target];
     } else {
-      ++corrupt_;
+      corrupt_->Increment();
     }
     return true;
   });
@@ -50,15 +73,16 @@ Status HintStore::Add(const NodeId& target, uint32_t partition, std::string_view
     }
     existed = true;
   } else if (!st.IsNotFound()) {
-    ++write_failures_;
+    write_failures_->Increment();
     return st;
   }
   WriteBatch batch;
   batch.Put(hk, EncodeRecord(EncodeObject(merged)));
   if (st = storage_->Write(batch, sync_); !st.ok()) {
-    ++write_failures_;
+    write_failures_->Increment();
     return st;
   }
+  writes_->Increment();
   if (!existed) ++counts_[target];
   return Status::OK();
 }
@@ -73,7 +97,7 @@ Result<std::vector<HintStore::Entry>> HintStore::List(const NodeId& target, size
     e.target = target;
     auto object = DecodeHintValue(v);
     if (!ParseHintKey(k, nullptr, &e.partition, &e.bucket, &e.key).ok() || !object.ok()) {
-      ++corrupt_;
+      corrupt_->Increment();
       return true;
     }
     e.object = std::move(object).value();

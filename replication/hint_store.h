@@ -4,7 +4,9 @@
 // hint key range (docs/storage-format.md), so hints survive a restart of
 // the node holding them and later writes for one object merge into its hint
 // causally. A hint is removed only after its target acknowledged it, and
-// only if no newer write was merged into it meanwhile. Not thread-safe.
+// only if no newer write was merged into it meanwhile. Pending hints per
+// target, writes and failures are ringkv_hint* metrics (docs/metrics.md).
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "causality/object.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "common/transport.h"
 #include "storage/storage.h"
@@ -29,8 +32,9 @@ class HintStore {
     Object object;
   };
 
-  // `storage` must outlive this. With `sync`, every change is fsync'd.
-  HintStore(Storage* storage, bool sync) : storage_(storage), sync_(sync) {}
+  // `storage` and `metrics` must outlive this. With `sync`, every change is
+  // fsync'd.
+  HintStore(Storage* storage, bool sync, MetricsRegistry* metrics);
 
   // Counts the hints already on disk (a restart keeps them). Call once
   // before anything else.
@@ -50,16 +54,18 @@ class HintStore {
 
   // Pending hints per target (targets with none are absent).
   const std::map<NodeId, uint64_t>& counts() const { return counts_; }
-  uint64_t corrupt() const { return corrupt_; }
+  uint64_t corrupt() const { return corrupt_->value(); }
   // Adds that failed on a storage error since this store was created.
-  uint64_t write_failures() const { return write_failures_; }
+  uint64_t write_failures() const { return write_failures_->value(); }
 
  private:
   Storage* storage_;
   bool sync_;
   std::map<NodeId, uint64_t> counts_;
-  uint64_t corrupt_ = 0;
-  uint64_t write_failures_ = 0;
+  Counter* writes_;
+  Counter* corrupt_;
+  Counter* write_failures_;
+  MetricsRegistry::CallbackHandle pending_gauge_;
 };
 
 }  // namespace ringkv

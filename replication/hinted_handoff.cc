@@ -9,13 +9,27 @@
 namespace ringkv {
 
 HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liveness,
-                             HandoffOptions options, Clock* clock, Scheduler* scheduler)
+                             HandoffOptions options, Clock* clock, Scheduler* scheduler,
+                             MetricsRegistry* metrics)
     : rpc_(rpc),
       hints_(hints),
       liveness_(liveness),
       options_(options),
       clock_(clock),
-      scheduler_(scheduler) {}
+      scheduler_(scheduler),
+      delivered_(metrics->AddCounter(
+          "ringkv_hints_delivered_total",
+          "Hints their target acknowledged and this node then deleted.")),
+      sent_(metrics->AddCounter("ringkv_hint_deliveries_sent_total",
+                                "Hints sent to their target, retries included.")) {
+  in_flight_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_hint_deliveries_in_flight", "Hints sent and not yet acknowledged.", {},
+      [this] {
+        uint64_t n = 0;
+        for (const auto& [target, count] : in_flight_count_) n += count;
+        return static_cast<double>(n);
+      });
+}
 
 HintedHandoff::~HintedHandoff() {
   if (timer_) scheduler_->Cancel(timer_);
@@ -58,6 +72,7 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   for (auto& entry : *batch) {
     cursor = HintKey(entry.target, entry.partition, entry.bucket, entry.key);
     ReplicaPutRequest delivery{entry.bucket, entry.key, entry.object, {}, /*handoff=*/true};
+    sent_->Increment();
     rpc_->Call(target, std::move(delivery), now + options_.ack_timeout_us,
                [this, sent = std::move(entry)](Result<MessageBody> r) { OnAck(sent, r); });
     ++flying;
@@ -70,7 +85,7 @@ void HintedHandoff::OnAck(const HintStore::Entry& entry, const Result<MessageBod
   const auto* ack = answer.ok() ? std::get_if<ReplicaPutReply>(&*answer) : nullptr;
   if (ack == nullptr || !ack->status.ok()) return;  // retried on a later pass
   auto removed = hints_->RemoveDelivered(entry);
-  if (removed.ok() && *removed) ++delivered_;
+  if (removed.ok() && *removed) delivered_->Increment();
 }
 
 }  // namespace ringkv

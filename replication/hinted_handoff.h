@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/liveness.h"
+#include "common/metrics.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
 #include "proto/messages.h"
@@ -39,12 +40,12 @@ class HintedHandoff {
  public:
   // All pointers must outlive this.
   HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liveness, HandoffOptions options,
-                Clock* clock, Scheduler* scheduler);
+                Clock* clock, Scheduler* scheduler, MetricsRegistry* metrics);
   ~HintedHandoff();
 
   void Start();
 
-  uint64_t delivered() const { return delivered_; }
+  uint64_t delivered() const { return delivered_->value(); }
 
  private:
   void Tick();
@@ -60,9 +61,11 @@ class HintedHandoff {
   TimerId timer_ = 0;
   double tokens_ = 0;
   int64_t last_refill_us_ = 0;
-  uint64_t delivered_ = 0;
+  Counter* delivered_;
+  Counter* sent_;
   std::map<NodeId, std::string> cursor_;  // last hint key sent, per target
   std::map<NodeId, uint32_t> in_flight_count_;
+  MetricsRegistry::CallbackHandle in_flight_gauge_;
 };
 
 }  // namespace ringkv

@@ -9,6 +9,7 @@
 #include "replication/hinted_handoff.h"
 #include "replication/object_store.h"
 #include "replication/replica.h"
+#include "replication/request_metrics.h"
 
 namespace ringkv {
 namespace {
@@ -17,20 +18,27 @@ namespace {
 // recognised: covers the network delaying a copy beyond the deadline.
 constexpr int64_t kForwardDedupSlackUs = 1'000'000;
 
+ServiceEnv WithMetrics(ServiceEnv env, MetricsRegistry* fallback) {
+  if (env.metrics == nullptr) env.metrics = fallback;
+  return env;
+}
+
 }  // namespace
 
 Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
-    : options_(std::move(options)),
+    : own_metrics_(env.metrics == nullptr ? std::make_unique<MetricsRegistry>() : nullptr),
+      options_(std::move(options)),
       ring_(std::move(ring)),
-      env_(env),
+      env_(WithMetrics(env, own_metrics_.get())),
       generation_(options_.generation != 0 ? options_.generation
                                            : static_cast<uint64_t>(env_.clock->WallMicros())),
       rpc_(options_.self, generation_, env.clock, env.scheduler, env.transport, env.random,
            options_.default_timeout_ms),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
-      hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes)),
+      hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
-                                         &options_.buckets, store_.get())) {
+                                         &options_.buckets, store_.get())),
+      requests_(std::make_unique<RequestMetrics>(env_.metrics, env.clock)) {
   if (options_.failure_detection) {
     gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, ring_.members(),
                                            options_.gossip, env_.clock, env_.scheduler, &rpc_,
@@ -50,7 +58,7 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
   HandoffOptions handoff;
   handoff.rate_per_sec = options_.hint_rate_per_sec;
   handoff_ = std::make_unique<HintedHandoff>(&rpc_, hints_.get(), env_.liveness, handoff,
-                                             env_.clock, env_.scheduler);
+                                             env_.clock, env_.scheduler, env_.metrics);
   ServePeers();
 }
 
@@ -105,6 +113,7 @@ NodeStatus Service::StatusReport() const {
   for (const auto& [target, count] : hints_->counts()) s.hints.push_back({target, count});
   s.hints_delivered = handoff_->delivered();
   s.hint_write_failures = hints_->write_failures();
+  s.metrics = env_.metrics->Snapshot();
   return s;
 }
 
@@ -122,6 +131,7 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
     reply(std::move(m));
   };
   int64_t deadline = DeadlineFor(request);
+  const int64_t start_us = env_.clock->MonoMicros();
   if (std::holds_alternative<Ping>(request.body)) {
     respond(Pong{options_.self});
   } else if (std::holds_alternative<StatusRequest>(request.body)) {
@@ -131,16 +141,26 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
   } else if (auto* read = std::get_if<ReplicaGetRequest>(&request.body)) {
     // A client coordinating its own read (Dynamo's client-driven reads)
     // asks each replica directly; it merges the answers itself.
-    respond(ReadLocal(*read));
+    ReplicaGetReply r = ReadLocal(*read);
+    requests_->RecordRead(RequestMetrics::Op::kReplicaGet, start_us, r.status,
+                          r.found && !r.object.IsDeleted());
+    respond(std::move(r));
   } else if (auto* get = std::get_if<GetRequest>(&request.body)) {
-    coordinator_->Get(*get, deadline, [respond](GetReply r) { respond(std::move(r)); });
+    coordinator_->Get(*get, deadline, [this, start_us, respond](GetReply r) {
+      requests_->RecordRead(RequestMetrics::Op::kGet, start_us, r.status,
+                            r.found && !r.object.IsDeleted());
+      respond(std::move(r));
+    });
   } else if (auto* put = std::get_if<PutRequest>(&request.body)) {
     // A client cannot claim a put was already forwarded, nor choose the
     // time LWW orders it by, nor the id merges fold repeats of a write by.
     put->forwarded = false;
     put->timestamp_us = 0;
     put->write_id = WriteId{};
-    coordinator_->Put(*put, deadline, [respond](PutReply r) { respond(std::move(r)); });
+    coordinator_->Put(*put, deadline, [this, start_us, respond](PutReply r) {
+      requests_->RecordPut(start_us, r.status);
+      respond(std::move(r));
+    });
   } else {
     respond(ErrorReply{Status::InvalidArgument("not a client request")});
   }

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/liveness.h"
+#include "common/metrics.h"
 #include "common/random.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
@@ -68,6 +69,10 @@ struct ServiceEnv {
   // Optional transport-level view (false while connections to a node keep
   // failing), combined with the gossiper's: either one saying down is down.
   const Liveness* reachability = nullptr;
+  // The node's metrics (common/metrics.h), shared with the server, the
+  // transport and the cache, reported in StatusReport; null: the service
+  // keeps a registry of its own.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class Coordinator;
@@ -75,6 +80,7 @@ class HintStore;
 class HintedHandoff;
 class ObjectStore;
 class Replica;
+class RequestMetrics;
 
 class Service {
  public:
@@ -100,8 +106,8 @@ class Service {
   PeerRpc& rpc() { return rpc_; }
 
   // This node's view: each peer up or down (the failure detector's phi, and
-  // down too while the transport cannot reach it) and pending hints per
-  // target.
+  // down too while the transport cannot reach it), pending hints per
+  // target, and a snapshot of the node's metrics.
   NodeStatus StatusReport() const;
   // Pending hints per target.
   const std::map<NodeId, uint64_t>& HintCounts() const;
@@ -120,6 +126,9 @@ class Service {
   void ServePeers();
   void ServeForward(const PeerRpc::Request& request, PutRequest& put, PeerRpc::Respond respond);
 
+  // Declared first, so it is destroyed after every component holding its
+  // handles. Null when the environment brought a registry.
+  std::unique_ptr<MetricsRegistry> own_metrics_;
   ServiceOptions options_;
   Ring ring_;
   ServiceEnv env_;
@@ -136,6 +145,7 @@ class Service {
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<HintStore> hints_;
   std::unique_ptr<Replica> replica_;
+  std::unique_ptr<RequestMetrics> requests_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HintedHandoff> handoff_;
 };

@@ -8,8 +8,26 @@ constexpr size_t kEntryOverhead = 128;
 
 }  // namespace
 
-CachedStorage::CachedStorage(Storage* base, size_t capacity_bytes)
-    : base_(base), capacity_(capacity_bytes) {}
+CachedStorage::CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegistry* metrics)
+    : base_(base),
+      capacity_(capacity_bytes),
+      hits_(metrics->AddCounter("ringkv_record_cache_hits_total",
+                                "Record reads answered by the record cache.")),
+      misses_(metrics->AddCounter("ringkv_record_cache_misses_total",
+                                  "Record reads the record cache passed to the engine.")),
+      evictions_(metrics->AddCounter(
+          "ringkv_record_cache_evictions_total",
+          "Records the record cache dropped, least recently used first, to stay within "
+          "its capacity.")) {
+  metrics->AddGauge("ringkv_record_cache_capacity_bytes", "Capacity of the record cache.")
+      ->Set(static_cast<double>(capacity_bytes));
+  bytes_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_record_cache_bytes", "Bytes charged to the records the cache holds.", {},
+      [this] { return static_cast<double>(charged_); });
+  entries_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_record_cache_entries", "Records (present or known absent) the cache holds.", {},
+      [this] { return static_cast<double>(lru_.size()); });
+}
 
 size_t CachedStorage::Charge(const Entry& e) {
   return e.key.size() + e.value.size() + kEntryOverhead;
@@ -18,14 +36,14 @@ size_t CachedStorage::Charge(const Entry& e) {
 Status CachedStorage::Get(std::string_view key, std::string* value) {
   auto it = index_.find(key);
   if (it != index_.end()) {
-    ++hits_;
+    hits_->Increment();
     lru_.splice(lru_.begin(), lru_, it->second);
     const Entry& e = *it->second;
     if (!e.present) return Status::NotFound();
     value->assign(e.value);
     return Status::OK();
   }
-  ++misses_;
+  misses_->Increment();
   Status st = base_->Get(key, value);
   if (st.ok()) {
     Insert(key, *value, true);
@@ -75,6 +93,7 @@ void CachedStorage::Insert(std::string_view key, std::string_view value, bool pr
     charged_ -= Charge(victim);
     index_.erase(victim.key);
     lru_.pop_back();
+    evictions_->Increment();
   }
 }
 

@@ -7,7 +7,8 @@
 // state is then unknown. Absent keys are cached too (a first write of a key
 // reads it first). Scans bypass the cache. Values larger than 1/16 of the
 // capacity are never cached, so one large object cannot flush the rest.
-// Not thread-safe, like every Storage.
+// Hits, misses, evictions and the bytes held are ringkv_record_cache_*
+// metrics (docs/metrics.md). Not thread-safe, like every Storage.
 #pragma once
 
 #include <cstddef>
@@ -17,23 +18,24 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/metrics.h"
 #include "storage/storage.h"
 
 namespace ringkv {
 
 class CachedStorage : public Storage {
  public:
-  // `base` must outlive this. `capacity_bytes` counts keys, values and a
-  // fixed per-entry overhead.
-  CachedStorage(Storage* base, size_t capacity_bytes);
+  // `base` and `metrics` must outlive this. `capacity_bytes` counts keys,
+  // values and a fixed per-entry overhead.
+  CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegistry* metrics);
 
   Status Get(std::string_view key, std::string* value) override;
   Status Write(const WriteBatch& batch, bool sync) override;
   Status Scan(std::string_view start, std::string_view end,
               const std::function<bool(std::string_view, std::string_view)>& fn) override;
 
-  uint64_t hits() const { return hits_; }
-  uint64_t misses() const { return misses_; }
+  uint64_t hits() const { return hits_->value(); }
+  uint64_t misses() const { return misses_->value(); }
   size_t charged_bytes() const { return charged_; }
 
  private:
@@ -50,10 +52,13 @@ class CachedStorage : public Storage {
   Storage* base_;
   size_t capacity_;
   size_t charged_ = 0;
-  uint64_t hits_ = 0;
-  uint64_t misses_ = 0;
+  Counter* hits_;
+  Counter* misses_;
+  Counter* evictions_;
   List lru_;  // most recent first
   std::unordered_map<std::string_view, List::iterator> index_;  // views into lru_ keys
+  MetricsRegistry::CallbackHandle bytes_gauge_;
+  MetricsRegistry::CallbackHandle entries_gauge_;
 };
 
 }  // namespace ringkv

@@ -1,7 +1,8 @@
 // ringkv-admin: operator commands against one node. `status` prints that
 // node's view: its id and incarnation, each peer up or down with phi (the
 // gossip failure detector), its pending hints per target and how many it has
-// delivered. Command-line contract: docs/cli.md.
+// delivered, and with --metrics (always with --json) every series of its
+// metrics registry (docs/metrics.md). Command-line contract: docs/cli.md.
 //
 // Exit status, as for `ringkv`: 0 success, 2 usage or bad input,
 // 3 unavailable (node unreachable or no answer by the deadline), 4 any other
@@ -30,7 +31,11 @@ struct Flags {
   std::string node = "127.0.0.1:7101";
   uint32_t timeout_ms = 5000;
   bool json = false;
+  bool metrics = false;
 };
+
+// Quantiles the status shows for each histogram.
+constexpr double kQuantiles[] = {0.5, 0.9, 0.99};
 
 std::string Hex(uint64_t v) {
   char buf[17];
@@ -42,6 +47,52 @@ uint64_t PendingHints(const NodeStatus& s) {
   uint64_t total = 0;
   for (const HintCount& h : s.hints) total += h.count;
   return total;
+}
+
+// {"op": "get", ...}: label names are unique within a series.
+nlohmann::json LabelsJson(const MetricLabels& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : labels) out[name] = value;
+  return out;
+}
+
+// "p50", "p99", "p99.9".
+std::string QuantileName(double q) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "p%g", q * 100);
+  return buf;
+}
+
+nlohmann::json MetricsJson(const std::vector<MetricSample>& samples) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const MetricSample& m : samples) {
+    nlohmann::json j = {{"name", m.name},
+                        {"type", std::string(MetricTypeName(m.type))},
+                        {"help", m.help},
+                        {"labels", LabelsJson(m.labels)}};
+    switch (m.type) {
+      case MetricType::kCounter:
+        // Exact as an integer; a counter is a whole number.
+        j["value"] = static_cast<uint64_t>(m.value);
+        break;
+      case MetricType::kGauge:
+        j["value"] = std::isfinite(m.value) ? nlohmann::json(m.value) : nlohmann::json();
+        break;
+      case MetricType::kHistogram: {
+        j["count"] = m.count;
+        j["sum"] = m.sum;
+        nlohmann::json buckets = nlohmann::json::array();
+        for (const HistogramBucket& b : m.buckets) {
+          buckets.push_back({{"le", b.upper_bound}, {"count", b.cumulative_count}});
+        }
+        j["buckets"] = buckets;
+        for (double q : kQuantiles) j[QuantileName(q)] = HistogramQuantile(m, q);
+        break;
+      }
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 void PrintJson(const NodeStatus& s) {
@@ -61,7 +112,8 @@ void PrintJson(const NodeStatus& s) {
                         {"hints", hints},
                         {"hints_pending", PendingHints(s)},
                         {"hints_delivered", s.hints_delivered},
-                        {"hint_write_failures", s.hint_write_failures}};
+                        {"hint_write_failures", s.hint_write_failures},
+                        {"metrics", MetricsJson(s.metrics)}};
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
@@ -80,6 +132,52 @@ void PrintText(const NodeStatus& s) {
   std::printf("hint write failures: %" PRIu64 "\n", s.hint_write_failures);
 }
 
+// name{label="value",...} as Prometheus writes a series.
+std::string SeriesName(const MetricSample& m) {
+  std::string out = m.name;
+  if (m.labels.empty()) return out;
+  out += '{';
+  for (size_t i = 0; i < m.labels.size(); ++i) {
+    if (i > 0) out += ',';
+    out += m.labels[i].first + "=\"" + m.labels[i].second + '"';
+  }
+  out += '}';
+  return out;
+}
+
+// Whole numbers in full (byte counts), the rest to 6 significant digits.
+std::string FormatNumber(double v) {
+  char buf[32];
+  if (std::isfinite(v) && v == std::trunc(v) && std::fabs(v) < 0x1p53) {
+    std::snprintf(buf, sizeof(buf), "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%g", v);
+  }
+  return buf;
+}
+
+void PrintMetrics(const NodeStatus& s) {
+  std::printf("metrics (%zu):\n", s.metrics.size());
+  for (const MetricSample& m : s.metrics) {
+    const std::string series = SeriesName(m);
+    switch (m.type) {
+      case MetricType::kCounter:
+      case MetricType::kGauge:
+        std::printf("  %s %s\n", series.c_str(), FormatNumber(m.value).c_str());
+        break;
+      case MetricType::kHistogram:
+        std::printf("  %s count %" PRIu64 " sum %s", series.c_str(), m.count,
+                    FormatNumber(m.sum).c_str());
+        for (double q : kQuantiles) {
+          std::printf(" %s %s", QuantileName(q).c_str(),
+                      FormatNumber(HistogramQuantile(m, q)).c_str());
+        }
+        std::printf("\n");
+        break;
+    }
+  }
+}
+
 int DoStatus(const Flags& flags) {
   Result<HostPort> address = ParseHostPort(flags.node);
   if (!address.ok()) return Fail(Status::InvalidArgument("--node: " + address.status().message()));
@@ -95,6 +193,7 @@ int DoStatus(const Flags& flags) {
     PrintJson(*status);
   } else {
     PrintText(*status);
+    if (flags.metrics) PrintMetrics(*status);
   }
   return kExitOk;
 }
@@ -116,7 +215,11 @@ int main(int argc, char** argv) {
       "status", "the node's view: peers up/down with phi, pending hints per target");
   status->add_flag("--json", flags.json,
                    "print {node, incarnation, ring_epoch, peers: [{node, up, phi}], "
-                   "hints: [{target, count}], hints_pending, hints_delivered, hint_write_failures}");
+                   "hints: [{target, count}], hints_pending, hints_delivered, hint_write_failures, "
+                   "metrics: [{name, type, help, labels, value | count, sum, buckets, p50, p90, "
+                   "p99}]}");
+  status->add_flag("--metrics", flags.metrics,
+                   "also print every metric of the node (docs/metrics.md), one series a line");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,11 +9,13 @@
 #include <vector>
 
 #include "node/server.h"
+#include "tests/common/metric_value.h"
 #include "tests/node/test_client.h"
 
 namespace ringkv {
 namespace {
 
+using testing::MetricValue;
 using testing::PumpUntil;
 
 class RecordingSink : public MessageSink {
@@ -35,67 +37,94 @@ Message FromN1(uint64_t id) {
 // A port nobody listens on: bind, read the port, close.
 uint16_t DeadPort(EventLoop* loop) {
   RecordingSink sink;
-  Server s(loop, ServerOptions{}, &sink);
+  MetricsRegistry metrics;
+  Server s(loop, ServerOptions{}, &sink, &metrics);
   EXPECT_TRUE(s.Start().ok());
   return s.port();
 }
 
 TEST(PeerTransportTest, DeliversToPeerServerInOrder) {
   EventLoop loop;
+  MetricsRegistry metrics;
   RecordingSink sink;
-  Server server(&loop, ServerOptions{}, &sink);
+  MetricsRegistry server_metrics;
+  Server server(&loop, ServerOptions{}, &sink, &server_metrics);
   ASSERT_TRUE(server.Start().ok());
   PeerTransport transport(&loop, "n1",
                           {{"n1", "127.0.0.1:1"},
                            {"n2", "127.0.0.1:" + std::to_string(server.port())}},
-                          nullptr);
-  for (uint64_t id = 1; id <= 100; ++id) transport.Send("n2", EncodeMessage(FromN1(id)));
+                          nullptr, &metrics);
+  size_t frame_bytes = 0;
+  for (uint64_t id = 1; id <= 100; ++id) {
+    std::string bytes = EncodeMessage(FromN1(id));
+    frame_bytes += kFrameHeaderSize + bytes.size();
+    transport.Send("n2", std::move(bytes));
+  }
   ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == 100; }));
   for (uint64_t id = 1; id <= 100; ++id) EXPECT_EQ(sink.got[id - 1], FromN1(id));
   EXPECT_TRUE(transport.connected("n2"));
   EXPECT_EQ(transport.stats().sent, 100u);
   EXPECT_EQ(transport.stats().connects, 1u);
   EXPECT_EQ(sink.client_requests, 0);
+  const MetricLabels n2 = {{"peer", "n2"}};
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_messages_sent_total", n2), 100);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_sent_bytes_total", n2), frame_bytes);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_connects_total", n2), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_connect_failures_total", n2), 0);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_connections_open"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_queued_bytes"), 0);
 }
 
 TEST(PeerTransportTest, SelfIsDeliveredLocallyOnTheNextTurn) {
   EventLoop loop;
+  MetricsRegistry metrics;
   std::vector<std::string> local;
   PeerTransport transport(&loop, "n1", {{"n1", "127.0.0.1:1"}},
-                          [&](std::string bytes) { local.push_back(std::move(bytes)); });
+                          [&](std::string bytes) { local.push_back(std::move(bytes)); },
+                          &metrics);
   transport.Send("n1", "abc");
   EXPECT_TRUE(local.empty());
   ASSERT_TRUE(PumpUntil(&loop, [&] { return local.size() == 1; }));
   EXPECT_EQ(local[0], "abc");
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_messages_sent_total", {{"peer", "n1"}}), 1);
 }
 
 TEST(PeerTransportTest, UnknownPeerIsDroppedAndCounted) {
   EventLoop loop;
-  PeerTransport transport(&loop, "n1", {}, nullptr);
+  MetricsRegistry metrics;
+  PeerTransport transport(&loop, "n1", {}, nullptr, &metrics);
   transport.Send("nobody", "x");
   EXPECT_EQ(transport.stats().dropped_unknown, 1u);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_messages_unknown_destination_total"), 1);
 }
 
 TEST(PeerTransportTest, DownPeerDropsAndRecoversWhenItComesUp) {
   EventLoop loop;
+  MetricsRegistry metrics;
   uint16_t port = DeadPort(&loop);
   PeerTransportOptions options;
   options.min_backoff_us = 10'000;
   options.max_backoff_us = 20'000;
   PeerTransport transport(&loop, "n1", {{"n2", "127.0.0.1:" + std::to_string(port)}}, nullptr,
-                          options);
+                          &metrics, options);
   transport.Send("n2", EncodeMessage(FromN1(1)));
   ASSERT_TRUE(PumpUntil(&loop, [&] { return transport.stats().dropped_down >= 1; }));
   // In backoff: dropped at once.
   uint64_t before = transport.stats().dropped_down;
   transport.Send("n2", EncodeMessage(FromN1(2)));
   EXPECT_EQ(transport.stats().dropped_down, before + 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_messages_dropped_total",
+                        {{"peer", "n2"}, {"reason", "down"}}),
+            before + 1);
+  EXPECT_GE(MetricValue(metrics, "ringkv_peer_connect_failures_total", {{"peer", "n2"}}), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_connections_lost_total", {{"peer", "n2"}}), 0);
 
   // The peer comes up on that port; sends get through again after backoff.
   RecordingSink sink;
+  MetricsRegistry server_metrics;
   ServerOptions so;
   so.port = port;
-  Server server(&loop, so, &sink);
+  Server server(&loop, so, &sink, &server_metrics);
   ASSERT_TRUE(server.Start().ok());
   uint64_t id = 100;
   ASSERT_TRUE(PumpUntil(&loop, [&] {
@@ -108,14 +137,20 @@ TEST(PeerTransportTest, DownPeerDropsAndRecoversWhenItComesUp) {
 
 TEST(PeerTransportTest, FullQueueDropsNewest) {
   EventLoop loop;
+  MetricsRegistry metrics;
   uint16_t port = DeadPort(&loop);
   PeerTransportOptions options;
   options.max_queue_bytes = 200;
   PeerTransport transport(&loop, "n1", {{"n2", "127.0.0.1:" + std::to_string(port)}}, nullptr,
-                          options);
+                          &metrics, options);
   // Queued while connecting (before the loop learns the port is dead).
   for (int i = 0; i < 10; ++i) transport.Send("n2", std::string(50, 'x'));
   EXPECT_GE(transport.stats().dropped_full, 7u);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_messages_dropped_total",
+                        {{"peer", "n2"}, {"reason", "queue_full"}}),
+            transport.stats().dropped_full);
+  // Three 62-byte frames wait for the connection.
+  EXPECT_EQ(MetricValue(metrics, "ringkv_peer_queued_bytes"), 3 * (kFrameHeaderSize + 50));
 }
 
 // After a burst that fills the socket (the bufferevent sends the rest once
@@ -126,11 +161,14 @@ TEST(PeerTransportTest, FullQueueDropsNewest) {
 // as a broken connection.
 TEST(PeerTransportTest, FramesAfterABlockedBurstLeaveDespiteStaleErrno) {
   EventLoop loop;
+  MetricsRegistry metrics;
   RecordingSink sink;
-  Server server(&loop, ServerOptions{}, &sink);
+  MetricsRegistry server_metrics;
+  Server server(&loop, ServerOptions{}, &sink, &server_metrics);
   ASSERT_TRUE(server.Start().ok());
   PeerTransport transport(&loop, "n1",
-                          {{"n2", "127.0.0.1:" + std::to_string(server.port())}}, nullptr);
+                          {{"n2", "127.0.0.1:" + std::to_string(server.port())}}, nullptr,
+                          &metrics);
   transport.Send("n2", EncodeMessage(FromN1(1)));
   ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == 1; }));
   // Far more than the socket buffers take in one turn.

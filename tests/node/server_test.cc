@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "tests/common/metric_value.h"
 #include "tests/node/test_client.h"
 
 namespace ringkv {
@@ -14,6 +15,7 @@ namespace {
 
 using testing::AwaitClosed;
 using testing::AwaitMessage;
+using testing::MetricValue;
 using testing::PumpUntil;
 using testing::TestClient;
 
@@ -48,7 +50,7 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     ServerOptions options;
     options.max_frame_bytes = 1 << 20;
-    server_ = std::make_unique<Server>(&loop_, options, &sink_);
+    server_ = std::make_unique<Server>(&loop_, options, &sink_, &metrics_);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_NE(server_->port(), 0);
   }
@@ -64,12 +66,54 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ(std::get<Pong>(reply->body).node, "fake");
   }
 
+  // Connections closed for bad input with `reason`, by the fixture's server.
+  double Rejected(const char* reason) const {
+    return MetricValue(metrics_, "ringkv_server_connections_rejected_total",
+                       {{"reason", reason}});
+  }
+
   EventLoop loop_;
   FakeSink sink_;
+  MetricsRegistry metrics_;
   std::unique_ptr<Server> server_;
 };
 
 TEST_F(ServerTest, PingIsAnswered) { ExpectServing(); }
+
+TEST_F(ServerTest, MetricsCountConnectionsMessagesRepliesAndBytes) {
+  TestClient client(server_->port());
+  TestClient peer(server_->port());
+  std::string sent;
+  for (uint64_t id = 1; id <= 3; ++id) AppendFrame(EncodeMessage(PingWithId(id)), &sent);
+  ASSERT_TRUE(client.SendRaw(sent));
+  std::string replies;
+  for (uint64_t id = 1; id <= 3; ++id) {
+    auto reply = AwaitMessage(&loop_, &client);
+    ASSERT_TRUE(reply.has_value());
+    AppendFrame(EncodeMessage(*reply), &replies);
+  }
+  Message gossip = PingWithId(4);
+  gossip.from = "n2";
+  std::string peer_frame;
+  AppendFrame(EncodeMessage(gossip), &peer_frame);
+  ASSERT_TRUE(peer.SendRaw(peer_frame));
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.peer.size() == 1; }));
+
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_connections_accepted_total"), 2);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_connections_open"), 2);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_messages_received_total",
+                        {{"sender", "client"}}),
+            3);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_messages_received_total",
+                        {{"sender", "peer"}}),
+            1);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_replies_total"), 3);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_received_bytes_total"),
+            sent.size() + peer_frame.size());
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_sent_bytes_total"), replies.size());
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_server_pending_output_bytes"), 0);
+  EXPECT_EQ(server_->rejected_connections(), 0u);
+}
 
 TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {
   TestClient c(server_->port());
@@ -89,7 +133,8 @@ TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {
 TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
   ServerOptions options;
   options.max_pending_output_bytes = 256u << 10;
-  Server server(&loop_, options, &sink_);
+  MetricsRegistry metrics;
+  Server server(&loop_, options, &sink_, &metrics);
   ASSERT_TRUE(server.Start().ok());
   sink_.reply_padding = 256u << 10;
   constexpr uint64_t kRequests = 200;  // about 52 MB of replies
@@ -100,6 +145,7 @@ TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
   // With nobody reading, the socket fills and the server holds the rest
   // unsent: it must stall there, not drop or close.
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.pending_output_bytes() > 0; }));
+  EXPECT_GT(MetricValue(metrics, "ringkv_server_pending_output_bytes"), 0);
   for (uint64_t id = 1; id <= kRequests; ++id) {
     auto reply = AwaitMessage(&loop_, &c);
     ASSERT_TRUE(reply.has_value()) << id;
@@ -107,6 +153,8 @@ TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
     EXPECT_EQ(std::get<Pong>(reply->body).node.size(), 4 + sink_.reply_padding);
   }
   EXPECT_FALSE(c.closed());
+  // 52 MB of replies against a 256 KiB cap: reading stopped at least once.
+  EXPECT_GE(MetricValue(metrics, "ringkv_server_read_pauses_total"), 1);
 }
 
 TEST_F(ServerTest, FrameSplitAcrossWritesIsReassembled) {
@@ -140,6 +188,7 @@ TEST_F(ServerTest, GarbageFrameClosesOnlyThatConnection) {
   ASSERT_TRUE(bad.SendRaw("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(AwaitClosed(&loop_, &bad));
   EXPECT_EQ(server_->rejected_connections(), 1u);
+  EXPECT_EQ(Rejected("bad_frame"), 1);
   ExpectServing();
   // The bystander connection opened before is still usable.
   ASSERT_TRUE(bystander.SendMessage(PingWithId(3)));
@@ -162,6 +211,7 @@ TEST_F(ServerTest, BadChecksumClosesTheConnection) {
   frame[6] = static_cast<char>(frame[6] ^ 0x01);
   ASSERT_TRUE(bad.SendRaw(frame));
   ASSERT_TRUE(AwaitClosed(&loop_, &bad));
+  EXPECT_EQ(Rejected("bad_frame"), 1);
   ExpectServing();
 }
 
@@ -171,6 +221,8 @@ TEST_F(ServerTest, UndecodableBodyClosesTheConnection) {
   AppendFrame(std::string(64, '\x7f'), &frame);  // good checksum, not capnp
   ASSERT_TRUE(bad.SendRaw(frame));
   ASSERT_TRUE(AwaitClosed(&loop_, &bad));
+  EXPECT_EQ(Rejected("undecodable"), 1);
+  EXPECT_EQ(Rejected("bad_frame"), 0);
   ExpectServing();
 }
 
@@ -195,13 +247,16 @@ TEST_F(ServerTest, TruncatedThenCloseIsCleanedUp) {
     ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 1; }));
   }  // closed here, mid-frame
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 0; }));
+  EXPECT_EQ(Rejected("truncated"), 1);
+  EXPECT_EQ(server_->rejected_connections(), 1u);
   ExpectServing();
 }
 
 TEST_F(ServerTest, StalledPartialFrameIsCutOffIdleConnectionIsNot) {
   ServerOptions options;
   options.partial_frame_timeout_ms = 50;
-  Server server(&loop_, options, &sink_);
+  MetricsRegistry metrics;
+  Server server(&loop_, options, &sink_, &metrics);
   ASSERT_TRUE(server.Start().ok());
   TestClient idle(server.port());
   TestClient stalled(server.port());
@@ -213,6 +268,9 @@ TEST_F(ServerTest, StalledPartialFrameIsCutOffIdleConnectionIsNot) {
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->request_id, 8u);
   EXPECT_EQ(server.rejected_connections(), 1u);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_server_connections_rejected_total",
+                        {{"reason", "slowloris"}}),
+            1);
 }
 
 TEST_F(ServerTest, ReplyAfterTheClientLeftIsDropped) {
@@ -258,7 +316,8 @@ TEST_F(ServerTest, ManyIdleConnectionsDoNotBreakIt) {
 TEST_F(ServerTest, BusyPortIsAnIOError) {
   ServerOptions options;
   options.port = server_->port();
-  Server second(&loop_, options, &sink_);
+  MetricsRegistry metrics;
+  Server second(&loop_, options, &sink_, &metrics);
   Status st = second.Start();
   EXPECT_TRUE(st.IsIOError()) << st.ToString();
 }
@@ -266,7 +325,8 @@ TEST_F(ServerTest, BusyPortIsAnIOError) {
 TEST_F(ServerTest, BadListenAddressIsInvalidArgument) {
   ServerOptions options;
   options.host = "not an address";
-  Server bad(&loop_, options, &sink_);
+  MetricsRegistry metrics;
+  Server bad(&loop_, options, &sink_, &metrics);
   EXPECT_TRUE(bad.Start().IsInvalidArgument());
 }
 

@@ -27,6 +27,30 @@ Object SampleObject() {
   return Sync(merged, tomb);
 }
 
+// One series of each type, with and without labels.
+std::vector<MetricSample> SampleMetrics() {
+  MetricSample counter;
+  counter.name = "ringkv_client_requests_total";
+  counter.type = MetricType::kCounter;
+  counter.help = "Client requests answered.";
+  counter.labels = {{"op", "get"}, {"result", "ok"}};
+  counter.value = 12345;
+  MetricSample gauge;
+  gauge.name = "ringkv_server_connections_open";
+  gauge.type = MetricType::kGauge;
+  gauge.help = "Open connections.";
+  gauge.value = 2.5;
+  MetricSample histogram;
+  histogram.name = "ringkv_client_request_duration_seconds";
+  histogram.type = MetricType::kHistogram;
+  histogram.help = "Time to answer.";
+  histogram.labels = {{"op", "put"}};
+  histogram.count = 7;
+  histogram.sum = 0.0123;
+  histogram.buckets = {{0.000511, 3}, {0.001023, 6}, {0.004095, 7}};
+  return {counter, gauge, histogram};
+}
+
 Message With(MessageBody body) {
   Message m;
   m.request_id = 0x0123456789abcdefULL;
@@ -79,6 +103,9 @@ std::vector<Message> AllMessages() {
   status.ring_epoch = 3;
   status.hint_write_failures = 5;
   all.push_back(With(status));
+  NodeStatus with_metrics = status;
+  with_metrics.metrics = SampleMetrics();
+  all.push_back(With(with_metrics));
   all.push_back(With(RingRequest{}));
   RingInfo ring;
   ring.epoch = 2;
@@ -108,6 +135,47 @@ TEST(CodecTest, EveryMessageTypeRoundTrips) {
     EXPECT_EQ(*back, m) << "type " << m.body.index();
   }
   for (size_t i = 0; i < seen.size(); ++i) EXPECT_TRUE(seen[i]) << "no case for type " << i;
+}
+
+TEST(CodecTest, RegistrySnapshotRoundTripsInNodeStatus) {
+  MetricsRegistry registry;
+  registry.AddCounter("ringkv_a_total", "A.", {{"peer", "n2"}})->Add(3);
+  registry.AddGauge("ringkv_b_bytes", "B.")->Set(1e12);
+  Histogram* h = registry.AddHistogram("ringkv_c_seconds", "C.", {{"op", "get"}}, 1e-6);
+  for (uint64_t us : {5, 80, 80, 1500, 250000}) h->Observe(us);
+  NodeStatus status;
+  status.node = "n1";
+  status.metrics = registry.Snapshot();
+  ASSERT_EQ(status.metrics.size(), 3u);
+  Result<Message> back = DecodeMessage(EncodeMessage(With(status)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const auto& got = std::get<NodeStatus>(back->body);
+  EXPECT_EQ(got.metrics, status.metrics);
+  // The median, 80 us, lies in the bucket [80, 83].
+  EXPECT_DOUBLE_EQ(HistogramQuantile(got.metrics[2], 0.5), 83e-6);
+}
+
+TEST(CodecTest, MetricOfAnUnknownTypeIsSkippedNotTheStatus) {
+  capnp::MallocMessageBuilder b;
+  auto env = b.initRoot<schema::Envelope>();
+  auto status = env.initStatusReply();
+  status.setNode("n1");
+  status.setHintsDelivered(4);
+  auto metrics = status.initMetrics(2);
+  metrics[0].setName("ringkv_future");
+  metrics[0].setType(9);
+  metrics[1].setName("ringkv_now_total");
+  metrics[1].setType(static_cast<uint8_t>(MetricType::kCounter));
+  metrics[1].setValue(6);
+  auto words = capnp::messageToFlatArray(b);
+  Result<Message> m =
+      DecodeMessage(std::string_view(words.asChars().begin(), words.asChars().size()));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const auto& got = std::get<NodeStatus>(m->body);
+  EXPECT_EQ(got.hints_delivered, 4u);
+  ASSERT_EQ(got.metrics.size(), 1u);
+  EXPECT_EQ(got.metrics[0].name, "ringkv_now_total");
+  EXPECT_EQ(got.metrics[0].value, 6);
 }
 
 TEST(CodecTest, PingFrameMatchesTheDocumentedBytes) {

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "storage/keys.h"
+#include "tests/common/metric_value.h"
 #include "storage/memory_storage.h"
 
 namespace ringkv {
 namespace {
+
+using testing::MetricValue;
 
 Object Write(const Object& base, const std::string& node, const std::string& value) {
   return Update(base, base.context, Actor{node, 1}, 1000, false, value);
@@ -14,7 +17,8 @@ Object Write(const Object& base, const std::string& node, const std::string& val
 
 TEST(HintStoreTest, HintsForOneObjectMergeCausally) {
   MemoryStorage storage;
-  HintStore hints(&storage, false);
+  MetricsRegistry metrics;
+  HintStore hints(&storage, false, &metrics);
   ASSERT_TRUE(hints.Load().ok());
   Object a = Write({}, "n1", "a");
   Object b = Write({}, "n2", "b");  // concurrent with a
@@ -32,7 +36,8 @@ TEST(HintStoreTest, HintsForOneObjectMergeCausally) {
 
 TEST(HintStoreTest, FailedWritesAreCountedAndStoreNothing) {
   MemoryStorage storage;
-  HintStore hints(&storage, false);
+  MetricsRegistry metrics;
+  HintStore hints(&storage, false, &metrics);
   ASSERT_TRUE(hints.Load().ok());
   storage.SetWriteError(Status::IOError("disk full"));
   EXPECT_TRUE(hints.Add("n3", 1, "b", "k", Write({}, "n1", "a")).IsIOError());
@@ -43,11 +48,15 @@ TEST(HintStoreTest, FailedWritesAreCountedAndStoreNothing) {
   ASSERT_TRUE(hints.Add("n3", 1, "b", "k", Write({}, "n1", "a")).ok());
   EXPECT_EQ(hints.write_failures(), 2u);
   EXPECT_EQ(hints.counts().at("n3"), 1u);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_hint_write_failures_total"), 2);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_hint_writes_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_hints_pending", {{"target", "n3"}}), 1);
 }
 
 TEST(HintStoreTest, RemoveOnlyWhatWasDelivered) {
   MemoryStorage storage;
-  HintStore hints(&storage, false);
+  MetricsRegistry metrics;
+  HintStore hints(&storage, false, &metrics);
   ASSERT_TRUE(hints.Load().ok());
   Object a = Write({}, "n1", "a");
   ASSERT_TRUE(hints.Add("n3", 1, "b", "k", a).ok());
@@ -70,15 +79,16 @@ TEST(HintStoreTest, RemoveOnlyWhatWasDelivered) {
 
 TEST(HintStoreTest, SurvivesReloadAndPagesPerTarget) {
   MemoryStorage storage;
+  MetricsRegistry metrics;
   {
-    HintStore hints(&storage, true);
+    HintStore hints(&storage, true, &metrics);
     ASSERT_TRUE(hints.Load().ok());
     for (int i = 0; i < 25; ++i) {
       ASSERT_TRUE(hints.Add("n2", 3, "b", "k" + std::to_string(i), Write({}, "n1", "v")).ok());
     }
     ASSERT_TRUE(hints.Add("n22", 3, "b", "other", Write({}, "n1", "v")).ok());
   }
-  HintStore reloaded(&storage, true);
+  HintStore reloaded(&storage, true, &metrics);
   ASSERT_TRUE(reloaded.Load().ok());
   EXPECT_EQ(reloaded.counts().at("n2"), 25u);
   EXPECT_EQ(reloaded.counts().at("n22"), 1u);

@@ -91,6 +91,8 @@ void SimCluster::StartService(int i) {
   env.transport = n.wrapped ? n.wrapped.get() : network_->transport(i);
   env.storage = n.disk.get();
   env.random = n.random.get();
+  n.metrics = std::make_unique<MetricsRegistry>();
+  env.metrics = n.metrics.get();
   n.service = std::make_unique<Service>(std::move(so), *ring_, env);
   Status st = n.service->Start();
   if (!st.ok()) {

@@ -8,7 +8,9 @@
 // loss, the unsynced writes), Restart builds a new Service on the same
 // engine with the same incarnation, Wipe gives the node an empty engine and
 // a new incarnation (kv679). Messages are encoded by the sender and decoded
-// with DecodeMessage on delivery, exactly as over TCP. Not thread-safe.
+// with DecodeMessage on delivery, exactly as over TCP. Each start of a node
+// gets a fresh metrics registry, as a restarted process would. Not
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "causality/object.h"
+#include "common/metrics.h"
 #include "common/random.h"
 #include "replication/bucket.h"
 #include "replication/service.h"
@@ -82,6 +85,8 @@ class SimCluster {
   uint64_t incarnation(int i) const { return nodes_[i]->incarnation; }
   // Null while the node is down.
   Service* service(int i) { return nodes_[i]->service.get(); }
+  // The metrics of node i's current (or last) start.
+  MetricsRegistry& metrics(int i) { return *nodes_[i]->metrics; }
   bool up(int i) const { return nodes_[i]->service != nullptr; }
   bool paused(int i) const { return nodes_[i]->process->paused(); }
   // Node i's loop is blocked by its disk now or its disk is set slow.
@@ -143,6 +148,7 @@ class SimCluster {
     std::unique_ptr<MemoryStorage> engine;
     std::unique_ptr<SimDisk> disk;
     std::unique_ptr<Transport> wrapped;  // planted-bug wrapper, if any
+    std::unique_ptr<MetricsRegistry> metrics;  // outlives the service's handles
     std::unique_ptr<Service> service;
     uint64_t incarnation = 0;
     // Grows at every start, as the real node's persisted generation does.

@@ -11,9 +11,12 @@
 #include <string>
 
 #include "storage/memory_storage.h"
+#include "tests/common/metric_value.h"
 
 namespace ringkv {
 namespace {
+
+using testing::MetricValue;
 
 // Counts the reads that reach the engine.
 class CountingStorage : public Storage {
@@ -40,7 +43,8 @@ Status PutOne(Storage* s, const std::string& key, const std::string& value) {
 TEST(CachedStorageTest, SecondReadIsServedFromMemory) {
   CountingStorage base;
   ASSERT_TRUE(PutOne(&base, "k", "v1").ok());
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   std::string v;
   ASSERT_TRUE(cache.Get("k", &v).ok());
   ASSERT_TRUE(cache.Get("k", &v).ok());
@@ -52,7 +56,8 @@ TEST(CachedStorageTest, SecondReadIsServedFromMemory) {
 
 TEST(CachedStorageTest, WritesAndDeletesAreSeenWithoutReadingTheEngine) {
   CountingStorage base;
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   std::string v;
   EXPECT_TRUE(cache.Get("k", &v).IsNotFound());
   ASSERT_TRUE(PutOne(&cache, "k", "v2").ok());
@@ -68,7 +73,8 @@ TEST(CachedStorageTest, WritesAndDeletesAreSeenWithoutReadingTheEngine) {
 
 TEST(CachedStorageTest, FailedWriteIsNeverServedAndTheEngineDecides) {
   CountingStorage base;
-  CachedStorage cache(&base, 1 << 20);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
   ASSERT_TRUE(PutOne(&cache, "k", "old").ok());
   base.engine.SetWriteError(Status::IOError("disk full"));
   EXPECT_FALSE(PutOne(&cache, "k", "new").ok());
@@ -82,7 +88,8 @@ TEST(CachedStorageTest, FailedWriteIsNeverServedAndTheEngineDecides) {
 TEST(CachedStorageTest, StaysWithinCapacityAndEvictsTheLeastRecentlyUsed) {
   CountingStorage base;
   constexpr size_t kCapacity = 64 << 10;
-  CachedStorage cache(&base, kCapacity);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, kCapacity, &metrics);
   ASSERT_TRUE(PutOne(&cache, "hot", "h").ok());
   std::string v;
   for (int i = 0; i < 2000; ++i) {
@@ -96,9 +103,30 @@ TEST(CachedStorageTest, StaysWithinCapacityAndEvictsTheLeastRecentlyUsed) {
   EXPECT_EQ(base.gets, 1);
 }
 
+TEST(CachedStorageTest, MetricsCountHitsMissesEvictionsAndHeldBytes) {
+  CountingStorage base;
+  MetricsRegistry metrics;
+  // Keys k00..k16 with 10-byte values: 3 + 10 + 128 bytes of overhead each,
+  // and room for 16 of them.
+  constexpr size_t kEntry = 3 + 10 + 128;
+  CachedStorage cache(&base, 16 * kEntry, &metrics);
+  auto key = [](int i) { return std::string(i < 10 ? "k0" : "k") + std::to_string(i); };
+  for (int i = 0; i <= 16; ++i) ASSERT_TRUE(PutOne(&cache, key(i), std::string(10, 'v')).ok());
+  std::string v;
+  ASSERT_TRUE(cache.Get(key(16), &v).ok());  // hit
+  ASSERT_TRUE(cache.Get(key(0), &v).ok());   // evicted by k16: a miss, evicts k01
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_hits_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_misses_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_evictions_total"), 2);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_entries"), 16);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_bytes"), 16 * kEntry);
+  EXPECT_EQ(MetricValue(metrics, "ringkv_record_cache_capacity_bytes"), 16 * kEntry);
+}
+
 TEST(CachedStorageTest, LargeValuesBypassTheCache) {
   CountingStorage base;
-  CachedStorage cache(&base, 16 << 10);
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 16 << 10, &metrics);
   ASSERT_TRUE(PutOne(&cache, "big", std::string(4 << 10, 'b')).ok());
   std::string v;
   ASSERT_TRUE(cache.Get("big", &v).ok());
@@ -112,7 +140,8 @@ TEST(CachedStorageTest, LargeValuesBypassTheCache) {
 RC_GTEST_PROP(CachedStoragePropertyTest, AnswersAsTheEngineAlone, ()) {
   const size_t capacity = *rc::gen::inRange<size_t>(0, 4096);
   MemoryStorage engine;
-  CachedStorage cache(&engine, capacity);
+  MetricsRegistry metrics;
+  CachedStorage cache(&engine, capacity, &metrics);
   std::map<std::string, std::string> model;
   const int steps = *rc::gen::inRange(1, 200);
   for (int i = 0; i < steps; ++i) {
