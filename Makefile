@@ -23,7 +23,7 @@ build: setup $(BUILD)/build.ninja
 run: build
 	$(BUILD)/tools/ringkv-cluster start --nodes $(NODES) --foreground
 
-# Unit, property, simulation and real-process tests. Ends with "N passed, N failed".
+# Unit, property, simulation and real-process tests. Ends with "N passed, N failed, N skipped".
 test: build
 	python3 tools/run_tests.py --build $(BUILD)
 

@@ -16,12 +16,24 @@
 namespace ringkv {
 namespace {
 
-// How much longer than the node's deadline the client waits for the node's
-// own "timeout"/"unavailable" answer, which says more than a bare timeout.
-constexpr std::chrono::milliseconds kReplyGrace{200};
+// The time a connect to one of `nodes_left` nodes still to try may take: an
+// equal share of what is left, so that an address swallowing connection
+// requests leaves time for the nodes after it. A connect that succeeds takes
+// a round trip, far less than any share.
+Deadline ConnectBy(Deadline deadline, size_t nodes_left) {
+  const auto now = std::chrono::steady_clock::now();
+  if (nodes_left <= 1 || deadline <= now) return deadline;
+  return now + (deadline - now) / static_cast<int64_t>(nodes_left);
+}
 
-Deadline DeadlineIn(uint32_t timeout_ms) {
-  return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms) + kReplyGrace;
+Status CheckOptions(const ClientOptions& options) {
+  if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
+  for (const std::string& address : options.nodes) {
+    Result<HostPort> parsed = ParseHostPort(address);
+    if (!parsed.ok()) return parsed.status();
+  }
+  if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");
+  return Status::OK();
 }
 
 Status UnexpectedReply(const char* what) {
@@ -46,44 +58,64 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
 
 Client::~Client() = default;
 
+Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  RINGKV_RETURN_IF_ERROR(CheckOptions(options));
+  return std::unique_ptr<Client>(new Client(std::move(options)));
+}
+
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
-  if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
-  for (const std::string& address : options.nodes) {
-    Result<HostPort> parsed = ParseHostPort(address);
-    if (!parsed.ok()) return parsed.status();
-  }
-  if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");
+  RINGKV_RETURN_IF_ERROR(CheckOptions(options));
   std::unique_ptr<Client> client(new Client(std::move(options)));
+  const Deadline deadline = client->DeadlineFor(0);
+  const size_t count = client->connections_.size();
   Status last;
-  for (size_t i = 0; i < client->connections_.size(); ++i) {
-    last = client->connections_[i]->Open(DeadlineIn(client->options_.timeout_ms));
+  for (size_t i = 0; i < count; ++i) {
+    last = client->connections_[i]->Open(ConnectBy(deadline, count - i));
     if (last.ok()) {
       client->current_ = i;
       return client;
     }
     client->breakers_[i].OnFailure();
   }
-  if (client->connections_.size() == 1) return last;
+  if (count == 1) return last;
   return Status::Unavailable("no node accepted a connection; last: " + last.message());
 }
 
-Message Client::NewRequest(MessageBody body, uint32_t* timeout_ms) {
-  if (*timeout_ms == 0) *timeout_ms = options_.timeout_ms;
+Client::Deadline Client::DeadlineFor(uint32_t timeout_ms) const {
+  if (timeout_ms == 0) timeout_ms = options_.timeout_ms;
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+Message Client::NewRequest(MessageBody body) {
   Message request;
   request.request_id = next_request_id_++;
-  request.timeout_ms = *timeout_ms;
   request.body = std::move(body);
   return request;
 }
 
-Result<Message> Client::CallNode(size_t i, const Message& request, Deadline deadline) {
+Result<Message> Client::Exchange(NodeConnection* conn, Message* request, Deadline connect_by,
+                                 Deadline deadline) {
+  RINGKV_RETURN_IF_ERROR(conn->Open(connect_by));
+  // The node gets what is left, not the whole timeout, so that its answer
+  // (which says why a quorum was missed) comes by this request's deadline.
+  // None left is not sent: on the wire 0 means "the node's default".
+  request->timeout_ms = static_cast<uint32_t>(MillisecondsLeft(deadline));
+  if (request->timeout_ms == 0) {
+    return Status::Timeout("the deadline passed before the request could be sent to " +
+                           conn->address());
+  }
+  return conn->Call(*request, deadline + kReplyGrace);
+}
+
+Result<Message> Client::CallNode(size_t i, size_t nodes_left, Message* request,
+                                 Deadline deadline) {
   NodeConnection& conn = *connections_[i];
   const bool reused = conn.connected();
-  Result<Message> reply = conn.Call(request, deadline);
+  Result<Message> reply = Exchange(&conn, request, ConnectBy(deadline, nodes_left), deadline);
   // A connection opened earlier may have died with a restarted node; one
   // fresh attempt tells that apart from a node that is really gone.
   if (!reply.ok() && reply.status().IsUnavailable() && reused) {
-    reply = conn.Call(request, deadline);
+    reply = Exchange(&conn, request, ConnectBy(deadline, nodes_left), deadline);
   }
   if (reply.ok()) {
     breakers_[i].OnSuccess();
@@ -96,16 +128,20 @@ Result<Message> Client::CallNode(size_t i, const Message& request, Deadline dead
   return reply;
 }
 
-Result<MessageBody> Client::Call(MessageBody body, uint32_t timeout_ms) {
-  const Message request = NewRequest(std::move(body), &timeout_ms);
-  const Deadline deadline = DeadlineIn(timeout_ms);
+Result<MessageBody> Client::Call(MessageBody body, Deadline deadline) {
+  Message request = NewRequest(std::move(body));
+  const size_t count = connections_.size();
   Status last;
   size_t tried = 0;
-  for (size_t attempt = 0; attempt < connections_.size(); ++attempt) {
-    const size_t i = (current_ + attempt) % connections_.size();
+  for (size_t attempt = 0; attempt < count; ++attempt) {
+    const size_t i = (current_ + attempt) % count;
+    if (MillisecondsLeft(deadline) == 0) {
+      return Status::Timeout(last.ok() ? "the deadline passed before the request was sent"
+                                       : "the deadline passed; last: " + last.message());
+    }
     if (!breakers_[i].Allow()) continue;
     ++tried;
-    Result<Message> reply = CallNode(i, request, deadline);
+    Result<Message> reply = CallNode(i, count - attempt, &request, deadline);
     if (reply.ok()) {
       current_ = i;
       return std::move(reply).value().body;
@@ -118,7 +154,7 @@ Result<MessageBody> Client::Call(MessageBody body, uint32_t timeout_ms) {
   if (tried == 0) {
     return Status::Unavailable("every node is avoided after repeated failures; retrying later");
   }
-  if (connections_.size() == 1) return last;
+  if (count == 1) return last;
   return Status::Unavailable("no node reachable; last: " + last.message());
 }
 
@@ -128,8 +164,8 @@ Result<NodeStatus> Client::StatusOf(const std::string& address, uint32_t timeout
   if (i == options_.nodes.size()) {
     return Status::InvalidArgument("node " + address + " is not one of the client's nodes");
   }
-  const Message request = NewRequest(StatusRequest{}, &timeout_ms);
-  Result<Message> reply = CallNode(i, request, DeadlineIn(timeout_ms));
+  Message request = NewRequest(StatusRequest{});
+  Result<Message> reply = CallNode(i, 1, &request, DeadlineFor(timeout_ms));
   if (!reply.ok()) return reply.status();
   auto* status = std::get_if<NodeStatus>(&reply->body);
   if (status == nullptr) return ReplyError(reply->body, "status");
@@ -145,13 +181,18 @@ const CircuitBreaker* Client::breaker(const std::string& address) const {
 
 Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
                               const ReadOptions& options) {
-  if (options_.coordinate_reads) return CoordinatedGet(bucket, key, options);
+  return GetBy(bucket, key, options, DeadlineFor(options.timeout_ms));
+}
+
+Result<GetResult> Client::GetBy(std::string_view bucket, std::string_view key,
+                                const ReadOptions& options, Deadline deadline) {
+  if (options_.coordinate_reads) return CoordinatedGet(bucket, key, options, deadline);
   GetRequest request;
   request.bucket = std::string(bucket);
   request.key = std::string(key);
   request.r = options.r;
   request.pr = options.pr;
-  Result<MessageBody> body = Call(std::move(request), options.timeout_ms);
+  Result<MessageBody> body = Call(std::move(request), deadline);
   if (!body.ok()) return body.status();
   const auto* reply = std::get_if<GetReply>(&*body);
   if (reply == nullptr) return ReplyError(*body, "get");
@@ -165,9 +206,9 @@ Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
   return result;
 }
 
-Status Client::EnsureRing(uint32_t timeout_ms) {
+Status Client::EnsureRing(Deadline deadline) {
   if (ring_.has_value()) return Status::OK();
-  Result<MessageBody> body = Call(RingRequest{}, timeout_ms);
+  Result<MessageBody> body = Call(RingRequest{}, deadline);
   if (!body.ok()) return body.status();
   auto* info = std::get_if<RingInfo>(&*body);
   if (info == nullptr) return ReplyError(*body, "ring");
@@ -202,9 +243,8 @@ const BucketInfo& Client::BucketOf(std::string_view bucket) const {
 }
 
 Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_view key,
-                                         const ReadOptions& options) {
-  uint32_t timeout_ms = options.timeout_ms == 0 ? options_.timeout_ms : options.timeout_ms;
-  RINGKV_RETURN_IF_ERROR(EnsureRing(timeout_ms));
+                                         const ReadOptions& options, Deadline deadline) {
+  RINGKV_RETURN_IF_ERROR(EnsureRing(deadline));
   const BucketInfo& props = BucketOf(bucket);
   const uint32_t n = props.n != 0 ? props.n : ring_->n();
   Result<uint32_t> r = ResolveQuorum(options.r, props.r, n, "r");
@@ -215,23 +255,32 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   const bool lww = props.resolver == static_cast<uint8_t>(ResolverKind::kLww);
   const std::vector<NodeId> primaries = ring_->PrimariesFor(KeyHash(bucket, key), n);
 
-  // The node's deadline has no grace here: the client is the coordinator.
-  const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // The client is the coordinator, so the answers are awaited until the
+  // deadline itself, without the grace left for a node's answer.
   struct Pending {
     NodeConnection* conn;
     uint64_t id;
   };
   std::vector<Pending> pending;
   bool unreachable = false;
-  for (const NodeId& node : primaries) {
-    auto it = member_addresses_.find(node);
+  for (size_t k = 0; k < primaries.size(); ++k) {
+    auto it = member_addresses_.find(primaries[k]);
     if (it == member_addresses_.end() || it->second.empty()) {
       unreachable = true;
       continue;
     }
     NodeConnection* conn = ConnectionTo(it->second);
-    Message request = NewRequest(ReplicaGetRequest{std::string(bucket), std::string(key)},
-                                 &timeout_ms);
+    // Connected one after another, each in an equal share of the time left
+    // among the replicas still to connect and the wait for the answers, so
+    // that a replica swallowing connection requests neither keeps the others
+    // from being asked nor leaves no time to hear them.
+    if (!conn->Open(ConnectBy(deadline, primaries.size() - k + 1)).ok()) {
+      unreachable = true;
+      continue;
+    }
+    Message request = NewRequest(ReplicaGetRequest{std::string(bucket), std::string(key)});
+    request.timeout_ms = static_cast<uint32_t>(MillisecondsLeft(deadline));
+    if (request.timeout_ms == 0) break;
     if (conn->Send(request, deadline).ok()) {
       pending.push_back({conn, request.request_id});
     } else {
@@ -240,11 +289,12 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   }
 
   std::vector<ReplicaGetReply> answers;
+  std::vector<NodeConnection*> answered;  // open connections, for the repair
   while (answers.size() < need && !pending.empty()) {
     std::vector<pollfd> fds;
     for (const Pending& p : pending) fds.push_back({p.conn->fd(), POLLIN, 0});
+    // At the deadline the answers that already arrived are still read.
     const int left = MillisecondsLeft(deadline);
-    if (left == 0) break;
     const int ready = ::poll(fds.data(), fds.size(), left);
     if (ready < 0 && errno != EINTR) break;
     for (size_t i = fds.size(); i-- > 0;) {
@@ -256,9 +306,11 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
       } else if (auto* reply = std::get_if<ReplicaGetReply>(&(*got)->body);
                  reply != nullptr && reply->status.ok()) {
         answers.push_back(std::move(*reply));
+        answered.push_back(pending[i].conn);
       }
       pending.erase(pending.begin() + static_cast<ptrdiff_t>(i));
     }
+    if (left == 0) break;
   }
   // A replica that could not be reached may mean the ring moved on.
   if (unreachable) ring_.reset();
@@ -280,12 +332,13 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   if (differ && !answers.empty()) {
     // Best effort: a node coordinating a read at r=all repairs every stale
     // replica; its answer is not awaited (skipped later by request id).
+    // It goes to a replica that just answered, so no connect can delay
+    // this read, and the node gets a whole timeout for work done after it.
     GetRequest repair{std::string(bucket), std::string(key), kQuorumAll, kQuorumDefault};
-    Message request = NewRequest(std::move(repair), &timeout_ms);
-    for (const NodeId& node : primaries) {
-      auto it = member_addresses_.find(node);
-      if (it == member_addresses_.end() || it->second.empty()) continue;
-      if (ConnectionTo(it->second)->Send(request, deadline).ok()) break;
+    Message request = NewRequest(std::move(repair));
+    request.timeout_ms = options.timeout_ms != 0 ? options.timeout_ms : options_.timeout_ms;
+    for (NodeConnection* conn : answered) {
+      if (conn->Send(request, deadline + kReplyGrace).ok()) break;
     }
   }
 
@@ -331,33 +384,33 @@ Result<PutResult> Client::Put(std::string_view bucket, std::string_view key, std
   Result<PutRequest> request = MakePut(bucket, key, options);
   if (!request.ok()) return request.status();
   request->value = std::string(value);
-  Result<MessageBody> body = Call(std::move(request).value(), options.timeout_ms);
+  Result<MessageBody> body = Call(std::move(request).value(), DeadlineFor(options.timeout_ms));
   if (!body.ok()) return body.status();
   return PutResultFrom(*body);
 }
 
 Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
                                  const WriteOptions& options) {
+  // The read (when there is one) and the write share one deadline.
+  const Deadline deadline = DeadlineFor(options.timeout_ms);
   WriteOptions with_context = options;
   if (with_context.context.empty()) {
     // A tombstone without a context would only be one more sibling beside
     // the values; read first so the delete covers what is there now.
-    ReadOptions read;
-    read.timeout_ms = options.timeout_ms;
-    Result<GetResult> current = Get(bucket, key, read);
+    Result<GetResult> current = GetBy(bucket, key, ReadOptions{}, deadline);
     if (!current.ok()) return current.status();
     with_context.context = std::move(current->context);
   }
   Result<PutRequest> request = MakePut(bucket, key, with_context);
   if (!request.ok()) return request.status();
   request->tombstone = true;
-  Result<MessageBody> body = Call(std::move(request).value(), options.timeout_ms);
+  Result<MessageBody> body = Call(std::move(request).value(), deadline);
   if (!body.ok()) return body.status();
   return PutResultFrom(*body);
 }
 
 Result<std::string> Client::Ping(uint32_t timeout_ms) {
-  Result<MessageBody> body = Call(ringkv::Ping{}, timeout_ms);
+  Result<MessageBody> body = Call(ringkv::Ping{}, DeadlineFor(timeout_ms));
   if (!body.ok()) return body.status();
   const auto* pong = std::get_if<Pong>(&*body);
   if (pong == nullptr) return ReplyError(*body, "ping");

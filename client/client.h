@@ -9,10 +9,19 @@
 // at worst one more sibling holding the same value.
 //
 // Every request has a deadline (ReadOptions/WriteOptions timeout_ms, or the
-// client's default). The node is told the same deadline and answers by then
-// (with Timeout or Unavailable if the quorum was not reached); the client
-// waits a short grace period longer for that answer to travel, then gives up
-// with Timeout. A paused (SIGSTOPped) node therefore never hangs a request.
+// client's default), counted from the call and covering all of it:
+// connecting, sending, receiving, moving on to other nodes, the ring fetch of
+// a client-coordinated read, and the read that a Delete without a context
+// does first. The node is told the time left when the request leaves, and
+// answers by then (with Timeout or Unavailable if the quorum was not
+// reached); the client waits kReplyGrace (200 ms) longer for that answer to
+// travel, because it says more than a bare timeout would, then gives up with
+// Timeout. So no call lasts longer than its timeout plus kReplyGrace: neither
+// a paused (SIGSTOPped) node, which accepts connections and never answers,
+// nor an address that swallows connection requests can hold it longer. When
+// several nodes are given, a connect gets at most an equal share of the time
+// left among the nodes not yet tried, so one unreachable node cannot use up
+// the time of those after it.
 //
 // Circuit breaking (client/circuit_breaker.h): a node that keeps failing
 // (ClientOptions::breaker.failure_threshold consecutive connection failures
@@ -114,12 +123,20 @@ struct PutResult {
   std::string context;
 };
 
+// How much longer than a request's deadline the client waits for the node's
+// own answer to arrive.
+inline constexpr std::chrono::milliseconds kReplyGrace{200};
+
 class Client {
  public:
   // Checks the options (InvalidArgument on an empty list or a malformed
   // address) and opens a connection to the first node that accepts one
-  // (Unavailable when none does).
+  // within options.timeout_ms in all (Unavailable when none does).
   static Result<std::unique_ptr<Client>> Connect(ClientOptions options);
+  // Checks the options as Connect does but connects to nothing: the first
+  // request connects, within its own deadline. For a caller whose timeout
+  // must bound everything it does, as the CLI's --timeout does.
+  static Result<std::unique_ptr<Client>> Create(ClientOptions options);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -130,8 +147,9 @@ class Client {
                         const WriteOptions& options = {});
   // Writes a tombstone covering options.context; the key then reads as not
   // found. Without a context it first reads the key (at the bucket's default
-  // r, within options.timeout_ms) and deletes what that read saw, as Riak
-  // does; a write concurrent with the delete survives as a sibling.
+  // r; the read and the write share options.timeout_ms) and deletes what
+  // that read saw, as Riak does; a write concurrent with the delete survives
+  // as a sibling.
   Result<PutResult> Delete(std::string_view bucket, std::string_view key,
                            const WriteOptions& options = {});
   // Asks a node to answer; returns its node id.
@@ -149,20 +167,31 @@ class Client {
   const std::string& last_node() const { return last_node_; }
 
  private:
+  using Deadline = std::chrono::steady_clock::time_point;
+
   explicit Client(ClientOptions options);
+  // The deadline of a request with this timeout (0: the client's default)
+  // starting now.
+  Deadline DeadlineFor(uint32_t timeout_ms) const;
   // Sends `body` to the current node, moving to the next one on connection
-  // failures, and returns the reply's body.
-  Result<MessageBody> Call(MessageBody body, uint32_t timeout_ms);
-  // Sends `request` to node `i` (one fresh retry when a reused connection
-  // turns out dead) and tells its breaker how that went.
-  Result<Message> CallNode(size_t i, const Message& request,
-                           std::chrono::steady_clock::time_point deadline);
-  Message NewRequest(MessageBody body, uint32_t* timeout_ms);
+  // failures while time is left, and returns the reply's body.
+  Result<MessageBody> Call(MessageBody body, Deadline deadline);
+  // Sends `request` to node `i`, which is one of `nodes_left` nodes still to
+  // try, (one fresh retry when a reused connection turns out dead) and tells
+  // its breaker how that went.
+  Result<Message> CallNode(size_t i, size_t nodes_left, Message* request, Deadline deadline);
+  // Connects `conn` by `connect_by`, tells the node the time left until
+  // `deadline` and waits for the reply until `deadline` plus kReplyGrace.
+  static Result<Message> Exchange(NodeConnection* conn, Message* request, Deadline connect_by,
+                                  Deadline deadline);
+  Message NewRequest(MessageBody body);
+  Result<GetResult> GetBy(std::string_view bucket, std::string_view key,
+                          const ReadOptions& options, Deadline deadline);
   // Get coordinated by the client (ClientOptions::coordinate_reads).
   Result<GetResult> CoordinatedGet(std::string_view bucket, std::string_view key,
-                                   const ReadOptions& options);
+                                   const ReadOptions& options, Deadline deadline);
   // Fetches the ring from a node unless it is known.
-  Status EnsureRing(uint32_t timeout_ms);
+  Status EnsureRing(Deadline deadline);
   // The connection to a member's address: one of connections_ when the
   // address is in ClientOptions::nodes, else one made for it.
   NodeConnection* ConnectionTo(const std::string& address);

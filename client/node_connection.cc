@@ -23,8 +23,10 @@ std::string Errno(const char* what) { return std::string(what) + ": " + std::str
 }  // namespace
 
 int MillisecondsLeft(Deadline deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
+  // Rounded up, so that a poll() for this long does not end before the
+  // deadline, and 0 means the deadline has passed.
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
+                                                           std::chrono::steady_clock::now());
   if (left.count() <= 0) return 0;
   if (left.count() > INT32_MAX) return INT32_MAX;
   return static_cast<int>(left.count());
@@ -55,6 +57,7 @@ Status NodeConnection::Open(Deadline deadline) {
   if (fd_ >= 0) return Status::OK();
   Result<HostPort> target = ParseHostPort(address_);
   if (!target.ok()) return target.status();
+  const int budget_ms = MillisecondsLeft(deadline);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -74,19 +77,27 @@ Status NodeConnection::Open(Deadline deadline) {
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (::connect(fd_, ai->ai_addr, ai->ai_addrlen) == 0) break;
+    bool timed_out = false;
     if (errno == EINPROGRESS) {
       Status st = WaitFor(POLLOUT, deadline);
       int err = 0;
       socklen_t len = sizeof(err);
       if (st.ok() && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) break;
-      last = st.ok()
-                 ? Status::Unavailable("cannot connect to " + address_ + ": " + std::strerror(err))
-                 : st;
+      timed_out = st.IsTimeout();
+      if (timed_out) {
+        last = Status::Unavailable("cannot connect to " + address_ + ": no answer within " +
+                                   std::to_string(budget_ms) + " ms");
+      } else {
+        last = st.ok() ? Status::Unavailable("cannot connect to " + address_ + ": " +
+                                             std::strerror(err))
+                       : st;
+      }
     } else {
       last = Status::Unavailable("cannot connect to " + address_ + ": " + std::strerror(errno));
     }
     Close();
-    if (last.IsTimeout()) break;
+    // The time for this node is spent; its other addresses would get none.
+    if (timed_out) break;
   }
   ::freeaddrinfo(found);
   return fd_ >= 0 ? Status::OK() : last;

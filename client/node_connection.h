@@ -32,11 +32,13 @@ class NodeConnection {
   // Sends `request` (connecting first if needed) and returns the reply that
   // carries its request id. Errors: Unavailable when the connection could
   // not be made or broke (the caller may try another node), Timeout when the
-  // deadline passed, Corruption on a malformed frame or message. The
-  // connection is closed after any error.
+  // deadline passed after the connection was made, Corruption on a malformed
+  // frame or message. The connection is closed after any error.
   Result<Message> Call(const Message& request, Deadline deadline);
 
-  // Connects unless connected. Unavailable or Timeout on failure.
+  // Connects unless connected. Unavailable on failure, also when no answer
+  // to the connection request came by `deadline` (an address that swallows
+  // SYNs): the node cannot be reached, and the caller may try another.
   Status Open(Deadline deadline);
 
   // The two halves of Call, for a caller that has requests out on several
@@ -67,7 +69,7 @@ class NodeConnection {
   std::string inbuf_;  // received bytes not yet parsed into frames
 };
 
-// Milliseconds from now until `deadline`, at least 0.
+// Milliseconds from now until `deadline`, rounded up; 0 once it has passed.
 int MillisecondsLeft(Deadline deadline);
 
 }  // namespace ringkv

@@ -23,7 +23,7 @@
 #include "common/metrics.h"
 #include "node/cluster_file.h"
 #include "node/event_loop.h"
-#include "node/incarnation.h"
+#include "node/node.h"
 #include "node/peer_transport.h"
 #include "node/server.h"
 #include "node/service_sink.h"
@@ -118,31 +118,8 @@ int Run(const Flags& flags) {
     return Fail(kExitRuntime, "cannot open database in " + flags.data + ": " +
                                   storage.status().ToString());
   }
-  // Records are cached above LevelDB: a put reads its key before merging,
-  // and a hit skips the memtable and table lookups (docs/performance.md).
-  std::unique_ptr<Storage> cached;
-  if (flags.object_cache_mb > 0) {
-    cached = std::make_unique<CachedStorage>(storage->get(), size_t{flags.object_cache_mb} << 20,
-                                             &metrics);
-  }
-  Storage* store = cached != nullptr ? cached.get() : storage->get();
-  Result<uint64_t> incarnation = LoadOrCreateIncarnation(store);
-  if (!incarnation.ok()) {
-    return Fail(kExitRuntime, "node metadata in " + flags.data + ": " +
-                                  incarnation.status().ToString());
-  }
-
-  Result<uint64_t> generation = NextGeneration(
-      store, static_cast<uint64_t>(std::time(nullptr)));
-  if (!generation.ok()) {
-    return Fail(kExitRuntime, "node metadata in " + flags.data + ": " +
-                                  generation.status().ToString());
-  }
-
   ServiceOptions options;
   options.self = flags.node;
-  options.incarnation = *incarnation;
-  options.generation = *generation;
   options.addresses = addresses;
   options.buckets = cluster->buckets;
   options.sync_writes = flags.sync;
@@ -150,21 +127,23 @@ int Run(const Flags& flags) {
   options.hint_rate_per_sec = flags.hint_rate;
   options.gossip.interval_us = int64_t{flags.gossip_interval_ms} * 1000;
   options.gossip.phi_threshold = flags.phi_threshold;
+  NodeConfig config;
+  config.service = std::move(options);
+  config.object_cache_bytes = size_t{flags.object_cache_mb} << 20;
 
   EventLoop loop;
   SystemClock clock;
   Random random(std::random_device{}());
-  Service* service_ptr = nullptr;
-  // Messages the service addresses to this node itself.
-  PeerTransport transport(&loop, flags.node, addresses, [&service_ptr](std::string bytes) {
-    Result<Message> m = DecodeMessage(bytes);
-    if (m.ok() && service_ptr != nullptr) service_ptr->OnPeerMessage(std::move(m).value());
-  }, &metrics);
-  Service service(options, std::move(ring).value(),
-                  ServiceEnv{&clock, &loop, &transport, store, &random,
-                             /*liveness=*/nullptr, /*reachability=*/&transport, &metrics});
-  service_ptr = &service;
-  if (Status st = service.Start(); !st.ok()) {
+  PeerTransport transport(&loop, flags.node, addresses, nullptr, &metrics);
+  Result<std::unique_ptr<Node>> node =
+      Node::Open(std::move(config), std::move(ring).value(),
+                 NodeEnv{&clock, &loop, &transport, storage->get(), &random,
+                         /*reachability=*/&transport, &metrics, /*fresh_incarnation=*/nullptr});
+  if (!node.ok()) {
+    return Fail(kExitRuntime, "node metadata in " + flags.data + ": " + node.status().ToString());
+  }
+  Service& service = (*node)->service();
+  if (Status st = (*node)->Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }
   ServiceSink sink(&service, &transport);
@@ -184,7 +163,7 @@ int Run(const Flags& flags) {
   evsignal_add(sigint.get(), nullptr);
 
   spdlog::info("ringkv-node {} serving on {} (incarnation {:016x}, {} members, data {})",
-               flags.node, JoinHostPort(server_options.host, server.port()), *incarnation,
+               flags.node, JoinHostPort(server_options.host, server.port()), (*node)->incarnation(),
                ids.size(), flags.data);
   loop.Run();
 

@@ -6,8 +6,13 @@
 #include <event2/event.h>
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -21,6 +26,22 @@ namespace {
 // A connect to a black-holed host, or a peer that stops reading, fails
 // after this long instead of queueing for ever.
 constexpr int kWriteTimeoutSec = 5;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Whether the kernel had to retransmit on this connection and has not heard
+// an acknowledgement since: its packets are being lost, and the next
+// retransmission may be seconds away.
+bool Retransmitting(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  return fd >= 0 && ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+         info.tcpi_retransmits > 0;
+}
 
 }  // namespace
 
@@ -43,7 +64,10 @@ struct PeerTransport::Peer {
   Counter* dropped_down = nullptr;
   Counter* connects = nullptr;
   Counter* connect_failures = nullptr;
+  Counter* connect_attempts = nullptr;
   Counter* connections_lost = nullptr;
+  int64_t connect_started_us = 0;  // of the latest connect
+  int64_t looked_us = 0;           // when HeardFrom last looked at the peer
 
   void FreeConnection() {
     if (bev != nullptr) bufferevent_free(bev);
@@ -90,6 +114,9 @@ PeerTransport::PeerTransport(EventLoop* loop, NodeId self,
     peer->connect_failures = metrics->AddCounter(
         "ringkv_peer_connect_failures_total", "Connection attempts to a peer that failed.",
         labels);
+    peer->connect_attempts = metrics->AddCounter(
+        "ringkv_peer_connect_attempts_total",
+        "Connections to a peer begun, the ones replacing a stalled attempt included.", labels);
     peer->connections_lost = metrics->AddCounter(
         "ringkv_peer_connections_lost_total",
         "Established connections to a peer that broke (error, EOF or write timeout).", labels);
@@ -124,6 +151,7 @@ PeerTransportStats PeerTransport::stats() const {
     s.dropped_full += peer->dropped_full->value();
     s.dropped_down += peer->dropped_down->value();
     s.connects += peer->connects->value();
+    s.connect_attempts += peer->connect_attempts->value();
   }
   return s;
 }
@@ -157,15 +185,35 @@ bool PeerTransport::IsUp(const NodeId& id) const {
 
 void PeerTransport::HeardFrom(const NodeId& id) {
   auto it = peers_.find(id);
-  if (it == peers_.end() || it->second->failures == 0) return;
+  if (it == peers_.end()) return;
   Peer* peer = it->second.get();
-  peer->failures = 0;
-  peer->backoff_us = options_.min_backoff_us;
-  if (peer->state == Peer::State::kBackoff) {
-    loop_->Cancel(peer->backoff_timer);
-    peer->backoff_timer = 0;
-    peer->state = Peer::State::kIdle;
+  const int64_t now = NowMicros();
+  if (now - peer->looked_us < options_.stall_us) return;
+  peer->looked_us = now;
+  if (!NeedsReconnect(*peer, now)) return;
+  if (peer->state == Peer::State::kConnected || peer->state == Peer::State::kConnecting) {
+    Fail(peer, peer->state == Peer::State::kConnected
+                   ? "packets lost while the peer is heard from; reconnecting"
+                   : "connect stalled while the peer is heard from; reconnecting");
   }
+  loop_->Cancel(peer->backoff_timer);
+  peer->backoff_timer = 0;
+  peer->state = Peer::State::kIdle;
+  StartConnect(peer);
+}
+
+bool PeerTransport::NeedsReconnect(const Peer& peer, int64_t now_us) const {
+  switch (peer.state) {
+    case Peer::State::kConnected:
+      return Retransmitting(bufferevent_getfd(peer.bev));
+    case Peer::State::kConnecting:
+      return now_us - peer.connect_started_us >= options_.stall_us;
+    case Peer::State::kBackoff:
+      return true;
+    case Peer::State::kIdle:
+      return peer.failures > 0;
+  }
+  return false;
 }
 
 void PeerTransport::Send(const NodeId& to, std::string bytes) {
@@ -188,7 +236,7 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
   }
   std::string frame;
   AppendFrame(bytes, &frame);
-  if (peer->state == Peer::State::kIdle) Connect(peer);
+  if (peer->state == Peer::State::kIdle) StartConnect(peer);
   switch (peer->state) {
     case Peer::State::kConnecting:
       if (peer->pending_bytes + frame.size() > options_.max_queue_bytes) {
@@ -216,6 +264,12 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
       peer->dropped_down->Increment();
       return;
   }
+}
+
+void PeerTransport::StartConnect(Peer* peer) {
+  peer->connect_started_us = NowMicros();
+  peer->connect_attempts->Increment();
+  Connect(peer);
 }
 
 void PeerTransport::Connect(Peer* peer) {

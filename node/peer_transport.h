@@ -3,6 +3,14 @@
 // exponential backoff. Peer messages are one-way: a peer's replies come back
 // on its own outbound connection to us (docs/wire-protocol.md section 4).
 //
+// Back-off is for peers that show no sign of life. Evidence that a peer runs
+// (HeardFrom: a frame from it, or gossip carrying a newer heartbeat of it)
+// makes a peer we cannot reach get a fresh connection at once, since after a
+// partition heals the old way back can take seconds: the back-off, a SYN
+// waiting for the kernel's retransmission (1 s, then 3 s), or an
+// established connection whose unacknowledged data the kernel retransmits
+// with its own doubling timeout.
+//
 // Frames sent to one peer during a loop turn leave together in one write at
 // the end of the turn (EventLoop::AtTurnEnd); the socket is watched for
 // writability only while that write would block.
@@ -42,6 +50,13 @@ struct PeerTransportOptions {
   size_t max_queue_bytes = 64u << 20;
   int64_t min_backoff_us = 50'000;
   int64_t max_backoff_us = 5'000'000;
+  // When a peer is heard from (HeardFrom), a connect pending this long, or
+  // a connection that has had to retransmit, is taken to have lost packets
+  // and is replaced at once; also the least time between two such looks at
+  // one peer, so that a busy peer's frames cost nothing and a peer that
+  // talks to us but cannot be reached costs no connect storm. Far above a
+  // datacenter round trip.
+  int64_t stall_us = 250'000;
 };
 
 // Totals over every peer of the transport's metrics.
@@ -51,12 +66,14 @@ struct PeerTransportStats {
   uint64_t dropped_down = 0;       // peer in backoff, or connection broke
   uint64_t dropped_unknown = 0;    // not a member
   uint64_t connects = 0;           // connections established
+  uint64_t connect_attempts = 0;   // connections begun
 };
 
 // As a Liveness, it reports a peer down from the moment a connection to it
-// fails or breaks until a new one is established: a killed node (connection
-// refused or reset) is skipped at once instead of after the failure
-// detector's verdict, and messages to it would be dropped anyway.
+// fails, breaks or is replaced for a stall until a new one is established: a
+// killed node (connection refused or reset) is skipped at once instead of
+// after the failure detector's verdict, and messages to it would be dropped
+// anyway.
 class PeerTransport : public Transport, public Liveness {
  public:
   // `addresses`: member id -> "host:port" (from the cluster file). `loop`
@@ -75,13 +92,20 @@ class PeerTransport : public Transport, public Liveness {
   PeerTransportStats stats() const;
   bool connected(const NodeId& peer) const;
   bool IsUp(const NodeId& peer) const override;
-  // The peer just sent us a message, so it is running: forget failed
-  // connects and back-off, so the next Send connects at once. Unknown ids
-  // are ignored.
+  // Evidence that `peer` is running: a frame from it arrived, or gossip
+  // carried a newer heartbeat of it. Unless its connection works, a new one
+  // is begun now: the back-off is cut short, and a connect pending for
+  // stall_us or a connection that has had to retransmit is replaced. The
+  // peer counts as up again once the new connection is established, not
+  // before: hearing from a peer does not prove that it can be reached.
+  // Looks at one peer at most once per stall_us. Unknown ids are ignored.
   void HeardFrom(const NodeId& peer);
 
  private:
   struct Peer;
+  // Whether `peer`, heard from now, needs a new connection.
+  bool NeedsReconnect(const Peer& peer, int64_t now_us) const;
+  void StartConnect(Peer* peer);
   void Connect(Peer* peer);
   void Fail(Peer* peer, const std::string& why);
   void QueueFlush(Peer* peer);

@@ -31,6 +31,14 @@ void PeerRpc::Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBo
   m.body = std::move(body);
   m.sender_generation = generation_;
   m.sent_mono_us = clock_->MonoMicros();
+  if (to == self_) {
+    // To ourselves: on a later turn, as if it had travelled, and without
+    // the transport (which then needs no way back into this node).
+    scheduler_->RunAfter(0, [this, alive = alive_, m = std::move(m)]() mutable {
+      if (*alive) OnMessage(std::move(m));
+    });
+    return;
+  }
   transport_->Send(to, EncodeMessage(m));
 }
 

@@ -65,9 +65,14 @@ Status CachedStorage::Write(const WriteBatch& batch, bool sync) {
   return st;
 }
 
-Status CachedStorage::Scan(std::string_view start, std::string_view end,
-                           const std::function<bool(std::string_view, std::string_view)>& fn) {
-  return base_->Scan(start, end, fn);
+Status CachedStorage::GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) {
+  return base_->GetAt(snapshot, key, value);
+}
+
+std::unique_ptr<Snapshot> CachedStorage::GetSnapshot() { return base_->GetSnapshot(); }
+
+std::unique_ptr<Iterator> CachedStorage::NewIterator(const IteratorOptions& options) {
+  return base_->NewIterator(options);
 }
 
 void CachedStorage::Insert(std::string_view key, std::string_view value, bool present) {

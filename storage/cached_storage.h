@@ -5,15 +5,22 @@
 // Write-through: a write reaches the engine first, and only a successful
 // write updates the cache; a failed one evicts its keys, since the engine's
 // state is then unknown. Absent keys are cached too (a first write of a key
-// reads it first). Scans bypass the cache. Values larger than 1/16 of the
-// capacity are never cached, so one large object cannot flush the rest.
-// Hits, misses, evictions and the bytes held are ringkv_record_cache_*
-// metrics (docs/metrics.md). Not thread-safe, like every Storage.
+// reads it first). Values larger than 1/16 of the capacity are never
+// cached, so one large object cannot flush the rest. Hits, misses,
+// evictions and the bytes held are ringkv_record_cache_* metrics
+// (docs/metrics.md).
+//
+// Snapshots, reads at a snapshot and iterators go straight to the engine,
+// and the snapshots handed out are the engine's: the cache holds only the
+// latest values, which a snapshot must not see, and a read at a snapshot
+// does not fill it, so a later Get never sees the older value.
+// Not thread-safe, like every Storage.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,9 +37,10 @@ class CachedStorage : public Storage {
   CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegistry* metrics);
 
   Status Get(std::string_view key, std::string* value) override;
+  Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override;
   Status Write(const WriteBatch& batch, bool sync) override;
-  Status Scan(std::string_view start, std::string_view end,
-              const std::function<bool(std::string_view, std::string_view)>& fn) override;
+  std::unique_ptr<Snapshot> GetSnapshot() override;
+  std::unique_ptr<Iterator> NewIterator(const IteratorOptions& options) override;
 
   uint64_t hits() const { return hits_->value(); }
   uint64_t misses() const { return misses_->value(); }

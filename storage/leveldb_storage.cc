@@ -5,7 +5,9 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "storage/pread_env.h"
@@ -22,6 +24,55 @@ Status FromLevelDb(const leveldb::Status& s) {
 
 leveldb::Slice ToSlice(std::string_view s) { return leveldb::Slice(s.data(), s.size()); }
 std::string_view ToView(const leveldb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+class LevelDbSnapshot : public Snapshot {
+ public:
+  LevelDbSnapshot(const Storage* engine, leveldb::DB* db)
+      : Snapshot(engine), db_(db), snapshot_(db->GetSnapshot()) {}
+  ~LevelDbSnapshot() override { db_->ReleaseSnapshot(snapshot_); }
+  const leveldb::Snapshot* get() const { return snapshot_; }
+
+ private:
+  leveldb::DB* db_;
+  const leveldb::Snapshot* snapshot_;
+};
+
+// Adds the range's bounds to LevelDB's iterator, and makes its errors final.
+class LevelDbIterator : public Iterator {
+ public:
+  LevelDbIterator(std::unique_ptr<leveldb::Iterator> it, std::string begin, std::string end)
+      : it_(std::move(it)), begin_(std::move(begin)), end_(std::move(end)) {}
+
+  bool Valid() const override { return valid_; }
+  void SeekToFirst() override { Seek(begin_); }
+  void Seek(std::string_view target) override {
+    if (!status_.ok()) return;
+    it_->Seek(ToSlice(std::max(target, std::string_view(begin_))));
+    Settle();
+  }
+  void Next() override {
+    it_->Next();
+    Settle();
+  }
+  std::string_view key() const override { return ToView(it_->key()); }
+  std::string_view value() const override { return ToView(it_->value()); }
+  Status status() const override { return status_; }
+
+ private:
+  void Settle() {
+    // Checked even while LevelDB's iterator is still valid: it steps over a
+    // table block that failed to read and carries on with the next, keeping
+    // the error only in status(), which would silently drop that block's
+    // keys.
+    status_ = FromLevelDb(it_->status());
+    valid_ = status_.ok() && it_->Valid() && (end_.empty() || ToView(it_->key()) < end_);
+  }
+
+  std::unique_ptr<leveldb::Iterator> it_;
+  std::string begin_, end_;
+  bool valid_ = false;
+  Status status_;
+};
 
 class LevelDbStorageImpl : public Storage {
  public:
@@ -64,19 +115,34 @@ class LevelDbStorageImpl : public Storage {
     return FromLevelDb(db_->Write(wo, &lb));
   }
 
-  Status Scan(std::string_view start, std::string_view end,
-              const std::function<bool(std::string_view, std::string_view)>& fn) override {
+  Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override {
+    if (snapshot.engine() != this) return Status::InvalidArgument("snapshot of another storage");
     leveldb::ReadOptions ro;
     ro.verify_checksums = options_.paranoid_checks;
-    // Bulk scans (handoff, anti-entropy) should not evict the hot set.
+    ro.snapshot = static_cast<const LevelDbSnapshot&>(snapshot).get();
+    const leveldb::Status s = db_->Get(ro, ToSlice(key), value);
+    if (s.IsNotFound()) return Status::NotFound();
+    return FromLevelDb(s);
+  }
+
+  std::unique_ptr<Snapshot> GetSnapshot() override {
+    return std::make_unique<LevelDbSnapshot>(this, db_.get());
+  }
+
+  std::unique_ptr<Iterator> NewIterator(const IteratorOptions& options) override {
+    leveldb::ReadOptions ro;
+    ro.verify_checksums = options_.paranoid_checks;
+    // Iterators serve bulk work (handoff, anti-entropy, transfers), which
+    // should not evict the hot set.
     ro.fill_cache = false;
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
-    for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
-      const std::string_view key = ToView(it->key());
-      if (!end.empty() && key >= end) break;
-      if (!fn(key, ToView(it->value()))) break;
+    if (options.snapshot != nullptr) {
+      if (options.snapshot->engine() != this) {
+        return NewErrorIterator(Status::InvalidArgument("snapshot of another storage"));
+      }
+      ro.snapshot = static_cast<const LevelDbSnapshot*>(options.snapshot)->get();
     }
-    return FromLevelDb(it->status());
+    return std::make_unique<LevelDbIterator>(std::unique_ptr<leveldb::Iterator>(db_->NewIterator(ro)),
+                                             options.begin, options.end);
   }
 
  private:

@@ -5,6 +5,11 @@
 // NotFound, Corruption stays Corruption, anything else is IOError. Not
 // thread-safe, like every Storage (LevelDB itself would be; we do not rely
 // on it).
+//
+// Snapshots are LevelDB's own (a sequence number): taking one is O(1), but
+// while it lives compactions keep every value it can see, so a long-held
+// snapshot of a busy database holds back disk space. Iterators read without
+// filling the block cache, since they serve bulk work.
 #pragma once
 
 #include <cstddef>

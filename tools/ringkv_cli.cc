@@ -3,7 +3,9 @@
 //
 // Exit status: 0 success, 1 not found, 2 usage or bad input, 3 unavailable
 // (quorum not reached or deadline passed), 4 any other error; on failure one
-// line on stderr says why.
+// line on stderr says why. Every command returns within --timeout plus the
+// client library's kReplyGrace (client/client.h): one deadline covers
+// connecting, sending, waiting and trying further nodes.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
@@ -55,7 +57,8 @@ Result<std::unique_ptr<Client>> ConnectFromFlags(const Flags& flags) {
   if (flags.timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
   options.nodes = std::move(nodes).value();
   options.timeout_ms = flags.timeout_ms;
-  return Client::Connect(std::move(options));
+  // Connected by the request itself, so that --timeout bounds connecting too.
+  return Client::Create(std::move(options));
 }
 
 Result<WriteOptions> WriteOptionsFromFlags(const Flags& flags) {

@@ -9,6 +9,7 @@ packages=(
   libevent-dev libleveldb-dev capnproto libcapnp-dev libxxhash-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev libtomlplusplus-dev librapidcheck-dev libbenchmark-dev
+  iptables
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools gnuplot-nox)

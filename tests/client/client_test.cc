@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "causality/object.h"
 #include "causality/object_codec.h"
@@ -87,7 +89,10 @@ TEST(ClientTest, GetReturnsValueSiblingsAndContext) {
   EXPECT_EQ(seen.key, "alice");
   EXPECT_EQ(seen.r, 3u);
   EXPECT_EQ(seen.pr, 1u);
-  EXPECT_EQ(seen_timeout, 1234u);
+  // The node is told the time left when the request left: the timeout less
+  // the connect (generous margin for a loaded machine).
+  EXPECT_LE(seen_timeout, 1234u);
+  EXPECT_GT(seen_timeout, 1234u - 500);
   EXPECT_EQ(client->last_node(), node.address());
 }
 
@@ -221,6 +226,86 @@ TEST(ClientTest, ReconnectsAfterTheNodeClosedTheConnection) {
   Result<std::string> again = client->Ping();
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(node.connections(), 2);
+}
+
+TEST(ClientTest, CreateChecksTheOptionsAndConnectsOnlyForARequest) {
+  EXPECT_TRUE(Client::Create({}).status().IsInvalidArgument());
+  EXPECT_TRUE(Client::Create(Options({"localhost"}, 1000)).status().IsInvalidArgument());
+  EXPECT_TRUE(Client::Create(Options({"127.0.0.1:7101"}, 0)).status().IsInvalidArgument());
+
+  FakeNode node([](const Message& m) -> std::vector<Message> { return {ReplyTo(m, Pong{"n1"})}; });
+  Result<std::unique_ptr<Client>> client = Client::Create(Options({node.address()}, 1000));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_EQ(node.connections(), 0);
+  ASSERT_TRUE((*client)->Ping().ok());
+  EXPECT_EQ(node.connections(), 1);
+
+  Result<std::unique_ptr<Client>> nobody = Client::Create(Options({ClosedAddress()}, 1000));
+  ASSERT_TRUE(nobody.ok()) << nobody.status().ToString();
+  EXPECT_TRUE((*nobody)->Ping().status().IsUnavailable());
+}
+
+// An address that swallows the connection request gets only its share of
+// the deadline (half, with one node after it); the next node is asked in the
+// time left and told that time.
+TEST(ClientTest, ASwallowedConnectLeavesTimeForTheNextNode) {
+  SwallowingListener swallowing;
+  std::atomic<uint32_t> told{0};
+  FakeNode node([&told](const Message& m) -> std::vector<Message> {
+    told = m.timeout_ms;
+    return {ReplyTo(m, Pong{"n2"})};
+  });
+  Result<std::unique_ptr<Client>> client =
+      Client::Create(Options({swallowing.address(), node.address()}, 1000));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::string> pong = (*client)->Ping();
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(pong.ok()) << pong.status().ToString();
+  EXPECT_EQ(*pong, "n2");
+  EXPECT_GE(elapsed, milliseconds(500));
+  EXPECT_LT(elapsed, milliseconds(1000));
+  EXPECT_LE(told.load(), 500u);
+  EXPECT_GT(told.load(), 0u);
+}
+
+// Connecting, moving on and waiting share one deadline: through an address
+// that swallows connects and then a node that accepts but never answers (a
+// paused node), the call ends at its timeout plus kReplyGrace.
+TEST(ClientTest, NoCallOutlastsItsTimeoutPlusTheGrace) {
+  SwallowingListener swallowing;
+  FakeNode silent([](const Message&) -> std::vector<Message> { return {}; });
+  Result<std::unique_ptr<Client>> client =
+      Client::Create(Options({swallowing.address(), silent.address()}, 600));
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  const auto start = std::chrono::steady_clock::now();
+  Result<GetResult> got = (*client)->Get("b", "k");
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(got.status().IsTimeout()) << got.status().ToString();
+  EXPECT_EQ(silent.requests(), 1);
+  EXPECT_GE(elapsed, milliseconds(600) + kReplyGrace);
+  // Margin for a loaded machine; the old separate budgets took 1.6 s.
+  EXPECT_LT(elapsed, milliseconds(600) + kReplyGrace + milliseconds(300));
+}
+
+// Delete without a context reads first; the write gets only what the read
+// left of the one deadline.
+TEST(ClientTest, DeleteReadsAndWritesWithinOneDeadline) {
+  std::atomic<uint32_t> put_told{0};
+  FakeNode node([&put_told](const Message& m) -> std::vector<Message> {
+    if (std::holds_alternative<GetRequest>(m.body)) {
+      // A slow node: the read's answer takes 300 ms.
+      std::this_thread::sleep_for(milliseconds(300));
+      return {ReplyTo(m, GetReply{Status::OK(), true, ThreeSiblings()})};
+    }
+    put_told = m.timeout_ms;
+    return {ReplyTo(m, PutReply{Status::OK(), ThreeSiblings()})};
+  });
+  auto client = ConnectTo({node.address()}, 1000);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Delete("b", "k").ok());
+  EXPECT_LE(put_told.load(), 700u);
+  EXPECT_GT(put_told.load(), 0u);
 }
 
 }  // namespace

@@ -38,6 +38,15 @@ class ThreeReplicas {
   std::vector<std::string> addresses() const {
     return {nodes_[0]->address(), nodes_[1]->address(), nodes_[2]->address()};
   }
+  // The ring names `address` for replica i instead of its fake.
+  void SetMemberAddress(size_t i, std::string address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    member_addresses_[i] = std::move(address);
+  }
+  // The ring's answer takes this long (a slow node).
+  void SetRingDelay(std::chrono::milliseconds delay) { ring_delay_ = delay; }
+  // The largest timeout a ReplicaGet carried.
+  uint32_t max_replica_timeout_ms() const { return max_replica_timeout_ms_.load(); }
   int ring_requests() const { return ring_requests_.load(); }
   int get_requests() const { return get_requests_.load(); }
   int replica_gets() const { return replica_gets_.load(); }
@@ -46,12 +55,16 @@ class ThreeReplicas {
   std::vector<Message> Handle(size_t i, const Message& m) {
     if (std::holds_alternative<RingRequest>(m.body)) {
       ++ring_requests_;
+      std::this_thread::sleep_for(ring_delay_.load());
       RingInfo info;
       info.epoch = 1;
       info.partitions = 64;
       info.n = 3;
+      std::lock_guard<std::mutex> lock(mu_);
       for (size_t j = 0; j < 3; ++j) {
-        info.members.push_back({"n" + std::to_string(j + 1), nodes_[j]->address()});
+        const std::string& address =
+            member_addresses_[j].empty() ? nodes_[j]->address() : member_addresses_[j];
+        info.members.push_back({"n" + std::to_string(j + 1), address});
       }
       info.default_bucket = BucketInfo{"", 3, 2, 2, 0};
       info.buckets.push_back(BucketInfo{"lww", 3, 2, 2, 1});
@@ -59,6 +72,10 @@ class ThreeReplicas {
     }
     if (std::holds_alternative<ReplicaGetRequest>(m.body)) {
       ++replica_gets_;
+      uint32_t seen = max_replica_timeout_ms_.load();
+      while (m.timeout_ms > seen &&
+             !max_replica_timeout_ms_.compare_exchange_weak(seen, m.timeout_ms)) {
+      }
       std::lock_guard<std::mutex> lock(mu_);
       if (!answers_[i].has_value()) return {};
       const std::optional<Object>& held = *answers_[i];
@@ -74,6 +91,9 @@ class ThreeReplicas {
   std::array<std::unique_ptr<FakeNode>, 3> nodes_;
   std::mutex mu_;
   std::array<std::optional<std::optional<Object>>, 3> answers_;
+  std::array<std::string, 3> member_addresses_;
+  std::atomic<std::chrono::milliseconds> ring_delay_{std::chrono::milliseconds(0)};
+  std::atomic<uint32_t> max_replica_timeout_ms_{0};
   std::atomic<int> ring_requests_{0}, get_requests_{0}, replica_gets_{0};
 };
 
@@ -200,6 +220,43 @@ TEST(CoordinatedReadTest, TombstoneReadsAsNotFoundWithAContext) {
   EXPECT_FALSE(got->found);
   EXPECT_TRUE(got->values.empty());
   EXPECT_FALSE(got->context.empty());
+}
+
+// The ring fetch is part of the read's deadline: the replicas are told
+// what it left.
+TEST(CoordinatedReadTest, RingFetchAndReplicaReadsShareOneDeadline) {
+  ThreeReplicas fakes;
+  const Object milk = Written("n1", 10, "milk");
+  for (size_t i = 0; i < 3; ++i) fakes.Script(i, std::optional<Object>(milk));
+  fakes.SetRingDelay(std::chrono::milliseconds(300));
+  auto client = CoordinatingClient(fakes);
+  ASSERT_NE(client, nullptr);
+  ReadOptions options;
+  options.timeout_ms = 1000;
+  Result<GetResult> got = client->Get("b", "k", options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_LE(fakes.max_replica_timeout_ms(), 700u);
+  EXPECT_GT(fakes.max_replica_timeout_ms(), 0u);
+}
+
+// A replica whose address swallows connection requests costs the read a
+// share of its deadline, not all of it: the other two answer R=2 in time.
+TEST(CoordinatedReadTest, ASwallowedReplicaConnectLeavesTimeForTheOthers) {
+  ThreeReplicas fakes;
+  SwallowingListener swallowing;
+  const Object milk = Written("n1", 10, "milk");
+  for (size_t i = 0; i < 3; ++i) fakes.Script(i, std::optional<Object>(milk));
+  fakes.SetMemberAddress(2, swallowing.address());
+  auto client = CoordinatingClient(fakes);
+  ASSERT_NE(client, nullptr);
+  ReadOptions options;
+  options.timeout_ms = 1000;
+  const auto start = std::chrono::steady_clock::now();
+  Result<GetResult> got = client->Get("b", "k", options);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->values, std::vector<std::string>{"milk"});
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1000));
 }
 
 }  // namespace

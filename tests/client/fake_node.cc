@@ -78,4 +78,26 @@ void FakeNode::Serve(int fd) {
   }
 }
 
+SwallowingListener::SwallowingListener() {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  filler_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (listen_fd_ < 0 || filler_fd_ < 0 ||
+      ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::listen(listen_fd_, 0) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      ::connect(filler_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    throw std::runtime_error("SwallowingListener: cannot fill an accept queue");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+SwallowingListener::~SwallowingListener() {
+  ::close(filler_fd_);
+  ::close(listen_fd_);
+}
+
 }  // namespace ringkv::testing

@@ -48,4 +48,24 @@ class FakeNode {
 // A reply to `request` carrying `body`.
 Message ReplyTo(const Message& request, MessageBody body);
 
+// An address on 127.0.0.1 that swallows connection requests, as one behind a
+// firewall that drops packets does, without privileges: its listener's
+// accept queue (backlog 0) is kept full by one connection nobody accepts, so
+// the kernel drops every further SYN and a connect there waits until its
+// caller gives up. Thread-compatible.
+class SwallowingListener {
+ public:
+  SwallowingListener();
+  ~SwallowingListener();
+  SwallowingListener(const SwallowingListener&) = delete;
+  SwallowingListener& operator=(const SwallowingListener&) = delete;
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int listen_fd_ = -1;
+  int filler_fd_ = -1;
+  uint16_t port_ = 0;
+};
+
 }  // namespace ringkv::testing

@@ -1,10 +1,16 @@
 // PeerTransport: lazy connect, delivery to a peer's server, local delivery,
-// and dropping (counted) when the peer is unknown or down.
+// dropping (counted) when the peer is unknown or down, and reconnecting at
+// once when a peer we cannot reach is heard from.
 #include "node/peer_transport.h"
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <vector>
 
@@ -42,6 +48,46 @@ uint16_t DeadPort(EventLoop* loop) {
   EXPECT_TRUE(s.Start().ok());
   return s.port();
 }
+
+// A listener on 127.0.0.1 whose accept queue (backlog 0) is kept full by one
+// connection nobody accepts, so the kernel drops every further SYN, as a
+// partition does: a connect there stalls until its SYN is retransmitted
+// (1 s later) into a queue with room. Heal() makes room.
+class SwallowingListener {
+ public:
+  SwallowingListener() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    filler_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ok_ = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+          ::listen(listen_fd_, 0) == 0 &&
+          ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+          ::connect(filler_fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0;
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SwallowingListener() {
+    ::close(filler_fd_);
+    ::close(listen_fd_);
+  }
+  bool ok() const { return ok_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Takes the filler connection off the queue: the next SYN gets through.
+  bool Heal() {
+    const int fd = ::accept(listen_fd_, nullptr, nullptr);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+  }
+
+ private:
+  int listen_fd_ = -1;
+  int filler_fd_ = -1;
+  uint16_t port_ = 0;
+  bool ok_ = false;
+};
 
 TEST(PeerTransportTest, DeliversToPeerServerInOrder) {
   EventLoop loop;
@@ -185,6 +231,101 @@ TEST(PeerTransportTest, FramesAfterABlockedBurstLeaveDespiteStaleErrno) {
   EXPECT_TRUE(transport.connected("n2"));
   EXPECT_EQ(transport.stats().connects, 1u);
   EXPECT_EQ(sink.got[3], FromN1(4));
+}
+
+// A peer in a long back-off that is heard from gets a connection at once,
+// without waiting for the back-off or for something to send.
+TEST(PeerTransportTest, HeardFromCutsTheBackoffShortAndConnectsAtOnce) {
+  EventLoop loop;
+  uint16_t port = DeadPort(&loop);
+  PeerTransportOptions options;
+  options.min_backoff_us = 10'000'000;
+  options.max_backoff_us = 10'000'000;
+  options.stall_us = 10'000;
+  MetricsRegistry metrics;
+  PeerTransport transport(&loop, "n1", {{"n2", "127.0.0.1:" + std::to_string(port)}}, nullptr,
+                          &metrics, options);
+  transport.Send("n2", EncodeMessage(FromN1(1)));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return transport.stats().dropped_down >= 1; }));
+  EXPECT_FALSE(transport.IsUp("n2"));
+
+  RecordingSink sink;
+  ServerOptions so;
+  so.port = port;
+  MetricsRegistry server_metrics;
+  Server server(&loop, so, &sink, &server_metrics);
+  ASSERT_TRUE(server.Start().ok());
+  const auto start = std::chrono::steady_clock::now();
+  // Evidence arrives as a peer's frames do, again and again.
+  ASSERT_TRUE(PumpUntil(&loop, [&] {
+    transport.HeardFrom("n2");
+    return transport.connected("n2");
+  }, 2000));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2000));
+  EXPECT_TRUE(transport.IsUp("n2"));
+  transport.Send("n2", EncodeMessage(FromN1(2)));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == 1; }));
+  EXPECT_EQ(sink.got[0], FromN1(2));
+}
+
+// Hearing from a peer is no proof that it can be reached: it stays down
+// until a connection succeeds, and however often it is heard from, it is
+// tried at most once per stall period.
+TEST(PeerTransportTest, HeardFromDoesNotMakeAnUnreachablePeerUp) {
+  EventLoop loop;
+  uint16_t port = DeadPort(&loop);
+  PeerTransportOptions options;
+  options.stall_us = 50'000;
+  MetricsRegistry metrics;
+  PeerTransport transport(&loop, "n1", {{"n2", "127.0.0.1:" + std::to_string(port)}}, nullptr,
+                          &metrics, options);
+  transport.Send("n2", EncodeMessage(FromN1(1)));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return transport.stats().dropped_down >= 1; }));
+  const auto start = std::chrono::steady_clock::now();
+  bool ever_up = false;
+  int heard = 0;
+  PumpUntil(&loop, [&] {
+    transport.HeardFrom("n2");
+    ++heard;
+    ever_up = ever_up || transport.IsUp("n2");
+    return std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(300);
+  }, 2000);
+  EXPECT_FALSE(ever_up);
+  EXPECT_GT(heard, 10);
+  // 300 ms at one try per 50 ms, plus the first Send's.
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_LE(transport.stats().connect_attempts,
+            1 + static_cast<uint64_t>(elapsed / std::chrono::milliseconds(50)) + 1);
+  EXPECT_EQ(transport.stats().connects, 0u);
+}
+
+// A connect whose SYN was lost would complete only at the kernel's
+// retransmission, a second or more later; heard from, the peer gets a fresh
+// connect instead.
+TEST(PeerTransportTest, AStalledConnectIsReplacedWhenThePeerIsHeardFrom) {
+  EventLoop loop;
+  SwallowingListener peer;
+  ASSERT_TRUE(peer.ok());
+  PeerTransportOptions options;
+  options.stall_us = 50'000;
+  MetricsRegistry metrics;
+  PeerTransport transport(&loop, "n1", {{"n2", peer.address()}}, nullptr, &metrics, options);
+  transport.Send("n2", EncodeMessage(FromN1(1)));
+  const auto sent = std::chrono::steady_clock::now();
+  // The SYN is swallowed: no connection for a while.
+  PumpUntil(&loop, [&] {
+    return std::chrono::steady_clock::now() - sent >= std::chrono::milliseconds(100);
+  });
+  EXPECT_FALSE(transport.connected("n2"));
+  ASSERT_TRUE(peer.Heal());
+  const auto healed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(PumpUntil(&loop, [&] {
+    transport.HeardFrom("n2");
+    return transport.connected("n2");
+  }, 3000));
+  // Well before the retransmitted SYN, due 1 s after the first.
+  EXPECT_LT(std::chrono::steady_clock::now() - healed, std::chrono::milliseconds(500));
+  EXPECT_EQ(transport.stats().connect_attempts, 2u);
 }
 
 }  // namespace

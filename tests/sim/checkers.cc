@@ -221,6 +221,8 @@ CheckResult CheckLww(SimCluster& cluster, const History& history, const std::str
             })) {
           continue;
         }
+        // The same write coordinated twice keeps one copy, maybe the other dot.
+        if (SameWrite(winner, op->sibling)) continue;
         if (LwwKey(op->sibling) > LwwKey(winner)) {
           r.Fail(bucket + "/" + key + " on " + cluster.id(i) + ": kept " + DotText(winner.dot) +
                  " @" + std::to_string(winner.timestamp_us) + " over the later-stamped " +

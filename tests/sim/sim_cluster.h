@@ -23,6 +23,7 @@
 #include "causality/object.h"
 #include "common/metrics.h"
 #include "common/random.h"
+#include "node/node.h"
 #include "replication/bucket.h"
 #include "replication/service.h"
 #include "ring/gossip.h"
@@ -59,6 +60,8 @@ struct ClusterOptions {
   std::function<std::unique_ptr<Transport>(int node, Transport* base, SimCluster* cluster)>
       wrap_transport;
   bool reuse_incarnation_after_wipe = false;
+  // Each node's record cache (node/node.h), as ringkv-node's default.
+  size_t object_cache_bytes = size_t{32} << 20;
   // Every node loses its timers (a scheduler that never fires).
   bool lose_timers = false;
 };
@@ -84,10 +87,11 @@ class SimCluster {
   MemoryStorage& engine(int i) { return *nodes_[i]->engine; }
   uint64_t incarnation(int i) const { return nodes_[i]->incarnation; }
   // Null while the node is down.
-  Service* service(int i) { return nodes_[i]->service.get(); }
+  Service* service(int i) { return nodes_[i]->node ? &nodes_[i]->node->service() : nullptr; }
+  // The node as node/node.h built it, the production assembly; null while down.
+  ringkv::Node* node(int i) { return nodes_[i]->node.get(); }
   // The metrics of node i's current (or last) start.
-  MetricsRegistry& metrics(int i) { return *nodes_[i]->metrics; }
-  bool up(int i) const { return nodes_[i]->service != nullptr; }
+  bool up(int i) const { return nodes_[i]->node != nullptr; }
   bool paused(int i) const { return nodes_[i]->process->paused(); }
   // Node i's loop is blocked by its disk now or its disk is set slow.
   bool slow(int i) const {
@@ -148,12 +152,10 @@ class SimCluster {
     std::unique_ptr<MemoryStorage> engine;
     std::unique_ptr<SimDisk> disk;
     std::unique_ptr<Transport> wrapped;  // planted-bug wrapper, if any
-    std::unique_ptr<MetricsRegistry> metrics;  // outlives the service's handles
-    std::unique_ptr<Service> service;
+    std::unique_ptr<ringkv::Node> node;
     uint64_t incarnation = 0;
-    // Grows at every start, as the real node's persisted generation does.
+    // Grows at every start, even across a wipe on a clock stepped back.
     uint64_t generation = 0;
-    bool wiped = false;
     uint64_t disturbances = 0;
     DiskFaults faults;
     std::vector<int64_t> kills;

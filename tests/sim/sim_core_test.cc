@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "storage/memory_storage.h"
 #include "tests/sim/buggify.h"
 #include "tests/sim/event_queue.h"
 #include "tests/sim/sim_clock.h"
@@ -273,39 +273,11 @@ TEST(TraceTest, SameSeedSameHashDifferentSeedDifferent) {
   EXPECT_NE(RunTrace(42), RunTrace(43));
 }
 
-// A map-backed engine, enough to test the wrapper.
-class MapStorage : public Storage {
- public:
-  Status Get(std::string_view key, std::string* value) override {
-    auto it = map_.find(std::string(key));
-    if (it == map_.end()) return Status::NotFound();
-    *value = it->second;
-    return Status::OK();
-  }
-  Status Write(const WriteBatch& batch, bool) override {
-    for (const auto& op : batch.ops()) {
-      if (op.is_delete) {
-        map_.erase(op.key);
-      } else {
-        map_[op.key] = op.value;
-      }
-    }
-    return Status::OK();
-  }
-  Status Scan(std::string_view, std::string_view,
-              const std::function<bool(std::string_view, std::string_view)>&) override {
-    return Status::OK();
-  }
-
- private:
-  std::map<std::string, std::string> map_;
-};
-
 TEST(SimDiskTest, FullSlowAndMutate) {
   SimWorld w(1);
   SimProcess p(&w, 0);
   Random r(1);
-  MapStorage base;
+  MemoryStorage base;
   SimDisk disk(&base, &p, &r);
   WriteBatch b;
   b.Put("k", "v");

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 #include "common/random.h"
@@ -46,10 +47,14 @@ class SimDisk : public Storage {
     ++stats_.reads;
     return base_->Get(key, value);
   }
+  Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override {
+    ++stats_.reads;
+    return base_->GetAt(snapshot, key, value);
+  }
   Status Write(const WriteBatch& batch, bool sync) override;
-  Status Scan(std::string_view start, std::string_view end,
-              const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    return base_->Scan(start, end, fn);
+  std::unique_ptr<Snapshot> GetSnapshot() override { return base_->GetSnapshot(); }
+  std::unique_ptr<Iterator> NewIterator(const IteratorOptions& options) override {
+    return base_->NewIterator(options);
   }
 
   DiskFaults& faults() { return faults_; }

@@ -1,12 +1,14 @@
 // CachedStorage over the in-memory engine: it answers exactly as the engine
-// would, serves repeated reads from memory, and never serves a value the
-// engine does not hold after a failed write.
+// would, serves repeated reads from memory, never serves a value the
+// engine does not hold after a failed write, and hands reads at a snapshot
+// and iterators to the engine.
 #include "storage/cached_storage.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -25,13 +27,20 @@ class CountingStorage : public Storage {
     ++gets;
     return engine.Get(key, value);
   }
+  Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override {
+    ++snapshot_gets;
+    return engine.GetAt(snapshot, key, value);
+  }
   Status Write(const WriteBatch& batch, bool sync) override { return engine.Write(batch, sync); }
-  Status Scan(std::string_view start, std::string_view end,
-              const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    return engine.Scan(start, end, fn);
+  std::unique_ptr<Snapshot> GetSnapshot() override { return engine.GetSnapshot(); }
+  std::unique_ptr<Iterator> NewIterator(const IteratorOptions& options) override {
+    ++iterators;
+    return engine.NewIterator(options);
   }
   MemoryStorage engine;
   int gets = 0;
+  int snapshot_gets = 0;
+  int iterators = 0;
 };
 
 Status PutOne(Storage* s, const std::string& key, const std::string& value) {
@@ -133,6 +142,54 @@ TEST(CachedStorageTest, LargeValuesBypassTheCache) {
   EXPECT_EQ(v.size(), 4u << 10);
   EXPECT_EQ(base.gets, 1);
   EXPECT_EQ(cache.charged_bytes(), 0u);
+}
+
+// A snapshot read is answered by the engine even when the cache holds the
+// key, and leaves the cache as it was: the latest stays in front, and an
+// old value read at the snapshot is never cached.
+TEST(CachedStorageTest, SnapshotReadsGoToTheEngineAndLeaveTheCacheAlone) {
+  CountingStorage base;
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
+  ASSERT_TRUE(PutOne(&cache, "k", "old").ok());
+  ASSERT_TRUE(PutOne(&base, "cold", "old").ok());
+  std::unique_ptr<Snapshot> snap = cache.GetSnapshot();
+  ASSERT_TRUE(PutOne(&cache, "k", "new").ok());
+  ASSERT_TRUE(PutOne(&base, "cold", "new").ok());
+
+  std::string v;
+  ASSERT_TRUE(cache.GetAt(*snap, "k", &v).ok());
+  EXPECT_EQ(v, "old");
+  ASSERT_TRUE(cache.GetAt(*snap, "cold", &v).ok());
+  EXPECT_EQ(v, "old");
+  EXPECT_EQ(base.snapshot_gets, 2);
+  ASSERT_TRUE(cache.Get("k", &v).ok());
+  EXPECT_EQ(v, "new");
+  EXPECT_EQ(base.gets, 0);
+  ASSERT_TRUE(cache.Get("cold", &v).ok());  // not cached by the snapshot read
+  EXPECT_EQ(v, "new");
+  EXPECT_EQ(base.gets, 1);
+}
+
+TEST(CachedStorageTest, IteratorsReadTheEngineAtTheirSnapshot) {
+  CountingStorage base;
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics);
+  ASSERT_TRUE(PutOne(&cache, "a", "old").ok());
+  std::unique_ptr<Snapshot> snap = cache.GetSnapshot();
+  ASSERT_TRUE(PutOne(&cache, "a", "new").ok());
+  ASSERT_TRUE(PutOne(&cache, "b", "new").ok());
+  IteratorOptions options;
+  options.snapshot = snap.get();
+  std::unique_ptr<Iterator> it = cache.NewIterator(options);
+  it->SeekToFirst();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "a");
+  EXPECT_EQ(it->value(), "old");
+  it->Next();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_EQ(base.iterators, 1);
 }
 
 // Any sequence of puts, deletes, failing writes and reads answers as the

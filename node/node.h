@@ -1,0 +1,104 @@
+// Node: the one place that builds a ringkv node. Given an environment
+// (clock, scheduler, transport, storage engine, random) and its settings, it
+// builds every component in dependency order and owns them: the metrics
+// registry, the record cache above the engine, the node's identity read from
+// the engine's metadata (incarnation, next gossip generation), and the
+// protocol service (peer RPC, gossip, replica, coordinator, hinted handoff).
+// No component builds its neighbours.
+//
+// `ringkv-node` (node/main.cc) and the simulator (tests/sim) both build
+// their nodes here, so the simulator runs the wiring that ships: the same
+// cache, the same metadata, the same order. Only the environment differs.
+//
+// Single-threaded: built, started and used on the node's loop. Everything
+// in NodeEnv must outlive the Node.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "common/clock.h"
+#include "common/liveness.h"
+#include "common/metrics.h"
+#include "common/random.h"
+#include "common/scheduler.h"
+#include "common/status.h"
+#include "common/transport.h"
+#include "replication/service.h"
+#include "ring/ring.h"
+#include "storage/cached_storage.h"
+#include "storage/storage.h"
+
+namespace ringkv {
+
+struct NodeEnv {
+  Clock* clock = nullptr;
+  Scheduler* scheduler = nullptr;
+  Transport* transport = nullptr;
+  // The storage engine (LevelDB in production); the node puts its record
+  // cache above it.
+  Storage* engine = nullptr;
+  Random* random = nullptr;
+  // Optional transport-level view of who is reachable (the peer transport's).
+  const Liveness* reachability = nullptr;
+  // The registry every component of the node counts in; null: the node owns
+  // one. ringkv-node passes the process's, which its server and peer
+  // transport share, so one status reply shows them all.
+  MetricsRegistry* metrics = nullptr;
+  // Draws the incarnation of a new data directory. Null: the operating
+  // system's entropy, so that no two directories ever share one; the
+  // simulator passes its seeded source to stay reproducible.
+  std::function<uint64_t()> fresh_incarnation;
+};
+
+struct NodeConfig {
+  // The service's settings; `incarnation` and `generation` are ignored and
+  // read from the engine's metadata instead.
+  ServiceOptions service;
+  // Records cached above the engine; 0 = no cache.
+  size_t object_cache_bytes = size_t{32} << 20;
+  // The gossip generation is at least this (the simulator's clocks may be
+  // stepped back between two lives of a wiped node).
+  uint64_t generation_floor = 0;
+};
+
+class Node {
+ public:
+  // Builds the node: opens the metadata (stamping a new directory), takes
+  // the next generation, builds the service. Errors: the engine's, or
+  // Corruption / InvalidArgument for unreadable metadata.
+  static Result<std::unique_ptr<Node>> Open(NodeConfig config, Ring ring, NodeEnv env);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Loads persisted state and starts background work (Service::Start).
+  Status Start();
+
+  Service& service() { return *service_; }
+  MetricsRegistry& metrics() { return *metrics_; }
+  // What the protocol reads and writes: the record cache over the engine,
+  // or the engine itself when there is no cache.
+  Storage& storage() { return cache_ ? static_cast<Storage&>(*cache_) : *env_.engine; }
+  bool cached() const { return cache_ != nullptr; }
+  uint64_t incarnation() const { return incarnation_; }
+  uint64_t generation() const { return generation_; }
+
+ private:
+  explicit Node(NodeEnv env)
+      : env_(std::move(env)),
+        own_metrics_(env_.metrics ? nullptr : std::make_unique<MetricsRegistry>()),
+        metrics_(env_.metrics ? env_.metrics : own_metrics_.get()) {}
+
+  NodeEnv env_;
+  // Declared first: it outlives every component's metric handles.
+  std::unique_ptr<MetricsRegistry> own_metrics_;
+  MetricsRegistry* metrics_ = nullptr;
+  std::unique_ptr<CachedStorage> cache_;
+  uint64_t incarnation_ = 0;
+  uint64_t generation_ = 0;
+  std::unique_ptr<Service> service_;
+};
+
+}  // namespace ringkv
