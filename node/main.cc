@@ -143,6 +143,10 @@ int Run(const Flags& flags) {
     return Fail(kExitRuntime, "node metadata in " + flags.data + ": " + node.status().ToString());
   }
   Service& service = (*node)->service();
+  // The transport connects to the members of the current ring epoch.
+  service.membership().Subscribe([&transport, &service](const Ring&) {
+    transport.SetMembers(service.membership().addresses());
+  });
   if (Status st = (*node)->Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }

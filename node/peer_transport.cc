@@ -23,6 +23,11 @@
 namespace ringkv {
 namespace {
 
+constexpr const char* kSentHelp =
+    "Messages handed to the connection to a peer (or, for this node itself, delivered in "
+    "process).";
+
+
 // A connect to a black-holed host, or a peer that stops reading, fails
 // after this long instead of queueing for ever.
 constexpr int kWriteTimeoutSec = 5;
@@ -81,46 +86,14 @@ PeerTransport::PeerTransport(EventLoop* loop, NodeId self,
                              std::function<void(std::string)> deliver_local,
                              MetricsRegistry* metrics, PeerTransportOptions options)
     : loop_(loop), self_(std::move(self)), deliver_local_(std::move(deliver_local)),
-      options_(options) {
-  const char* sent_help =
-      "Messages handed to the connection to a peer (or, for this node itself, delivered in "
-      "process).";
-  sent_local_ = metrics->AddCounter("ringkv_peer_messages_sent_total", sent_help,
+      options_(options), metrics_(metrics) {
+  sent_local_ = metrics->AddCounter("ringkv_peer_messages_sent_total", kSentHelp,
                                     {{"peer", self_}});
   dropped_unknown_ = metrics->AddCounter("ringkv_peer_messages_unknown_destination_total",
                                          "Messages dropped because their destination is not a "
                                          "member.");
   for (auto& [id, address] : addresses) {
-    if (id == self_) continue;
-    auto peer = std::make_unique<Peer>();
-    peer->transport = this;
-    peer->id = id;
-    peer->address = std::move(address);
-    peer->backoff_us = options_.min_backoff_us;
-    const MetricLabels labels = {{"peer", id}};
-    peer->sent = metrics->AddCounter("ringkv_peer_messages_sent_total", sent_help, labels);
-    peer->sent_bytes = metrics->AddCounter("ringkv_peer_sent_bytes_total",
-                                           "Frame bytes handed to the connection to a peer.",
-                                           labels);
-    const char* dropped_help =
-        "Messages dropped, by peer and reason: queue_full, or down (in back-off, or the "
-        "connection broke with them unsent).";
-    peer->dropped_full = metrics->AddCounter("ringkv_peer_messages_dropped_total", dropped_help,
-                                             {{"peer", id}, {"reason", "queue_full"}});
-    peer->dropped_down = metrics->AddCounter("ringkv_peer_messages_dropped_total", dropped_help,
-                                             {{"peer", id}, {"reason", "down"}});
-    peer->connects = metrics->AddCounter("ringkv_peer_connects_total",
-                                         "Connections to a peer established.", labels);
-    peer->connect_failures = metrics->AddCounter(
-        "ringkv_peer_connect_failures_total", "Connection attempts to a peer that failed.",
-        labels);
-    peer->connect_attempts = metrics->AddCounter(
-        "ringkv_peer_connect_attempts_total",
-        "Connections to a peer begun, the ones replacing a stalled attempt included.", labels);
-    peer->connections_lost = metrics->AddCounter(
-        "ringkv_peer_connections_lost_total",
-        "Established connections to a peer that broke (error, EOF or write timeout).", labels);
-    peers_.emplace(id, std::move(peer));
+    if (id != self_) AddPeer(id, std::move(address));
   }
   open_gauge_ = metrics->AddGaugeCallback(
       "ringkv_peer_connections_open", "Outbound connections to peers established now.", {},
@@ -140,6 +113,56 @@ PeerTransport::PeerTransport(EventLoop* loop, NodeId self,
         }
         return static_cast<double>(queued);
       });
+}
+
+void PeerTransport::AddPeer(const NodeId& id, std::string address) {
+  MetricsRegistry* metrics = metrics_;
+  auto peer = std::make_unique<Peer>();
+  peer->transport = this;
+  peer->id = id;
+  peer->address = std::move(address);
+  peer->backoff_us = options_.min_backoff_us;
+  const MetricLabels labels = {{"peer", id}};
+  peer->sent = metrics->AddCounter("ringkv_peer_messages_sent_total", kSentHelp, labels);
+  peer->sent_bytes = metrics->AddCounter("ringkv_peer_sent_bytes_total",
+                                         "Frame bytes handed to the connection to a peer.",
+                                         labels);
+  const char* dropped_help =
+      "Messages dropped, by peer and reason: queue_full, or down (in back-off, or the "
+      "connection broke with them unsent).";
+  peer->dropped_full = metrics->AddCounter("ringkv_peer_messages_dropped_total", dropped_help,
+                                           {{"peer", id}, {"reason", "queue_full"}});
+  peer->dropped_down = metrics->AddCounter("ringkv_peer_messages_dropped_total", dropped_help,
+                                           {{"peer", id}, {"reason", "down"}});
+  peer->connects = metrics->AddCounter("ringkv_peer_connects_total",
+                                       "Connections to a peer established.", labels);
+  peer->connect_failures = metrics->AddCounter(
+      "ringkv_peer_connect_failures_total", "Connection attempts to a peer that failed.", labels);
+  peer->connect_attempts = metrics->AddCounter(
+      "ringkv_peer_connect_attempts_total",
+      "Connections to a peer begun, the ones replacing a stalled attempt included.", labels);
+  peer->connections_lost = metrics->AddCounter(
+      "ringkv_peer_connections_lost_total",
+      "Established connections to a peer that broke (error, EOF or write timeout).", labels);
+  peers_.emplace(id, std::move(peer));
+}
+
+void PeerTransport::SetMembers(const std::map<NodeId, std::string>& addresses) {
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    auto found = addresses.find(it->first);
+    if (found != addresses.end() && found->second == it->second->address) {
+      ++it;
+      continue;
+    }
+    // Removed, or moved to another address: its connection and queue go.
+    Peer* peer = it->second.get();
+    loop_->Cancel(peer->backoff_timer);
+    std::erase(to_flush_, peer);
+    it = peers_.erase(it);
+  }
+  for (const auto& [id, address] : addresses) {
+    if (id != self_ && peers_.count(id) == 0) AddPeer(id, address);
+  }
 }
 
 PeerTransportStats PeerTransport::stats() const {

@@ -101,10 +101,16 @@ class PeerTransport : public Transport, public Liveness {
   // Looks at one peer at most once per stall_us. Unknown ids are ignored.
   void HeardFrom(const NodeId& peer);
 
+  // The members changed (a new ring epoch, ring/membership.h): new members
+  // get a peer (connected on first use), removed ones, and ones whose address
+  // changed, lose theirs with anything still queued. Their counters stay.
+  void SetMembers(const std::map<NodeId, std::string>& addresses);
+
  private:
   struct Peer;
   // Whether `peer`, heard from now, needs a new connection.
   bool NeedsReconnect(const Peer& peer, int64_t now_us) const;
+  void AddPeer(const NodeId& id, std::string address);
   void StartConnect(Peer* peer);
   void Connect(Peer* peer);
   void Fail(Peer* peer, const std::string& why);
@@ -125,6 +131,7 @@ class PeerTransport : public Transport, public Liveness {
   std::vector<Peer*> to_flush_;
   // Turn-end callbacks hold a weak reference and skip a freed transport.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  MetricsRegistry* metrics_;
   MetricsRegistry::CallbackHandle open_gauge_;
   MetricsRegistry::CallbackHandle queued_gauge_;
 };

@@ -113,11 +113,12 @@ struct Coordinator::ForwardOp {
   bool finished = false;
 };
 
-Coordinator::Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env,
+Coordinator::Coordinator(const ServiceOptions* options, const Membership* membership,
+                         ServiceEnv env,
                          PeerRpc* rpc, Replica* replica, HintStore* hints,
                          const Liveness* liveness)
     : options_(options),
-      ring_(ring),
+      membership_(membership),
       env_(env),
       rpc_(rpc),
       replica_(replica),
@@ -182,8 +183,9 @@ void Coordinator::Get(const GetRequest& request, int64_t deadline_us, GetCallbac
   uint64_t hash = KeyHash(request.bucket, request.key);
   auto op = std::make_shared<GetOp>(*r, *pr);
   op->request = request;
-  op->partition = ring_->PartitionOf(hash);
-  op->replicas = ring_->PrimariesFor(hash, props.n);
+  const Ring& ring = membership_->ring();
+  op->partition = ring.PartitionOf(hash);
+  op->replicas = ring.PrimariesFor(hash, props.n);
   op->deadline_us = deadline_us;
   op->done = std::move(done);
   op->answers.resize(op->replicas.size());
@@ -330,7 +332,8 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
     return;
   }
   uint64_t hash = KeyHash(request.bucket, request.key);
-  Placement placement = ring_->PlacementFor(hash, props.n);
+  const Ring& ring = membership_->ring();
+  Placement placement = ring.PlacementFor(hash, props.n);
   std::vector<NodeId>& primaries = placement.primaries;
   bool self_is_primary =
       std::find(primaries.begin(), primaries.end(), options_->self) != primaries.end();
@@ -352,7 +355,7 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   auto op = std::make_shared<PutOp>(*w, *pw);
   op->request = request;
   op->context = std::move(context).value();
-  op->partition = ring_->PartitionOf(hash);
+  op->partition = ring.PartitionOf(hash);
   op->primaries = std::move(primaries);
   op->fallbacks = std::move(placement.fallbacks);
   op->self_is_primary = self_is_primary;

@@ -33,6 +33,7 @@
 #include "replication/hint_store.h"
 #include "replication/replica.h"
 #include "replication/service.h"
+#include "ring/membership.h"
 #include "rpc/peer_rpc.h"
 
 namespace ringkv {
@@ -43,7 +44,7 @@ class Coordinator {
   using PutCallback = std::function<void(PutReply)>;
 
   // All pointers must outlive the Coordinator.
-  Coordinator(const ServiceOptions* options, const Ring* ring, ServiceEnv env, PeerRpc* rpc,
+  Coordinator(const ServiceOptions* options, const Membership* membership, ServiceEnv env, PeerRpc* rpc,
               Replica* replica, HintStore* hints, const Liveness* liveness);
   ~Coordinator();
 
@@ -85,7 +86,8 @@ class Coordinator {
   void Forget(const std::vector<PeerRpc::CallId>& calls);
 
   const ServiceOptions* options_;
-  const Ring* ring_;
+  // Read once per request: a request keeps the placement it started with.
+  const Membership* membership_;
   ServiceEnv env_;
   PeerRpc* rpc_;
   Replica* replica_;

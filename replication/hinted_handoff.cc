@@ -25,8 +25,8 @@ HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liv
   in_flight_gauge_ = metrics->AddGaugeCallback(
       "ringkv_hint_deliveries_in_flight", "Hints sent and not yet acknowledged.", {},
       [this] {
-        uint64_t n = 0;
-        for (const auto& [target, count] : in_flight_count_) n += count;
+        size_t n = 0;
+        for (const auto& [target, keys] : in_flight_) n += keys.size();
         return static_cast<double>(n);
       });
 }
@@ -58,9 +58,10 @@ void HintedHandoff::Tick() {
 }
 
 void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
-  uint32_t& flying = in_flight_count_[target];
-  if (tokens_ < 1 || flying >= options_.max_in_flight) return;
-  size_t want = std::min<size_t>(options_.max_in_flight - flying, static_cast<size_t>(tokens_));
+  std::set<std::string>& flying = in_flight_[target];
+  if (tokens_ < 1 || flying.size() >= options_.max_in_flight) return;
+  size_t want =
+      std::min<size_t>(options_.max_in_flight - flying.size(), static_cast<size_t>(tokens_));
   std::string& cursor = cursor_[target];
   auto batch = hints_->List(target, want, cursor);
   if (!batch.ok()) return;
@@ -71,17 +72,22 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   }
   for (auto& entry : *batch) {
     cursor = HintKey(entry.target, entry.partition, entry.bucket, entry.key);
+    // Still waiting for its ack (the cursor wrapped around to it): sent
+    // again only once that delivery failed or timed out.
+    if (!flying.insert(cursor).second) continue;
     ReplicaPutRequest delivery{entry.bucket, entry.key, entry.object, {}, /*handoff=*/true};
     sent_->Increment();
     rpc_->Call(target, std::move(delivery), now + options_.ack_timeout_us,
-               [this, sent = std::move(entry)](Result<MessageBody> r) { OnAck(sent, r); });
-    ++flying;
+               [this, key = cursor, sent = std::move(entry)](Result<MessageBody> r) {
+                 OnAck(key, sent, r);
+               });
     tokens_ -= 1;
   }
 }
 
-void HintedHandoff::OnAck(const HintStore::Entry& entry, const Result<MessageBody>& answer) {
-  --in_flight_count_[entry.target];
+void HintedHandoff::OnAck(const std::string& key, const HintStore::Entry& entry,
+                          const Result<MessageBody>& answer) {
+  in_flight_[entry.target].erase(key);
   const auto* ack = answer.ok() ? std::get_if<ReplicaPutReply>(&*answer) : nullptr;
   if (ack == nullptr || !ack->status.ok()) return;  // retried on a later pass
   auto removed = hints_->RemoveDelivered(entry);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -50,7 +51,8 @@ class HintedHandoff {
  private:
   void Tick();
   void DeliverTo(const NodeId& target, int64_t now);
-  void OnAck(const HintStore::Entry& entry, const Result<MessageBody>& answer);
+  void OnAck(const std::string& key, const HintStore::Entry& entry,
+             const Result<MessageBody>& answer);
 
   PeerRpc* rpc_;
   HintStore* hints_;
@@ -64,7 +66,8 @@ class HintedHandoff {
   Counter* delivered_;
   Counter* sent_;
   std::map<NodeId, std::string> cursor_;  // last hint key sent, per target
-  std::map<NodeId, uint32_t> in_flight_count_;
+  // Hint keys sent and not yet acknowledged (nor failed), per target.
+  std::map<NodeId, std::set<std::string>> in_flight_;
   MetricsRegistry::CallbackHandle in_flight_gauge_;
 };
 

@@ -28,22 +28,27 @@ ServiceEnv WithMetrics(ServiceEnv env, MetricsRegistry* fallback) {
 Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
     : own_metrics_(env.metrics == nullptr ? std::make_unique<MetricsRegistry>() : nullptr),
       options_(std::move(options)),
-      ring_(std::move(ring)),
+      membership_(std::move(ring), options_.addresses),
       env_(WithMetrics(env, own_metrics_.get())),
       generation_(options_.generation != 0 ? options_.generation
                                            : static_cast<uint64_t>(env_.clock->WallMicros())),
       rpc_(options_.self, generation_, env.clock, env.scheduler, env.transport, env.random,
-           options_.default_timeout_ms),
+           env_.metrics, options_.default_timeout_ms),
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
                                          &options_.buckets, store_.get())),
       requests_(std::make_unique<RequestMetrics>(env_.metrics, env.clock)) {
   if (options_.failure_detection) {
-    gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, ring_.members(),
+    gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, membership_.ring().members(),
                                            options_.gossip, env_.clock, env_.scheduler, &rpc_,
                                            env_.random);
-    gossiper_->set_ring_epoch(ring_.epoch());
+    gossiper_->set_ring_epoch(membership_.epoch());
+    // Gossip follows the ring: new members are gossiped to and judged.
+    membership_.Subscribe([this](const Ring&) {
+      gossiper_->SetMembers(membership_.ring().members());
+      gossiper_->set_ring_epoch(membership_.epoch());
+    });
     if (env_.liveness == nullptr) env_.liveness = gossiper_.get();
   }
   if (env_.liveness != nullptr && env_.reachability != nullptr) {
@@ -53,7 +58,7 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
     env_.liveness = env_.reachability;
   }
   if (env_.liveness == nullptr) env_.liveness = &all_up_;
-  coordinator_ = std::make_unique<Coordinator>(&options_, &ring_, env_, &rpc_, replica_.get(),
+  coordinator_ = std::make_unique<Coordinator>(&options_, &membership_, env_, &rpc_, replica_.get(),
                                                hints_.get(), env_.liveness);
   HandoffOptions handoff;
   handoff.rate_per_sec = options_.hint_rate_per_sec;
@@ -75,7 +80,7 @@ const std::map<NodeId, uint64_t>& Service::HintCounts() const { return hints_->c
 
 ReplicaGetReply Service::ReadLocal(const ReplicaGetRequest& get) {
   ReplicaGetReply reply;
-  auto local = replica_->Read(ring_.PartitionOf(KeyHash(get.bucket, get.key)), get.bucket,
+  auto local = replica_->Read(ring().PartitionOf(KeyHash(get.bucket, get.key)), get.bucket,
                               get.key);
   if (!local.ok()) {
     reply.status = local.status();
@@ -91,12 +96,14 @@ RingInfo Service::RingReport() const {
     return BucketInfo{name, p.n, p.r, p.w, static_cast<uint8_t>(p.resolver)};
   };
   RingInfo r;
-  r.epoch = ring_.epoch();
-  r.partitions = ring_.partitions();
-  r.n = ring_.n();
-  for (const NodeId& m : ring_.members()) {
-    auto it = options_.addresses.find(m);
-    r.members.push_back({m, it == options_.addresses.end() ? std::string() : it->second});
+  const Ring& current = ring();
+  r.epoch = current.epoch();
+  r.partitions = current.partitions();
+  r.n = current.n();
+  const Membership::Addresses& addresses = membership_.addresses();
+  for (const NodeId& m : current.members()) {
+    auto it = addresses.find(m);
+    r.members.push_back({m, it == addresses.end() ? std::string() : it->second});
   }
   r.default_bucket = info("", options_.buckets.defaults());
   for (const auto& [name, props] : options_.buckets.named()) r.buckets.push_back(info(name, props));
@@ -107,7 +114,7 @@ NodeStatus Service::StatusReport() const {
   NodeStatus s;
   s.node = options_.self;
   s.incarnation = options_.incarnation;
-  s.ring_epoch = ring_.epoch();
+  s.ring_epoch = ring().epoch();
   if (gossiper_) s.peers = gossiper_->View();
   for (PeerState& p : s.peers) p.up = p.up && env_.liveness->IsUp(p.node);
   for (const auto& [target, count] : hints_->counts()) s.hints.push_back({target, count});
@@ -175,7 +182,7 @@ void Service::ServePeers() {
       });
   rpc_.Serve<ReplicaPutRequest>(
       [this](const PeerRpc::Request&, ReplicaPutRequest& put, PeerRpc::Respond respond) {
-        uint32_t partition = ring_.PartitionOf(KeyHash(put.bucket, put.key));
+        uint32_t partition = ring().PartitionOf(KeyHash(put.bucket, put.key));
         Status st;
         if (!put.hint_for.empty() && put.hint_for != options_.self) {
           st = hints_->Add(put.hint_for, partition, put.bucket, put.key, put.object);

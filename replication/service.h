@@ -25,6 +25,7 @@
 #include "replication/bucket.h"
 #include "replication/forward_dedup.h"
 #include "ring/gossip.h"
+#include "ring/membership.h"
 #include "ring/ring.h"
 #include "rpc/peer_rpc.h"
 #include "storage/storage.h"
@@ -113,7 +114,10 @@ class Service {
   const std::map<NodeId, uint64_t>& HintCounts() const;
 
   const ServiceOptions& options() const { return options_; }
-  const Ring& ring() const { return ring_; }
+  // The current ring; valid until the next epoch is published.
+  const Ring& ring() const { return membership_.ring(); }
+  // The node's view of the ring: publish a new epoch here (ring/membership.h).
+  Membership& membership() { return membership_; }
   // Null when failure_detection is off.
   const Gossiper* gossiper() const { return gossiper_.get(); }
 
@@ -130,7 +134,7 @@ class Service {
   // handles. Null when the environment brought a registry.
   std::unique_ptr<MetricsRegistry> own_metrics_;
   ServiceOptions options_;
-  Ring ring_;
+  Membership membership_;
   ServiceEnv env_;
   // This process's gossip generation; stamped on everything it sends.
   uint64_t generation_;

@@ -42,6 +42,28 @@ Gossiper::Gossiper(NodeId self, uint64_t generation, std::vector<NodeId> members
 
 Gossiper::~Gossiper() { Stop(); }
 
+void Gossiper::SetMembers(std::vector<NodeId> members) {
+  std::vector<NodeId> next;
+  for (NodeId& m : members) {
+    if (std::find(next.begin(), next.end(), m) == next.end()) next.push_back(std::move(m));
+  }
+  if (std::find(next.begin(), next.end(), self_) == next.end()) next.push_back(self_);
+  for (const NodeId& m : members_) {
+    if (std::find(next.begin(), next.end(), m) != next.end()) continue;
+    heartbeats_.erase(m);
+    marked_up_.erase(m);
+    added_us_.erase(m);
+    detector_.Remove(m);
+  }
+  const int64_t now = clock_->MonoMicros();
+  for (const NodeId& m : next) {
+    if (IsMember(m)) continue;
+    marked_up_[m] = true;
+    added_us_[m] = now;
+  }
+  members_ = std::move(next);
+}
+
 bool Gossiper::IsMember(const NodeId& node) const {
   return std::find(members_.begin(), members_.end(), node) != members_.end();
 }
@@ -144,7 +166,9 @@ double Gossiper::Phi(const NodeId& node) const {
   if (node == self_) return 0;
   int64_t now = clock_->MonoMicros();
   if (detector_.Known(node)) return detector_.Phi(node, now);
-  return FailureDetector::PhiOf(now - start_us_, static_cast<double>(options_.interval_us));
+  auto added = added_us_.find(node);
+  const int64_t since = added == added_us_.end() ? start_us_ : added->second;
+  return FailureDetector::PhiOf(now - since, static_cast<double>(options_.interval_us));
 }
 
 bool Gossiper::IsUp(const NodeId& node) const {

@@ -65,6 +65,10 @@ class Gossiper final : public Liveness {
   // Cancels the round timer; state and views stay readable. Idempotent.
   void Stop();
 
+  // The members changed (a new ring epoch): new ones are gossiped to and
+  // judged from now on, removed ones forgotten. Self always stays.
+  void SetMembers(std::vector<NodeId> members);
+
   // A Gossip message from a peer (the node's owner listens for them on the
   // PeerRpc and hands them here).
   void OnGossip(const Gossip& gossip);
@@ -134,6 +138,8 @@ class Gossiper final : public Liveness {
   bool running_ = false;
   TimerId timer_ = 0;
   int64_t start_us_ = 0;
+  // Members added after the start, and when: silence is counted from then.
+  std::map<NodeId, int64_t> added_us_;
   uint64_t ring_epoch_ = 0;
   uint64_t ring_epoch_seen_ = 0;
   uint64_t rounds_ = 0;

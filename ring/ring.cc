@@ -165,7 +165,8 @@ Owners Claim(uint32_t m, uint32_t q, uint32_t n) {
 
 }  // namespace
 
-Result<Ring> Ring::Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n) {
+Result<Ring> Ring::Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n,
+                          uint64_t epoch) {
   if (partitions == 0 || partitions > kMaxPartitions || !std::has_single_bit(partitions)) {
     return Status::InvalidArgument("partitions must be a power of two in [1, 2^20], got " +
                                    std::to_string(partitions));
@@ -182,6 +183,7 @@ Result<Ring> Ring::Create(std::vector<NodeId> members, uint32_t partitions, uint
   for (uint32_t idx : claim) ring.owners_.push_back(members[idx]);
   ring.members_ = std::move(members);
   ring.n_ = n;
+  ring.epoch_ = epoch;
   ring.shift_ = 64 - static_cast<uint32_t>(std::countr_zero(partitions));
   return ring;
 }

@@ -39,8 +39,10 @@ class Ring {
   // result does not depend on the order given) aiming for every `n`
   // consecutive partitions on distinct owners and balanced counts.
   // InvalidArgument when partitions is not a power of two in [1, 2^20], when
-  // members is empty, or n is 0.
-  static Result<Ring> Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n);
+  // members is empty, or n is 0. `epoch` versions the ring (ring/membership.h):
+  // the cluster file's is 1, every ring change makes the next.
+  static Result<Ring> Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n,
+                             uint64_t epoch = 1);
 
   uint32_t partitions() const { return static_cast<uint32_t>(owners_.size()); }
   uint32_t n() const { return n_; }

@@ -7,7 +7,8 @@
 namespace ringkv {
 
 PeerRpc::PeerRpc(NodeId self, uint64_t generation, Clock* clock, Scheduler* scheduler,
-                 Transport* transport, Random* random, uint32_t default_timeout_ms)
+                 Transport* transport, Random* random, MetricsRegistry* metrics,
+                 uint32_t default_timeout_ms)
     : self_(std::move(self)),
       generation_(generation),
       clock_(clock),
@@ -16,7 +17,23 @@ PeerRpc::PeerRpc(NodeId self, uint64_t generation, Clock* clock, Scheduler* sche
       default_timeout_ms_(default_timeout_ms),
       next_id_((random->Next() >> 1) + 1),
       handlers_(std::variant_size_v<MessageBody>),
-      listeners_(std::variant_size_v<MessageBody>) {}
+      listeners_(std::variant_size_v<MessageBody>),
+      late_replies_metric_(metrics->AddCounter(
+          "ringkv_rpc_late_replies_total",
+          "Peer replies that matched no pending call (late, duplicated, or from another node "
+          "than the callee), dropped.")),
+      expired_metric_(metrics->AddCounter(
+          "ringkv_rpc_expired_requests_total",
+          "Peer requests refused because their deadline passed while they waited in queues "
+          "or socket buffers.")),
+      unhandled_metric_(metrics->AddCounter("ringkv_rpc_unhandled_requests_total",
+                                            "Peer requests of a type this node does not serve.")),
+      timeouts_metric_(metrics->AddCounter("ringkv_rpc_call_timeouts_total",
+                                           "Calls to peers that got no reply by their deadline.")) {
+  pending_gauge_ = metrics->AddGaugeCallback("ringkv_rpc_pending_calls",
+                                             "Calls to peers waiting for a reply.", {},
+                                             [this] { return static_cast<double>(pending_.size()); });
+}
 
 PeerRpc::~PeerRpc() {
   *alive_ = false;
@@ -86,6 +103,7 @@ void PeerRpc::ExpireCalls() {
     Done done = std::move(it->second.done);
     pending_.erase(it);
     ++counters_.call_timeouts;
+    timeouts_metric_->Increment();
     done(Status::Timeout("no reply by the deadline"));
   }
   ArmTimer();
@@ -117,6 +135,7 @@ void PeerRpc::OnReply(Message message) {
   // A reply from another node than the call went to answers nothing of ours.
   if (it == pending_.end() || it->second.to != message.from) {
     ++counters_.late_replies;
+    late_replies_metric_->Increment();
     return;
   }
   Done done = std::move(it->second.done);
@@ -143,12 +162,14 @@ void PeerRpc::OnRequest(Message message) {
     // Its sender stopped waiting: starting it now could only apply a write
     // out of order (a forward replayed after a newer write was acknowledged).
     ++counters_.expired_requests;
+    expired_metric_->Increment();
     Send(from, id, 0, ErrorReply{Status::Timeout("request expired before it was read")});
     return;
   }
   auto& handler = handlers_[message.body.index()];
   if (!handler) {
     ++counters_.unhandled;
+    unhandled_metric_->Increment();
     Send(from, id, 0, ErrorReply{Status::InvalidArgument("no handler for this request type")});
     return;
   }

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/random.h"
 #include "common/scheduler.h"
 #include "common/status.h"
@@ -61,6 +62,8 @@ class PeerRpc {
     int64_t deadline_us = 0;
   };
 
+  // The layer's figures, also in the node's registry as ringkv_rpc_*
+  // (docs/metrics.md).
   struct Counters {
     uint64_t calls = 0;
     uint64_t call_timeouts = 0;
@@ -73,7 +76,8 @@ class PeerRpc {
   // (it must grow across restarts of the node). A request that carries no
   // timeout gets `default_timeout_ms`.
   PeerRpc(NodeId self, uint64_t generation, Clock* clock, Scheduler* scheduler,
-          Transport* transport, Random* random, uint32_t default_timeout_ms = 5000);
+          Transport* transport, Random* random, MetricsRegistry* metrics,
+          uint32_t default_timeout_ms = 5000);
   ~PeerRpc();
   PeerRpc(const PeerRpc&) = delete;
   PeerRpc& operator=(const PeerRpc&) = delete;
@@ -148,6 +152,11 @@ class PeerRpc {
   std::vector<std::function<void(const Request&, MessageBody&, Respond)>> handlers_;
   std::vector<std::function<void(const NodeId&, MessageBody&)>> listeners_;
   Counters counters_;
+  Counter* late_replies_metric_;
+  Counter* expired_metric_;
+  Counter* unhandled_metric_;
+  Counter* timeouts_metric_;
+  MetricsRegistry::CallbackHandle pending_gauge_;
   // Replies may be sent after the PeerRpc is gone (a handler answering
   // late); they check this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -115,6 +115,7 @@ struct Node {
   std::unique_ptr<FakeScheduler> scheduler;
   std::unique_ptr<FakeTransport> transport;
   std::unique_ptr<Random> random;
+  MetricsRegistry metrics;
   std::unique_ptr<PeerRpc> rpc;
   std::unique_ptr<Gossiper> gossiper;
   std::vector<NodeId> ups;  // OnUp calls, in order
@@ -141,7 +142,7 @@ struct Cluster {
     node.transport = std::make_unique<FakeTransport>(this, name);
     node.random = std::make_unique<Random>(seed);
     node.rpc = std::make_unique<PeerRpc>(name, generation, node.clock.get(), node.scheduler.get(),
-                                         node.transport.get(), node.random.get());
+                                         node.transport.get(), node.random.get(), &node.metrics);
     node.gossiper = std::make_unique<Gossiper>(name, generation, names, options,
                                                node.clock.get(), node.scheduler.get(),
                                                node.rpc.get(), node.random.get());

@@ -19,7 +19,8 @@ constexpr int64_t kMs = 1000;
 
 class PeerRpcTest : public ::testing::Test {
  protected:
-  PeerRpcTest() : scheduler_(&clock_), rpc_("n1", 11, &clock_, &scheduler_, &transport_, &random_) {}
+  PeerRpcTest()
+      : scheduler_(&clock_), rpc_("n1", 11, &clock_, &scheduler_, &transport_, &random_, &metrics_) {}
 
   // A message from `from` as the transport would deliver it, stamped as
   // written just now by a peer whose clock agrees with ours.
@@ -38,6 +39,7 @@ class PeerRpcTest : public ::testing::Test {
   ManualScheduler scheduler_;
   RecordingTransport transport_;
   Random random_{7};
+  MetricsRegistry metrics_;
   PeerRpc rpc_;
 };
 

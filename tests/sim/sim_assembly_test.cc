@@ -3,6 +3,9 @@
 // from the engine's metadata, the registry holds the production figures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "common/hash.h"
 #include "common/metrics.h"
 #include "storage/cached_storage.h"
 #include "storage/meta.h"
@@ -67,6 +70,67 @@ TEST(SimAssemblyTest, AWipedNodeComesBackWithANewIncarnationFromItsEmptyEngine) 
   cluster.Restart(1);
   EXPECT_NE(cluster.incarnation(1), before);
   EXPECT_GT(cluster.node(1)->generation(), generation);
+}
+
+// A new ring epoch with a fourth member, published into a running cluster:
+// gossip starts judging the newcomer and placement sends it its keys.
+TEST(SimMembershipTest, ANewEpochWithAFourthMemberIsFollowedByGossipAndPlacement) {
+  SimWorld world(9);
+  ClusterOptions options;
+  options.nodes = 4;
+  options.ring_members = 3;
+  options.buckets = BucketTable(BucketProps{3, 3, 3, ResolverKind::kSiblings});
+  SimCluster cluster(&world, options);
+  world.queue().RunUntil(5'000'000);
+  const NodeId newcomer = cluster.id(3);
+  for (int i = 0; i < 3; ++i) {
+    const auto& members = cluster.service(i)->gossiper()->members();
+    EXPECT_EQ(std::count(members.begin(), members.end(), newcomer), 0) << i;
+  }
+  // A key the four-member ring places on the newcomer.
+  Result<Ring> next = Ring::Create({cluster.id(0), cluster.id(1), cluster.id(2), newcomer},
+                                   options.partitions, options.ring_n, /*epoch=*/2);
+  ASSERT_TRUE(next.ok());
+  std::string key;
+  for (int k = 0; key.empty(); ++k) {
+    std::string candidate = "k" + std::to_string(k);
+    auto p = next->PrimariesFor(KeyHash("b", candidate), 3);
+    if (std::find(p.begin(), p.end(), newcomer) != p.end()) key = candidate;
+  }
+  cluster.PublishRing(*next);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(cluster.service(i)->ring().epoch(), 2u);
+  world.queue().RunUntil(15'000'000);
+  for (int i = 0; i < 3; ++i) {
+    const Gossiper* g = cluster.service(i)->gossiper();
+    const auto& members = g->members();
+    EXPECT_EQ(std::count(members.begin(), members.end(), newcomer), 1) << i;
+    EXPECT_TRUE(g->IsUp(newcomer)) << cluster.id(i) << " has not heard the newcomer";
+  }
+  History history;
+  Client client(&cluster, &history, 0);
+  client.Put(0, "b", key, "for-the-newcomer", {}, 3, 2000, nullptr);
+  world.queue().RunUntil(20'000'000);
+  ASSERT_EQ(history.Count().ok, 1u);
+  auto stored = cluster.ReadStored(3, "b", key);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(stored->has_value()) << "the newcomer did not get its key";
+  ASSERT_EQ((*stored)->siblings.size(), 1u);
+  EXPECT_EQ((*stored)->siblings[0].value, "for-the-newcomer");
+}
+
+TEST(SimMembershipTest, AnOlderOrEqualEpochChangesNothing) {
+  SimWorld world(10);
+  ClusterOptions options;
+  options.nodes = 3;
+  SimCluster cluster(&world, options);
+  Membership& m = cluster.service(0)->membership();
+  int told = 0;
+  m.Subscribe([&told](const Ring&) { ++told; });
+  Result<Ring> same = Ring::Create({cluster.id(0)}, options.partitions, 1, /*epoch=*/1);
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(m.Publish(*same, {}));
+  EXPECT_EQ(m.ring().members().size(), 3u);
+  EXPECT_EQ(told, 0);
 }
 
 }  // namespace

@@ -29,7 +29,9 @@ int64_t Spread(Random& r, int64_t max) {
 SimCluster::SimCluster(SimWorld* world, ClusterOptions options)
     : world_(world), options_(std::move(options)) {
   for (int i = 0; i < options_.nodes; ++i) ids_.push_back(NodeName(i));
-  auto ring = Ring::Create(ids_, options_.partitions, options_.ring_n);
+  const int in_ring = options_.ring_members > 0 ? options_.ring_members : options_.nodes;
+  auto ring = Ring::Create({ids_.begin(), ids_.begin() + in_ring}, options_.partitions,
+                           options_.ring_n);
   if (!ring.ok()) {
     std::fprintf(stderr, "sim: bad ring: %s\n", ring.status().ToString().c_str());
     std::abort();
@@ -107,6 +109,13 @@ void SimCluster::StartService(int i) {
   if (!st.ok()) {
     world_->trace().Note(world_->now(), "start-failed", i, st.ToString());
     start_failures_.push_back(ids_[i] + ": " + st.ToString());
+  }
+}
+
+void SimCluster::PublishRing(Ring next) {
+  ring_.emplace(std::move(next));
+  for (auto& n : nodes_) {
+    if (n->node) n->node->service().membership().Publish(*ring_, {});
   }
 }
 

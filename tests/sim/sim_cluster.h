@@ -60,6 +60,9 @@ struct ClusterOptions {
   std::function<std::unique_ptr<Transport>(int node, Transport* base, SimCluster* cluster)>
       wrap_transport;
   bool reuse_incarnation_after_wipe = false;
+  // Members of the first ring (nodes 0..ring_members-1); 0 = every node. The
+  // others run, outside the ring, until a later epoch names them.
+  int ring_members = 0;
   // Each node's record cache (node/node.h), as ringkv-node's default.
   size_t object_cache_bytes = size_t{32} << 20;
   // Every node loses its timers (a scheduler that never fires).
@@ -124,6 +127,10 @@ class SimCluster {
   // Largest distance of any node's wall clock from true time, at any
   // moment of the run so far (offsets, clock jumps and drift).
   int64_t MaxWallErrorUs() const;
+  // Publishes a new ring epoch to every running node (and to nodes started
+  // later), as a ring change will; placement here follows it too.
+  void PublishRing(Ring next);
+
   // Indices of the key's primaries.
   std::vector<int> Primaries(const std::string& bucket, const std::string& key) const;
 

@@ -1,23 +1,29 @@
 // A hand-driven world for unit tests of protocol code: a clock that moves
 // only when told, a scheduler whose timers fire when the clock passes them,
-// and a transport that records what was sent (decoded) instead of sending
-// it. With MemoryStorage and a seeded Random this is everything a Service,
-// coordinator, replica or handoff needs, and each test decides exactly what
-// arrives when. Single-threaded.
+// a transport that records what was sent (decoded) instead of sending it,
+// a liveness view the test sets node by node, and a storage wrapper that
+// fails reads on demand. With MemoryStorage and a seeded Random this is
+// everything a Service, coordinator, replica or handoff needs, and each test
+// decides exactly what arrives when. Single-threaded.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/liveness.h"
 #include "common/scheduler.h"
 #include "common/transport.h"
 #include "proto/codec.h"
 #include "proto/messages.h"
+#include "storage/storage.h"
 
 namespace ringkv::testing {
 
@@ -98,6 +104,53 @@ class RecordingTransport : public Transport {
  private:
   std::vector<Sent> sent_;
   std::vector<NodeId> undecodable_;
+};
+
+// Every node is up until the test says otherwise.
+class ManualLiveness : public Liveness {
+ public:
+  bool IsUp(const NodeId& node) const override { return !down_.contains(node); }
+  void SetDown(const NodeId& node) { down_.insert(node); }
+  void SetUp(const NodeId& node) { down_.erase(node); }
+
+ private:
+  std::set<NodeId> down_;
+};
+
+// Wraps a Storage: reads fail with a chosen error (a disk that can no
+// longer be read is not a disk without the key), and writes are counted,
+// so a test can tell whether anything was written at all.
+class FaultyStorage : public Storage {
+ public:
+  // `inner` must outlive this.
+  explicit FaultyStorage(Storage* inner) : inner_(inner) {}
+  Status Get(std::string_view key, std::string* value) override {
+    if (!read_error_.ok()) return read_error_;
+    return inner_->Get(key, value);
+  }
+  Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override {
+    if (!read_error_.ok()) return read_error_;
+    return inner_->GetAt(snapshot, key, value);
+  }
+  Status Write(const WriteBatch& batch, bool sync) override {
+    ++writes_;
+    return inner_->Write(batch, sync);
+  }
+  std::unique_ptr<Snapshot> GetSnapshot() override { return inner_->GetSnapshot(); }
+  std::unique_ptr<Iterator> NewIterator(const IteratorOptions& options) override {
+    if (!read_error_.ok()) return NewErrorIterator(read_error_);
+    return inner_->NewIterator(options);
+  }
+  // Every later read (Get, GetAt, iterators and so Scan) fails with
+  // `error`, until called again with Status::OK().
+  void SetReadError(Status error) { read_error_ = std::move(error); }
+  // Write calls so far, failed ones included.
+  size_t writes() const { return writes_; }
+
+ private:
+  Storage* inner_;
+  Status read_error_;
+  size_t writes_ = 0;
 };
 
 }  // namespace ringkv::testing

@@ -1,0 +1,238 @@
+// HintedHandoff on a hand-driven world: which hints go where, how fast (in
+// manual time), and when a delivered hint may be deleted.
+#include "replication/hinted_handoff.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "storage/memory_storage.h"
+#include "tests/common/metric_value.h"
+#include "tests/testing/fake_env.h"
+
+namespace ringkv {
+namespace {
+
+using testing::ManualClock;
+using testing::ManualLiveness;
+using testing::ManualScheduler;
+using testing::MetricValue;
+using testing::RecordingTransport;
+using Sent = RecordingTransport::Sent;
+
+constexpr int64_t kMs = 1000;
+constexpr int64_t kTick = 100 * kMs;
+constexpr int64_t kAckTimeout = 1'000 * kMs;
+constexpr uint32_t kPartition = 9;
+
+class HintedHandoffTest : public ::testing::Test {
+ protected:
+  HintedHandoffTest() { EXPECT_TRUE(hints_.Load().ok()); }
+
+  void TearDown() override { EXPECT_TRUE(transport_.undecodable().empty()); }
+
+  // Hands off at `rate_per_sec`; the in-flight window is wide enough never
+  // to be what holds a hint back here.
+  void Start(double rate_per_sec) {
+    HandoffOptions options;
+    options.rate_per_sec = rate_per_sec;
+    options.max_in_flight = 64;
+    options.tick_us = kTick;
+    options.ack_timeout_us = kAckTimeout;
+    handoff_ = std::make_unique<HintedHandoff>(&rpc_, &hints_, &liveness_, options, &clock_,
+                                               &scheduler_, &metrics_);
+    handoff_->Start();
+  }
+
+  Object Hint(const NodeId& target, const std::string& key, const std::string& value,
+              const Object& base = {}) {
+    Object o = Update(base, base.context, Actor{"n1", 1}, 1'000, false, value, WriteId{1, ++ids_});
+    EXPECT_TRUE(hints_.Add(target, kPartition, "b", key, o).ok());
+    return o;
+  }
+
+  std::vector<Sent> Deliveries() const { return transport_.Of<ReplicaPutRequest>(); }
+  std::vector<Sent> DeliveriesTo(const NodeId& to) const {
+    std::vector<Sent> out;
+    for (const Sent& s : Deliveries()) {
+      if (s.to == to) out.push_back(s);
+    }
+    return out;
+  }
+  static const ReplicaPutRequest& Body(const Sent& s) {
+    return std::get<ReplicaPutRequest>(s.message.body);
+  }
+
+  // `delivery`'s target answers it, now.
+  void Answer(const Sent& delivery, MessageBody reply) {
+    Message m;
+    m.request_id = delivery.message.request_id;
+    m.from = delivery.to;
+    m.body = std::move(reply);
+    m.sender_generation = 2;
+    m.sent_mono_us = clock_.MonoMicros();
+    rpc_.OnMessage(std::move(m));
+  }
+
+  uint64_t Pending(const NodeId& target) const {
+    auto it = hints_.counts().find(target);
+    return it == hints_.counts().end() ? 0 : it->second;
+  }
+
+  ManualClock clock_;
+  ManualScheduler scheduler_{&clock_};
+  RecordingTransport transport_;
+  MemoryStorage storage_;
+  Random random_{5};
+  MetricsRegistry metrics_;
+  ManualLiveness liveness_;
+  PeerRpc rpc_{"n1", 3, &clock_, &scheduler_, &transport_, &random_, &metrics_};
+  HintStore hints_{&storage_, false, &metrics_};
+  std::unique_ptr<HintedHandoff> handoff_;
+  uint64_t ids_ = 0;
+};
+
+TEST_F(HintedHandoffTest, HintsGoOnlyToTargetsBelievedUp) {
+  Object for_n2 = Hint("n2", "k1", "a");
+  Hint("n3", "k2", "b");
+  liveness_.SetDown("n3");
+  Start(1'000);
+
+  scheduler_.Advance(kTick);
+  std::vector<Sent> sent = Deliveries();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].to, "n2");
+  EXPECT_EQ(Body(sent[0]).object, for_n2);
+  EXPECT_EQ(Body(sent[0]).key, "k1");
+  EXPECT_TRUE(Body(sent[0]).handoff);
+  EXPECT_TRUE(Body(sent[0]).hint_for.empty()) << "the owner merges it as a replica write";
+
+  scheduler_.Advance(5 * kTick);
+  EXPECT_TRUE(DeliveriesTo("n3").empty());
+  liveness_.SetUp("n3");
+  scheduler_.Advance(kTick);
+  EXPECT_EQ(DeliveriesTo("n3").size(), 1u);
+}
+
+TEST_F(HintedHandoffTest, DeliveryIsPacedByTheTokenBucketInManualTime) {
+  for (int i = 0; i < 40; ++i) Hint("n2", "k" + std::to_string(100 + i), "v");
+  // 10 per second is one per 100 ms tick.
+  Start(10);
+  for (size_t tick = 1; tick <= 10; ++tick) {
+    scheduler_.Advance(kTick);
+    EXPECT_EQ(Deliveries().size(), tick) << "after tick " << tick;
+  }
+
+  // A quiet spell does not turn into a burst: the bucket holds two ticks'
+  // worth, however long n2 was down.
+  liveness_.SetDown("n2");
+  scheduler_.Advance(10 * kTick);
+  EXPECT_EQ(Deliveries().size(), 10u);
+  liveness_.SetUp("n2");
+  scheduler_.Advance(kTick);
+  EXPECT_EQ(Deliveries().size(), 12u);
+  scheduler_.Advance(kTick);
+  EXPECT_EQ(Deliveries().size(), 13u);
+}
+
+TEST_F(HintedHandoffTest, TheRateIsForAllTargetsTogether) {
+  for (int i = 0; i < 20; ++i) {
+    Hint("n2", "k" + std::to_string(100 + i), "v");
+    Hint("n3", "k" + std::to_string(100 + i), "v");
+  }
+  Start(10);
+  scheduler_.Advance(10 * kTick);
+  EXPECT_EQ(Deliveries().size(), 10u);
+}
+
+TEST_F(HintedHandoffTest, AHintIsDeletedOnlyAfterAnOkAck) {
+  Hint("n2", "k1", "a");
+  Start(1'000);
+  scheduler_.Advance(kTick);
+  ASSERT_EQ(Deliveries().size(), 1u);
+  EXPECT_EQ(Pending("n2"), 1u) << "sent is not delivered";
+
+  Answer(Deliveries()[0], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+  EXPECT_TRUE(hints_.List("n2", 10, "")->empty());
+  EXPECT_EQ(handoff_->delivered(), 1u);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hints_delivered_total"), 1);
+}
+
+TEST_F(HintedHandoffTest, AnErrorAckKeepsTheHintAndItIsSentAgain) {
+  Object hint = Hint("n2", "k1", "a");
+  Start(1'000);
+  scheduler_.Advance(kTick);
+  ASSERT_EQ(Deliveries().size(), 1u);
+  Answer(Deliveries()[0], ReplicaPutReply{Status::IOError("disk full")});
+  EXPECT_EQ(Pending("n2"), 1u);
+  EXPECT_EQ(handoff_->delivered(), 0u);
+
+  // The next pass starts over from the first hint.
+  scheduler_.Advance(2 * kTick);
+  ASSERT_EQ(Deliveries().size(), 2u);
+  EXPECT_EQ(Body(Deliveries()[1]).object, hint);
+  Answer(Deliveries()[1], ErrorReply{Status::Timeout("expired on the way")});
+  EXPECT_EQ(Pending("n2"), 1u) << "a refusal is no ack";
+
+  scheduler_.Advance(2 * kTick);
+  ASSERT_EQ(Deliveries().size(), 3u);
+  Answer(Deliveries()[2], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+  EXPECT_EQ(handoff_->delivered(), 1u);
+}
+
+TEST_F(HintedHandoffTest, AnUnacknowledgedHintIsSentAgainAfterAckTimeoutNotBefore) {
+  Object hint = Hint("n2", "k1", "a");
+  Start(1'000);
+  scheduler_.Advance(kTick);
+  ASSERT_EQ(Deliveries().size(), 1u);
+
+  // Still waiting for n2's ack: sending it again would only spend the rate
+  // and the in-flight window on a copy n2 is already merging.
+  scheduler_.Advance(kAckTimeout - kTick);
+  EXPECT_EQ(Deliveries().size(), 1u) << "re-sent while the first delivery was in flight";
+
+  scheduler_.Advance(3 * kTick);
+  std::vector<Sent> sent = Deliveries();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(Body(sent.back()).object, hint);
+  // The first delivery's ack, after its timeout, counts for nothing; the
+  // retry's does.
+  Answer(sent.front(), ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 1u);
+  Answer(sent.back(), ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+}
+
+TEST_F(HintedHandoffTest, AHintMergedWithNewerDataInFlightSurvivesTheOldAck) {
+  Object old = Hint("n2", "k1", "old");
+  Start(1'000);
+  scheduler_.Advance(kTick);
+  ASSERT_EQ(Deliveries().size(), 1u);
+  ASSERT_EQ(Body(Deliveries()[0]).object, old);
+
+  // A newer write for n2 is merged into the hint while the old copy is on
+  // its way; n2's ack covers only the old copy.
+  Object newer = Hint("n2", "k1", "newer", old);
+  Answer(Deliveries()[0], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 1u);
+  EXPECT_EQ(handoff_->delivered(), 0u);
+  auto kept = hints_.List("n2", 10, "");
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].object, newer);
+
+  scheduler_.Advance(2 * kTick);
+  ASSERT_EQ(Deliveries().size(), 2u);
+  EXPECT_EQ(Body(Deliveries()[1]).object, newer);
+  Answer(Deliveries()[1], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+  EXPECT_EQ(handoff_->delivered(), 1u);
+}
+
+}  // namespace
+}  // namespace ringkv
