@@ -16,8 +16,10 @@ bool SameWrite(const Sibling& a, const Sibling& b) {
          a.tombstone == b.tombstone && a.value == b.value;
 }
 
-// Keeps, of each group of siblings that are one write (SameWrite), the first
-// in canonical order. Comparing content as well as the id means a colliding
+// Keeps, of each group of siblings that are one write (SameWrite), the last
+// in canonical order: the greatest dot, which is also the one ResolveLww
+// keeps of equal-stamped copies (were they to disagree, two replicas could
+// each keep one copy and cover the other, and their merge keep none). Comparing content as well as the id means a colliding
 // id can only ever fold two byte-identical values. REQUIRES: canonical order.
 void DropRepeatedWrites(std::vector<Sibling>* siblings) {
   size_t with_id = std::count_if(siblings->begin(), siblings->end(),
@@ -25,9 +27,11 @@ void DropRepeatedWrites(std::vector<Sibling>* siblings) {
   if (with_id < 2) return;
   std::vector<size_t> order(siblings->size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  // Grouped by id; within a group, canonical (index) order.
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-    return (*siblings)[x].write_id < (*siblings)[y].write_id;
+  // Grouped by id; within a group, the greatest dot (index) first.
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    const WriteId& a = (*siblings)[x].write_id;
+    const WriteId& b = (*siblings)[y].write_id;
+    return a < b || (a == b && x > y);
   });
   std::vector<bool> drop(siblings->size(), false);
   for (size_t i = 0; i < order.size(); ++i) {
@@ -206,6 +210,20 @@ Object ResolveLww(Object s) {
   s.siblings.clear();
   s.siblings.push_back(std::move(winner));
   return s;
+}
+
+Object MergeLww(const Object& a, const Object& b) {
+  Object out;
+  out.context = a.context;
+  out.context.MergeFrom(b.context);
+  const Sibling* best = nullptr;
+  for (const Object* o : {&a, &b}) {
+    for (const Sibling& s : o->siblings) {
+      if (best == nullptr || LwwKey(*best) < LwwKey(s)) best = &s;
+    }
+  }
+  if (best != nullptr) out.siblings.push_back(*best);
+  return out;
 }
 
 std::string CheckInvariants(const Object& s) {

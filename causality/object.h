@@ -107,7 +107,8 @@ Object Discard(Object s, const VersionVector& c);
 // one side iff the other side holds the same dot or has not seen it; then,
 // of siblings that are one write coordinated twice (equal non-zero write
 // id, timestamp, tombstone flag and value, different dots), keeps only the
-// first in canonical order. The dropped dot stays covered by the context,
+// last in canonical order: the greatest dot, the copy ResolveLww would keep,
+// so that the two never pick different copies and drop both. The dropped dot stays covered by the context,
 // so it never comes back.
 Object Sync(const Object& a, const Object& b);
 
@@ -135,6 +136,18 @@ enum class ResolverKind : uint8_t {
 // the context is unchanged so the dropped siblings never come back. A total
 // order, so applying it after Sync keeps Sync commutative.
 Object ResolveLww(Object s);
+
+// The merge of two states of a key in a last-write-wins bucket: the union of
+// their contexts and, of every sibling either side holds, only the greatest
+// by ResolveLww's order. A causally later write does not beat a sibling with
+// a later timestamp: with clocks that disagree (a stepped clock, skew),
+// honouring both orders can make a cycle (a delete supersedes v2 by context,
+// v2 beats v1 by time, v1 beats the delete by time) in which two replicas
+// each cover the other's survivor and their Sync keeps nothing. Taking the
+// greatest of everything seen is a join (commutative, associative,
+// idempotent), so replicas converge on the latest-stamped write, as LWW
+// promises.
+Object MergeLww(const Object& a, const Object& b);
 
 // Checks the invariants a decoded object must satisfy: context sorted with no
 // zero counters, siblings in canonical order without exact duplicates, and

@@ -325,10 +325,13 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   for (const ReplicaGetReply& a : answers) {
     if (a.found != answers.front().found || !(a.object == answers.front().object)) differ = true;
     if (!a.found) continue;
-    merged = found ? Sync(merged, a.object) : a.object;
+    if (!found) {
+      merged = lww ? ResolveLww(a.object) : a.object;
+    } else {
+      merged = lww ? MergeLww(merged, a.object) : Sync(merged, a.object);
+    }
     found = true;
   }
-  if (lww) merged = ResolveLww(std::move(merged));
   if (differ && !answers.empty()) {
     // Best effort: a node coordinating a read at r=all repairs every stale
     // replica; its answer is not awaited (skipped later by request id).

@@ -251,12 +251,15 @@ void Coordinator::OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica,
 }
 
 std::optional<Object> Coordinator::Merged(const GetOp& op) const {
+  const bool lww = options_->buckets.Get(op.request.bucket).resolver == ResolverKind::kLww;
   std::optional<Object> merged;
   for (const auto& a : op.answers) {
-    if (a.found) merged = merged ? Sync(*merged, a.object) : a.object;
-  }
-  if (merged && options_->buckets.Get(op.request.bucket).resolver == ResolverKind::kLww) {
-    merged = ResolveLww(std::move(*merged));
+    if (!a.found) continue;
+    if (!merged) {
+      merged = lww ? ResolveLww(a.object) : a.object;
+    } else {
+      merged = lww ? MergeLww(*merged, a.object) : Sync(*merged, a.object);
+    }
   }
   return merged;
 }

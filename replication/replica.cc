@@ -4,9 +4,8 @@
 
 namespace ringkv {
 
-Object Replica::Resolve(std::string_view bucket, Object object) const {
-  if (buckets_->Get(bucket).resolver == ResolverKind::kLww) return ResolveLww(std::move(object));
-  return object;
+bool Replica::IsLww(std::string_view bucket) const {
+  return buckets_->Get(bucket).resolver == ResolverKind::kLww;
 }
 
 Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
@@ -20,7 +19,10 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   if (local->has_value() && HoldsWrite(**local, write_id)) return std::move(**local);
   Object updated = Update(local->value_or(Object{}), context, self_, timestamp_us, tombstone,
                           std::move(value), write_id);
-  updated = Resolve(bucket, std::move(updated));
+  if (IsLww(bucket)) {
+    // The new write wins only if it is the latest-stamped (object.h MergeLww).
+    updated = local->has_value() ? MergeLww(**local, updated) : ResolveLww(std::move(updated));
+  }
   RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated));
   return updated;
 }
@@ -29,7 +31,12 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
                               const Object& incoming) {
   auto local = store_->Get(partition, bucket, key);
   if (!local.ok()) return local.status();
-  Object merged = Resolve(bucket, local->has_value() ? Sync(**local, incoming) : incoming);
+  Object merged;
+  if (IsLww(bucket)) {
+    merged = local->has_value() ? MergeLww(**local, incoming) : ResolveLww(incoming);
+  } else {
+    merged = local->has_value() ? Sync(**local, incoming) : incoming;
+  }
   if (!local->has_value() || merged != **local) {
     RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, merged));
   }

@@ -45,7 +45,7 @@ class Replica {
   const Actor& self() const { return self_; }
 
  private:
-  Object Resolve(std::string_view bucket, Object object) const;
+  bool IsLww(std::string_view bucket) const;
 
   Actor self_;
   const BucketTable* buckets_;

@@ -36,12 +36,12 @@ TEST(WriteIdTest, TwiceCoordinatedWriteMergesToOneSibling) {
   Object ab = Sync(at_a, at_b);
   EXPECT_EQ(ab, Sync(at_b, at_a));
   ASSERT_EQ(ab.siblings.size(), 1u);
-  // The first in canonical order stays; the other dot stays covered, so no
+  // The greatest dot stays (the copy LWW would keep); the other dot stays covered, so no
   // replica that still holds it can bring it back.
-  EXPECT_EQ(ab.siblings[0].dot, (Dot{A, 1}));
-  EXPECT_TRUE(ab.context.Covers(Dot{B, 1}));
-  EXPECT_EQ(Sync(ab, at_b), ab);
-  EXPECT_EQ(Sync(at_b, ab), ab);
+  EXPECT_EQ(ab.siblings[0].dot, (Dot{B, 1}));
+  EXPECT_TRUE(ab.context.Covers(Dot{A, 1}));
+  EXPECT_EQ(Sync(ab, at_a), ab);
+  EXPECT_EQ(Sync(at_a, ab), ab);
   EXPECT_EQ(CheckInvariants(ab), "");
 }
 
@@ -76,12 +76,48 @@ TEST(WriteIdTest, RepeatedTombstonesFoldToo) {
   EXPECT_TRUE(merged.IsDeleted());
 }
 
+TEST(WriteIdTest, FoldAndLwwKeepTheSameCopySoNoMergeLosesBoth) {
+  // One replica met both copies in a siblings-style merge (fold), another
+  // resolved them by LWW: had they kept different copies, each would cover
+  // the other's and their merge would hold nothing.
+  Object at_a = Coordinated({}, A, "v");
+  Object at_b = Coordinated({}, B, "v");
+  Object folded = Sync(at_a, at_b);
+  Object resolved = ResolveLww(Sync(at_b, at_a));
+  EXPECT_EQ(folded.siblings, resolved.siblings);
+  Object merged = ResolveLww(Sync(folded, resolved));
+  ASSERT_EQ(merged.siblings.size(), 1u);
+  EXPECT_EQ(merged.siblings[0].value, "v");
+}
+
 TEST(WriteIdTest, LwwOfARepeatedWriteKeepsItsValue) {
   Object newer = Update({}, {}, B, 100, false, "newer", WriteId{2, 2});
   Object replay = Coordinated({}, A, "older", kW, 50);
   Object merged = ResolveLww(Sync(Sync(newer, replay), Coordinated({}, B, "older", kW, 50)));
   ASSERT_EQ(merged.siblings.size(), 1u);
   EXPECT_EQ(merged.siblings[0].value, "newer");
+}
+
+// Found by the simulator (chaos, seed 1039, a clock stepped 1.25 s ahead):
+// a delete superseded v2 by context, v2 beat v1 by time, v1 beat the delete
+// by time. Resolving each pair its own way left two replicas that each
+// covered the other's survivor, and their merge held nothing.
+TEST(LwwMergeTest, ACycleOfCausalityAndTimeStillKeepsTheLatestStamp) {
+  const Actor C{"C", 1};
+  Object v2 = Update({}, {}, B, 300, false, "v2", WriteId{2, 2});
+  Object v1 = Update({}, {}, C, 200, false, "v1", WriteId{3, 3});
+  Object del = Update(v2, v2.context, A, 100, true, "", WriteId{4, 4});
+  // One replica met v1 and the delete (v2 already superseded): v1 by time.
+  Object left = MergeLww(v1, del);
+  // The other met v1 and v2: v2 by time.
+  Object right = MergeLww(v2, v1);
+  EXPECT_TRUE(Sync(ResolveLww(Sync(v1, del)), ResolveLww(Sync(v2, v1))).siblings.empty())
+      << "the cycle this merge exists for";
+  Object merged = MergeLww(left, right);
+  ASSERT_EQ(merged.siblings.size(), 1u);
+  EXPECT_EQ(merged.siblings[0].value, "v2");
+  EXPECT_EQ(MergeLww(right, left), merged);
+  EXPECT_TRUE(merged.context.Covers(Dot{A, 1}));
 }
 
 TEST(WriteIdTest, CodecKeepsTheWriteId) {
