@@ -6,12 +6,12 @@
 #include <cerrno>
 #include <utility>
 
-#include "client/address.h"
+#include "causality/object.h"
+#include "causality/object_codec.h"
 #include "client/node_connection.h"
 #include "common/hash.h"
-#include "replication/bucket.h"
-#include "replication/object.h"
-#include "replication/object_codec.h"
+#include "common/host_port.h"
+#include "proto/quorum.h"
 
 namespace ringkv {
 namespace {
@@ -29,7 +29,7 @@ Deadline ConnectBy(Deadline deadline, size_t nodes_left) {
 Status CheckOptions(const ClientOptions& options) {
   if (options.nodes.empty()) return Status::InvalidArgument("no node addresses given");
   for (const std::string& address : options.nodes) {
-    Result<HostPort> parsed = ParseAddress(address);
+    Result<HostPort> parsed = ParseHostPort(address);
     if (!parsed.ok()) return parsed.status();
   }
   if (options.timeout_ms == 0) return Status::InvalidArgument("timeout must be positive");

@@ -68,9 +68,10 @@
 #include <vector>
 
 #include "client/circuit_breaker.h"
-#include "ring/ring.h"
 #include "common/status.h"
 #include "proto/messages.h"
+#include "proto/quorum.h"
+#include "ring/ring.h"
 
 namespace ringkv {
 
@@ -89,9 +90,9 @@ struct ClientOptions {
   bool coordinate_reads = false;
 };
 
-// Quorum fields take the wire values of proto/messages.h: kQuorumDefault (the
+// Quorum fields take the wire values of proto/quorum.h: kQuorumDefault (the
 // bucket's default; for pr/pw: none), a count 1..n, kQuorumQuorum or
-// kQuorumAll. replication/bucket.h ParseQuorumArg turns text into them.
+// kQuorumAll. proto/quorum.h ParseQuorumArg turns text into them.
 struct ReadOptions {
   uint32_t r = kQuorumDefault;
   uint32_t pr = kQuorumDefault;

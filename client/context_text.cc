@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-#include "replication/object_codec.h"
+#include "causality/object_codec.h"
 
 namespace ringkv {
 namespace {

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "client/address.h"
+#include "common/host_port.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
 
@@ -55,7 +55,7 @@ Status NodeConnection::WaitFor(short events, Deadline deadline) {
 
 Status NodeConnection::Open(Deadline deadline) {
   if (fd_ >= 0) return Status::OK();
-  Result<HostPort> target = ParseAddress(address_);
+  Result<HostPort> target = ParseHostPort(address_);
   if (!target.ok()) return target.status();
   const int budget_ms = MillisecondsLeft(deadline);
   addrinfo hints{};

@@ -3,12 +3,13 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
+
+#include "common/host_port.h"
 
 namespace ringkv {
 namespace {
@@ -110,10 +111,8 @@ Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
     std::optional<std::string> address = (*m)["address"].value<std::string>();
     if (!id || id->empty()) return Status::InvalidArgument(where + ": member without an id");
     if (!address) return Status::InvalidArgument(where + ": member " + *id + " has no address");
-    std::string host;
-    uint16_t port = 0;
-    Status st = SplitHostPort(*address, &host, &port);
-    if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
+    Result<HostPort> parsed = ParseHostPort(*address);
+    if (!parsed.ok()) return Status::InvalidArgument(where + ": " + parsed.status().message());
     if (!ids.insert(*id).second) {
       return Status::InvalidArgument(where + ": duplicate member id " + *id);
     }
@@ -203,25 +202,6 @@ Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
     std::remove(tmp.c_str());
     return Status::IOError("cannot rename " + tmp + " to " + path);
   }
-  return Status::OK();
-}
-
-Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
-    return Status::InvalidArgument("bad address '" + address + "': expected HOST:PORT");
-  }
-  std::string h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  const char* begin = address.data() + colon + 1;
-  const char* end = address.data() + address.size();
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || ptr != end || value == 0 || value > 65535) {
-    return Status::InvalidArgument("bad port in address '" + address + "'");
-  }
-  *host = std::move(h);
-  *port = static_cast<uint16_t>(value);
   return Status::OK();
 }
 

@@ -27,7 +27,5 @@ struct ClusterFile {
 
 Result<ClusterFile> ReadClusterFile(const std::string& path);
 Status WriteClusterFile(const std::string& path, const ClusterFile& file);
-// Parses "host:port". InvalidArgument when malformed.
-Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port);
 
 }  // namespace ringkv

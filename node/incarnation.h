@@ -1,7 +1,7 @@
 // The incarnation of a node's data directory: a random 64-bit id drawn when
 // the directory is new and kept in its metadata, so that a node that lost
 // its data comes back as a new actor and never reuses a dot (kv679; see
-// replication/object.h Actor). Stateless; the Storage's thread rule applies.
+// causality/object.h Actor). Stateless; the Storage's thread rule applies.
 #pragma once
 
 #include <cstdint>

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/host_port.h"
 #include "common/metrics.h"
 #include "node/cluster_file.h"
 #include "node/event_loop.h"
@@ -95,9 +96,10 @@ int Run(const Flags& flags) {
   ServerOptions server_options;
   server_options.max_frame_bytes = flags.max_frame_bytes;
   const std::string listen = flags.listen.empty() ? self->address : flags.listen;
-  if (Status st = SplitHostPort(listen, &server_options.host, &server_options.port); !st.ok()) {
-    return Fail(kExitConfig, "listen address: " + st.ToString());
-  }
+  Result<HostPort> listen_at = ParseHostPort(listen);
+  if (!listen_at.ok()) return Fail(kExitConfig, "listen address: " + listen_at.status().ToString());
+  server_options.host = listen_at->host;
+  server_options.port = listen_at->port;
   Result<Ring> ring = Ring::Create(ids, cluster->partitions, cluster->n);
   if (!ring.ok()) return Fail(kExitConfig, "ring: " + ring.status().ToString());
 

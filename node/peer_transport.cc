@@ -16,6 +16,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/host_port.h"
 #include "node/socket_util.h"
 #include "proto/frame.h"
 
@@ -315,12 +316,11 @@ void PeerTransport::Connect(Peer* peer) {
     rc = bufferevent_socket_connect(peer->bev, reinterpret_cast<sockaddr*>(&addr), len);
   } else {
     // A host name (many hosts, Kubernetes): resolve through evdns.
-    size_t colon = peer->address.rfind(':');
-    if (colon == std::string::npos) return Fail(peer, "bad address '" + peer->address + "'");
-    int port = std::atoi(peer->address.c_str() + colon + 1);
-    std::string host = peer->address.substr(0, colon);
+    Result<HostPort> target = ParseHostPort(peer->address);
+    if (!target.ok()) return Fail(peer, target.status().message());
     if (dns_ == nullptr) dns_ = evdns_base_new(loop_->base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
-    rc = bufferevent_socket_connect_hostname(peer->bev, dns_, AF_UNSPEC, host.c_str(), port);
+    rc = bufferevent_socket_connect_hostname(peer->bev, dns_, AF_UNSPEC, target->host.c_str(),
+                                             target->port);
   }
   if (rc != 0) Fail(peer, "connect failed at once");
 }

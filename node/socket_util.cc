@@ -9,11 +9,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/host_port.h"
+
 namespace ringkv {
 
 std::string JoinHostPort(const std::string& host, uint16_t port) {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
+  return HostPort{host, port}.ToString();
 }
 
 Status ParseSockaddr(const std::string& address, sockaddr_storage* out, int* len) {

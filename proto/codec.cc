@@ -9,8 +9,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "causality/object_codec.h"
 #include "proto/wire.capnp.h"
-#include "replication/object_codec.h"
 
 namespace ringkv {
 namespace {

@@ -9,17 +9,13 @@
 #include <variant>
 #include <vector>
 
+#include "causality/object.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/transport.h"
-#include "replication/object.h"
+#include "proto/quorum.h"
 
 namespace ringkv {
-
-// Quorum field values (wire.capnp): 0 = bucket default (for pr/pw: none).
-inline constexpr uint32_t kQuorumDefault = 0;
-inline constexpr uint32_t kQuorumQuorum = 0xFFFFFFFEu;
-inline constexpr uint32_t kQuorumAll = 0xFFFFFFFFu;
 
 struct Ping {
   bool operator==(const Ping&) const = default;
@@ -136,7 +132,7 @@ struct RingMember {
 struct BucketInfo {
   std::string name;  // empty for the defaults
   uint32_t n = 0, r = 0, w = 0;
-  uint8_t resolver = 0;  // replication/bucket.h ResolverKind
+  uint8_t resolver = 0;  // causality/object.h ResolverKind
   bool operator==(const BucketInfo&) const = default;
 };
 struct RingInfo {

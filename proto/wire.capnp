@@ -8,7 +8,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("ringkv::schema");
 
-using import "object.capnp".Object;
+using import "/causality/object.capnp".Object;
 
 # Quorum fields (r, w, pr, pw) are UInt32: 0 = the bucket's default (for pr
 # and pw: none), 1..n a count, 0xFFFFFFFE = quorum (n/2+1), 0xFFFFFFFF = all.
@@ -221,7 +221,7 @@ struct BucketInfo {
   n @1 :UInt32;
   r @2 :UInt32;
   w @3 :UInt32;
-  # 0 = siblings, 1 = lww (replication/bucket.h ResolverKind).
+  # 0 = siblings, 1 = lww (causality/object.h ResolverKind).
   resolver @4 :UInt8;
 }
 

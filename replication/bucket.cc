@@ -3,7 +3,7 @@
 #include <charconv>
 #include <string>
 
-#include "proto/messages.h"
+#include "proto/quorum.h"
 
 namespace ringkv {
 namespace {
@@ -21,33 +21,6 @@ Result<uint32_t> ParseCount(std::string_view text, std::string_view what) {
 
 std::string_view ResolverName(ResolverKind kind) {
   return kind == ResolverKind::kLww ? "lww" : "siblings";
-}
-
-Result<uint32_t> ParseQuorumArg(std::string_view text) {
-  if (text == "default") return kQuorumDefault;
-  if (text == "one") return 1u;
-  if (text == "quorum") return kQuorumQuorum;
-  if (text == "all") return kQuorumAll;
-  auto v = ParseCount(text, "quorum");
-  if (!v.ok()) {
-    return Status::InvalidArgument("quorum must be a number or one|quorum|all, got '" +
-                                   std::string(text) + "'");
-  }
-  if (*v == 0) return Status::InvalidArgument("quorum must be at least 1");
-  return v;
-}
-
-Result<uint32_t> ResolveQuorum(uint32_t requested, uint32_t fallback, uint32_t n,
-                               std::string_view what) {
-  uint32_t v = requested;
-  if (v == kQuorumDefault) v = fallback;
-  if (v == kQuorumQuorum) v = n / 2 + 1;
-  if (v == kQuorumAll) v = n;
-  if (v > n) {
-    return Status::InvalidArgument(std::string(what) + "=" + std::to_string(v) +
-                                   " exceeds the bucket's n=" + std::to_string(n));
-  }
-  return v;
 }
 
 Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {

@@ -1,4 +1,5 @@
-// Bucket properties and the arithmetic of quorums.
+// Bucket properties: n, the default r and w, and the resolver, per bucket.
+// What a request's own quorum values mean is proto/quorum.h.
 #pragma once
 
 #include <cstdint>
@@ -6,14 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "causality/object.h"
 #include "common/status.h"
 
 namespace ringkv {
-
-enum class ResolverKind : uint8_t {
-  kSiblings = 0,  // keep concurrent writes as siblings (default)
-  kLww = 1,       // last write wins: highest (timestamp, node)
-};
 
 struct BucketProps {
   uint32_t n = 3;
@@ -29,16 +26,6 @@ struct BucketProps {
 Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base);
 std::string FormatBucketProps(const BucketProps& props);
 std::string_view ResolverName(ResolverKind kind);
-
-// Resolves a requested quorum value (proto/messages.h kQuorum*) against n.
-// `fallback` is used for kQuorumDefault. InvalidArgument when the result
-// exceeds n.
-Result<uint32_t> ResolveQuorum(uint32_t requested, uint32_t fallback, uint32_t n,
-                               std::string_view what);
-
-// Parses a CLI quorum argument: a number, "one", "quorum", "all" or
-// "default". Returns the wire value.
-Result<uint32_t> ParseQuorumArg(std::string_view text);
 
 // Per-bucket properties with a default for buckets not named.
 class BucketTable {

@@ -6,9 +6,9 @@
 #include <string_view>
 #include <utility>
 
+#include "causality/object_codec.h"
 #include "common/hash.h"
 #include "proto/codec.h"
-#include "replication/object_codec.h"
 #include "replication/quorum.h"
 
 namespace ringkv {

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "replication/object_codec.h"
+#include "causality/object_codec.h"
 #include "storage/keys.h"
 #include "storage/record.h"
 

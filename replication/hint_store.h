@@ -15,10 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "causality/object.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/transport.h"
-#include "replication/object.h"
 #include "storage/storage.h"
 
 namespace ringkv {

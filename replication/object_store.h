@@ -9,8 +9,8 @@
 #include <optional>
 #include <string_view>
 
+#include "causality/object.h"
 #include "common/status.h"
-#include "replication/object.h"
 #include "storage/storage.h"
 
 namespace ringkv {

@@ -3,7 +3,7 @@
 // dot), merge a copy from another replica (sync, no new dot), read.
 //
 // Every change reads the stored object, applies one pure function from
-// replication/object.h plus the bucket's resolver, and writes the result in
+// causality/object.h plus the bucket's resolver, and writes the result in
 // one atomic batch before anyone is told it succeeded. Not thread-safe.
 #pragma once
 
@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "causality/object.h"
 #include "common/status.h"
 #include "replication/bucket.h"
-#include "replication/object.h"
 #include "replication/object_store.h"
 
 namespace ringkv {

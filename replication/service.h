@@ -34,7 +34,7 @@ namespace ringkv {
 
 struct ServiceOptions {
   NodeId self;
-  // Identity of this node's data directory (see replication/object.h Actor).
+  // Identity of this node's data directory (see causality/object.h Actor).
   uint64_t incarnation = 0;
   BucketTable buckets;
   // Deadline of a request that does not carry one.

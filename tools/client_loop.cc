@@ -11,7 +11,7 @@
 
 #include "client/address.h"
 #include "client/client.h"
-#include "replication/bucket.h"
+#include "proto/quorum.h"
 
 namespace ringkv {
 namespace {

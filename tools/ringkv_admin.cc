@@ -14,8 +14,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "client/address.h"
 #include "client/client.h"
+#include "common/host_port.h"
 #include "tools/exit_codes.h"
 
 namespace ringkv {
@@ -179,7 +179,7 @@ void PrintMetrics(const NodeStatus& s) {
 }
 
 int DoStatus(const Flags& flags) {
-  Result<HostPort> address = ParseAddress(flags.node);
+  Result<HostPort> address = ParseHostPort(flags.node);
   if (!address.ok()) return Fail(Status::InvalidArgument("--node: " + address.status().message()));
   if (flags.timeout_ms == 0) return Fail(Status::InvalidArgument("--timeout must be positive"));
   ClientOptions options;

@@ -2,9 +2,9 @@
 
 #include <string>
 
+#include "causality/object_codec.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
-#include "replication/object_codec.h"
 #include "tools/bench/redis_protocol.h"
 #include "tools/bench/ringkv_protocol.h"
 #include "tools/bench/target.h"

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <thread>
 
-#include "replication/object.h"
-#include "replication/object_codec.h"
+#include "causality/object.h"
+#include "causality/object_codec.h"
 #include "tests/client/fake_node.h"
 
 namespace ringkv::testing {

@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "replication/object_codec.h"
+#include "causality/object_codec.h"
 
 namespace ringkv {
 namespace {

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "causality/object.h"
 #include "client/client.h"
-#include "replication/object.h"
 #include "tests/client/fake_node.h"
 
 namespace ringkv::testing {

@@ -121,16 +121,5 @@ TEST_F(ClusterFileTest, RefusesBadFiles) {
   EXPECT_TRUE(ReadClusterFile(dir_.path() + "/missing.toml").status().IsIOError());
 }
 
-TEST(SplitHostPortTest, SplitsAndRefuses) {
-  std::string host;
-  uint16_t port = 0;
-  ASSERT_TRUE(SplitHostPort("127.0.0.1:7101", &host, &port).ok());
-  EXPECT_EQ(host, "127.0.0.1");
-  EXPECT_EQ(port, 7101);
-  for (const char* bad : {"", "h", "h:", ":1", "h:0", "h:70000", "h:1a"}) {
-    EXPECT_TRUE(SplitHostPort(bad, &host, &port).IsInvalidArgument()) << bad;
-  }
-}
-
 }  // namespace
 }  // namespace ringkv

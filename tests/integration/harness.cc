@@ -18,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/host_port.h"
 #include "tools/process.h"
 
 namespace ringkv::testing {
@@ -101,11 +102,12 @@ std::string BinaryPath(const std::string& relative) {
 }
 
 void SendRaw(const std::string& address, const std::string& bytes) {
-  const size_t colon = address.rfind(':');
+  Result<HostPort> target = ParseHostPort(address);
+  if (!target.ok()) throw std::runtime_error("SendRaw: " + target.status().ToString());
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  addr.sin_port = htons(target->port);
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {

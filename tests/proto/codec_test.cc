@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "causality/object.h"
 #include "proto/frame.h"
 #include "proto/wire.capnp.h"
-#include "replication/object.h"
 
 namespace ringkv {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proto/messages.h"
+#include "proto/quorum.h"
 #include "replication/bucket.h"
 
 namespace ringkv {

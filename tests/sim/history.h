@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "causality/object.h"
 #include "common/status.h"
-#include "replication/object.h"
 
 namespace ringkv::sim {
 

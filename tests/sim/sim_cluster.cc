@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <utility>
 
+#include "causality/object_codec.h"
 #include "common/hash.h"
 #include "proto/codec.h"
-#include "replication/object_codec.h"
 #include "storage/keys.h"
 #include "storage/record.h"
 

@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
+#include "causality/object.h"
 #include "common/metrics.h"
 #include "common/random.h"
-#include "replication/bucket.h"
-#include "replication/object.h"
 #include "node/node.h"
+#include "replication/bucket.h"
 #include "replication/service.h"
 #include "ring/gossip.h"
 #include "ring/ring.h"

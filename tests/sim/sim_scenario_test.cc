@@ -12,9 +12,9 @@
 #include <tuple>
 #include <vector>
 
+#include "causality/object_codec.h"
 #include "proto/codec.h"
 #include "replication/hinted_handoff.h"
-#include "replication/object_codec.h"
 #include "storage/keys.h"
 #include "storage/record.h"
 #include "tests/sim/scenario.h"

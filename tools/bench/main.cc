@@ -15,7 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "replication/bucket.h"
+#include "proto/quorum.h"
 #include "tools/bench/client_reads.h"
 #include "tools/bench/redis_protocol.h"
 #include "tools/bench/report.h"

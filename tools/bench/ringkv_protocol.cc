@@ -5,10 +5,10 @@
 #include <utility>
 #include <variant>
 
+#include "causality/object_codec.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
 #include "proto/messages.h"
-#include "replication/object_codec.h"
 
 namespace ringkv::bench {
 namespace {

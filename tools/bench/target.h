@@ -3,20 +3,16 @@
 // A value type.
 #pragma once
 
-#include <cstdint>
-#include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/host_port.h"
 #include "common/status.h"
 
 namespace ringkv::bench {
 
-struct Endpoint {
-  std::string host;
-  uint16_t port = 0;
-  std::string ToString() const { return host + ":" + std::to_string(port); }
-};
+// Where the runner connects; parsed and printed as any node address is.
+using Endpoint = HostPort;
 
 struct Target {
   enum class Kind { kRingkv, kRedis } kind = Kind::kRingkv;

@@ -4,10 +4,10 @@
 
 #include <string>
 
+#include "causality/object_codec.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
 #include "proto/messages.h"
-#include "replication/object_codec.h"
 #include "tools/bench/key_chooser.h"
 
 namespace ringkv::bench {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "replication/object.h"
+#include "causality/object.h"
 
 namespace ringkv::bench {
 namespace {

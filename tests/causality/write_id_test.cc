@@ -3,9 +3,9 @@
 // timestamp, one sibling after any merge, and nothing of it resurrected.
 #include <gtest/gtest.h>
 
-#include "replication/object.h"
-#include "replication/object_codec.h"
-#include "tests/replication/object_test_util.h"
+#include "causality/object.h"
+#include "causality/object_codec.h"
+#include "tests/causality/object_test_util.h"
 
 namespace ringkv {
 namespace {

@@ -1,5 +1,5 @@
 // Explicit-form dotted version vectors; see docs/causality.md.
-#include "replication/object.h"
+#include "causality/object.h"
 
 #include <algorithm>
 #include <tuple>

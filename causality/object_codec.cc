@@ -1,7 +1,7 @@
 // Canonical Cap'n Proto form of objects and contexts. Encoded bytes are one
 // canonical segment without a segment table (capnp::canonicalize), so the
 // bytes are a function of the value alone.
-#include "replication/object_codec.h"
+#include "causality/object_codec.h"
 
 #include <capnp/message.h>
 #include <kj/array.h>

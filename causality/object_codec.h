@@ -1,5 +1,5 @@
 // Canonical Cap'n Proto encoding of objects and client contexts
-// (proto/object.capnp; see docs/storage-format.md).
+// (causality/object.capnp; see docs/storage-format.md).
 //
 // Canonical means equal objects always give equal bytes (single segment,
 // capnp::canonicalize), which Merkle hashing and tests rely on. Decoding
@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "causality/object.capnp.h"
+#include "causality/object.h"
 #include "common/status.h"
-#include "proto/object.capnp.h"
-#include "replication/object.h"
 
 namespace ringkv {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "replication/object.h"
+#include "causality/object.h"
 
 namespace ringkv {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "replication/object.h"
-#include "replication/object_codec.h"
-#include "tests/replication/object_test_util.h"
+#include "causality/object.h"
+#include "causality/object_codec.h"
+#include "tests/causality/object_test_util.h"
 
 namespace ringkv {
 namespace {
