@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "client/client.h"
+#include "common/host_port.h"
 #include "tools/process.h"
 
 namespace ringkv {
@@ -59,9 +60,9 @@ Status CheckPortsOutsideEphemeralRange(const ClusterFile& file) {
   const auto [low, high] = *ephemeral;
   const std::vector<PortRange> reserved = ReservedPorts();
   for (const ClusterMember& m : file.members) {
-    std::string host;
-    uint16_t port = 0;
-    if (!SplitHostPort(m.address, &host, &port).ok() || port < low || port > high) continue;
+    Result<HostPort> address = ParseHostPort(m.address);
+    if (!address.ok() || address->port < low || address->port > high) continue;
+    const uint16_t port = address->port;
     if (std::any_of(reserved.begin(), reserved.end(),
                     [port](const PortRange& r) { return port >= r.first && port <= r.second; })) {
       continue;
@@ -96,11 +97,10 @@ Status CheckSpec(const std::string& dir, const ClusterFile& file, const LocalClu
   if ((spec.base_port || spec.distinct_hosts) && !file.members.empty()) {
     // What is not given is taken from n1's address, so that only the flags
     // given are compared.
-    std::string host;
-    uint16_t port = 0;
-    RINGKV_RETURN_IF_ERROR(SplitHostPort(file.members.front().address, &host, &port));
-    const uint32_t base = spec.base_port.value_or(port - 1u);
-    const bool distinct = spec.distinct_hosts.value_or(host != "127.0.0.1");
+    Result<HostPort> first = ParseHostPort(file.members.front().address);
+    if (!first.ok()) return first.status();
+    const uint32_t base = spec.base_port.value_or(first->port - 1u);
+    const bool distinct = spec.distinct_hosts.value_or(first->host != "127.0.0.1");
     for (size_t i = 0; i < file.members.size(); ++i) {
       if (file.members[i].address !=
           LocalNodeAddress(base, static_cast<uint32_t>(i + 1), distinct)) {

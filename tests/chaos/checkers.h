@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-#include "replication/object.h"
+#include "causality/object.h"
 #include "tests/chaos/history.h"
 
 namespace ringkv::chaos {

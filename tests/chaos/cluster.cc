@@ -14,6 +14,7 @@
 #include <random>
 
 #include "common/hash.h"
+#include "common/host_port.h"
 #include "proto/messages.h"
 #include "tools/process.h"
 
@@ -60,10 +61,8 @@ Result<uint32_t> PickBasePort(int nodes, bool distinct_hosts) {
     const uint32_t base = static_cast<uint32_t>(pick(rng));
     bool free = true;
     for (int i = 1; i <= nodes && free; ++i) {
-      std::string host;
-      uint16_t port = 0;
-      free = SplitHostPort(LocalNodeAddress(base, i, distinct_hosts), &host, &port).ok() &&
-             PortFree(host, port);
+      Result<HostPort> address = ParseHostPort(LocalNodeAddress(base, i, distinct_hosts));
+      free = address.ok() && PortFree(address->host, address->port);
     }
     if (free) return base;
   }
@@ -190,10 +189,9 @@ const ClusterMember& ChaosCluster::Member(int node) const {
 const std::string& ChaosCluster::Address(int node) const { return Member(node).address; }
 
 Endpoint ChaosCluster::EndpointOf(int node) const {
-  std::string host;
-  uint16_t port = 0;
-  (void)SplitHostPort(Address(node), &host, &port);  // checked when the file was read
-  return {host, port};
+  // Member addresses were checked when the cluster file was read.
+  Result<HostPort> address = ParseHostPort(Address(node));
+  return address.ok() ? Endpoint{address->host, address->port} : Endpoint{};
 }
 
 const BucketProps& ChaosCluster::Props(const std::string& bucket) const {
