@@ -343,7 +343,7 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
 
   if (!self_is_primary && !request.forwarded) {
     auto op = std::make_shared<ForwardOp>();
-    op->request = request;
+    op->request = std::move(request);
     op->request.forwarded = true;
     // Primaries believed up first; the others only as a last resort.
     op->targets = primaries;
@@ -356,7 +356,7 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   }
 
   auto op = std::make_shared<PutOp>(*w, *pw);
-  op->request = request;
+  op->request = std::move(request);
   op->context = std::move(context).value();
   op->partition = ring.PartitionOf(hash);
   op->primaries = std::move(primaries);

@@ -164,7 +164,7 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
     put->forwarded = false;
     put->timestamp_us = 0;
     put->write_id = WriteId{};
-    coordinator_->Put(*put, deadline, [this, start_us, respond](PutReply r) {
+    coordinator_->Put(std::move(*put), deadline, [this, start_us, respond](PutReply r) {
       requests_->RecordPut(start_us, r.status);
       respond(std::move(r));
     });
