@@ -123,14 +123,6 @@ Object Update(Object local, const VersionVector& client_context, const Actor& co
 // already coordinated, here or by another primary whose copy arrived.
 bool HoldsWrite(const Object& s, const WriteId& id);
 
-// How a bucket resolves concurrent writes: keep them as siblings (Sync
-// alone) or keep the last write (ResolveLww after every Sync). A bucket
-// property, carried on the wire as this number.
-enum class ResolverKind : uint8_t {
-  kSiblings = 0,  // keep concurrent writes as siblings (default)
-  kLww = 1,       // last write wins: highest (timestamp, node)
-};
-
 // Last-write-wins: keeps only the sibling with the highest
 // (timestamp_us, dot.actor.node, dot.actor.incarnation, dot.counter, value);
 // the context is unchanged so the dropped siblings never come back. A total

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "causality/object.h"
+#include "causality/resolver.h"
 #include "causality/object_codec.h"
 #include "client/node_connection.h"
 #include "common/hash.h"
@@ -252,7 +253,13 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   Result<uint32_t> pr = ResolveQuorum(options.pr, 0, n, "pr");
   if (!pr.ok()) return pr.status();
   const uint32_t need = std::max({*r, *pr, 1u});
-  const bool lww = props.resolver == static_cast<uint8_t>(ResolverKind::kLww);
+  // The client merges the answers as a node would, so it needs the same
+  // resolver; one it does not have (a plugin) only a node can apply.
+  const Resolver* resolver = FindResolver(props.resolver);
+  if (resolver == nullptr) {
+    return Status::InvalidArgument("bucket " + std::string(bucket) + " resolves by '" + props.resolver +
+                                   "', which this client cannot apply: read through a node");
+  }
   const std::vector<NodeId> primaries = ring_->PrimariesFor(KeyHash(bucket, key), n);
 
   // The client is the coordinator, so the answers are awaited until the
@@ -325,11 +332,7 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   for (const ReplicaGetReply& a : answers) {
     if (a.found != answers.front().found || !(a.object == answers.front().object)) differ = true;
     if (!a.found) continue;
-    if (!found) {
-      merged = lww ? ResolveLww(a.object) : a.object;
-    } else {
-      merged = lww ? MergeLww(merged, a.object) : Sync(merged, a.object);
-    }
+    merged = found ? resolver->Merge(merged, a.object) : resolver->Normalize(a.object);
     found = true;
   }
   if (differ && !answers.empty()) {

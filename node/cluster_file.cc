@@ -76,7 +76,7 @@ toml::table BucketPropsTable(const BucketProps& props) {
   return toml::table{{"n", static_cast<int64_t>(props.n)},
                      {"r", static_cast<int64_t>(props.r)},
                      {"w", static_cast<int64_t>(props.w)},
-                     {"resolver", std::string(ResolverName(props.resolver))}};
+                     {"resolver", props.resolver}};
 }
 
 Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {

@@ -165,7 +165,8 @@ struct BodyEncoder {
     out.setN(in.n);
     out.setR(in.r);
     out.setW(in.w);
-    out.setResolver(in.resolver);
+    out.setResolver(in.resolver == "siblings" ? 0 : in.resolver == "lww" ? 1 : 2);
+    out.setResolverName(AsText(in.resolver));
   }
   void operator()(const NodeStatus& m) {
     auto b = env.initStatusReply();
@@ -324,7 +325,10 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
     case W::RING_REPLY: {
       auto r = env.getRingReply();
       auto bucket = [](schema::BucketInfo::Reader b) {
-        return BucketInfo{FromData(b.getName()), b.getN(), b.getR(), b.getW(), b.getResolver()};
+        std::string resolver = FromText(b.getResolverName());
+        if (resolver.empty()) resolver = b.getResolver() == 1 ? "lww" : "siblings";
+        return BucketInfo{FromData(b.getName()), b.getN(), b.getR(), b.getW(),
+                          std::move(resolver)};
       };
       RingInfo m;
       m.epoch = r.getEpoch();

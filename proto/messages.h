@@ -132,7 +132,7 @@ struct RingMember {
 struct BucketInfo {
   std::string name;  // empty for the defaults
   uint32_t n = 0, r = 0, w = 0;
-  uint8_t resolver = 0;  // causality/object.h ResolverKind
+  std::string resolver = "siblings";  // a resolver's name (causality/resolver.h)
   bool operator==(const BucketInfo&) const = default;
 };
 struct RingInfo {

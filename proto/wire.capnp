@@ -221,8 +221,12 @@ struct BucketInfo {
   n @1 :UInt32;
   r @2 :UInt32;
   w @3 :UInt32;
-  # 0 = siblings, 1 = lww (causality/object.h ResolverKind).
+  # Read by clients older than resolverName: 0 = siblings, 1 = lww, 2 = a
+  # resolver they do not know.
   resolver @4 :UInt8;
+  # The bucket's resolver by name (causality/resolver.h); empty from nodes
+  # older than this field, which then meant `resolver`.
+  resolverName @5 :Text;
 }
 
 # Answer to ringRequest: what a client needs to compute preference lists

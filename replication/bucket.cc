@@ -19,8 +19,9 @@ Result<uint32_t> ParseCount(std::string_view text, std::string_view what) {
 
 }  // namespace
 
-std::string_view ResolverName(ResolverKind kind) {
-  return kind == ResolverKind::kLww ? "lww" : "siblings";
+const Resolver& ResolverOf(const BucketProps& props) {
+  const Resolver* r = FindResolver(props.resolver);
+  return r != nullptr ? *r : DefaultResolver();
 }
 
 Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {
@@ -38,14 +39,15 @@ Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {
     }
     std::string_view k = item.substr(0, eq), v = item.substr(eq + 1);
     if (k == "resolver") {
-      if (v == "lww") {
-        p.resolver = ResolverKind::kLww;
-      } else if (v == "siblings") {
-        p.resolver = ResolverKind::kSiblings;
-      } else {
-        return Status::InvalidArgument("unknown resolver '" + std::string(v) +
-                                       "' (expected siblings or lww)");
+      if (FindResolver(v) == nullptr) {
+        std::string known;
+        for (std::string_view name : ResolverNames()) {
+          known += (known.empty() ? "" : " or ") + std::string(name);
+        }
+        return Status::InvalidArgument("unknown resolver '" + std::string(v) + "' (expected " +
+                                       known + ")");
       }
+      p.resolver = std::string(v);
     } else if (k == "n") {
       auto n = ParseCount(v, "n");
       if (!n.ok()) return n.status();
@@ -78,7 +80,7 @@ Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {
 }
 
 std::string FormatBucketProps(const BucketProps& p) {
-  return "resolver=" + std::string(ResolverName(p.resolver)) + ",n=" + std::to_string(p.n) +
+  return "resolver=" + p.resolver + ",n=" + std::to_string(p.n) +
          ",r=" + std::to_string(p.r) + ",w=" + std::to_string(p.w);
 }
 

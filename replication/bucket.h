@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "causality/object.h"
+#include "causality/resolver.h"
 #include "common/status.h"
 
 namespace ringkv {
@@ -16,7 +17,9 @@ struct BucketProps {
   uint32_t n = 3;
   uint32_t r = 2;
   uint32_t w = 2;
-  ResolverKind resolver = ResolverKind::kSiblings;
+  // A resolver's name (causality/resolver.h); ParseBucketProps accepts only
+  // known ones.
+  std::string resolver = "siblings";
   bool operator==(const BucketProps&) const = default;
 };
 
@@ -25,7 +28,9 @@ struct BucketProps {
 // keys, bad numbers, or r/w outside 1..n.
 Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base);
 std::string FormatBucketProps(const BucketProps& props);
-std::string_view ResolverName(ResolverKind kind);
+// The resolver of `props`: the named one, or the default for a name this
+// node does not know.
+const Resolver& ResolverOf(const BucketProps& props);
 
 // Per-bucket properties with a default for buckets not named.
 class BucketTable {

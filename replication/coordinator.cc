@@ -251,15 +251,11 @@ void Coordinator::OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica,
 }
 
 std::optional<Object> Coordinator::Merged(const GetOp& op) const {
-  const bool lww = options_->buckets.Get(op.request.bucket).resolver == ResolverKind::kLww;
+  const Resolver& resolver = ResolverOf(options_->buckets.Get(op.request.bucket));
   std::optional<Object> merged;
   for (const auto& a : op.answers) {
     if (!a.found) continue;
-    if (!merged) {
-      merged = lww ? ResolveLww(a.object) : a.object;
-    } else {
-      merged = lww ? MergeLww(*merged, a.object) : Sync(*merged, a.object);
-    }
+    merged = merged ? resolver.Merge(*merged, a.object) : resolver.Normalize(a.object);
   }
   return merged;
 }

@@ -4,8 +4,8 @@
 
 namespace ringkv {
 
-bool Replica::IsLww(std::string_view bucket) const {
-  return buckets_->Get(bucket).resolver == ResolverKind::kLww;
+const Resolver& Replica::ResolverFor(std::string_view bucket) const {
+  return ResolverOf(buckets_->Get(bucket));
 }
 
 Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
@@ -19,10 +19,8 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   if (local->has_value() && HoldsWrite(**local, write_id)) return std::move(**local);
   Object updated = Update(local->value_or(Object{}), context, self_, timestamp_us, tombstone,
                           std::move(value), write_id);
-  if (IsLww(bucket)) {
-    // The new write wins only if it is the latest-stamped (object.h MergeLww).
-    updated = local->has_value() ? MergeLww(**local, updated) : ResolveLww(std::move(updated));
-  }
+  updated = ResolverFor(bucket).AfterUpdate(local->has_value() ? &**local : nullptr,
+                                            std::move(updated));
   RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated));
   return updated;
 }
@@ -31,12 +29,9 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
                               const Object& incoming) {
   auto local = store_->Get(partition, bucket, key);
   if (!local.ok()) return local.status();
-  Object merged;
-  if (IsLww(bucket)) {
-    merged = local->has_value() ? MergeLww(**local, incoming) : ResolveLww(incoming);
-  } else {
-    merged = local->has_value() ? Sync(**local, incoming) : incoming;
-  }
+  const Resolver& resolver = ResolverFor(bucket);
+  Object merged =
+      local->has_value() ? resolver.Merge(**local, incoming) : resolver.Normalize(incoming);
   if (!local->has_value() || merged != **local) {
     RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, merged));
   }

@@ -45,7 +45,7 @@ class Replica {
   const Actor& self() const { return self_; }
 
  private:
-  bool IsLww(std::string_view bucket) const;
+  const Resolver& ResolverFor(std::string_view bucket) const;
 
   Actor self_;
   const BucketTable* buckets_;

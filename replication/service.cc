@@ -93,7 +93,7 @@ ReplicaGetReply Service::ReadLocal(const ReplicaGetRequest& get) {
 
 RingInfo Service::RingReport() const {
   auto info = [](const std::string& name, const BucketProps& p) {
-    return BucketInfo{name, p.n, p.r, p.w, static_cast<uint8_t>(p.resolver)};
+    return BucketInfo{name, p.n, p.r, p.w, p.resolver};
   };
   RingInfo r;
   const Ring& current = ring();

@@ -259,7 +259,7 @@ KeyState ChaosCluster::ReadKey(const std::string& bucket, const std::string& key
   KeyState state;
   state.bucket = bucket;
   state.key = key;
-  state.lww = Props(bucket).resolver == ResolverKind::kLww;
+  state.lww = Props(bucket).resolver == "lww";
   for (int node : Primaries(bucket, key)) {
     ReplicaRead read;
     read.node = node;

@@ -66,8 +66,8 @@ class ThreeReplicas {
             member_addresses_[j].empty() ? nodes_[j]->address() : member_addresses_[j];
         info.members.push_back({"n" + std::to_string(j + 1), address});
       }
-      info.default_bucket = BucketInfo{"", 3, 2, 2, 0};
-      info.buckets.push_back(BucketInfo{"lww", 3, 2, 2, 1});
+      info.default_bucket = BucketInfo{"", 3, 2, 2, "siblings"};
+      info.buckets.push_back(BucketInfo{"lww", 3, 2, 2, "lww"});
       return {ReplyTo(m, info)};
     }
     if (std::holds_alternative<ReplicaGetRequest>(m.body)) {

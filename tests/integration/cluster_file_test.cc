@@ -26,9 +26,9 @@ TEST_F(ClusterFileTest, RoundTrips) {
   file.partitions = 128;
   file.n = 3;
   file.members = {{"n1", "127.0.0.1:7101"}, {"n2", "127.0.0.1:7102"}, {"n3", "10.0.0.3:7103"}};
-  file.buckets = BucketTable(BucketProps{3, 2, 2, ResolverKind::kSiblings});
-  file.buckets.Set("last", BucketProps{3, 1, 3, ResolverKind::kLww});
-  file.buckets.Set("odd name/with spaces", BucketProps{2, 1, 1, ResolverKind::kSiblings});
+  file.buckets = BucketTable(BucketProps{3, 2, 2, "siblings"});
+  file.buckets.Set("last", BucketProps{3, 1, 3, "lww"});
+  file.buckets.Set("odd name/with spaces", BucketProps{2, 1, 1, "siblings"});
   const std::string path = dir_.path() + "/c.toml";
   ASSERT_TRUE(WriteClusterFile(path, file).ok());
   Result<ClusterFile> back = ReadClusterFile(path);
@@ -74,10 +74,10 @@ w = 1
   EXPECT_EQ(file->members.size(), 3u);
   EXPECT_EQ(file->members[1].address, "127.0.0.1:7102");
   const BucketProps& sessions = file->buckets.Get("sessions");
-  EXPECT_EQ(sessions.resolver, ResolverKind::kLww);
+  EXPECT_EQ(sessions.resolver, "lww");
   EXPECT_EQ(sessions.w, 1u);
   EXPECT_EQ(sessions.r, 2u);  // from [bucket_defaults]
-  EXPECT_EQ(file->buckets.Get("anything").resolver, ResolverKind::kSiblings);
+  EXPECT_EQ(file->buckets.Get("anything").resolver, "siblings");
 }
 
 TEST_F(ClusterFileTest, DefaultsFollowN) {

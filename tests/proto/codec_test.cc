@@ -112,8 +112,8 @@ std::vector<Message> AllMessages() {
   ring.partitions = 64;
   ring.n = 3;
   ring.members = {{"n1", "127.0.0.1:7101"}, {"n2", "127.0.0.1:7102"}};
-  ring.default_bucket = {"", 3, 2, 2, 0};
-  ring.buckets = {{"sessions", 3, 1, 1, 1}};
+  ring.default_bucket = {"", 3, 2, 2, "siblings"};
+  ring.buckets = {{"sessions", 3, 1, 1, "lww"}};
   all.push_back(With(ring));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
@@ -194,6 +194,27 @@ TEST(CodecTest, PingFrameMatchesTheDocumentedBytes) {
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00};
   EXPECT_EQ(frame, std::string(reinterpret_cast<const char*>(kExpected), sizeof(kExpected)));
+}
+
+TEST(CodecTest, ABucketFromAnOlderNodeKeepsItsResolver) {
+  // An older node sends only the number; a newer one both, so that older
+  // clients still read siblings/lww.
+  RingInfo ring;
+  ring.default_bucket = {"", 3, 2, 2, "lww"};
+  Message m;
+  m.body = ring;
+  Result<Message> back = DecodeMessage(EncodeMessage(m));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(std::get<RingInfo>(back->body).default_bucket.resolver, "lww");
+
+  capnp::MallocMessageBuilder builder;
+  auto env = builder.initRoot<schema::Envelope>();
+  auto info = env.initRingReply();
+  info.initDefaultBucket().setResolver(1);
+  auto words = capnp::messageToFlatArray(builder);
+  Result<Message> old = DecodeMessage(std::string(words.asChars().begin(), words.asChars().size()));
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(std::get<RingInfo>(old->body).default_bucket.resolver, "lww");
 }
 
 TEST(CodecTest, PingFromAnOlderClientStillDecodes) {

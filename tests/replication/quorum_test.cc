@@ -53,7 +53,7 @@ TEST(QuorumTrackerTest, RequiredAboveReplicasIsImpossibleAtOnce) {
 TEST(BucketPropsTest, ParsesSpecs) {
   auto p = ParseBucketProps("resolver=lww,n=5,r=quorum,w=all", BucketProps{});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(p->resolver, ResolverKind::kLww);
+  EXPECT_EQ(p->resolver, "lww");
   EXPECT_EQ(p->n, 5u);
   EXPECT_EQ(p->r, 3u);
   EXPECT_EQ(p->w, 5u);

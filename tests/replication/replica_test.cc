@@ -31,7 +31,7 @@ std::vector<std::string> Values(const Object& o) {
 
 class ReplicaTest : public ::testing::Test {
  protected:
-  ReplicaTest() { buckets_.Set("lww", BucketProps{3, 2, 2, ResolverKind::kLww}); }
+  ReplicaTest() { buckets_.Set("lww", BucketProps{3, 2, 2, "lww"}); }
 
   // What the storage holds for (bucket, key), read past the replica.
   std::optional<Object> Stored(std::string_view bucket, std::string_view key) {

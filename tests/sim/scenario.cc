@@ -36,12 +36,12 @@ struct Spec {
 };
 
 BucketTable DefaultBuckets() {
-  BucketTable t(BucketProps{3, 2, 2, ResolverKind::kSiblings});
-  t.Set("lww", BucketProps{3, 2, 2, ResolverKind::kLww});
+  BucketTable t(BucketProps{3, 2, 2, "siblings"});
+  t.Set("lww", BucketProps{3, 2, 2, "lww"});
   // Written only by blind puts, each to a fresh key, and never read before
   // the checkers: what reaches a replica of it got there by the put itself
   // or by hinted handoff (a later put would carry earlier siblings along).
-  t.Set("h", BucketProps{3, 2, 2, ResolverKind::kSiblings});
+  t.Set("h", BucketProps{3, 2, 2, "siblings"});
   return t;
 }
 
@@ -325,7 +325,7 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   std::set<std::string> buckets;
   for (const auto& [bucket, key] : keys) buckets.insert(bucket);
   for (const std::string& b : buckets) {
-    bool lww = cluster.options().buckets.Get(b).resolver == ResolverKind::kLww;
+    bool lww = cluster.options().buckets.Get(b).resolver == "lww";
     if (lww) {
       CheckResult c = CheckLww(cluster, history, b);
       r.lww_discarded += c.discarded;

@@ -27,7 +27,7 @@ TEST(SimAssemblyTest, SimulatedNodesRunTheProductionWiring) {
   SimWorld world(7);
   ClusterOptions options;
   options.nodes = 3;
-  options.buckets = BucketTable(BucketProps{3, 2, 2, ResolverKind::kSiblings});
+  options.buckets = BucketTable(BucketProps{3, 2, 2, "siblings"});
   SimCluster cluster(&world, options);
   for (int i = 0; i < cluster.size(); ++i) {
     ringkv::Node* node = cluster.node(i);
@@ -79,7 +79,7 @@ TEST(SimMembershipTest, ANewEpochWithAFourthMemberIsFollowedByGossipAndPlacement
   ClusterOptions options;
   options.nodes = 4;
   options.ring_members = 3;
-  options.buckets = BucketTable(BucketProps{3, 3, 3, ResolverKind::kSiblings});
+  options.buckets = BucketTable(BucketProps{3, 3, 3, "siblings"});
   SimCluster cluster(&world, options);
   world.queue().RunUntil(5'000'000);
   const NodeId newcomer = cluster.id(3);

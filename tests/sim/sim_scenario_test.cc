@@ -199,7 +199,7 @@ TEST(SimRegressionTest, KnownSeeds) {
 TEST(SimCheckerTest, LwwOrderAllowsWhatClockSkewExplains) {
   SimWorld world(1);
   ClusterOptions options;
-  options.buckets = BucketTable(BucketProps{3, 2, 2, ResolverKind::kLww});
+  options.buckets = BucketTable(BucketProps{3, 2, 2, "lww"});
   SimCluster cluster(&world, options);
   History history;
   Client client(&cluster, &history, 0);

@@ -1,0 +1,43 @@
+// Resolver: how a bucket reconciles the states of one key that replicas
+// hold. It has a name (what bucket properties, the cluster file and the wire
+// carry) and two operations, used wherever states meet: a replica's merge,
+// a coordinator's or a client's merge of read answers, read repair, hinted
+// handoff and the coordinator's own write. Merge must be commutative,
+// associative and idempotent up to one more exchange (docs/causality.md),
+// so that replicas converge whatever order they meet in.
+//
+// Built in: "siblings" (Sync: concurrent writes stay as siblings, the
+// default) and "lww" (MergeLww: the latest-stamped write). Merge plugins
+// will be more implementations. Implementations are stateless and
+// immutable: safe from any thread.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "causality/object.h"
+
+namespace ringkv {
+
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  virtual std::string_view Name() const = 0;
+  // The merge of two states of one key.
+  virtual Object Merge(const Object& a, const Object& b) const = 0;
+  // One state as this resolver keeps it: a state arriving alone (the first
+  // answer of a read, an object new to a replica).
+  virtual Object Normalize(Object s) const = 0;
+  // The state after the coordinator applied a client's write: `updated` is
+  // update(local, ...) of causality.md; `local` what was stored before.
+  virtual Object AfterUpdate(const Object* local, Object updated) const = 0;
+};
+
+// The built-in resolver called `name`, or null.
+const Resolver* FindResolver(std::string_view name);
+// The default, "siblings".
+const Resolver& DefaultResolver();
+// Every built-in resolver's name, for error messages and --help.
+std::vector<std::string_view> ResolverNames();
+
+}  // namespace ringkv
