@@ -152,9 +152,12 @@ void Coordinator::Forget(const std::vector<PeerRpc::CallId>& calls) {
 
 namespace {
 
-// A call that ran out of time at the op's own deadline: the op's timer
-// answers for it, so it is not an answer of its own.
-bool IsDeadline(const Result<MessageBody>& r) { return !r.ok() && r.status().IsTimeout(); }
+// Whether a call's outcome is no answer to `op`: the op is over, or the call
+// ran out of time at the op's own deadline, which the op's timer answers.
+template <typename Op>
+bool Moot(const Op& op, const Result<MessageBody>& r, int64_t now) {
+  return op.finished || (!r.ok() && r.status().IsTimeout() && now >= op.deadline_us);
+}
 
 // The status a replica answered with: its reply's, or the call's failure.
 template <typename Reply>
@@ -214,9 +217,7 @@ void Coordinator::StartGet(const std::shared_ptr<GetOp>& op) {
     op->calls.push_back(rpc_->Call(
         to, ReplicaGetRequest{op->request.bucket, op->request.key}, op->deadline_us,
         [this, op, i, to](Result<MessageBody> r) {
-          if (op->finished || (IsDeadline(r) && env_.clock->MonoMicros() >= op->deadline_us)) {
-            return;
-          }
+          if (Moot(*op, r, env_.clock->MonoMicros())) return;
           Status st = AnswerStatus<ReplicaGetReply>(r, to);
           if (!st.ok()) return OnGetAnswer(op, i, st, false, {});
           auto& reply = std::get<ReplicaGetReply>(*r);
@@ -412,9 +413,7 @@ void Coordinator::SendPut(const std::shared_ptr<PutOp>& op, size_t target) {
   op->calls.push_back(rpc_->Call(
       t.node, ReplicaPutRequest{op->request.bucket, op->request.key, op->object, t.hint_for},
       op->deadline_us, [this, op, target, to = t.node](Result<MessageBody> r) {
-        if (op->finished || (IsDeadline(r) && env_.clock->MonoMicros() >= op->deadline_us)) {
-          return;
-        }
+        if (Moot(*op, r, env_.clock->MonoMicros())) return;
         OnPutAck(op, target, AnswerStatus<ReplicaPutReply>(r, to));
       }));
 }

@@ -109,28 +109,29 @@ void PeerRpc::ExpireCalls() {
   ArmTimer();
 }
 
+int64_t PeerRpc::Waited(const Message& message, int64_t now) {
+  // Older nodes do not stamp their messages: their time on the way is unknown.
+  if (message.sender_generation == 0) return 0;
+  return ages_.Observe(message.from, message.sender_generation, message.sent_mono_us, now);
+}
+
 void PeerRpc::OnMessage(Message message) {
   if (message.from.empty()) return;  // not a node's message
+  // Every stamped message teaches the peer's clock offset, replies and
+  // one-way messages included; only a request's deadline uses the result.
+  const int64_t now = clock_->MonoMicros();
+  const int64_t waited = Waited(message, now);
   if (IsReply(message.body)) {
     OnReply(std::move(message));
   } else if (IsOneWay(message.body)) {
-    // One-way: the clock stamp still teaches the peer's offset.
-    if (message.sender_generation != 0) {
-      (void)ages_.Observe(message.from, message.sender_generation, message.sent_mono_us,
-                          clock_->MonoMicros());
-    }
     auto& listener = listeners_[message.body.index()];
     if (listener) listener(message.from, message.body);
   } else {
-    OnRequest(std::move(message));
+    OnRequest(std::move(message), now, waited);
   }
 }
 
 void PeerRpc::OnReply(Message message) {
-  if (message.sender_generation != 0) {
-    (void)ages_.Observe(message.from, message.sender_generation, message.sent_mono_us,
-                        clock_->MonoMicros());
-  }
   auto it = pending_.find(message.request_id);
   // A reply from another node than the call went to answers nothing of ours.
   if (it == pending_.end() || it->second.to != message.from) {
@@ -148,14 +149,9 @@ void PeerRpc::OnReply(Message message) {
   }
 }
 
-void PeerRpc::OnRequest(Message message) {
-  const int64_t now = clock_->MonoMicros();
+void PeerRpc::OnRequest(Message message, int64_t now, int64_t waited) {
   const uint32_t ms = message.timeout_ms ? message.timeout_ms : default_timeout_ms_;
-  int64_t deadline = now + int64_t{ms} * 1000;
-  // Older nodes do not stamp their messages: their time on the way is unknown.
-  if (message.sender_generation != 0) {
-    deadline -= ages_.Observe(message.from, message.sender_generation, message.sent_mono_us, now);
-  }
+  const int64_t deadline = now + int64_t{ms} * 1000 - waited;
   const NodeId from = message.from;
   const uint64_t id = message.request_id;
   if (deadline <= now) {

@@ -129,8 +129,10 @@ class PeerRpc {
   };
 
   void Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody body);
+  // How long `message` waited on its way here (proto/message_age.h).
+  int64_t Waited(const Message& message, int64_t now);
   void OnReply(Message message);
-  void OnRequest(Message message);
+  void OnRequest(Message message, int64_t now, int64_t waited);
   void ArmTimer();
   void ExpireCalls();
 
