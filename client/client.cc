@@ -203,7 +203,7 @@ Result<GetResult> Client::GetBy(std::string_view bucket, std::string_view key,
   if (result.found) {
     for (const Sibling* sibling : reply->object.Values()) result.values.push_back(sibling->value);
   }
-  result.context = EncodeContext(reply->object.context);
+  result.context = EncodeContext(reply->object.context, bucket, key);
   return result;
 }
 
@@ -353,23 +353,24 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   if (result.found) {
     for (const Sibling* sibling : merged.Values()) result.values.push_back(sibling->value);
   }
-  result.context = EncodeContext(merged.context);
+  result.context = EncodeContext(merged.context, bucket, key);
   return result;
 }
 
 namespace {
 
-Result<PutResult> PutResultFrom(const MessageBody& body) {
+Result<PutResult> PutResultFrom(const MessageBody& body, std::string_view bucket,
+                                std::string_view key) {
   const auto* reply = std::get_if<PutReply>(&body);
   if (reply == nullptr) return ReplyError(body, "put");
   if (!reply->status.ok()) return reply->status;
-  return PutResult{EncodeContext(reply->object.context)};
+  return PutResult{EncodeContext(reply->object.context, bucket, key)};
 }
 
 Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
                            const WriteOptions& options) {
   if (!options.context.empty()) {
-    Result<VersionVector> context = DecodeContext(options.context);
+    Result<ClientContext> context = DecodeContext(options.context);
     if (!context.ok()) {
       return Status::InvalidArgument("bad context: " + context.status().message());
     }
@@ -392,7 +393,7 @@ Result<PutResult> Client::Put(std::string_view bucket, std::string_view key, std
   request->value = std::string(value);
   Result<MessageBody> body = Call(std::move(request).value(), DeadlineFor(options.timeout_ms));
   if (!body.ok()) return body.status();
-  return PutResultFrom(*body);
+  return PutResultFrom(*body, bucket, key);
 }
 
 Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
@@ -412,7 +413,7 @@ Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
   request->tombstone = true;
   Result<MessageBody> body = Call(std::move(request).value(), deadline);
   if (!body.ok()) return body.status();
-  return PutResultFrom(*body);
+  return PutResultFrom(*body, bucket, key);
 }
 
 Result<std::string> Client::Ping(uint32_t timeout_ms) {

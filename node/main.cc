@@ -127,6 +127,7 @@ int Run(const Flags& flags) {
   options.hint_rate_per_sec = flags.hint_rate;
   options.gossip.interval_us = int64_t{flags.gossip_interval_ms} * 1000;
   options.gossip.phi_threshold = flags.phi_threshold;
+  options.warn = [](const std::string& line) { spdlog::warn("{}", line); };
   NodeConfig config;
   config.service = std::move(options);
   config.object_cache_bytes = size_t{flags.object_cache_mb} << 20;

@@ -30,6 +30,12 @@ Result<uint32_t> ParseQuorumArg(std::string_view text) {
                                    std::string(text) + "'");
   }
   if (v == 0) return Status::InvalidArgument("quorum must be at least 1");
+  // On the wire these numbers are the names quorum and all; as counts they
+  // exceed any bucket's n.
+  if (v >= kQuorumQuorum) {
+    return Status::InvalidArgument("quorum count " + std::string(text) +
+                                   " exceeds any bucket's n; write all for every replica");
+  }
   return v;
 }
 

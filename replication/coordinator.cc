@@ -6,19 +6,15 @@
 #include <string_view>
 #include <utility>
 
-#include "causality/object_codec.h"
+#include "causality/object_limits.h"
 #include "common/hash.h"
 #include "proto/codec.h"
+#include "proto/request_limits.h"
+#include "replication/admission.h"
 #include "replication/quorum.h"
 
 namespace ringkv {
 namespace {
-
-// Bounds on what a client may store; together far below the frame cap
-// (proto/frame.h) so a full reply always fits in one frame.
-constexpr size_t kMaxBucketBytes = 255;
-constexpr size_t kMaxKeyBytes = 64 * 1024;
-constexpr size_t kMaxValueBytes = 4 * 1024 * 1024;
 
 // A forwarded put's coordinator is given a little less time than the
 // forwarder waits, so its answer (even "unavailable") arrives before the
@@ -46,6 +42,8 @@ void AnswerUnavailable(Op& op, std::string_view when) {
 }
 
 constexpr std::string_view kAtDeadline = " before the deadline";
+
+bool TooLargeToSend(const Object& object) { return ObjectSize(object) > kMaxMergedObjectBytes; }
 
 }  // namespace
 
@@ -129,23 +127,6 @@ Coordinator::Coordinator(const ServiceOptions* options, const Membership* member
 // `alive_` first. Its calls die with the PeerRpc, which outlives it.
 Coordinator::~Coordinator() { *alive_ = false; }
 
-Status Coordinator::Validate(const std::string& bucket, const std::string& key,
-                             size_t value_size) const {
-  if (bucket.empty() || bucket.size() > kMaxBucketBytes) {
-    return Status::InvalidArgument("bucket must be 1.." + std::to_string(kMaxBucketBytes) +
-                                   " bytes");
-  }
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return Status::InvalidArgument("key must be 1.." + std::to_string(kMaxKeyBytes) + " bytes");
-  }
-  if (value_size > kMaxValueBytes) {
-    return Status::InvalidArgument("value of " + std::to_string(value_size) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(kMaxValueBytes));
-  }
-  return Status::OK();
-}
-
 void Coordinator::Forget(const std::vector<PeerRpc::CallId>& calls) {
   for (PeerRpc::CallId id : calls) rpc_->Cancel(id);
 }
@@ -173,7 +154,7 @@ Status AnswerStatus(const Result<MessageBody>& r, const NodeId& from) {
 
 void Coordinator::Get(const GetRequest& request, int64_t deadline_us, GetCallback done) {
   GetReply reply;
-  reply.status = Validate(request.bucket, request.key, 0);
+  reply.status = ValidateGet(request);
   const BucketProps& props = options_->buckets.Get(request.bucket);
   auto r = ResolveQuorum(request.r, props.r, props.n, "r");
   auto pr = ResolveQuorum(request.pr, 0, props.n, "pr");
@@ -265,7 +246,13 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
   if (!op->responded && op->quorum.Met()) {
     op->responded = true;
     GetReply reply;
-    if (std::optional<Object> merged = Merged(*op)) {
+    if (std::optional<Object> merged = Merged(*op); merged && TooLargeToSend(*merged)) {
+      // Replicas that took writes apart (a partition) hold copies whose
+      // merge no frame can carry.
+      reply.status = Status::ObjectTooLarge(
+          op->request.bucket + "/" + op->request.key + " holds " +
+          std::to_string(ObjectSize(*merged)) + " bytes of siblings, more than a reply carries");
+    } else if (merged) {
       reply.found = true;
       reply.object = std::move(*merged);
     }
@@ -284,7 +271,9 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
 
 void Coordinator::ReadRepair(const GetOp& op) {
   std::optional<Object> found = Merged(op);
-  if (!found) return;
+  // Replicas refuse a merge that large (AdmitMergedSize), and no frame
+  // would carry it.
+  if (!found || TooLargeToSend(*found)) return;
   const Object& merged = *found;
   // Repairs often leave at the get's deadline; they get a deadline of their
   // own, or every replica would refuse them as expired.
@@ -309,24 +298,25 @@ void Coordinator::ReadRepair(const GetOp& op) {
 // ---------------------------------------------------------------- put
 
 void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done) {
+  PutReply reply;
   if (request.write_id.empty()) {
     request.timestamp_us = env_.clock->WallMicros();
     // Zero is "no id": never minted.
     do {
       request.write_id = WriteId{env_.random->Next(), env_.random->Next()};
     } while (request.write_id.empty());
+  } else {
+    // Minted by the node the write entered, which forwarded it here.
+    reply.status = AdmitTimestamp(request.timestamp_us, env_.clock->WallMicros());
   }
-  PutReply reply;
-  reply.status = Validate(request.bucket, request.key, request.value.size());
+  if (reply.status.ok()) reply.status = ValidatePut(request);
   const BucketProps& props = options_->buckets.Get(request.bucket);
   auto w = ResolveQuorum(request.w, props.w, props.n, "w");
   auto pw = ResolveQuorum(request.pw, 0, props.n, "pw");
-  auto context = DecodeContext(request.context);
+  auto context = AdmitContext(request.context, request.bucket, request.key);
   if (reply.status.ok() && !w.ok()) reply.status = w.status();
   if (reply.status.ok() && !pw.ok()) reply.status = pw.status();
-  if (reply.status.ok() && !context.ok()) {
-    reply.status = Status::InvalidArgument("malformed context: " + context.status().message());
-  }
+  if (reply.status.ok() && !context.ok()) reply.status = context.status();
   if (!reply.status.ok()) {
     done(std::move(reply));
     return;

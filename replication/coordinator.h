@@ -59,8 +59,6 @@ class Coordinator {
   struct PutOp;
   struct ForwardOp;
 
-  Status Validate(const std::string& bucket, const std::string& key, size_t value_size) const;
-
   void StartGet(const std::shared_ptr<GetOp>& op);
   void OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica, const Status& status,
                    bool found, Object object);

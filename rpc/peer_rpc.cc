@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "proto/codec.h"
+#include "proto/request_limits.h"
 
 namespace ringkv {
 
@@ -26,6 +27,9 @@ PeerRpc::PeerRpc(NodeId self, uint64_t generation, Clock* clock, Scheduler* sche
           "ringkv_rpc_expired_requests_total",
           "Peer requests refused because their deadline passed while they waited in queues "
           "or socket buffers.")),
+      invalid_metric_(metrics->AddCounter(
+          "ringkv_rpc_invalid_requests_total",
+          "Peer requests refused because a field was out of bounds (docs/limits.md).")),
       unhandled_metric_(metrics->AddCounter("ringkv_rpc_unhandled_requests_total",
                                             "Peer requests of a type this node does not serve.")),
       timeouts_metric_(metrics->AddCounter("ringkv_rpc_call_timeouts_total",
@@ -160,6 +164,14 @@ void PeerRpc::OnRequest(Message message, int64_t now, int64_t waited) {
     ++counters_.expired_requests;
     expired_metric_->Increment();
     Send(from, id, 0, ErrorReply{Status::Timeout("request expired before it was read")});
+    return;
+  }
+  if (Status invalid = ValidateRequest(message.body); !invalid.ok()) {
+    // Refused here, whatever its type: no handler sees a field out of
+    // bounds (docs/limits.md).
+    ++counters_.invalid_requests;
+    invalid_metric_->Increment();
+    Send(from, id, 0, Refusal(message.body, std::move(invalid)));
     return;
   }
   auto& handler = handlers_[message.body.index()];

@@ -70,6 +70,7 @@ class PeerRpc {
     uint64_t late_replies = 0;      // replies matching no pending call
     uint64_t expired_requests = 0;  // refused: their deadline passed on the way
     uint64_t unhandled = 0;         // requests of a type nobody serves
+    uint64_t invalid_requests = 0;  // refused: a field out of bounds
   };
 
   // All pointers must outlive the PeerRpc. `generation` is this process's
@@ -156,6 +157,7 @@ class PeerRpc {
   Counters counters_;
   Counter* late_replies_metric_;
   Counter* expired_metric_;
+  Counter* invalid_metric_;
   Counter* unhandled_metric_;
   Counter* timeouts_metric_;
   MetricsRegistry::CallbackHandle pending_gauge_;

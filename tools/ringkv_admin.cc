@@ -95,6 +95,15 @@ nlohmann::json MetricsJson(const std::vector<MetricSample>& samples) {
   return out;
 }
 
+// Hints that cannot be delivered as they are (docs/hinted-handoff.md,
+// "Parked hints"); 0 from nodes that do not count them.
+uint64_t ParkedHints(const NodeStatus& s) {
+  for (const MetricSample& m : s.metrics) {
+    if (m.name == "ringkv_hints_parked") return static_cast<uint64_t>(m.value);
+  }
+  return 0;
+}
+
 void PrintJson(const NodeStatus& s) {
   nlohmann::json peers = nlohmann::json::array();
   for (const PeerState& p : s.peers) {
@@ -113,6 +122,7 @@ void PrintJson(const NodeStatus& s) {
                         {"hints_pending", PendingHints(s)},
                         {"hints_delivered", s.hints_delivered},
                         {"hint_write_failures", s.hint_write_failures},
+                        {"hints_parked", ParkedHints(s)},
                         {"metrics", MetricsJson(s.metrics)}};
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
@@ -130,6 +140,7 @@ void PrintText(const NodeStatus& s) {
   }
   std::printf("hints delivered: %" PRIu64 "\n", s.hints_delivered);
   std::printf("hint write failures: %" PRIu64 "\n", s.hint_write_failures);
+  std::printf("hints parked: %" PRIu64 "\n", ParkedHints(s));
 }
 
 // name{label="value",...} as Prometheus writes a series.

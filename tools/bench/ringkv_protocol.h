@@ -31,7 +31,8 @@ class RingkvProtocol : public Protocol {
 
  private:
   RingkvOptions options_;
-  std::vector<uint64_t> want_context_;  // ids of pending reads that need it
+  // Ids and keys of pending reads that need the context (bound to the key).
+  std::vector<std::pair<uint64_t, std::string>> want_context_;
 };
 
 std::unique_ptr<ProtocolFactory> NewRingkvProtocolFactory(const RingkvOptions& options);

@@ -1,0 +1,72 @@
+#include "proto/request_limits.h"
+
+#include <string>
+
+#include "causality/object_limits.h"
+
+namespace ringkv {
+namespace {
+
+Status CheckKey(const std::string& bucket, const std::string& key) {
+  if (bucket.empty() || bucket.size() > kMaxBucketBytes) {
+    return Status::InvalidArgument("bucket must be 1.." + std::to_string(kMaxBucketBytes) +
+                                   " bytes");
+  }
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Status::InvalidArgument("key must be 1.." + std::to_string(kMaxKeyBytes) + " bytes");
+  }
+  return Status::OK();
+}
+
+Status CheckReplicaPut(const ReplicaPutRequest& put) {
+  RINGKV_RETURN_IF_ERROR(CheckKey(put.bucket, put.key));
+  if (put.hint_for.size() > kMaxNodeIdBytes) {
+    return Status::InvalidArgument("hint target of " + std::to_string(put.hint_for.size()) +
+                                   " bytes exceeds the limit of " +
+                                   std::to_string(kMaxNodeIdBytes));
+  }
+  return CheckObjectLimits(put.object);
+}
+
+}  // namespace
+
+Status ValidateGet(const GetRequest& get) { return CheckKey(get.bucket, get.key); }
+
+Status ValidatePut(const PutRequest& put) {
+  RINGKV_RETURN_IF_ERROR(CheckKey(put.bucket, put.key));
+  if (put.value.size() > kMaxValueBytes) {
+    return Status::InvalidArgument("value of " + std::to_string(put.value.size()) +
+                                   " bytes exceeds the limit of " +
+                                   std::to_string(kMaxValueBytes));
+  }
+  if (put.context.size() > kMaxContextBytes) {
+    return Status::InvalidArgument("context of " + std::to_string(put.context.size()) +
+                                   " bytes exceeds the limit of " +
+                                   std::to_string(kMaxContextBytes));
+  }
+  return Status::OK();
+}
+
+Status ValidateRequest(const MessageBody& request) {
+  if (const auto* get = std::get_if<GetRequest>(&request)) return ValidateGet(*get);
+  if (const auto* put = std::get_if<PutRequest>(&request)) return ValidatePut(*put);
+  if (const auto* get = std::get_if<ReplicaGetRequest>(&request)) {
+    return CheckKey(get->bucket, get->key);
+  }
+  if (const auto* put = std::get_if<ReplicaPutRequest>(&request)) return CheckReplicaPut(*put);
+  return Status::OK();
+}
+
+MessageBody Refusal(const MessageBody& request, Status status) {
+  if (std::holds_alternative<GetRequest>(request)) return GetReply{std::move(status)};
+  if (std::holds_alternative<PutRequest>(request)) return PutReply{std::move(status)};
+  if (std::holds_alternative<ReplicaGetRequest>(request)) {
+    return ReplicaGetReply{std::move(status)};
+  }
+  if (std::holds_alternative<ReplicaPutRequest>(request)) {
+    return ReplicaPutReply{std::move(status)};
+  }
+  return ErrorReply{std::move(status)};
+}
+
+}  // namespace ringkv
