@@ -58,15 +58,15 @@ Status ValidateRequest(const MessageBody& request) {
 }
 
 MessageBody Refusal(const MessageBody& request, Status status) {
-  if (std::holds_alternative<GetRequest>(request)) return GetReply{std::move(status)};
-  if (std::holds_alternative<PutRequest>(request)) return PutReply{std::move(status)};
-  if (std::holds_alternative<ReplicaGetRequest>(request)) {
-    return ReplicaGetReply{std::move(status)};
-  }
-  if (std::holds_alternative<ReplicaPutRequest>(request)) {
-    return ReplicaPutReply{std::move(status)};
-  }
-  return ErrorReply{std::move(status)};
+  auto with = [&status](auto reply) -> MessageBody {
+    reply.status = std::move(status);
+    return reply;
+  };
+  if (std::holds_alternative<GetRequest>(request)) return with(GetReply{});
+  if (std::holds_alternative<PutRequest>(request)) return with(PutReply{});
+  if (std::holds_alternative<ReplicaGetRequest>(request)) return with(ReplicaGetReply{});
+  if (std::holds_alternative<ReplicaPutRequest>(request)) return with(ReplicaPutReply{});
+  return with(ErrorReply{});
 }
 
 }  // namespace ringkv

@@ -12,6 +12,7 @@
 #include "causality/object_limits.h"
 #include "common/hash.h"
 #include "common/random.h"
+#include "proto/request_limits.h"
 #include "replication/service.h"
 #include "storage/memory_storage.h"
 #include "tests/common/metric_value.h"
@@ -88,7 +89,7 @@ class ServiceValidationTest : public ::testing::Test {
     MessageBody reply = FromClient(std::move(put));
     const auto* r = std::get_if<PutReply>(&reply);
     EXPECT_NE(r, nullptr);
-    return r != nullptr ? *r : PutReply{Status::Internal("no put reply")};
+    return r != nullptr ? *r : PutReply{Status::Internal("no put reply"), {}};
   }
 
   std::optional<Object> Local() {
@@ -257,14 +258,14 @@ TEST_F(ServiceValidationTest, TheWriteThatWouldPassTheObjectCapIsRefusedAndTheKe
 }
 
 TEST_F(ServiceValidationTest, AMergePastTheMergedCapIsRefusedByTheReplica) {
-  // Three 4 MiB values coordinated by n3 and four by n4 while apart: each
-  // copy is under the cap, their merge would be 28 MiB.
+  // Three 4 MiB values coordinated by n3 and three by n4 while apart: each
+  // copy is under the cap, their merge would be 24 MiB.
   auto copy = [this](const Actor& a, int n) {
     Object o;
     for (int i = 1; i <= n; ++i) {
       o.siblings.push_back(Sibling{Dot{a, static_cast<uint64_t>(i)}, clock_.WallMicros(), false,
                                    std::string(kMaxValueBytes - 1024, static_cast<char>('a' + i)),
-                                   WriteId{static_cast<uint64_t>(i), 9}});
+                                   WriteId{static_cast<uint64_t>(i), a.node == "n3" ? 3u : 4u}});
     }
     o.context.Set(a, n);
     return o;
