@@ -262,16 +262,16 @@ TEST_F(HintedHandoffTest, AHintTheTargetRefusesAsInvalidIsParkedAndRetriedOnlyAf
       << warnings[0];
   EXPECT_EQ(Pending("n2"), 1u) << "parked, not dropped";
 
-  // A minute of ticks: nothing is sent.
-  scheduler_.Advance(60'000 * kMs - 2 * kTick);
+  // A minute of ticks: nothing is sent; a pass or two after it, once more.
+  scheduler_.Advance(60'000 * kMs - kTick);
   EXPECT_EQ(Deliveries().size(), 1u);
-  scheduler_.Advance(2 * kTick);
+  scheduler_.Advance(3 * kTick);
   ASSERT_EQ(Deliveries().size(), 2u);
   Answer(Deliveries()[1], ErrorReply{Status::ObjectTooLarge("merging this copy would ...")});
   // Refused again: the wait doubles.
-  scheduler_.Advance(120'000 * kMs - 2 * kTick);
+  scheduler_.Advance(120'000 * kMs - kTick);
   EXPECT_EQ(Deliveries().size(), 2u);
-  scheduler_.Advance(2 * kTick);
+  scheduler_.Advance(3 * kTick);
   ASSERT_EQ(Deliveries().size(), 3u);
   // The target took it after all (it was fixed): delivered and unparked.
   Answer(Deliveries()[2], ReplicaPutReply{Status::OK()});
