@@ -70,7 +70,7 @@ TEST(RequestLimitsTest, ValuesContextsAndObjectsAreBounded) {
   Object big;
   const Actor a{"n1", 1};
   for (uint64_t i = 1; i <= 4; ++i) {
-    big.siblings.push_back(Sibling{Dot{a, i}, 5, false, std::string(kMaxValueBytes, 'x')});
+    big.siblings.push_back(Sibling{Dot{a, i}, 5, false, std::string(kMaxValueBytes, 'x'), {}});
   }
   big.context.Set(a, 4);
   EXPECT_GT(ObjectSize(big), kMaxMergedObjectBytes);
@@ -82,7 +82,7 @@ TEST(RequestLimitsTest, ValuesContextsAndObjectsAreBounded) {
 
 TEST(RequestLimitsTest, TheObjectSizeBoundsItsEncoding) {
   Object o = OneSibling("n1", 3, std::string(1000, 'v'));
-  o.siblings.push_back(Sibling{Dot{Actor{"n2", 9}, 1}, 7, true, ""});
+  o.siblings.push_back(Sibling{Dot{Actor{"n2", 9}, 1}, 7, true, "", {}});
   o.context.Set(Actor{"n2", 9}, 1);
   EXPECT_GE(ObjectSize(o), EncodeObject(o).size());
 }
