@@ -350,6 +350,11 @@ Result<pid_t> LocalCluster::RestartNode(const ClusterMember& member,
     while (std::getline(in, arg)) command.push_back(arg);
   }
   if (command.empty()) command = Command(member, false);
+  // Saved before peers authenticated: the node would now refuse to start.
+  if (std::find(command.begin(), command.end(), "--cluster-secret-file") == command.end() &&
+      std::find(command.begin(), command.end(), "--insecure-no-peer-auth") == command.end()) {
+    command.insert(command.end(), {"--cluster-secret-file", SecretPath()});
+  }
   return Spawn(member, command);
 }
 
