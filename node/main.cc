@@ -104,15 +104,31 @@ int Run(const Flags& flags) {
   if (!flags.cluster_secret_file.empty() && flags.insecure_no_peer_auth) {
     return Fail(kExitConfig, "--cluster-secret-file and --insecure-no-peer-auth exclude each other");
   }
-  if (!flags.cluster_secret_file.empty()) {
-    Result<std::string> read = ReadClusterSecret(flags.cluster_secret_file);
+  // Without the flag, the secret ringkv-cluster keeps beside the cluster
+  // file is used, so node commands written before peers authenticated still
+  // start the node they did; a node with no peers needs none.
+  std::string secret_file = flags.cluster_secret_file;
+  if (secret_file.empty() && !flags.insecure_no_peer_auth) {
+    std::filesystem::path beside =
+        std::filesystem::path(flags.cluster).parent_path() / "cluster-secret";
+    std::error_code ec;
+    if (std::filesystem::exists(beside, ec)) secret_file = beside.string();
+  }
+  if (!secret_file.empty()) {
+    Result<std::string> read = ReadClusterSecret(secret_file);
     if (!read.ok()) return Fail(kExitConfig, "cluster secret: " + read.status().message());
     secret = std::move(read).value();
-  } else if (!flags.insecure_no_peer_auth) {
+  } else if (!flags.insecure_no_peer_auth && cluster->members.size() > 1) {
     return Fail(kExitConfig,
                 "no cluster secret: pass --cluster-secret-file FILE (ringkv-cluster start "
-                "writes DIR/cluster-secret), or --insecure-no-peer-auth to let anyone who can "
-                "reach this node act as a peer (development only)");
+                "writes DIR/cluster-secret and nodes find it beside DIR/cluster.toml), or "
+                "--insecure-no-peer-auth to let anyone who can reach this node act as a peer "
+                "(development only)");
+  } else if (!flags.insecure_no_peer_auth) {
+    // Alone: a secret nobody knows, so no connection can pass as a peer.
+    Result<std::string> alone = RandomClusterSecret();
+    if (!alone.ok()) return Fail(kExitConfig, "cluster secret: " + alone.status().message());
+    secret = std::move(alone).value();
   }
   ServerOptions server_options;
   server_options.max_frame_bytes = flags.max_frame_bytes;
