@@ -262,7 +262,11 @@ TEST(LimitsTest, PipeliningClientThatNeverReadsStaysBounded) {
   // A 4 KiB value, so that unread replies would add up to gigabytes.
   Message put;
   put.request_id = 1;
-  put.body = PutRequest{.bucket = "default", .key = "k", .value = std::string(4096, 'v')};
+  PutRequest request;
+  request.bucket = "default";
+  request.key = "k";
+  request.value = std::string(4096, 'v');
+  put.body = std::move(request);
   std::optional<Message> stored = Exchange(nodes.port(1), put, std::chrono::seconds(10));
   ASSERT_TRUE(stored.has_value() && std::get<PutReply>(stored->body).status.ok())
       << nodes.LogTail(1);
@@ -305,6 +309,178 @@ TEST(LimitsTest, PipeliningClientThatNeverReadsStaysBounded) {
       std::chrono::seconds(10));
   std::printf("pipelining: after disconnect %s\n", Mib(rss).c_str());
   EXPECT_TRUE(released) << "RSS after disconnect " << Mib(rss) << ", baseline " << Mib(baseline);
+}
+
+// Room for `fds` descriptors in this process (the test opens a thousand).
+void RaiseOwnFileLimit(rlim_t fds) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < fds) {
+    limit.rlim_cur = std::min(fds, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+TEST(LimitsTest, TrickledLargeFramesStayWithinTheBufferBudget) {
+  // 20 clients each send all but the last byte of a 16 MiB frame, then
+  // nothing: without a node-wide budget they would hold 320 MiB until cut.
+  constexpr int kClients = 20;
+  constexpr size_t kBody = 16u << 20;
+  constexpr int64_t kBudget = 64 * kMiB;
+  Nodes nodes(1, {"--max-buffered-mb", "64", "--frame-deadline-ms", "4000"});
+  ASSERT_TRUE(nodes.AwaitServing()) << nodes.LogTail(1);
+  const int64_t baseline = nodes.rss(1);
+
+  std::string frame = std::string(kFrameHeaderSize, '\0') + std::string(kBody, 'x');
+  // A valid header for a body of kBody bytes (checksum irrelevant: never whole).
+  frame[0] = 0;
+  frame[1] = 0;
+  frame[2] = 0;
+  frame[3] = 1;  // 16 MiB little-endian
+  const std::string unfinished = frame.substr(0, frame.size() - 1);
+  std::vector<int> fds;
+  std::vector<size_t> sent(kClients, 0);
+  for (int i = 0; i < kClients; ++i) {
+    fds.push_back(ConnectTo(nodes.port(1)));
+    ASSERT_GE(fds.back(), 0);
+    SetNonBlocking(fds.back());
+  }
+  // Push bytes until every connection is closed by the node, bounded.
+  std::vector<bool> closed(kClients, false);
+  bool served = false;
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Clock::now() < deadline &&
+         std::count(closed.begin(), closed.end(), true) < kClients) {
+    for (int i = 0; i < kClients; ++i) {
+      if (closed[i]) continue;
+      int64_t n = SendSome(fds[i], unfinished, sent[i]);
+      if (n > 0) sent[i] += static_cast<size_t>(n);
+      closed[i] = n < 0 || PeerClosed(fds[i]);
+    }
+    if (!served) served = PingAnswered(nodes.port(1), std::chrono::seconds(2));
+    ::poll(nullptr, 0, 50);
+  }
+  EXPECT_TRUE(served) << "a normal client was not served";
+  EXPECT_EQ(std::count(closed.begin(), closed.end(), true), kClients)
+      << "connections holding unfinished frames were not cut off";
+  const int64_t peak = nodes.peak_rss(1);
+  size_t total = 0;
+  for (size_t s : sent) total += s;
+  std::printf("trickle: baseline %s, sent %s, peak %s\n", Mib(baseline).c_str(),
+              Mib(static_cast<int64_t>(total)).c_str(), Mib(peak).c_str());
+  EXPECT_LT(peak - baseline, kBudget + 64 * kMiB) << "peak " << Mib(peak);
+  for (int fd : fds) ::close(fd);
+  int64_t rss = 0;
+  bool released = PollUntil(
+      [&] {
+        rss = nodes.rss(1);
+        return rss - baseline < kReleasedGrowthBound;
+      },
+      std::chrono::seconds(10));
+  std::printf("trickle: after disconnect %s\n", Mib(rss).c_str());
+  EXPECT_TRUE(released) << "RSS after disconnect " << Mib(rss) << ", baseline " << Mib(baseline);
+  EXPECT_EQ(Metric(nodes.port(1), "ringkv_server_connections_rejected_total",
+                   {{"reason", "slowloris"}}),
+            kClients);
+}
+
+TEST(LimitsTest, IdleConnectionsOverTheCapAreShedAndAClientIsServed) {
+  constexpr int kIdle = 1000;
+  constexpr int kCap = 100;
+  RaiseOwnFileLimit(kIdle + 200);
+  Nodes nodes(1, {"--max-connections", std::to_string(kCap), "--idle-timeout-ms", "2000"});
+  ASSERT_TRUE(nodes.AwaitServing()) << nodes.LogTail(1);
+  std::vector<int> fds;
+  for (int i = 0; i < kIdle; ++i) {
+    int fd = ConnectTo(nodes.port(1));
+    ASSERT_GE(fd, 0) << "connect " << i;
+    fds.push_back(fd);
+  }
+  // A client arriving after all of them is served at once: the cap closes
+  // the longest idle connection to make room.
+  EXPECT_TRUE(PingAnswered(nodes.port(1))) << nodes.LogTail(1);
+  EXPECT_LE(Metric(nodes.port(1), "ringkv_server_connections_open"), kCap);
+  // Every idle connection is closed: by the cap, or by the idle timeout.
+  std::vector<bool> closed(kIdle, false);
+  int count = 0;
+  PollUntil(
+      [&] {
+        for (int i = 0; i < kIdle; ++i) {
+          if (!closed[i] && PeerClosed(fds[i])) {
+            closed[i] = true;
+            ++count;
+          }
+        }
+        return count == kIdle;
+      },
+      std::chrono::seconds(10));
+  EXPECT_EQ(count, kIdle) << "idle connections still open";
+  for (int fd : fds) ::close(fd);
+  EXPECT_TRUE(PingAnswered(nodes.port(1)));
+  const double evicted = Metric(nodes.port(1), "ringkv_server_connections_shed_total",
+                                {{"reason", "evicted"}});
+  const double timed_out = Metric(nodes.port(1), "ringkv_server_connections_shed_total",
+                                  {{"reason", "idle_timeout"}});
+  std::printf("idle: %g evicted at the cap, %g closed by the idle timeout\n", evicted, timed_out);
+  EXPECT_GE(evicted, kIdle - kCap);
+  EXPECT_GE(evicted + timed_out, kIdle);
+}
+
+TEST(LimitsTest, ByteAtATimeSendersAreCutOffAtTheFrameDeadline) {
+  constexpr int kSlow = 50;
+  constexpr int kDeadlineMs = 2000;
+  Nodes nodes(1, {"--frame-deadline-ms", std::to_string(kDeadlineMs)});
+  ASSERT_TRUE(nodes.AwaitServing()) << nodes.LogTail(1);
+  Message ping;
+  ping.request_id = 1;
+  ping.body = Ping{};
+  // A valid frame, sent a byte at a time: it never arrives whole in time.
+  const std::string frame = Frame(ping);
+  std::vector<int> fds;
+  for (int i = 0; i < kSlow; ++i) {
+    fds.push_back(ConnectTo(nodes.port(1)));
+    ASSERT_GE(fds.back(), 0);
+    SetNonBlocking(fds.back());
+  }
+  const auto start = Clock::now();
+  std::vector<bool> closed(kSlow, false);
+  int count = 0;
+  size_t next = 0;
+  bool served = false;
+  // One byte to each connection every 500 ms (steady, never stalling for
+  // long), until all are closed or well past the deadline.
+  while (count < kSlow && Clock::now() - start < std::chrono::milliseconds(kDeadlineMs * 3)) {
+    for (int i = 0; i < kSlow; ++i) {
+      if (closed[i]) continue;
+      if (next < frame.size() && SendSome(fds[i], frame.substr(next, 1), 0) < 0) {
+        closed[i] = true;
+        ++count;
+      }
+    }
+    ++next;
+    const auto pace = Clock::now() + std::chrono::milliseconds(500);
+    while (Clock::now() < pace) {
+      if (!served) served = PingAnswered(nodes.port(1), std::chrono::seconds(1));
+      for (int i = 0; i < kSlow; ++i) {
+        if (!closed[i] && PeerClosed(fds[i])) {
+          closed[i] = true;
+          ++count;
+        }
+      }
+      ::poll(nullptr, 0, 20);
+    }
+  }
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  std::printf("slow: %d of %d closed after %lld ms\n", count, kSlow,
+              static_cast<long long>(elapsed));
+  EXPECT_EQ(count, kSlow);
+  EXPECT_TRUE(served) << "a normal client was not served";
+  EXPECT_LT(next, frame.size()) << "the frame would have been complete";
+  for (int fd : fds) ::close(fd);
+  EXPECT_EQ(Metric(nodes.port(1), "ringkv_server_connections_rejected_total",
+                   {{"reason", "slowloris"}}),
+            kSlow);
 }
 
 }  // namespace
