@@ -15,7 +15,8 @@ struct ConnectionLimits {
   // new one is closed.
   size_t max_connections = 1024;
   // A connection with nothing in progress (no unfinished frame, no request
-  // being served, no reply to send) for this long is closed; 0 = never.
+  // being served, no reply to send) for this long is closed, and so is one
+  // whose client takes none of its unsent replies for this long; 0 = never.
   int64_t idle_timeout_ms = 300'000;
   // A frame must arrive whole within this long of its first byte, however
   // steadily its bytes come (slowloris); the connection is closed if not.
@@ -28,8 +29,8 @@ struct ConnectionLimits {
   size_t max_output_bytes = 4u << 20;
   // The connection buffers of the whole node. Past it, a buffer may not
   // grow beyond kFreeBufferBytes to read a large frame (the connection
-  // waits, its frame deadline running), and a connection holding more than
-  // that of unsent replies is not dispatched.
+  // waits, its frame deadline running), and a connection is dispatched one
+  // request at a time, none while it holds more than that of unsent replies.
   size_t max_buffered_bytes = 256u << 20;
 };
 

@@ -57,6 +57,9 @@ struct Server::Connection {
   Pause pause = Pause::kNone;
   uint32_t in_flight = 0;       // client requests handed to the sink, unanswered
   int64_t last_active_ms = 0;   // when it last sent us bytes
+  // While a send would block (writing): when the socket last took some of
+  // the replies, or when they began to wait.
+  int64_t last_sent_ms = 0;
   int64_t frame_started_ms = 0;  // when the unfinished frame began; 0 = none
   int64_t timer_due_ms = 0;     // when timer_event fires; 0 = not armed
   bool writing = false;         // write_event is added
@@ -124,9 +127,10 @@ Server::Metrics::Metrics(MetricsRegistry* registry) {
   paused_replies = paused("replies");
   paused_memory = paused("memory");
   const char* shed_help =
-      "Connections closed to stay within the limits, by reason: idle_timeout, evicted (the "
-      "longest idle, for a new connection at the cap) or refused (a new connection at the "
-      "cap when none was idle).";
+      "Connections closed to stay within the limits, by reason: idle_timeout, unread (its "
+      "client took none of its replies for the idle timeout), evicted (the longest idle, for "
+      "a new connection at the cap) or refused (a new connection at the cap when none was "
+      "idle).";
   auto shed = [&](const char* reason) {
     return registry->AddCounter("ringkv_server_connections_shed_total", shed_help,
                                 {{"reason", reason}});
@@ -134,6 +138,7 @@ Server::Metrics::Metrics(MetricsRegistry* registry) {
   shed_idle = shed("idle_timeout");
   shed_evicted = shed("evicted");
   shed_refused = shed("refused");
+  shed_unread = shed("unread");
   const char* rejected_help =
       "Connections closed for bad input, by reason (docs/wire-protocol.md).";
   auto rejected = [&](const char* reason) {
@@ -226,8 +231,8 @@ uint64_t Server::rejected_connections() const {
 }
 
 uint64_t Server::shed_connections() const {
-  return metrics_.shed_idle->value() + metrics_.shed_evicted->value() +
-         metrics_.shed_refused->value();
+  return metrics_.shed_idle->value() + metrics_.shed_unread->value() +
+         metrics_.shed_evicted->value() + metrics_.shed_refused->value();
 }
 
 size_t Server::pending_output_bytes() const {
@@ -338,7 +343,14 @@ void Server::OnTimer(int, short, void* arg) {
                                         std::to_string(limits.frame_deadline_ms) + " ms)"),
                         self->metrics_.slowloris);
   }
-  if (conn->frame_started_ms == 0 && limits.idle_timeout_ms > 0 && self->Idle(conn) &&
+  if (limits.idle_timeout_ms > 0 && conn->writing &&
+      now >= conn->last_sent_ms + limits.idle_timeout_ms) {
+    spdlog::info("closing connection from {}: it took none of its {} bytes of replies for {} ms",
+                 conn->peer, conn->out.size(), now - conn->last_sent_ms);
+    self->metrics_.shed_unread->Increment();
+    return self->Close(conn);
+  }
+  if (limits.idle_timeout_ms > 0 && self->Idle(conn) &&
       now >= conn->last_active_ms + limits.idle_timeout_ms) {
     spdlog::debug("closing connection from {}: idle for {} ms", conn->peer,
                   now - conn->last_active_ms);
@@ -369,15 +381,16 @@ bool Server::Idle(const Connection* conn) const {
 
 void Server::ArmTimer(Connection* conn) {
   const ConnectionLimits& limits = options_.limits;
-  int64_t due = 0;
-  if (conn->frame_started_ms != 0) {
-    due = conn->frame_started_ms + limits.frame_deadline_ms;
+  int64_t due = INT64_MAX;
+  if (conn->frame_started_ms != 0) due = conn->frame_started_ms + limits.frame_deadline_ms;
+  if (limits.idle_timeout_ms > 0 && conn->writing) {
+    due = std::min(due, conn->last_sent_ms + limits.idle_timeout_ms);
   } else if (limits.idle_timeout_ms > 0 && Idle(conn)) {
-    due = conn->last_active_ms + limits.idle_timeout_ms;
+    due = std::min(due, conn->last_active_ms + limits.idle_timeout_ms);
   }
   // A timer already due sooner stays: when it fires it looks again. So the
   // activity that pushes the idle timeout back costs nothing per read.
-  if (due == 0 || (conn->timer_due_ms != 0 && conn->timer_due_ms <= due)) return;
+  if (due == INT64_MAX || (conn->timer_due_ms != 0 && conn->timer_due_ms <= due)) return;
   timeval tv = MillisToTimeval(std::max<int64_t>(0, due - NowMs()));
   evtimer_add(conn->timer_event, &tv);
   conn->timer_due_ms = due;
@@ -434,11 +447,16 @@ void Server::ReadFrames(Connection* conn) {
 Server::Pause Server::DispatchBlocked(const Connection* conn) const {
   const ConnectionLimits& limits = options_.limits;
   if (conn->in_flight >= limits.max_requests_in_flight) return Pause::kRequests;
-  if (conn->out.size() > limits.max_output_bytes ||
-      (budget_.exceeded() && conn->out.size() > kFreeBufferBytes)) {
-    return Pause::kReplies;
-  }
+  if (conn->out.size() > limits.max_output_bytes || Pressed(conn)) return Pause::kReplies;
   return Pause::kNone;
+}
+
+bool Server::Pressed(const Connection* conn) const {
+  // While the node's buffers are over budget, a connection takes one
+  // request at a time and none while it holds more than its free share of
+  // replies: the replies of a full batch of large values could otherwise
+  // pile up on every connection.
+  return budget_.exceeded() && (conn->in_flight > 0 || conn->out.size() > kFreeBufferBytes);
 }
 
 bool Server::MayResume(const Connection* conn) const {
@@ -447,8 +465,7 @@ bool Server::MayResume(const Connection* conn) const {
     case Pause::kRequests:
       return conn->in_flight <= limits.max_requests_in_flight / 2;
     case Pause::kReplies:
-      return conn->out.size() <= limits.max_output_bytes / 2 &&
-             !(budget_.exceeded() && conn->out.size() > kFreeBufferBytes);
+      return conn->out.size() <= limits.max_output_bytes / 2 && !Pressed(conn);
     case Pause::kMemory:
       return InputMayGrow(conn);
     case Pause::kNone:
@@ -504,12 +521,14 @@ void Server::FlushQueued() {
 }
 
 void Server::Flush(Connection* conn) {
+  bool sent = false;
   while (!conn->out.empty()) {
     std::string_view pending = conn->out.readable();
     ssize_t n = send(conn->fd, pending.data(), pending.size(), MSG_NOSIGNAL);
     if (n > 0) {
       conn->out.Consume(static_cast<size_t>(n));
       metrics_.bytes_sent->Add(static_cast<uint64_t>(n));
+      sent = true;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -527,10 +546,16 @@ void Server::Flush(Connection* conn) {
     if (conn->out.capacity() < capacity) Released();
     if (conn->closing) return Close(conn);
     ArmTimer(conn);
-  } else if (!conn->writing) {
-    timeval flush_timeout{kFlushTimeoutSec, 0};
-    event_add(conn->write_event, conn->closing ? &flush_timeout : nullptr);
-    conn->writing = true;
+  } else {
+    // Replies wait for the client: from now, or from the socket's last
+    // progress, it has the idle timeout to take some.
+    if (sent || !conn->writing) conn->last_sent_ms = NowMs();
+    if (!conn->writing) {
+      timeval flush_timeout{kFlushTimeoutSec, 0};
+      event_add(conn->write_event, conn->closing ? &flush_timeout : nullptr);
+      conn->writing = true;
+    }
+    ArmTimer(conn);
   }
   if (conn->pause != Pause::kNone && !conn->closing && MayResume(conn)) ScheduleResume();
 }

@@ -105,6 +105,7 @@ class Server {
     Counter* shed_idle;
     Counter* shed_evicted;
     Counter* shed_refused;
+    Counter* shed_unread;
     // Closes for bad input, by reason.
     Counter* bad_frame;
     Counter* undecodable;
@@ -123,13 +124,16 @@ class Server {
   // Why `conn` may not have its next request dispatched now (kNone: it may).
   Pause DispatchBlocked(const Connection* conn) const;
   bool MayResume(const Connection* conn) const;
+  // Over the node's budget, whether `conn` holds work or replies enough to wait.
+  bool Pressed(const Connection* conn) const;
   // The most the input buffer may grow to for the frame being read, and
   // whether the next read's growth fits the budget.
   static size_t InputCapacityCap(const Connection* conn);
   bool InputMayGrow(const Connection* conn) const;
   // Idle: nothing being received, served or sent.
   bool Idle(const Connection* conn) const;
-  // Arms the connection's timer for its frame deadline or idle timeout.
+  // Arms the connection's timer for its frame deadline, its idle timeout,
+  // or the idle timeout of its unsent replies.
   void ArmTimer(Connection* conn);
   void Reply(uint64_t conn_id, const Message& message);
   void RequestDone(uint64_t conn_id);

@@ -33,10 +33,11 @@ class FakeSink : public MessageSink {
     }
     Message m;
     m.request_id = request.request_id;
-    m.body = Pong{"fake"};
+    m.body = Pong{"fake" + std::string(reply_padding, '.')};
     reply(std::move(m));
   }
   int requests = 0;
+  size_t reply_padding = 0;
   bool hold_replies = false;
   std::vector<std::function<void(Message)>> held;
 };
@@ -297,6 +298,42 @@ TEST_F(ServerLimitsTest, BufferBudgetHoldsLargeFramesBackButServesSmallOnes) {
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->request_id, 9u);
   EXPECT_EQ(server.paused_connections(), 0u);
+}
+
+TEST_F(ServerLimitsTest, AClientThatTakesNoneOfItsRepliesIsClosedAfterTheIdleTimeout) {
+  ConnectionLimits limits;
+  limits.idle_timeout_ms = 200;
+  Server& server = StartServer(limits);
+  sink_.reply_padding = 256 << 10;
+  auto c = Connect();
+  std::string frames;
+  for (uint64_t id = 1; id <= 80; ++id) frames += FrameOf(PingWithId(id));  // 20 MiB of replies
+  ASSERT_TRUE(c->SendRaw(frames));
+  // Never read: the socket fills, the rest waits unsent, then the node gives up.
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.connection_count() == 0; }));
+  EXPECT_EQ(Metric("ringkv_server_connections_shed_total", "reason", "unread"), 1);
+  EXPECT_EQ(server.pending_output_bytes(), 0u);
+  EXPECT_EQ(server.buffered_bytes(), 0u);
+}
+
+TEST_F(ServerLimitsTest, OverTheBudgetAConnectionTakesOneRequestAtATime) {
+  ConnectionLimits limits;
+  limits.max_buffered_bytes = 8 << 10;  // less than one read buffer
+  Server& server = StartServer(limits);
+  sink_.hold_replies = true;
+  auto c = Connect();
+  std::string frames;
+  for (uint64_t id = 1; id <= 3; ++id) frames += FrameOf(PingWithId(id));
+  ASSERT_TRUE(c->SendRaw(frames));
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.paused_connections() == 1; }));
+  EXPECT_EQ(sink_.requests, 1);
+  EXPECT_EQ(Metric("ringkv_server_read_pauses_total", "reason", "replies"), 1);
+  Message pong;
+  pong.body = Pong{"late"};
+  sink_.held[0](pong);
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.requests == 2; }));
+  sink_.held[1](pong);
+  ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.requests == 3; }));
 }
 
 }  // namespace
