@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -203,13 +204,19 @@ class Nodes {
       toml << "[[member]]\nid = \"n" << i << "\"\naddress = \"127.0.0.1:" << port(i) << "\"\n";
     }
     toml.close();
+    // Peers authenticate with the cluster's secret (docs/security.md).
+    const std::string secret = dir_.path() + "/cluster-secret";
+    std::ofstream(secret) << std::string(64, 'a') << "\n";
+    std::filesystem::permissions(secret, std::filesystem::perms::owner_read |
+                                             std::filesystem::perms::owner_write);
     const std::string bin = BinaryPath("node/ringkv-node");
     for (int i = 1; i <= count; ++i) {
       std::vector<std::string> args = {bin,
                                        "--cluster", dir_.path() + "/cluster.toml",
                                        "--node", "n" + std::to_string(i),
                                        "--data", dir_.path() + "/n" + std::to_string(i),
-                                       "--log-file", log(i)};
+                                       "--log-file", log(i),
+                                       "--cluster-secret-file", secret};
       args.insert(args.end(), flags.begin(), flags.end());
       pid_t pid = ::fork();
       if (pid == 0) {
