@@ -83,7 +83,8 @@ CLUSTERS=()  # "CLUSTER_TOOL DIR" of every cluster started
 
 node_pids() {  # CLUSTER_TOOL DIR: the pids of a cluster's nodes
   "$1" status --dir "$2" --json 2>/dev/null |
-    python3 -c 'import json,sys; print(" ".join(str(n["pid"]) for n in json.load(sys.stdin) if n.get("pid")))' || true
+    python3 -c 'import json,sys; print(" ".join(str(n["pid"]) for n in json.load(sys.stdin) if n.get("pid")))' \
+      2>/dev/null || true
 }
 
 stop_cluster() {  # CLUSTER_TOOL DIR
@@ -160,8 +161,8 @@ workloads() {  # DIR PREFIX TARGET PIDS EXTRA...
 redis_round() {  # DIR
   local port
   port=$(free_port 1)
+  rm -rf "$TMP/redis"
   mkdir -p "$TMP/redis"
-  rm -f "$TMP/redis/"*
   nice -n "$NICE" redis-server --bind 127.0.0.1 --port "$port" --dir "$TMP/redis" --appendonly yes \
     --appendfsync everysec --save '' --daemonize no --logfile "$TMP/redis/redis.log" &
   REDIS_PID=$!
