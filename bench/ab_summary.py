@@ -28,12 +28,13 @@ def cpu_us(report):
     return None if cpu is None else cpu["us_per_op"]
 
 
-def spread(values, fmt):
+def spread(values, fmt, unit=""):
     values = [v for v in values if v is not None]
     if not values:
         return "-", None
     med = statistics.median(values)
-    return f"{format(med, fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})", med
+    return (f"{format(med, fmt)}{unit} ({format(min(values), fmt)}-{format(max(values), fmt)})",
+            med)
 
 
 def instructions_per_op(directory, nodes):
@@ -88,11 +89,11 @@ def main():
                 pairs_higher += per_round["b"] > per_round["a"]
         ca, ma = spread(cpu["a"], ".1f")
         cb, mb = spread(cpu["b"], ".1f")
-        ra, _ = spread(ratio["a"], ".2f")
-        rb, _ = spread(ratio["b"], ".2f")
+        ra, _ = spread(ratio["a"], ".2f", "x")
+        rb, _ = spread(ratio["b"], ".2f", "x")
         rc, _ = spread(redis_cpu, ".1f")
         ba = f"{mb / ma:.2f}" if ma and mb else "-"
-        print(f"| {scenario} | {wl.upper()} {dist} | {ca} | {cb} | {ba} | {ra}x | {rb}x | {rc} | "
+        print(f"| {scenario} | {wl.upper()} {dist} | {ca} | {cb} | {ba} | {ra} | {rb} | {rc} | "
               f"{errors['a']}/{errors['b']} |")
     print()
     print(f"B used more node CPU per operation than A in {pairs_higher} of {pairs} same-round pairs.")
