@@ -368,6 +368,7 @@ TEST_F(CoordinatorTest, PutIsStoredLocallyAndAnsweredAfterWAcks) {
 
 TEST_F(CoordinatorTest, PutFailsAsSoonAsWCannotBeMet) {
   Layout l = KeyWhereSelfIsPrimary(true);
+  for (const NodeId& f : l.fallbacks) liveness_.SetDown(f);
   Put(l.key, 2);
   Answer(OnlyTo<ReplicaPutRequest>(l.others[0]), ErrorReply{Status::Busy("overloaded")});
   EXPECT_TRUE(puts_.empty()) << "the other primary can still make W=2";
@@ -455,6 +456,71 @@ TEST_F(CoordinatorTest, ASilentPrimaryGetsAHintOnTheCoordinatorAtHalfTheDeadline
     EXPECT_TRUE(std::get<ReplicaPutRequest>(s.message.body).hint_for.empty())
         << "W was met: no fallback is recruited";
   }
+}
+
+TEST_F(CoordinatorTest, APrimaryThatRefusesGetsItsHintAtOnce) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  Put(l.key, 2);
+  Answer(OnlyTo<ReplicaPutRequest>(l.others[1]), ReplicaPutReply{Status::IOError("disk full")});
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  std::optional<HintStore::Entry> hint = HintFor(l.others[1]);
+  ASSERT_TRUE(hint.has_value()) << "the failure is known: the hint must not wait for a timer";
+  EXPECT_EQ(hint->object, Local(l));
+  Ack(OnlyTo<ReplicaPutRequest>(l.others[0]));
+  ASSERT_EQ(puts_.size(), 1u);
+  EXPECT_TRUE(puts_[0].status.ok());
+  EXPECT_EQ(hints_.counts().at(l.others[1]), 1u);
+  scheduler_.Advance(kTimeoutUs);
+  EXPECT_EQ(hints_.counts().at(l.others[1]), 1u) << "one hint per primary per put";
+}
+
+TEST_F(CoordinatorTest, APrimaryThatRefusesIsReplacedByAStandInAtOnceWhileWNeedsIt) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  Put(l.key, 3);
+  Ack(OnlyTo<ReplicaPutRequest>(l.others[0]));
+  EXPECT_TRUE(To<ReplicaPutRequest>(l.fallbacks[0]).empty());
+  Answer(OnlyTo<ReplicaPutRequest>(l.others[1]), ErrorReply{Status::Busy("overloaded")});
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  Sent stand_in = OnlyTo<ReplicaPutRequest>(l.fallbacks[0]);
+  EXPECT_EQ(std::get<ReplicaPutRequest>(stand_in.message.body).hint_for, l.others[1]);
+  EXPECT_TRUE(puts_.empty());
+  Ack(stand_in);
+  ASSERT_EQ(puts_.size(), 1u) << "W=3 met by the stand-in, with no wait";
+  EXPECT_TRUE(puts_[0].status.ok());
+}
+
+TEST_F(CoordinatorTest, APrimaryThatCannotBeReachedIsReplacedAndHintedBeforeTheDeadline) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  transport_.Unreachable(l.others[1]);
+  Put(l.key, 2);
+  scheduler_.Advance(0);
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  ASSERT_TRUE(HintFor(l.others[1]).has_value());
+  Sent stand_in = OnlyTo<ReplicaPutRequest>(l.fallbacks[0]);
+  EXPECT_EQ(std::get<ReplicaPutRequest>(stand_in.message.body).hint_for, l.others[1]);
+  Ack(OnlyTo<ReplicaPutRequest>(l.others[0]));
+  ASSERT_EQ(puts_.size(), 1u);
+  EXPECT_TRUE(puts_[0].status.ok());
+}
+
+TEST_F(CoordinatorTest, APrimaryBelievedDownWithoutAStandInGetsItsHintAtOnce) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  liveness_.SetDown(l.others[1]);
+  for (const NodeId& f : l.fallbacks) liveness_.SetDown(f);
+  Put(l.key, 2);
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  std::optional<HintStore::Entry> hint = HintFor(l.others[1]);
+  ASSERT_TRUE(hint.has_value());
+  EXPECT_EQ(hint->object, Local(l));
+}
+
+TEST_F(CoordinatorTest, AFallbackThatRefusesLeavesItsPrimarysHintAtOnce) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  liveness_.SetDown(l.others[1]);
+  Put(l.key, 2);
+  EXPECT_TRUE(hints_.counts().empty()) << "the fallback stands in";
+  Answer(OnlyTo<ReplicaPutRequest>(l.fallbacks[0]), ErrorReply{Status::Busy("overloaded")});
+  ASSERT_TRUE(HintFor(l.others[1]).has_value()) << "n2 has not answered yet; the hint is due now";
 }
 
 TEST_F(CoordinatorTest, APrimarySilentAtHalfTheDeadlineIsReplacedWhenWNeedsIt) {
