@@ -220,13 +220,13 @@ instructions() {
   pids=$(node_pids "$tool" "$cdir")
   nice -n "$NICE" "$BENCH" --target "$target" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
     --quiet --load --concurrency "$CONC" --w "$rq" --client-timeout 60 >/dev/null
-  for pid in $pids; do callgrind_control -i on "$pid" >/dev/null; done
+  for pid in $pids; do callgrind_control -i on "$pid" >/dev/null 2>&1; done
   nice -n "$NICE" "$BENCH" --target "$target" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
     --quiet --workload a --distribution uniform --concurrency "$CONC" --ops "$INSTRUCTION_OPS" \
     --r "$rq" --w "$rq" --client-timeout 60 --json "$dir/callgrind-$nodes.json" >/dev/null
   for pid in $pids; do
-    callgrind_control -i off "$pid" >/dev/null
-    callgrind_control -d "$pid" >/dev/null
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    callgrind_control -d "$pid" >/dev/null 2>&1
   done
   stop_cluster "$tool" "$cdir"
   rm -rf "$cdir"

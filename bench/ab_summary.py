@@ -53,7 +53,8 @@ def instructions_per_op(directory, nodes):
 
 def main():
     out = Path(sys.argv[1])
-    rounds = sorted({p.name.split("-")[0] for p in out.iterdir() if p.is_dir()}, key=int)
+    rounds = sorted({p.name.split("-")[0] for p in out.iterdir()
+                     if p.is_dir() and p.name.split("-")[0].isdigit()}, key=int)
     meta = (out / "meta.txt").read_text().splitlines()
     sha = {line.split()[0]: line.split()[1] for line in meta if line.split()[0] in ("a", "b")}
     print(f"A = {sha.get('a', '?')[:7]}, B = {sha.get('b', '?')[:7]}; {len(rounds)} rounds")
