@@ -154,10 +154,18 @@ Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
 }  // namespace
 
 Result<ClusterFile> ReadClusterFile(const std::string& path) {
-  if (std::ifstream probe(path); !probe) return Status::IOError("cannot read " + path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Status::IOError("cannot read " + path);
+  return ParseClusterFile(text.str(), path);
+}
+
+Result<ClusterFile> ParseClusterFile(std::string_view text, const std::string& path) {
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& err) {
     return Status::InvalidArgument(Where(path, err.source()) + ": " +
                                    std::string(err.description()));
@@ -165,7 +173,7 @@ Result<ClusterFile> ReadClusterFile(const std::string& path) {
   return FromToml(root, path);
 }
 
-Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
+std::string FormatClusterFile(const ClusterFile& file) {
   toml::table root{{"version", kClusterFileVersion},
                    {"partitions", static_cast<int64_t>(file.partitions)},
                    {"n", static_cast<int64_t>(file.n)},
@@ -187,14 +195,17 @@ Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
   std::ostringstream text;
   text << "# ringkv cluster file (docs/cluster-file.md); written by ringkv-cluster.\n"
        << root << "\n";
+  return text.str();
+}
 
+Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
   // Written beside the target and renamed over it, so a reader never sees
   // half a file.
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) return Status::IOError("cannot write " + tmp);
-    out << text.str();
+    out << FormatClusterFile(file);
     out.flush();
     if (!out) return Status::IOError("cannot write " + tmp);
   }
