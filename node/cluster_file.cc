@@ -52,6 +52,13 @@ Result<BucketProps> ReadBucketProps(const toml::table& table, const BucketProps&
       return Status::InvalidArgument(where + ": '" + std::string(key.str()) +
                                      "' must be an integer or a string");
     }
+    // The properties travel as one "k=v,k=v" spec: a ',' or '=' inside a key
+    // or a value would smuggle in a property the file does not show.
+    if (key.str().find_first_of(",=") != std::string_view::npos ||
+        value.find(',') != std::string::npos) {
+      return Status::InvalidArgument(where + ": '" + std::string(key.str()) + "' = '" + value +
+                                     "' is not a bucket property");
+    }
     if (!spec.empty()) spec += ",";
     spec += std::string(key.str()) + "=" + value;
   }

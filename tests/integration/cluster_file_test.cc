@@ -110,6 +110,8 @@ TEST_F(ClusterFileTest, RefusesBadFiles) {
       "[[bucket]]\nname = \"b\"\ncolour = \"red\"\n",             // unknown property
       "[[bucket]]\nr = 1\n",                                      // no name
       "[bucket_defaults]\nresolver = \"coin\"\n",                 // unknown resolver
+      "[bucket_defaults]\nresolver = \"lww,n=1\"\n",              // a property in a value
+      "[bucket_defaults]\n\"r=1,n\" = 1\n",                       // a property in a key
       "partitions = \"many\"\n",                                  // wrong type
       "this is not toml\n",
   };
