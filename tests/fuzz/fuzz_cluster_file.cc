@@ -16,8 +16,8 @@ void CheckShownProps(const toml::table& table, const BucketProps& props) {
   for (const auto& [key, node] : table) {
     const std::string_view k = key.str();
     RINGKV_FUZZ_CHECK(k == "name" || k == "n" || k == "r" || k == "w" || k == "resolver");
-    if (k == "resolver") RINGKV_FUZZ_CHECK(node.value<std::string>() == props.resolver);
-    if (k == "n") RINGKV_FUZZ_CHECK(node.value<int64_t>() == static_cast<int64_t>(props.n));
+    if (k == "resolver") RINGKV_FUZZ_CHECK(node.value_exact<std::string>() == props.resolver);
+    if (k == "n") RINGKV_FUZZ_CHECK(node.value_exact<int64_t>() == static_cast<int64_t>(props.n));
   }
 }
 
@@ -35,7 +35,7 @@ int FuzzClusterFile(const uint8_t* data, size_t size) {
   if (const toml::array* buckets = root["bucket"].as_array()) {
     for (const toml::node& node : *buckets) {
       const toml::table& table = *node.as_table();
-      const std::string name = *table["name"].value<std::string>();
+      const std::string name = *table["name"].value_exact<std::string>();
       CheckShownProps(table, file->buckets.Get(name));
     }
   }

@@ -113,6 +113,10 @@ TEST_F(ClusterFileTest, RefusesBadFiles) {
       "[bucket_defaults]\nresolver = \"lww,n=1\"\n",              // a property in a value
       "[bucket_defaults]\n\"r=1,n\" = 1\n",                       // a property in a key
       "partitions = \"many\"\n",                                  // wrong type
+      "partitions = 64.0\n",                                      // a float
+      "version = 1.0\n",                                          // a float
+      "version = 55555555555555555555.5\n",                       // beyond int64
+      "[[bucket]]\nname = \"b\"\nn = 1e30\n",                     // beyond int64
       "this is not toml\n",
   };
   for (const char* text : bad) {
