@@ -40,30 +40,39 @@ Status ReadUint(const toml::table& table, std::string_view key, const std::strin
 }
 
 // Bucket properties from a [bucket_defaults] or [[bucket]] table, validated by
-// the one parser every bucket spec goes through (replication/bucket.h).
+// the one parser every bucket spec goes through (replication/bucket.h). Each
+// property must have the type the grammar gives it (docs/cluster-file.md),
+// and none may hold a ',': the properties travel to that parser as one
+// "k=v,k=v" spec, where a ',' would smuggle in a property the file does not
+// show.
 Result<BucketProps> ReadBucketProps(const toml::table& table, const BucketProps& base,
                                     const std::string& where) {
   std::string spec;
   for (const auto& [key, node] : table) {
-    if (key.str() == "name") continue;
-    std::string value;
-    if (auto i = node.value_exact<int64_t>()) {
-      value = std::to_string(*i);
-    } else if (auto s = node.value_exact<std::string>()) {
-      value = *s;
-    } else {
-      return Status::InvalidArgument(where + ": '" + std::string(key.str()) +
-                                     "' must be an integer or a string");
+    const std::string_view k = key.str();
+    if (k == "name") continue;
+    if (k != "n" && k != "r" && k != "w" && k != "resolver") {
+      return Status::InvalidArgument(where + ": unknown bucket property '" + std::string(k) +
+                                     "' (expected resolver, n, r, w)");
     }
-    // The properties travel as one "k=v,k=v" spec: a ',' or '=' inside a key
-    // or a value would smuggle in a property the file does not show.
-    if (key.str().find_first_of(",=") != std::string_view::npos ||
-        value.find(',') != std::string::npos) {
-      return Status::InvalidArgument(where + ": '" + std::string(key.str()) + "' = '" + value +
-                                     "' is not a bucket property");
+    const std::optional<int64_t> number = node.value_exact<int64_t>();
+    const std::optional<std::string> text = node.value_exact<std::string>();
+    std::optional<std::string> value;
+    if (k == "resolver") {
+      if (text && text->find(',') == std::string::npos) value = text;
+    } else if (number) {
+      value = std::to_string(*number);
+    } else if (k != "n" && text && (*text == "one" || *text == "quorum" || *text == "all")) {
+      value = text;
+    }
+    if (!value) {
+      return Status::InvalidArgument(
+          where + ": '" + std::string(k) + "' must be " +
+          (k == "resolver" ? "a resolver name"
+                           : k == "n" ? "an integer" : "an integer, \"one\", \"quorum\" or \"all\""));
     }
     if (!spec.empty()) spec += ",";
-    spec += std::string(key.str()) + "=" + value;
+    spec += std::string(k) + "=" + *value;
   }
   Result<BucketProps> props = ParseBucketProps(spec, base);
   if (!props.ok()) return Status::InvalidArgument(where + ": " + props.status().message());
