@@ -40,6 +40,13 @@ struct Envelope {
     statusReply @17 :NodeStatus;
     ringRequest @18 :Void;
     ringReply @19 :RingInfo;
+    # Peer authentication (docs/security.md): the node that opens a peer
+    # connection sends peerHello, the accepting node answers peerChallenge,
+    # the opener sends peerProof; only then may the connection carry
+    # messages with a non-empty `from`.
+    peerHello @22 :PeerHello;
+    peerChallenge @23 :PeerChallenge;
+    peerProof @24 :PeerProof;
   }
 
   # Set by nodes on every message they send (0 from clients and older
@@ -54,6 +61,31 @@ struct Envelope {
 
 struct Pong {
   node @0 :Text;
+}
+
+# Proofs are HMAC-SHA256 under the cluster secret over both member ids and
+# both nonces, with a different label for each side (docs/security.md), so
+# neither can be replayed on another connection or reflected to the other
+# side. The secret itself never travels.
+struct PeerHello {
+  # The opener's member id.
+  node @0 :Text;
+  # 32 fresh random bytes.
+  nonce @1 :Data;
+}
+
+struct PeerChallenge {
+  # The acceptor's member id: the opener checks it is the node it dialled.
+  node @0 :Text;
+  # 32 fresh random bytes.
+  nonce @1 :Data;
+  # The acceptor's proof that it holds the secret.
+  proof @2 :Data;
+}
+
+struct PeerProof {
+  # The opener's proof that it holds the secret.
+  proof @0 :Data;
 }
 
 struct ReplyStatus {
