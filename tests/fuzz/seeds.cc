@@ -108,6 +108,10 @@ std::vector<std::pair<std::string, Message>> Messages() {
       {"status-reply", msg(status)},
       {"ring-request", msg(RingRequest{})},
       {"ring-reply", msg(ring)},
+      {"peer-hello", msg(PeerHello{"n1", std::string(32, '\x11')})},
+      {"peer-challenge",
+       msg(PeerChallenge{"n2", std::string(32, '\x22'), std::string(32, '\x33')})},
+      {"peer-proof", msg(PeerProof{std::string(32, '\x44')})},
   };
 }
 
