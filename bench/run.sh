@@ -21,7 +21,8 @@
 # Knobs (environment): BENCH_DURATION (measured seconds per run, default 8),
 # BENCH_WARMUP (default 2), BENCH_CONCURRENCY (scenarios 1-2, default 50),
 # BENCH_SWEEP (default "1 4 16 64 256"), BENCH_THREADS (default 2),
-# BENCH_MEMORY_RECORDS (keys of scenario 4, default 1000000; 0 skips it).
+# BENCH_MEMORY_RECORDS (keys of scenario 4, default 1000000; 0 skips it),
+# BENCH_LONG (seconds of the long three-node run, default 60; 0 skips it).
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -36,6 +37,7 @@ CONC=${BENCH_CONCURRENCY:-50}
 SWEEP=${BENCH_SWEEP:-"1 4 16 64 256"}
 THREADS=${BENCH_THREADS:-2}
 MEMORY_RECORDS=${BENCH_MEMORY_RECORDS:-1000000}
+LONG=${BENCH_LONG:-60}
 RECORDS=100000
 VALUE=100
 BUCKET=bench
@@ -52,6 +54,7 @@ RUN=$TMP/results
 mkdir -p "$RUN" "$RESULTS"
 REDIS_PID=""
 CLUSTER_DIRS=()
+SERVER_PIDS=""
 
 # Stops what this script started, by PID: Redis, then each cluster through
 # its tool, then any node PID the tool reported that is still alive.
@@ -118,13 +121,14 @@ rss_kib() {  # resident set of the given pids, summed, in KiB
   echo "$total"
 }
 
-# bench NAME TARGET ARGS...: one ringkv-bench run, report in $RUN/NAME.json.
+# bench NAME TARGET ARGS...: one ringkv-bench run, report in $RUN/NAME.json,
+# with the CPU per operation of SERVER_PIDS (the processes serving TARGET).
 bench() {
-  local name=$1 target=$2
+  local name=$1 target=$2 pids=${SERVER_PIDS// /,}
   shift 2
   echo "--- $name"
   "$BENCH" --target "$target" --threads "$THREADS" --records "${BENCH_RECORDS:-$RECORDS}" --value-size "$VALUE" \
-    --quiet --json "$RUN/$name.json" "$@" | sed 's/^/    /'
+    --quiet --json "$RUN/$name.json" ${pids:+--server-pids "$pids"} "$@" | sed 's/^/    /'
 }
 
 run_workloads() {  # PREFIX TARGET EXTRA...: workloads A and C, uniform and zipfian, at $CONC
@@ -152,6 +156,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 REDIS=redis://127.0.0.1:$REDIS_PORT
+SERVER_PIDS=$REDIS_PID
 
 bench redis-load "$REDIS" --load --concurrency "$CONC"
 run_workloads redis "$REDIS"
@@ -192,6 +197,7 @@ start_cluster() {
 start_cluster 1 1 1 1
 ONE_DIR=$CLUSTER_DIR
 ONE=$TARGET
+SERVER_PIDS=$(node_pids "$ONE_DIR")
 echo "rss_idle_kib $(rss_kib $(node_pids "$ONE_DIR"))" >"$RUN/ringkv1-rss.txt"
 bench ringkv1-load "$ONE" --load --concurrency "$CONC" --w 1
 echo "rss_loaded_kib $(rss_kib $(node_pids "$ONE_DIR"))" >>"$RUN/ringkv1-rss.txt"
@@ -203,11 +209,17 @@ stop_cluster "$ONE_DIR"
 start_cluster 3 3 2 2
 THREE_DIR=$CLUSTER_DIR
 THREE=$TARGET
+SERVER_PIDS=$(node_pids "$THREE_DIR")
 echo "rss_idle_kib $(rss_kib $(node_pids "$THREE_DIR"))" >"$RUN/ringkv3-rss.txt"
 bench ringkv3-load "$THREE" --load --concurrency "$CONC" --w 2
 echo "rss_loaded_kib $(rss_kib $(node_pids "$THREE_DIR"))" >>"$RUN/ringkv3-rss.txt"
 run_workloads ringkv3 "$THREE" --r 2 --w 2
 bench ringkv3-ping-c1 "$THREE" --ping --concurrency 1 --duration "$DURATION"
+# A long run of workload A: throughput per 10 s must not decay.
+if ((LONG > 0)); then
+  bench "ringkv3-a-uniform-long-c$CONC" "$THREE" --workload a --distribution uniform \
+    --concurrency "$CONC" --duration "$LONG" --warmup "$WARMUP" --r 2 --w 2
+fi
 # Serial reads coordinated by the client library (issue 5's get target):
 # replica reads sent straight to the key's replicas, done at R answers; the
 # ping goes through the same serial client loop, so the ratio compares like
@@ -218,8 +230,10 @@ bench ringkv3-client-ping-c1 "$THREE" --client-reads --ping --concurrency 1 --du
 
 # --- Scenario 3: concurrency sweep, workload A uniform, ringkv N=3 and Redis.
 for c in $SWEEP; do
+  SERVER_PIDS=$(node_pids "$THREE_DIR")
   bench "sweep-ringkv3-a-uniform-c$c" "$THREE" --workload a --distribution uniform \
     --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" --r 2 --w 2
+  SERVER_PIDS=$REDIS_PID
   bench "sweep-redis-a-uniform-c$c" "$REDIS" --workload a --distribution uniform \
     --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP"
 done

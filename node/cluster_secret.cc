@@ -71,7 +71,7 @@ Result<std::string> ReadClusterSecret(const std::string& path) {
   return secret;
 }
 
-Status CreateClusterSecret(const std::string& path) {
+Result<std::string> RandomClusterSecret() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
     return Status::Internal("no random bytes for a cluster secret");
@@ -82,7 +82,13 @@ Status CreateClusterSecret(const std::string& path) {
     text.push_back(kHex[b >> 4]);
     text.push_back(kHex[b & 15]);
   }
-  text.push_back('\n');
+  return text;
+}
+
+Status CreateClusterSecret(const std::string& path) {
+  Result<std::string> secret = RandomClusterSecret();
+  if (!secret.ok()) return secret.status();
+  std::string text = std::move(secret).value() + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&

@@ -153,7 +153,7 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
                           r.found && !r.object.IsDeleted());
     respond(std::move(r));
   } else if (auto* get = std::get_if<GetRequest>(&request.body)) {
-    coordinator_->Get(*get, deadline, [this, start_us, respond](GetReply r) {
+    coordinator_->Get(*get, deadline, [this, start_us, respond = std::move(respond)](GetReply r) {
       requests_->RecordRead(RequestMetrics::Op::kGet, start_us, r.status,
                             r.found && !r.object.IsDeleted());
       respond(std::move(r));
@@ -164,10 +164,11 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
     put->forwarded = false;
     put->timestamp_us = 0;
     put->write_id = WriteId{};
-    coordinator_->Put(std::move(*put), deadline, [this, start_us, respond](PutReply r) {
-      requests_->RecordPut(start_us, r.status);
-      respond(std::move(r));
-    });
+    coordinator_->Put(std::move(*put), deadline,
+                      [this, start_us, respond = std::move(respond)](PutReply r) {
+                        requests_->RecordPut(start_us, r.status);
+                        respond(std::move(r));
+                      });
   } else {
     respond(ErrorReply{Status::InvalidArgument("not a client request")});
   }

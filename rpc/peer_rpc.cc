@@ -46,7 +46,7 @@ PeerRpc::~PeerRpc() {
   if (timer_) scheduler_->Cancel(timer_);
 }
 
-void PeerRpc::Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody body) {
+void PeerRpc::Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody&& body) {
   Message m;
   m.request_id = id;
   m.from = self_;
@@ -72,7 +72,15 @@ PeerRpc::CallId PeerRpc::Call(const NodeId& to, MessageBody body, int64_t deadli
   // 0 on the wire means "use your default", so a spent budget travels as 1.
   const uint32_t timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, (left + 999) / 1000));
   pending_.emplace(id, Pending{to, deadline_us, std::move(done)});
-  deadlines_.emplace(deadline_us, id);
+  if (deadlines_.size() > 2 * pending_.size() + 64) {
+    // Mostly settled calls: keep the heap the size of what is pending.
+    deadlines_.clear();
+    for (const auto& [call, p] : pending_) deadlines_.emplace_back(p.deadline_us, call);
+    std::make_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+  } else {
+    deadlines_.emplace_back(deadline_us, id);
+    std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+  }
   ++counters_.calls;
   ArmTimer();
   Send(to, id, timeout_ms, std::move(body));
@@ -80,17 +88,22 @@ PeerRpc::CallId PeerRpc::Call(const NodeId& to, MessageBody body, int64_t deadli
 }
 
 void PeerRpc::Cancel(CallId id) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
-  deadlines_.erase({it->second.deadline_us, id});
-  pending_.erase(it);
+  pending_.erase(id);
 }
 
 void PeerRpc::Post(const NodeId& to, MessageBody body) { Send(to, 0, 0, std::move(body)); }
 
+void PeerRpc::DropSettledDeadlines() {
+  while (!deadlines_.empty() && !pending_.contains(deadlines_.front().second)) {
+    std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+    deadlines_.pop_back();
+  }
+}
+
 void PeerRpc::ArmTimer() {
+  DropSettledDeadlines();
   if (deadlines_.empty()) return;
-  const int64_t earliest = deadlines_.begin()->first;
+  const int64_t earliest = deadlines_.front().first;
   if (timer_ && timer_at_ <= earliest) return;
   if (timer_) scheduler_->Cancel(timer_);
   timer_at_ = earliest;
@@ -102,10 +115,12 @@ void PeerRpc::ArmTimer() {
 
 void PeerRpc::ExpireCalls() {
   const int64_t now = clock_->MonoMicros();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    const CallId id = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
+  while (!deadlines_.empty() && deadlines_.front().first <= now) {
+    const CallId id = deadlines_.front().second;
+    std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
+    deadlines_.pop_back();
     auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // answered or cancelled
     Done done = std::move(it->second.done);
     pending_.erase(it);
     ++counters_.call_timeouts;
@@ -127,7 +142,6 @@ void PeerRpc::OnLinkDown(const NodeId& to) {
     for (CallId id : doomed) {
       auto it = pending_.find(id);
       if (it == pending_.end()) continue;
-      deadlines_.erase({it->second.deadline_us, id});
       Done done = std::move(it->second.done);
       pending_.erase(it);
       ++counters_.link_failures;
@@ -143,23 +157,23 @@ int64_t PeerRpc::Waited(const Message& message, int64_t now) {
   return ages_.Observe(message.from, message.sender_generation, message.sent_mono_us, now);
 }
 
-void PeerRpc::OnMessage(Message message) {
+void PeerRpc::OnMessage(Message&& message) {
   if (message.from.empty()) return;  // not a node's message
   // Every stamped message teaches the peer's clock offset, replies and
   // one-way messages included; only a request's deadline uses the result.
   const int64_t now = clock_->MonoMicros();
   const int64_t waited = Waited(message, now);
   if (IsReply(message.body)) {
-    OnReply(std::move(message));
+    OnReply(message);
   } else if (IsOneWay(message.body)) {
     auto& listener = listeners_[message.body.index()];
     if (listener) listener(message.from, message.body);
   } else {
-    OnRequest(std::move(message), now, waited);
+    OnRequest(message, now, waited);
   }
 }
 
-void PeerRpc::OnReply(Message message) {
+void PeerRpc::OnReply(Message& message) {
   auto it = pending_.find(message.request_id);
   // A reply from another node than the call went to answers nothing of ours.
   if (it == pending_.end() || it->second.to != message.from) {
@@ -168,7 +182,6 @@ void PeerRpc::OnReply(Message message) {
     return;
   }
   Done done = std::move(it->second.done);
-  deadlines_.erase({it->second.deadline_us, message.request_id});
   pending_.erase(it);
   if (auto* error = std::get_if<ErrorReply>(&message.body)) {
     done(error->status.ok() ? Status::Internal("error reply without a status") : error->status);
@@ -177,7 +190,7 @@ void PeerRpc::OnReply(Message message) {
   }
 }
 
-void PeerRpc::OnRequest(Message message, int64_t now, int64_t waited) {
+void PeerRpc::OnRequest(Message& message, int64_t now, int64_t waited) {
   const uint32_t ms = message.timeout_ms ? message.timeout_ms : default_timeout_ms_;
   const int64_t deadline = now + int64_t{ms} * 1000 - waited;
   const NodeId from = message.from;

@@ -30,7 +30,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -114,7 +113,7 @@ class PeerRpc {
   void Post(const NodeId& to, MessageBody body);
 
   // Everything the Transport delivers to this node.
-  void OnMessage(Message message);
+  void OnMessage(Message&& message);
 
   const NodeId& self() const { return self_; }
   uint64_t generation() const { return generation_; }
@@ -132,11 +131,15 @@ class PeerRpc {
     Done done;
   };
 
-  void Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody body);
+  // Bodies are passed along by reference down to the encoder: a message
+  // body (objects, siblings) is not cheap to move.
+  void Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody&& body);
   // How long `message` waited on its way here (proto/message_age.h).
   int64_t Waited(const Message& message, int64_t now);
-  void OnReply(Message message);
-  void OnRequest(Message message, int64_t now, int64_t waited);
+  void OnReply(Message& message);
+  void OnRequest(Message& message, int64_t now, int64_t waited);
+  // Drops deadlines of calls already answered or cancelled from the top.
+  void DropSettledDeadlines();
   void ArmTimer();
   void ExpireCalls();
   // Fails, on the next turn, the calls to `to` pending now.
@@ -153,7 +156,12 @@ class PeerRpc {
   // match a late reply meant for its previous life to a new call.
   uint64_t next_id_;
   std::unordered_map<CallId, Pending> pending_;
-  std::set<std::pair<int64_t, CallId>> deadlines_;
+  // Min-heap of (deadline, call). An answered or cancelled call leaves its
+  // entry behind (removing it from the middle would cost a tree node per
+  // call); entries are dropped when they reach the top, and the heap is
+  // rebuilt from pending_ when settled ones outnumber the live ones.
+  using Deadline = std::pair<int64_t, CallId>;
+  std::vector<Deadline> deadlines_;
   // One scheduler timer, for the earliest deadline: no timer per call.
   TimerId timer_ = 0;
   int64_t timer_at_ = 0;

@@ -14,7 +14,7 @@
 #include "client/address.h"
 #include "client/client.h"
 #include "client/context_text.h"
-#include "proto/quorum.h"
+#include "common/quorum.h"
 #include "tools/exit_codes.h"
 
 namespace ringkv {

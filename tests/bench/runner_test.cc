@@ -210,6 +210,25 @@ TEST(RunnerTest, OpenLoopIssuesOnScheduleForTheDuration) {
   EXPECT_EQ(r->error_count, 0u);
 }
 
+TEST(RunnerTest, ReportsServerCpuAndThroughputEachSecond) {
+  // The fake server runs in this process, so its CPU is this process's.
+  FakeRedis server(100);
+  auto factory = NewRedisProtocolFactory();
+  RunConfig config = BaseConfig(server.port(), factory.get());
+  config.rate = 2000;
+  config.duration_s = 2.5;
+  config.server_pids = {static_cast<int>(::getpid())};
+  Result<RunResult> r = bench::Run(config);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->ops, 5000u);
+  EXPECT_TRUE(r->server_cpu_known);
+  EXPECT_GE(r->server_cpu_user_s + r->server_cpu_sys_s, 0);
+  // One entry per whole second of the 2.5 s run.
+  ASSERT_GE(r->per_second.size(), 1u);
+  EXPECT_LE(r->per_second.size(), 3u);
+  for (double rate : r->per_second) EXPECT_GT(rate, 0);
+}
+
 TEST(RunnerTest, ReadsOfTheWrongSizeAreErrors) {
   FakeRedis server(7);
   auto factory = NewRedisProtocolFactory();

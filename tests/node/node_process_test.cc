@@ -127,11 +127,12 @@ class NodeProcessTest : public ::testing::Test {
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
+      // No --cluster-secret-file: the node finds cluster-secret beside the
+      // cluster file, as one started by an older ringkv-cluster does.
       std::string cluster = (dir_ / "cluster.toml").string(), data = (dir_ / "data").string(),
-                  log = log_.string(), secret = secret_.string();
+                  log = log_.string();
       execl(bin, bin, "--cluster", cluster.c_str(), "--node", "n1", "--data", data.c_str(),
-            "--log-file", log.c_str(), "--max-frame-bytes", "1048576", "--cluster-secret-file",
-            secret.c_str(), nullptr);
+            "--log-file", log.c_str(), "--max-frame-bytes", "1048576", nullptr);
       _exit(127);
     }
     // Serving once a connection is accepted; fail fast if it died.
@@ -280,19 +281,36 @@ int RunToExit(const fs::path& dir, const std::vector<std::string>& extra, std::s
 // Peers authenticate always: a node with no secret, or one others can
 // read, refuses to start (exit 2, docs/cli.md) unless told it is insecure.
 TEST_F(NodeProcessTest, WithoutAUsableSecretTheNodeRefusesToStart) {
+  // A cluster with a second member, and no secret beside its file.
+  const fs::path two = dir_ / "two";
+  fs::create_directories(two);
+  std::ofstream(two / "cluster.toml")
+      << "partitions = 8\nn = 1\n[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:" << port_
+      << "\"\n[[member]]\nid = \"n2\"\naddress = \"127.0.0.1:" << FreePort() << "\"\n";
   std::string err;
-  EXPECT_EQ(RunToExit(dir_, {}, &err), 2);
+  EXPECT_EQ(RunToExit(two, {}, &err), 2);
   EXPECT_NE(err.find("no cluster secret"), std::string::npos) << err;
-  const fs::path open_secret = dir_ / "open-secret";
+  const fs::path open_secret = two / "cluster-secret";
   std::ofstream(open_secret) << std::string(64, 'b') << "\n";
   fs::permissions(open_secret, fs::perms::owner_read | fs::perms::owner_write |
                                    fs::perms::group_read | fs::perms::others_read);
-  EXPECT_EQ(RunToExit(dir_, {"--cluster-secret-file", open_secret.string()}, &err), 2);
+  EXPECT_EQ(RunToExit(two, {}, &err), 2) << "the secret beside the cluster file is the one used";
   EXPECT_NE(err.find("group and others must have no access"), std::string::npos) << err;
-  EXPECT_EQ(RunToExit(dir_, {"--cluster-secret-file", secret_.string(), "--insecure-no-peer-auth"},
+  EXPECT_EQ(RunToExit(two, {"--cluster-secret-file", open_secret.string()}, &err), 2);
+  EXPECT_NE(err.find("group and others must have no access"), std::string::npos) << err;
+  EXPECT_EQ(RunToExit(two, {"--cluster-secret-file", secret_.string(), "--insecure-no-peer-auth"},
                       &err),
             2);
-  EXPECT_FALSE(fs::exists(dir_ / "refused-data"));
+  EXPECT_FALSE(fs::exists(two / "refused-data"));
+}
+
+TEST_F(NodeProcessTest, ANodeWithNoOtherMemberStartsWithoutASecret) {
+  ASSERT_EQ(Terminate(), 0);
+  fs::remove(secret_);
+  Start(std::getenv("RINGKV_NODE"));
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  close(fd);
 }
 
 }  // namespace

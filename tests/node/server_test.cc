@@ -132,7 +132,7 @@ TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {
 // reply arrives whole and in order.
 TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
   ServerOptions options;
-  options.max_pending_output_bytes = 256u << 10;
+  options.limits.max_output_bytes = 256u << 10;
   MetricsRegistry metrics;
   Server server(&loop_, options, &sink_, &metrics);
   ASSERT_TRUE(server.Start().ok());
@@ -154,7 +154,7 @@ TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
   }
   EXPECT_FALSE(c.closed());
   // 52 MB of replies against a 256 KiB cap: reading stopped at least once.
-  EXPECT_GE(MetricValue(metrics, "ringkv_server_read_pauses_total"), 1);
+  EXPECT_GE(MetricValue(metrics, "ringkv_server_read_pauses_total", {{"reason", "replies"}}), 1);
 }
 
 TEST_F(ServerTest, FrameSplitAcrossWritesIsReassembled) {
@@ -254,7 +254,7 @@ TEST_F(ServerTest, TruncatedThenCloseIsCleanedUp) {
 
 TEST_F(ServerTest, StalledPartialFrameIsCutOffIdleConnectionIsNot) {
   ServerOptions options;
-  options.partial_frame_timeout_ms = 50;
+  options.limits.frame_deadline_ms = 50;
   MetricsRegistry metrics;
   Server server(&loop_, options, &sink_, &metrics);
   ASSERT_TRUE(server.Start().ok());

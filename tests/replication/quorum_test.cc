@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proto/quorum.h"
+#include "common/quorum.h"
 #include "replication/bucket.h"
 
 namespace ringkv {

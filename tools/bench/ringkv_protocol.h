@@ -17,7 +17,7 @@ namespace ringkv::bench {
 
 struct RingkvOptions {
   std::string bucket = "bench";
-  // Wire quorum values (proto/quorum.h kQuorum*; 0 = bucket default).
+  // Wire quorum values (common/quorum.h kQuorum*; 0 = bucket default).
   uint32_t r = 0, w = 0, pr = 0, pw = 0;
   uint32_t timeout_ms = 0;  // 0 = the node's default
 };

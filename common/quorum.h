@@ -1,7 +1,9 @@
 // Quorum values as requests carry them (wire.capnp r, w, pr, pw) and their
-// meaning against a bucket's n. Protocol semantics shared by the nodes'
-// coordinator and the client library's own reads (ClientOptions::
-// coordinate_reads), so that both resolve a request's quorum the same way.
+// meaning against a bucket's n. Shared by the wire messages, the nodes'
+// coordinator and the client library, whose public options take these values
+// and whose own reads (ClientOptions::coordinate_reads) resolve a request's
+// quorum as a node does; in common/ so that the client's public header needs
+// nothing of the protocol to name them.
 #pragma once
 
 #include <cstdint>

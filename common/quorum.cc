@@ -1,4 +1,4 @@
-#include "proto/quorum.h"
+#include "common/quorum.h"
 
 #include <charconv>
 #include <string>
