@@ -18,38 +18,30 @@ Status CheckKey(const std::string& bucket, const std::string& key) {
   return Status::OK();
 }
 
+// `what` ("value") of `size` bytes, at most `limit`.
+Status CheckSize(const char* what, size_t size, size_t limit) {
+  if (size <= limit) return Status::OK();
+  return Status::InvalidArgument(std::string(what) + " of " + std::to_string(size) +
+                                 " bytes exceeds the limit of " + std::to_string(limit));
+}
+
+Status CheckPut(const PutRequest& put) {
+  RINGKV_RETURN_IF_ERROR(CheckKey(put.bucket, put.key));
+  RINGKV_RETURN_IF_ERROR(CheckSize("value", put.value.size(), kMaxValueBytes));
+  return CheckSize("context", put.context.size(), kMaxContextBytes);
+}
+
 Status CheckReplicaPut(const ReplicaPutRequest& put) {
   RINGKV_RETURN_IF_ERROR(CheckKey(put.bucket, put.key));
-  if (put.hint_for.size() > kMaxNodeIdBytes) {
-    return Status::InvalidArgument("hint target of " + std::to_string(put.hint_for.size()) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(kMaxNodeIdBytes));
-  }
+  RINGKV_RETURN_IF_ERROR(CheckSize("hint target", put.hint_for.size(), kMaxNodeIdBytes));
   return CheckObjectLimits(put.object);
 }
 
 }  // namespace
 
-Status ValidateGet(const GetRequest& get) { return CheckKey(get.bucket, get.key); }
-
-Status ValidatePut(const PutRequest& put) {
-  RINGKV_RETURN_IF_ERROR(CheckKey(put.bucket, put.key));
-  if (put.value.size() > kMaxValueBytes) {
-    return Status::InvalidArgument("value of " + std::to_string(put.value.size()) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(kMaxValueBytes));
-  }
-  if (put.context.size() > kMaxContextBytes) {
-    return Status::InvalidArgument("context of " + std::to_string(put.context.size()) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(kMaxContextBytes));
-  }
-  return Status::OK();
-}
-
 Status ValidateRequest(const MessageBody& request) {
-  if (const auto* get = std::get_if<GetRequest>(&request)) return ValidateGet(*get);
-  if (const auto* put = std::get_if<PutRequest>(&request)) return ValidatePut(*put);
+  if (const auto* get = std::get_if<GetRequest>(&request)) return CheckKey(get->bucket, get->key);
+  if (const auto* put = std::get_if<PutRequest>(&request)) return CheckPut(*put);
   if (const auto* get = std::get_if<ReplicaGetRequest>(&request)) {
     return CheckKey(get->bucket, get->key);
   }

@@ -27,10 +27,6 @@ inline constexpr size_t kMaxContextBytes = 64 * 1024;
 // requests and for requests that carry nothing bounded.
 Status ValidateRequest(const MessageBody& request);
 
-// ValidateRequest for one type, for callers that hold the request itself.
-Status ValidateGet(const GetRequest& get);
-Status ValidatePut(const PutRequest& put);
-
 // The answer to `request` that carries `status`: its own reply type where
 // it has one with a status (GetReply for a get, ...), else an ErrorReply.
 MessageBody Refusal(const MessageBody& request, Status status);

@@ -9,7 +9,6 @@
 #include "causality/object_limits.h"
 #include "common/hash.h"
 #include "proto/codec.h"
-#include "proto/request_limits.h"
 #include "replication/admission.h"
 #include "replication/quorum.h"
 
@@ -92,7 +91,9 @@ struct Coordinator::PutOp {
   PutCallback done;
   Object object;
   std::vector<PeerRpc::CallId> calls;
-  std::vector<NodeId> down;    // primaries believed down and left without a stand-in
+  // Primaries believed down and left without a stand-in, named in an
+  // Unavailable answer.
+  std::vector<NodeId> down;
   std::vector<NodeId> hinted;  // primaries whose hint this node already holds
   TimerId timer = 0;
   TimerId sloppy_timer = 0;
@@ -155,11 +156,10 @@ Status AnswerStatus(const Result<MessageBody>& r, const NodeId& from) {
 
 void Coordinator::Get(const GetRequest& request, int64_t deadline_us, GetCallback done) {
   GetReply reply;
-  reply.status = ValidateGet(request);
   const BucketProps& props = options_->buckets.Get(request.bucket);
   auto r = ResolveQuorum(request.r, props.r, props.n, "r");
   auto pr = ResolveQuorum(request.pr, 0, props.n, "pr");
-  if (reply.status.ok() && !r.ok()) reply.status = r.status();
+  if (!r.ok()) reply.status = r.status();
   if (reply.status.ok() && !pr.ok()) reply.status = pr.status();
   if (!reply.status.ok()) {
     done(std::move(reply));
@@ -310,7 +310,6 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
     // Minted by the node the write entered, which forwarded it here.
     reply.status = AdmitTimestamp(request.timestamp_us, env_.clock->WallMicros());
   }
-  if (reply.status.ok()) reply.status = ValidatePut(request);
   const BucketProps& props = options_->buckets.Get(request.bucket);
   auto w = ResolveQuorum(request.w, props.w, props.n, "w");
   auto pw = ResolveQuorum(request.pw, 0, props.n, "pw");
@@ -429,10 +428,14 @@ void Coordinator::OnMidway(const std::shared_ptr<PutOp>& op) {
   // harmless causal merge.
   for (const PutOp::Target& t : op->targets) {
     if (!t.hint_for.empty() || t.answered) continue;
-    bool stand_in = std::any_of(op->targets.begin(), op->targets.end(),
-                                [&](const PutOp::Target& f) { return f.hint_for == t.node; });
-    if (!stand_in) LeaveHint(op, t.node);
+    if (!StandInAsked(*op, t.node) && !Covered(*op, t.node)) LeaveHint(op, t.node);
   }
+}
+
+bool Coordinator::StandInAsked(const PutOp& op, const NodeId& primary) {
+  return std::any_of(op.targets.begin(), op.targets.end(), [&](const PutOp::Target& t) {
+    return t.hint_for == primary && !t.answered;
+  });
 }
 
 bool Coordinator::Covered(const PutOp& op, const NodeId& primary) {
@@ -474,14 +477,12 @@ void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, size_t target,
     // dying before the deadline leaves no window but the one between the
     // failure and this line.
     const NodeId primary = t.hint_for.empty() ? t.node : t.hint_for;
-    bool stand_in_asked = std::any_of(op->targets.begin(), op->targets.end(), [&](const auto& f) {
-      return f.hint_for == primary && !f.answered;
-    });
-    if (!op->quorum.Met() && !stand_in_asked && !Covered(*op, primary) &&
-        AddFallback(op, primary)) {
-      SendPut(op, op->targets.size() - 1);
+    if (!Covered(*op, primary)) {
+      if (!op->quorum.Met() && !StandInAsked(*op, primary) && AddFallback(op, primary)) {
+        SendPut(op, op->targets.size() - 1);
+      }
+      LeaveHint(op, primary);
     }
-    if (!Covered(*op, primary)) LeaveHint(op, primary);
   }
   MaybeFinishPut(op);
 }

@@ -162,7 +162,7 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
       requests_->RecordPut(start_us, invalid);
     } else if (std::holds_alternative<GetRequest>(request.body)) {
       requests_->RecordRead(RequestMetrics::Op::kGet, start_us, invalid, false);
-    } else {
+    } else if (std::holds_alternative<ReplicaGetRequest>(request.body)) {
       requests_->RecordRead(RequestMetrics::Op::kReplicaGet, start_us, invalid, false);
     }
     respond(Refusal(request.body, std::move(invalid)));

@@ -47,12 +47,12 @@ TEST(RequestLimitsTest, ValuesContextsAndObjectsAreBounded) {
   put.bucket = "b";
   put.key = "k";
   put.value.assign(kMaxValueBytes, 'v');
-  EXPECT_TRUE(ValidatePut(put).ok());
+  EXPECT_TRUE(ValidateRequest(put).ok());
   put.value.push_back('v');
-  EXPECT_EQ(ValidatePut(put).message(), "value of 4194305 bytes exceeds the limit of 4194304");
+  EXPECT_EQ(ValidateRequest(put).message(), "value of 4194305 bytes exceeds the limit of 4194304");
   put.value.clear();
   put.context.assign(kMaxContextBytes + 1, 'c');
-  EXPECT_TRUE(ValidatePut(put).IsInvalidArgument());
+  EXPECT_TRUE(ValidateRequest(put).IsInvalidArgument());
 
   auto replica_put = [](Object o, std::string hint_for = "") {
     return ValidateRequest(ReplicaPutRequest{"b", "k", std::move(o), std::move(hint_for)});

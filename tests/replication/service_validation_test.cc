@@ -4,6 +4,7 @@
 // afterwards, and that the key is still readable and writable.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -189,6 +190,35 @@ TEST_F(ServiceValidationTest, ClientRequestsOutOfBoundsAreRefusedAtEntry) {
   PutReply long_context = Put("v", std::string(kMaxContextBytes + 8, '\0'));
   EXPECT_TRUE(long_context.status.IsInvalidArgument()) << long_context.status.ToString();
   EXPECT_EQ(MetricValue(metrics_, "ringkv_invalid_requests_total", {{"source", "client"}}), 4);
+  EXPECT_EQ(Local(), std::nullopt);
+}
+
+TEST_F(ServiceValidationTest, APutOutOfBoundsIsAnsweredWithWhichBoundAndNothingIsSent) {
+  struct Case {
+    std::string name;
+    std::function<void(PutRequest&)> spoil;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"empty key", [](PutRequest& p) { p.key.clear(); }, "key must be 1..65536 bytes"},
+      {"empty bucket", [](PutRequest& p) { p.bucket.clear(); }, "bucket must be 1..255 bytes"},
+      {"oversized value", [](PutRequest& p) { p.value.assign(kMaxValueBytes + 1, 'x'); },
+       "value of 4194305 bytes exceeds the limit of 4194304"},
+  };
+  transport_.Clear();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    PutRequest put;
+    put.bucket = "b";
+    put.key = key_;
+    put.value = "v";
+    c.spoil(put);
+    MessageBody reply = FromClient(std::move(put));
+    ASSERT_TRUE(std::holds_alternative<PutReply>(reply));
+    EXPECT_TRUE(std::get<PutReply>(reply).status.IsInvalidArgument());
+    EXPECT_EQ(std::get<PutReply>(reply).status.message(), c.message);
+  }
+  EXPECT_TRUE(transport_.sent().empty());
   EXPECT_EQ(Local(), std::nullopt);
 }
 
