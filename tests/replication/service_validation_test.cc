@@ -11,47 +11,23 @@
 
 #include "causality/object_codec.h"
 #include "causality/object_limits.h"
-#include "common/hash.h"
-#include "common/random.h"
 #include "proto/request_limits.h"
-#include "replication/service.h"
-#include "storage/memory_storage.h"
 #include "tests/common/metric_value.h"
-#include "tests/testing/fake_env.h"
+#include "tests/replication/service_fixture.h"
 
 namespace ringkv {
 namespace {
 
-using testing::ManualClock;
-using testing::ManualScheduler;
 using testing::MetricValue;
-using testing::RecordingTransport;
 
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
-constexpr uint64_t kIncarnation = 9;
-const Actor kSelf{"n2", kIncarnation};
+const Actor kSelf{"n2", testing::ServiceFixture::kIncarnation};
 
-class ServiceValidationTest : public ::testing::Test {
+class ServiceValidationTest : public testing::ServiceFixture {
  protected:
-  ServiceValidationTest() : scheduler_(&clock_) {
-    Result<Ring> ring = Ring::Create({"n1", "n2", "n3", "n4", "n5"}, 64, 3);
-    EXPECT_TRUE(ring.ok());
-    ServiceOptions options;
-    options.self = "n2";
-    options.incarnation = kIncarnation;
-    options.failure_detection = false;
-    options.buckets = BucketTable(BucketProps{});
-    service_.emplace(std::move(options), *ring,
-                     ServiceEnv{&clock_, &scheduler_, &transport_, &storage_, &random_,
-                                nullptr, nullptr, &metrics_});
-    EXPECT_TRUE(service_->Start().ok());
-    // A key n2 is a primary of, so it coordinates its puts itself.
-    for (int i = 0; key_.empty(); ++i) {
-      std::string k = "k" + std::to_string(i);
-      auto p = ring->PrimariesFor(KeyHash("b", k), 3);
-      if (std::find(p.begin(), p.end(), "n2") != p.end()) key_ = k;
-    }
-  }
+  // A key n2 is a primary of, so it coordinates its puts itself.
+  ServiceValidationTest()
+      : key_(FirstKey("k", [](const std::vector<NodeId>& p) { return Holds(p, "n2"); })) {}
 
   // A request from peer n1; returns the reply n2 sent back, if any.
   std::optional<MessageBody> FromPeer(MessageBody body) {
@@ -93,13 +69,7 @@ class ServiceValidationTest : public ::testing::Test {
     return r != nullptr ? *r : PutReply{Status::Internal("no put reply"), {}};
   }
 
-  std::optional<Object> Local() {
-    MessageBody reply = FromClient(ReplicaGetRequest{"b", key_});
-    const auto* r = std::get_if<ReplicaGetReply>(&reply);
-    EXPECT_NE(r, nullptr);
-    EXPECT_TRUE(r != nullptr && r->status.ok()) << (r ? r->status.ToString() : "");
-    return r != nullptr && r->found ? std::optional<Object>(r->object) : std::nullopt;
-  }
+  std::optional<Object> Local() { return ServiceFixture::Local(key_); }
 
   Status ReplicaPutAnswer(ReplicaPutRequest put) {
     std::optional<MessageBody> reply = FromPeer(std::move(put));
@@ -122,13 +92,6 @@ class ServiceValidationTest : public ::testing::Test {
     return EncodeContext(VersionVector({{kSelf, self_counter}}), "b", key_);
   }
 
-  ManualClock clock_;
-  ManualScheduler scheduler_;
-  RecordingTransport transport_;
-  MemoryStorage storage_;
-  Random random_{42};
-  MetricsRegistry metrics_;
-  std::optional<Service> service_;
   std::string key_;
   uint64_t next_id_ = 100;
 };
