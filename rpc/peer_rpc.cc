@@ -135,24 +135,39 @@ void PeerRpc::ExpireCalls() {
 }
 
 void PeerRpc::OnLinkDown(const NodeId& to) {
+  // The transport says so on every message it drops, so this runs once
+  // per send to a peer in back-off: it only notes the peer. Calls are
+  // numbered in order, so the ones pending now are those below next_id_.
+  link_down_[to] = next_id_;
+  if (link_down_scheduled_) return;
+  link_down_scheduled_ = true;
+  // Not at once: the transport may be telling us from inside a Call.
+  scheduler_->RunAfter(0, [this, alive = alive_] {
+    if (*alive) FailCallsOnDownLinks();
+  });
+}
+
+void PeerRpc::FailCallsOnDownLinks() {
+  link_down_scheduled_ = false;
+  std::map<NodeId, CallId> down = std::move(link_down_);
+  link_down_.clear();
   std::vector<CallId> doomed;
   for (const auto& [id, call] : pending_) {
-    if (call.to == to) doomed.push_back(id);
+    auto it = down.find(call.to);
+    if (it != down.end() && id < it->second) doomed.push_back(id);
   }
-  if (doomed.empty()) return;
-  // Not at once: the transport may be telling us from inside a Call.
-  scheduler_->RunAfter(0, [this, alive = alive_, to, doomed = std::move(doomed)] {
-    if (!*alive) return;
-    for (CallId id : doomed) {
-      auto it = pending_.find(id);
-      if (it == pending_.end()) continue;
-      Done done = std::move(it->second.done);
-      pending_.erase(it);
-      ++counters_.link_failures;
-      link_failures_metric_->Increment();
-      done(Status::Unavailable("no connection to " + to));
-    }
-  });
+  // In the order they were made, whatever the hash map's order.
+  std::sort(doomed.begin(), doomed.end());
+  for (CallId id : doomed) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // settled by an earlier one's callback
+    Done done = std::move(it->second.done);
+    const NodeId to = it->second.to;
+    pending_.erase(it);
+    ++counters_.link_failures;
+    link_failures_metric_->Increment();
+    done(Status::Unavailable("no connection to " + to));
+  }
 }
 
 int64_t PeerRpc::Waited(const Message& message, int64_t now) {

@@ -145,6 +145,7 @@ class PeerRpc {
   void ExpireCalls();
   // Fails, on the next turn, the calls to `to` pending now.
   void OnLinkDown(const NodeId& to);
+  void FailCallsOnDownLinks();
 
   NodeId self_;
   uint64_t generation_;
@@ -163,6 +164,11 @@ class PeerRpc {
   // rebuilt from pending_ when settled ones outnumber the live ones.
   using Deadline = std::pair<int64_t, CallId>;
   std::vector<Deadline> deadlines_;
+  // Peers the transport could not reach since the last pass of
+  // FailCallsOnDownLinks, each with the first call id made after the news:
+  // the calls to fail are those to the peer numbered below it.
+  std::map<NodeId, CallId> link_down_;
+  bool link_down_scheduled_ = false;
   // One scheduler timer, for the earliest deadline: no timer per call.
   TimerId timer_ = 0;
   int64_t timer_at_ = 0;

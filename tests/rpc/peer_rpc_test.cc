@@ -165,6 +165,23 @@ TEST_F(PeerRpcTest, CallsToAPeerNoConnectionReachesFailOnTheNextTurnNotAtTheirDe
   EXPECT_TRUE(answers[2].second.status().IsTimeout());
 }
 
+TEST_F(PeerRpcTest, CallsToAnUnreachablePeerAreFailedInOnePassPerTurn) {
+  // The transport tells of the link on every message it drops: a hundred
+  // calls are a hundred notices, and still one pass over the pending calls.
+  transport_.Unreachable("n2");
+  int failed = 0;
+  for (int i = 0; i < 100; ++i) {
+    rpc_.Call("n2", Ping{}, clock_.MonoMicros() + 50 * kMs, [&](Result<MessageBody> r) {
+      if (r.status().IsUnavailable()) ++failed;
+    });
+  }
+  EXPECT_EQ(scheduler_.pending(), 2u) << "the deadline timer and one pass";
+  scheduler_.Advance(0);
+  EXPECT_EQ(failed, 100);
+  EXPECT_EQ(rpc_.counters().link_failures, 100u);
+  EXPECT_EQ(rpc_.pending(), 0u);
+}
+
 TEST_F(PeerRpcTest, AReplyFromAnotherNodeThanTheCalleeAnswersNothing) {
   bool answered = false;
   rpc_.Call("n2", Ping{}, clock_.MonoMicros() + 50 * kMs,
