@@ -19,7 +19,7 @@
 #include "causality/object_limits.h"
 #include "client/client.h"
 #include "client/context_text.h"
-#include "tests/integration/harness.h"
+#include "tests/integration/cluster_test_base.h"
 
 namespace ringkv::testing {
 namespace {
@@ -31,21 +31,9 @@ using Json = nlohmann::json;
 constexpr int kExitUsage = 2;
 constexpr int kExitObjectTooLarge = 5;
 
-class ValidationTest : public ::testing::Test {
+class ValidationTest : public ClusterTestBase {
  protected:
-  void SetUp() override {
-    CommandResult r = cluster_.Start();
-    ASSERT_EQ(r.exit_code, 0) << r.Describe() << "\n" << cluster_.LogTails();
-  }
-  void TearDown() override {
-    if (HasFailure()) std::cerr << cluster_.LogTails();
-  }
-
-  CommandResult Ok(int node, const std::vector<std::string>& args) {
-    CommandResult r = cluster_.Cli(node, args);
-    EXPECT_EQ(r.exit_code, 0) << r.Describe();
-    return r;
-  }
+  void SetUp() override { StartCluster(); }
 
   // A put through `node` at W=all, so every replica applies it. Peers a
   // node could not reach yet right after start are in connection back-off
@@ -76,7 +64,6 @@ class ValidationTest : public ::testing::Test {
     return out;
   }
 
-  LocalClusterFixture cluster_{3};
   TempDir files_;
 };
 
