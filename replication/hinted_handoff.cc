@@ -96,21 +96,19 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   }
   for (auto& entry : *batch) {
     cursor = HintKey(entry.target, entry.partition, entry.bucket, entry.key);
-    // Still waiting for its ack (the cursor wrapped around to it): sent
-    // again only once that delivery failed or timed out.
     if (auto parked = parked_.find(cursor);
         parked != parked_.end() && parked->second.retry_at_us > now) {
       continue;
     }
-    if (ObjectSize(entry.object) > kMaxMergedObjectBytes) {
+    if (const size_t size = ObjectSize(entry.object); size > kMaxMergedObjectBytes) {
       // Merged from writes its target missed apart: no frame carries it.
       refused_->Increment();
       Park(cursor, entry,
-           Status::ObjectTooLarge(std::to_string(ObjectSize(entry.object)) +
-                                  " bytes, too large to send"),
-           now);
+           Status::ObjectTooLarge(std::to_string(size) + " bytes, too large to send"), now);
       continue;
     }
+    // Still waiting for its ack (the cursor wrapped around to it): sent
+    // again only once that delivery failed or timed out.
     if (!flying.insert(cursor).second) continue;
     ReplicaPutRequest delivery{entry.bucket, entry.key, entry.object, {}, /*handoff=*/true};
     sent_->Increment();

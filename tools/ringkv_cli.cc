@@ -3,9 +3,10 @@
 //
 // Exit status: 0 success, 1 not found, 2 usage or bad input, 3 unavailable
 // (quorum not reached or deadline passed), 4 any other error, 5 the write
-// would pass the key's object cap; on failure one line on stderr says why. Every command returns within --timeout plus the
-// client library's kReplyGrace (client/client.h): one deadline covers
-// connecting, sending, waiting and trying further nodes.
+// would pass the key's object cap; on failure one line on stderr says why.
+// Every command returns within --timeout plus the client library's
+// kReplyGrace (client/client.h): one deadline covers connecting, sending,
+// waiting and trying further nodes.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <fstream>
