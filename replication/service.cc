@@ -21,6 +21,9 @@ namespace {
 // recognised: covers the network delaying a copy beyond the deadline.
 constexpr int64_t kForwardDedupSlackUs = 1'000'000;
 
+constexpr const char* kInvalidRequestsHelp =
+    "Requests refused because a field was out of bounds (docs/limits.md), by source.";
+
 ServiceEnv WithMetrics(ServiceEnv env, MetricsRegistry* fallback) {
   if (env.metrics == nullptr) env.metrics = fallback;
   return env;
@@ -43,13 +46,9 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
                                          &options_.buckets, store_.get())),
       requests_(std::make_unique<RequestMetrics>(env_.metrics, env.clock)),
       invalid_client_requests_(env_.metrics->AddCounter(
-          "ringkv_invalid_requests_total",
-          "Requests refused because a field was out of bounds (docs/limits.md), by source.",
-          {{"source", "client"}})),
+          "ringkv_invalid_requests_total", kInvalidRequestsHelp, {{"source", "client"}})),
       invalid_peer_requests_(env_.metrics->AddCounter(
-          "ringkv_invalid_requests_total",
-          "Requests refused because a field was out of bounds (docs/limits.md), by source.",
-          {{"source", "peer"}})) {
+          "ringkv_invalid_requests_total", kInvalidRequestsHelp, {{"source", "peer"}})) {
   if (options_.failure_detection) {
     gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, membership_.ring().members(),
                                            options_.gossip, env_.clock, env_.scheduler, &rpc_,
