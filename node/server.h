@@ -53,6 +53,8 @@ struct sockaddr;
 
 namespace ringkv {
 
+class IoBuffer;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 = any free port (see Server::port())
@@ -174,9 +176,12 @@ class Server {
   void ScheduleResume();
   void ResumePaused();
   void ResumeReading(Connection* conn);
-  // After buffers were freed: waiting connections may go on, and the
-  // memory may go back to the system.
-  void Released();
+  // Frees `buffer`'s block if it is empty and larger than a connection
+  // always keeps.
+  void ShrinkIfEmpty(IoBuffer* buffer);
+  // After `bytes` of buffers were freed: waiting connections may go on,
+  // and the memory may go back to the system.
+  void Released(size_t bytes);
   // `reason` counts it; `log`, when given, limits how often it is logged.
   void Reject(Connection* conn, const Status& why, Counter* reason, LogLimiter* log = nullptr);
   void Close(Connection* conn);
@@ -187,7 +192,6 @@ class Server {
   // Before the connections, which charge it until they are gone.
   BufferBudget budget_;
   MemoryReleaser releaser_;
-  size_t released_seen_ = 0;
   evconnlistener* listener_ = nullptr;
   uint16_t port_ = 0;
   uint64_t next_conn_id_ = 1;
@@ -203,6 +207,7 @@ class Server {
   std::list<Connection*> by_activity_;
   // Connections with replies to send at the end of this turn.
   std::vector<uint64_t> to_flush_;
+  std::vector<uint64_t> flushing_;  // to_flush_ as FlushQueued() took it
   std::unordered_set<uint64_t> paused_;
   bool resume_scheduled_ = false;
   size_t in_flight_ = 0;
