@@ -372,7 +372,8 @@ void Server::OnTimer(int, short, void* arg) {
 size_t Server::InputCapacityCap(const Connection* conn) {
   // Room for the next read, but no more than the frame being read needs: a
   // buffer grows as its frame's bytes arrive (doubling), never to the
-  // announced length up front, and never past it.
+  // announced length up front, and past it only by the one read's chunk
+  // (IoBuffer::CapacityFor keeps room for `min`).
   const size_t announced = AnnouncedFrameSize(conn->in.readable());
   return announced > conn->in.size() ? std::max(announced, kFreeBufferBytes) : SIZE_MAX;
 }
