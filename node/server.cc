@@ -27,8 +27,6 @@ constexpr size_t kIdleBufferBytes = kFreeBufferBytes;
 // Freed buffer bytes after which the heap is trimmed, and how often at most.
 constexpr size_t kTrimAfterBytes = 8u << 20;
 constexpr int64_t kTrimIntervalMs = 1000;
-// How often at most the cap being reached is logged.
-constexpr int64_t kCapWarningIntervalMs = 10'000;
 
 timeval MillisToTimeval(int64_t ms) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
@@ -281,9 +279,8 @@ void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
 }
 
 bool Server::ShedForNewConnection() {
-  const int64_t now = NowMs();
-  const bool warn = now - last_cap_warning_ms_ >= kCapWarningIntervalMs;
-  if (warn) last_cap_warning_ms_ = now;
+  uint64_t suppressed = 0;  // the evictions and refusals count them
+  const bool warn = cap_log_.Allow(&suppressed);
   for (Connection* conn : by_activity_) {
     if (!Idle(conn)) continue;
     if (warn) {

@@ -28,6 +28,7 @@
 // runs on the loop's thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -198,6 +199,8 @@ class Server {
   Metrics metrics_;
   LogLimiter handshake_log_;
   LogLimiter peer_refused_log_;
+  // The cap being reached is logged at most this often.
+  LogLimiter cap_log_{std::chrono::seconds(10)};
   // Reply closures hold a weak reference, so a reply that outlives the
   // server is dropped instead of touching freed memory.
   std::shared_ptr<bool> alive_;
@@ -211,7 +214,6 @@ class Server {
   std::unordered_set<uint64_t> paused_;
   bool resume_scheduled_ = false;
   size_t in_flight_ = 0;
-  int64_t last_cap_warning_ms_ = INT64_MIN / 2;
   MetricsRegistry::CallbackHandle open_gauge_;
   MetricsRegistry::CallbackHandle pending_gauge_;
   MetricsRegistry::CallbackHandle buffered_gauge_;
