@@ -92,6 +92,39 @@ void RaiseOpenFileLimit(size_t max_connections) {
   }
 }
 
+// The secret peers authenticate with (docs/security.md); none only when the
+// operator spelled out --insecure-no-peer-auth. Without
+// --cluster-secret-file, the one ringkv-cluster keeps beside the cluster file
+// is used, so node commands written before peers authenticated still start
+// the node they did; a node with no peers makes up one nobody knows, so no
+// connection can pass as a peer.
+Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members) {
+  if (flags.insecure_no_peer_auth) {
+    if (!flags.cluster_secret_file.empty()) {
+      return Status::InvalidArgument(
+          "--cluster-secret-file and --insecure-no-peer-auth exclude each other");
+    }
+    return std::optional<std::string>();
+  }
+  std::string file = flags.cluster_secret_file;
+  if (file.empty()) {
+    std::filesystem::path beside =
+        std::filesystem::path(flags.cluster).parent_path() / "cluster-secret";
+    std::error_code ec;
+    if (std::filesystem::exists(beside, ec)) file = beside.string();
+  }
+  if (file.empty() && members > 1) {
+    return Status::InvalidArgument(
+        "no cluster secret: pass --cluster-secret-file FILE (ringkv-cluster start writes "
+        "DIR/cluster-secret and nodes find it beside DIR/cluster.toml), or "
+        "--insecure-no-peer-auth to let anyone who can reach this node act as a peer "
+        "(development only)");
+  }
+  Result<std::string> secret = file.empty() ? RandomClusterSecret() : ReadClusterSecret(file);
+  if (!secret.ok()) return Status::InvalidArgument("cluster secret: " + secret.status().message());
+  return std::optional<std::string>(std::move(secret).value());
+}
+
 struct EventDeleter {
   void operator()(event* ev) const { event_free(ev); }
 };
@@ -122,38 +155,9 @@ int Run(const Flags& flags) {
   if (self == nullptr) {
     return Fail(kExitConfig, "node '" + flags.node + "' is not a member of " + flags.cluster);
   }
-  // Peers authenticate with the cluster secret (docs/security.md); running
-  // without is a choice the operator must spell out.
-  std::optional<std::string> secret;
-  if (!flags.cluster_secret_file.empty() && flags.insecure_no_peer_auth) {
-    return Fail(kExitConfig, "--cluster-secret-file and --insecure-no-peer-auth exclude each other");
-  }
-  // Without the flag, the secret ringkv-cluster keeps beside the cluster
-  // file is used, so node commands written before peers authenticated still
-  // start the node they did; a node with no peers needs none.
-  std::string secret_file = flags.cluster_secret_file;
-  if (secret_file.empty() && !flags.insecure_no_peer_auth) {
-    std::filesystem::path beside =
-        std::filesystem::path(flags.cluster).parent_path() / "cluster-secret";
-    std::error_code ec;
-    if (std::filesystem::exists(beside, ec)) secret_file = beside.string();
-  }
-  if (!secret_file.empty()) {
-    Result<std::string> read = ReadClusterSecret(secret_file);
-    if (!read.ok()) return Fail(kExitConfig, "cluster secret: " + read.status().message());
-    secret = std::move(read).value();
-  } else if (!flags.insecure_no_peer_auth && cluster->members.size() > 1) {
-    return Fail(kExitConfig,
-                "no cluster secret: pass --cluster-secret-file FILE (ringkv-cluster start "
-                "writes DIR/cluster-secret and nodes find it beside DIR/cluster.toml), or "
-                "--insecure-no-peer-auth to let anyone who can reach this node act as a peer "
-                "(development only)");
-  } else if (!flags.insecure_no_peer_auth) {
-    // Alone: a secret nobody knows, so no connection can pass as a peer.
-    Result<std::string> alone = RandomClusterSecret();
-    if (!alone.ok()) return Fail(kExitConfig, "cluster secret: " + alone.status().message());
-    secret = std::move(alone).value();
-  }
+  Result<std::optional<std::string>> peer_secret = PeerSecret(flags, cluster->members.size());
+  if (!peer_secret.ok()) return Fail(kExitConfig, peer_secret.status().message());
+  const std::optional<std::string> secret = std::move(peer_secret).value();
   ServerOptions server_options;
   server_options.max_frame_bytes = flags.max_frame_bytes;
   server_options.limits = flags.limits;

@@ -350,11 +350,8 @@ Result<pid_t> LocalCluster::RestartNode(const ClusterMember& member,
     while (std::getline(in, arg)) command.push_back(arg);
   }
   if (command.empty()) command = Command(member, false);
-  // Saved before peers authenticated: the node would now refuse to start.
-  if (std::find(command.begin(), command.end(), "--cluster-secret-file") == command.end() &&
-      std::find(command.begin(), command.end(), "--insecure-no-peer-auth") == command.end()) {
-    command.insert(command.end(), {"--cluster-secret-file", SecretPath()});
-  }
+  // A command saved before peers authenticated has no --cluster-secret-file:
+  // ringkv-node then finds the secret beside the cluster file by itself.
   return Spawn(member, command);
 }
 

@@ -1,7 +1,8 @@
 // A real ringkv-node process (one-member cluster on a free 127.0.0.1 port)
 // fed hostile input: an oversized frame and a garbage frame on separate
 // connections are cut off and logged, and a valid ping still gets its pong.
-// SIGTERM then ends it with exit code 0. The binary comes from $RINGKV_NODE.
+// SIGTERM then ends it with exit code 0. Without a usable cluster secret a
+// node of a larger cluster refuses to start. The binary comes from $RINGKV_NODE.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +23,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-#include <cstdio>
 
 #include "proto/codec.h"
 #include "proto/frame.h"
@@ -102,6 +103,20 @@ std::string ReadFile(const fs::path& p) {
   return s.str();
 }
 
+// Polls (bounded) for `pid` to exit; its exit code, 128+signal when killed,
+// or -1 when it still runs after 10 s.
+int WaitExit(pid_t pid) {
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (Clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    poll(nullptr, 0, 20);
+  }
+  return -1;
+}
+
 class NodeProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -162,16 +177,9 @@ class NodeProcessTest : public ::testing::Test {
   // Sends SIGTERM and waits (bounded) for the exit status.
   int Terminate() {
     kill(pid_, SIGTERM);
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    int status = 0;
-    while (Clock::now() < deadline) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      poll(nullptr, 0, 20);
-    }
-    return -1;
+    const int code = WaitExit(pid_);
+    if (code >= 0) pid_ = -1;
+    return code;
   }
 
   fs::path dir_, log_, secret_;
@@ -240,12 +248,6 @@ TEST_F(NodeProcessTest, RestartKeepsTheIncarnation) {
   EXPECT_NE(both.find(incarnation, at + 1), std::string::npos) << both;
 }
 
-}  // namespace
-}  // namespace ringkv
-
-namespace ringkv {
-namespace {
-
 // Runs ringkv-node with `extra` flags (on a copy of the fixture's cluster
 // file, its own data directory) and returns its exit code, stderr in `*err`.
 int RunToExit(const fs::path& dir, const std::vector<std::string>& extra, std::string* err) {
@@ -264,18 +266,13 @@ int RunToExit(const fs::path& dir, const std::vector<std::string>& extra, std::s
     execv(bin, argv.data());
     _exit(127);
   }
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  int status = 0;
-  while (Clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      *err = ReadFile(err_path);
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    poll(nullptr, 0, 20);
+  const int code = WaitExit(pid);
+  if (code < 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
+  *err = ReadFile(err_path);
+  return code;
 }
 
 // Peers authenticate always: a node with no secret, or one others can

@@ -69,8 +69,8 @@ class ServerPeerAuthTest : public ::testing::Test {
     ASSERT_TRUE(server_->Start().ok());
   }
 
-  // Runs the opener's side as `as` holding `secret`; returns the challenge's
-  // verdict (the proof is sent whatever it says, as a forger would).
+  // Runs the opener's side as `as` holding `secret`. The proof goes out
+  // even when the challenge does not verify, as a forger would send one.
   void Authenticate(TestClient* c, const NodeId& as, const std::string& secret) {
     PeerAuthenticator opener(as, secret, [](const NodeId&) { return true; });
     PeerAuthenticator::Opening opening;
