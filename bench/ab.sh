@@ -78,65 +78,18 @@ build "$SHA_A"
 build "$SHA_B"
 
 TMP=$(mktemp -d /tmp/ringkv-ab.XXXXXX)
-REDIS_PID=""
-CLUSTERS=()  # "CLUSTER_TOOL DIR" of every cluster started
-
-node_pids() {  # CLUSTER_TOOL DIR: the pids of a cluster's nodes
-  "$1" status --dir "$2" --json 2>/dev/null |
-    python3 -c 'import json,sys; print(" ".join(str(n["pid"]) for n in json.load(sys.stdin) if n.get("pid")))' \
-      2>/dev/null || true
-}
-
-stop_cluster() {  # CLUSTER_TOOL DIR
-  local pids
-  pids=$(node_pids "$1" "$2")
-  "$1" stop --dir "$2" >/dev/null 2>&1 || true
-  for pid in $pids; do kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true; done
-}
-
-stop_redis() {
-  [[ -n $REDIS_PID ]] || return 0
-  if kill -0 "$REDIS_PID" 2>/dev/null; then
-    kill "$REDIS_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$REDIS_PID" 2>/dev/null || true
-  fi
-  REDIS_PID=""
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  stop_redis
-  for c in "${CLUSTERS[@]}"; do stop_cluster $c; done
+  stop_servers
   rm -rf "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {  # COUNT: a port on 127.0.0.1 free now with COUNT following ones
-  python3 - "${1:-1}" <<'EOF'
-import random, socket, sys
-count = int(sys.argv[1])
-for _ in range(200):
-    base = random.randint(20000, 32000 - count)
-    socks = []
-    try:
-        for p in range(base, base + count + 1):
-            s = socket.socket()
-            s.bind(("127.0.0.1", p))
-            socks.append(s)
-        print(base)
-        sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-sys.exit("no free port range")
-EOF
-}
 
 # run DIR NAME TARGET PIDS ARGS...: one ringkv-bench run, its report in DIR/NAME.json.
 run() {
@@ -162,14 +115,7 @@ redis_round() {  # DIR
   local port
   port=$(free_port 1)
   rm -rf "$TMP/redis"
-  mkdir -p "$TMP/redis"
-  nice -n "$NICE" redis-server --bind 127.0.0.1 --port "$port" --dir "$TMP/redis" --appendonly yes \
-    --appendfsync everysec --save '' --daemonize no --logfile "$TMP/redis/redis.log" &
-  REDIS_PID=$!
-  for _ in $(seq 100); do
-    redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  start_redis "$port" "$TMP/redis"
   run "$1" redis-load "redis://127.0.0.1:$port" "$REDIS_PID" --load --concurrency "$CONC"
   workloads "$1" redis "redis://127.0.0.1:$port" "$REDIS_PID"
   stop_redis
@@ -177,21 +123,14 @@ redis_round() {  # DIR
 
 side_round() {  # DIR SHA: scenarios 1 and 2 of one side
   local dir=$1 tool=$WORK/$2/build-release/tools/ringkv-cluster
-  local nodes n rq base cdir target pids
+  local nodes n rq cdir pids
   for nodes in 1 3; do
     if ((nodes == 1)); then n=1; rq=1; else n=3; rq=2; fi
-    base=$(free_port "$nodes")
     cdir=$TMP/cluster-$(basename "$dir")-$nodes
-    CLUSTERS+=("$tool $cdir")
-    nice -n "$NICE" "$tool" start --nodes "$nodes" --dir "$cdir" --base-port "$base" --n "$n" \
-      --bucket "bench:resolver=lww,n=$n,r=$rq,w=$rq" >"$dir/cluster-$nodes.log" 2>&1 ||
-      { cat "$dir/cluster-$nodes.log" >&2; exit 1; }
-    target=ringkv://
-    for i in $(seq "$nodes"); do target+="127.0.0.1:$((base + i)),"; done
-    target=${target%,}
+    start_cluster "$tool" "$cdir" "$dir/cluster-$nodes.log" "$nodes" "$n" "$rq" "$rq"
     pids=$(node_pids "$tool" "$cdir")
-    run "$dir" "ringkv$nodes-load" "$target" "$pids" --load --concurrency "$CONC" --w "$rq"
-    workloads "$dir" "ringkv$nodes" "$target" "$pids" --r "$rq" --w "$rq"
+    run "$dir" "ringkv$nodes-load" "$TARGET" "$pids" --load --concurrency "$CONC" --w "$rq"
+    workloads "$dir" "ringkv$nodes" "$TARGET" "$pids" --r "$rq" --w "$rq"
     stop_cluster "$tool" "$cdir"
     rm -rf "$cdir"
   done
@@ -202,26 +141,20 @@ side_round() {  # DIR SHA: scenarios 1 and 2 of one side
 # on only for INSTRUCTION_OPS operations of workload A uniform (20,000 keys
 # loaded first); ab_summary.py sums the counts of every node.
 instructions() {
-  local dir=$1 sha=$2 nodes=$3 n rq base cdir target pids
+  local dir=$1 sha=$2 nodes=$3 n rq cdir pids
   local tool=$WORK/$sha/build-release/tools/ringkv-cluster
   if ((nodes == 1)); then n=1; rq=1; else n=3; rq=2; fi
   printf '#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s "%s" "$@"\n' \
     "$dir/callgrind-$nodes.%p" "$WORK/$sha/build-release/node/ringkv-node" >"$dir/valgrind-node.sh"
   chmod +x "$dir/valgrind-node.sh"
-  base=$(free_port "$nodes")
   cdir=$TMP/callgrind-$(basename "$dir")-$nodes
-  CLUSTERS+=("$tool $cdir")
-  nice -n "$NICE" "$tool" start --node-binary "$dir/valgrind-node.sh" --nodes "$nodes" --dir "$cdir" \
-    --base-port "$base" --n "$n" --bucket "bench:resolver=lww,n=$n,r=$rq,w=$rq" \
-    >"$dir/callgrind-cluster-$nodes.log" 2>&1 || { cat "$dir/callgrind-cluster-$nodes.log" >&2; exit 1; }
-  target=ringkv://
-  for i in $(seq "$nodes"); do target+="127.0.0.1:$((base + i)),"; done
-  target=${target%,}
+  start_cluster "$tool" "$cdir" "$dir/callgrind-cluster-$nodes.log" "$nodes" "$n" "$rq" "$rq" \
+    --node-binary "$dir/valgrind-node.sh"
   pids=$(node_pids "$tool" "$cdir")
-  nice -n "$NICE" "$BENCH" --target "$target" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
+  nice -n "$NICE" "$BENCH" --target "$TARGET" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
     --quiet --load --concurrency "$CONC" --w "$rq" --client-timeout 60 >/dev/null
   for pid in $pids; do callgrind_control -i on "$pid" >/dev/null 2>&1; done
-  nice -n "$NICE" "$BENCH" --target "$target" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
+  nice -n "$NICE" "$BENCH" --target "$TARGET" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
     --quiet --workload a --distribution uniform --concurrency "$CONC" --ops "$INSTRUCTION_OPS" \
     --r "$rq" --w "$rq" --client-timeout 60 --json "$dir/callgrind-$nodes.json" >/dev/null
   for pid in $pids; do

@@ -17,25 +17,17 @@ class BufferBudget {
   BufferBudget(const BufferBudget&) = delete;
   BufferBudget& operator=(const BufferBudget&) = delete;
 
-  size_t limit() const { return limit_; }
   size_t used() const { return used_; }
   // Whether `more` bytes still fit under the limit.
   bool Allows(size_t more) const { return used_ + more <= limit_; }
   bool exceeded() const { return used_ > limit_; }
-  // Bytes released since this budget was made; only grows, so a reader
-  // can tell how much was freed since it last looked.
-  size_t released_total() const { return released_total_; }
 
   void Charge(size_t bytes) { used_ += bytes; }
-  void Release(size_t bytes) {
-    used_ -= bytes;
-    released_total_ += bytes;
-  }
+  void Release(size_t bytes) { used_ -= bytes; }
 
  private:
   const size_t limit_;
   size_t used_ = 0;
-  size_t released_total_ = 0;
 };
 
 }  // namespace ringkv

@@ -2,16 +2,12 @@
 
 #include <malloc.h>
 
-#include <chrono>
+#include "node/system_clock.h"
 
 namespace ringkv {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowMs() { return SystemClock().MonoMicros() / 1000; }
 
 }  // namespace
 

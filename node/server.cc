@@ -7,12 +7,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <utility>
 
 #include "node/io_buffer.h"
 #include "node/socket_util.h"
+#include "node/system_clock.h"
 #include "proto/codec.h"
 
 namespace ringkv {
@@ -27,18 +27,12 @@ constexpr size_t kIdleBufferBytes = kFreeBufferBytes;
 // Freed buffer bytes after which the heap is trimmed, and how often at most.
 constexpr size_t kTrimAfterBytes = 8u << 20;
 constexpr int64_t kTrimIntervalMs = 1000;
-// How often at most the cap being reached is logged.
-constexpr int64_t kCapWarningIntervalMs = 10'000;
 
 timeval MillisToTimeval(int64_t ms) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowMs() { return SystemClock().MonoMicros() / 1000; }
 
 }  // namespace
 
@@ -106,62 +100,58 @@ class Server::PendingReply {
 };
 
 Server::Metrics::Metrics(MetricsRegistry* registry) {
+  // A counter family with one label: returns its series for a label value.
+  auto family = [registry](const char* name, const char* help, const char* label) {
+    return [=](const char* value) { return registry->AddCounter(name, help, {{label, value}}); };
+  };
   accepted = registry->AddCounter("ringkv_server_connections_accepted_total",
                                   "Connections accepted from clients and peers.");
-  const char* messages_help = "Messages decoded, by sender: a client, or a peer (non-empty from).";
-  client_messages = registry->AddCounter("ringkv_server_messages_received_total", messages_help,
-                                         {{"sender", "client"}});
-  peer_messages = registry->AddCounter("ringkv_server_messages_received_total", messages_help,
-                                       {{"sender", "peer"}});
+  auto received = family("ringkv_server_messages_received_total",
+                         "Messages decoded, by sender: a client, or a peer (non-empty from).",
+                         "sender");
+  client_messages = received("client");
+  peer_messages = received("peer");
   replies = registry->AddCounter("ringkv_server_replies_total",
                                  "Replies queued on the connection their request came in on.");
   bytes_received = registry->AddCounter("ringkv_server_received_bytes_total",
                                         "Bytes read from connections.");
   bytes_sent = registry->AddCounter("ringkv_server_sent_bytes_total",
                                     "Bytes written to connections.");
-  const char* pauses_help =
+  auto paused = family(
+      "ringkv_server_read_pauses_total",
       "Times a connection stopped being read, by reason: requests (its requests being served "
       "reached the limit), replies (its unsent replies passed the limit) or memory (the node's "
-      "buffers are full).";
-  auto paused = [&](const char* reason) {
-    return registry->AddCounter("ringkv_server_read_pauses_total", pauses_help,
-                                {{"reason", reason}});
-  };
+      "buffers are full).",
+      "reason");
   paused_requests = paused("requests");
   paused_replies = paused("replies");
   paused_memory = paused("memory");
-  const char* shed_help =
+  auto shed = family(
+      "ringkv_server_connections_shed_total",
       "Connections closed to stay within the limits, by reason: idle_timeout, unread (its "
       "client took none of its replies for the idle timeout), evicted (the longest idle, for "
       "a new connection at the cap) or refused (a new connection at the cap when none was "
-      "idle).";
-  auto shed = [&](const char* reason) {
-    return registry->AddCounter("ringkv_server_connections_shed_total", shed_help,
-                                {{"reason", reason}});
-  };
+      "idle).",
+      "reason");
   shed_idle = shed("idle_timeout");
   shed_evicted = shed("evicted");
   shed_refused = shed("refused");
   shed_unread = shed("unread");
-  const char* rejected_help =
-      "Connections closed for bad input, by reason (docs/wire-protocol.md).";
-  auto rejected = [&](const char* reason) {
-    return registry->AddCounter("ringkv_server_connections_rejected_total", rejected_help,
-                                {{"reason", reason}});
-  };
+  auto rejected = family("ringkv_server_connections_rejected_total",
+                         "Connections closed for bad input, by reason (docs/wire-protocol.md).",
+                         "reason");
   bad_frame = rejected("bad_frame");
   undecodable = rejected("undecodable");
   slowloris = rejected("slowloris");
   truncated = rejected("truncated");
-  const char* handshakes_help =
+  auto handshakes = family(
+      "ringkv_server_peer_handshakes_total",
       "Peer handshakes on accepted connections, by result: ok, refused (malformed, not a "
-      "member, wrong proof, out of order) or timeout.";
-  handshakes_ok = registry->AddCounter("ringkv_server_peer_handshakes_total", handshakes_help,
-                                       {{"result", "ok"}});
-  handshakes_refused = registry->AddCounter("ringkv_server_peer_handshakes_total",
-                                            handshakes_help, {{"result", "refused"}});
-  handshakes_timed_out = registry->AddCounter("ringkv_server_peer_handshakes_total",
-                                              handshakes_help, {{"result", "timeout"}});
+      "member, wrong proof, out of order) or timeout.",
+      "result");
+  handshakes_ok = handshakes("ok");
+  handshakes_refused = handshakes("refused");
+  handshakes_timed_out = handshakes("timeout");
   peer_messages_refused = registry->AddCounter(
       "ringkv_server_peer_messages_refused_total",
       "Peer messages (non-empty from) refused, with their connection, because the connection "
@@ -289,9 +279,8 @@ void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
 }
 
 bool Server::ShedForNewConnection() {
-  const int64_t now = NowMs();
-  const bool warn = now - last_cap_warning_ms_ >= kCapWarningIntervalMs;
-  if (warn) last_cap_warning_ms_ = now;
+  uint64_t suppressed = 0;  // the evictions and refusals count them
+  const bool warn = cap_log_.Allow(&suppressed);
   for (Connection* conn : by_activity_) {
     if (!Idle(conn)) continue;
     if (warn) {
@@ -380,7 +369,8 @@ void Server::OnTimer(int, short, void* arg) {
 size_t Server::InputCapacityCap(const Connection* conn) {
   // Room for the next read, but no more than the frame being read needs: a
   // buffer grows as its frame's bytes arrive (doubling), never to the
-  // announced length up front, and never past it.
+  // announced length up front, and past it only by the one read's chunk
+  // (IoBuffer::CapacityFor keeps room for `min`).
   const size_t announced = AnnouncedFrameSize(conn->in.readable());
   return announced > conn->in.size() ? std::max(announced, kFreeBufferBytes) : SIZE_MAX;
 }
@@ -455,9 +445,7 @@ void Server::ReadFrames(Connection* conn) {
     }
   }
   if (conn->closing) return;
-  const size_t capacity = conn->in.capacity();
-  conn->in.ShrinkIfEmpty(kIdleBufferBytes);
-  if (conn->in.capacity() < capacity) Released();
+  ShrinkIfEmpty(&conn->in);
   // The deadline runs from a frame's first byte, which came in the read
   // that finished the frame before it, or into an empty buffer.
   if (!partial) {
@@ -627,14 +615,16 @@ void Server::QueueFlush(Connection* conn) {
 }
 
 void Server::FlushQueued() {
-  std::vector<uint64_t> ids;
-  ids.swap(to_flush_);
-  for (uint64_t id : ids) {
+  // Swapped with a member, not a local, so both keep their capacity and a
+  // turn's flush allocates nothing.
+  flushing_.swap(to_flush_);
+  for (uint64_t id : flushing_) {
     auto it = connections_.find(id);
     if (it == connections_.end()) continue;
     it->second->flush_queued = false;
     Flush(it->second.get());
   }
+  flushing_.clear();
 }
 
 void Server::Flush(Connection* conn) {
@@ -658,9 +648,7 @@ void Server::Flush(Connection* conn) {
       event_del(conn->write_event);
       conn->writing = false;
     }
-    const size_t capacity = conn->out.capacity();
-    conn->out.ShrinkIfEmpty(kIdleBufferBytes);
-    if (conn->out.capacity() < capacity) Released();
+    ShrinkIfEmpty(&conn->out);
     if (conn->closing) return Close(conn);
     ArmTimer(conn);
   } else {
@@ -729,10 +717,14 @@ void Server::ResumeReading(Connection* conn) {
   ReadFrames(conn);
 }
 
-void Server::Released() {
-  const size_t freed = budget_.released_total() - released_seen_;
-  released_seen_ = budget_.released_total();
-  releaser_.Freed(freed);
+void Server::ShrinkIfEmpty(IoBuffer* buffer) {
+  const size_t capacity = buffer->capacity();
+  buffer->ShrinkIfEmpty(kIdleBufferBytes);
+  if (buffer->capacity() < capacity) Released(capacity - buffer->capacity());
+}
+
+void Server::Released(size_t bytes) {
+  releaser_.Freed(bytes);
   if (!paused_.empty()) ScheduleResume();
 }
 
@@ -760,10 +752,11 @@ void Server::Reject(Connection* conn, const Status& why, Counter* reason, LogLim
 }
 
 void Server::Close(Connection* conn) {
+  const size_t freed = conn->in.capacity() + conn->out.capacity();
   paused_.erase(conn->id);
   by_activity_.erase(conn->by_activity);
   connections_.erase(conn->id);
-  Released();
+  Released(freed);
 }
 
 }  // namespace ringkv

@@ -28,6 +28,7 @@
 // runs on the loop's thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -52,6 +53,8 @@ struct evconnlistener;
 struct sockaddr;
 
 namespace ringkv {
+
+class IoBuffer;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -174,9 +177,12 @@ class Server {
   void ScheduleResume();
   void ResumePaused();
   void ResumeReading(Connection* conn);
-  // After buffers were freed: waiting connections may go on, and the
-  // memory may go back to the system.
-  void Released();
+  // Frees `buffer`'s block if it is empty and larger than a connection
+  // always keeps.
+  void ShrinkIfEmpty(IoBuffer* buffer);
+  // After `bytes` of buffers were freed: waiting connections may go on,
+  // and the memory may go back to the system.
+  void Released(size_t bytes);
   // `reason` counts it; `log`, when given, limits how often it is logged.
   void Reject(Connection* conn, const Status& why, Counter* reason, LogLimiter* log = nullptr);
   void Close(Connection* conn);
@@ -187,13 +193,14 @@ class Server {
   // Before the connections, which charge it until they are gone.
   BufferBudget budget_;
   MemoryReleaser releaser_;
-  size_t released_seen_ = 0;
   evconnlistener* listener_ = nullptr;
   uint16_t port_ = 0;
   uint64_t next_conn_id_ = 1;
   Metrics metrics_;
   LogLimiter handshake_log_;
   LogLimiter peer_refused_log_;
+  // The cap being reached is logged at most this often.
+  LogLimiter cap_log_{std::chrono::seconds(10)};
   // Reply closures hold a weak reference, so a reply that outlives the
   // server is dropped instead of touching freed memory.
   std::shared_ptr<bool> alive_;
@@ -203,10 +210,10 @@ class Server {
   std::list<Connection*> by_activity_;
   // Connections with replies to send at the end of this turn.
   std::vector<uint64_t> to_flush_;
+  std::vector<uint64_t> flushing_;  // to_flush_ as FlushQueued() took it
   std::unordered_set<uint64_t> paused_;
   bool resume_scheduled_ = false;
   size_t in_flight_ = 0;
-  int64_t last_cap_warning_ms_ = INT64_MIN / 2;
   MetricsRegistry::CallbackHandle open_gauge_;
   MetricsRegistry::CallbackHandle pending_gauge_;
   MetricsRegistry::CallbackHandle buffered_gauge_;

@@ -18,9 +18,14 @@ tools/run_tests.py include it), or by hand:
 
     python3 tools/check_layers.py [SOURCE_ROOT]
 
+A layer whose folder is missing (a wrong SOURCE_ROOT) and a built
+top-level folder that LAYERS does not name are violations too, so the check
+cannot pass by looking at nothing.
+
 Prints one line per violation and exits 1 if there is any. Under
 GTEST_OUTPUT=json:PATH it also writes a GoogleTest-style report, one case
-per layer and per public header, which tools/run_tests.py counts like any other test's.
+per layer, per public header and one for unlisted folders, which
+tools/run_tests.py counts like any other test's.
 """
 import json
 import os
@@ -52,8 +57,15 @@ PUBLIC = {
 INCLUDE = re.compile(r'^\s*#\s*include\s*"(([^"/]+)/[^"]*)"')
 
 
+# Top-level folders the build compiles that are not layers: the tests may
+# include any layer.
+NOT_LAYERS = {"tests"}
+
+
 def violations(root, layer):
     allowed = set(LAYERS[layer]) | {layer}
+    if not os.path.isdir(os.path.join(root, layer)):
+        return [f"{layer}/: layer folder is missing (is {root} the source root?)"]
     found = []
     for dirpath, _, files in os.walk(os.path.join(root, layer)):
         for name in sorted(files):
@@ -64,6 +76,15 @@ def violations(root, layer):
                 if folder not in allowed:
                     found.append(f"{rel}:{lineno}: {layer}/ may not include {folder}/ ({line})")
     return found
+
+
+def unlisted(root):
+    """Top-level folders with a meson.build that LAYERS does not name: their
+    includes would go unchecked."""
+    return [f"{name}/: built (meson.build) but not a layer of LAYERS"
+            for name in sorted(os.listdir(root))
+            if name not in LAYERS and name not in NOT_LAYERS
+            and os.path.isfile(os.path.join(root, name, "meson.build"))]
 
 
 def includes(root, rel):
@@ -106,6 +127,7 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
     results = {layer: violations(root, layer) for layer in LAYERS}
     results.update({header: public_violations(root, header) for header in PUBLIC})
+    results["unlisted folders"] = unlisted(root)
     for found in results.values():
         for v in found:
             print(v)
@@ -117,7 +139,7 @@ def main():
         with open(report[len("json:"):], "w") as f:
             json.dump({"testsuites": [{"name": "Layers", "testsuite": cases}]}, f)
     total = sum(len(found) for found in results.values())
-    print(f"layers: {total} upward include(s) in {len(LAYERS)} layers "
+    print(f"layers: {total} violation(s) in {len(LAYERS)} layers "
           f"and {len(PUBLIC)} public header(s)")
     return 1 if total else 0
 

@@ -265,6 +265,30 @@ class Nodes {
 
 std::string Mib(int64_t bytes) { return std::to_string(bytes / kMiB) + " MiB"; }
 
+// Once the hostile clients left, node 1's RSS must come back within
+// kReleasedGrowthBound of `baseline` (freed buffers go back to the system).
+void ExpectReleased(const Nodes& nodes, int64_t baseline, const char* what) {
+  int64_t rss = 0;
+  const bool released = PollUntil(
+      [&] {
+        rss = nodes.rss(1);
+        return rss - baseline < kReleasedGrowthBound;
+      },
+      std::chrono::seconds(10));
+  std::printf("%s: after disconnect %s\n", what, Mib(rss).c_str());
+  EXPECT_TRUE(released) << what << ": RSS after disconnect " << Mib(rss) << ", baseline "
+                        << Mib(baseline);
+}
+
+// Marks the sockets of `fds` the node has closed since the last call in
+// `closed`; returns how many are closed in all.
+int CountClosed(const std::vector<int>& fds, std::vector<bool>* closed) {
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (!(*closed)[i] && PeerClosed(fds[i])) (*closed)[i] = true;
+  }
+  return static_cast<int>(std::count(closed->begin(), closed->end(), true));
+}
+
 TEST(LimitsTest, PipeliningClientThatNeverReadsStaysBounded) {
   Nodes nodes(3, {});
   ASSERT_TRUE(nodes.AwaitServing()) << nodes.LogTail(1);
@@ -309,15 +333,7 @@ TEST(LimitsTest, PipeliningClientThatNeverReadsStaysBounded) {
   EXPECT_LT(peak - baseline, kPeakGrowthBound) << "peak " << Mib(peak);
 
   ::close(hog);
-  int64_t rss = 0;
-  bool released = PollUntil(
-      [&] {
-        rss = nodes.rss(1);
-        return rss - baseline < kReleasedGrowthBound;
-      },
-      std::chrono::seconds(10));
-  std::printf("pipelining: after disconnect %s\n", Mib(rss).c_str());
-  EXPECT_TRUE(released) << "RSS after disconnect " << Mib(rss) << ", baseline " << Mib(baseline);
+  ExpectReleased(nodes, baseline, "pipelining");
 }
 
 // Room for `fds` descriptors in this process (the test opens a thousand).
@@ -379,15 +395,7 @@ TEST(LimitsTest, TrickledLargeFramesStayWithinTheBufferBudget) {
               Mib(static_cast<int64_t>(total)).c_str(), Mib(peak).c_str());
   EXPECT_LT(peak - baseline, kBudget + 64 * kMiB) << "peak " << Mib(peak);
   for (int fd : fds) ::close(fd);
-  int64_t rss = 0;
-  bool released = PollUntil(
-      [&] {
-        rss = nodes.rss(1);
-        return rss - baseline < kReleasedGrowthBound;
-      },
-      std::chrono::seconds(10));
-  std::printf("trickle: after disconnect %s\n", Mib(rss).c_str());
-  EXPECT_TRUE(released) << "RSS after disconnect " << Mib(rss) << ", baseline " << Mib(baseline);
+  ExpectReleased(nodes, baseline, "trickle");
   EXPECT_EQ(Metric(nodes.port(1), "ringkv_server_connections_rejected_total",
                    {{"reason", "slowloris"}}),
             kClients);
@@ -412,17 +420,8 @@ TEST(LimitsTest, IdleConnectionsOverTheCapAreShedAndAClientIsServed) {
   // Every idle connection is closed: by the cap, or by the idle timeout.
   std::vector<bool> closed(kIdle, false);
   int count = 0;
-  PollUntil(
-      [&] {
-        for (int i = 0; i < kIdle; ++i) {
-          if (!closed[i] && PeerClosed(fds[i])) {
-            closed[i] = true;
-            ++count;
-          }
-        }
-        return count == kIdle;
-      },
-      std::chrono::seconds(10));
+  PollUntil([&] { return (count = CountClosed(fds, &closed)) == kIdle; },
+            std::chrono::seconds(10));
   EXPECT_EQ(count, kIdle) << "idle connections still open";
   for (int fd : fds) ::close(fd);
   EXPECT_TRUE(PingAnswered(nodes.port(1)));
@@ -460,22 +459,15 @@ TEST(LimitsTest, ByteAtATimeSendersAreCutOffAtTheFrameDeadline) {
   // long), until all are closed or well past the deadline.
   while (count < kSlow && Clock::now() - start < std::chrono::milliseconds(kDeadlineMs * 3)) {
     for (int i = 0; i < kSlow; ++i) {
-      if (closed[i]) continue;
-      if (next < frame.size() && SendSome(fds[i], frame.substr(next, 1), 0) < 0) {
+      if (!closed[i] && next < frame.size() && SendSome(fds[i], frame.substr(next, 1), 0) < 0) {
         closed[i] = true;
-        ++count;
       }
     }
     ++next;
     const auto pace = Clock::now() + std::chrono::milliseconds(500);
     while (Clock::now() < pace) {
       if (!served) served = PingAnswered(nodes.port(1), std::chrono::seconds(1));
-      for (int i = 0; i < kSlow; ++i) {
-        if (!closed[i] && PeerClosed(fds[i])) {
-          closed[i] = true;
-          ++count;
-        }
-      }
+      count = CountClosed(fds, &closed);
       ::poll(nullptr, 0, 20);
     }
   }

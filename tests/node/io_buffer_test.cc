@@ -45,11 +45,9 @@ TEST(IoBufferTest, ChargesItsBlockToTheBudgetUntilFreed) {
     EXPECT_EQ(budget.used(), buf.capacity());
     buf.Append(std::string(8192, 'y'));
     EXPECT_EQ(budget.used(), buf.capacity());
-    const size_t before = budget.released_total();
     buf.Consume(buf.size());
     buf.ShrinkIfEmpty(1024);
     EXPECT_EQ(budget.used(), 0u);
-    EXPECT_GT(budget.released_total(), before);
     buf.Append("again");
     EXPECT_EQ(budget.used(), buf.capacity());
   }
@@ -66,7 +64,6 @@ TEST(IoBufferTest, BudgetTellsWhatStillFits) {
   EXPECT_TRUE(budget.exceeded());
   budget.Release(110);
   EXPECT_EQ(budget.used(), 0u);
-  EXPECT_EQ(budget.released_total(), 110u);
 }
 
 }  // namespace

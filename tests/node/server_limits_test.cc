@@ -10,6 +10,7 @@
 
 #include "node/server.h"
 #include "tests/common/metric_value.h"
+#include "tests/node/fake_sink.h"
 #include "tests/node/test_client.h"
 
 namespace ringkv {
@@ -17,43 +18,13 @@ namespace {
 
 using testing::AwaitClosed;
 using testing::AwaitMessage;
+using testing::FakeSink;
+using testing::FrameOf;
 using testing::MetricValue;
+using testing::PingFrames;
+using testing::PingWithId;
 using testing::PumpUntil;
 using testing::TestClient;
-
-// Answers every client request with a pong, or holds its reply callback.
-class FakeSink : public MessageSink {
- public:
-  void OnPeerMessage(Message) override {}
-  void OnClientRequest(Message request, std::function<void(Message)> reply) override {
-    ++requests;
-    if (hold_replies) {
-      held.push_back(std::move(reply));
-      return;
-    }
-    Message m;
-    m.request_id = request.request_id;
-    m.body = Pong{"fake" + std::string(reply_padding, '.')};
-    reply(std::move(m));
-  }
-  int requests = 0;
-  size_t reply_padding = 0;
-  bool hold_replies = false;
-  std::vector<std::function<void(Message)>> held;
-};
-
-Message PingWithId(uint64_t id) {
-  Message m;
-  m.request_id = id;
-  m.body = Ping{};
-  return m;
-}
-
-std::string FrameOf(const Message& m) {
-  std::string frame;
-  AppendFrame(EncodeMessage(m), &frame);
-  return frame;
-}
 
 // Runs the loop for about `ms` (pacing a sender, not waiting for a result).
 void RunFor(EventLoop* loop, int ms) {
@@ -93,6 +64,12 @@ class ServerLimitsTest : public ::testing::Test {
     return true;
   }
 
+  // Sends `frames` and runs the loop until the server stops reading `c`.
+  bool SendUntilPaused(TestClient* c, const std::string& frames) {
+    return c->SendRaw(frames) &&
+           PumpUntil(&loop_, [&] { return server_->paused_connections() == 1; });
+  }
+
   double Metric(const char* name, const char* label, const char* value) const {
     return MetricValue(metrics_, name, {{label, value}});
   }
@@ -111,28 +88,23 @@ TEST_F(ServerLimitsTest, RequestsInFlightPauseReadingUntilHalfAreAnswered) {
   Server& server = StartServer(limits);
   sink_.hold_replies = true;
   auto c = Connect();
-  std::string frames;
-  for (uint64_t id = 1; id <= 10; ++id) frames += FrameOf(PingWithId(id));
-  ASSERT_TRUE(c->SendRaw(frames));
-  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.paused_connections() == 1; }));
+  ASSERT_TRUE(SendUntilPaused(c.get(), PingFrames(10)));
   // The other six wait in the buffer, not in the sink.
   EXPECT_EQ(sink_.requests, 4);
   EXPECT_EQ(server.requests_in_flight(), 4u);
   EXPECT_EQ(Metric("ringkv_server_read_pauses_total", "reason", "requests"), 1);
   EXPECT_EQ(MetricValue(metrics_, "ringkv_server_connections_paused"), 1);
   // One answer is not enough (4 -> 3, above half), two are.
-  Message pong;
-  pong.body = Pong{"late"};
-  sink_.held[0](pong);
+  sink_.AnswerHeld(0);
   RunFor(&loop_, 20);
   EXPECT_EQ(sink_.requests, 4);
-  sink_.held[1](pong);
+  sink_.AnswerHeld(1);
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.requests == 6; }));
   // Answering the rest as they come lets all ten through.
   sink_.hold_replies = false;
   size_t answered = 2;
   ASSERT_TRUE(PumpUntil(&loop_, [&] {
-    while (answered < sink_.held.size()) sink_.held[answered++](pong);
+    while (answered < sink_.held.size()) sink_.AnswerHeld(answered++);
     return sink_.requests == 10;
   }));
   EXPECT_EQ(server.requests_in_flight(), 0u);
@@ -149,8 +121,7 @@ TEST_F(ServerLimitsTest, AReplyCallbackDroppedUnansweredFreesItsSlot) {
   Server& server = StartServer(limits);
   sink_.hold_replies = true;
   auto c = Connect();
-  ASSERT_TRUE(c->SendRaw(FrameOf(PingWithId(1)) + FrameOf(PingWithId(2))));
-  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.paused_connections() == 1; }));
+  ASSERT_TRUE(SendUntilPaused(c.get(), PingFrames(2)));
   EXPECT_EQ(sink_.requests, 1);
   sink_.held.clear();  // the sink gave up on it without answering
   EXPECT_EQ(server.requests_in_flight(), 0u);
@@ -212,10 +183,7 @@ TEST_F(ServerLimitsTest, IdleTimeoutClosesIdleConnectionsNotBusyOnes) {
   RunFor(&loop_, 300);
   busy->Poll();
   EXPECT_FALSE(busy->closed());
-  Message pong;
-  pong.request_id = 1;
-  pong.body = Pong{"late"};
-  sink_.held[0](pong);
+  sink_.AnswerHeld(0, /*request_id=*/1);
   auto reply = AwaitMessage(&loop_, busy.get());
   ASSERT_TRUE(reply.has_value());
   // Then it is idle, and goes too.
@@ -306,9 +274,7 @@ TEST_F(ServerLimitsTest, AClientThatTakesNoneOfItsRepliesIsClosedAfterTheIdleTim
   Server& server = StartServer(limits);
   sink_.reply_padding = 256 << 10;
   auto c = Connect();
-  std::string frames;
-  for (uint64_t id = 1; id <= 80; ++id) frames += FrameOf(PingWithId(id));  // 20 MiB of replies
-  ASSERT_TRUE(c->SendRaw(frames));
+  ASSERT_TRUE(c->SendRaw(PingFrames(80)));  // 20 MiB of replies
   // Never read: the socket fills, the rest waits unsent, then the node gives up.
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.connection_count() == 0; }));
   EXPECT_EQ(Metric("ringkv_server_connections_shed_total", "reason", "unread"), 1);
@@ -319,20 +285,15 @@ TEST_F(ServerLimitsTest, AClientThatTakesNoneOfItsRepliesIsClosedAfterTheIdleTim
 TEST_F(ServerLimitsTest, OverTheBudgetAConnectionTakesOneRequestAtATime) {
   ConnectionLimits limits;
   limits.max_buffered_bytes = 8 << 10;  // less than one read buffer
-  Server& server = StartServer(limits);
+  StartServer(limits);
   sink_.hold_replies = true;
   auto c = Connect();
-  std::string frames;
-  for (uint64_t id = 1; id <= 3; ++id) frames += FrameOf(PingWithId(id));
-  ASSERT_TRUE(c->SendRaw(frames));
-  ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.paused_connections() == 1; }));
+  ASSERT_TRUE(SendUntilPaused(c.get(), PingFrames(3)));
   EXPECT_EQ(sink_.requests, 1);
   EXPECT_EQ(Metric("ringkv_server_read_pauses_total", "reason", "replies"), 1);
-  Message pong;
-  pong.body = Pong{"late"};
-  sink_.held[0](pong);
+  sink_.AnswerHeld(0);
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.requests == 2; }));
-  sink_.held[1](pong);
+  sink_.AnswerHeld(1);
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.requests == 3; }));
 }
 

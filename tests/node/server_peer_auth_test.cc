@@ -10,6 +10,7 @@
 
 #include "node/server.h"
 #include "tests/common/metric_value.h"
+#include "tests/node/fake_sink.h"
 #include "tests/node/test_client.h"
 
 namespace ringkv {
@@ -17,23 +18,12 @@ namespace {
 
 using testing::AwaitClosed;
 using testing::AwaitMessage;
+using testing::FakeSink;
 using testing::MetricValue;
 using testing::PumpUntil;
 using testing::TestClient;
 
 const std::string kSecret = "0123456789abcdef0123456789abcdef-test";
-
-class FakeSink : public MessageSink {
- public:
-  void OnPeerMessage(Message message) override { peer.push_back(std::move(message)); }
-  void OnClientRequest(Message request, std::function<void(Message)> reply) override {
-    Message m;
-    m.request_id = request.request_id;
-    m.body = Pong{"fake"};
-    reply(std::move(m));
-  }
-  std::vector<Message> peer;
-};
 
 Message From(const NodeId& from, MessageBody body, uint64_t id = 9) {
   Message m;
