@@ -179,4 +179,12 @@ Result<VersionVector> DecodeContext(std::string_view bytes) {
       });
 }
 
+void VersionVectorToCapnp(const VersionVector& vv, capnp::List<schema::VvEntry>::Builder out) {
+  EntriesToCapnp(vv, out);
+}
+
+Result<VersionVector> VersionVectorFromCapnp(capnp::List<schema::VvEntry>::Reader in) {
+  return EntriesFromCapnp(in);
+}
+
 }  // namespace ringkv

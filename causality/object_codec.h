@@ -27,5 +27,9 @@ Result<VersionVector> DecodeContext(std::string_view bytes);
 // Between Object and its Cap'n Proto form inside a larger message.
 void ObjectToCapnp(const Object& object, schema::Object::Builder out);
 Result<Object> ObjectFromCapnp(schema::Object::Reader in);
+// A version vector as a list of entries inside a larger message; the reader
+// rejects unsorted or zero entries (Corruption).
+void VersionVectorToCapnp(const VersionVector& vv, capnp::List<schema::VvEntry>::Builder out);
+Result<VersionVector> VersionVectorFromCapnp(capnp::List<schema::VvEntry>::Reader in);
 
 }  // namespace ringkv
