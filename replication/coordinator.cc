@@ -94,7 +94,8 @@ struct Coordinator::PutOp {
   PutCallback done;
   Object object;
   std::vector<PeerRpc::CallId> calls;
-  std::vector<NodeId> down;  // primaries believed down and left without a stand-in
+  std::vector<NodeId> down;    // primaries believed down and left without a stand-in
+  std::vector<NodeId> hinted;  // primaries whose hint this node already holds
   TimerId timer = 0;
   TimerId sloppy_timer = 0;
   bool responded = false;
@@ -385,8 +386,8 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
       op->targets.push_back({p, {}});
       op->quorum.Expect(true);
     } else if (!AddFallback(op, p)) {
-      // Without a stand-in, FinishPut leaves the hint here.
       op->down.push_back(p);
+      LeaveHint(op, p);
     }
   }
   for (size_t i = 0; i < op->targets.size(); ++i) SendPut(op, i);
@@ -433,19 +434,29 @@ void Coordinator::OnMidway(const std::shared_ptr<PutOp>& op) {
   if (!op->quorum.Met()) RecruitFallbacks(op);
   // A primary still silent with no stand-in gets its hint now, not at the
   // deadline: a coordinator that dies in between has then left it (the
-  // simulator found writes missing on 3 nodes at N=3 that way). FinishPut
-  // merges into the same hint, and an ack from the primary does not remove
-  // it; delivering it later is a harmless causal merge.
+  // simulator found writes missing on 3 nodes at N=3 that way). An ack
+  // from the primary later does not remove it; delivering it then is a
+  // harmless causal merge.
   for (const PutOp::Target& t : op->targets) {
     if (!t.hint_for.empty() || t.answered) continue;
     bool stand_in = std::any_of(op->targets.begin(), op->targets.end(),
                                 [&](const PutOp::Target& f) { return f.hint_for == t.node; });
-    // A failed hint write is counted by the store and shown in the node's
-    // status (hint_write_failures); the put itself stands or falls on W.
-    if (!stand_in) {
-      (void)hints_->Add(t.node, op->partition, op->request.bucket, op->request.key, op->object);
-    }
+    if (!stand_in) LeaveHint(op, t.node);
   }
+}
+
+bool Coordinator::Covered(const PutOp& op, const NodeId& primary) {
+  return std::any_of(op.targets.begin(), op.targets.end(), [&](const PutOp::Target& t) {
+    return t.acked && (t.node == primary ? t.hint_for.empty() : t.hint_for == primary);
+  });
+}
+
+void Coordinator::LeaveHint(const std::shared_ptr<PutOp>& op, const NodeId& primary) {
+  if (std::find(op->hinted.begin(), op->hinted.end(), primary) != op->hinted.end()) return;
+  op->hinted.push_back(primary);
+  // A failed hint write is counted by the store and shown in the node's
+  // status (hint_write_failures); the put itself stands or falls on W.
+  (void)hints_->Add(primary, op->partition, op->request.bucket, op->request.key, op->object);
 }
 
 void Coordinator::RecruitFallbacks(const std::shared_ptr<PutOp>& op) {
@@ -466,6 +477,13 @@ void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, size_t target,
   t.answered = true;
   t.acked = status.ok();
   op->quorum.Answered(status.ok(), /*primary=*/t.hint_for.empty());
+  // A refusal or a broken link is known now: the write waits for that
+  // primary here at once, so a coordinator dying before the deadline leaves
+  // no window but the one between the failure and this line.
+  if (!status.ok()) {
+    const NodeId& primary = t.hint_for.empty() ? t.node : t.hint_for;
+    if (!Covered(*op, primary)) LeaveHint(op, primary);
+  }
   MaybeFinishPut(op);
 }
 
@@ -490,13 +508,7 @@ void Coordinator::FinishPut(const std::shared_ptr<PutOp>& op) {
   // Every primary that neither acknowledged nor had a fallback acknowledge
   // for it gets a hint here.
   for (const NodeId& p : op->primaries) {
-    if (p == options_->self) continue;
-    bool covered = std::any_of(op->targets.begin(), op->targets.end(), [&](const auto& t) {
-      return t.acked && (t.node == p ? t.hint_for.empty() : t.hint_for == p);
-    });
-    if (!covered) {
-      (void)hints_->Add(p, op->partition, op->request.bucket, op->request.key, op->object);
-    }
+    if (p != options_->self && !Covered(*op, p)) LeaveHint(op, p);
   }
 }
 

@@ -78,6 +78,10 @@ class Coordinator {
   void OnPutAck(const std::shared_ptr<PutOp>& op, size_t target, const Status& status);
   void MaybeFinishPut(const std::shared_ptr<PutOp>& op);
   void FinishPut(const std::shared_ptr<PutOp>& op);
+  // Whether a primary's copy is acknowledged, by it or by its stand-in.
+  static bool Covered(const PutOp& op, const NodeId& primary);
+  // Writes `primary`'s hint on this node, once per put.
+  void LeaveHint(const std::shared_ptr<PutOp>& op, const NodeId& primary);
 
   void ForwardNext(const std::shared_ptr<ForwardOp>& op);
   void OnForwardAnswer(const std::shared_ptr<ForwardOp>& op, Result<MessageBody> answer);

@@ -457,6 +457,42 @@ TEST_F(CoordinatorTest, ASilentPrimaryGetsAHintOnTheCoordinatorAtHalfTheDeadline
   }
 }
 
+TEST_F(CoordinatorTest, APrimaryThatRefusesGetsItsHintAtOnce) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  Put(l.key, 2);
+  Answer(OnlyTo<ReplicaPutRequest>(l.others[1]), ReplicaPutReply{Status::IOError("disk full")});
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  std::optional<HintStore::Entry> hint = HintFor(l.others[1]);
+  ASSERT_TRUE(hint.has_value()) << "the failure is known: the hint must not wait for a timer";
+  EXPECT_EQ(hint->object, Local(l));
+  Ack(OnlyTo<ReplicaPutRequest>(l.others[0]));
+  ASSERT_EQ(puts_.size(), 1u);
+  EXPECT_TRUE(puts_[0].status.ok());
+  EXPECT_EQ(hints_.counts().at(l.others[1]), 1u);
+  scheduler_.Advance(kTimeoutUs);
+  EXPECT_EQ(hints_.counts().at(l.others[1]), 1u) << "one hint per primary per put";
+}
+
+TEST_F(CoordinatorTest, APrimaryBelievedDownWithoutAStandInGetsItsHintAtOnce) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  liveness_.SetDown(l.others[1]);
+  for (const NodeId& f : l.fallbacks) liveness_.SetDown(f);
+  Put(l.key, 2);
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  std::optional<HintStore::Entry> hint = HintFor(l.others[1]);
+  ASSERT_TRUE(hint.has_value());
+  EXPECT_EQ(hint->object, Local(l));
+}
+
+TEST_F(CoordinatorTest, AFallbackThatRefusesLeavesItsPrimarysHintAtOnce) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  liveness_.SetDown(l.others[1]);
+  Put(l.key, 2);
+  EXPECT_TRUE(hints_.counts().empty()) << "the fallback stands in";
+  Answer(OnlyTo<ReplicaPutRequest>(l.fallbacks[0]), ErrorReply{Status::Busy("overloaded")});
+  ASSERT_TRUE(HintFor(l.others[1]).has_value()) << "n2 has not answered yet; the hint is due now";
+}
+
 TEST_F(CoordinatorTest, APrimarySilentAtHalfTheDeadlineIsReplacedWhenWNeedsIt) {
   Layout l = KeyWhereSelfIsPrimary(true);
   Put(l.key, 3);
