@@ -189,7 +189,7 @@ TEST_F(ExchangeTest, HostileExchangeRequestsAreRefused) {
   PeerRpc& rpc = cluster_->service(0)->rpc();
   std::vector<Status> answers;
   auto ask = [&](MessageBody body) {
-    rpc.Call(cluster_->id(1), std::move(body), world_.now() + 1'000'000,
+    rpc.Call(cluster_->id(1), std::move(body), cluster_->clock(0).MonoMicros() + 1'000'000,
              [&answers](Result<MessageBody> r) {
                if (!r.ok()) return answers.push_back(r.status());
                std::visit(

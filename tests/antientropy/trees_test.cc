@@ -42,7 +42,8 @@ class TreesTest : public ::testing::Test {
     ASSERT_TRUE(local.ok());
     Object o = Update(local->value_or(Object{}), local->has_value() ? (*local)->context
                                                                      : VersionVector(),
-                      Actor{"n1", 1}, ++ts_, tombstone, value, WriteId{1, ts_});
+                      Actor{"n1", 1}, ++ts_, tombstone, value,
+                      WriteId{1, static_cast<uint64_t>(ts_)});
     ASSERT_TRUE(store_.Put(p, "b", key, o).ok());
   }
 

@@ -208,7 +208,7 @@ TEST_F(AaeTest, AWipedReplicaIsRefilledAndWritesAfterTheWipeAreNeverDominated) {
     after[key] = "after the wipe " + std::to_string(i);
     WriteOptions options;
     options.w = 2;
-    Result<PutResult> put;
+    Result<PutResult> put = Status::Unavailable("not tried");
     const auto deadline = steady_clock::now() + milliseconds(10000);
     while (!(put = client->Put(kBucket, key, after[key], options)).ok() &&
            steady_clock::now() < deadline) {
