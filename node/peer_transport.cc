@@ -255,6 +255,7 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
   Peer* peer = it->second.get();
   if (peer->state == Peer::State::kBackoff) {
     peer->dropped_down->Increment();
+    NotifyLinkDown(to);
     return;
   }
   std::string frame;
@@ -285,6 +286,7 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
     case Peer::State::kBackoff:
       // Connect failed synchronously.
       peer->dropped_down->Increment();
+      NotifyLinkDown(to);
       return;
   }
 }
@@ -345,6 +347,10 @@ void PeerTransport::Fail(Peer* peer, const std::string& why) {
     peer->backoff_timer = 0;
     peer->state = Peer::State::kIdle;
   });
+  // A broken connection may still have delivered its requests, whose
+  // replies come back on the peer's own connection; a connection never made
+  // delivered nothing.
+  if (!was_connected) NotifyLinkDown(peer->id);
 }
 
 void PeerTransport::QueueFlush(Peer* peer) {

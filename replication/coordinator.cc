@@ -477,11 +477,20 @@ void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, size_t target,
   t.answered = true;
   t.acked = status.ok();
   op->quorum.Answered(status.ok(), /*primary=*/t.hint_for.empty());
-  // A refusal or a broken link is known now: the write waits for that
-  // primary here at once, so a coordinator dying before the deadline leaves
-  // no window but the one between the failure and this line.
   if (!status.ok()) {
-    const NodeId& primary = t.hint_for.empty() ? t.node : t.hint_for;
+    // The copy `t` was to hold is known to be missing now (a refusal, or no
+    // connection): a stand-in is asked at once while W still needs one,
+    // and the write waits for that primary here at once, so a coordinator
+    // dying before the deadline leaves no window but the one between the
+    // failure and this line.
+    const NodeId primary = t.hint_for.empty() ? t.node : t.hint_for;
+    bool stand_in_asked = std::any_of(op->targets.begin(), op->targets.end(), [&](const auto& f) {
+      return f.hint_for == primary && !f.answered;
+    });
+    if (!op->quorum.Met() && !stand_in_asked && !Covered(*op, primary) &&
+        AddFallback(op, primary)) {
+      SendPut(op, op->targets.size() - 1);
+    }
     if (!Covered(*op, primary)) LeaveHint(op, primary);
   }
   MaybeFinishPut(op);

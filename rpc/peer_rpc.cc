@@ -30,13 +30,19 @@ PeerRpc::PeerRpc(NodeId self, uint64_t generation, Clock* clock, Scheduler* sche
       unhandled_metric_(metrics->AddCounter("ringkv_rpc_unhandled_requests_total",
                                             "Peer requests of a type this node does not serve.")),
       timeouts_metric_(metrics->AddCounter("ringkv_rpc_call_timeouts_total",
-                                           "Calls to peers that got no reply by their deadline.")) {
+                                           "Calls to peers that got no reply by their deadline.")),
+      link_failures_metric_(metrics->AddCounter(
+          "ringkv_rpc_call_link_failures_total",
+          "Calls to peers failed before their deadline because no connection to the peer "
+          "could be made.")) {
+  transport_->SetLinkDownHandler([this](const NodeId& to) { OnLinkDown(to); });
   pending_gauge_ = metrics->AddGaugeCallback("ringkv_rpc_pending_calls",
                                              "Calls to peers waiting for a reply.", {},
                                              [this] { return static_cast<double>(pending_.size()); });
 }
 
 PeerRpc::~PeerRpc() {
+  transport_->SetLinkDownHandler(nullptr);
   *alive_ = false;
   if (timer_) scheduler_->Cancel(timer_);
 }
@@ -110,6 +116,28 @@ void PeerRpc::ExpireCalls() {
     done(Status::Timeout("no reply by the deadline"));
   }
   ArmTimer();
+}
+
+void PeerRpc::OnLinkDown(const NodeId& to) {
+  std::vector<CallId> doomed;
+  for (const auto& [id, call] : pending_) {
+    if (call.to == to) doomed.push_back(id);
+  }
+  if (doomed.empty()) return;
+  // Not at once: the transport may be telling us from inside a Call.
+  scheduler_->RunAfter(0, [this, alive = alive_, to, doomed = std::move(doomed)] {
+    if (!*alive) return;
+    for (CallId id : doomed) {
+      auto it = pending_.find(id);
+      if (it == pending_.end()) continue;
+      deadlines_.erase({it->second.deadline_us, id});
+      Done done = std::move(it->second.done);
+      pending_.erase(it);
+      ++counters_.link_failures;
+      link_failures_metric_->Increment();
+      done(Status::Unavailable("no connection to " + to));
+    }
+  });
 }
 
 int64_t PeerRpc::Waited(const Message& message, int64_t now) {

@@ -16,6 +16,9 @@
 //   spent in queues and socket buffers is deducted (proto/message_age.h),
 //   and one that expired on the way is answered `timeout` without reaching
 //   its handler.
+// - Calls to a peer the transport cannot connect to (Transport's link-down
+//   notice) fail with Unavailable on the next turn instead of at their
+//   deadline: the caller's fallback and hint need not wait.
 // - One-way messages (gossip) have listeners instead of handlers: no id,
 //   no reply, no deadline.
 //
@@ -70,6 +73,7 @@ class PeerRpc {
     uint64_t late_replies = 0;      // replies matching no pending call
     uint64_t expired_requests = 0;  // refused: their deadline passed on the way
     uint64_t unhandled = 0;         // requests of a type nobody serves
+    uint64_t link_failures = 0;     // calls failed early: no connection to the callee
   };
 
   // All pointers must outlive the PeerRpc. `generation` is this process's
@@ -141,6 +145,8 @@ class PeerRpc {
   void OnRequest(Message message, int64_t now, int64_t waited);
   void ArmTimer();
   void ExpireCalls();
+  // Fails, on the next turn, the calls to `to` pending now.
+  void OnLinkDown(const NodeId& to);
 
   NodeId self_;
   uint64_t generation_;
@@ -165,6 +171,7 @@ class PeerRpc {
   Counter* expired_metric_;
   Counter* unhandled_metric_;
   Counter* timeouts_metric_;
+  Counter* link_failures_metric_;
   MetricsRegistry::CallbackHandle pending_gauge_;
   // Replies may be sent after the PeerRpc is gone (a handler answering
   // late); they check this first.

@@ -368,6 +368,7 @@ TEST_F(CoordinatorTest, PutIsStoredLocallyAndAnsweredAfterWAcks) {
 
 TEST_F(CoordinatorTest, PutFailsAsSoonAsWCannotBeMet) {
   Layout l = KeyWhereSelfIsPrimary(true);
+  for (const NodeId& f : l.fallbacks) liveness_.SetDown(f);
   Put(l.key, 2);
   Answer(OnlyTo<ReplicaPutRequest>(l.others[0]), ErrorReply{Status::Busy("overloaded")});
   EXPECT_TRUE(puts_.empty()) << "the other primary can still make W=2";
@@ -471,6 +472,35 @@ TEST_F(CoordinatorTest, APrimaryThatRefusesGetsItsHintAtOnce) {
   EXPECT_EQ(hints_.counts().at(l.others[1]), 1u);
   scheduler_.Advance(kTimeoutUs);
   EXPECT_EQ(hints_.counts().at(l.others[1]), 1u) << "one hint per primary per put";
+}
+
+TEST_F(CoordinatorTest, APrimaryThatRefusesIsReplacedByAStandInAtOnceWhileWNeedsIt) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  Put(l.key, 3);
+  Ack(OnlyTo<ReplicaPutRequest>(l.others[0]));
+  EXPECT_TRUE(To<ReplicaPutRequest>(l.fallbacks[0]).empty());
+  Answer(OnlyTo<ReplicaPutRequest>(l.others[1]), ErrorReply{Status::Busy("overloaded")});
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  Sent stand_in = OnlyTo<ReplicaPutRequest>(l.fallbacks[0]);
+  EXPECT_EQ(std::get<ReplicaPutRequest>(stand_in.message.body).hint_for, l.others[1]);
+  EXPECT_TRUE(puts_.empty());
+  Ack(stand_in);
+  ASSERT_EQ(puts_.size(), 1u) << "W=3 met by the stand-in, with no wait";
+  EXPECT_TRUE(puts_[0].status.ok());
+}
+
+TEST_F(CoordinatorTest, APrimaryThatCannotBeReachedIsReplacedAndHintedBeforeTheDeadline) {
+  Layout l = KeyWhereSelfIsPrimary(true);
+  transport_.Unreachable(l.others[1]);
+  Put(l.key, 2);
+  scheduler_.Advance(0);
+  EXPECT_EQ(clock_.MonoMicros(), start_);
+  ASSERT_TRUE(HintFor(l.others[1]).has_value());
+  Sent stand_in = OnlyTo<ReplicaPutRequest>(l.fallbacks[0]);
+  EXPECT_EQ(std::get<ReplicaPutRequest>(stand_in.message.body).hint_for, l.others[1]);
+  Ack(OnlyTo<ReplicaPutRequest>(l.others[0]));
+  ASSERT_EQ(puts_.size(), 1u);
+  EXPECT_TRUE(puts_[0].status.ok());
 }
 
 TEST_F(CoordinatorTest, APrimaryBelievedDownWithoutAStandInGetsItsHintAtOnce) {

@@ -102,6 +102,34 @@ TEST_F(PeerRpcTest, ErrorReplyBecomesItsStatusAndCancelSilencesACall) {
   EXPECT_FALSE(cancelled_called);
 }
 
+TEST_F(PeerRpcTest, CallsToAPeerNoConnectionReachesFailOnTheNextTurnNotAtTheirDeadline) {
+  std::vector<std::pair<std::string, Result<MessageBody>>> answers;
+  auto record = [&](std::string name) {
+    return [&answers, name](Result<MessageBody> r) { answers.emplace_back(name, std::move(r)); };
+  };
+  const int64_t deadline = clock_.MonoMicros() + 50 * kMs;
+  rpc_.Call("n2", Ping{}, deadline, record("before"));
+  rpc_.Call("n3", Ping{}, deadline, record("other peer"));
+  transport_.Unreachable("n2");
+  EXPECT_TRUE(answers.empty()) << "never from inside the transport's notice";
+  rpc_.Call("n2", Ping{}, deadline, record("while unreachable"));
+  EXPECT_TRUE(answers.empty()) << "never from inside Call";
+  scheduler_.Advance(0);
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].first, "before");
+  EXPECT_EQ(answers[1].first, "while unreachable");
+  for (const auto& [name, answer] : answers) {
+    EXPECT_TRUE(answer.status().IsUnavailable()) << name;
+    EXPECT_EQ(answer.status().message(), "no connection to n2") << name;
+  }
+  EXPECT_EQ(rpc_.counters().link_failures, 2u);
+  EXPECT_EQ(rpc_.counters().call_timeouts, 0u);
+  EXPECT_EQ(rpc_.pending(), 1u) << "the call to n3 still waits";
+  scheduler_.Advance(50 * kMs);
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_TRUE(answers[2].second.status().IsTimeout());
+}
+
 TEST_F(PeerRpcTest, AReplyFromAnotherNodeThanTheCalleeAnswersNothing) {
   bool answered = false;
   rpc_.Call("n2", Ping{}, clock_.MonoMicros() + 50 * kMs, [&](Result<MessageBody>) {

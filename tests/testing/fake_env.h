@@ -80,6 +80,11 @@ class RecordingTransport : public Transport {
     Message message;
   };
   void Send(const NodeId& to, std::string bytes) override {
+    if (unreachable_.count(to)) {
+      // As the real transport drops a message to a peer it cannot connect to.
+      NotifyLinkDown(to);
+      return;
+    }
     Result<Message> m = DecodeMessage(bytes);
     // Protocol code must only ever send what the codec accepts.
     if (!m.ok()) {
@@ -100,10 +105,16 @@ class RecordingTransport : public Transport {
     return out;
   }
   void Clear() { sent_.clear(); }
+  // No connection to `to` can be made from now on; the transport says so.
+  void Unreachable(const NodeId& to) {
+    unreachable_.insert(to);
+    NotifyLinkDown(to);
+  }
 
  private:
   std::vector<Sent> sent_;
   std::vector<NodeId> undecodable_;
+  std::set<NodeId> unreachable_;
 };
 
 // Every node is up until the test says otherwise.
