@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,8 +23,10 @@
 #include "common/host_port.h"
 #include "common/metrics.h"
 #include "node/cluster_file.h"
+#include "node/cluster_secret.h"
 #include "node/event_loop.h"
 #include "node/node.h"
+#include "node/peer_handshake.h"
 #include "node/peer_transport.h"
 #include "node/server.h"
 #include "node/service_sink.h"
@@ -56,6 +59,8 @@ struct Flags {
   uint32_t request_timeout_ms = 5000;
   uint32_t cache_mb = 64;
   uint32_t object_cache_mb = 32;
+  std::string cluster_secret_file;
+  bool insecure_no_peer_auth = false;
   std::string aae = "on";
   uint32_t aae_interval_ms = 2000;
   std::string hinted_handoff = "on";
@@ -95,6 +100,22 @@ int Run(const Flags& flags) {
   }
   if (self == nullptr) {
     return Fail(kExitConfig, "node '" + flags.node + "' is not a member of " + flags.cluster);
+  }
+  // Peers authenticate with the cluster secret (docs/security.md); running
+  // without is a choice the operator must spell out.
+  std::optional<std::string> secret;
+  if (!flags.cluster_secret_file.empty() && flags.insecure_no_peer_auth) {
+    return Fail(kExitConfig, "--cluster-secret-file and --insecure-no-peer-auth exclude each other");
+  }
+  if (!flags.cluster_secret_file.empty()) {
+    Result<std::string> read = ReadClusterSecret(flags.cluster_secret_file);
+    if (!read.ok()) return Fail(kExitConfig, "cluster secret: " + read.status().message());
+    secret = std::move(read).value();
+  } else if (!flags.insecure_no_peer_auth) {
+    return Fail(kExitConfig,
+                "no cluster secret: pass --cluster-secret-file FILE (ringkv-cluster start "
+                "writes DIR/cluster-secret), or --insecure-no-peer-auth to let anyone who can "
+                "reach this node act as a peer (development only)");
   }
   ServerOptions server_options;
   server_options.max_frame_bytes = flags.max_frame_bytes;
@@ -148,6 +169,20 @@ int Run(const Flags& flags) {
   if (IsSpecificNumericHost(server_options.host)) {
     transport_options.source_host = server_options.host;
   }
+  // Membership is the service's, built below; until then, the cluster file's.
+  Service* service_for_auth = nullptr;
+  std::optional<PeerAuthenticator> auth;
+  if (secret) {
+    auth.emplace(flags.node, *secret, [&service_for_auth, &addresses](const NodeId& id) {
+      return service_for_auth != nullptr ? service_for_auth->membership().addresses().count(id) > 0
+                                         : addresses.count(id) > 0;
+    });
+    transport_options.auth = &*auth;
+    server_options.peer_auth = &*auth;
+  } else {
+    spdlog::warn("peer authentication is off (--insecure-no-peer-auth): anyone who can reach "
+                 "this node can act as a peer");
+  }
   PeerTransport transport(&loop, flags.node, addresses, nullptr, &metrics, transport_options);
   Result<std::unique_ptr<Node>> node =
       Node::Open(std::move(config), std::move(ring).value(),
@@ -157,6 +192,7 @@ int Run(const Flags& flags) {
     return Fail(kExitRuntime, "node metadata in " + flags.data + ": " + node.status().ToString());
   }
   Service& service = (*node)->service();
+  service_for_auth = &service;
   // The transport connects to the members of the current ring epoch.
   service.membership().Subscribe([&transport, &service](const Ring&) {
     transport.SetMembers(service.membership().addresses());
@@ -167,6 +203,8 @@ int Run(const Flags& flags) {
   ServiceSink sink(&service, &transport);
   Server server(&loop, server_options, &sink, &metrics);
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
+  // A peer removed from the ring loses its authenticated connections.
+  service.membership().Subscribe([&server](const Ring&) { server.DropFormerMembers(); });
 
   auto on_signal = [](evutil_socket_t sig, short, void* arg) {
     auto* parts = static_cast<std::pair<Server*, EventLoop*>*>(arg);
@@ -213,6 +251,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body")
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
+  app.add_option("--cluster-secret-file", flags.cluster_secret_file,
+                 "file with the cluster secret peers authenticate with (mode 0600; "
+                 "docs/security.md)");
+  app.add_flag("--insecure-no-peer-auth", flags.insecure_no_peer_auth,
+               "run without a cluster secret: peers are not authenticated (development only)");
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
   app.add_option("--cache-mb", flags.cache_mb, "LevelDB block cache, MiB")
       ->check(CLI::Range(1u, 1u << 20))

@@ -18,6 +18,7 @@
 
 #include "common/host_port.h"
 #include "node/socket_util.h"
+#include "proto/codec.h"
 #include "proto/frame.h"
 
 namespace ringkv {
@@ -31,6 +32,8 @@ constexpr const char* kSentHelp =
 // A connect to a black-holed host, or a peer that stops reading, fails
 // after this long instead of queueing for ever.
 constexpr int kWriteTimeoutSec = 5;
+// A challenge is about a hundred bytes: anything announcing more is not one.
+constexpr uint32_t kMaxHandshakeFrameBytes = 4096;
 
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -51,7 +54,7 @@ bool Retransmitting(int fd) {
 }  // namespace
 
 struct PeerTransport::Peer {
-  enum class State { kIdle, kConnecting, kConnected, kBackoff };
+  enum class State { kIdle, kConnecting, kHandshaking, kConnected, kBackoff };
   PeerTransport* transport;
   NodeId id;
   std::string address;
@@ -71,6 +74,8 @@ struct PeerTransport::Peer {
   Counter* connect_failures = nullptr;
   Counter* connect_attempts = nullptr;
   Counter* connections_lost = nullptr;
+  Counter* handshake_failures = nullptr;
+  PeerAuthenticator::Opening opening;  // of the handshake in progress
   int64_t connect_started_us = 0;  // of the latest connect
   int64_t looked_us = 0;           // when HeardFrom last looked at the peer
 
@@ -144,6 +149,11 @@ void PeerTransport::AddPeer(const NodeId& id, std::string address) {
   peer->connections_lost = metrics->AddCounter(
       "ringkv_peer_connections_lost_total",
       "Established connections to a peer that broke (error, EOF or write timeout).", labels);
+  peer->handshake_failures = metrics->AddCounter(
+      "ringkv_peer_handshake_failures_total",
+      "Connections to a peer dropped because the peer handshake failed: refused by the peer, "
+      "a proof that does not match, another node at the address, or no answer in time.",
+      labels);
   peers_.emplace(id, std::move(peer));
 }
 
@@ -175,6 +185,7 @@ PeerTransportStats PeerTransport::stats() const {
     s.dropped_down += peer->dropped_down->value();
     s.connects += peer->connects->value();
     s.connect_attempts += peer->connect_attempts->value();
+    s.handshake_failures += peer->handshake_failures->value();
   }
   return s;
 }
@@ -214,7 +225,8 @@ void PeerTransport::HeardFrom(const NodeId& id) {
   if (now - peer->looked_us < options_.stall_us) return;
   peer->looked_us = now;
   if (!NeedsReconnect(*peer, now)) return;
-  if (peer->state == Peer::State::kConnected || peer->state == Peer::State::kConnecting) {
+  if (peer->state == Peer::State::kConnected || peer->state == Peer::State::kConnecting ||
+      peer->state == Peer::State::kHandshaking) {
     Fail(peer, peer->state == Peer::State::kConnected
                    ? "packets lost while the peer is heard from; reconnecting"
                    : "connect stalled while the peer is heard from; reconnecting");
@@ -230,6 +242,7 @@ bool PeerTransport::NeedsReconnect(const Peer& peer, int64_t now_us) const {
     case Peer::State::kConnected:
       return Retransmitting(bufferevent_getfd(peer.bev));
     case Peer::State::kConnecting:
+    case Peer::State::kHandshaking:
       return now_us - peer.connect_started_us >= options_.stall_us;
     case Peer::State::kBackoff:
       return true;
@@ -263,6 +276,7 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
   if (peer->state == Peer::State::kIdle) StartConnect(peer);
   switch (peer->state) {
     case Peer::State::kConnecting:
+    case Peer::State::kHandshaking:
       if (peer->pending_bytes + frame.size() > options_.max_queue_bytes) {
         peer->dropped_full->Increment();
         return;
@@ -407,32 +421,99 @@ void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
   auto* peer = static_cast<Peer*>(arg);
   PeerTransport* self = peer->transport;
   if (events & BEV_EVENT_CONNECTED) {
-    peer->state = Peer::State::kConnected;
-    peer->failures = 0;
-    peer->backoff_us = self->options_.min_backoff_us;
-    peer->connects->Increment();
     SetNoDelay(bufferevent_getfd(peer->bev));
-    bufferevent_disable(peer->bev, EV_WRITE);
-    evbuffer* out = bufferevent_get_output(peer->bev);
-    for (const std::string& frame : peer->pending) evbuffer_add(out, frame.data(), frame.size());
-    peer->sent->Add(peer->pending.size());
-    peer->sent_bytes->Add(peer->pending_bytes);
-    peer->pending.clear();
-    peer->pending_bytes = 0;
-    spdlog::debug("connected to {} at {}", peer->id, peer->address);
-    self->QueueFlush(peer);
-    return;
+    if (self->options_.auth != nullptr) return self->StartHandshake(peer);
+    return self->Established(peer);
   }
   if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     std::string why = (events & BEV_EVENT_TIMEOUT) ? "timed out"
                       : (events & BEV_EVENT_EOF)   ? "closed by peer"
                                                    : evutil_socket_error_to_string(
                                                          EVUTIL_SOCKET_ERROR());
+    if (peer->state == Peer::State::kHandshaking) {
+      peer->handshake_failures->Increment();
+      spdlog::warn("peer handshake with {} at {} failed: {}", peer->id, peer->address,
+                   (events & BEV_EVENT_TIMEOUT) ? "no answer in time" : why);
+    }
     self->Fail(peer, why);
   }
 }
 
-void PeerTransport::OnRead(bufferevent* bev, void*) {
+void PeerTransport::Established(Peer* peer) {
+  peer->state = Peer::State::kConnected;
+  peer->failures = 0;
+  peer->backoff_us = options_.min_backoff_us;
+  peer->connects->Increment();
+  timeval write_timeout{kWriteTimeoutSec, 0};
+  bufferevent_set_timeouts(peer->bev, nullptr, &write_timeout);
+  bufferevent_disable(peer->bev, EV_WRITE);
+  evbuffer* out = bufferevent_get_output(peer->bev);
+  for (const std::string& frame : peer->pending) evbuffer_add(out, frame.data(), frame.size());
+  peer->sent->Add(peer->pending.size());
+  peer->sent_bytes->Add(peer->pending_bytes);
+  peer->pending.clear();
+  peer->pending_bytes = 0;
+  spdlog::debug("connected to {} at {}", peer->id, peer->address);
+  QueueFlush(peer);
+}
+
+void PeerTransport::StartHandshake(Peer* peer) {
+  Result<PeerHello> hello = options_.auth->Hello(peer->id, &peer->opening);
+  if (!hello.ok()) return Fail(peer, hello.status().message());
+  peer->state = Peer::State::kHandshaking;
+  Message message;
+  message.body = std::move(hello).value();
+  std::string frame;
+  AppendFrame(EncodeMessage(message), &frame);
+  // The bufferevent writes the hello itself; the read timeout bounds the
+  // wait for the challenge.
+  timeval read_timeout{static_cast<time_t>(options_.handshake_timeout_us / 1'000'000),
+                       static_cast<suseconds_t>(options_.handshake_timeout_us % 1'000'000)};
+  timeval write_timeout{kWriteTimeoutSec, 0};
+  bufferevent_set_timeouts(peer->bev, &read_timeout, &write_timeout);
+  bufferevent_write(peer->bev, frame.data(), frame.size());
+}
+
+void PeerTransport::ContinueHandshake(Peer* peer) {
+  evbuffer* in = bufferevent_get_input(peer->bev);
+  const size_t available = evbuffer_get_length(in);
+  const char* data = reinterpret_cast<const char*>(evbuffer_pullup(in, -1));
+  FrameParse frame = ParseFrame(std::string_view(data, available), kMaxHandshakeFrameBytes);
+  if (frame.state == FrameParse::State::kNeedMore) return;
+  Status failed;
+  if (frame.state == FrameParse::State::kError) {
+    failed = frame.error;
+  } else if (Result<Message> message = DecodeMessage(frame.body); !message.ok()) {
+    failed = message.status();
+  } else if (const auto* error = std::get_if<ErrorReply>(&message->body)) {
+    failed = Status::InvalidArgument("refused by the peer: " + error->status.message());
+  } else if (const auto* challenge = std::get_if<PeerChallenge>(&message->body)) {
+    Result<PeerProof> proof = options_.auth->Answer(peer->opening, *challenge);
+    if (proof.ok()) {
+      evbuffer_drain(in, evbuffer_get_length(in));
+      Message answer;
+      answer.body = std::move(proof).value();
+      std::string out;
+      AppendFrame(EncodeMessage(answer), &out);
+      // Ahead of every queued message, so the acceptor reads it first.
+      evbuffer_add(bufferevent_get_output(peer->bev), out.data(), out.size());
+      spdlog::info("peer {} at {} authenticated", peer->id, peer->address);
+      return Established(peer);
+    }
+    failed = proof.status();
+  } else {
+    failed = Status::InvalidArgument(std::string("expected a peerChallenge, got a ") +
+                                     MessageName(message->body));
+  }
+  peer->handshake_failures->Increment();
+  spdlog::warn("peer handshake with {} at {} failed: {}", peer->id, peer->address,
+               failed.message());
+  Fail(peer, "peer handshake failed");
+}
+
+void PeerTransport::OnRead(bufferevent* bev, void* arg) {
+  auto* peer = static_cast<Peer*>(arg);
+  if (peer->state == Peer::State::kHandshaking) return peer->transport->ContinueHandshake(peer);
   // Peers answer on their own connection to us; anything arriving here is
   // not ours to interpret.
   evbuffer* in = bufferevent_get_input(bev);

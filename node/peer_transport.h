@@ -15,6 +15,12 @@
 // the end of the turn (EventLoop::AtTurnEnd); the socket is watched for
 // writability only while that write would block.
 //
+// With a PeerAuthenticator (docs/security.md), every new connection first
+// runs the peer handshake as its opener (node/peer_handshake.h): nothing
+// else is written on it until the peer proved that it holds the cluster
+// secret and is the member dialled, and it counts as established only then.
+// A failed or slow handshake is a failed connect (back-off, counted).
+//
 // Best effort, as Transport promises: a message is dropped (and counted)
 // while the peer is in backoff after a failed connection, when its queue is
 // full, or when the connection breaks with it unsent. Requests carry
@@ -38,6 +44,7 @@
 #include "common/metrics.h"
 #include "common/transport.h"
 #include "node/event_loop.h"
+#include "node/peer_handshake.h"
 
 struct bufferevent;
 struct evdns_base;
@@ -60,6 +67,11 @@ struct PeerTransportOptions {
   // Numeric address that connections to numeric peer addresses are bound to
   // before connecting, so they leave from it; empty lets the kernel choose.
   std::string source_host;
+  // Authenticates every connection before use; must outlive the transport.
+  // Null sends at once, unauthenticated (--insecure-no-peer-auth).
+  const PeerAuthenticator* auth = nullptr;
+  // A handshake the peer has not answered within this is a failed connect.
+  int64_t handshake_timeout_us = 5'000'000;
 };
 
 // Totals over every peer of the transport's metrics.
@@ -70,6 +82,7 @@ struct PeerTransportStats {
   uint64_t dropped_unknown = 0;    // not a member
   uint64_t connects = 0;           // connections established
   uint64_t connect_attempts = 0;   // connections begun
+  uint64_t handshake_failures = 0; // peers that failed authentication
 };
 
 // As a Liveness, it reports a peer down from the moment a connection to it
@@ -117,6 +130,11 @@ class PeerTransport : public Transport, public Liveness {
   void StartConnect(Peer* peer);
   void Connect(Peer* peer);
   void Fail(Peer* peer, const std::string& why);
+  // The connection is ready for messages: queued ones go out.
+  void Established(Peer* peer);
+  void StartHandshake(Peer* peer);
+  // Reads the peer's challenge; answers it or fails the connection.
+  void ContinueHandshake(Peer* peer);
   void QueueFlush(Peer* peer);
   void FlushQueued();
   static void OnEvent(bufferevent* bev, short events, void* arg);

@@ -45,6 +45,10 @@ struct Server::Connection {
   bool partial_timer = false;   // read_event carries the partial-frame timeout
   // Rejected: reads stop, replies already queued are flushed, then close.
   bool closing = false;
+  // The member this connection proved to be (empty: not a peer).
+  NodeId peer_id;
+  // Set between a peer's hello and its proof.
+  std::unique_ptr<PeerAuthenticator::Accepting> handshake;
   ~Connection() {
     // Either event may be missing when OnAccept ran out of memory.
     if (read_event != nullptr) event_free(read_event);
@@ -80,6 +84,19 @@ Server::Metrics::Metrics(MetricsRegistry* registry) {
   undecodable = rejected("undecodable");
   slowloris = rejected("slowloris");
   truncated = rejected("truncated");
+  const char* handshakes_help =
+      "Peer handshakes on accepted connections, by result: ok, refused (malformed, not a "
+      "member, wrong proof, out of order) or timeout.";
+  handshakes_ok = registry->AddCounter("ringkv_server_peer_handshakes_total", handshakes_help,
+                                       {{"result", "ok"}});
+  handshakes_refused = registry->AddCounter("ringkv_server_peer_handshakes_total",
+                                            handshakes_help, {{"result", "refused"}});
+  handshakes_timed_out = registry->AddCounter("ringkv_server_peer_handshakes_total",
+                                              handshakes_help, {{"result", "timeout"}});
+  peer_messages_refused = registry->AddCounter(
+      "ringkv_server_peer_messages_refused_total",
+      "Peer messages (non-empty from) refused, with their connection, because the connection "
+      "had not authenticated as that member.");
 }
 
 Server::Server(EventLoop* loop, ServerOptions options, MessageSink* sink,
@@ -223,7 +240,14 @@ void Server::ReadFrames(Connection* conn) {
     Result<Message> message = DecodeMessage(frame.body);
     conn->in.Consume(frame.consumed);
     if (!message.ok()) return Reject(conn, message.status(), metrics_.undecodable);
+    if (IsHandshake(message->body)) {
+      if (!Handshake(conn, *message)) return;
+      continue;
+    }
     if (!message->from.empty()) {
+      if (options_.peer_auth != nullptr && message->from != conn->peer_id) {
+        return RefusePeerMessage(conn, *message);
+      }
       metrics_.peer_messages->Increment();
       sink_->OnPeerMessage(std::move(message).value());
     } else {
@@ -247,6 +271,99 @@ void Server::ReadFrames(Connection* conn) {
   } else if (!partial && conn->partial_timer) {
     event_remove_timer(conn->read_event);
     conn->partial_timer = false;
+  }
+}
+
+bool Server::Handshake(Connection* conn, const Message& message) {
+  const PeerAuthenticator* auth = options_.peer_auth;
+  Status refused;
+  if (auth == nullptr) {
+    refused = Status::InvalidArgument("this node does not authenticate peers");
+  } else if (const auto* hello = std::get_if<PeerHello>(&message.body)) {
+    auto accepting = std::make_unique<PeerAuthenticator::Accepting>();
+    Result<PeerChallenge> challenge =
+        conn->peer_id.empty() && conn->handshake == nullptr
+            ? auth->Challenge(*hello, accepting.get())
+            : Result<PeerChallenge>(Status::InvalidArgument("a second hello on one connection"));
+    if (!challenge.ok()) {
+      refused = challenge.status();
+    } else {
+      conn->handshake = std::move(accepting);
+      Message reply;
+      reply.request_id = message.request_id;
+      reply.body = std::move(challenge).value();
+      Reply(conn->id, reply);
+      std::weak_ptr<bool> alive = alive_;
+      const uint64_t id = conn->id;
+      loop_->RunAfter(options_.handshake_timeout_ms * 1000, [this, alive, id] {
+        if (!alive.lock()) return;
+        auto it = connections_.find(id);
+        if (it == connections_.end() || it->second->handshake == nullptr ||
+            it->second->closing) {
+          return;
+        }
+        Reject(it->second.get(),
+               Status::Timeout("peer handshake unfinished after " +
+                               std::to_string(options_.handshake_timeout_ms) + " ms"),
+               metrics_.handshakes_timed_out, &handshake_log_);
+      });
+      return true;
+    }
+  } else if (const auto* proof = std::get_if<PeerProof>(&message.body)) {
+    if (conn->handshake == nullptr) {
+      refused = Status::InvalidArgument("a proof without a hello");
+    } else if (Status st = auth->Verify(*conn->handshake, *proof); !st.ok()) {
+      refused = st;
+    } else {
+      conn->peer_id = conn->handshake->opener;
+      conn->handshake.reset();
+      metrics_.handshakes_ok->Increment();
+      spdlog::info("peer {} authenticated on the connection from {}", conn->peer_id, conn->peer);
+      return true;
+    }
+  } else {
+    refused = Status::InvalidArgument(std::string("a ") + MessageName(message.body) +
+                                      " sent to the accepting side");
+  }
+  RefuseWithError(conn, message.request_id,
+                  Status::InvalidArgument("peer handshake refused: " + refused.message()),
+                  metrics_.handshakes_refused, &handshake_log_);
+  return false;
+}
+
+void Server::RefusePeerMessage(Connection* conn, const Message& message) {
+  std::string why = conn->peer_id.empty()
+                        ? std::string("peer message ") + MessageName(message.body) +
+                              " claiming to be from '" + message.from +
+                              "' on a connection that did not authenticate as a peer"
+                        : std::string("peer message ") + MessageName(message.body) +
+                              " claiming to be from '" + message.from +
+                              "' on a connection authenticated as '" + conn->peer_id + "'";
+  RefuseWithError(conn, message.request_id, Status::InvalidArgument(std::move(why)),
+                  metrics_.peer_messages_refused, &peer_refused_log_);
+}
+
+void Server::RefuseWithError(Connection* conn, uint64_t request_id, const Status& why,
+                             Counter* reason, LogLimiter* log) {
+  Message error;
+  error.request_id = request_id;
+  error.body = ErrorReply{why};
+  Reply(conn->id, error);
+  Reject(conn, why, reason, log);
+}
+
+void Server::DropFormerMembers() {
+  if (options_.peer_auth == nullptr) return;
+  std::vector<Connection*> former;
+  for (const auto& [id, conn] : connections_) {
+    if (!conn->peer_id.empty() && !options_.peer_auth->IsMember(conn->peer_id)) {
+      former.push_back(conn.get());
+    }
+  }
+  for (Connection* conn : former) {
+    spdlog::warn("closing connection from {}: peer {} is no longer a member", conn->peer,
+                 conn->peer_id);
+    Close(conn);
   }
 }
 
@@ -343,9 +460,17 @@ void Server::ResumeReading(Connection* conn) {
   ReadFrames(conn);
 }
 
-void Server::Reject(Connection* conn, const Status& why, Counter* reason) {
+void Server::Reject(Connection* conn, const Status& why, Counter* reason, LogLimiter* log) {
   reason->Increment();
-  spdlog::warn("closing connection from {}: {}", conn->peer, why.ToString());
+  uint64_t suppressed = 0;
+  if (log == nullptr) {
+    spdlog::warn("closing connection from {}: {}", conn->peer, why.ToString());
+  } else if (log->Allow(&suppressed)) {
+    spdlog::warn("closing connection from {}: {}{}", conn->peer, why.ToString(),
+                 suppressed == 0 ? ""
+                                 : " (and " + std::to_string(suppressed) +
+                                       " more like it not logged)");
+  }
   if (conn->out.empty()) return Close(conn);
   // Answers to the requests before the bad frame still go out, within a
   // bounded time: a client that does not read them is cut off anyway.

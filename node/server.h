@@ -10,6 +10,13 @@
 // request to about one read and one send, as in Redis, instead of the two
 // epoll_ctl calls a bufferevent adds per reply.
 //
+// Peer authentication (docs/security.md): with a PeerAuthenticator, a
+// connection may carry messages with a non-empty `from` only after it
+// completed the peer handshake (node/peer_handshake.h), and then only in the
+// name of the member it proved to be. Any other peer message, a failed or
+// slow handshake, is answered with an error and closes the connection; the
+// refusals are counted and logged at most once a second per kind.
+//
 // A malformed, oversized or undecodable frame closes only the connection
 // that carried it (logged with the peer's address, counted by reason); the
 // server keeps serving the rest. Connections, messages, bytes and closes
@@ -27,7 +34,9 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "node/event_loop.h"
+#include "node/log_limiter.h"
 #include "node/message_sink.h"
+#include "node/peer_handshake.h"
 #include "proto/frame.h"
 
 struct evconnlistener;
@@ -45,6 +54,11 @@ struct ServerOptions {
   // A connection that leaves a frame unfinished this long is closed
   // (slowloris); idle connections between frames are kept.
   int64_t partial_frame_timeout_ms = 30000;
+  // Authenticates peers; must outlive the server. Null trusts `from` on
+  // any connection (ringkv-node --insecure-no-peer-auth).
+  const PeerAuthenticator* peer_auth = nullptr;
+  // A peer handshake not finished this long after its hello is cut off.
+  int64_t handshake_timeout_ms = 5000;
 };
 
 class Server {
@@ -70,6 +84,9 @@ class Server {
   // Connections closed because of bad input (including a frame cut short
   // by the end of the stream) since Start().
   uint64_t rejected_connections() const;
+  // Closes connections authenticated as a peer that is no longer a member
+  // (call after the ring changed).
+  void DropFormerMembers();
 
  private:
   struct Connection;
@@ -87,6 +104,11 @@ class Server {
     Counter* undecodable;
     Counter* slowloris;
     Counter* truncated;
+    // Peer authentication.
+    Counter* handshakes_ok;
+    Counter* handshakes_refused;
+    Counter* handshakes_timed_out;
+    Counter* peer_messages_refused;
   };
   static void OnAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void OnAcceptError(evconnlistener* listener, void* arg);
@@ -94,6 +116,12 @@ class Server {
   static void OnWritable(int fd, short what, void* arg);
 
   void ReadFrames(Connection* conn);
+  // Runs one handshake step; false when it closed the connection.
+  bool Handshake(Connection* conn, const Message& message);
+  void RefusePeerMessage(Connection* conn, const Message& message);
+  // Answers `request_id` with an error, then closes the connection.
+  void RefuseWithError(Connection* conn, uint64_t request_id, const Status& why,
+                       Counter* reason, LogLimiter* log);
   void Reply(uint64_t conn_id, const Message& message);
   void QueueFlush(Connection* conn);
   void FlushQueued();
@@ -101,8 +129,8 @@ class Server {
   void Flush(Connection* conn);
   void PauseReading(Connection* conn);
   void ResumeReading(Connection* conn);
-  // `reason` counts it.
-  void Reject(Connection* conn, const Status& why, Counter* reason);
+  // `reason` counts it; `log`, when given, limits how often it is logged.
+  void Reject(Connection* conn, const Status& why, Counter* reason, LogLimiter* log = nullptr);
   void Close(Connection* conn);
 
   EventLoop* loop_;
@@ -112,6 +140,8 @@ class Server {
   uint16_t port_ = 0;
   uint64_t next_conn_id_ = 1;
   Metrics metrics_;
+  LogLimiter handshake_log_;
+  LogLimiter peer_refused_log_;
   // Reply closures hold a weak reference, so a reply that outlives the
   // server is dropped instead of touching freed memory.
   std::shared_ptr<bool> alive_;

@@ -154,6 +154,18 @@ struct BodyEncoder {
   }
   void operator()(const StatusRequest&) { env.setStatusRequest(); }
   void operator()(const RingRequest&) { env.setRingRequest(); }
+  void operator()(const PeerHello& m) {
+    auto b = env.initPeerHello();
+    b.setNode(AsText(m.node));
+    b.setNonce(AsData(m.nonce));
+  }
+  void operator()(const PeerChallenge& m) {
+    auto b = env.initPeerChallenge();
+    b.setNode(AsText(m.node));
+    b.setNonce(AsData(m.nonce));
+    b.setProof(AsData(m.proof));
+  }
+  void operator()(const PeerProof& m) { env.initPeerProof().setProof(AsData(m.proof)); }
   void operator()(const RingInfo& m) {
     auto b = env.initRingReply();
     b.setEpoch(m.epoch);
@@ -419,6 +431,17 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       }
       return MessageBody(std::move(m));
     }
+    case W::PEER_HELLO: {
+      auto r = env.getPeerHello();
+      return MessageBody(PeerHello{FromText(r.getNode()), FromData(r.getNonce())});
+    }
+    case W::PEER_CHALLENGE: {
+      auto r = env.getPeerChallenge();
+      return MessageBody(
+          PeerChallenge{FromText(r.getNode()), FromData(r.getNonce()), FromData(r.getProof())});
+    }
+    case W::PEER_PROOF:
+      return MessageBody(PeerProof{FromData(env.getPeerProof().getProof())});
     case W::STATUS_REQUEST:
       return MessageBody(StatusRequest{});
     case W::RING_REQUEST:

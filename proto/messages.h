@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -145,6 +146,23 @@ struct RingInfo {
   bool operator==(const RingInfo&) const = default;
 };
 
+// The peer handshake (docs/security.md); handled by the connection layer,
+// never by the protocol.
+struct PeerHello {
+  NodeId node;
+  std::string nonce;
+  bool operator==(const PeerHello&) const = default;
+};
+struct PeerChallenge {
+  NodeId node;
+  std::string nonce;
+  std::string proof;
+  bool operator==(const PeerChallenge&) const = default;
+};
+struct PeerProof {
+  std::string proof;
+  bool operator==(const PeerProof&) const = default;
+};
 
 // Anti-entropy (docs/anti-entropy.md). Every exchange request names the
 // partition's tree and the tree's shape and hash version; a replica whose
@@ -238,10 +256,30 @@ struct AaeExchangeReply {
 using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, PutReply,
                                  ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
                                  ReplicaPutReply, ErrorReply, Gossip, StatusRequest,
-                                 NodeStatus, RingRequest, RingInfo, AaeRootRequest,
-                                 AaeRootEqual, AaeRootReply, AaeBranchRequest, AaeBranchReply, AaeKeysRequest,
-                                 AaeKeysReply, AaeStatusRequest, AaeStatusReply,
-                                 AaeExchangeRequest, AaeExchangeReply>;
+                                 NodeStatus, RingRequest, RingInfo, PeerHello, PeerChallenge,
+                                 PeerProof, AaeRootRequest, AaeRootReply, AaeBranchRequest,
+                                 AaeBranchReply, AaeKeysRequest, AaeKeysReply, AaeStatusRequest,
+                                 AaeStatusReply, AaeExchangeRequest, AaeExchangeReply,
+                                 AaeRootEqual>;
+
+// The wire name of a message's type ("replicaPut"), for logs.
+inline const char* MessageName(const MessageBody& body) {
+  static constexpr const char* kNames[] = {
+      "ping",          "pong",       "get",           "getReply",    "put",
+      "putReply",      "replicaGet", "replicaGetReply", "replicaPut", "replicaPutReply",
+      "error",         "gossip",     "statusRequest", "statusReply", "ringRequest",
+      "ringReply",     "peerHello",  "peerChallenge", "peerProof",   "aaeRoot",
+      "aaeRootReply",  "aaeBranch",  "aaeBranchReply", "aaeKeys",   "aaeKeysReply",
+      "aaeStatus",     "aaeStatusReply", "aaeExchange", "aaeExchangeReply", "aaeRootEqual"};
+  static_assert(std::size(kNames) == std::variant_size_v<MessageBody>);
+  return kNames[body.index()];
+}
+
+// Whether a message belongs to the peer handshake (docs/security.md).
+inline bool IsHandshake(const MessageBody& body) {
+  return std::holds_alternative<PeerHello>(body) || std::holds_alternative<PeerChallenge>(body) ||
+         std::holds_alternative<PeerProof>(body);
+}
 
 // Whether a message answers a request (and is matched to it by request id)
 // rather than being a request or a one-way message.

@@ -41,19 +41,26 @@ struct Envelope {
     statusReply @17 :NodeStatus;
     ringRequest @18 :Void;
     ringReply @19 :RingInfo;
+    # Peer authentication (docs/security.md): the node that opens a peer
+    # connection sends peerHello, the accepting node answers peerChallenge,
+    # the opener sends peerProof; only then may the connection carry
+    # messages with a non-empty `from`.
+    peerHello @22 :PeerHello;
+    peerChallenge @23 :PeerChallenge;
+    peerProof @24 :PeerProof;
     # Anti-entropy (docs/anti-entropy.md): the exchange between replicas,
     # then ringkv-admin's view and trigger.
-    aaeRoot @22 :AaeRootRequest;
-    aaeRootReply @23 :AaeRootReply;
-    aaeBranch @24 :AaeBranchRequest;
-    aaeBranchReply @25 :AaeBranchReply;
-    aaeKeys @26 :AaeKeysRequest;
-    aaeKeysReply @27 :AaeKeysReply;
-    aaeStatus @28 :AaeStatusRequest;
-    aaeStatusReply @29 :AaeStatusReply;
-    aaeExchange @30 :AaeExchangeRequest;
-    aaeExchangeReply @31 :AaeExchangeReply;
-    aaeRootEqual @32 :Void;
+    aaeRoot @25 :AaeRootRequest;
+    aaeRootReply @26 :AaeRootReply;
+    aaeBranch @27 :AaeBranchRequest;
+    aaeBranchReply @28 :AaeBranchReply;
+    aaeKeys @29 :AaeKeysRequest;
+    aaeKeysReply @30 :AaeKeysReply;
+    aaeStatus @31 :AaeStatusRequest;
+    aaeStatusReply @32 :AaeStatusReply;
+    aaeExchange @33 :AaeExchangeRequest;
+    aaeExchangeReply @34 :AaeExchangeReply;
+    aaeRootEqual @35 :Void;
   }
 
   # Set by nodes on every message they send (0 from clients and older
@@ -68,6 +75,31 @@ struct Envelope {
 
 struct Pong {
   node @0 :Text;
+}
+
+# Proofs are HMAC-SHA256 under the cluster secret over both member ids and
+# both nonces, with a different label for each side (docs/security.md), so
+# neither can be replayed on another connection or reflected to the other
+# side. The secret itself never travels.
+struct PeerHello {
+  # The opener's member id.
+  node @0 :Text;
+  # 32 fresh random bytes.
+  nonce @1 :Data;
+}
+
+struct PeerChallenge {
+  # The acceptor's member id: the opener checks it is the node it dialled.
+  node @0 :Text;
+  # 32 fresh random bytes.
+  nonce @1 :Data;
+  # The acceptor's proof that it holds the secret.
+  proof @2 :Data;
+}
+
+struct PeerProof {
+  # The opener's proof that it holds the secret.
+  proof @0 :Data;
 }
 
 struct ReplyStatus {

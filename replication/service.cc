@@ -204,8 +204,8 @@ void Service::ServePeers() {
   rpc_.Serve<Ping>([this](const PeerRpc::Request&, Ping&, PeerRpc::Respond respond) {
     respond(Pong{options_.self});
   });
-  rpc_.Listen<Gossip>([this](const NodeId&, Gossip& gossip) {
-    if (gossiper_) gossiper_->OnGossip(gossip);
+  rpc_.Listen<Gossip>([this](const NodeId& from, Gossip& gossip) {
+    if (gossiper_) gossiper_->OnGossip(from, gossip);
   });
 }
 

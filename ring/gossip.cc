@@ -128,21 +128,27 @@ void Gossiper::SendTo(const NodeId& to) {
   rpc_->Post(to, std::move(g));
 }
 
-void Gossiper::OnGossip(const Gossip& gossip) {
+void Gossiper::OnGossip(const NodeId& from, const Gossip& gossip) {
   ring_epoch_seen_ = std::max(ring_epoch_seen_, gossip.ring_epoch);
   int64_t now = clock_->MonoMicros();
   for (const Heartbeat& hb : gossip.heartbeats) {
     if (hb.node == self_ || !IsMember(hb.node)) continue;
     auto it = heartbeats_.find(hb.node);
-    if (it != heartbeats_.end() &&
-        std::pair(hb.generation, hb.version) <=
-            std::pair(it->second.generation, it->second.version)) {
-      continue;
-    }
+    const bool newer = it == heartbeats_.end() ||
+                       std::pair(hb.generation, hb.version) >
+                           std::pair(it->second.generation, it->second.version);
+    const bool contradicted =
+        !newer && hb.node == from &&
+        (it->second.generation > hb.generation ||
+         (it->second.generation == hb.generation &&
+          it->second.version - hb.version > kMaxVersionLead));
+    if (!newer && !contradicted) continue;
     // Judge the peer as it stood before this arrival, so that a peer whose
     // phi crossed the threshold since the last round still counts as a
     // down->up transition.
     RefreshMark(hb.node);
+    // The arrivals timed against the false record say nothing of the node.
+    if (contradicted) detector_.Remove(hb.node);
     heartbeats_[hb.node] = hb;
     detector_.Report(hb.node, hb.generation, now);
     bool& up = marked_up_[hb.node];

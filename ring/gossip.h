@@ -11,6 +11,16 @@
 // for the phi-accrual detector (ring/failure_detector.h); a higher
 // generation means the node restarted and starts a fresh arrival window.
 //
+// A node is the authority on its own heartbeat. Gossip relays heartbeats,
+// so one bad entry (a buggy peer's, or a forged one claiming a generation or
+// version from the future) would otherwise outrank every real heartbeat
+// after it, and hold a live or restarted node down for good. So when a node's
+// own gossip carries a heartbeat of itself that the record contradicts (the
+// record has a higher generation, or is more than kMaxVersionLead beats
+// ahead in the same generation, which no real count can be), the node's own
+// word replaces the record and starts a fresh arrival window: a restart
+// always wins at the restarted node's first gossip.
+//
 // Liveness: self is always up; a peer is up while its phi < phi_threshold.
 // A peer never heard from is treated as if heard at Start(): it is up for
 // the first threshold/kPhiFactor gossip intervals (18.4 s at the defaults)
@@ -69,9 +79,13 @@ class Gossiper final : public Liveness {
   // judged from now on, removed ones forgotten. Self always stays.
   void SetMembers(std::vector<NodeId> members);
 
-  // A Gossip message from a peer (the node's owner listens for them on the
-  // PeerRpc and hands them here).
-  void OnGossip(const Gossip& gossip);
+  // Beats a relayed record may lead its node's own word by: reordering in
+  // flight, never a real count (one beat per round).
+  static constexpr uint64_t kMaxVersionLead = 1000;
+
+  // A Gossip message sent by `from` (the node's owner listens for them on
+  // the PeerRpc, whose senders are authenticated, and hands them here).
+  void OnGossip(const NodeId& from, const Gossip& gossip);
 
   bool IsUp(const NodeId& node) const override;
   // Current phi of `node` (0 for self).

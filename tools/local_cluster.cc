@@ -13,6 +13,7 @@
 
 #include "client/client.h"
 #include "common/host_port.h"
+#include "node/cluster_secret.h"
 #include "tools/process.h"
 
 namespace ringkv {
@@ -306,7 +307,9 @@ std::vector<std::string> LocalCluster::Command(const ClusterMember& member, bool
                                       "--node",
                                       member.id,
                                       "--data",
-                                      NodeDir(member) + "/data"};
+                                      NodeDir(member) + "/data",
+                                      "--cluster-secret-file",
+                                      SecretPath()};
   if (sync) command.push_back("--sync");
   for (const auto& [name, value] : node_flags_) command.push_back(name + "=" + value);
   return command;
@@ -317,6 +320,8 @@ Result<pid_t> LocalCluster::Spawn(const ClusterMember& member,
   std::error_code ec;
   fs::create_directories(NodeDir(member) + "/data", ec);
   if (ec) return Status::IOError("cannot create " + NodeDir(member) + ": " + ec.message());
+  // One secret per cluster, made when its first node starts and kept.
+  if (!fs::exists(SecretPath(), ec)) RINGKV_RETURN_IF_ERROR(CreateClusterSecret(SecretPath()));
   {
     std::ofstream out(NodeDir(member) + "/command", std::ios::trunc);
     for (const std::string& arg : command) out << arg << "\n";
@@ -345,6 +350,11 @@ Result<pid_t> LocalCluster::RestartNode(const ClusterMember& member,
     while (std::getline(in, arg)) command.push_back(arg);
   }
   if (command.empty()) command = Command(member, false);
+  // Saved before peers authenticated: the node would now refuse to start.
+  if (std::find(command.begin(), command.end(), "--cluster-secret-file") == command.end() &&
+      std::find(command.begin(), command.end(), "--insecure-no-peer-auth") == command.end()) {
+    command.insert(command.end(), {"--cluster-secret-file", SecretPath()});
+  }
   return Spawn(member, command);
 }
 

@@ -2,6 +2,8 @@
 // under one directory (like Cassandra's ccm). See docs/cli.md.
 //
 //   DIR/cluster.toml      the cluster file every node reads (docs/cluster-file.md)
+//   DIR/cluster-secret    the secret peers authenticate with (mode 0600,
+//                         docs/security.md), created at the first start
 //   DIR/<id>/data/        the node's data directory
 //   DIR/<id>/node.log     the node's stdout and stderr
 //   DIR/<id>/pid          PID of the running node (absent when stopped)
@@ -116,6 +118,7 @@ class LocalCluster {
 
   std::string NodeDir(const ClusterMember& member) const { return dir_ + "/" + member.id; }
   std::string LogPath(const ClusterMember& member) const { return NodeDir(member) + "/node.log"; }
+  std::string SecretPath() const { return dir_ + "/cluster-secret"; }
 
  private:
   LocalCluster(std::string dir, std::string node_binary, ClusterFile file);

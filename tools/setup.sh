@@ -8,7 +8,7 @@ packages=(
   g++ meson ninja-build pkg-config cmake python3
   libevent-dev libleveldb-dev capnproto libcapnp-dev libxxhash-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
-  nlohmann-json3-dev libtomlplusplus-dev librapidcheck-dev libbenchmark-dev
+  nlohmann-json3-dev libtomlplusplus-dev librapidcheck-dev libbenchmark-dev libssl-dev
   iptables
 )
 if [[ "${1:-}" == "--bench" ]]; then

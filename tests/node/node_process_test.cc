@@ -20,6 +20,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
+#include <cstdio>
 
 #include "proto/codec.h"
 #include "proto/frame.h"
@@ -113,6 +115,10 @@ class NodeProcessTest : public ::testing::Test {
         << "partitions = 8\nn = 1\n[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:" << port_
         << "\"\n";
     log_ = dir_ / "node.log";
+    // As ringkv-cluster does: a secret only the owner may read.
+    secret_ = dir_ / "cluster-secret";
+    std::ofstream(secret_) << std::string(64, 'a') << "\n";
+    fs::permissions(secret_, fs::perms::owner_read | fs::perms::owner_write);
     Start(bin);
   }
 
@@ -122,9 +128,10 @@ class NodeProcessTest : public ::testing::Test {
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
       std::string cluster = (dir_ / "cluster.toml").string(), data = (dir_ / "data").string(),
-                  log = log_.string();
+                  log = log_.string(), secret = secret_.string();
       execl(bin, bin, "--cluster", cluster.c_str(), "--node", "n1", "--data", data.c_str(),
-            "--log-file", log.c_str(), "--max-frame-bytes", "1048576", nullptr);
+            "--log-file", log.c_str(), "--max-frame-bytes", "1048576", "--cluster-secret-file",
+            secret.c_str(), nullptr);
       _exit(127);
     }
     // Serving once a connection is accepted; fail fast if it died.
@@ -166,7 +173,7 @@ class NodeProcessTest : public ::testing::Test {
     return -1;
   }
 
-  fs::path dir_, log_;
+  fs::path dir_, log_, secret_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
@@ -230,6 +237,62 @@ TEST_F(NodeProcessTest, RestartKeepsTheIncarnation) {
   EXPECT_EQ(Terminate(), 0);
   std::string both = ReadFile(log_);
   EXPECT_NE(both.find(incarnation, at + 1), std::string::npos) << both;
+}
+
+}  // namespace
+}  // namespace ringkv
+
+namespace ringkv {
+namespace {
+
+// Runs ringkv-node with `extra` flags (on a copy of the fixture's cluster
+// file, its own data directory) and returns its exit code, stderr in `*err`.
+int RunToExit(const fs::path& dir, const std::vector<std::string>& extra, std::string* err) {
+  const char* bin = std::getenv("RINGKV_NODE");
+  const fs::path err_path = dir / "refused.err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<std::string> args = {bin, "--cluster", (dir / "cluster.toml").string(),
+                                      "--node", "n1", "--data", (dir / "refused-data").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    FILE* f = freopen(err_path.c_str(), "w", stderr);
+    (void)f;
+    execv(bin, argv.data());
+    _exit(127);
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (Clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      *err = ReadFile(err_path);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    poll(nullptr, 0, 20);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+// Peers authenticate always: a node with no secret, or one others can
+// read, refuses to start (exit 2, docs/cli.md) unless told it is insecure.
+TEST_F(NodeProcessTest, WithoutAUsableSecretTheNodeRefusesToStart) {
+  std::string err;
+  EXPECT_EQ(RunToExit(dir_, {}, &err), 2);
+  EXPECT_NE(err.find("no cluster secret"), std::string::npos) << err;
+  const fs::path open_secret = dir_ / "open-secret";
+  std::ofstream(open_secret) << std::string(64, 'b') << "\n";
+  fs::permissions(open_secret, fs::perms::owner_read | fs::perms::owner_write |
+                                   fs::perms::group_read | fs::perms::others_read);
+  EXPECT_EQ(RunToExit(dir_, {"--cluster-secret-file", open_secret.string()}, &err), 2);
+  EXPECT_NE(err.find("group and others must have no access"), std::string::npos) << err;
+  EXPECT_EQ(RunToExit(dir_, {"--cluster-secret-file", secret_.string(), "--insecure-no-peer-auth"},
+                      &err),
+            2);
+  EXPECT_FALSE(fs::exists(dir_ / "refused-data"));
 }
 
 }  // namespace

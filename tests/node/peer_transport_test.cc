@@ -330,3 +330,78 @@ TEST(PeerTransportTest, AStalledConnectIsReplacedWhenThePeerIsHeardFrom) {
 
 }  // namespace
 }  // namespace ringkv
+
+namespace ringkv {
+namespace {
+
+bool AnyMember(const NodeId&) { return true; }
+
+// Both sides hold the secret: the messages queued during the handshake are
+// delivered, in order, after it, and the peer counts as up only then.
+TEST(PeerTransportAuthTest, AuthenticatesThenDeliversWhatWasQueued) {
+  const std::string secret(40, 'k');
+  EventLoop loop;
+  MetricsRegistry metrics, server_metrics;
+  RecordingSink sink;
+  PeerAuthenticator n2("n2", secret, AnyMember);
+  ServerOptions server_options;
+  server_options.peer_auth = &n2;
+  Server server(&loop, server_options, &sink, &server_metrics);
+  ASSERT_TRUE(server.Start().ok());
+  PeerAuthenticator n1("n1", secret, AnyMember);
+  PeerTransportOptions options;
+  options.auth = &n1;
+  PeerTransport transport(&loop, "n1",
+                          {{"n1", "127.0.0.1:1"},
+                           {"n2", "127.0.0.1:" + std::to_string(server.port())}},
+                          nullptr, &metrics, options);
+  for (uint64_t id = 1; id <= 20; ++id) transport.Send("n2", EncodeMessage(FromN1(id)));
+  ASSERT_TRUE(PumpUntil(&loop, [&] { return sink.got.size() == 20; }));
+  for (uint64_t id = 1; id <= 20; ++id) EXPECT_EQ(sink.got[id - 1], FromN1(id));
+  EXPECT_TRUE(transport.connected("n2"));
+  EXPECT_TRUE(transport.IsUp("n2"));
+  EXPECT_EQ(transport.stats().handshake_failures, 0u);
+  EXPECT_EQ(MetricValue(server_metrics, "ringkv_server_peer_handshakes_total",
+                        {{"result", "ok"}}),
+            1);
+}
+
+// A peer with another secret is never sent a message and stays down; so is
+// a node that answers at the address but is not the member dialled, and one
+// that does not authenticate peers at all.
+TEST(PeerTransportAuthTest, APeerThatFailsTheHandshakeGetsNothing) {
+  EventLoop loop;
+  MetricsRegistry metrics, server_metrics;
+  RecordingSink sink;
+  PeerAuthenticator wrong_secret("n2", std::string(40, 'w'), AnyMember);
+  PeerAuthenticator wrong_node("n3", std::string(40, 'k'), AnyMember);
+  ServerOptions a, b, c;
+  a.peer_auth = &wrong_secret;
+  b.peer_auth = &wrong_node;
+  Server s_a(&loop, a, &sink, &server_metrics), s_b(&loop, b, &sink, &server_metrics),
+      s_c(&loop, c, &sink, &server_metrics);
+  ASSERT_TRUE(s_a.Start().ok() && s_b.Start().ok() && s_c.Start().ok());
+  PeerAuthenticator n1("n1", std::string(40, 'k'), AnyMember);
+  PeerTransportOptions options;
+  options.auth = &n1;
+  options.max_backoff_us = 50'000;
+  auto at = [](const Server& s) { return "127.0.0.1:" + std::to_string(s.port()); };
+  PeerTransport transport(&loop, "n1",
+                          {{"n1", "127.0.0.1:1"}, {"n2", at(s_a)}, {"n4", at(s_b)},
+                           {"n5", at(s_c)}},
+                          nullptr, &metrics, options);
+  for (const char* peer : {"n2", "n4", "n5"}) {
+    const MetricLabels labels = {{"peer", peer}};
+    ASSERT_TRUE(PumpUntil(&loop, [&] {
+      transport.Send(peer, EncodeMessage(FromN1(1)));
+      return MetricValue(metrics, "ringkv_peer_handshake_failures_total", labels) >= 2;
+    })) << peer;
+    EXPECT_FALSE(transport.connected(peer)) << peer;
+    EXPECT_FALSE(transport.IsUp(peer)) << peer;
+  }
+  EXPECT_TRUE(sink.got.empty());
+  EXPECT_EQ(sink.client_requests, 0);
+}
+
+}  // namespace
+}  // namespace ringkv

@@ -138,6 +138,9 @@ std::vector<Message> AllMessages() {
   all.push_back(With(AaeExchangeReply{Status::Busy("an exchange is running"), "n3", 1, 2, 3, 4}));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
+  all.push_back(With(PeerHello{"n2", std::string(32, '\x01')}));
+  all.push_back(With(PeerChallenge{"n1", std::string(32, '\x02'), std::string(32, '\xff')}));
+  all.push_back(With(PeerProof{std::string(32, '\x03')}));
   // A client message: no sender, no deadline, zero id.
   Message client;
   client.body = GetRequest{"b", "k", 0, 0};

@@ -155,7 +155,7 @@ struct Cluster {
 
   void Deliver(const NodeId& from, const NodeId& to, std::string bytes) {
     if (muted.count(from)) return;
-    world.Push(world.now() + kLatencyUs, [this, to, bytes = std::move(bytes)] {
+    world.Push(world.now() + kLatencyUs, [this, from, to, bytes = std::move(bytes)] {
       auto it = nodes.find(to);
       if (it == nodes.end() || !it->second.gossiper) return;
       Result<Message> m = DecodeMessage(bytes);
@@ -163,7 +163,7 @@ struct Cluster {
       const Gossip* gossip = std::get_if<Gossip>(&m->body);
       ASSERT_NE(gossip, nullptr);
       ++delivered;
-      it->second.gossiper->OnGossip(*gossip);
+      it->second.gossiper->OnGossip(from, *gossip);
     });
   }
 
@@ -333,19 +333,87 @@ TEST(Gossip, RestartedNodeWithHigherGenerationIsAccepted) {
 TEST(Gossip, StaleAndForeignHeartbeatsAreIgnored) {
   Cluster c(3);
   Gossiper& g = c.g("n0");
-  g.OnGossip(Gossip{7, {Heartbeat{"n1", 5, 10}}});
+  g.OnGossip("n2", Gossip{7, {Heartbeat{"n1", 5, 10}}});
   EXPECT_EQ(g.ring_epoch_seen(), 7u);
   // Older version, older generation: no change.
-  g.OnGossip(Gossip{0, {Heartbeat{"n1", 5, 9}, Heartbeat{"n1", 4, 100}}});
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 5, 9}, Heartbeat{"n1", 4, 100}}});
   EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 5, 10}));
   // Non-member and a forged self heartbeat: ignored, membership unchanged.
-  g.OnGossip(Gossip{0, {Heartbeat{"stranger", 1, 1}, Heartbeat{"n0", 99, 99}}});
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"stranger", 1, 1}, Heartbeat{"n0", 99, 99}}});
   EXPECT_EQ(g.heartbeats().count("stranger"), 0u);
   EXPECT_EQ(g.heartbeats().at("n0").generation, 1u);
   EXPECT_EQ(g.members().size(), 3u);
   // Newer generation with a lower version wins.
-  g.OnGossip(Gossip{0, {Heartbeat{"n1", 6, 1}}});
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 6, 1}}});
   EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 6, 1}));
+}
+
+// A node's own word about itself overrides a record no real heartbeat of
+// it can explain; ordinary reordering within kMaxVersionLead does not.
+TEST(Gossip, ANodesOwnWordOverridesAContradictingRecord) {
+  Cluster c(3);
+  Gossiper& g = c.g("n0");
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 9, 9}}});
+  g.OnGossip("n1", Gossip{0, {Heartbeat{"n1", 5, 3}}});
+  EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 5, 3}));
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 5, 5000}}});
+  g.OnGossip("n1", Gossip{0, {Heartbeat{"n1", 5, 10}}});
+  EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 5, 10}));
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 5, 20}}});
+  g.OnGossip("n1", Gossip{0, {Heartbeat{"n1", 5, 15}}});
+  EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 5, 20}));
+  // Only the node itself: a third node's lower word about n1 changes nothing.
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 1, 1}}});
+  EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 5, 20}));
+}
+
+// Issue 12: one gossip message carrying n1's heartbeat at generation and
+// version 2^64-1 (here from n3, an authenticated but buggy peer, to every
+// node) used to outrank every real heartbeat of n1 for good: n1 was held
+// down even after a restart. Its restart now wins at its first gossip.
+TEST(Gossip, AHeartbeatFromTheFutureCannotHoldARestartedNodeDown) {
+  Cluster c(5);
+  c.world.RunUntil(c.world.now() + 30 * kSecond);
+  ASSERT_TRUE(c.AllUp());
+  const NodeId victim = "n1";
+  const uint64_t kMax = ~uint64_t{0};
+  for (const NodeId& n : c.names) {
+    if (n != victim) c.g(n).OnGossip("n3", Gossip{0, {Heartbeat{victim, kMax, kMax}}});
+  }
+  c.nodes[victim].gossiper->Stop();
+  c.muted.insert(victim);
+  ASSERT_TRUE(c.world.RunUntilTrue([&] { return c.AllSee(victim, false); },
+                                   c.world.now() + 60 * kSecond));
+  c.muted.erase(victim);
+  c.Boot(victim, 2, GossipOptions{}, 999);
+  ASSERT_TRUE(c.world.RunUntilTrue([&] { return c.AllSee(victim, true); },
+                                   c.world.now() + 10 * kSecond));
+  // And it stays up, the forged entry gone from every node.
+  c.world.RunUntil(c.world.now() + 60 * kSecond);
+  EXPECT_TRUE(c.AllUp());
+  for (const NodeId& n : c.names) {
+    if (n == victim) continue;
+    EXPECT_EQ(c.g(n).heartbeats().at(victim).generation, 2u) << n;
+  }
+}
+
+// The same with the real generation and version 2^64-1: the live node is
+// never marked down, though its real versions are all lower.
+TEST(Gossip, AForgedVersionCannotHoldALiveNodeDown) {
+  Cluster c(5);
+  c.world.RunUntil(c.world.now() + 30 * kSecond);
+  ASSERT_TRUE(c.AllUp());
+  const NodeId victim = "n1";
+  for (const NodeId& n : c.names) {
+    if (n != victim) c.g(n).OnGossip("n3", Gossip{0, {Heartbeat{victim, 1, ~uint64_t{0}}}});
+  }
+  c.world.RunUntil(c.world.now() + 90 * kSecond);
+  for (const NodeId& n : c.names) {
+    if (n == victim) continue;
+    EXPECT_TRUE(c.g(n).IsUp(victim)) << n;
+    EXPECT_EQ(c.nodes[n].downs, std::vector<NodeId>{}) << n;
+    EXPECT_LT(c.g(n).heartbeats().at(victim).version, 1000u) << n;
+  }
 }
 
 TEST(Gossip, NeverHeardNodeIsUpDuringGraceThenDown) {
