@@ -1,13 +1,16 @@
 # ringkv: every entry point a person or CI needs. See README.md.
 BUILD ?= build
 BENCH_BUILD ?= build-release
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 MESON ?= meson
 NODES ?= 3
 SEED ?= 1
 SCENARIO ?=
 CHAOS_ARGS ?=
 
-.PHONY: all setup build run test soak sim chaos bench clean
+.PHONY: all setup build run test soak sim chaos bench fuzz fuzz-seeds clean
 
 all: build
 
@@ -46,5 +49,19 @@ bench:
 	ninja -C $(BENCH_BUILD)
 	bench/run.sh $(BENCH_BUILD)
 
+# libFuzzer targets (docs/fuzzing.md) built with clang, ASan and UBSan in
+# their own build directory, FUZZ_SECONDS each, e.g.
+# make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS='message record'.
+fuzz:
+	@tools/setup.sh --fuzz
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang CXX=clang++ $(MESON) setup $(FUZZ_BUILD) \
+		-Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(FUZZ_BUILD) $(addprefix tests/fuzz/fuzz_,$(or $(FUZZ_TARGETS),frame message record context cluster_file))
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+# Rewrites the seed inputs of tests/fuzz/corpus from today's encoders.
+fuzz-seeds: build
+	$(BUILD)/tests/fuzz/fuzz_seed_corpus tests/fuzz/corpus
+
 clean:
-	rm -rf $(BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

@@ -34,7 +34,7 @@ uint32_t SegmentOf(std::string_view bucket, std::string_view key) {
 uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
                 std::string_view body) {
   std::string in;
-  const std::string context = EncodeContext(clock);
+  const std::string context = EncodeContext(clock, bucket, key);
   in.reserve(18 + bucket.size() + key.size() + context.size());
   AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
   in.append(bucket);

@@ -21,7 +21,8 @@
 # Knobs (environment): BENCH_DURATION (measured seconds per run, default 8),
 # BENCH_WARMUP (default 2), BENCH_CONCURRENCY (scenarios 1-2, default 50),
 # BENCH_SWEEP (default "1 4 16 64 256"), BENCH_THREADS (default 2),
-# BENCH_MEMORY_RECORDS (keys of scenario 4, default 1000000; 0 skips it).
+# BENCH_MEMORY_RECORDS (keys of scenario 4, default 1000000; 0 skips it),
+# BENCH_LONG (seconds of the long three-node run, default 60; 0 skips it).
 set -euo pipefail
 
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
@@ -36,9 +37,9 @@ CONC=${BENCH_CONCURRENCY:-50}
 SWEEP=${BENCH_SWEEP:-"1 4 16 64 256"}
 THREADS=${BENCH_THREADS:-2}
 MEMORY_RECORDS=${BENCH_MEMORY_RECORDS:-1000000}
+LONG=${BENCH_LONG:-60}
 RECORDS=100000
 VALUE=100
-BUCKET=bench
 
 for tool in "$BENCH" "$CLUSTER"; do
   [[ -x $tool ]] || { echo "bench/run.sh: $tool is missing; build $BUILD first" >&2; exit 1; }
@@ -50,64 +51,19 @@ done
 TMP=$(mktemp -d /tmp/ringkv-bench.XXXXXX)
 RUN=$TMP/results
 mkdir -p "$RUN" "$RESULTS"
-REDIS_PID=""
-CLUSTER_DIRS=()
+SERVER_PIDS=""
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-# Stops what this script started, by PID: Redis, then each cluster through
-# its tool, then any node PID the tool reported that is still alive.
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [[ -n $REDIS_PID ]] && kill -0 "$REDIS_PID" 2>/dev/null; then
-    kill "$REDIS_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$REDIS_PID" 2>/dev/null || true
-  fi
-  for dir in "${CLUSTER_DIRS[@]}"; do stop_cluster "$dir"; done
+  stop_servers
   rm -rf "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# A TCP port on 127.0.0.1 free now, with the `count` following ones free too.
-free_port() {
-  python3 - "${1:-1}" <<'EOF'
-import random, socket, sys
-count = int(sys.argv[1])
-for _ in range(200):
-    # Below the kernel's ephemeral range (32768+), which ringkv-cluster refuses.
-    base = random.randint(20000, 32000 - count)
-    socks = []
-    try:
-        for p in range(base, base + count + 1):
-            s = socket.socket()
-            s.bind(("127.0.0.1", p))
-            socks.append(s)
-        print(base)
-        sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-sys.exit("no free port range")
-EOF
-}
-
-node_pids() {  # pids of a cluster's nodes, from its tool
-  "$CLUSTER" status --dir "$1" --json 2>/dev/null |
-    python3 -c 'import json,sys; print(" ".join(str(n["pid"]) for n in json.load(sys.stdin) if n.get("pid")))' || true
-}
-
-stop_cluster() {
-  local dir=$1 pids
-  pids=$(node_pids "$dir")
-  "$CLUSTER" stop --dir "$dir" >/dev/null 2>&1 || true
-  for pid in $pids; do
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-  done
-}
 
 rss_kib() {  # resident set of the given pids, summed, in KiB
   local total=0 kib
@@ -118,13 +74,14 @@ rss_kib() {  # resident set of the given pids, summed, in KiB
   echo "$total"
 }
 
-# bench NAME TARGET ARGS...: one ringkv-bench run, report in $RUN/NAME.json.
+# bench NAME TARGET ARGS...: one ringkv-bench run, report in $RUN/NAME.json,
+# with the CPU per operation of SERVER_PIDS (the processes serving TARGET).
 bench() {
-  local name=$1 target=$2
+  local name=$1 target=$2 pids=${SERVER_PIDS// /,}
   shift 2
   echo "--- $name"
   "$BENCH" --target "$target" --threads "$THREADS" --records "${BENCH_RECORDS:-$RECORDS}" --value-size "$VALUE" \
-    --quiet --json "$RUN/$name.json" "$@" | sed 's/^/    /'
+    --quiet --json "$RUN/$name.json" ${pids:+--server-pids "$pids"} "$@" | sed 's/^/    /'
 }
 
 run_workloads() {  # PREFIX TARGET EXTRA...: workloads A and C, uniform and zipfian, at $CONC
@@ -143,15 +100,9 @@ echo "runs of ${DURATION}s after ${WARMUP}s warm-up; scenarios at $CONC in fligh
 
 # --- Redis: append-only file, fsync every second, no RDB snapshots.
 REDIS_PORT=$(free_port 1)
-mkdir -p "$TMP/redis"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$TMP/redis" --appendonly yes \
-  --appendfsync everysec --save '' --daemonize no --logfile "$TMP/redis/redis.log" &
-REDIS_PID=$!
-for _ in $(seq 100); do
-  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_redis "$REDIS_PORT" "$TMP/redis"
 REDIS=redis://127.0.0.1:$REDIS_PORT
+SERVER_PIDS=$REDIS_PID
 
 bench redis-load "$REDIS" --load --concurrency "$CONC"
 run_workloads redis "$REDIS"
@@ -168,46 +119,40 @@ for t in set get; do
   echo "--- redis-benchmark $t c=$CONC: $(cat "$RUN/redis-benchmark-$t-c$CONC.csv")"
 done
 
-# start_cluster NODES N R W [NAME]: starts a cluster in $TMP/NAME (default
-# cluster-NODES), sets CLUSTER_DIR and TARGET.
-start_cluster() {
-  local nodes=$1 n=$2 r=$3 w=$4 name=${5:-cluster-$1} base
-  base=$(free_port "$nodes")
-  CLUSTER_DIR=$TMP/$name
-  CLUSTER_DIRS+=("$CLUSTER_DIR")
-  # Last-write-wins: YCSB updates are blind writes, which would otherwise pile
-  # up as siblings (Redis, the baseline, is last-write-wins too).
-  "$CLUSTER" start --nodes "$nodes" --dir "$CLUSTER_DIR" --base-port "$base" --n "$n" \
-    --bucket "$BUCKET:resolver=lww,n=$n,r=$r,w=$w" >"$TMP/$name.log" 2>&1 || {
-    echo "bench/run.sh: ringkv-cluster start failed:" >&2
-    cat "$TMP/$name.log" >&2
-    exit 1
-  }
-  TARGET=ringkv://
-  for i in $(seq "$nodes"); do TARGET+="127.0.0.1:$((base + i)),"; done
-  TARGET=${TARGET%,}
+# cluster NAME NODES N R W: a cluster in $TMP/NAME; sets CLUSTER_DIR and TARGET.
+cluster() {
+  CLUSTER_DIR=$TMP/$1
+  shift
+  start_cluster "$CLUSTER" "$CLUSTER_DIR" "$CLUSTER_DIR.log" "$@"
 }
 
 # --- Scenario 1: one node, N=1, R=W=1.
-start_cluster 1 1 1 1
+cluster cluster-1 1 1 1 1
 ONE_DIR=$CLUSTER_DIR
 ONE=$TARGET
-echo "rss_idle_kib $(rss_kib $(node_pids "$ONE_DIR"))" >"$RUN/ringkv1-rss.txt"
+SERVER_PIDS=$(node_pids "$CLUSTER" "$ONE_DIR")
+echo "rss_idle_kib $(rss_kib $(node_pids "$CLUSTER" "$ONE_DIR"))" >"$RUN/ringkv1-rss.txt"
 bench ringkv1-load "$ONE" --load --concurrency "$CONC" --w 1
-echo "rss_loaded_kib $(rss_kib $(node_pids "$ONE_DIR"))" >>"$RUN/ringkv1-rss.txt"
+echo "rss_loaded_kib $(rss_kib $(node_pids "$CLUSTER" "$ONE_DIR"))" >>"$RUN/ringkv1-rss.txt"
 run_workloads ringkv1 "$ONE" --r 1 --w 1
 bench ringkv1-ping-c1 "$ONE" --ping --concurrency 1 --duration "$DURATION"
-stop_cluster "$ONE_DIR"
+stop_cluster "$CLUSTER" "$ONE_DIR"
 
 # --- Scenario 2: three nodes, N=3, R=W=2.
-start_cluster 3 3 2 2
+cluster cluster-3 3 3 2 2
 THREE_DIR=$CLUSTER_DIR
 THREE=$TARGET
-echo "rss_idle_kib $(rss_kib $(node_pids "$THREE_DIR"))" >"$RUN/ringkv3-rss.txt"
+SERVER_PIDS=$(node_pids "$CLUSTER" "$THREE_DIR")
+echo "rss_idle_kib $(rss_kib $(node_pids "$CLUSTER" "$THREE_DIR"))" >"$RUN/ringkv3-rss.txt"
 bench ringkv3-load "$THREE" --load --concurrency "$CONC" --w 2
-echo "rss_loaded_kib $(rss_kib $(node_pids "$THREE_DIR"))" >>"$RUN/ringkv3-rss.txt"
+echo "rss_loaded_kib $(rss_kib $(node_pids "$CLUSTER" "$THREE_DIR"))" >>"$RUN/ringkv3-rss.txt"
 run_workloads ringkv3 "$THREE" --r 2 --w 2
 bench ringkv3-ping-c1 "$THREE" --ping --concurrency 1 --duration "$DURATION"
+# A long run of workload A: throughput per 10 s must not decay.
+if ((LONG > 0)); then
+  bench "ringkv3-a-uniform-long-c$CONC" "$THREE" --workload a --distribution uniform \
+    --concurrency "$CONC" --duration "$LONG" --warmup "$WARMUP" --r 2 --w 2
+fi
 # Serial reads coordinated by the client library (issue 5's get target):
 # replica reads sent straight to the key's replicas, done at R answers; the
 # ping goes through the same serial client loop, so the ratio compares like
@@ -218,12 +163,14 @@ bench ringkv3-client-ping-c1 "$THREE" --client-reads --ping --concurrency 1 --du
 
 # --- Scenario 3: concurrency sweep, workload A uniform, ringkv N=3 and Redis.
 for c in $SWEEP; do
+  SERVER_PIDS=$(node_pids "$CLUSTER" "$THREE_DIR")
   bench "sweep-ringkv3-a-uniform-c$c" "$THREE" --workload a --distribution uniform \
     --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" --r 2 --w 2
+  SERVER_PIDS=$REDIS_PID
   bench "sweep-redis-a-uniform-c$c" "$REDIS" --workload a --distribution uniform \
     --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP"
 done
-stop_cluster "$THREE_DIR"
+stop_cluster "$CLUSTER" "$THREE_DIR"
 
 # --- Scenario 4: memory of one node holding MEMORY_RECORDS keys (issue 5:
 # under 2x the raw data). A fresh node, so nothing else has touched it.
@@ -249,9 +196,9 @@ memory_snapshot() {  # WHEN PID DATA_DIR: appends the node's memory and disk fig
   } >>"$RUN/memory-rss.txt"
 }
 if ((MEMORY_RECORDS > 0)); then
-  start_cluster 1 1 1 1 memory
+  cluster memory 1 1 1 1
   MEM_DIR=$CLUSTER_DIR
-  MEM_PID=$(node_pids "$MEM_DIR")
+  MEM_PID=$(node_pids "$CLUSTER" "$MEM_DIR")
   python3 - "$MEMORY_RECORDS" "$VALUE" >"$RUN/memory-rss.txt" <<'EOF'
 import sys
 records, value = int(sys.argv[1]), int(sys.argv[2])
@@ -279,7 +226,7 @@ EOF
     --r 1 | sed 's/^/    /'
   memory_snapshot read "$MEM_PID" "$MEM_DIR/n1/data"
   sed 's/^/    /' "$RUN/memory-rss.txt"
-  stop_cluster "$MEM_DIR"
+  stop_cluster "$CLUSTER" "$MEM_DIR"
 fi
 
 # --- Summary, chart, and the files kept.

@@ -50,6 +50,14 @@ def total(report, field):
     return report.get("total", {}).get(field)
 
 
+def cpu_per_op(report, which):
+    """Microseconds of CPU per measured operation: "server_cpu" (the
+    processes of --server-pids) or "generator_cpu"."""
+    if report is None or which not in report:
+        return None
+    return report[which].get("us_per_op")
+
+
 def op(report, name, field):
     if report is None or name not in report:
         return None
@@ -129,6 +137,28 @@ def memory_table(mem, summary):
     return lines
 
 
+def long_run(report, summary):
+    """The long three-node run: throughput per 10 s, to show it does not
+    decay (compaction, cache churn, growing queues)."""
+    if report is None or not report.get("per_second"):
+        return []
+    seconds = report["per_second"]
+    tens = [sum(seconds[i:i + 10]) / len(seconds[i:i + 10]) for i in range(0, len(seconds), 10)
+            if len(seconds[i:i + 10]) >= 5]
+    if not tens:
+        return []
+    last_over_first = ratio(tens[-1], tens[0])
+    summary["long_run"] = {"seconds": report["seconds"], "ops_per_sec": report["ops_per_sec"],
+                           "ops_per_sec_per_10s": tens, "last_over_first": last_over_first,
+                           "server_cpu_us_per_op": cpu_per_op(report, "server_cpu"),
+                           "errors": report["errors"]}
+    return ["", f"long run, three nodes N=3 R=W=2, workload A uniform, {report['seconds']:.0f} s: "
+            f"{report['ops_per_sec']:,.0f} ops/s, CPU/op "
+            f"{fmt_us(cpu_per_op(report, 'server_cpu'))} us, errors {report['errors']}",
+            "ops/s per 10 s: " + ", ".join(f"{v:,.0f}" for v in tens) +
+            f" (last / first {fmt_ratio(last_over_first)})"]
+
+
 def redis_benchmark(runs, test, conc):
     path = runs / f"redis-benchmark-{test}-c{conc}.csv"
     if not path.exists() or path.stat().st_size == 0:
@@ -175,6 +205,11 @@ def main():
                 }
                 row["ops_ratio"] = ratio(row["ringkv_ops_per_sec"], row["redis_ops_per_sec"])
                 row["p99_ratio"] = ratio(row["ringkv_p99_us"], row["redis_p99_us"])
+                row["redis_cpu_us_per_op"] = cpu_per_op(redis, "server_cpu")
+                row["ringkv_cpu_us_per_op"] = cpu_per_op(ours, "server_cpu")
+                row["cpu_ratio"] = ratio(row["ringkv_cpu_us_per_op"], row["redis_cpu_us_per_op"])
+                row["generator_cpu_us_per_op_redis"] = cpu_per_op(redis, "generator_cpu")
+                row["generator_cpu_us_per_op_ringkv"] = cpu_per_op(ours, "generator_cpu")
                 summary["scenarios"].append(row)
                 lines.append(
                     f"{scenario:<14} {wl.upper() + ' ' + dist:<11} "
@@ -183,10 +218,27 @@ def main():
                     f"{fmt_us(row['ringkv_p99_us']):>14} {fmt_ratio(row['p99_ratio']):>6} "
                     f"{'-' if row['ringkv_errors'] is None else row['ringkv_errors']:>7}")
 
+    # CPU per operation: the servers' (every node, or Redis) and the
+    # generator's own, user + system over the measured interval.
+    lines.append("")
+    lines.append("CPU per operation, us (user + system over the measured interval / operations): "
+                 "servers = Redis or every ringkv node; generator = ringkv-bench")
+    header = (f"{'scenario':<14} {'workload':<11} {'Redis':>8} {'ringkv':>8} {'ratio':>6} "
+              f"{'generator vs Redis':>19} {'generator vs ringkv':>20}")
+    lines.append(header)
+    lines.append("-" * len(header))
+    for row in summary["scenarios"]:
+        lines.append(
+            f"{row['scenario']:<14} {row['workload'] + ' ' + row['distribution']:<11} "
+            f"{fmt_us(row['redis_cpu_us_per_op']):>8} {fmt_us(row['ringkv_cpu_us_per_op']):>8} "
+            f"{fmt_ratio(row['cpu_ratio']):>6} {fmt_us(row['generator_cpu_us_per_op_redis']):>19} "
+            f"{fmt_us(row['generator_cpu_us_per_op_ringkv']):>20}")
+
     lines.append("")
     lines.append("3: concurrency sweep, workload A uniform, ringkv N=3 R=W=2 vs Redis")
     header = (f"{'in flight':>9} {'Redis ops/s':>12} {'ringkv ops/s':>13} {'ratio':>6} "
-              f"{'Redis p99 us':>13} {'ringkv p99 us':>14} {'get p50 us':>11} {'put p50 us':>11}")
+              f"{'Redis p99 us':>13} {'ringkv p99 us':>14} {'get p50 us':>11} {'put p50 us':>11} "
+              f"{'CPU/op Redis':>13} {'CPU/op ringkv':>14}")
     lines.append(header)
     lines.append("-" * len(header))
     dat = []
@@ -199,16 +251,21 @@ def main():
                "redis_p99_us": total(redis, "p99_us"),
                "ringkv_p99_us": total(ours, "p99_us"),
                "ringkv_read_p50_us": op(ours, "read", "p50_us"),
-               "ringkv_update_p50_us": op(ours, "update", "p50_us")}
+               "ringkv_update_p50_us": op(ours, "update", "p50_us"),
+               "redis_cpu_us_per_op": cpu_per_op(redis, "server_cpu"),
+               "ringkv_cpu_us_per_op": cpu_per_op(ours, "server_cpu")}
         row["ops_ratio"] = ratio(row["ringkv_ops_per_sec"], row["redis_ops_per_sec"])
         summary["sweep"].append(row)
         lines.append(f"{c:>9} {fmt_ops(row['redis_ops_per_sec']):>12} "
                      f"{fmt_ops(row['ringkv_ops_per_sec']):>13} {fmt_ratio(row['ops_ratio']):>6} "
                      f"{fmt_us(row['redis_p99_us']):>13} {fmt_us(row['ringkv_p99_us']):>14} "
-                     f"{fmt_us(row['ringkv_read_p50_us']):>11} {fmt_us(row['ringkv_update_p50_us']):>11}")
+                     f"{fmt_us(row['ringkv_read_p50_us']):>11} {fmt_us(row['ringkv_update_p50_us']):>11} "
+                     f"{fmt_us(row['redis_cpu_us_per_op']):>13} {fmt_us(row['ringkv_cpu_us_per_op']):>14}")
         if None not in (row["redis_ops_per_sec"], row["ringkv_ops_per_sec"]):
             dat.append(f"{c} {row['ringkv_ops_per_sec']} {row['redis_ops_per_sec']} "
                        f"{row['ringkv_p99_us']} {row['redis_p99_us']}")
+
+    lines.extend(long_run(load(runs, f"ringkv3-a-uniform-long-c{conc}"), summary))
 
     # Raw round trip and the serial-latency targets.
     lines.append("")

@@ -50,7 +50,11 @@ struct Object {
 
 # The opaque context a client gets with a read and sends back with a write.
 struct Context {
+  # 1: the clock alone; 2: bound to the key it was read from (keyHash).
   version @0 :UInt16 = 1;
   entries @1 :List(VvEntry);
+  # Version 2: KeyHash(bucket, key) of that key (docs/wire-protocol.md,
+  # "Contexts"); a node refuses the context on any other key.
+  keyHash @2 :UInt64;
 }
 

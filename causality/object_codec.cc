@@ -12,10 +12,16 @@
 #include <utility>
 #include <vector>
 
+#include "causality/object_limits.h"
+#include "common/hash.h"
+
 namespace ringkv {
 namespace {
 
 constexpr uint16_t kRecordVersion = 1;
+// Contexts of version 2 carry the KeyHash of the key they were read from
+// (docs/wire-protocol.md, "Contexts").
+constexpr uint16_t kBoundContextVersion = 2;
 // Cap'n Proto's own default; our records nest only four levels deep.
 constexpr int kNestingLimit = 64;
 
@@ -149,10 +155,8 @@ Result<Object> ObjectFromCapnp(schema::Object::Reader in) {
 std::string EncodeObject(const Object& object) {
   // Sized to the object: the default first segment (8 KiB) is zeroed on
   // every encode, which costs more than the encoding of a small object.
-  size_t bytes = 64;
-  for (const auto& [actor, counter] : object.context.entries()) bytes += actor.node.size() + 48;
-  for (const Sibling& s : object.siblings) bytes += s.value.size() + s.dot.actor.node.size() + 80;
-  capnp::MallocMessageBuilder message(static_cast<unsigned>(bytes / sizeof(capnp::word) + 1));
+  capnp::MallocMessageBuilder message(
+      static_cast<unsigned>(ObjectSize(object) / sizeof(capnp::word) + 1));
   ObjectToCapnp(object, message.initRoot<schema::Object>());
   return CanonicalBytes(message.getRoot<schema::Object>().asReader());
 }
@@ -161,21 +165,32 @@ Result<Object> DecodeObject(std::string_view bytes) {
   return ReadCanonical<schema::Object, Object>(bytes, "object", ObjectFromCapnpUnchecked);
 }
 
-std::string EncodeContext(const VersionVector& context) {
+std::string EncodeContext(const VersionVector& context, std::string_view bucket,
+                          std::string_view key) {
   if (context.empty()) return "";
   capnp::MallocMessageBuilder message(static_cast<unsigned>(16 + 8 * context.entries().size()));
   auto root = message.initRoot<schema::Context>();
-  root.setVersion(kRecordVersion);
+  root.setVersion(kBoundContextVersion);
   EntriesToCapnp(context, root.initEntries(context.entries().size()));
+  root.setKeyHash(KeyHash(bucket, key));
   return CanonicalBytes(root.asReader());
 }
 
-Result<VersionVector> DecodeContext(std::string_view bytes) {
-  if (bytes.empty()) return VersionVector();
-  return ReadCanonical<schema::Context, VersionVector>(
-      bytes, "context", [](schema::Context::Reader in) -> Result<VersionVector> {
-        RINGKV_RETURN_IF_ERROR(CheckVersion(in.getVersion(), "context"));
-        return EntriesFromCapnp(in.getEntries());
+Result<ClientContext> DecodeContext(std::string_view bytes) {
+  if (bytes.empty()) return ClientContext{};
+  return ReadCanonical<schema::Context, ClientContext>(
+      bytes, "context", [](schema::Context::Reader in) -> Result<ClientContext> {
+        const uint16_t version = in.getVersion();
+        if (version != kRecordVersion && version != kBoundContextVersion) {
+          return Status::Corruption("unsupported context version " + std::to_string(version) +
+                                    " (this build reads versions 1 and 2)");
+        }
+        Result<VersionVector> clock = EntriesFromCapnp(in.getEntries());
+        if (!clock.ok()) return clock.status();
+        ClientContext out;
+        out.clock = std::move(clock).value();
+        if (version == kBoundContextVersion) out.key_hash = in.getKeyHash();
+        return out;
       });
 }
 
@@ -185,6 +200,14 @@ void VersionVectorToCapnp(const VersionVector& vv, capnp::List<schema::VvEntry>:
 
 Result<VersionVector> VersionVectorFromCapnp(capnp::List<schema::VvEntry>::Reader in) {
   return EntriesFromCapnp(in);
+}
+
+Status CheckContextKey(const ClientContext& context, std::string_view bucket,
+                       std::string_view key) {
+  if (!context.key_hash || *context.key_hash == KeyHash(bucket, key)) return Status::OK();
+  return Status::InvalidArgument("the context was read from another key than " +
+                                 std::string(bucket) + "/" + std::string(key) +
+                                 ": read this key and write with its context");
 }
 
 }  // namespace ringkv

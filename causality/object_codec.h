@@ -7,6 +7,8 @@
 // never an exception or a crash.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,10 +21,24 @@ namespace ringkv {
 std::string EncodeObject(const Object& object);
 Result<Object> DecodeObject(std::string_view bytes);
 
-// The opaque context a client carries between a read and a write.
-std::string EncodeContext(const VersionVector& context);
-// Empty input decodes to the empty context (a blind write).
-Result<VersionVector> DecodeContext(std::string_view bytes);
+// The opaque context a client carries between a read of (bucket, key) and a
+// write: the object's clock and the key it belongs to.
+struct ClientContext {
+  VersionVector clock;
+  // KeyHash(bucket, key) of the key it was read from; absent in contexts of
+  // version 1, which are bound to no key.
+  std::optional<uint64_t> key_hash;
+};
+
+// Version 2, bound to (bucket, key); the empty clock encodes as "".
+std::string EncodeContext(const VersionVector& context, std::string_view bucket,
+                          std::string_view key);
+// Empty input decodes to the empty context (a blind write). Reads versions
+// 1 and 2.
+Result<ClientContext> DecodeContext(std::string_view bytes);
+// InvalidArgument when `context` is bound to another key than (bucket, key).
+Status CheckContextKey(const ClientContext& context, std::string_view bucket,
+                       std::string_view key);
 
 // Between Object and its Cap'n Proto form inside a larger message.
 void ObjectToCapnp(const Object& object, schema::Object::Builder out);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include "causality/object.h"
@@ -12,7 +14,9 @@
 #include "client/node_connection.h"
 #include "common/hash.h"
 #include "common/host_port.h"
-#include "proto/quorum.h"
+#include "common/quorum.h"
+#include "proto/messages.h"
+#include "ring/ring.h"
 
 namespace ringkv {
 namespace {
@@ -50,52 +54,100 @@ Status ReplyError(const MessageBody& body, const char* what) {
 
 }  // namespace
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {
+class Client::Impl {
+ public:
+  explicit Impl(ClientOptions options);
+
+  // Opens a connection to the first node that accepts one (Client::Connect).
+  Status ConnectFirst();
+  Result<GetResult> Get(std::string_view bucket, std::string_view key, const ReadOptions& options);
+  Result<PutResult> Put(std::string_view bucket, std::string_view key, std::string_view value,
+                        const WriteOptions& options);
+  Result<PutResult> Delete(std::string_view bucket, std::string_view key,
+                           const WriteOptions& options);
+  Result<std::string> Ping(uint32_t timeout_ms);
+  Result<NodeView> StatusOf(const std::string& address, uint32_t timeout_ms);
+  const CircuitBreaker* breaker(const std::string& address) const;
+  const std::string& last_node() const { return last_node_; }
+
+ private:
+  // The deadline of a request with this timeout (0: the client's default)
+  // starting now.
+  Deadline DeadlineFor(uint32_t timeout_ms) const;
+  // Sends `body` to the current node, moving to the next one on connection
+  // failures while time is left, and returns the reply's body.
+  Result<MessageBody> Call(MessageBody body, Deadline deadline);
+  // Sends `request` to node `i`, which is one of `nodes_left` nodes still to
+  // try, (one fresh retry when a reused connection turns out dead) and tells
+  // its breaker how that went.
+  Result<Message> CallNode(size_t i, size_t nodes_left, Message* request, Deadline deadline);
+  // Connects `conn` by `connect_by`, tells the node the time left until
+  // `deadline` and waits for the reply until `deadline` plus kReplyGrace.
+  static Result<Message> Exchange(NodeConnection* conn, Message* request, Deadline connect_by,
+                                  Deadline deadline);
+  Message NewRequest(MessageBody body);
+  Result<GetResult> GetBy(std::string_view bucket, std::string_view key, const ReadOptions& options,
+                          Deadline deadline);
+  // Get coordinated by the client (ClientOptions::coordinate_reads).
+  Result<GetResult> CoordinatedGet(std::string_view bucket, std::string_view key,
+                                   const ReadOptions& options, Deadline deadline);
+  // Fetches the ring from a node unless it is known.
+  Status EnsureRing(Deadline deadline);
+  // The connection to a member's address: one of connections_ when the
+  // address is in ClientOptions::nodes, else one made for it.
+  NodeConnection* ConnectionTo(const std::string& address);
+  const BucketInfo& BucketOf(std::string_view bucket) const;
+
+  ClientOptions options_;
+  std::vector<std::unique_ptr<NodeConnection>> connections_;  // one per node
+  std::vector<CircuitBreaker> breakers_;                      // one per node
+  size_t current_ = 0;                                        // index of the node tried first
+  uint64_t next_request_id_ = 1;
+  std::string last_node_;
+  // Client-coordinated reads: the ring as last fetched (nullopt: fetch it).
+  std::optional<RingInfo> ring_info_;
+  std::optional<Ring> ring_;
+  std::map<NodeId, std::string> member_addresses_;
+  std::map<std::string, std::unique_ptr<NodeConnection>> extra_connections_;
+};
+
+Client::Impl::Impl(ClientOptions options) : options_(std::move(options)) {
   for (const std::string& address : options_.nodes) {
     connections_.push_back(std::make_unique<NodeConnection>(address));
     breakers_.emplace_back(options_.breaker);
   }
 }
 
-Client::~Client() = default;
-
-Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
-  RINGKV_RETURN_IF_ERROR(CheckOptions(options));
-  return std::unique_ptr<Client>(new Client(std::move(options)));
-}
-
-Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
-  RINGKV_RETURN_IF_ERROR(CheckOptions(options));
-  std::unique_ptr<Client> client(new Client(std::move(options)));
-  const Deadline deadline = client->DeadlineFor(0);
-  const size_t count = client->connections_.size();
+Status Client::Impl::ConnectFirst() {
+  const Deadline deadline = DeadlineFor(0);
+  const size_t count = connections_.size();
   Status last;
   for (size_t i = 0; i < count; ++i) {
-    last = client->connections_[i]->Open(ConnectBy(deadline, count - i));
+    last = connections_[i]->Open(ConnectBy(deadline, count - i));
     if (last.ok()) {
-      client->current_ = i;
-      return client;
+      current_ = i;
+      return Status::OK();
     }
-    client->breakers_[i].OnFailure();
+    breakers_[i].OnFailure();
   }
   if (count == 1) return last;
   return Status::Unavailable("no node accepted a connection; last: " + last.message());
 }
 
-Client::Deadline Client::DeadlineFor(uint32_t timeout_ms) const {
+Deadline Client::Impl::DeadlineFor(uint32_t timeout_ms) const {
   if (timeout_ms == 0) timeout_ms = options_.timeout_ms;
   return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
 }
 
-Message Client::NewRequest(MessageBody body) {
+Message Client::Impl::NewRequest(MessageBody body) {
   Message request;
   request.request_id = next_request_id_++;
   request.body = std::move(body);
   return request;
 }
 
-Result<Message> Client::Exchange(NodeConnection* conn, Message* request, Deadline connect_by,
-                                 Deadline deadline) {
+Result<Message> Client::Impl::Exchange(NodeConnection* conn, Message* request, Deadline connect_by,
+                                       Deadline deadline) {
   RINGKV_RETURN_IF_ERROR(conn->Open(connect_by));
   // The node gets what is left, not the whole timeout, so that its answer
   // (which says why a quorum was missed) comes by this request's deadline.
@@ -108,8 +160,8 @@ Result<Message> Client::Exchange(NodeConnection* conn, Message* request, Deadlin
   return conn->Call(*request, deadline + kReplyGrace);
 }
 
-Result<Message> Client::CallNode(size_t i, size_t nodes_left, Message* request,
-                                 Deadline deadline) {
+Result<Message> Client::Impl::CallNode(size_t i, size_t nodes_left, Message* request,
+                                       Deadline deadline) {
   NodeConnection& conn = *connections_[i];
   const bool reused = conn.connected();
   Result<Message> reply = Exchange(&conn, request, ConnectBy(deadline, nodes_left), deadline);
@@ -129,7 +181,7 @@ Result<Message> Client::CallNode(size_t i, size_t nodes_left, Message* request,
   return reply;
 }
 
-Result<MessageBody> Client::Call(MessageBody body, Deadline deadline) {
+Result<MessageBody> Client::Impl::Call(MessageBody body, Deadline deadline) {
   Message request = NewRequest(std::move(body));
   const size_t count = connections_.size();
   Status last;
@@ -159,7 +211,7 @@ Result<MessageBody> Client::Call(MessageBody body, Deadline deadline) {
   return Status::Unavailable("no node reachable; last: " + last.message());
 }
 
-Result<NodeStatus> Client::StatusOf(const std::string& address, uint32_t timeout_ms) {
+Result<NodeView> Client::Impl::StatusOf(const std::string& address, uint32_t timeout_ms) {
   size_t i = 0;
   while (i < options_.nodes.size() && options_.nodes[i] != address) ++i;
   if (i == options_.nodes.size()) {
@@ -170,23 +222,32 @@ Result<NodeStatus> Client::StatusOf(const std::string& address, uint32_t timeout
   if (!reply.ok()) return reply.status();
   auto* status = std::get_if<NodeStatus>(&reply->body);
   if (status == nullptr) return ReplyError(reply->body, "status");
-  return std::move(*status);
+  NodeView view;
+  view.node = std::move(status->node);
+  view.incarnation = status->incarnation;
+  view.ring_epoch = status->ring_epoch;
+  for (const PeerState& p : status->peers) view.peers.push_back({p.node, p.up, p.phi});
+  for (const HintCount& h : status->hints) view.hints.push_back({h.target, h.count});
+  view.hints_delivered = status->hints_delivered;
+  view.hint_write_failures = status->hint_write_failures;
+  view.metrics = std::move(status->metrics);
+  return view;
 }
 
-const CircuitBreaker* Client::breaker(const std::string& address) const {
+const CircuitBreaker* Client::Impl::breaker(const std::string& address) const {
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
     if (options_.nodes[i] == address) return &breakers_[i];
   }
   return nullptr;
 }
 
-Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
-                              const ReadOptions& options) {
+Result<GetResult> Client::Impl::Get(std::string_view bucket, std::string_view key,
+                                    const ReadOptions& options) {
   return GetBy(bucket, key, options, DeadlineFor(options.timeout_ms));
 }
 
-Result<GetResult> Client::GetBy(std::string_view bucket, std::string_view key,
-                                const ReadOptions& options, Deadline deadline) {
+Result<GetResult> Client::Impl::GetBy(std::string_view bucket, std::string_view key,
+                                      const ReadOptions& options, Deadline deadline) {
   if (options_.coordinate_reads) return CoordinatedGet(bucket, key, options, deadline);
   GetRequest request;
   request.bucket = std::string(bucket);
@@ -203,11 +264,11 @@ Result<GetResult> Client::GetBy(std::string_view bucket, std::string_view key,
   if (result.found) {
     for (const Sibling* sibling : reply->object.Values()) result.values.push_back(sibling->value);
   }
-  result.context = EncodeContext(reply->object.context);
+  result.context = EncodeContext(reply->object.context, bucket, key);
   return result;
 }
 
-Status Client::EnsureRing(Deadline deadline) {
+Status Client::Impl::EnsureRing(Deadline deadline) {
   if (ring_.has_value()) return Status::OK();
   Result<MessageBody> body = Call(RingRequest{}, deadline);
   if (!body.ok()) return body.status();
@@ -227,7 +288,7 @@ Status Client::EnsureRing(Deadline deadline) {
   return Status::OK();
 }
 
-NodeConnection* Client::ConnectionTo(const std::string& address) {
+NodeConnection* Client::Impl::ConnectionTo(const std::string& address) {
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
     if (options_.nodes[i] == address) return connections_[i].get();
   }
@@ -236,15 +297,15 @@ NodeConnection* Client::ConnectionTo(const std::string& address) {
   return conn.get();
 }
 
-const BucketInfo& Client::BucketOf(std::string_view bucket) const {
+const BucketInfo& Client::Impl::BucketOf(std::string_view bucket) const {
   for (const BucketInfo& b : ring_info_->buckets) {
     if (b.name == bucket) return b;
   }
   return ring_info_->default_bucket;
 }
 
-Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_view key,
-                                         const ReadOptions& options, Deadline deadline) {
+Result<GetResult> Client::Impl::CoordinatedGet(std::string_view bucket, std::string_view key,
+                                               const ReadOptions& options, Deadline deadline) {
   RINGKV_RETURN_IF_ERROR(EnsureRing(deadline));
   const BucketInfo& props = BucketOf(bucket);
   const uint32_t n = props.n != 0 ? props.n : ring_->n();
@@ -353,23 +414,24 @@ Result<GetResult> Client::CoordinatedGet(std::string_view bucket, std::string_vi
   if (result.found) {
     for (const Sibling* sibling : merged.Values()) result.values.push_back(sibling->value);
   }
-  result.context = EncodeContext(merged.context);
+  result.context = EncodeContext(merged.context, bucket, key);
   return result;
 }
 
 namespace {
 
-Result<PutResult> PutResultFrom(const MessageBody& body) {
+Result<PutResult> PutResultFrom(const MessageBody& body, std::string_view bucket,
+                                std::string_view key) {
   const auto* reply = std::get_if<PutReply>(&body);
   if (reply == nullptr) return ReplyError(body, "put");
   if (!reply->status.ok()) return reply->status;
-  return PutResult{EncodeContext(reply->object.context)};
+  return PutResult{EncodeContext(reply->object.context, bucket, key)};
 }
 
 Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
                            const WriteOptions& options) {
   if (!options.context.empty()) {
-    Result<VersionVector> context = DecodeContext(options.context);
+    Result<ClientContext> context = DecodeContext(options.context);
     if (!context.ok()) {
       return Status::InvalidArgument("bad context: " + context.status().message());
     }
@@ -385,18 +447,18 @@ Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
 
 }  // namespace
 
-Result<PutResult> Client::Put(std::string_view bucket, std::string_view key, std::string_view value,
-                              const WriteOptions& options) {
+Result<PutResult> Client::Impl::Put(std::string_view bucket, std::string_view key,
+                                    std::string_view value, const WriteOptions& options) {
   Result<PutRequest> request = MakePut(bucket, key, options);
   if (!request.ok()) return request.status();
   request->value = std::string(value);
   Result<MessageBody> body = Call(std::move(request).value(), DeadlineFor(options.timeout_ms));
   if (!body.ok()) return body.status();
-  return PutResultFrom(*body);
+  return PutResultFrom(*body, bucket, key);
 }
 
-Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
-                                 const WriteOptions& options) {
+Result<PutResult> Client::Impl::Delete(std::string_view bucket, std::string_view key,
+                                       const WriteOptions& options) {
   // The read (when there is one) and the write share one deadline.
   const Deadline deadline = DeadlineFor(options.timeout_ms);
   WriteOptions with_context = options;
@@ -412,15 +474,58 @@ Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
   request->tombstone = true;
   Result<MessageBody> body = Call(std::move(request).value(), deadline);
   if (!body.ok()) return body.status();
-  return PutResultFrom(*body);
+  return PutResultFrom(*body, bucket, key);
 }
 
-Result<std::string> Client::Ping(uint32_t timeout_ms) {
+Result<std::string> Client::Impl::Ping(uint32_t timeout_ms) {
   Result<MessageBody> body = Call(ringkv::Ping{}, DeadlineFor(timeout_ms));
   if (!body.ok()) return body.status();
   const auto* pong = std::get_if<Pong>(&*body);
   if (pong == nullptr) return ReplyError(*body, "ping");
   return pong->node;
 }
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  RINGKV_RETURN_IF_ERROR(CheckOptions(options));
+  return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(options))));
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
+  RINGKV_RETURN_IF_ERROR(CheckOptions(options));
+  std::unique_ptr<Client> client(new Client(std::make_unique<Impl>(std::move(options))));
+  RINGKV_RETURN_IF_ERROR(client->impl_->ConnectFirst());
+  return client;
+}
+
+Result<GetResult> Client::Get(std::string_view bucket, std::string_view key,
+                              const ReadOptions& options) {
+  return impl_->Get(bucket, key, options);
+}
+
+Result<PutResult> Client::Put(std::string_view bucket, std::string_view key, std::string_view value,
+                              const WriteOptions& options) {
+  return impl_->Put(bucket, key, value, options);
+}
+
+Result<PutResult> Client::Delete(std::string_view bucket, std::string_view key,
+                                 const WriteOptions& options) {
+  return impl_->Delete(bucket, key, options);
+}
+
+Result<std::string> Client::Ping(uint32_t timeout_ms) { return impl_->Ping(timeout_ms); }
+
+Result<NodeView> Client::StatusOf(const std::string& address, uint32_t timeout_ms) {
+  return impl_->StatusOf(address, timeout_ms);
+}
+
+const CircuitBreaker* Client::breaker(const std::string& address) const {
+  return impl_->breaker(address);
+}
+
+const std::string& Client::last_node() const { return impl_->last_node(); }
 
 }  // namespace ringkv

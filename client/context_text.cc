@@ -75,7 +75,7 @@ std::string ContextToText(std::string_view context) { return Base64UrlEncode(con
 Result<std::string> ContextFromText(std::string_view text) {
   Result<std::string> bytes = Base64UrlDecode(text);
   if (!bytes.ok()) return Status::InvalidArgument("bad context: " + bytes.status().message());
-  Result<VersionVector> context = DecodeContext(*bytes);
+  Result<ClientContext> context = DecodeContext(*bytes);
   if (!context.ok()) return Status::InvalidArgument("bad context: " + context.status().message());
   return bytes;
 }

@@ -29,6 +29,9 @@ class [[nodiscard]] Status {
     kIOError = 6,
     kBusy = 7,          // overloaded, try again
     kInternal = 8,
+    // A write that would make its key's object (all siblings together)
+    // larger than the per-key cap (docs/limits.md).
+    kObjectTooLarge = 9,
   };
 
   Status() = default;
@@ -41,6 +44,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
   static Status Busy(std::string msg) { return {Code::kBusy, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+  static Status ObjectTooLarge(std::string msg) { return {Code::kObjectTooLarge, std::move(msg)}; }
   // Rebuilds a status that arrived on the wire; unknown codes become kInternal.
   static Status FromWire(uint8_t code, std::string msg);
 
@@ -51,6 +55,7 @@ class [[nodiscard]] Status {
   bool IsTimeout() const { return code_ == Code::kTimeout; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsIOError() const { return code_ == Code::kIOError; }
+  bool IsObjectTooLarge() const { return code_ == Code::kObjectTooLarge; }
   Code code() const { return code_; }
   const std::string& message() const { return msg_; }
   // "OK" or "<code name>: <message>".

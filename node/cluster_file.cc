@@ -23,11 +23,14 @@ std::string Where(const std::string& path, const toml::source_region& src) {
 }
 
 // Reads an optional unsigned integer field; absent leaves *out unchanged.
+// Integers are read with value_exact throughout: value<int64_t>() would
+// convert a float, and casts one beyond int64's range with undefined
+// behaviour (found by the cluster_file fuzz target).
 Status ReadUint(const toml::table& table, std::string_view key, const std::string& where,
                 uint32_t* out) {
   const toml::node* node = table.get(key);
   if (node == nullptr) return Status::OK();
-  std::optional<int64_t> v = node->value<int64_t>();
+  std::optional<int64_t> v = node->value_exact<int64_t>();
   if (!v || *v < 0 || *v > UINT32_MAX) {
     return Status::InvalidArgument(where + ": '" + std::string(key) +
                                    "' must be a non-negative integer");
@@ -37,23 +40,39 @@ Status ReadUint(const toml::table& table, std::string_view key, const std::strin
 }
 
 // Bucket properties from a [bucket_defaults] or [[bucket]] table, validated by
-// the one parser every bucket spec goes through (replication/bucket.h).
+// the one parser every bucket spec goes through (replication/bucket.h). Each
+// property must have the type the grammar gives it (docs/cluster-file.md),
+// and none may hold a ',': the properties travel to that parser as one
+// "k=v,k=v" spec, where a ',' would smuggle in a property the file does not
+// show.
 Result<BucketProps> ReadBucketProps(const toml::table& table, const BucketProps& base,
                                     const std::string& where) {
   std::string spec;
   for (const auto& [key, node] : table) {
-    if (key.str() == "name") continue;
-    std::string value;
-    if (auto i = node.value<int64_t>()) {
-      value = std::to_string(*i);
-    } else if (auto s = node.value<std::string>()) {
-      value = *s;
-    } else {
-      return Status::InvalidArgument(where + ": '" + std::string(key.str()) +
-                                     "' must be an integer or a string");
+    const std::string_view k = key.str();
+    if (k == "name") continue;
+    if (k != "n" && k != "r" && k != "w" && k != "resolver") {
+      return Status::InvalidArgument(where + ": unknown bucket property '" + std::string(k) +
+                                     "' (expected resolver, n, r, w)");
+    }
+    const std::optional<int64_t> number = node.value_exact<int64_t>();
+    const std::optional<std::string> text = node.value_exact<std::string>();
+    std::optional<std::string> value;
+    if (k == "resolver") {
+      if (text && text->find(',') == std::string::npos) value = text;
+    } else if (number) {
+      value = std::to_string(*number);
+    } else if (k != "n" && text && (*text == "one" || *text == "quorum" || *text == "all")) {
+      value = text;
+    }
+    if (!value) {
+      return Status::InvalidArgument(
+          where + ": '" + std::string(k) + "' must be " +
+          (k == "resolver" ? "a resolver name"
+                           : k == "n" ? "an integer" : "an integer, \"one\", \"quorum\" or \"all\""));
     }
     if (!spec.empty()) spec += ",";
-    spec += std::string(key.str()) + "=" + value;
+    spec += std::string(k) + "=" + *value;
   }
   Result<BucketProps> props = ParseBucketProps(spec, base);
   if (!props.ok()) return Status::InvalidArgument(where + ": " + props.status().message());
@@ -82,10 +101,13 @@ toml::table BucketPropsTable(const BucketProps& props) {
 Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
   ClusterFile file;
   const std::string& top = path;
-  if (std::optional<int64_t> version = root["version"].value<int64_t>();
-      version && *version != kClusterFileVersion) {
-    return Status::InvalidArgument(top + ": unsupported cluster file version " +
-                                   std::to_string(*version));
+  if (const toml::node* node = root.get("version")) {
+    std::optional<int64_t> version = node->value_exact<int64_t>();
+    if (!version) return Status::InvalidArgument(top + ": 'version' must be an integer");
+    if (*version != kClusterFileVersion) {
+      return Status::InvalidArgument(top + ": unsupported cluster file version " +
+                                     std::to_string(*version));
+    }
   }
   RINGKV_RETURN_IF_ERROR(
       CheckKeys(root, {"version", "partitions", "n", "bucket_defaults", "member", "bucket"}, top));
@@ -107,8 +129,8 @@ Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
     const std::string where = Where(path, node.source());
     if (m == nullptr) return Status::InvalidArgument(where + ": [[member]] must be a table");
     RINGKV_RETURN_IF_ERROR(CheckKeys(*m, {"id", "address"}, where));
-    std::optional<std::string> id = (*m)["id"].value<std::string>();
-    std::optional<std::string> address = (*m)["address"].value<std::string>();
+    std::optional<std::string> id = (*m)["id"].value_exact<std::string>();
+    std::optional<std::string> address = (*m)["address"].value_exact<std::string>();
     if (!id || id->empty()) return Status::InvalidArgument(where + ": member without an id");
     if (!address) return Status::InvalidArgument(where + ": member " + *id + " has no address");
     Result<HostPort> parsed = ParseHostPort(*address);
@@ -138,7 +160,7 @@ Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
       const toml::table* b = node.as_table();
       const std::string where = Where(path, node.source());
       if (b == nullptr) return Status::InvalidArgument(where + ": [[bucket]] must be a table");
-      std::optional<std::string> name = (*b)["name"].value<std::string>();
+      std::optional<std::string> name = (*b)["name"].value_exact<std::string>();
       if (!name || name->empty()) return Status::InvalidArgument(where + ": bucket without a name");
       if (file.buckets.named().count(*name) != 0) {
         return Status::InvalidArgument(where + ": duplicate bucket " + *name);
@@ -154,10 +176,18 @@ Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {
 }  // namespace
 
 Result<ClusterFile> ReadClusterFile(const std::string& path) {
-  if (std::ifstream probe(path); !probe) return Status::IOError("cannot read " + path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Status::IOError("cannot read " + path);
+  return ParseClusterFile(text.str(), path);
+}
+
+Result<ClusterFile> ParseClusterFile(std::string_view text, const std::string& path) {
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& err) {
     return Status::InvalidArgument(Where(path, err.source()) + ": " +
                                    std::string(err.description()));
@@ -165,7 +195,7 @@ Result<ClusterFile> ReadClusterFile(const std::string& path) {
   return FromToml(root, path);
 }
 
-Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
+std::string FormatClusterFile(const ClusterFile& file) {
   toml::table root{{"version", kClusterFileVersion},
                    {"partitions", static_cast<int64_t>(file.partitions)},
                    {"n", static_cast<int64_t>(file.n)},
@@ -187,14 +217,17 @@ Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
   std::ostringstream text;
   text << "# ringkv cluster file (docs/cluster-file.md); written by ringkv-cluster.\n"
        << root << "\n";
+  return text.str();
+}
 
+Status WriteClusterFile(const std::string& path, const ClusterFile& file) {
   // Written beside the target and renamed over it, so a reader never sees
   // half a file.
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) return Status::IOError("cannot write " + tmp);
-    out << text.str();
+    out << FormatClusterFile(file);
     out.flush();
     if (!out) return Status::IOError("cannot write " + tmp);
   }

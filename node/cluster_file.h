@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -26,6 +27,10 @@ struct ClusterFile {
 };
 
 Result<ClusterFile> ReadClusterFile(const std::string& path);
+// The same from the file's text; `path` only names it in errors.
+Result<ClusterFile> ParseClusterFile(std::string_view text, const std::string& path);
+// The text WriteClusterFile writes.
+std::string FormatClusterFile(const ClusterFile& file);
 Status WriteClusterFile(const std::string& path, const ClusterFile& file);
 
 }  // namespace ringkv

@@ -19,6 +19,11 @@ std::string Trim(const std::string& s) {
   return s.substr(begin, s.find_last_not_of(space) - begin + 1);
 }
 
+struct ClosedOnExit {
+  int fd;
+  ~ClosedOnExit() { ::close(fd); }
+};
+
 std::string Octal(mode_t mode) {
   char buf[8];
   std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
@@ -30,18 +35,13 @@ std::string Octal(mode_t mode) {
 Result<std::string> ReadClusterSecret(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  const ClosedOnExit closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return Status::IOError("cannot stat " + path + ": " + std::strerror(err));
+    return Status::IOError("cannot stat " + path + ": " + std::strerror(errno));
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::InvalidArgument(path + " is not a regular file");
-  }
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
-    ::close(fd);
     return Status::InvalidArgument(path + " has mode " + Octal(st.st_mode) +
                                    ": group and others must have no access (chmod 600 " + path +
                                    ")");
@@ -51,16 +51,12 @@ Result<std::string> ReadClusterSecret(const std::string& path) {
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return Status::IOError("cannot read " + path + ": " + std::strerror(err));
-    }
+    if (n < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
     if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));
+    // Enough to tell it is too long, however large the file.
     if (content.size() > 2 * kMaxClusterSecretBytes) break;
   }
-  ::close(fd);
   std::string secret = Trim(content);
   if (secret.size() < kMinClusterSecretBytes || secret.size() > kMaxClusterSecretBytes) {
     return Status::InvalidArgument(path + " holds a secret of " + std::to_string(secret.size()) +
@@ -71,7 +67,7 @@ Result<std::string> ReadClusterSecret(const std::string& path) {
   return secret;
 }
 
-Status CreateClusterSecret(const std::string& path) {
+Result<std::string> RandomClusterSecret() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
     return Status::Internal("no random bytes for a cluster secret");
@@ -82,7 +78,13 @@ Status CreateClusterSecret(const std::string& path) {
     text.push_back(kHex[b >> 4]);
     text.push_back(kHex[b & 15]);
   }
-  text.push_back('\n');
+  return text;
+}
+
+Status CreateClusterSecret(const std::string& path) {
+  Result<std::string> secret = RandomClusterSecret();
+  if (!secret.ok()) return secret.status();
+  std::string text = std::move(secret).value() + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&

@@ -21,8 +21,10 @@ inline constexpr size_t kMaxClusterSecretBytes = 4096;
 // too short or too long; IOError when it cannot be read.
 Result<std::string> ReadClusterSecret(const std::string& path);
 
-// Creates `path` with mode 0600, holding a fresh secret (32 random bytes
-// from OpenSSL, as 64 hex digits). IOError when the file already exists
+// A fresh secret: 32 random bytes from OpenSSL, as 64 hex digits.
+Result<std::string> RandomClusterSecret();
+
+// Creates `path` with mode 0600, holding a RandomClusterSecret. IOError when the file already exists
 // (an existing secret is never replaced) or cannot be written.
 Status CreateClusterSecret(const std::string& path);
 

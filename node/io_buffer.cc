@@ -5,16 +5,26 @@
 
 namespace ringkv {
 
-char* IoBuffer::Reserve(size_t min) {
+size_t IoBuffer::CapacityFor(size_t min, size_t max_capacity) const {
+  const size_t used = end_ - start_;
+  if (capacity_ - used >= min) return capacity_;
+  return std::max(used + min, std::min(capacity_ * 2, max_capacity));
+}
+
+char* IoBuffer::Reserve(size_t min, size_t max_capacity) {
   if (capacity_ - end_ >= min) return data_.get() + end_;
-  size_t used = end_ - start_;
-  if (start_ > 0 && capacity_ - used >= min) {
+  const size_t used = end_ - start_;
+  const size_t capacity = CapacityFor(min, max_capacity);
+  if (capacity == capacity_) {
     // Sliding the unconsumed tail to the front is enough.
     std::memmove(data_.get(), data_.get() + start_, used);
   } else {
-    size_t capacity = std::max(used + min, capacity_ * 2);
     std::unique_ptr<char[]> grown(new char[capacity]);
     if (used > 0) std::memcpy(grown.get(), data_.get() + start_, used);
+    if (budget_ != nullptr) {
+      budget_->Charge(capacity);
+      budget_->Release(capacity_);
+    }
     data_ = std::move(grown);
     capacity_ = capacity;
   }
@@ -35,10 +45,13 @@ void IoBuffer::Consume(size_t n) {
 }
 
 void IoBuffer::ShrinkIfEmpty(size_t keep) {
-  if (empty() && capacity_ > keep) {
-    data_.reset();
-    capacity_ = start_ = end_ = 0;
-  }
+  if (empty() && capacity_ > keep) Free();
+}
+
+void IoBuffer::Free() {
+  if (budget_ != nullptr) budget_->Release(capacity_);
+  data_.reset();
+  capacity_ = start_ = end_ = 0;
 }
 
 }  // namespace ringkv

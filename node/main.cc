@@ -6,6 +6,7 @@
 // configuration, 1 for a runtime failure (port busy, database locked).
 #include <event2/event.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -24,7 +25,9 @@
 #include "common/metrics.h"
 #include "node/cluster_file.h"
 #include "node/cluster_secret.h"
+#include "node/connection_limits.h"
 #include "node/event_loop.h"
+#include "node/memory_release.h"
 #include "node/node.h"
 #include "node/peer_handshake.h"
 #include "node/peer_transport.h"
@@ -59,6 +62,8 @@ struct Flags {
   uint32_t request_timeout_ms = 5000;
   uint32_t cache_mb = 64;
   uint32_t object_cache_mb = 32;
+  ConnectionLimits limits;
+  uint32_t max_buffered_mb = static_cast<uint32_t>(ConnectionLimits{}.max_buffered_bytes >> 20);
   std::string cluster_secret_file;
   bool insecure_no_peer_auth = false;
   std::string aae = "on";
@@ -69,6 +74,58 @@ struct Flags {
 int Fail(int code, const std::string& what) {
   std::fprintf(stderr, "ringkv-node: %s\n", what.c_str());
   return code;
+}
+
+// Every connection is a descriptor: the soft limit is raised to the hard one
+// (1024 soft is common), and a cap the limit cannot hold is said at start.
+void RaiseOpenFileLimit(size_t max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  // Room beyond the connections for LevelDB's files, peers and logs.
+  constexpr rlim_t kOtherFiles = 256;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + kOtherFiles) {
+    spdlog::warn("open file limit {} is below --max-connections {} plus {} for other files: "
+                 "accepts may fail before the cap is reached",
+                 limit.rlim_cur, max_connections, kOtherFiles);
+  }
+}
+
+// The secret peers authenticate with (docs/security.md); none only when the
+// operator spelled out --insecure-no-peer-auth. Without
+// --cluster-secret-file, the one ringkv-cluster keeps beside the cluster file
+// is used, so node commands written before peers authenticated still start
+// the node they did; a node with no peers makes up one nobody knows, so no
+// connection can pass as a peer.
+Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members) {
+  if (flags.insecure_no_peer_auth) {
+    if (!flags.cluster_secret_file.empty()) {
+      return Status::InvalidArgument(
+          "--cluster-secret-file and --insecure-no-peer-auth exclude each other");
+    }
+    return std::optional<std::string>();
+  }
+  std::string file = flags.cluster_secret_file;
+  if (file.empty()) {
+    std::filesystem::path beside =
+        std::filesystem::path(flags.cluster).parent_path() / "cluster-secret";
+    std::error_code ec;
+    if (std::filesystem::exists(beside, ec)) file = beside.string();
+  }
+  if (file.empty() && members > 1) {
+    return Status::InvalidArgument(
+        "no cluster secret: pass --cluster-secret-file FILE (ringkv-cluster start writes "
+        "DIR/cluster-secret and nodes find it beside DIR/cluster.toml), or "
+        "--insecure-no-peer-auth to let anyone who can reach this node act as a peer "
+        "(development only)");
+  }
+  Result<std::string> secret = file.empty() ? RandomClusterSecret() : ReadClusterSecret(file);
+  if (!secret.ok()) return Status::InvalidArgument("cluster secret: " + secret.status().message());
+  return std::optional<std::string>(std::move(secret).value());
 }
 
 struct EventDeleter {
@@ -101,24 +158,15 @@ int Run(const Flags& flags) {
   if (self == nullptr) {
     return Fail(kExitConfig, "node '" + flags.node + "' is not a member of " + flags.cluster);
   }
-  // Peers authenticate with the cluster secret (docs/security.md); running
-  // without is a choice the operator must spell out.
-  std::optional<std::string> secret;
-  if (!flags.cluster_secret_file.empty() && flags.insecure_no_peer_auth) {
-    return Fail(kExitConfig, "--cluster-secret-file and --insecure-no-peer-auth exclude each other");
-  }
-  if (!flags.cluster_secret_file.empty()) {
-    Result<std::string> read = ReadClusterSecret(flags.cluster_secret_file);
-    if (!read.ok()) return Fail(kExitConfig, "cluster secret: " + read.status().message());
-    secret = std::move(read).value();
-  } else if (!flags.insecure_no_peer_auth) {
-    return Fail(kExitConfig,
-                "no cluster secret: pass --cluster-secret-file FILE (ringkv-cluster start "
-                "writes DIR/cluster-secret), or --insecure-no-peer-auth to let anyone who can "
-                "reach this node act as a peer (development only)");
-  }
+  Result<std::optional<std::string>> peer_secret = PeerSecret(flags, cluster->members.size());
+  if (!peer_secret.ok()) return Fail(kExitConfig, peer_secret.status().message());
+  const std::optional<std::string> secret = std::move(peer_secret).value();
   ServerOptions server_options;
   server_options.max_frame_bytes = flags.max_frame_bytes;
+  server_options.limits = flags.limits;
+  server_options.limits.max_buffered_bytes = size_t{flags.max_buffered_mb} << 20;
+  TuneAllocator();
+  RaiseOpenFileLimit(server_options.limits.max_connections);
   const std::string listen = flags.listen.empty() ? self->address : flags.listen;
   Result<HostPort> listen_at = ParseHostPort(listen);
   if (!listen_at.ok()) return Fail(kExitConfig, "listen address: " + listen_at.status().ToString());
@@ -152,6 +200,7 @@ int Run(const Flags& flags) {
   options.deliver_hints = flags.hinted_handoff == "on";
   options.gossip.interval_us = int64_t{flags.gossip_interval_ms} * 1000;
   options.gossip.phi_threshold = flags.phi_threshold;
+  options.warn = [](const std::string& line) { spdlog::warn("{}", line); };
   NodeConfig config;
   config.service = std::move(options);
   config.object_cache_bytes = size_t{flags.object_cache_mb} << 20;
@@ -279,6 +328,31 @@ int main(int argc, char** argv) {
   app.add_option("--hint-rate", flags.hint_rate,
                  "hinted-handoff deliveries per second from this node (all targets)")
       ->check(CLI::Range(1.0, 1e7))
+      ->capture_default_str();
+  ringkv::ConnectionLimits& limits = flags.limits;
+  app.add_option("--max-connections", limits.max_connections,
+                 "open connections (clients and peers); at the cap the longest idle is closed")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", limits.idle_timeout_ms,
+                 "close a connection with nothing in progress for this long (0 = never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
+      ->capture_default_str();
+  app.add_option("--frame-deadline-ms", limits.frame_deadline_ms,
+                 "close a connection whose frame is not whole this long after its first byte")
+      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
+      ->capture_default_str();
+  app.add_option("--max-connection-requests", limits.max_requests_in_flight,
+                 "requests served at once per connection; past it the connection is not read")
+      ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str();
+  app.add_option("--max-connection-output-bytes", limits.max_output_bytes,
+                 "unsent reply bytes per connection; past it the connection is not read")
+      ->check(CLI::Range(size_t{4096}, size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--max-buffered-mb", flags.max_buffered_mb,
+                 "connection buffers of the whole node, MiB; past it large frames wait")
+      ->check(CLI::Range(1u, 1u << 20))
       ->capture_default_str();
   app.add_option("--aae", flags.aae,
                  "active anti-entropy: on, or off (no segment index, no exchanges; turning it "

@@ -35,6 +35,15 @@ constexpr int kWriteTimeoutSec = 5;
 // A challenge is about a hundred bytes: anything announcing more is not one.
 constexpr uint32_t kMaxHandshakeFrameBytes = 4096;
 
+// Writes that make no progress for kWriteTimeoutSec fail the connection;
+// `read_us` > 0 also bounds the wait for the next input.
+void SetTimeouts(bufferevent* bev, int64_t read_us = 0) {
+  const timeval read_timeout{static_cast<time_t>(read_us / 1'000'000),
+                             static_cast<suseconds_t>(read_us % 1'000'000)};
+  const timeval write_timeout{kWriteTimeoutSec, 0};
+  bufferevent_set_timeouts(bev, read_us > 0 ? &read_timeout : nullptr, &write_timeout);
+}
+
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -298,9 +307,8 @@ void PeerTransport::Send(const NodeId& to, std::string bytes) {
     }
     case Peer::State::kIdle:
     case Peer::State::kBackoff:
-      // Connect failed synchronously.
+      // Connect failed synchronously; Fail has told of the link.
       peer->dropped_down->Increment();
-      NotifyLinkDown(to);
       return;
   }
 }
@@ -317,8 +325,7 @@ void PeerTransport::Connect(Peer* peer) {
   if (peer->bev == nullptr) return Fail(peer, "cannot create a socket buffer");
   bufferevent_setcb(peer->bev, &PeerTransport::OnRead, &PeerTransport::OnDrained,
                     &PeerTransport::OnEvent, peer);
-  timeval write_timeout{kWriteTimeoutSec, 0};
-  bufferevent_set_timeouts(peer->bev, nullptr, &write_timeout);
+  SetTimeouts(peer->bev);
   bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
   sockaddr_storage addr;
   int len = 0;
@@ -431,9 +438,7 @@ void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
                                                    : evutil_socket_error_to_string(
                                                          EVUTIL_SOCKET_ERROR());
     if (peer->state == Peer::State::kHandshaking) {
-      peer->handshake_failures->Increment();
-      spdlog::warn("peer handshake with {} at {} failed: {}", peer->id, peer->address,
-                   (events & BEV_EVENT_TIMEOUT) ? "no answer in time" : why);
+      return self->FailHandshake(peer, (events & BEV_EVENT_TIMEOUT) ? "no answer in time" : why);
     }
     self->Fail(peer, why);
   }
@@ -444,8 +449,7 @@ void PeerTransport::Established(Peer* peer) {
   peer->failures = 0;
   peer->backoff_us = options_.min_backoff_us;
   peer->connects->Increment();
-  timeval write_timeout{kWriteTimeoutSec, 0};
-  bufferevent_set_timeouts(peer->bev, nullptr, &write_timeout);
+  SetTimeouts(peer->bev);  // the handshake's read timeout no longer applies
   bufferevent_disable(peer->bev, EV_WRITE);
   evbuffer* out = bufferevent_get_output(peer->bev);
   for (const std::string& frame : peer->pending) evbuffer_add(out, frame.data(), frame.size());
@@ -467,10 +471,7 @@ void PeerTransport::StartHandshake(Peer* peer) {
   AppendFrame(EncodeMessage(message), &frame);
   // The bufferevent writes the hello itself; the read timeout bounds the
   // wait for the challenge.
-  timeval read_timeout{static_cast<time_t>(options_.handshake_timeout_us / 1'000'000),
-                       static_cast<suseconds_t>(options_.handshake_timeout_us % 1'000'000)};
-  timeval write_timeout{kWriteTimeoutSec, 0};
-  bufferevent_set_timeouts(peer->bev, &read_timeout, &write_timeout);
+  SetTimeouts(peer->bev, options_.handshake_timeout_us);
   bufferevent_write(peer->bev, frame.data(), frame.size());
 }
 
@@ -505,10 +506,13 @@ void PeerTransport::ContinueHandshake(Peer* peer) {
     failed = Status::InvalidArgument(std::string("expected a peerChallenge, got a ") +
                                      MessageName(message->body));
   }
+  FailHandshake(peer, failed.message());
+}
+
+void PeerTransport::FailHandshake(Peer* peer, const std::string& why) {
   peer->handshake_failures->Increment();
-  spdlog::warn("peer handshake with {} at {} failed: {}", peer->id, peer->address,
-               failed.message());
-  Fail(peer, "peer handshake failed");
+  spdlog::warn("peer handshake with {} at {} failed: {}", peer->id, peer->address, why);
+  Fail(peer, "peer handshake failed: " + why);
 }
 
 void PeerTransport::OnRead(bufferevent* bev, void* arg) {

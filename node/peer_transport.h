@@ -135,6 +135,9 @@ class PeerTransport : public Transport, public Liveness {
   void StartHandshake(Peer* peer);
   // Reads the peer's challenge; answers it or fails the connection.
   void ContinueHandshake(Peer* peer);
+  // Counted and logged (a peer without the secret is worth a warning), then
+  // a failed connect.
+  void FailHandshake(Peer* peer, const std::string& why);
   void QueueFlush(Peer* peer);
   void FlushQueued();
   static void OnEvent(bufferevent* bev, short events, void* arg);

@@ -12,6 +12,7 @@
 
 #include "node/io_buffer.h"
 #include "node/socket_util.h"
+#include "node/system_clock.h"
 #include "proto/codec.h"
 
 namespace ringkv {
@@ -21,28 +22,42 @@ constexpr int kFlushTimeoutSec = 5;
 // Room asked of the input buffer before each read: a turn's worth of small
 // requests arrives in one read.
 constexpr size_t kReadChunk = 16u << 10;
-// Buffers that grew past this for a large frame are freed once empty.
-constexpr size_t kIdleBufferBytes = 64u << 10;
+// Buffers that grew past what any connection may hold are freed once empty.
+constexpr size_t kIdleBufferBytes = kFreeBufferBytes;
+// Freed buffer bytes after which the heap is trimmed, and how often at most.
+constexpr size_t kTrimAfterBytes = 8u << 20;
+constexpr int64_t kTrimIntervalMs = 1000;
 
 timeval MillisToTimeval(int64_t ms) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
 
+int64_t NowMs() { return SystemClock().MonoMicros() / 1000; }
+
 }  // namespace
 
 struct Server::Connection {
+  Connection(Server* s, BufferBudget* budget) : server(s), in(budget), out(budget) {}
   Server* server;
-  uint64_t id;
-  int fd;
+  uint64_t id = 0;
+  int fd = -1;
   std::string peer;  // remote address, for logs
   event* read_event = nullptr;   // persistent; removed while reading is paused
   event* write_event = nullptr;  // persistent; added only while a send would block
+  event* timer_event = nullptr;  // frame deadline or idle timeout
   IoBuffer in;
   IoBuffer out;
-  bool read_paused = false;     // unsent replies over the cap
+  std::list<Connection*>::iterator by_activity;
+  Pause pause = Pause::kNone;
+  uint32_t in_flight = 0;       // client requests handed to the sink, unanswered
+  int64_t last_active_ms = 0;   // when it last sent us bytes
+  // While a send would block (writing): when the socket last took some of
+  // the replies, or when they began to wait.
+  int64_t last_sent_ms = 0;
+  int64_t frame_started_ms = 0;  // when the unfinished frame began; 0 = none
+  int64_t timer_due_ms = 0;     // when timer_event fires; 0 = not armed
   bool writing = false;         // write_event is added
   bool flush_queued = false;    // in Server::to_flush_
-  bool partial_timer = false;   // read_event carries the partial-frame timeout
   // Rejected: reads stop, replies already queued are flushed, then close.
   bool closing = false;
   // The member this connection proved to be (empty: not a peer).
@@ -50,49 +65,93 @@ struct Server::Connection {
   // Set between a peer's hello and its proof.
   std::unique_ptr<PeerAuthenticator::Accepting> handshake;
   ~Connection() {
-    // Either event may be missing when OnAccept ran out of memory.
+    // Events may be missing when OnAccept ran out of memory.
     if (read_event != nullptr) event_free(read_event);
     if (write_event != nullptr) event_free(write_event);
+    if (timer_event != nullptr) event_free(timer_event);
     evutil_closesocket(fd);
   }
 };
 
+// The reply path of one client request: answers at most once, and counts
+// the request as served when it answers or, if the sink drops it unanswered,
+// when the last copy of the callback goes.
+class Server::PendingReply {
+ public:
+  PendingReply(Server* server, std::weak_ptr<bool> alive, uint64_t conn_id)
+      : server_(server), alive_(std::move(alive)), conn_id_(conn_id) {}
+  ~PendingReply() { Finish(nullptr); }
+  PendingReply(const PendingReply&) = delete;
+  PendingReply& operator=(const PendingReply&) = delete;
+
+  void Finish(const Message* reply) {
+    if (finished_) return;
+    finished_ = true;
+    if (!alive_.lock()) return;
+    if (reply != nullptr) server_->Reply(conn_id_, *reply);
+    server_->RequestDone(conn_id_);
+  }
+
+ private:
+  Server* server_;
+  std::weak_ptr<bool> alive_;
+  uint64_t conn_id_;
+  bool finished_ = false;
+};
+
 Server::Metrics::Metrics(MetricsRegistry* registry) {
+  // A counter family with one label: returns its series for a label value.
+  auto family = [registry](const char* name, const char* help, const char* label) {
+    return [=](const char* value) { return registry->AddCounter(name, help, {{label, value}}); };
+  };
   accepted = registry->AddCounter("ringkv_server_connections_accepted_total",
                                   "Connections accepted from clients and peers.");
-  const char* messages_help = "Messages decoded, by sender: a client, or a peer (non-empty from).";
-  client_messages = registry->AddCounter("ringkv_server_messages_received_total", messages_help,
-                                         {{"sender", "client"}});
-  peer_messages = registry->AddCounter("ringkv_server_messages_received_total", messages_help,
-                                       {{"sender", "peer"}});
+  auto received = family("ringkv_server_messages_received_total",
+                         "Messages decoded, by sender: a client, or a peer (non-empty from).",
+                         "sender");
+  client_messages = received("client");
+  peer_messages = received("peer");
   replies = registry->AddCounter("ringkv_server_replies_total",
                                  "Replies queued on the connection their request came in on.");
   bytes_received = registry->AddCounter("ringkv_server_received_bytes_total",
                                         "Bytes read from connections.");
   bytes_sent = registry->AddCounter("ringkv_server_sent_bytes_total",
                                     "Bytes written to connections.");
-  read_pauses = registry->AddCounter(
+  auto paused = family(
       "ringkv_server_read_pauses_total",
-      "Times a connection stopped being read because its unsent replies passed the limit.");
-  const char* rejected_help =
-      "Connections closed for bad input, by reason (docs/wire-protocol.md).";
-  auto rejected = [&](const char* reason) {
-    return registry->AddCounter("ringkv_server_connections_rejected_total", rejected_help,
-                                {{"reason", reason}});
-  };
+      "Times a connection stopped being read, by reason: requests (its requests being served "
+      "reached the limit), replies (its unsent replies passed the limit) or memory (the node's "
+      "buffers are full).",
+      "reason");
+  paused_requests = paused("requests");
+  paused_replies = paused("replies");
+  paused_memory = paused("memory");
+  auto shed = family(
+      "ringkv_server_connections_shed_total",
+      "Connections closed to stay within the limits, by reason: idle_timeout, unread (its "
+      "client took none of its replies for the idle timeout), evicted (the longest idle, for "
+      "a new connection at the cap) or refused (a new connection at the cap when none was "
+      "idle).",
+      "reason");
+  shed_idle = shed("idle_timeout");
+  shed_evicted = shed("evicted");
+  shed_refused = shed("refused");
+  shed_unread = shed("unread");
+  auto rejected = family("ringkv_server_connections_rejected_total",
+                         "Connections closed for bad input, by reason (docs/wire-protocol.md).",
+                         "reason");
   bad_frame = rejected("bad_frame");
   undecodable = rejected("undecodable");
   slowloris = rejected("slowloris");
   truncated = rejected("truncated");
-  const char* handshakes_help =
+  auto handshakes = family(
+      "ringkv_server_peer_handshakes_total",
       "Peer handshakes on accepted connections, by result: ok, refused (malformed, not a "
-      "member, wrong proof, out of order) or timeout.";
-  handshakes_ok = registry->AddCounter("ringkv_server_peer_handshakes_total", handshakes_help,
-                                       {{"result", "ok"}});
-  handshakes_refused = registry->AddCounter("ringkv_server_peer_handshakes_total",
-                                            handshakes_help, {{"result", "refused"}});
-  handshakes_timed_out = registry->AddCounter("ringkv_server_peer_handshakes_total",
-                                              handshakes_help, {{"result", "timeout"}});
+      "member, wrong proof, out of order) or timeout.",
+      "result");
+  handshakes_ok = handshakes("ok");
+  handshakes_refused = handshakes("refused");
+  handshakes_timed_out = handshakes("timeout");
   peer_messages_refused = registry->AddCounter(
       "ringkv_server_peer_messages_refused_total",
       "Peer messages (non-empty from) refused, with their connection, because the connection "
@@ -101,7 +160,9 @@ Server::Metrics::Metrics(MetricsRegistry* registry) {
 
 Server::Server(EventLoop* loop, ServerOptions options, MessageSink* sink,
                MetricsRegistry* metrics)
-    : loop_(loop), options_(std::move(options)), sink_(sink), metrics_(metrics),
+    : loop_(loop), options_(std::move(options)), sink_(sink),
+      budget_(options_.limits.max_buffered_bytes),
+      releaser_(loop, kTrimAfterBytes, kTrimIntervalMs), metrics_(metrics),
       alive_(std::make_shared<bool>(true)) {
   open_gauge_ = metrics->AddGaugeCallback(
       "ringkv_server_connections_open", "Connections open now.", {},
@@ -109,6 +170,16 @@ Server::Server(EventLoop* loop, ServerOptions options, MessageSink* sink,
   pending_gauge_ = metrics->AddGaugeCallback(
       "ringkv_server_pending_output_bytes", "Reply bytes queued and not yet taken by a socket.",
       {}, [this] { return static_cast<double>(pending_output_bytes()); });
+  buffered_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_server_buffered_bytes",
+      "Bytes held by the connections' input and output buffers, all together.", {},
+      [this] { return static_cast<double>(budget_.used()); });
+  in_flight_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_server_requests_in_flight", "Client requests being served now.", {},
+      [this] { return static_cast<double>(in_flight_); });
+  paused_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_server_connections_paused", "Connections not read now because of back-pressure.",
+      {}, [this] { return static_cast<double>(paused_.size()); });
 }
 
 Server::~Server() {
@@ -156,12 +227,19 @@ void Server::StopAccepting() {
 
 void Server::CloseAll() {
   connections_.clear();
+  by_activity_.clear();
+  paused_.clear();
   to_flush_.clear();
 }
 
 uint64_t Server::rejected_connections() const {
   return metrics_.bad_frame->value() + metrics_.undecodable->value() +
          metrics_.slowloris->value() + metrics_.truncated->value();
+}
+
+uint64_t Server::shed_connections() const {
+  return metrics_.shed_idle->value() + metrics_.shed_unread->value() +
+         metrics_.shed_evicted->value() + metrics_.shed_refused->value();
 }
 
 size_t Server::pending_output_bytes() const {
@@ -172,24 +250,55 @@ size_t Server::pending_output_bytes() const {
 
 void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   auto* self = static_cast<Server*>(arg);
+  if (self->connections_.size() >= self->options_.limits.max_connections &&
+      !self->ShedForNewConnection()) {
+    evutil_closesocket(fd);
+    return;
+  }
   SetNoDelay(fd);
-  auto conn = std::make_unique<Connection>();
-  conn->server = self;
+  auto conn = std::make_unique<Connection>(self, &self->budget_);
   conn->id = self->next_conn_id_++;
   conn->fd = fd;
   conn->peer = FormatSockaddr(addr);
+  conn->last_active_ms = NowMs();
   conn->read_event =
       event_new(self->loop_->base(), fd, EV_READ | EV_PERSIST, &Server::OnReadable, conn.get());
   conn->write_event =
       event_new(self->loop_->base(), fd, EV_WRITE | EV_PERSIST, &Server::OnWritable, conn.get());
+  conn->timer_event = evtimer_new(self->loop_->base(), &Server::OnTimer, conn.get());
   if (conn->read_event == nullptr || conn->write_event == nullptr ||
-      event_add(conn->read_event, nullptr) != 0) {
+      conn->timer_event == nullptr || event_add(conn->read_event, nullptr) != 0) {
     spdlog::error("cannot watch a new connection from {}", conn->peer);
     return;  // the Connection's destructor closes the socket
   }
   spdlog::debug("connection {} from {}", conn->id, conn->peer);
   self->metrics_.accepted->Increment();
+  conn->by_activity = self->by_activity_.insert(self->by_activity_.end(), conn.get());
+  self->ArmTimer(conn.get());
   self->connections_.emplace(conn->id, std::move(conn));
+}
+
+bool Server::ShedForNewConnection() {
+  uint64_t suppressed = 0;  // the evictions and refusals count them
+  const bool warn = cap_log_.Allow(&suppressed);
+  for (Connection* conn : by_activity_) {
+    if (!Idle(conn)) continue;
+    if (warn) {
+      spdlog::warn("{} connections open, the cap: closing the longest idle ones for new ones",
+                   connections_.size());
+    }
+    spdlog::debug("closing connection from {}: idle the longest, at the connection cap",
+                  conn->peer);
+    metrics_.shed_evicted->Increment();
+    Close(conn);
+    return true;
+  }
+  if (warn) {
+    spdlog::warn("{} connections open, the cap, none idle: refusing new connections",
+                 connections_.size());
+  }
+  metrics_.shed_refused->Increment();
+  return false;
 }
 
 void Server::OnAcceptError(evconnlistener*, void*) {
@@ -199,23 +308,19 @@ void Server::OnAcceptError(evconnlistener*, void*) {
   spdlog::error("accept failed: {}", evutil_socket_error_to_string(err));
 }
 
-void Server::OnReadable(int fd, short what, void* arg) {
+void Server::OnReadable(int fd, short, void* arg) {
   auto* conn = static_cast<Connection*>(arg);
   Server* self = conn->server;
-  if (what & EV_TIMEOUT) {
-    return self->Reject(conn,
-                        Status::Timeout("frame left unfinished for " +
-                                        std::to_string(self->options_.partial_frame_timeout_ms) +
-                                        " ms"),
-                        self->metrics_.slowloris);
-  }
+  if (!self->InputMayGrow(conn)) return self->PauseReading(conn, Pause::kMemory);
   // One read per readiness: the loop comes back while more is waiting, and
   // other connections get their turn meanwhile.
-  char* space = conn->in.Reserve(kReadChunk);
+  char* space = conn->in.Reserve(kReadChunk, InputCapacityCap(conn));
   ssize_t n = recv(fd, space, conn->in.writable(), 0);
   if (n > 0) {
     conn->in.Commit(static_cast<size_t>(n));
     self->metrics_.bytes_received->Add(static_cast<uint64_t>(n));
+    conn->last_active_ms = NowMs();
+    self->by_activity_.splice(self->by_activity_.end(), self->by_activity_, conn->by_activity);
     return self->ReadFrames(conn);
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
@@ -229,16 +334,96 @@ void Server::OnReadable(int fd, short what, void* arg) {
   self->Close(conn);
 }
 
+void Server::OnTimer(int, short, void* arg) {
+  auto* conn = static_cast<Connection*>(arg);
+  Server* self = conn->server;
+  conn->timer_due_ms = 0;
+  if (conn->closing) return;
+  const ConnectionLimits& limits = self->options_.limits;
+  const int64_t now = NowMs();
+  if (conn->frame_started_ms != 0 && now >= conn->frame_started_ms + limits.frame_deadline_ms) {
+    return self->Reject(conn,
+                        Status::Timeout("frame unfinished " +
+                                        std::to_string(now - conn->frame_started_ms) +
+                                        " ms after it began (deadline " +
+                                        std::to_string(limits.frame_deadline_ms) + " ms)"),
+                        self->metrics_.slowloris);
+  }
+  if (limits.idle_timeout_ms > 0 && conn->writing &&
+      now >= conn->last_sent_ms + limits.idle_timeout_ms) {
+    spdlog::info("closing connection from {}: it took none of its {} bytes of replies for {} ms",
+                 conn->peer, conn->out.size(), now - conn->last_sent_ms);
+    self->metrics_.shed_unread->Increment();
+    return self->Close(conn);
+  }
+  if (limits.idle_timeout_ms > 0 && self->Idle(conn) &&
+      now >= conn->last_active_ms + limits.idle_timeout_ms) {
+    spdlog::debug("closing connection from {}: idle for {} ms", conn->peer,
+                  now - conn->last_active_ms);
+    self->metrics_.shed_idle->Increment();
+    return self->Close(conn);
+  }
+  self->ArmTimer(conn);
+}
+
+size_t Server::InputCapacityCap(const Connection* conn) {
+  // Room for the next read, but no more than the frame being read needs: a
+  // buffer grows as its frame's bytes arrive (doubling), never to the
+  // announced length up front, and past it only by the one read's chunk
+  // (IoBuffer::CapacityFor keeps room for `min`).
+  const size_t announced = AnnouncedFrameSize(conn->in.readable());
+  return announced > conn->in.size() ? std::max(announced, kFreeBufferBytes) : SIZE_MAX;
+}
+
+bool Server::InputMayGrow(const Connection* conn) const {
+  const size_t capacity = conn->in.CapacityFor(kReadChunk, InputCapacityCap(conn));
+  return capacity <= kFreeBufferBytes || capacity <= conn->in.capacity() ||
+         budget_.Allows(capacity - conn->in.capacity());
+}
+
+bool Server::Idle(const Connection* conn) const {
+  return conn->in.empty() && conn->out.empty() && conn->in_flight == 0 &&
+         conn->pause == Pause::kNone && !conn->closing;
+}
+
+void Server::ArmTimer(Connection* conn) {
+  const ConnectionLimits& limits = options_.limits;
+  int64_t due = INT64_MAX;
+  if (conn->frame_started_ms != 0) due = conn->frame_started_ms + limits.frame_deadline_ms;
+  if (limits.idle_timeout_ms > 0 && conn->writing) {
+    due = std::min(due, conn->last_sent_ms + limits.idle_timeout_ms);
+  } else if (limits.idle_timeout_ms > 0 && Idle(conn)) {
+    due = std::min(due, conn->last_active_ms + limits.idle_timeout_ms);
+  }
+  // A timer already due sooner stays: when it fires it looks again. So the
+  // activity that pushes the idle timeout back costs nothing per read.
+  if (due == INT64_MAX || (conn->timer_due_ms != 0 && conn->timer_due_ms <= due)) return;
+  timeval tv = MillisToTimeval(std::max<int64_t>(0, due - NowMs()));
+  evtimer_add(conn->timer_event, &tv);
+  conn->timer_due_ms = due;
+}
+
 void Server::ReadFrames(Connection* conn) {
+  bool consumed = false;
+  bool partial = false;
   // Bounded by the input: each pass consumes a frame or returns.
-  while (!conn->read_paused && !conn->closing) {
+  while (!conn->closing) {
     FrameParse frame = ParseFrame(conn->in.readable(), options_.max_frame_bytes);
     if (frame.state == FrameParse::State::kError) {
       return Reject(conn, frame.error, metrics_.bad_frame);
     }
-    if (frame.state == FrameParse::State::kNeedMore) break;
+    if (frame.state == FrameParse::State::kNeedMore) {
+      partial = !conn->in.empty();
+      break;
+    }
+    // Back-pressure before dispatch: the frame waits in the buffer.
+    if (Pause why = DispatchBlocked(conn); why != Pause::kNone) {
+      PauseReading(conn, why);
+      break;
+    }
     Result<Message> message = DecodeMessage(frame.body);
     conn->in.Consume(frame.consumed);
+    consumed = true;
     if (!message.ok()) return Reject(conn, message.status(), metrics_.undecodable);
     if (IsHandshake(message->body)) {
       if (!Handshake(conn, *message)) return;
@@ -252,26 +437,53 @@ void Server::ReadFrames(Connection* conn) {
       sink_->OnPeerMessage(std::move(message).value());
     } else {
       metrics_.client_messages->Increment();
-      std::weak_ptr<bool> alive = alive_;
-      uint64_t id = conn->id;
-      sink_->OnClientRequest(std::move(message).value(), [this, alive, id](Message reply) {
-        if (alive.lock()) Reply(id, reply);
-      });
+      ++conn->in_flight;
+      ++in_flight_;
+      auto pending = std::make_shared<PendingReply>(this, alive_, conn->id);
+      sink_->OnClientRequest(std::move(message).value(),
+                             [pending](Message reply) { pending->Finish(&reply); });
     }
   }
   if (conn->closing) return;
-  conn->in.ShrinkIfEmpty(kIdleBufferBytes);
-  // The read timeout runs only while a frame is unfinished; idle
-  // connections between frames are kept.
-  bool partial = !conn->in.empty() && !conn->read_paused;
-  if (partial && !conn->partial_timer) {
-    timeval tv = MillisToTimeval(options_.partial_frame_timeout_ms);
-    event_add(conn->read_event, &tv);
-    conn->partial_timer = true;
-  } else if (!partial && conn->partial_timer) {
-    event_remove_timer(conn->read_event);
-    conn->partial_timer = false;
+  ShrinkIfEmpty(&conn->in);
+  // The deadline runs from a frame's first byte, which came in the read
+  // that finished the frame before it, or into an empty buffer.
+  if (!partial) {
+    conn->frame_started_ms = 0;
+  } else if (consumed || conn->frame_started_ms == 0) {
+    conn->frame_started_ms = conn->last_active_ms;
   }
+  ArmTimer(conn);
+}
+
+Server::Pause Server::DispatchBlocked(const Connection* conn) const {
+  const ConnectionLimits& limits = options_.limits;
+  if (conn->in_flight >= limits.max_requests_in_flight) return Pause::kRequests;
+  if (conn->out.size() > limits.max_output_bytes || Pressed(conn)) return Pause::kReplies;
+  return Pause::kNone;
+}
+
+bool Server::Pressed(const Connection* conn) const {
+  // While the node's buffers are over budget, a connection takes one
+  // request at a time and none while it holds more than its free share of
+  // replies: the replies of a full batch of large values could otherwise
+  // pile up on every connection.
+  return budget_.exceeded() && (conn->in_flight > 0 || conn->out.size() > kFreeBufferBytes);
+}
+
+bool Server::MayResume(const Connection* conn) const {
+  const ConnectionLimits& limits = options_.limits;
+  switch (conn->pause) {
+    case Pause::kRequests:
+      return conn->in_flight <= limits.max_requests_in_flight / 2;
+    case Pause::kReplies:
+      return conn->out.size() <= limits.max_output_bytes / 2 && !Pressed(conn);
+    case Pause::kMemory:
+      return InputMayGrow(conn);
+    case Pause::kNone:
+      return true;
+  }
+  return true;
 }
 
 bool Server::Handshake(Connection* conn, const Message& message) {
@@ -377,10 +589,17 @@ void Server::Reply(uint64_t conn_id, const Message& message) {
   conn->out.Append(std::string_view(header, kFrameHeaderSize));
   conn->out.Append(body);
   metrics_.replies->Increment();
-  if (!conn->read_paused && conn->out.size() > options_.max_pending_output_bytes) {
-    PauseReading(conn);
-  }
   QueueFlush(conn);
+}
+
+void Server::RequestDone(uint64_t conn_id) {
+  --in_flight_;
+  auto it = connections_.find(conn_id);
+  if (it == connections_.end()) return;
+  Connection* conn = it->second.get();
+  --conn->in_flight;
+  if (conn->pause != Pause::kNone && MayResume(conn)) ScheduleResume();
+  if (conn->in_flight == 0) ArmTimer(conn);
 }
 
 void Server::QueueFlush(Connection* conn) {
@@ -396,23 +615,27 @@ void Server::QueueFlush(Connection* conn) {
 }
 
 void Server::FlushQueued() {
-  std::vector<uint64_t> ids;
-  ids.swap(to_flush_);
-  for (uint64_t id : ids) {
+  // Swapped with a member, not a local, so both keep their capacity and a
+  // turn's flush allocates nothing.
+  flushing_.swap(to_flush_);
+  for (uint64_t id : flushing_) {
     auto it = connections_.find(id);
     if (it == connections_.end()) continue;
     it->second->flush_queued = false;
     Flush(it->second.get());
   }
+  flushing_.clear();
 }
 
 void Server::Flush(Connection* conn) {
+  bool sent = false;
   while (!conn->out.empty()) {
     std::string_view pending = conn->out.readable();
     ssize_t n = send(conn->fd, pending.data(), pending.size(), MSG_NOSIGNAL);
     if (n > 0) {
       conn->out.Consume(static_cast<size_t>(n));
       metrics_.bytes_sent->Add(static_cast<uint64_t>(n));
+      sent = true;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -425,17 +648,21 @@ void Server::Flush(Connection* conn) {
       event_del(conn->write_event);
       conn->writing = false;
     }
-    conn->out.ShrinkIfEmpty(kIdleBufferBytes);
+    ShrinkIfEmpty(&conn->out);
     if (conn->closing) return Close(conn);
-  } else if (!conn->writing) {
-    timeval flush_timeout{kFlushTimeoutSec, 0};
-    event_add(conn->write_event, conn->closing ? &flush_timeout : nullptr);
-    conn->writing = true;
+    ArmTimer(conn);
+  } else {
+    // Replies wait for the client: from now, or from the socket's last
+    // progress, it has the idle timeout to take some.
+    if (sent || !conn->writing) conn->last_sent_ms = NowMs();
+    if (!conn->writing) {
+      timeval flush_timeout{kFlushTimeoutSec, 0};
+      event_add(conn->write_event, conn->closing ? &flush_timeout : nullptr);
+      conn->writing = true;
+    }
+    ArmTimer(conn);
   }
-  if (conn->read_paused && !conn->closing &&
-      conn->out.size() <= options_.max_pending_output_bytes / 2) {
-    ResumeReading(conn);
-  }
+  if (conn->pause != Pause::kNone && !conn->closing && MayResume(conn)) ScheduleResume();
 }
 
 void Server::OnWritable(int, short what, void* arg) {
@@ -446,18 +673,59 @@ void Server::OnWritable(int, short what, void* arg) {
   conn->server->Flush(conn);
 }
 
-void Server::PauseReading(Connection* conn) {
-  metrics_.read_pauses->Increment();
-  conn->read_paused = true;
+void Server::PauseReading(Connection* conn, Pause why) {
+  switch (why) {
+    case Pause::kRequests: metrics_.paused_requests->Increment(); break;
+    case Pause::kReplies: metrics_.paused_replies->Increment(); break;
+    case Pause::kMemory: metrics_.paused_memory->Increment(); break;
+    case Pause::kNone: return;
+  }
+  conn->pause = why;
+  paused_.insert(conn->id);
   event_del(conn->read_event);
-  conn->partial_timer = false;
+}
+
+void Server::ScheduleResume() {
+  if (resume_scheduled_) return;
+  resume_scheduled_ = true;
+  // Not from inside the sink's callbacks: the resumed connection's requests
+  // are dispatched from the loop, as any other.
+  std::weak_ptr<bool> alive = alive_;
+  loop_->AtTurnEnd([this, alive] {
+    if (alive.lock()) ResumePaused();
+  });
+}
+
+void Server::ResumePaused() {
+  resume_scheduled_ = false;
+  std::vector<uint64_t> ready;
+  for (uint64_t id : paused_) {
+    auto it = connections_.find(id);
+    if (it != connections_.end() && MayResume(it->second.get())) ready.push_back(id);
+  }
+  for (uint64_t id : ready) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) ResumeReading(it->second.get());
+  }
 }
 
 void Server::ResumeReading(Connection* conn) {
   // Requests that arrived meanwhile are parsed first, then the socket.
-  conn->read_paused = false;
+  conn->pause = Pause::kNone;
+  paused_.erase(conn->id);
   event_add(conn->read_event, nullptr);
   ReadFrames(conn);
+}
+
+void Server::ShrinkIfEmpty(IoBuffer* buffer) {
+  const size_t capacity = buffer->capacity();
+  buffer->ShrinkIfEmpty(kIdleBufferBytes);
+  if (buffer->capacity() < capacity) Released(capacity - buffer->capacity());
+}
+
+void Server::Released(size_t bytes) {
+  releaser_.Freed(bytes);
+  if (!paused_.empty()) ScheduleResume();
 }
 
 void Server::Reject(Connection* conn, const Status& why, Counter* reason, LogLimiter* log) {
@@ -476,11 +744,19 @@ void Server::Reject(Connection* conn, const Status& why, Counter* reason, LogLim
   // bounded time: a client that does not read them is cut off anyway.
   conn->closing = true;
   event_del(conn->read_event);
+  event_del(conn->timer_event);
+  paused_.erase(conn->id);
   timeval flush_timeout{kFlushTimeoutSec, 0};
   event_add(conn->write_event, &flush_timeout);
   conn->writing = true;
 }
 
-void Server::Close(Connection* conn) { connections_.erase(conn->id); }
+void Server::Close(Connection* conn) {
+  const size_t freed = conn->in.capacity() + conn->out.capacity();
+  paused_.erase(conn->id);
+  by_activity_.erase(conn->by_activity);
+  connections_.erase(conn->id);
+  Released(freed);
+}
 
 }  // namespace ringkv

@@ -19,22 +19,32 @@
 //
 // A malformed, oversized or undecodable frame closes only the connection
 // that carried it (logged with the peer's address, counted by reason); the
-// server keeps serving the rest. Connections, messages, bytes and closes
-// are ringkv_server_* metrics (docs/metrics.md). Not thread-safe:
-// everything runs on the loop's thread.
+// server keeps serving the rest. What connections may hold is bounded by
+// ConnectionLimits (node/connection_limits.h): a connection is not read
+// while it has too much in progress, frames have a deadline, idle
+// connections are closed first when the cap is reached, and all buffers
+// share one budget. Connections, messages, bytes, pauses and closes are
+// ringkv_server_* metrics (docs/metrics.md). Not thread-safe: everything
+// runs on the loop's thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/metrics.h"
 #include "common/status.h"
+#include "node/buffer_budget.h"
+#include "node/connection_limits.h"
 #include "node/event_loop.h"
 #include "node/log_limiter.h"
+#include "node/memory_release.h"
 #include "node/message_sink.h"
 #include "node/peer_handshake.h"
 #include "proto/frame.h"
@@ -44,16 +54,13 @@ struct sockaddr;
 
 namespace ringkv {
 
+class IoBuffer;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 = any free port (see Server::port())
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
-  // A connection whose unsent replies exceed this is not read until they
-  // drain to half of it: a client that never reads cannot grow our memory.
-  size_t max_pending_output_bytes = 32u << 20;
-  // A connection that leaves a frame unfinished this long is closed
-  // (slowloris); idle connections between frames are kept.
-  int64_t partial_frame_timeout_ms = 30000;
+  ConnectionLimits limits;
   // Authenticates peers; must outlive the server. Null trusts `from` on
   // any connection (ringkv-node --insecure-no-peer-auth).
   const PeerAuthenticator* peer_auth = nullptr;
@@ -81,15 +88,27 @@ class Server {
   size_t connection_count() const { return connections_.size(); }
   // Reply bytes queued on open connections and not yet taken by a socket.
   size_t pending_output_bytes() const;
+  // Bytes the connections' buffers hold (the node's BufferBudget).
+  size_t buffered_bytes() const { return budget_.used(); }
+  // Client requests handed to the sink and not answered yet.
+  size_t requests_in_flight() const { return in_flight_; }
+  // Connections whose reading is paused (back-pressure) now.
+  size_t paused_connections() const { return paused_.size(); }
   // Connections closed because of bad input (including a frame cut short
-  // by the end of the stream) since Start().
+  // by the end of the stream, or not finished by its deadline) since
+  // Start().
   uint64_t rejected_connections() const;
+  // Connections closed to stay within the limits: idle, or over the cap.
+  uint64_t shed_connections() const;
   // Closes connections authenticated as a peer that is no longer a member
   // (call after the ring changed).
   void DropFormerMembers();
 
  private:
   struct Connection;
+  class PendingReply;
+  // Why a connection is not read.
+  enum class Pause { kNone, kRequests, kReplies, kMemory };
   struct Metrics {
     explicit Metrics(MetricsRegistry* registry);
     Counter* accepted;
@@ -98,7 +117,15 @@ class Server {
     Counter* replies;
     Counter* bytes_received;
     Counter* bytes_sent;
-    Counter* read_pauses;
+    // Read pauses, by reason.
+    Counter* paused_requests;
+    Counter* paused_replies;
+    Counter* paused_memory;
+    // Closes to stay within the limits, by reason.
+    Counter* shed_idle;
+    Counter* shed_evicted;
+    Counter* shed_refused;
+    Counter* shed_unread;
     // Closes for bad input, by reason.
     Counter* bad_frame;
     Counter* undecodable;
@@ -114,8 +141,25 @@ class Server {
   static void OnAcceptError(evconnlistener* listener, void* arg);
   static void OnReadable(int fd, short what, void* arg);
   static void OnWritable(int fd, short what, void* arg);
+  static void OnTimer(int fd, short what, void* arg);
 
+  // Makes room for a connection over the cap; false if none could go.
+  bool ShedForNewConnection();
   void ReadFrames(Connection* conn);
+  // Why `conn` may not have its next request dispatched now (kNone: it may).
+  Pause DispatchBlocked(const Connection* conn) const;
+  bool MayResume(const Connection* conn) const;
+  // Over the node's budget, whether `conn` holds work or replies enough to wait.
+  bool Pressed(const Connection* conn) const;
+  // The most the input buffer may grow to for the frame being read, and
+  // whether the next read's growth fits the budget.
+  static size_t InputCapacityCap(const Connection* conn);
+  bool InputMayGrow(const Connection* conn) const;
+  // Idle: nothing being received, served or sent.
+  bool Idle(const Connection* conn) const;
+  // Arms the connection's timer for its frame deadline, its idle timeout,
+  // or the idle timeout of its unsent replies.
+  void ArmTimer(Connection* conn);
   // Runs one handshake step; false when it closed the connection.
   bool Handshake(Connection* conn, const Message& message);
   void RefusePeerMessage(Connection* conn, const Message& message);
@@ -123,12 +167,22 @@ class Server {
   void RefuseWithError(Connection* conn, uint64_t request_id, const Status& why,
                        Counter* reason, LogLimiter* log);
   void Reply(uint64_t conn_id, const Message& message);
+  void RequestDone(uint64_t conn_id);
   void QueueFlush(Connection* conn);
   void FlushQueued();
   // Sends what the connection holds; may close (and free) it.
   void Flush(Connection* conn);
-  void PauseReading(Connection* conn);
+  void PauseReading(Connection* conn, Pause why);
+  // Resumes, at the end of the turn, the paused connections that may.
+  void ScheduleResume();
+  void ResumePaused();
   void ResumeReading(Connection* conn);
+  // Frees `buffer`'s block if it is empty and larger than a connection
+  // always keeps.
+  void ShrinkIfEmpty(IoBuffer* buffer);
+  // After `bytes` of buffers were freed: waiting connections may go on,
+  // and the memory may go back to the system.
+  void Released(size_t bytes);
   // `reason` counts it; `log`, when given, limits how often it is logged.
   void Reject(Connection* conn, const Status& why, Counter* reason, LogLimiter* log = nullptr);
   void Close(Connection* conn);
@@ -136,20 +190,35 @@ class Server {
   EventLoop* loop_;
   ServerOptions options_;
   MessageSink* sink_;
+  // Before the connections, which charge it until they are gone.
+  BufferBudget budget_;
+  MemoryReleaser releaser_;
   evconnlistener* listener_ = nullptr;
   uint16_t port_ = 0;
   uint64_t next_conn_id_ = 1;
   Metrics metrics_;
   LogLimiter handshake_log_;
   LogLimiter peer_refused_log_;
+  // The cap being reached is logged at most this often.
+  LogLimiter cap_log_{std::chrono::seconds(10)};
   // Reply closures hold a weak reference, so a reply that outlives the
   // server is dropped instead of touching freed memory.
   std::shared_ptr<bool> alive_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  // Every connection, the one that sent something least recently first:
+  // the cap closes the first idle one.
+  std::list<Connection*> by_activity_;
   // Connections with replies to send at the end of this turn.
   std::vector<uint64_t> to_flush_;
+  std::vector<uint64_t> flushing_;  // to_flush_ as FlushQueued() took it
+  std::unordered_set<uint64_t> paused_;
+  bool resume_scheduled_ = false;
+  size_t in_flight_ = 0;
   MetricsRegistry::CallbackHandle open_gauge_;
   MetricsRegistry::CallbackHandle pending_gauge_;
+  MetricsRegistry::CallbackHandle buffered_gauge_;
+  MetricsRegistry::CallbackHandle in_flight_gauge_;
+  MetricsRegistry::CallbackHandle paused_gauge_;
 };
 
 }  // namespace ringkv

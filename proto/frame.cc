@@ -43,6 +43,11 @@ void AppendFrame(std::string_view body, std::string* out) {
   out->append(body);
 }
 
+size_t AnnouncedFrameSize(std::string_view buf) {
+  if (buf.size() < kFrameHeaderSize) return 0;
+  return kFrameHeaderSize + GetFixed32(buf.data());
+}
+
 FrameParse ParseFrame(std::string_view buf, uint32_t max_frame_bytes) {
   FrameParse result;
   if (buf.size() < kFrameHeaderSize) return result;

@@ -37,4 +37,9 @@ struct FrameParse {
 // Looks for one complete frame at the start of `buf`. Never reads past it.
 FrameParse ParseFrame(std::string_view buf, uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
 
+// The size (header + body) of the frame whose header starts `buf`, as the
+// header announces it; 0 while the header is incomplete. Unchecked: a
+// reader sizing its buffer by it judges the length against its cap first.
+size_t AnnouncedFrameSize(std::string_view buf);
+
 }  // namespace ringkv

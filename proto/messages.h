@@ -14,7 +14,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/transport.h"
-#include "proto/quorum.h"
+#include "common/quorum.h"
 
 namespace ringkv {
 

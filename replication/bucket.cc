@@ -3,7 +3,7 @@
 #include <charconv>
 #include <string>
 
-#include "proto/quorum.h"
+#include "common/quorum.h"
 
 namespace ringkv {
 namespace {

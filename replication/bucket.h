@@ -1,5 +1,5 @@
 // Bucket properties: n, the default r and w, and the resolver, per bucket.
-// What a request's own quorum values mean is proto/quorum.h.
+// What a request's own quorum values mean is common/quorum.h.
 #pragma once
 
 #include <cstdint>

@@ -6,19 +6,14 @@
 #include <string_view>
 #include <utility>
 
-#include "causality/object_codec.h"
+#include "causality/object_limits.h"
 #include "common/hash.h"
 #include "proto/codec.h"
+#include "replication/admission.h"
 #include "replication/quorum.h"
 
 namespace ringkv {
 namespace {
-
-// Bounds on what a client may store; together far below the frame cap
-// (proto/frame.h) so a full reply always fits in one frame.
-constexpr size_t kMaxBucketBytes = 255;
-constexpr size_t kMaxKeyBytes = 64 * 1024;
-constexpr size_t kMaxValueBytes = 4 * 1024 * 1024;
 
 // A forwarded put's coordinator is given a little less time than the
 // forwarder waits, so its answer (even "unavailable") arrives before the
@@ -46,6 +41,8 @@ void AnswerUnavailable(Op& op, std::string_view when) {
 }
 
 constexpr std::string_view kAtDeadline = " before the deadline";
+
+bool TooLargeToSend(const Object& object) { return ObjectSize(object) > kMaxMergedObjectBytes; }
 
 }  // namespace
 
@@ -94,7 +91,9 @@ struct Coordinator::PutOp {
   PutCallback done;
   Object object;
   std::vector<PeerRpc::CallId> calls;
-  std::vector<NodeId> down;    // primaries believed down and left without a stand-in
+  // Primaries believed down and left without a stand-in, named in an
+  // Unavailable answer.
+  std::vector<NodeId> down;
   std::vector<NodeId> hinted;  // primaries whose hint this node already holds
   TimerId timer = 0;
   TimerId sloppy_timer = 0;
@@ -130,23 +129,6 @@ Coordinator::Coordinator(const ServiceOptions* options, const Membership* member
 // `alive_` first. Its calls die with the PeerRpc, which outlives it.
 Coordinator::~Coordinator() { *alive_ = false; }
 
-Status Coordinator::Validate(const std::string& bucket, const std::string& key,
-                             size_t value_size) const {
-  if (bucket.empty() || bucket.size() > kMaxBucketBytes) {
-    return Status::InvalidArgument("bucket must be 1.." + std::to_string(kMaxBucketBytes) +
-                                   " bytes");
-  }
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return Status::InvalidArgument("key must be 1.." + std::to_string(kMaxKeyBytes) + " bytes");
-  }
-  if (value_size > kMaxValueBytes) {
-    return Status::InvalidArgument("value of " + std::to_string(value_size) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(kMaxValueBytes));
-  }
-  return Status::OK();
-}
-
 void Coordinator::Forget(const std::vector<PeerRpc::CallId>& calls) {
   for (PeerRpc::CallId id : calls) rpc_->Cancel(id);
 }
@@ -174,11 +156,10 @@ Status AnswerStatus(const Result<MessageBody>& r, const NodeId& from) {
 
 void Coordinator::Get(const GetRequest& request, int64_t deadline_us, GetCallback done) {
   GetReply reply;
-  reply.status = Validate(request.bucket, request.key, 0);
   const BucketProps& props = options_->buckets.Get(request.bucket);
   auto r = ResolveQuorum(request.r, props.r, props.n, "r");
   auto pr = ResolveQuorum(request.pr, 0, props.n, "pr");
-  if (reply.status.ok() && !r.ok()) reply.status = r.status();
+  if (!r.ok()) reply.status = r.status();
   if (reply.status.ok() && !pr.ok()) reply.status = pr.status();
   if (!reply.status.ok()) {
     done(std::move(reply));
@@ -266,7 +247,13 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
   if (!op->responded && op->quorum.Met()) {
     op->responded = true;
     GetReply reply;
-    if (std::optional<Object> merged = Merged(*op)) {
+    if (std::optional<Object> merged = Merged(*op); merged && TooLargeToSend(*merged)) {
+      // Replicas that took writes apart (a partition) hold copies whose
+      // merge no frame can carry.
+      reply.status = Status::ObjectTooLarge(
+          op->request.bucket + "/" + op->request.key + " holds " +
+          std::to_string(ObjectSize(*merged)) + " bytes of siblings, more than a reply carries");
+    } else if (merged) {
       reply.found = true;
       reply.object = std::move(*merged);
     }
@@ -285,7 +272,9 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
 
 void Coordinator::ReadRepair(const GetOp& op) {
   std::optional<Object> found = Merged(op);
-  if (!found) return;
+  // Replicas refuse a merge that large (AdmitMergedSize), and no frame
+  // would carry it.
+  if (!found || TooLargeToSend(*found)) return;
   const Object& merged = *found;
   // Repairs often leave at the get's deadline; they get a deadline of their
   // own, or every replica would refuse them as expired.
@@ -310,24 +299,24 @@ void Coordinator::ReadRepair(const GetOp& op) {
 // ---------------------------------------------------------------- put
 
 void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done) {
+  PutReply reply;
   if (request.write_id.empty()) {
     request.timestamp_us = env_.clock->WallMicros();
     // Zero is "no id": never minted.
     do {
       request.write_id = WriteId{env_.random->Next(), env_.random->Next()};
     } while (request.write_id.empty());
+  } else {
+    // Minted by the node the write entered, which forwarded it here.
+    reply.status = AdmitTimestamp(request.timestamp_us, env_.clock->WallMicros());
   }
-  PutReply reply;
-  reply.status = Validate(request.bucket, request.key, request.value.size());
   const BucketProps& props = options_->buckets.Get(request.bucket);
   auto w = ResolveQuorum(request.w, props.w, props.n, "w");
   auto pw = ResolveQuorum(request.pw, 0, props.n, "pw");
-  auto context = DecodeContext(request.context);
+  auto context = AdmitContext(request.context, request.bucket, request.key);
   if (reply.status.ok() && !w.ok()) reply.status = w.status();
   if (reply.status.ok() && !pw.ok()) reply.status = pw.status();
-  if (reply.status.ok() && !context.ok()) {
-    reply.status = Status::InvalidArgument("malformed context: " + context.status().message());
-  }
+  if (reply.status.ok() && !context.ok()) reply.status = context.status();
   if (!reply.status.ok()) {
     done(std::move(reply));
     return;
@@ -439,10 +428,14 @@ void Coordinator::OnMidway(const std::shared_ptr<PutOp>& op) {
   // harmless causal merge.
   for (const PutOp::Target& t : op->targets) {
     if (!t.hint_for.empty() || t.answered) continue;
-    bool stand_in = std::any_of(op->targets.begin(), op->targets.end(),
-                                [&](const PutOp::Target& f) { return f.hint_for == t.node; });
-    if (!stand_in) LeaveHint(op, t.node);
+    if (!StandInAsked(*op, t.node) && !Covered(*op, t.node)) LeaveHint(op, t.node);
   }
+}
+
+bool Coordinator::StandInAsked(const PutOp& op, const NodeId& primary) {
+  return std::any_of(op.targets.begin(), op.targets.end(), [&](const PutOp::Target& t) {
+    return t.hint_for == primary && !t.answered;
+  });
 }
 
 bool Coordinator::Covered(const PutOp& op, const NodeId& primary) {
@@ -484,14 +477,12 @@ void Coordinator::OnPutAck(const std::shared_ptr<PutOp>& op, size_t target,
     // dying before the deadline leaves no window but the one between the
     // failure and this line.
     const NodeId primary = t.hint_for.empty() ? t.node : t.hint_for;
-    bool stand_in_asked = std::any_of(op->targets.begin(), op->targets.end(), [&](const auto& f) {
-      return f.hint_for == primary && !f.answered;
-    });
-    if (!op->quorum.Met() && !stand_in_asked && !Covered(*op, primary) &&
-        AddFallback(op, primary)) {
-      SendPut(op, op->targets.size() - 1);
+    if (!Covered(*op, primary)) {
+      if (!op->quorum.Met() && !StandInAsked(*op, primary) && AddFallback(op, primary)) {
+        SendPut(op, op->targets.size() - 1);
+      }
+      LeaveHint(op, primary);
     }
-    if (!Covered(*op, primary)) LeaveHint(op, primary);
   }
   MaybeFinishPut(op);
 }

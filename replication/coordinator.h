@@ -12,10 +12,15 @@
 // is replaced by the next fallback of the preference list, which keeps the
 // write as a hint for it; the fallback's ack counts toward W, not PW. A
 // primary that ends up with neither its own ack nor a fallback's gets a hint
-// stored on the coordinator (at half the deadline if it is still silent
-// then, and again when the put finishes), so every write that misses a
-// primary leaves a hint (as Cassandra does; this is what heals a 3-node
-// cluster at N=3).
+// stored on the coordinator, once per put, as soon as that is known: at
+// once when it is believed down with no stand-in or a refusal comes back,
+// at half the deadline if it is still silent with no stand-in asked, at the
+// latest when the put finishes. So every write that misses a primary leaves
+// a hint (as Cassandra does; this is what heals a 3-node cluster at N=3).
+//
+// The request's own bounds (proto/request_limits.h) were checked where it
+// entered the node (Service, PeerRpc); the checks here are the ones that
+// need the bucket, the ring or the stored object.
 //
 // Every request ends, successfully or with an Unavailable status saying how
 // many replicas answered, by its deadline at the latest. Single-threaded, on
@@ -59,8 +64,6 @@ class Coordinator {
   struct PutOp;
   struct ForwardOp;
 
-  Status Validate(const std::string& bucket, const std::string& key, size_t value_size) const;
-
   void StartGet(const std::shared_ptr<GetOp>& op);
   void OnGetAnswer(const std::shared_ptr<GetOp>& op, size_t replica, const Status& status,
                    bool found, Object object);
@@ -80,6 +83,8 @@ class Coordinator {
   void FinishPut(const std::shared_ptr<PutOp>& op);
   // Whether a primary's copy is acknowledged, by it or by its stand-in.
   static bool Covered(const PutOp& op, const NodeId& primary);
+  // Whether a stand-in for `primary` was asked and has not answered yet.
+  static bool StandInAsked(const PutOp& op, const NodeId& primary);
   // Writes `primary`'s hint on this node, once per put.
   void LeaveHint(const std::shared_ptr<PutOp>& op, const NodeId& primary);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "causality/object_limits.h"
 #include "proto/codec.h"
 #include "storage/keys.h"
 
@@ -21,7 +22,15 @@ HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liv
           "ringkv_hints_delivered_total",
           "Hints their target acknowledged and this node then deleted.")),
       sent_(metrics->AddCounter("ringkv_hint_deliveries_sent_total",
-                                "Hints sent to their target, retries included.")) {
+                                "Hints sent to their target, retries included.")),
+      refused_(metrics->AddCounter(
+          "ringkv_hint_deliveries_refused_total",
+          "Hint deliveries that cannot succeed as the hint is: too large to send, or "
+          "refused by the target as invalid or too large. Each parks the hint.")) {
+  parked_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_hints_parked",
+      "Hints left alone for a while because they cannot be delivered as they are.", {},
+      [this] { return static_cast<double>(parked_.size()); });
   in_flight_gauge_ = metrics->AddGaugeCallback(
       "ringkv_hint_deliveries_in_flight", "Hints sent and not yet acknowledged.", {},
       [this] {
@@ -57,9 +66,24 @@ void HintedHandoff::Tick() {
   timer_ = scheduler_->RunAfter(options_.tick_us, [this] { Tick(); });
 }
 
+bool HintedHandoff::AllParked(const NodeId& target, int64_t now) const {
+  auto count = hints_->counts().find(target);
+  if (count == hints_->counts().end()) return false;
+  uint64_t parked = 0;
+  const std::string prefix = HintPrefix(target);
+  for (auto it = parked_.lower_bound(prefix);
+       it != parked_.end() && it->first.starts_with(prefix); ++it) {
+    if (it->second.retry_at_us <= now) return false;
+    ++parked;
+  }
+  return parked >= count->second;
+}
+
 void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   std::set<std::string>& flying = in_flight_[target];
   if (tokens_ < 1 || flying.size() >= options_.max_in_flight) return;
+  // Listing decodes every hint it passes, and a parked one may be 15 MiB.
+  if (AllParked(target, now)) return;
   size_t want =
       std::min<size_t>(options_.max_in_flight - flying.size(), static_cast<size_t>(tokens_));
   std::string& cursor = cursor_[target];
@@ -72,6 +96,17 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   }
   for (auto& entry : *batch) {
     cursor = HintKey(entry.target, entry.partition, entry.bucket, entry.key);
+    if (auto parked = parked_.find(cursor);
+        parked != parked_.end() && parked->second.retry_at_us > now) {
+      continue;
+    }
+    if (const size_t size = ObjectSize(entry.object); size > kMaxMergedObjectBytes) {
+      // Merged from writes its target missed apart: no frame carries it.
+      refused_->Increment();
+      Park(cursor, entry,
+           Status::ObjectTooLarge(std::to_string(size) + " bytes, too large to send"), now);
+      continue;
+    }
     // Still waiting for its ack (the cursor wrapped around to it): sent
     // again only once that delivery failed or timed out.
     if (!flying.insert(cursor).second) continue;
@@ -88,10 +123,35 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
 void HintedHandoff::OnAck(const std::string& key, const HintStore::Entry& entry,
                           const Result<MessageBody>& answer) {
   in_flight_[entry.target].erase(key);
-  const auto* ack = answer.ok() ? std::get_if<ReplicaPutReply>(&*answer) : nullptr;
-  if (ack == nullptr || !ack->status.ok()) return;  // retried on a later pass
+  Status status = answer.status();
+  if (answer.ok()) {
+    const auto* ack = std::get_if<ReplicaPutReply>(&*answer);
+    status = ack != nullptr ? ack->status : Status::Internal("not a replica put reply");
+  }
+  if (status.IsInvalidArgument() || status.IsObjectTooLarge() || status.IsCorruption()) {
+    // The target will refuse it again however often it is sent.
+    refused_->Increment();
+    Park(key, entry, status, clock_->MonoMicros());
+    return;
+  }
+  if (!status.ok()) return;  // retried on a later pass
+  parked_.erase(key);
   auto removed = hints_->RemoveDelivered(entry);
   if (removed.ok() && *removed) delivered_->Increment();
+}
+
+void HintedHandoff::Park(const std::string& key, const HintStore::Entry& entry,
+                         const Status& why, int64_t now) {
+  Parked& p = parked_[key];
+  p.target = entry.target;
+  p.backoff_us = p.backoff_us == 0 ? options_.park_initial_us
+                                   : std::min(options_.park_max_us, 2 * p.backoff_us);
+  p.retry_at_us = now + p.backoff_us;
+  if (options_.warn) {
+    options_.warn("hint for " + entry.target + " of " + entry.bucket + "/" + entry.key +
+                  " cannot be delivered (" + why.ToString() + "); parked for " +
+                  std::to_string(p.backoff_us / 1'000'000) + " s");
+  }
 }
 
 }  // namespace ringkv

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -35,6 +36,15 @@ struct HandoffOptions {
   // A delivery not acknowledged within this long has failed, and the hint
   // is sent again on a later pass.
   int64_t ack_timeout_us = 5'000'000;
+  // A hint that cannot be delivered as it is (too large to send, or
+  // refused by its target as invalid or too large) is parked: left alone
+  // for this long, then tried once more, each new refusal doubling the
+  // wait up to park_max_us. It stays stored; a later write merged into it,
+  // or a target that changed its mind, may yet let it through.
+  int64_t park_initial_us = 60'000'000;
+  int64_t park_max_us = 3'600'000'000;
+  // Told one line whenever a hint is parked; may be empty.
+  std::function<void(const std::string&)> warn;
 };
 
 class HintedHandoff {
@@ -53,6 +63,17 @@ class HintedHandoff {
   void DeliverTo(const NodeId& target, int64_t now);
   void OnAck(const std::string& key, const HintStore::Entry& entry,
              const Result<MessageBody>& answer);
+  // Leaves the hint `key` alone for a while, and says why.
+  void Park(const std::string& key, const HintStore::Entry& entry, const Status& why, int64_t now);
+  // Whether every hint `target` has is parked and none is due: the pass
+  // then skips it without reading them.
+  bool AllParked(const NodeId& target, int64_t now) const;
+
+  struct Parked {
+    NodeId target;
+    int64_t retry_at_us = 0;
+    int64_t backoff_us = 0;
+  };
 
   PeerRpc* rpc_;
   HintStore* hints_;
@@ -68,7 +89,12 @@ class HintedHandoff {
   std::map<NodeId, std::string> cursor_;  // last hint key sent, per target
   // Hint keys sent and not yet acknowledged (nor failed), per target.
   std::map<NodeId, std::set<std::string>> in_flight_;
+  // Hints that cannot be delivered as they are, by hint key: at most one
+  // entry per stored hint.
+  std::map<std::string, Parked> parked_;
+  Counter* refused_;
   MetricsRegistry::CallbackHandle in_flight_gauge_;
+  MetricsRegistry::CallbackHandle parked_gauge_;
 };
 
 }  // namespace ringkv

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "replication/admission.h"
+
 namespace ringkv {
 
 const Resolver& Replica::ResolverFor(std::string_view bucket) const {
@@ -16,11 +18,14 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   // counter we cannot see could reuse one (kv679).
   auto local = store_->Get(partition, bucket, key);
   if (!local.ok()) return local.status();
-  if (local->has_value() && HoldsWrite(**local, write_id)) return std::move(**local);
-  Object updated = Update(local->value_or(Object{}), context, self_, timestamp_us, tombstone,
-                          std::move(value), write_id);
-  updated = ResolverFor(bucket).AfterUpdate(local->has_value() ? &**local : nullptr,
-                                            std::move(updated));
+  const Object* stored = local->has_value() ? &**local : nullptr;
+  if (stored != nullptr && HoldsWrite(*stored, write_id)) return std::move(**local);
+  RINGKV_RETURN_IF_ERROR(AdmitCoordination(self_, context, stored));
+  Object updated = Update(stored != nullptr ? *stored : Object{}, context, self_, timestamp_us,
+                          tombstone, std::move(value), write_id);
+  updated = ResolverFor(bucket).AfterUpdate(stored, std::move(updated));
+  // Refused before it is stored: the key keeps what it held.
+  RINGKV_RETURN_IF_ERROR(AdmitCoordinatedSize(stored, updated, tombstone, bucket, key));
   RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated));
   return updated;
 }
@@ -32,6 +37,7 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
   const Resolver& resolver = ResolverFor(bucket);
   Object merged =
       local->has_value() ? resolver.Merge(**local, incoming) : resolver.Normalize(incoming);
+  RINGKV_RETURN_IF_ERROR(AdmitMergedSize(local->has_value() ? &**local : nullptr, merged));
   if (!local->has_value() || merged != **local) {
     RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, merged));
   }

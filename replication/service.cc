@@ -2,8 +2,11 @@
 
 #include <utility>
 
+#include "causality/object_limits.h"
 #include "common/hash.h"
 #include "proto/codec.h"
+#include "proto/request_limits.h"
+#include "replication/admission.h"
 #include "replication/coordinator.h"
 #include "replication/hint_store.h"
 #include "replication/hinted_handoff.h"
@@ -17,6 +20,9 @@ namespace {
 // How long past a forwarded put's deadline its duplicates are still
 // recognised: covers the network delaying a copy beyond the deadline.
 constexpr int64_t kForwardDedupSlackUs = 1'000'000;
+
+constexpr const char* kInvalidRequestsHelp =
+    "Requests refused because a field was out of bounds (docs/limits.md), by source.";
 
 ServiceEnv WithMetrics(ServiceEnv env, MetricsRegistry* fallback) {
   if (env.metrics == nullptr) env.metrics = fallback;
@@ -38,7 +44,11 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
                                          &options_.buckets, store_.get())),
-      requests_(std::make_unique<RequestMetrics>(env_.metrics, env.clock)) {
+      requests_(std::make_unique<RequestMetrics>(env_.metrics, env.clock)),
+      invalid_client_requests_(env_.metrics->AddCounter(
+          "ringkv_invalid_requests_total", kInvalidRequestsHelp, {{"source", "client"}})),
+      invalid_peer_requests_(env_.metrics->AddCounter(
+          "ringkv_invalid_requests_total", kInvalidRequestsHelp, {{"source", "peer"}})) {
   if (options_.failure_detection) {
     gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, membership_.ring().members(),
                                            options_.gossip, env_.clock, env_.scheduler, &rpc_,
@@ -62,6 +72,7 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
                                                hints_.get(), env_.liveness);
   HandoffOptions handoff;
   handoff.rate_per_sec = options_.hint_rate_per_sec;
+  handoff.warn = options_.warn;
   handoff_ = std::make_unique<HintedHandoff>(&rpc_, hints_.get(), env_.liveness, handoff,
                                              env_.clock, env_.scheduler, env_.metrics);
   ServePeers();
@@ -88,6 +99,11 @@ ReplicaGetReply Service::ReadLocal(const ReplicaGetRequest& get) {
                               get.key);
   if (!local.ok()) {
     reply.status = local.status();
+  } else if (local->has_value() && ObjectSize(**local) > kMaxMergedObjectBytes) {
+    // Stored before the cap existed: answering would cut the link.
+    reply.status = Status::ObjectTooLarge("the stored object of " +
+                                          std::to_string(ObjectSize(**local)) +
+                                          " bytes is too large to send");
   } else if (local->has_value()) {
     reply.found = true;
     reply.object = std::move(**local);
@@ -143,7 +159,17 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
   };
   int64_t deadline = DeadlineFor(request);
   const int64_t start_us = env_.clock->MonoMicros();
-  if (std::holds_alternative<Ping>(request.body)) {
+  if (Status invalid = ValidateRequest(request.body); !invalid.ok()) {
+    invalid_client_requests_->Increment();
+    if (std::holds_alternative<PutRequest>(request.body)) {
+      requests_->RecordPut(start_us, invalid);
+    } else if (std::holds_alternative<GetRequest>(request.body)) {
+      requests_->RecordRead(RequestMetrics::Op::kGet, start_us, invalid, false);
+    } else if (std::holds_alternative<ReplicaGetRequest>(request.body)) {
+      requests_->RecordRead(RequestMetrics::Op::kReplicaGet, start_us, invalid, false);
+    }
+    respond(Refusal(request.body, std::move(invalid)));
+  } else if (std::holds_alternative<Ping>(request.body)) {
     respond(Pong{options_.self});
   } else if (std::holds_alternative<StatusRequest>(request.body)) {
     respond(StatusReport());
@@ -157,7 +183,7 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
                           r.found && !r.object.IsDeleted());
     respond(std::move(r));
   } else if (auto* get = std::get_if<GetRequest>(&request.body)) {
-    coordinator_->Get(*get, deadline, [this, start_us, respond](GetReply r) {
+    coordinator_->Get(*get, deadline, [this, start_us, respond = std::move(respond)](GetReply r) {
       requests_->RecordRead(RequestMetrics::Op::kGet, start_us, r.status,
                             r.found && !r.object.IsDeleted());
       respond(std::move(r));
@@ -168,10 +194,11 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
     put->forwarded = false;
     put->timestamp_us = 0;
     put->write_id = WriteId{};
-    coordinator_->Put(std::move(*put), deadline, [this, start_us, respond](PutReply r) {
-      requests_->RecordPut(start_us, r.status);
-      respond(std::move(r));
-    });
+    coordinator_->Put(std::move(*put), deadline,
+                      [this, start_us, respond = std::move(respond)](PutReply r) {
+                        requests_->RecordPut(start_us, r.status);
+                        respond(std::move(r));
+                      });
   } else if (extra_client_ && !IsReply(request.body) && !IsOneWay(request.body)) {
     extra_client_(request.body, deadline, std::move(respond));
   } else {
@@ -189,8 +216,13 @@ void Service::ServePeers() {
   rpc_.Serve<ReplicaPutRequest>(
       [this](const PeerRpc::Request&, ReplicaPutRequest& put, PeerRpc::Respond respond) {
         uint32_t partition = ring().PartitionOf(KeyHash(put.bucket, put.key));
-        Status st;
-        if (!put.hint_for.empty() && put.hint_for != options_.self) {
+        Status st = AdmitHintTarget(put.hint_for, ring());
+        if (st.ok()) st = AdmitTimestamps(put.object, env_.clock->WallMicros());
+        if (!st.ok()) {
+          // A hint for a stranger would be kept forever; a stamp from the
+          // far future would win every LWW merge.
+          invalid_peer_requests_->Increment();
+        } else if (!put.hint_for.empty() && put.hint_for != options_.self) {
           st = hints_->Add(put.hint_for, partition, put.bucket, put.key, put.object);
         } else {
           st = replica_->Merge(partition, put.bucket, put.key, put.object).status();

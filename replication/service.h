@@ -57,6 +57,9 @@ struct ServiceOptions {
   // node, or peers ignore its heartbeats. 0 = clock WallMicros() at
   // construction (Cassandra uses the start time the same way).
   uint64_t generation = 0;
+  // Told one line about what an operator must hear of (a hint that cannot
+  // be delivered); may be empty. ringkv-node logs it as a warning.
+  std::function<void(const std::string&)> warn;
 };
 
 // Everything the service uses from the outside world. Each member must
@@ -167,6 +170,9 @@ class Service {
   std::unique_ptr<HintStore> hints_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<RequestMetrics> requests_;
+  Counter* invalid_client_requests_;
+  // Replica writes refused by admission (replication/admission.h).
+  Counter* invalid_peer_requests_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HintedHandoff> handoff_;
   ClientHandler extra_client_;

@@ -30,7 +30,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -73,6 +72,7 @@ class PeerRpc {
     uint64_t late_replies = 0;      // replies matching no pending call
     uint64_t expired_requests = 0;  // refused: their deadline passed on the way
     uint64_t unhandled = 0;         // requests of a type nobody serves
+    uint64_t invalid_requests = 0;  // refused: a field out of bounds
     uint64_t link_failures = 0;     // calls failed early: no connection to the callee
   };
 
@@ -120,7 +120,7 @@ class PeerRpc {
   void set_sent_observer(SentObserver observer) { sent_observer_ = std::move(observer); }
 
   // Everything the Transport delivers to this node.
-  void OnMessage(Message message);
+  void OnMessage(Message&& message);
 
   const NodeId& self() const { return self_; }
   uint64_t generation() const { return generation_; }
@@ -138,15 +138,20 @@ class PeerRpc {
     Done done;
   };
 
-  void Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody body);
+  // Bodies are passed along by reference down to the encoder: a message
+  // body (objects, siblings) is not cheap to move.
+  void Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBody&& body);
   // How long `message` waited on its way here (proto/message_age.h).
   int64_t Waited(const Message& message, int64_t now);
-  void OnReply(Message message);
-  void OnRequest(Message message, int64_t now, int64_t waited);
+  void OnReply(Message& message);
+  void OnRequest(Message& message, int64_t now, int64_t waited);
+  // Drops deadlines of calls already answered or cancelled from the top.
+  void DropSettledDeadlines();
   void ArmTimer();
   void ExpireCalls();
   // Fails, on the next turn, the calls to `to` pending now.
   void OnLinkDown(const NodeId& to);
+  void FailCallsOnDownLinks();
 
   NodeId self_;
   uint64_t generation_;
@@ -159,7 +164,17 @@ class PeerRpc {
   // match a late reply meant for its previous life to a new call.
   uint64_t next_id_;
   std::unordered_map<CallId, Pending> pending_;
-  std::set<std::pair<int64_t, CallId>> deadlines_;
+  // Min-heap of (deadline, call). An answered or cancelled call leaves its
+  // entry behind (removing it from the middle would cost a tree node per
+  // call); entries are dropped when they reach the top, and the heap is
+  // rebuilt from pending_ when settled ones outnumber the live ones.
+  using Deadline = std::pair<int64_t, CallId>;
+  std::vector<Deadline> deadlines_;
+  // Peers the transport could not reach since the last pass of
+  // FailCallsOnDownLinks, each with the first call id made after the news:
+  // the calls to fail are those to the peer numbered below it.
+  std::map<NodeId, CallId> link_down_;
+  bool link_down_scheduled_ = false;
   // One scheduler timer, for the earliest deadline: no timer per call.
   TimerId timer_ = 0;
   int64_t timer_at_ = 0;
@@ -169,6 +184,7 @@ class PeerRpc {
   SentObserver sent_observer_;
   Counter* late_replies_metric_;
   Counter* expired_metric_;
+  Counter* invalid_metric_;
   Counter* unhandled_metric_;
   Counter* timeouts_metric_;
   Counter* link_failures_metric_;

@@ -21,15 +21,16 @@ void PutVarint32(std::string* out, uint32_t v) {
   out->push_back(static_cast<char>(v));
 }
 
-// Consumes a varint32 from the front of `*in`; false if truncated or longer
-// than 5 bytes or above 2^32-1.
+// Consumes a varint32 from the front of `*in`; false if truncated, longer
+// than 5 bytes, above 2^32-1 or not minimal (a zero last group), so that a
+// stored key parses back into parts that make exactly that key again.
 bool GetVarint32(std::string_view* in, uint32_t* v) {
   uint64_t result = 0;
   for (int i = 0; i < 5 && i < static_cast<int>(in->size()); ++i) {
     const uint8_t byte = static_cast<uint8_t>((*in)[i]);
     result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
     if ((byte & 0x80) == 0) {
-      if (result > UINT32_MAX) return false;
+      if (result > UINT32_MAX || (byte == 0 && i > 0)) return false;
       *v = static_cast<uint32_t>(result);
       in->remove_prefix(i + 1);
       return true;

@@ -11,7 +11,7 @@
 
 #include "client/address.h"
 #include "client/client.h"
-#include "proto/quorum.h"
+#include "common/quorum.h"
 
 namespace ringkv {
 namespace {

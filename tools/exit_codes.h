@@ -1,7 +1,8 @@
 // Exit codes of the client-side tools (ringkv, ringkv-admin), a contract
 // that scripts rely on (docs/cli.md): 0 success, 1 not found, 2 usage or
 // bad input, 3 unavailable (quorum not reached or deadline passed), 4 any
-// other error. DO NOT CHANGE the numbers.
+// other error, 5 object_too_large (the write would pass the key's object
+// cap). DO NOT CHANGE the numbers.
 #pragma once
 
 #include "common/status.h"
@@ -13,6 +14,7 @@ inline constexpr int kExitNotFound = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitUnavailable = 3;
 inline constexpr int kExitOther = 4;
+inline constexpr int kExitObjectTooLarge = 5;
 
 inline int ExitCodeFor(const Status& status) {
   switch (status.code()) {
@@ -25,6 +27,8 @@ inline int ExitCodeFor(const Status& status) {
     case Status::Code::kUnavailable:
     case Status::Code::kTimeout:
       return kExitUnavailable;
+    case Status::Code::kObjectTooLarge:
+      return kExitObjectTooLarge;
     default:
       return kExitOther;
   }

@@ -198,7 +198,7 @@ bool PingNode(const std::string& address, std::chrono::milliseconds timeout) {
   return (*client)->Ping().ok();
 }
 
-Result<NodeStatus> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout) {
+Result<NodeView> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout) {
   ClientOptions options;
   options.nodes = {address};
   options.timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, timeout.count()));
@@ -289,11 +289,11 @@ LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
   if (status.pid == 0) return status;
   if (GetProcessState(status.pid) == ProcessState::kStopped) {
     status.state = "paused";
-  } else if (Result<NodeStatus> view = QueryNodeStatus(member.address, ping_timeout); view.ok()) {
+  } else if (Result<NodeView> view = QueryNodeStatus(member.address, ping_timeout); view.ok()) {
     // A status answer proves the node serves as well as a ping does.
     status.state = "up";
-    for (const HintCount& h : view->hints) status.hints_pending += h.count;
-    for (const PeerState& p : view->peers) {
+    for (const HintBacklog& h : view->hints) status.hints_pending += h.count;
+    for (const PeerView& p : view->peers) {
       if (!p.up) status.peers_down.push_back(p.node);
     }
   }
@@ -350,11 +350,8 @@ Result<pid_t> LocalCluster::RestartNode(const ClusterMember& member,
     while (std::getline(in, arg)) command.push_back(arg);
   }
   if (command.empty()) command = Command(member, false);
-  // Saved before peers authenticated: the node would now refuse to start.
-  if (std::find(command.begin(), command.end(), "--cluster-secret-file") == command.end() &&
-      std::find(command.begin(), command.end(), "--insecure-no-peer-auth") == command.end()) {
-    command.insert(command.end(), {"--cluster-secret-file", SecretPath()});
-  }
+  // A command saved before peers authenticated has no --cluster-secret-file:
+  // ringkv-node then finds the secret beside the cluster file by itself.
   return Spawn(member, command);
 }
 
@@ -385,9 +382,9 @@ namespace {
 // fail. Nodes not being started may legitimately be down.
 bool SeesUp(const ClusterMember& m, const std::vector<ClusterMember>& started,
             std::chrono::milliseconds timeout) {
-  Result<NodeStatus> view = QueryNodeStatus(m.address, timeout);
+  Result<NodeView> view = QueryNodeStatus(m.address, timeout);
   if (!view.ok()) return false;
-  for (const PeerState& p : view->peers) {
+  for (const PeerView& p : view->peers) {
     if (p.up) continue;
     for (const ClusterMember& other : started) {
       if (other.id == p.node) return false;

@@ -32,9 +32,9 @@
 #include <utility>
 #include <vector>
 
+#include "client/node_view.h"
 #include "common/status.h"
 #include "node/cluster_file.h"
-#include "proto/messages.h"
 
 namespace ringkv {
 
@@ -137,7 +137,7 @@ class LocalCluster {
 bool PingNode(const std::string& address, std::chrono::milliseconds timeout);
 
 // Asks the node at `address` for its status (client/client.h StatusOf).
-Result<NodeStatus> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout);
+Result<NodeView> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout);
 
 // The last non-empty line of a file, for error messages ("" if none).
 std::string LastLine(const std::string& path);

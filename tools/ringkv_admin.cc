@@ -49,9 +49,9 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
-uint64_t PendingHints(const NodeStatus& s) {
+uint64_t PendingHints(const NodeView& s) {
   uint64_t total = 0;
-  for (const HintCount& h : s.hints) total += h.count;
+  for (const HintBacklog& h : s.hints) total += h.count;
   return total;
 }
 
@@ -101,16 +101,25 @@ nlohmann::json MetricsJson(const std::vector<MetricSample>& samples) {
   return out;
 }
 
-void PrintJson(const NodeStatus& s) {
+// Hints that cannot be delivered as they are (docs/hinted-handoff.md,
+// "Parked hints"); 0 from nodes that do not count them.
+uint64_t ParkedHints(const NodeView& s) {
+  for (const MetricSample& m : s.metrics) {
+    if (m.name == "ringkv_hints_parked") return static_cast<uint64_t>(m.value);
+  }
+  return 0;
+}
+
+void PrintJson(const NodeView& s) {
   nlohmann::json peers = nlohmann::json::array();
-  for (const PeerState& p : s.peers) {
+  for (const PeerView& p : s.peers) {
     // phi is infinite for a peer never heard from; JSON has no infinity.
     peers.push_back({{"node", p.node},
                      {"up", p.up},
                      {"phi", std::isfinite(p.phi) ? nlohmann::json(p.phi) : nlohmann::json()}});
   }
   nlohmann::json hints = nlohmann::json::array();
-  for (const HintCount& h : s.hints) hints.push_back({{"target", h.target}, {"count", h.count}});
+  for (const HintBacklog& h : s.hints) hints.push_back({{"target", h.target}, {"count", h.count}});
   nlohmann::json out = {{"node", s.node},
                         {"incarnation", Hex(s.incarnation)},
                         {"ring_epoch", s.ring_epoch},
@@ -119,23 +128,25 @@ void PrintJson(const NodeStatus& s) {
                         {"hints_pending", PendingHints(s)},
                         {"hints_delivered", s.hints_delivered},
                         {"hint_write_failures", s.hint_write_failures},
+                        {"hints_parked", ParkedHints(s)},
                         {"metrics", MetricsJson(s.metrics)}};
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
-void PrintText(const NodeStatus& s) {
+void PrintText(const NodeView& s) {
   std::printf("node %s  incarnation %s  ring epoch %" PRIu64 "\n", s.node.c_str(),
               Hex(s.incarnation).c_str(), s.ring_epoch);
   std::printf("peers (%zu):\n", s.peers.size());
-  for (const PeerState& p : s.peers) {
+  for (const PeerView& p : s.peers) {
     std::printf("  %-8s %-4s phi %.2f\n", p.node.c_str(), p.up ? "up" : "down", p.phi);
   }
   std::printf("hints pending: %" PRIu64 "\n", PendingHints(s));
-  for (const HintCount& h : s.hints) {
+  for (const HintBacklog& h : s.hints) {
     std::printf("  for %-8s %" PRIu64 "\n", h.target.c_str(), h.count);
   }
   std::printf("hints delivered: %" PRIu64 "\n", s.hints_delivered);
   std::printf("hint write failures: %" PRIu64 "\n", s.hint_write_failures);
+  std::printf("hints parked: %" PRIu64 "\n", ParkedHints(s));
 }
 
 // name{label="value",...} as Prometheus writes a series.
@@ -162,7 +173,7 @@ std::string FormatNumber(double v) {
   return buf;
 }
 
-void PrintMetrics(const NodeStatus& s) {
+void PrintMetrics(const NodeView& s) {
   std::printf("metrics (%zu):\n", s.metrics.size());
   for (const MetricSample& m : s.metrics) {
     const std::string series = SeriesName(m);
@@ -193,7 +204,7 @@ int DoStatus(const Flags& flags) {
   options.timeout_ms = flags.timeout_ms;
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) return Fail(client.status());
-  Result<NodeStatus> status = (*client)->StatusOf(flags.node);
+  Result<NodeView> status = (*client)->StatusOf(flags.node);
   if (!status.ok()) return Fail(status.status());
   if (flags.json) {
     PrintJson(*status);

@@ -2,19 +2,22 @@
 // Command-line contract: issue 2 and docs/cli.md.
 //
 // Exit status: 0 success, 1 not found, 2 usage or bad input, 3 unavailable
-// (quorum not reached or deadline passed), 4 any other error; on failure one
-// line on stderr says why. Every command returns within --timeout plus the
-// client library's kReplyGrace (client/client.h): one deadline covers
-// connecting, sending, waiting and trying further nodes.
+// (quorum not reached or deadline passed), 4 any other error, 5 the write
+// would pass the key's object cap; on failure one line on stderr says why.
+// Every command returns within --timeout plus the client library's
+// kReplyGrace (client/client.h): one deadline covers connecting, sending,
+// waiting and trying further nodes.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "causality/object_limits.h"
 #include "client/address.h"
 #include "client/client.h"
 #include "client/context_text.h"
-#include "proto/quorum.h"
+#include "common/quorum.h"
 #include "tools/exit_codes.h"
 
 namespace ringkv {
@@ -36,6 +39,7 @@ struct Flags {
   uint32_t timeout_ms = 5000;
   bool json = false;
   std::string bucket, key, value;
+  std::string value_file;  // --value-file; VALUE "-" reads stdin
   std::string r = "default", pr = "default", w = "default", pw = "default";
   std::string context;
 };
@@ -109,13 +113,47 @@ int DoGet(const Flags& flags) {
   return kExitOk;
 }
 
-int DoWrite(const Flags& flags, bool del) {
+// Reads a value from `in` (stdin or a file named `what`), refusing one
+// larger than a node would take before holding more of it in memory.
+Result<std::string> ReadValue(std::istream& in, const std::string& what) {
+  std::string value(kMaxValueBytes + 1, '\0');
+  in.read(value.data(), static_cast<std::streamsize>(value.size()));
+  if (in.bad()) return Status::InvalidArgument("cannot read the value from " + what);
+  value.resize(static_cast<size_t>(in.gcount()));
+  if (value.size() > kMaxValueBytes) {
+    return Status::InvalidArgument("the value from " + what + " is larger than the limit of " +
+                                   std::to_string(kMaxValueBytes) + " bytes");
+  }
+  return value;
+}
+
+// The value of `put`: VALUE, stdin for "-", or --value-file's contents.
+Result<std::string> ValueFromFlags(const Flags& flags, bool value_given) {
+  if (value_given == !flags.value_file.empty()) {
+    return Status::InvalidArgument("put takes VALUE, - (stdin) or --value-file FILE, one of them");
+  }
+  if (!flags.value_file.empty()) {
+    std::ifstream file(flags.value_file, std::ios::binary);
+    if (!file) return Status::InvalidArgument("cannot open --value-file " + flags.value_file);
+    return ReadValue(file, flags.value_file);
+  }
+  if (flags.value == "-") return ReadValue(std::cin, "stdin");
+  return flags.value;
+}
+
+int DoWrite(const Flags& flags, bool del, bool value_given) {
   Result<WriteOptions> options = WriteOptionsFromFlags(flags);
   if (!options.ok()) return Fail(options.status());
+  std::string value;
+  if (!del) {
+    Result<std::string> read = ValueFromFlags(flags, value_given);
+    if (!read.ok()) return Fail(read.status());
+    value = std::move(read).value();
+  }
   Result<std::unique_ptr<Client>> client = ConnectFromFlags(flags);
   if (!client.ok()) return Fail(client.status());
   Result<PutResult> put = del ? (*client)->Delete(flags.bucket, flags.key, *options)
-                              : (*client)->Put(flags.bucket, flags.key, flags.value, *options);
+                              : (*client)->Put(flags.bucket, flags.key, value, *options);
   if (!put.ok()) return Fail(put.status());
   const std::string context = ContextToText(put->context);
   if (flags.json) {
@@ -176,7 +214,9 @@ int main(int argc, char** argv) {
   CLI::App* put = app.add_subcommand("put", "write a value: prints the new context");
   put->add_option("BUCKET", flags.bucket, "bucket")->required();
   put->add_option("KEY", flags.key, "key")->required();
-  put->add_option("VALUE", flags.value, "value")->required();
+  CLI::Option* value = put->add_option(
+      "VALUE", flags.value, "value; - reads it from stdin (at most 4 MiB, docs/limits.md)");
+  put->add_option("--value-file", flags.value_file, "read the value from this file instead");
 
   CLI::App* del =
       app.add_subcommand("del", "delete a key (writes a tombstone): prints the new context");
@@ -202,8 +242,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (get->parsed()) return DoGet(flags);
-  if (put->parsed()) return DoWrite(flags, false);
-  if (del->parsed()) return DoWrite(flags, true);
+  if (put->parsed()) return DoWrite(flags, false, value->count() > 0);
+  if (del->parsed()) return DoWrite(flags, true, false);
   if (ping->parsed()) return DoPing(flags);
   return kExitUsage;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ringkv needs to build, test and benchmark.
+# Installs the Debian packages ringkv needs to build, test, benchmark
+# (--bench) and fuzz (--fuzz).
 # Idempotent: does nothing when everything is present. Needs root to install;
 # otherwise prints the exact command to run and fails.
 set -euo pipefail
@@ -13,6 +14,10 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools gnuplot-nox)
+fi
+# `make fuzz` only: clang and its libFuzzer/sanitizer runtimes.
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-dev)
 fi
 
 missing=()

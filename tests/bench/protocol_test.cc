@@ -140,7 +140,7 @@ TEST(RingkvProtocolTest, ParsesGetReplyWithContextOnlyWhenAsked) {
   EXPECT_TRUE(r.ok && r.found);
   EXPECT_EQ(r.value_size, 5u);
   EXPECT_EQ(r.siblings, 1u);
-  EXPECT_EQ(r.context, EncodeContext(object.context));
+  EXPECT_EQ(r.context, EncodeContext(object.context, "bench", "k"));
 
   Reply second;
   ASSERT_EQ(p.Parse(std::string_view(stream).substr(consumed), &consumed, &second),

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -148,6 +149,15 @@ RunConfig BaseConfig(uint16_t port, ProtocolFactory* factory) {
   return config;
 }
 
+// A fake server answering GETs with `value_size` bytes, and a config aimed
+// at it.
+struct FakeTarget {
+  explicit FakeTarget(size_t value_size = 100) : server(value_size) {}
+  FakeRedis server;
+  std::unique_ptr<ProtocolFactory> factory = NewRedisProtocolFactory();
+  RunConfig config = BaseConfig(server.port(), factory.get());
+};
+
 uint64_t Counted(const RunResult& r) {
   uint64_t n = 0;
   for (const Histogram& h : r.latency_ns) n += h.count();
@@ -155,16 +165,14 @@ uint64_t Counted(const RunResult& r) {
 }
 
 TEST(RunnerTest, ClosedLoopCountsExactlyTheRequestedOps) {
-  FakeRedis server(100);
-  auto factory = NewRedisProtocolFactory();
-  RunConfig config = BaseConfig(server.port(), factory.get());
-  config.ops = 2000;
-  Result<RunResult> r = bench::Run(config);
+  FakeTarget target;
+  target.config.ops = 2000;
+  Result<RunResult> r = bench::Run(target.config);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->ops, 2000u);
   EXPECT_EQ(Counted(*r), 2000u);
   EXPECT_EQ(r->error_count, 0u);
-  auto counts = server.counts();
+  auto counts = target.server.counts();
   EXPECT_EQ(counts["GET"] + counts["SET"], 2000);
   EXPECT_GT(r->latency_ns[static_cast<size_t>(OpType::kRead)].count(), 800u);
   EXPECT_GT(r->latency_ns[static_cast<size_t>(OpType::kUpdate)].count(), 800u);
@@ -172,67 +180,74 @@ TEST(RunnerTest, ClosedLoopCountsExactlyTheRequestedOps) {
 }
 
 TEST(RunnerTest, PipelinesWhenFewerConnectionsThanInFlight) {
-  FakeRedis server(100);
-  auto factory = NewRedisProtocolFactory();
-  RunConfig config = BaseConfig(server.port(), factory.get());
-  config.ops = 1000;
-  config.concurrency = 16;
-  config.connections = 2;
-  Result<RunResult> r = bench::Run(config);
+  FakeTarget target;
+  target.config.ops = 1000;
+  target.config.concurrency = 16;
+  target.config.connections = 2;
+  Result<RunResult> r = bench::Run(target.config);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->ops, 1000u);
   EXPECT_EQ(r->error_count, 0u);
 }
 
 TEST(RunnerTest, LoadPhaseInsertsEveryRecordOnce) {
-  FakeRedis server(100);
-  auto factory = NewRedisProtocolFactory();
-  RunConfig config = BaseConfig(server.port(), factory.get());
-  config.phase = RunConfig::Phase::kLoad;
-  config.records = 500;
-  Result<RunResult> r = bench::Run(config);
+  FakeTarget target;
+  target.config.phase = RunConfig::Phase::kLoad;
+  target.config.records = 500;
+  Result<RunResult> r = bench::Run(target.config);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->latency_ns[static_cast<size_t>(OpType::kInsert)].count(), 500u);
-  EXPECT_EQ(server.counts()["SET"], 500);
-  EXPECT_EQ(server.distinct_keys_set(), 500u);
+  EXPECT_EQ(target.server.counts()["SET"], 500);
+  EXPECT_EQ(target.server.distinct_keys_set(), 500u);
 }
 
 TEST(RunnerTest, OpenLoopIssuesOnScheduleForTheDuration) {
-  FakeRedis server(100);
-  auto factory = NewRedisProtocolFactory();
-  RunConfig config = BaseConfig(server.port(), factory.get());
-  config.rate = 2000;
-  config.duration_s = 0.5;
-  Result<RunResult> r = bench::Run(config);
+  FakeTarget target;
+  target.config.rate = 2000;
+  target.config.duration_s = 0.5;
+  Result<RunResult> r = bench::Run(target.config);
   ASSERT_TRUE(r.ok());
   // Two threads at 1,000/s each, requests due in [0, 0.5 s): 500 each.
   EXPECT_EQ(r->ops, 1000u);
   EXPECT_EQ(r->error_count, 0u);
 }
 
+TEST(RunnerTest, ReportsServerCpuAndThroughputEachSecond) {
+  // The fake server runs in this process, so its CPU is this process's.
+  FakeTarget target;
+  target.config.rate = 2000;
+  target.config.duration_s = 2.5;
+  target.config.server_pids = {static_cast<int>(::getpid())};
+  Result<RunResult> r = bench::Run(target.config);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->ops, 5000u);
+  EXPECT_TRUE(r->server_cpu_known);
+  EXPECT_GT(r->server_cpu_user_s + r->server_cpu_sys_s, 0);
+  // One entry per whole second of the 2.5 s run.
+  ASSERT_GE(r->per_second.size(), 1u);
+  EXPECT_LE(r->per_second.size(), 3u);
+  for (double rate : r->per_second) EXPECT_GT(rate, 0);
+}
+
 TEST(RunnerTest, ReadsOfTheWrongSizeAreErrors) {
-  FakeRedis server(7);
-  auto factory = NewRedisProtocolFactory();
-  RunConfig config = BaseConfig(server.port(), factory.get());
-  config.workload = *Workload::Named('c');
-  config.ops = 100;
-  Result<RunResult> r = bench::Run(config);
+  FakeTarget target(7);
+  target.config.workload = *Workload::Named('c');
+  target.config.ops = 100;
+  Result<RunResult> r = bench::Run(target.config);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->error_count, 100u);
   EXPECT_EQ(r->errors["wrong_value_size"], 100u);
 }
 
 TEST(RunnerTest, PingAndWarmupExcludedFromFigures) {
-  FakeRedis server(100);
-  auto factory = NewRedisProtocolFactory();
-  RunConfig config = BaseConfig(server.port(), factory.get());
-  config.phase = RunConfig::Phase::kPing;
-  config.warmup_s = 0.2;
-  config.ops = 300;
-  Result<RunResult> r = bench::Run(config);
+  FakeTarget target;
+  target.config.phase = RunConfig::Phase::kPing;
+  target.config.warmup_s = 0.2;
+  target.config.ops = 300;
+  Result<RunResult> r = bench::Run(target.config);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->latency_ns[static_cast<size_t>(OpType::kPing)].count(), 300u);
-  EXPECT_GT(server.counts()["PING"], 300);  // warm-up pings were sent, not counted
+  EXPECT_GT(target.server.counts()["PING"], 300);  // warm-up pings were sent, not counted
 }
 
 TEST(RunnerTest, UnreachableTargetFailsAtStart) {

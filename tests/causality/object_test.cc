@@ -12,6 +12,7 @@
 
 #include "causality/object.h"
 #include "causality/object_codec.h"
+#include "common/hash.h"
 #include "tests/causality/object_test_util.h"
 
 namespace ringkv {
@@ -463,37 +464,39 @@ TEST(CodecTest, CapnpEmbedding) {
 }
 
 TEST(ContextCodecTest, EmptyIsEmptyString) {
-  EXPECT_EQ(EncodeContext(VersionVector()), "");
-  Result<VersionVector> back = DecodeContext("");
+  EXPECT_EQ(EncodeContext(VersionVector(), "b", "k"), "");
+  Result<ClientContext> back = DecodeContext("");
   ASSERT_TRUE(back.ok());
-  EXPECT_TRUE(back->empty());
+  EXPECT_TRUE(back->clock.empty());
+  EXPECT_EQ(back->key_hash, std::nullopt);
 }
 
 TEST(ContextCodecTest, RoundTripAndCanonical) {
   VersionVector vv = Sync(Rich(), RB()).context;
-  std::string bytes = EncodeContext(vv);
-  Result<VersionVector> back = DecodeContext(bytes);
+  std::string bytes = EncodeContext(vv, "b", "k");
+  Result<ClientContext> back = DecodeContext(bytes);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
-  EXPECT_EQ(*back, vv);
+  EXPECT_EQ(back->clock, vv);
+  EXPECT_EQ(back->key_hash, KeyHash("b", "k"));
   std::vector<VersionVector::Entry> reversed(vv.entries().rbegin(), vv.entries().rend());
-  EXPECT_EQ(EncodeContext(VersionVector(reversed)), bytes);
+  EXPECT_EQ(EncodeContext(VersionVector(reversed), "b", "k"), bytes);
   std::string buffer = "abc" + bytes;
-  Result<VersionVector> unaligned = DecodeContext(std::string_view(buffer).substr(3));
+  Result<ClientContext> unaligned = DecodeContext(std::string_view(buffer).substr(3));
   ASSERT_TRUE(unaligned.ok());
-  EXPECT_EQ(*unaligned, vv);
+  EXPECT_EQ(unaligned->clock, vv);
 }
 
 TEST(ContextCodecTest, BadInputIsCorruption) {
-  std::string bytes = EncodeContext(Vv({{A, 2}, {B, 1}}));
+  std::string bytes = EncodeContext(Vv({{A, 2}, {B, 1}}), "b", "k");
   for (size_t n = 1; n < bytes.size(); ++n) {
-    Result<VersionVector> r = DecodeContext(std::string_view(bytes).substr(0, n));
+    Result<ClientContext> r = DecodeContext(std::string_view(bytes).substr(0, n));
     ASSERT_FALSE(r.ok()) << "prefix " << n;
     EXPECT_TRUE(r.status().IsCorruption());
   }
   for (size_t bit = 0; bit < bytes.size() * 8; ++bit) {
     std::string flipped = bytes;
     flipped[bit / 8] = static_cast<char>(flipped[bit / 8] ^ (1 << (bit % 8)));
-    Result<VersionVector> r = DecodeContext(flipped);
+    Result<ClientContext> r = DecodeContext(flipped);
     if (!r.ok()) {
       EXPECT_TRUE(r.status().IsCorruption()) << r.status().ToString();
     }
@@ -507,11 +510,35 @@ TEST(ContextCodecTest, BadInputIsCorruption) {
   });
   EXPECT_TRUE(DecodeContext(unsorted).status().IsCorruption());
   std::string future = RawBytes<schema::Context>(
-      [](schema::Context::Builder root) { root.setVersion(2); });
-  Result<VersionVector> r = DecodeContext(future);
+      [](schema::Context::Builder root) { root.setVersion(3); });
+  Result<ClientContext> r = DecodeContext(future);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("unsupported context record version 2"),
-            std::string::npos);
+  EXPECT_NE(r.status().message().find("unsupported context version 3"), std::string::npos);
+}
+
+TEST(ContextCodecTest, AContextIsBoundToItsKeyAndAnOldOneToNone) {
+  const VersionVector vv = Vv({{A, 2}, {B, 1}});
+  Result<ClientContext> bound = DecodeContext(EncodeContext(vv, "carts", "alice"));
+  ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+  EXPECT_TRUE(CheckContextKey(*bound, "carts", "alice").ok());
+  Status other = CheckContextKey(*bound, "carts", "bob");
+  EXPECT_TRUE(other.IsInvalidArgument());
+  EXPECT_NE(other.message().find("read from another key than carts/bob"), std::string::npos)
+      << other.message();
+  EXPECT_TRUE(CheckContextKey(*bound, "cartz", "alice").IsInvalidArgument());
+
+  // Version 1, as nodes before key binding handed out: the clock, no key.
+  std::string old = RawBytes<schema::Context>([](schema::Context::Builder root) {
+    root.setVersion(1);
+    auto list = root.initEntries(1);
+    list[0].initActor().setNode("a");
+    list[0].setCounter(4);
+  });
+  Result<ClientContext> unbound = DecodeContext(old);
+  ASSERT_TRUE(unbound.ok()) << unbound.status().ToString();
+  EXPECT_EQ(unbound->key_hash, std::nullopt);
+  EXPECT_EQ(unbound->clock.Get(Actor{"a", 0}), 4u);
+  EXPECT_TRUE(CheckContextKey(*unbound, "any", "key").ok());
 }
 
 }  // namespace

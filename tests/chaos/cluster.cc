@@ -285,9 +285,9 @@ KeyState ChaosCluster::ReadKey(const std::string& bucket, const std::string& key
 std::optional<uint64_t> ChaosCluster::HintsPending(milliseconds timeout) const {
   uint64_t total = 0;
   for (const ClusterMember& m : cluster_.file().members) {
-    Result<NodeStatus> status = QueryNodeStatus(m.address, timeout);
+    Result<NodeView> status = QueryNodeStatus(m.address, timeout);
     if (!status.ok()) return std::nullopt;
-    for (const HintCount& h : status->hints) total += h.count;
+    for (const HintBacklog& h : status->hints) total += h.count;
   }
   return total;
 }

@@ -62,9 +62,9 @@ Result<FaultKind> ParseFaultKind(const std::string& name) {
   for (const KindName& k : kKindNames) {
     if (name == k.name) return k.kind;
   }
-  return Status::InvalidArgument("unknown fault '" + name +
-                                 "' (kill, pause, wipe, partition-pair, partition-isolate, "
-                                 "partition-halves)");
+  std::string known;
+  for (const KindName& k : kKindNames) known += (known.empty() ? "" : ", ") + std::string(k.name);
+  return Status::InvalidArgument("unknown fault '" + name + "' (" + known + ")");
 }
 
 bool IsPartition(FaultKind kind) {
@@ -95,6 +95,17 @@ std::string DescribeFault(const Fault& fault) {
       break;
   }
   return what + duration;
+}
+
+bool WaitUntil(std::chrono::steady_clock::time_point until, const std::atomic<bool>* stop) {
+  while (stop == nullptr || !stop->load()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) return true;
+    // Short steps, so that a stop is seen within 50 ms.
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+  }
+  return false;
 }
 
 std::vector<Fault> MakeSchedule(const ScheduleOptions& options) {
@@ -146,15 +157,7 @@ void Nemesis::Note(const std::string& what) {
 }
 
 bool Nemesis::Hold(int64_t ms) const {
-  // Fault durations are the schedule's own; the wait ends early on stop.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!Stopped()) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= until) return true;
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
-  }
-  return false;
+  return WaitUntil(std::chrono::steady_clock::now() + std::chrono::milliseconds(ms), stop_);
 }
 
 Status Nemesis::Inject(const Fault& fault, FaultWindow* window) {

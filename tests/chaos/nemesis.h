@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -63,6 +64,10 @@ struct ScheduleOptions {
 };
 std::vector<Fault> MakeSchedule(const ScheduleOptions& options);
 
+// Waits until `until` unless `stop` (may be null) is set first; false when
+// stopped. Holds each fault, and paces the runs' polls.
+bool WaitUntil(std::chrono::steady_clock::time_point until, const std::atomic<bool>* stop);
+
 class Nemesis {
  public:
   // `stop` (may be null) ends the schedule early. `netfilter` may be null
@@ -87,7 +92,7 @@ class Nemesis {
 
  private:
   Status Inject(const Fault& fault, FaultWindow* window);
-  // Waits `ms` unless `stop` is set first; false when stopped.
+  // WaitUntil `ms` from now.
   bool Hold(int64_t ms) const;
   bool Stopped() const { return stop_ != nullptr && stop_->load(); }
   void Note(const std::string& what);

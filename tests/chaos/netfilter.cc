@@ -1,15 +1,12 @@
 #include "tests/chaos/netfilter.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 
+#include "tests/integration/harness.h"
 #include "tools/process.h"
 
 namespace ringkv::chaos {
@@ -17,49 +14,13 @@ namespace {
 
 constexpr const char* kChainPrefix = "RINGKV-CHAOS-";
 
-// Runs `argv` (argv[0] found on PATH) with stdin closed, collecting stdout
-// and stderr together; its exit status, or -1 when it could not run.
-int RunCapture(const std::vector<std::string>& argv, std::string* output) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    *output = std::string("pipe: ") + std::strerror(errno);
-    return -1;
-  }
-  std::vector<char*> cargv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    *output = std::string("fork: ") + std::strerror(errno);
-    return -1;
-  }
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    ::dup2(pipe_fds[1], 1);
-    ::dup2(pipe_fds[1], 2);
-    ::execvp(cargv[0], cargv.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", cargv[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  ::close(pipe_fds[1]);
-  output->clear();
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(pipe_fds[0], buf, sizeof(buf));
-    if (n > 0) {
-      output->append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  ::close(pipe_fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// Runs iptables -w with `args`; env finds iptables on PATH (and exits 127
+// when there is none). A run stuck on the xtables lock is killed, not waited
+// for forever.
+testing::CommandResult Iptables(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/env", "iptables", "-w"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::RunCommand(argv, std::chrono::seconds(60));
 }
 
 std::string Trim(std::string s) {
@@ -70,20 +31,19 @@ std::string Trim(std::string s) {
 // Removes the jumps to `chain` from OUTPUT (one per run that hooked it),
 // then the chain; each step may find nothing to remove.
 void RemoveChain(const std::string& chain) {
-  std::string ignored;
   for (int jumps = 0; jumps < 16; ++jumps) {
-    if (RunCapture({"iptables", "-w", "-D", "OUTPUT", "-j", chain}, &ignored) != 0) break;
+    if (Iptables({"-D", "OUTPUT", "-j", chain}).exit_code != 0) break;
   }
-  RunCapture({"iptables", "-w", "-F", chain}, &ignored);
-  RunCapture({"iptables", "-w", "-X", chain}, &ignored);
+  Iptables({"-F", chain});
+  Iptables({"-X", chain});
 }
 
 // Chains of earlier runs whose process is gone (a run killed by SIGKILL
 // cannot clean up after itself).
 void RemoveOrphanChains() {
-  std::string rules;
-  if (RunCapture({"iptables", "-w", "-S"}, &rules) != 0) return;
-  std::istringstream lines(rules);
+  const testing::CommandResult rules = Iptables({"-S"});
+  if (rules.exit_code != 0) return;
+  std::istringstream lines(rules.out);
   std::string line;
   const std::string declare = std::string("-N ") + kChainPrefix;
   while (std::getline(lines, line)) {
@@ -97,16 +57,11 @@ void RemoveOrphanChains() {
 }  // namespace
 
 Status RunIptables(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"iptables", "-w"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string output;
-  const int rc = RunCapture(argv, &output);
-  if (rc == 0) return Status::OK();
-  std::string command;
-  for (const std::string& a : argv) command += (command.empty() ? "" : " ") + a;
-  return Status::Unavailable(command + " failed" +
-                             (rc == 127 ? " (is the iptables package installed?)" : "") + ": " +
-                             Trim(output));
+  const testing::CommandResult r = Iptables(args);
+  if (r.exit_code == 0 && !r.timed_out) return Status::OK();
+  return Status::Unavailable(r.command + (r.timed_out ? " timed out" : " failed") +
+                             (r.exit_code == 127 ? " (is the iptables package installed?)" : "") +
+                             ": " + Trim(r.out + r.err));
 }
 
 Result<std::unique_ptr<Netfilter>> Netfilter::Open() {

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   app.add_option("--plant", plants,
                  "planted bugs: lost,never-written,duplicate,lww-order,convergence,"
                  "availability or all");
-  app.add_option("--node-flag", node_flags, "ringkv-node flag for every node, NAME=VALUE");
+  app.add_option("--node-flag", node_flags, "ringkv-node flag for every node, --NAME=VALUE");
   app.add_option("--pauses", pauses, "forward-replay: pause lengths in seconds (default 1,...,10)");
   app.add_option("--keys-per-pause", replay.keys_per_pause,
                  "forward-replay: keys per bucket and pause")

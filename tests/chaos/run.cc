@@ -64,16 +64,6 @@ void Progress(std::ostream* out, const std::string& line) {
 
 bool Stopped(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
 
-// Waits until `until` unless `stop` is set first; false when stopped.
-bool WaitUntil(Clock::time_point until, const std::atomic<bool>* stop) {
-  while (!Stopped(stop)) {
-    const auto now = Clock::now();
-    if (now >= until) return true;
-    std::this_thread::sleep_for(std::min<Clock::duration>(until - now, milliseconds(50)));
-  }
-  return false;
-}
-
 Result<std::unique_ptr<Client>> ClientFor(const ChaosCluster& cluster, int node,
                                           uint32_t timeout_ms) {
   ClientOptions options;
@@ -234,6 +224,12 @@ Convergence Converge(ChaosCluster* cluster,
   }
 }
 
+// Leaves the cluster's directory behind for a look, and says where.
+void Keep(ChaosCluster* cluster, ChaosReport* report) {
+  cluster->KeepDirectory();
+  report->kept_dirs.push_back(cluster->dir());
+}
+
 void Merge(CheckResult result, std::vector<CheckResult>* into) {
   for (CheckResult& c : *into) {
     if (c.name != result.name) continue;
@@ -307,10 +303,7 @@ Status RunSchedule(const ChaosOptions& options, uint64_t seed, Netfilter* netfil
   Result<std::unique_ptr<ChaosCluster>> started = ChaosCluster::Start(cluster_options);
   if (!started.ok()) return started.status();
   ChaosCluster& cluster = **started;
-  if (options.keep_dirs) {
-    cluster.KeepDirectory();
-    report->kept_dirs.push_back(cluster.dir());
-  }
+  if (options.keep_dirs) Keep(&cluster, report);
   Progress(progress, "  cluster in " + cluster.dir());
 
   RunClock clock;
@@ -340,8 +333,7 @@ Status RunSchedule(const ChaosOptions& options, uint64_t seed, Netfilter* netfil
   if (ran.ok()) ran = healed;
   if (ran.ok()) ran = cluster.WaitAllServing(kServingTimeout);
   if (!ran.ok()) {
-    cluster.KeepDirectory();
-    report->kept_dirs.push_back(cluster.dir());
+    Keep(&cluster, report);
     return Status::Internal("seed " + std::to_string(seed) + ": " + ran.message() + "\n" +
                             cluster.LogTails());
   }
@@ -389,8 +381,7 @@ Status RunSchedule(const ChaosOptions& options, uint64_t seed, Netfilter* netfil
     report->failed_seeds.push_back(seed);
     // A run with planted bugs fails on purpose: nothing to look at.
     if (!options.keep_dirs && options.plants.empty()) {
-      cluster.KeepDirectory();
-      report->kept_dirs.push_back(cluster.dir());
+      Keep(&cluster, report);
     }
   }
   return Status::OK();
@@ -431,9 +422,9 @@ Result<Plant> ParsePlant(const std::string& name) {
   for (const auto& p : kPlantNames) {
     if (name == p.name) return p.plant;
   }
-  return Status::InvalidArgument("unknown planted bug '" + name +
-                                 "' (lost, never-written, duplicate, lww-order, convergence, "
-                                 "availability, all)");
+  std::string known;
+  for (const auto& p : kPlantNames) known += std::string(p.name) + ", ";
+  return Status::InvalidArgument("unknown planted bug '" + name + "' (" + known + "all)");
 }
 
 std::vector<Plant> AllPlants() {
@@ -517,10 +508,7 @@ Result<ChaosReport> RunForwardReplay(const ForwardReplayOptions& options,
   Result<std::unique_ptr<ChaosCluster>> started = ChaosCluster::Start(cluster_options);
   if (!started.ok()) return started.status();
   ChaosCluster& cluster = **started;
-  if (options.keep_dirs) {
-    cluster.KeepDirectory();
-    report.kept_dirs.push_back(cluster.dir());
-  }
+  if (options.keep_dirs) Keep(&cluster, &report);
   Progress(progress, "cluster in " + cluster.dir());
   RunClock clock;
   History history;
@@ -598,10 +586,7 @@ Result<ChaosReport> RunForwardReplay(const ForwardReplayOptions& options,
   const bool ok = RunCheckers(ops, states, &report) && setup.ok();
   report.checks.push_back(std::move(setup));
   if (!ok || options.keep_dirs) WriteHistory(ops, report.log, cluster.dir() + "/history.txt");
-  if (!ok && !options.keep_dirs) {
-    cluster.KeepDirectory();
-    report.kept_dirs.push_back(cluster.dir());
-  }
+  if (!ok && !options.keep_dirs) Keep(&cluster, &report);
   return report;
 }
 

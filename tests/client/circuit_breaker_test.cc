@@ -176,6 +176,12 @@ TEST(ClientStatusTest, StatusOfAsksExactlyThatNode) {
   status.peers = {{"n1", true, 0.25}, {"n3", false, 12.5}};
   status.hints = {{"n3", 17}};
   status.hints_delivered = 40;
+  status.ring_epoch = 3;
+  status.hint_write_failures = 2;
+  MetricSample requests;
+  requests.name = "ringkv_requests_total";
+  requests.value = 9;
+  status.metrics = {requests};
   FakeNode first([](const Message& m) { return std::vector<Message>{ReplyTo(m, Pong{"n1"})}; });
   FakeNode second([&](const Message& m) -> std::vector<Message> {
     if (!std::holds_alternative<StatusRequest>(m.body)) return {};
@@ -184,9 +190,18 @@ TEST(ClientStatusTest, StatusOfAsksExactlyThatNode) {
   ManualClock clock;
   auto client = ConnectWithClock({first.address(), second.address()}, &clock, 1000);
   ASSERT_NE(client, nullptr);
-  Result<NodeStatus> got = client->StatusOf(second.address());
+  Result<NodeView> got = client->StatusOf(second.address());
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_EQ(*got, status);
+  EXPECT_EQ(got->node, "n2");
+  EXPECT_EQ(got->incarnation, 0x1234abcd5678ef00ull);
+  EXPECT_EQ(got->ring_epoch, 3u);
+  EXPECT_EQ(got->peers, (std::vector<PeerView>{{"n1", true, 0.25}, {"n3", false, 12.5}}));
+  EXPECT_EQ(got->hints, (std::vector<HintBacklog>{{"n3", 17}}));
+  EXPECT_EQ(got->hints_delivered, 40u);
+  EXPECT_EQ(got->hint_write_failures, 2u);
+  ASSERT_EQ(got->metrics.size(), 1u);
+  EXPECT_EQ(got->metrics[0].name, "ringkv_requests_total");
+  EXPECT_EQ(got->metrics[0].value, 9);
   EXPECT_EQ(first.requests(), 0);
   EXPECT_TRUE(client->StatusOf("127.0.0.1:1").status().IsInvalidArgument());
   // A node answering something else is a corrupt reply.

@@ -84,7 +84,7 @@ TEST(ClientTest, GetReturnsValueSiblingsAndContext) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_TRUE(got->found);
   EXPECT_EQ(got->values, (std::vector<std::string>{"milk", "eggs"}));
-  EXPECT_EQ(got->context, EncodeContext(object.context));
+  EXPECT_EQ(got->context, EncodeContext(object.context, "cart", "alice"));
   EXPECT_EQ(seen.bucket, "cart");
   EXPECT_EQ(seen.key, "alice");
   EXPECT_EQ(seen.r, 3u);
@@ -108,7 +108,7 @@ TEST(ClientTest, DeletedOrMissingKeyIsNotFoundButKeepsTheContext) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_FALSE(got->found);
   EXPECT_TRUE(got->values.empty());
-  EXPECT_EQ(got->context, EncodeContext(deleted.context));
+  EXPECT_EQ(got->context, EncodeContext(deleted.context, "b", "k"));
   missing = true;
   got = client->Get("b", "k");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -132,7 +132,7 @@ TEST(ClientTest, NodeErrorsKeepTheirCode) {
   EXPECT_EQ(got.status().message(), "1 of 2 required replicas answered");
   EXPECT_TRUE(client->Put("b", "k", "v").status().IsTimeout());
   WriteOptions with_context;
-  with_context.context = EncodeContext(ThreeSiblings().context);
+  with_context.context = EncodeContext(ThreeSiblings().context, "b", "k");
   EXPECT_TRUE(client->Delete("b", "k", with_context).status().IsInvalidArgument());
   // Without a context, Delete reads first, and the read's error is the answer.
   EXPECT_TRUE(client->Delete("b", "k").status().IsUnavailable());
@@ -150,11 +150,11 @@ TEST(ClientTest, PutAndDeleteSendContextAndQuorumsAndReturnTheNewContext) {
     return {ReplyTo(m, PutReply{Status::OK(), stored})};
   });
   auto client = ConnectTo({node.address()});
-  const std::string context = EncodeContext(current.context);
+  const std::string context = EncodeContext(current.context, "b", "k");
   Result<PutResult> put =
       client->Put("b", "k", "v", {.w = kQuorumAll, .pw = 1, .timeout_ms = 0, .context = context});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
-  EXPECT_EQ(put->context, EncodeContext(stored.context));
+  EXPECT_EQ(put->context, EncodeContext(stored.context, "b", "k"));
   WriteOptions quorum;
   quorum.w = kQuorumQuorum;
   Result<PutResult> del = client->Delete("b", "k", quorum);
@@ -167,7 +167,7 @@ TEST(ClientTest, PutAndDeleteSendContextAndQuorumsAndReturnTheNewContext) {
   EXPECT_EQ(seen[0].pw, 1u);
   EXPECT_TRUE(seen[1].tombstone);
   // A delete without a context deletes what a read saw.
-  EXPECT_EQ(seen[1].context, EncodeContext(current.context));
+  EXPECT_EQ(seen[1].context, EncodeContext(current.context, "b", "k"));
   EXPECT_EQ(seen[1].w, kQuorumQuorum);
 }
 

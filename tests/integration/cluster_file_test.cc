@@ -110,7 +110,16 @@ TEST_F(ClusterFileTest, RefusesBadFiles) {
       "[[bucket]]\nname = \"b\"\ncolour = \"red\"\n",             // unknown property
       "[[bucket]]\nr = 1\n",                                      // no name
       "[bucket_defaults]\nresolver = \"coin\"\n",                 // unknown resolver
+      "[bucket_defaults]\nresolver = \"lww,n=1\"\n",              // a property in a value
+      "[bucket_defaults]\n\"r=1,n\" = 1\n",                       // a property in a key
       "partitions = \"many\"\n",                                  // wrong type
+      "[bucket_defaults]\nn = '2'\n",                             // n as a string
+      "[bucket_defaults]\nr = '1'\n",                             // r as a string
+      "[bucket_defaults]\nresolver = 1\n",                        // resolver as a number
+      "partitions = 64.0\n",                                      // a float
+      "version = 1.0\n",                                          // a float
+      "version = 55555555555555555555.5\n",                       // beyond int64
+      "[[bucket]]\nname = \"b\"\nn = 1e30\n",                     // beyond int64
       "this is not toml\n",
   };
   for (const char* text : bad) {

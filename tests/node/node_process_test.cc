@@ -1,7 +1,8 @@
 // A real ringkv-node process (one-member cluster on a free 127.0.0.1 port)
 // fed hostile input: an oversized frame and a garbage frame on separate
 // connections are cut off and logged, and a valid ping still gets its pong.
-// SIGTERM then ends it with exit code 0. The binary comes from $RINGKV_NODE.
+// SIGTERM then ends it with exit code 0. Without a usable cluster secret a
+// node of a larger cluster refuses to start. The binary comes from $RINGKV_NODE.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +23,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-#include <cstdio>
 
 #include "proto/codec.h"
 #include "proto/frame.h"
@@ -102,6 +103,20 @@ std::string ReadFile(const fs::path& p) {
   return s.str();
 }
 
+// Polls (bounded) for `pid` to exit; its exit code, 128+signal when killed,
+// or -1 when it still runs after 10 s.
+int WaitExit(pid_t pid) {
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (Clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    poll(nullptr, 0, 20);
+  }
+  return -1;
+}
+
 class NodeProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -127,11 +142,12 @@ class NodeProcessTest : public ::testing::Test {
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
+      // No --cluster-secret-file: the node finds cluster-secret beside the
+      // cluster file, as one started by an older ringkv-cluster does.
       std::string cluster = (dir_ / "cluster.toml").string(), data = (dir_ / "data").string(),
-                  log = log_.string(), secret = secret_.string();
+                  log = log_.string();
       execl(bin, bin, "--cluster", cluster.c_str(), "--node", "n1", "--data", data.c_str(),
-            "--log-file", log.c_str(), "--max-frame-bytes", "1048576", "--cluster-secret-file",
-            secret.c_str(), nullptr);
+            "--log-file", log.c_str(), "--max-frame-bytes", "1048576", nullptr);
       _exit(127);
     }
     // Serving once a connection is accepted; fail fast if it died.
@@ -161,16 +177,9 @@ class NodeProcessTest : public ::testing::Test {
   // Sends SIGTERM and waits (bounded) for the exit status.
   int Terminate() {
     kill(pid_, SIGTERM);
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    int status = 0;
-    while (Clock::now() < deadline) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      poll(nullptr, 0, 20);
-    }
-    return -1;
+    const int code = WaitExit(pid_);
+    if (code >= 0) pid_ = -1;
+    return code;
   }
 
   fs::path dir_, log_, secret_;
@@ -239,12 +248,6 @@ TEST_F(NodeProcessTest, RestartKeepsTheIncarnation) {
   EXPECT_NE(both.find(incarnation, at + 1), std::string::npos) << both;
 }
 
-}  // namespace
-}  // namespace ringkv
-
-namespace ringkv {
-namespace {
-
 // Runs ringkv-node with `extra` flags (on a copy of the fixture's cluster
 // file, its own data directory) and returns its exit code, stderr in `*err`.
 int RunToExit(const fs::path& dir, const std::vector<std::string>& extra, std::string* err) {
@@ -263,36 +266,48 @@ int RunToExit(const fs::path& dir, const std::vector<std::string>& extra, std::s
     execv(bin, argv.data());
     _exit(127);
   }
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  int status = 0;
-  while (Clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      *err = ReadFile(err_path);
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    poll(nullptr, 0, 20);
+  const int code = WaitExit(pid);
+  if (code < 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
+  *err = ReadFile(err_path);
+  return code;
 }
 
 // Peers authenticate always: a node with no secret, or one others can
 // read, refuses to start (exit 2, docs/cli.md) unless told it is insecure.
 TEST_F(NodeProcessTest, WithoutAUsableSecretTheNodeRefusesToStart) {
+  // A cluster with a second member, and no secret beside its file.
+  const fs::path two = dir_ / "two";
+  fs::create_directories(two);
+  std::ofstream(two / "cluster.toml")
+      << "partitions = 8\nn = 1\n[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:" << port_
+      << "\"\n[[member]]\nid = \"n2\"\naddress = \"127.0.0.1:" << FreePort() << "\"\n";
   std::string err;
-  EXPECT_EQ(RunToExit(dir_, {}, &err), 2);
+  EXPECT_EQ(RunToExit(two, {}, &err), 2);
   EXPECT_NE(err.find("no cluster secret"), std::string::npos) << err;
-  const fs::path open_secret = dir_ / "open-secret";
+  const fs::path open_secret = two / "cluster-secret";
   std::ofstream(open_secret) << std::string(64, 'b') << "\n";
   fs::permissions(open_secret, fs::perms::owner_read | fs::perms::owner_write |
                                    fs::perms::group_read | fs::perms::others_read);
-  EXPECT_EQ(RunToExit(dir_, {"--cluster-secret-file", open_secret.string()}, &err), 2);
+  EXPECT_EQ(RunToExit(two, {}, &err), 2) << "the secret beside the cluster file is the one used";
   EXPECT_NE(err.find("group and others must have no access"), std::string::npos) << err;
-  EXPECT_EQ(RunToExit(dir_, {"--cluster-secret-file", secret_.string(), "--insecure-no-peer-auth"},
+  EXPECT_EQ(RunToExit(two, {"--cluster-secret-file", open_secret.string()}, &err), 2);
+  EXPECT_NE(err.find("group and others must have no access"), std::string::npos) << err;
+  EXPECT_EQ(RunToExit(two, {"--cluster-secret-file", secret_.string(), "--insecure-no-peer-auth"},
                       &err),
             2);
-  EXPECT_FALSE(fs::exists(dir_ / "refused-data"));
+  EXPECT_FALSE(fs::exists(two / "refused-data"));
+}
+
+TEST_F(NodeProcessTest, ANodeWithNoOtherMemberStartsWithoutASecret) {
+  ASSERT_EQ(Terminate(), 0);
+  fs::remove(secret_);
+  Start(std::getenv("RINGKV_NODE"));
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  close(fd);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ struct Outcome {
 
 // One handshake between `opener` and `acceptor`, dialled as `dialled`.
 Outcome Handshake(const PeerAuthenticator& opener, const PeerAuthenticator& acceptor,
-              const NodeId& dialled) {
+                  const NodeId& dialled) {
   Outcome run;
   PeerAuthenticator::Opening opening;
   Result<PeerHello> hello = opener.Hello(dialled, &opening);

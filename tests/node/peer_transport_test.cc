@@ -328,12 +328,6 @@ TEST(PeerTransportTest, AStalledConnectIsReplacedWhenThePeerIsHeardFrom) {
   EXPECT_EQ(transport.stats().connect_attempts, 2u);
 }
 
-}  // namespace
-}  // namespace ringkv
-
-namespace ringkv {
-namespace {
-
 bool AnyMember(const NodeId&) { return true; }
 
 // Both sides hold the secret: the messages queued during the handshake are

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/common/metric_value.h"
+#include "tests/node/fake_sink.h"
 #include "tests/node/test_client.h"
 
 namespace ringkv {
@@ -15,35 +16,13 @@ namespace {
 
 using testing::AwaitClosed;
 using testing::AwaitMessage;
+using testing::FakeSink;
+using testing::FrameOf;
 using testing::MetricValue;
+using testing::PingFrames;
+using testing::PingWithId;
 using testing::PumpUntil;
 using testing::TestClient;
-
-class FakeSink : public MessageSink {
- public:
-  void OnPeerMessage(Message message) override { peer.push_back(std::move(message)); }
-  void OnClientRequest(Message request, std::function<void(Message)> reply) override {
-    if (hold_replies) {
-      held.push_back(std::move(reply));
-      return;
-    }
-    Message m;
-    m.request_id = request.request_id;
-    m.body = Pong{"fake" + std::string(reply_padding, '.')};
-    reply(std::move(m));
-  }
-  std::vector<Message> peer;
-  bool hold_replies = false;
-  size_t reply_padding = 0;
-  std::vector<std::function<void(Message)>> held;
-};
-
-Message PingWithId(uint64_t id) {
-  Message m;
-  m.request_id = id;
-  m.body = Ping{};
-  return m;
-}
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -83,19 +62,17 @@ TEST_F(ServerTest, PingIsAnswered) { ExpectServing(); }
 TEST_F(ServerTest, MetricsCountConnectionsMessagesRepliesAndBytes) {
   TestClient client(server_->port());
   TestClient peer(server_->port());
-  std::string sent;
-  for (uint64_t id = 1; id <= 3; ++id) AppendFrame(EncodeMessage(PingWithId(id)), &sent);
+  const std::string sent = PingFrames(3);
   ASSERT_TRUE(client.SendRaw(sent));
   std::string replies;
   for (uint64_t id = 1; id <= 3; ++id) {
     auto reply = AwaitMessage(&loop_, &client);
     ASSERT_TRUE(reply.has_value());
-    AppendFrame(EncodeMessage(*reply), &replies);
+    replies += FrameOf(*reply);
   }
   Message gossip = PingWithId(4);
   gossip.from = "n2";
-  std::string peer_frame;
-  AppendFrame(EncodeMessage(gossip), &peer_frame);
+  std::string peer_frame = FrameOf(gossip);
   ASSERT_TRUE(peer.SendRaw(peer_frame));
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.peer.size() == 1; }));
 
@@ -117,9 +94,7 @@ TEST_F(ServerTest, MetricsCountConnectionsMessagesRepliesAndBytes) {
 
 TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {
   TestClient c(server_->port());
-  std::string frames;
-  for (uint64_t id = 1; id <= 20; ++id) AppendFrame(EncodeMessage(PingWithId(id)), &frames);
-  ASSERT_TRUE(c.SendRaw(frames));
+  ASSERT_TRUE(c.SendRaw(PingFrames(20)));
   for (uint64_t id = 1; id <= 20; ++id) {
     auto reply = AwaitMessage(&loop_, &c);
     ASSERT_TRUE(reply.has_value()) << id;
@@ -132,16 +107,14 @@ TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {
 // reply arrives whole and in order.
 TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
   ServerOptions options;
-  options.max_pending_output_bytes = 256u << 10;
+  options.limits.max_output_bytes = 256u << 10;
   MetricsRegistry metrics;
   Server server(&loop_, options, &sink_, &metrics);
   ASSERT_TRUE(server.Start().ok());
   sink_.reply_padding = 256u << 10;
   constexpr uint64_t kRequests = 200;  // about 52 MB of replies
   TestClient c(server.port());
-  std::string frames;
-  for (uint64_t id = 1; id <= kRequests; ++id) AppendFrame(EncodeMessage(PingWithId(id)), &frames);
-  ASSERT_TRUE(c.SendRaw(frames));
+  ASSERT_TRUE(c.SendRaw(PingFrames(kRequests)));
   // With nobody reading, the socket fills and the server holds the rest
   // unsent: it must stall there, not drop or close.
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return server.pending_output_bytes() > 0; }));
@@ -154,13 +127,12 @@ TEST_F(ServerTest, ClientThatReadsLateGetsEveryReplyInOrder) {
   }
   EXPECT_FALSE(c.closed());
   // 52 MB of replies against a 256 KiB cap: reading stopped at least once.
-  EXPECT_GE(MetricValue(metrics, "ringkv_server_read_pauses_total"), 1);
+  EXPECT_GE(MetricValue(metrics, "ringkv_server_read_pauses_total", {{"reason", "replies"}}), 1);
 }
 
 TEST_F(ServerTest, FrameSplitAcrossWritesIsReassembled) {
   TestClient c(server_->port());
-  std::string frame;
-  AppendFrame(EncodeMessage(PingWithId(5)), &frame);
+  std::string frame = FrameOf(PingWithId(5));
   for (char ch : frame) {
     ASSERT_TRUE(c.SendRaw(std::string(1, ch)));
     PumpUntil(&loop_, [] { return true; });
@@ -206,8 +178,7 @@ TEST_F(ServerTest, OversizedHeaderClosesWithoutWaitingForTheBody) {
 
 TEST_F(ServerTest, BadChecksumClosesTheConnection) {
   TestClient bad(server_->port());
-  std::string frame;
-  AppendFrame(EncodeMessage(PingWithId(1)), &frame);
+  std::string frame = FrameOf(PingWithId(1));
   frame[6] = static_cast<char>(frame[6] ^ 0x01);
   ASSERT_TRUE(bad.SendRaw(frame));
   ASSERT_TRUE(AwaitClosed(&loop_, &bad));
@@ -228,8 +199,7 @@ TEST_F(ServerTest, UndecodableBodyClosesTheConnection) {
 
 TEST_F(ServerTest, FramesBeforeTheBadOneAreServed) {
   TestClient c(server_->port());
-  std::string bytes;
-  AppendFrame(EncodeMessage(PingWithId(1)), &bytes);
+  std::string bytes = FrameOf(PingWithId(1));
   AppendFrame("not a message", &bytes);
   ASSERT_TRUE(c.SendRaw(bytes));
   auto reply = AwaitMessage(&loop_, &c);
@@ -241,8 +211,7 @@ TEST_F(ServerTest, FramesBeforeTheBadOneAreServed) {
 TEST_F(ServerTest, TruncatedThenCloseIsCleanedUp) {
   {
     TestClient c(server_->port());
-    std::string frame;
-    AppendFrame(EncodeMessage(PingWithId(1)), &frame);
+    std::string frame = FrameOf(PingWithId(1));
     ASSERT_TRUE(c.SendRaw(frame.substr(0, frame.size() / 2)));
     ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 1; }));
   }  // closed here, mid-frame
@@ -254,7 +223,7 @@ TEST_F(ServerTest, TruncatedThenCloseIsCleanedUp) {
 
 TEST_F(ServerTest, StalledPartialFrameIsCutOffIdleConnectionIsNot) {
   ServerOptions options;
-  options.partial_frame_timeout_ms = 50;
+  options.limits.frame_deadline_ms = 50;
   MetricsRegistry metrics;
   Server server(&loop_, options, &sink_, &metrics);
   ASSERT_TRUE(server.Start().ok());
@@ -281,9 +250,7 @@ TEST_F(ServerTest, ReplyAfterTheClientLeftIsDropped) {
     ASSERT_TRUE(PumpUntil(&loop_, [&] { return sink_.held.size() == 1; }));
   }
   ASSERT_TRUE(PumpUntil(&loop_, [&] { return server_->connection_count() == 0; }));
-  Message late;
-  late.body = Pong{"late"};
-  sink_.held[0](late);  // must be a no-op
+  sink_.AnswerHeld(0);  // must be a no-op
   sink_.hold_replies = false;
   ExpectServing();
 }

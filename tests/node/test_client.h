@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -34,6 +35,27 @@ inline bool PumpUntil(EventLoop* loop, const std::function<bool()>& done, int ti
     loop->Cancel(t);
   }
   return true;
+}
+
+// `m` encoded and framed, as a client sends it.
+inline std::string FrameOf(const Message& m) {
+  std::string frame;
+  AppendFrame(EncodeMessage(m), &frame);
+  return frame;
+}
+
+inline Message PingWithId(uint64_t id) {
+  Message m;
+  m.request_id = id;
+  m.body = Ping{};
+  return m;
+}
+
+// Pings with ids 1 .. count, framed back to back (a pipelining client).
+inline std::string PingFrames(uint64_t count) {
+  std::string frames;
+  for (uint64_t id = 1; id <= count; ++id) frames += FrameOf(PingWithId(id));
+  return frames;
 }
 
 class TestClient {
@@ -63,11 +85,7 @@ class TestClient {
     }
     return off == bytes.size();
   }
-  bool SendMessage(const Message& m) {
-    std::string frame;
-    AppendFrame(EncodeMessage(m), &frame);
-    return SendRaw(frame);
-  }
+  bool SendMessage(const Message& m) { return SendRaw(FrameOf(m)); }
 
   // Reads what is available; sets closed() on EOF or reset.
   void Poll() {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -232,6 +233,81 @@ TEST_F(HintedHandoffTest, AHintMergedWithNewerDataInFlightSurvivesTheOldAck) {
   Answer(Deliveries()[1], ReplicaPutReply{Status::OK()});
   EXPECT_EQ(Pending("n2"), 0u);
   EXPECT_EQ(handoff_->delivered(), 1u);
+}
+
+// Issue 12: a hint its target refuses as invalid (or too large) would be
+// refused again however often it is sent; it is parked, reported, and
+// tried again only after a growing wait, never in a loop.
+TEST_F(HintedHandoffTest, AHintTheTargetRefusesAsInvalidIsParkedAndRetriedOnlyAfterABackoff) {
+  Hint("n2", "k1", "a");
+  std::vector<std::string> warnings;
+  HandoffOptions options;
+  options.rate_per_sec = 1'000;
+  options.tick_us = kTick;
+  options.ack_timeout_us = kAckTimeout;
+  options.park_initial_us = 60'000 * kMs;
+  options.park_max_us = 240'000 * kMs;
+  options.warn = [&warnings](const std::string& line) { warnings.push_back(line); };
+  handoff_ = std::make_unique<HintedHandoff>(&rpc_, &hints_, &liveness_, options, &clock_,
+                                             &scheduler_, &metrics_);
+  handoff_->Start();
+
+  scheduler_.Advance(kTick);
+  ASSERT_EQ(Deliveries().size(), 1u);
+  Answer(Deliveries()[0], ReplicaPutReply{Status::InvalidArgument("key must be 1..65536 bytes")});
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hints_parked"), 1);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hint_deliveries_refused_total"), 1);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("hint for n2 of b/k1 cannot be delivered"), std::string::npos)
+      << warnings[0];
+  EXPECT_EQ(Pending("n2"), 1u) << "parked, not dropped";
+
+  // A minute of ticks: nothing is sent; a pass or two after it, once more.
+  scheduler_.Advance(60'000 * kMs - kTick);
+  EXPECT_EQ(Deliveries().size(), 1u);
+  scheduler_.Advance(3 * kTick);
+  ASSERT_EQ(Deliveries().size(), 2u);
+  Answer(Deliveries()[1], ErrorReply{Status::ObjectTooLarge("merging this copy would ...")});
+  // Refused again: the wait doubles.
+  scheduler_.Advance(120'000 * kMs - kTick);
+  EXPECT_EQ(Deliveries().size(), 2u);
+  scheduler_.Advance(3 * kTick);
+  ASSERT_EQ(Deliveries().size(), 3u);
+  // The target took it after all (it was fixed): delivered and unparked.
+  Answer(Deliveries()[2], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hints_parked"), 0);
+  EXPECT_EQ(handoff_->delivered(), 1u);
+}
+
+TEST_F(HintedHandoffTest, AHintTooLargeToSendIsParkedWithoutBeingSent) {
+  // Two copies coordinated apart merged into one hint: 24 MiB, over any
+  // frame.
+  Object big;
+  for (uint64_t i = 1; i <= 6; ++i) {
+    const Actor a{i <= 3 ? "n3" : "n4", 1};
+    big.siblings.push_back(Sibling{Dot{a, i}, 1'000, false, std::string(4 << 20, 'x'),
+                                   WriteId{i, 1}});
+    big.context.Set(a, i);
+  }
+  std::sort(big.siblings.begin(), big.siblings.end(), SiblingLess);
+  ASSERT_EQ(CheckInvariants(big), "");
+  ASSERT_TRUE(hints_.Add("n2", kPartition, "b", "huge", big).ok());
+  Hint("n2", "small", "a");
+  Start(1'000);
+  scheduler_.Advance(kTick);
+  std::vector<Sent> sent = Deliveries();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(Body(sent[0]).key, "small") << "the other hints still go";
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hints_parked"), 1);
+  Answer(sent[0], ReplicaPutReply{Status::OK()});
+
+  // Ten seconds of passes: the huge hint is never sent.
+  scheduler_.Advance(100 * kTick);
+  EXPECT_EQ(Deliveries().size(), 1u);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hint_deliveries_sent_total"), 1);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hint_deliveries_refused_total"), 1);
+  EXPECT_EQ(Pending("n2"), 1u);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proto/quorum.h"
+#include "common/quorum.h"
 #include "replication/bucket.h"
 
 namespace ringkv {
@@ -85,6 +85,22 @@ TEST(QuorumArgTest, NamedLevelsResolveAgainstN) {
   EXPECT_TRUE(ResolveQuorum(4, 2, 3, "w").status().IsInvalidArgument());
   EXPECT_TRUE(ParseQuorumArg("0").status().IsInvalidArgument());
   EXPECT_TRUE(ParseQuorumArg("most").status().IsInvalidArgument());
+}
+
+// Issue 12: "--w 4294967295" used to be taken as all, since that number is
+// all's wire value. No bucket has that many replicas: every spelling of a
+// count too large for any n is refused, and counts above n by the node.
+TEST(QuorumTest, CountsThatAreWireNamesOrOverflowAreRefused) {
+  for (const char* text : {"4294967295", "4294967294", "4294967296", "99999999999", "-1", "+3",
+                           " 3", "3 ", "0x3", "ALL"}) {
+    SCOPED_TRACE(text);
+    EXPECT_TRUE(ParseQuorumArg(text).status().IsInvalidArgument());
+  }
+  EXPECT_NE(ParseQuorumArg("4294967295").status().message().find("exceeds any bucket's n"),
+            std::string::npos);
+  EXPECT_EQ(*ParseQuorumArg("4294967293"), 4294967293u);
+  Status above = ResolveQuorum(*ParseQuorumArg("99"), 2, 3, "r").status();
+  EXPECT_EQ(above.message(), "r=99 exceeds the bucket's n=3");
 }
 
 }  // namespace

@@ -6,44 +6,22 @@
 
 #include <optional>
 
-#include "common/hash.h"
-#include "common/random.h"
-#include "replication/service.h"
-#include "storage/memory_storage.h"
-#include "tests/testing/fake_env.h"
+#include "tests/replication/service_fixture.h"
 
 namespace ringkv {
 namespace {
-
-using testing::ManualClock;
-using testing::ManualScheduler;
-using testing::RecordingTransport;
 
 constexpr int64_t kMs = 1000;
 constexpr int64_t kPeerClockOffset = 123'456'789;  // n1's monotonic clock is this far behind
 constexpr uint64_t kN1Generation = 5;
 
-class ServiceDeadlineTest : public ::testing::Test {
+class ServiceDeadlineTest : public testing::ServiceFixture {
  protected:
-  ServiceDeadlineTest() : scheduler_(&clock_) {
-    Result<Ring> ring = Ring::Create({"n1", "n2", "n3", "n4", "n5"}, 64, 3);
-    EXPECT_TRUE(ring.ok());
-    ServiceOptions options;
-    options.self = "n2";
-    options.incarnation = 9;
-    options.failure_detection = false;
-    options.buckets = BucketTable(BucketProps{});
-    service_.emplace(std::move(options), *ring,
-                     ServiceEnv{&clock_, &scheduler_, &transport_, &storage_, &random_});
-    EXPECT_TRUE(service_->Start().ok());
+  ServiceDeadlineTest() {
     // A key n2 coordinates and n1 does not: n1 would forward it to n2.
-    for (int i = 0; key_.empty(); ++i) {
-      std::string k = "k" + std::to_string(i);
-      auto p = ring->PrimariesFor(KeyHash("b", k), 3);
-      bool n2 = std::find(p.begin(), p.end(), "n2") != p.end();
-      bool n1 = std::find(p.begin(), p.end(), "n1") != p.end();
-      if (n2 && !n1) key_ = k;
-    }
+    key_ = FirstKey("k", [](const std::vector<NodeId>& p) {
+      return Holds(p, "n2") && !Holds(p, "n1");
+    });
     // n1 has been heard from before (its gossip, say): n2 knows its clock.
     Deliver(Gossip{}, /*waited_us=*/0, /*timeout_ms=*/0, 0);
   }
@@ -71,25 +49,8 @@ class ServiceDeadlineTest : public ::testing::Test {
     return put;
   }
 
-  std::optional<Object> Local() {
-    std::optional<Object> out;
-    Message read;
-    read.body = ReplicaGetRequest{"b", key_};
-    service_->HandleClientRequest(std::move(read), [&out](Message reply) {
-      auto* r = std::get_if<ReplicaGetReply>(&reply.body);
-      ASSERT_NE(r, nullptr);
-      ASSERT_TRUE(r->status.ok()) << r->status.ToString();
-      if (r->found) out = r->object;
-    });
-    return out;
-  }
+  std::optional<Object> Local() { return ServiceFixture::Local(key_); }
 
-  ManualClock clock_;
-  ManualScheduler scheduler_;
-  RecordingTransport transport_;
-  MemoryStorage storage_;
-  Random random_{42};
-  std::optional<Service> service_;
   std::string key_;
 };
 
@@ -135,7 +96,7 @@ TEST_F(ServiceDeadlineTest, WriteCoordinatedTwiceMintsOneDot) {
   std::optional<Object> local = Local();
   ASSERT_TRUE(local.has_value());
   ASSERT_EQ(local->siblings.size(), 1u);
-  EXPECT_EQ(local->context.Get(Actor{"n2", 9}), 1u);
+  EXPECT_EQ(local->context.Get(Actor{"n2", kIncarnation}), 1u);
 }
 
 TEST_F(ServiceDeadlineTest, ClientCannotChooseTheTimestampOrTheWriteId) {
@@ -160,13 +121,8 @@ TEST_F(ServiceDeadlineTest, ClientCannotChooseTheTimestampOrTheWriteId) {
 
 TEST_F(ServiceDeadlineTest, ANonPrimaryForwardsTheTimestampAndWriteIdItMinted) {
   // A key n2 is not a primary of: it forwards, carrying what it minted.
-  Result<Ring> ring = Ring::Create({"n1", "n2", "n3", "n4", "n5"}, 64, 3);
-  std::string key;
-  for (int i = 0; key.empty(); ++i) {
-    std::string k = "f" + std::to_string(i);
-    auto p = ring->PrimariesFor(KeyHash("b", k), 3);
-    if (std::find(p.begin(), p.end(), "n2") == p.end()) key = k;
-  }
+  const std::string key =
+      FirstKey("f", [](const std::vector<NodeId>& p) { return !Holds(p, "n2"); });
   Message m;
   PutRequest put;
   put.bucket = "b";

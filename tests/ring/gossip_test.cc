@@ -167,6 +167,21 @@ struct Cluster {
     });
   }
 
+  // `name`'s process ends: it gossips no more, and nothing it sent is still
+  // delivered. Whether every other node convicts it within 60 s.
+  bool CrashUntilConvicted(const NodeId& name) {
+    nodes[name].gossiper->Stop();
+    muted.insert(name);
+    return world.RunUntilTrue([&] { return AllSee(name, false); }, world.now() + 60 * kSecond);
+  }
+  // `name` starts again with `generation` (its versions from 0). Whether
+  // every other node sees it up within 10 s.
+  bool Restart(const NodeId& name, uint64_t generation) {
+    muted.erase(name);
+    Boot(name, generation, GossipOptions{}, 999);
+    return world.RunUntilTrue([&] { return AllSee(name, true); }, world.now() + 10 * kSecond);
+  }
+
   // Every node other than `about` agrees on `about`'s state.
   bool AllSee(const NodeId& about, bool up) {
     for (const NodeId& n : names) {
@@ -308,15 +323,9 @@ TEST(Gossip, RestartedNodeWithHigherGenerationIsAccepted) {
   ASSERT_GT(old_version, 10u);
 
   // Crash: the process is gone long enough to be convicted.
-  c.nodes[victim].gossiper->Stop();
-  c.muted.insert(victim);
-  ASSERT_TRUE(c.world.RunUntilTrue([&] { return c.AllSee(victim, false); },
-                                   c.world.now() + 60 * kSecond));
+  ASSERT_TRUE(c.CrashUntilConvicted(victim));
   // Restart with a new generation: versions start again from 0.
-  c.muted.erase(victim);
-  c.Boot(victim, 2, GossipOptions{}, 999);
-  ASSERT_TRUE(c.world.RunUntilTrue([&] { return c.AllSee(victim, true); },
-                                   c.world.now() + 10 * kSecond));
+  ASSERT_TRUE(c.Restart(victim, 2));
   for (const NodeId& n : c.names) {
     if (n == victim) continue;
     const Heartbeat& hb = c.g(n).heartbeats().at(victim);
@@ -380,14 +389,8 @@ TEST(Gossip, AHeartbeatFromTheFutureCannotHoldARestartedNodeDown) {
   for (const NodeId& n : c.names) {
     if (n != victim) c.g(n).OnGossip("n3", Gossip{0, {Heartbeat{victim, kMax, kMax}}});
   }
-  c.nodes[victim].gossiper->Stop();
-  c.muted.insert(victim);
-  ASSERT_TRUE(c.world.RunUntilTrue([&] { return c.AllSee(victim, false); },
-                                   c.world.now() + 60 * kSecond));
-  c.muted.erase(victim);
-  c.Boot(victim, 2, GossipOptions{}, 999);
-  ASSERT_TRUE(c.world.RunUntilTrue([&] { return c.AllSee(victim, true); },
-                                   c.world.now() + 10 * kSecond));
+  ASSERT_TRUE(c.CrashUntilConvicted(victim));
+  ASSERT_TRUE(c.Restart(victim, 2));
   // And it stays up, the forged entry gone from every node.
   c.world.RunUntil(c.world.now() + 60 * kSecond);
   EXPECT_TRUE(c.AllUp());

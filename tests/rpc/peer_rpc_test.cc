@@ -86,6 +86,41 @@ TEST_F(PeerRpcTest, ManyCallsShareOneTimerAndExpireInDeadlineOrder) {
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
 }
 
+TEST_F(PeerRpcTest, AnsweredCallsLeaveNoTimeoutBehindAndALiveOneStillExpires) {
+  // One call nobody answers, then many answered or cancelled ones around it,
+  // some with earlier deadlines: only the silent one times out, on time.
+  std::optional<Result<MessageBody>> silent;
+  rpc_.Call("n2", Ping{}, clock_.MonoMicros() + 40 * kMs,
+            [&](Result<MessageBody> r) { silent = std::move(r); });
+  int answered = 0, late = 0;
+  for (int i = 0; i < 500; ++i) {
+    const int64_t deadline = clock_.MonoMicros() + (i % 2 == 0 ? 10 : 80) * kMs;
+    PeerRpc::CallId id = rpc_.Call("n2", Ping{}, deadline, [&](Result<MessageBody> r) {
+      if (r.ok())
+        ++answered;
+      else
+        ++late;
+    });
+    if (i % 5 == 4) {
+      rpc_.Cancel(id);
+    } else {
+      rpc_.OnMessage(From("n2", transport_.sent().back().message.request_id, Pong{"n2"}));
+    }
+  }
+  EXPECT_EQ(answered, 400);
+  EXPECT_EQ(rpc_.pending(), 1u);
+  scheduler_.Advance(39 * kMs);
+  EXPECT_FALSE(silent.has_value());
+  scheduler_.Advance(1 * kMs);
+  ASSERT_TRUE(silent.has_value());
+  EXPECT_TRUE(silent->status().IsTimeout());
+  scheduler_.Advance(100 * kMs);
+  EXPECT_EQ(late, 0);
+  EXPECT_EQ(rpc_.counters().call_timeouts, 1u);
+  EXPECT_EQ(rpc_.pending(), 0u);
+  EXPECT_EQ(scheduler_.pending(), 0u);
+}
+
 TEST_F(PeerRpcTest, ErrorReplyBecomesItsStatusAndCancelSilencesACall) {
   std::optional<Result<MessageBody>> answer;
   bool cancelled_called = false;
@@ -94,8 +129,8 @@ TEST_F(PeerRpcTest, ErrorReplyBecomesItsStatusAndCancelSilencesACall) {
   PeerRpc::CallId other = rpc_.Call("n3", Ping{}, clock_.MonoMicros() + 50 * kMs,
                                     [&](Result<MessageBody>) { cancelled_called = true; });
   rpc_.Cancel(other);
-  rpc_.OnMessage(From("n2", transport_.sent()[0].message.request_id,
-                      ErrorReply{Status::Busy("try later")}));
+  rpc_.OnMessage(
+      From("n2", transport_.sent()[0].message.request_id, ErrorReply{Status::Busy("try later")}));
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status().code(), Status::Code::kBusy);
   scheduler_.Advance(100 * kMs);
@@ -130,11 +165,27 @@ TEST_F(PeerRpcTest, CallsToAPeerNoConnectionReachesFailOnTheNextTurnNotAtTheirDe
   EXPECT_TRUE(answers[2].second.status().IsTimeout());
 }
 
+TEST_F(PeerRpcTest, CallsToAnUnreachablePeerAreFailedInOnePassPerTurn) {
+  // The transport tells of the link on every message it drops: a hundred
+  // calls are a hundred notices, and still one pass over the pending calls.
+  transport_.Unreachable("n2");
+  int failed = 0;
+  for (int i = 0; i < 100; ++i) {
+    rpc_.Call("n2", Ping{}, clock_.MonoMicros() + 50 * kMs, [&](Result<MessageBody> r) {
+      if (r.status().IsUnavailable()) ++failed;
+    });
+  }
+  EXPECT_EQ(scheduler_.pending(), 2u) << "the deadline timer and one pass";
+  scheduler_.Advance(0);
+  EXPECT_EQ(failed, 100);
+  EXPECT_EQ(rpc_.counters().link_failures, 100u);
+  EXPECT_EQ(rpc_.pending(), 0u);
+}
+
 TEST_F(PeerRpcTest, AReplyFromAnotherNodeThanTheCalleeAnswersNothing) {
   bool answered = false;
-  rpc_.Call("n2", Ping{}, clock_.MonoMicros() + 50 * kMs, [&](Result<MessageBody>) {
-    answered = true;
-  });
+  rpc_.Call("n2", Ping{}, clock_.MonoMicros() + 50 * kMs,
+            [&](Result<MessageBody>) { answered = true; });
   rpc_.OnMessage(From("n3", transport_.sent()[0].message.request_id, Pong{"n3"}));
   EXPECT_FALSE(answered);
   EXPECT_EQ(rpc_.counters().late_replies, 1u);

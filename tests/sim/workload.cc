@@ -112,7 +112,7 @@ void Client::Issue(Op op, uint32_t timeout_ms, Done done) {
     p.key = op.key;
     p.value = op.value;
     p.tombstone = op.type == OpType::kDelete;
-    p.context = op.context.empty() ? std::string() : EncodeContext(op.context);
+    p.context = op.context.empty() ? std::string() : EncodeContext(op.context, op.bucket, op.key);
     p.w = op.quorum;
     m.body = std::move(p);
   }

@@ -117,6 +117,13 @@ TEST(KeysTest, MalformedKeysAreCorruption) {
   EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0\xff\xff\xff\xff\x1f", 10), nullptr, nullptr,
                              nullptr)
                   .IsCorruption());
+  // A non-minimal varint would let two stored keys name one object
+  // (found by the record fuzz target, tests/fuzz/corpus/record/regress-*).
+  EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0\x80\x00", 7), nullptr, nullptr, nullptr)
+                  .IsCorruption());
+  EXPECT_TRUE(ParseObjectKey(std::string("o\0\0\0\0\x81\x80\x00" "b", 9), nullptr, nullptr,
+                             nullptr)
+                  .IsCorruption());
   EXPECT_TRUE(ParseHintKey("h", nullptr, nullptr, nullptr, nullptr).IsCorruption());
   EXPECT_TRUE(ParseHintKey(std::string("h\x05" "ab", 4), nullptr, nullptr, nullptr, nullptr)
                   .IsCorruption());

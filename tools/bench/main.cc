@@ -15,8 +15,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "proto/quorum.h"
+#include "common/quorum.h"
 #include "tools/bench/client_reads.h"
+#include "tools/bench/process_cpu.h"
 #include "tools/bench/redis_protocol.h"
 #include "tools/bench/report.h"
 #include "tools/bench/ringkv_protocol.h"
@@ -85,6 +86,9 @@ int Main(int argc, char** argv) {
                "pings through the same serial client loop");
   app.add_flag("--no-verify", no_verify, "do not count reads that miss or return a wrong size");
   app.add_option("--seed", config.seed, "random seed");
+  std::string server_pids;
+  app.add_option("--server-pids", server_pids,
+                 "PID[,PID...]: also report these processes' CPU per operation");
   app.add_option("--json", json_path, "also write the report as JSON to FILE");
   app.add_flag("--quiet", quiet, "no progress lines");
   CLI11_PARSE(app, argc, argv);
@@ -92,6 +96,17 @@ int Main(int argc, char** argv) {
   if (load && ping) {
     std::cerr << "ringkv-bench: --load and --ping exclude each other\n";
     return 2;
+  }
+  if (!server_pids.empty()) {
+    Result<std::vector<int>> pids = ParsePidList(server_pids);
+    if (pids.ok() && !ReadProcessCpu(*pids).ok()) {
+      pids = Status::InvalidArgument("one of them is not a running process");
+    }
+    if (!pids.ok()) {
+      std::cerr << "ringkv-bench: --server-pids: " << pids.status().message() << "\n";
+      return 2;
+    }
+    config.server_pids = std::move(pids).value();
   }
   Result<Target> target = ParseTarget(target_text);
   if (!target.ok()) {

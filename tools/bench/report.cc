@@ -32,6 +32,16 @@ double Cores(const RunResult& result) {
   return result.seconds > 0 ? (result.cpu_user_s + result.cpu_sys_s) / result.seconds : 0.0;
 }
 
+double ServerCores(const RunResult& result) {
+  return result.seconds > 0 ? (result.server_cpu_user_s + result.server_cpu_sys_s) / result.seconds
+                            : 0.0;
+}
+
+// CPU seconds per measured operation, in microseconds.
+double UsPerOp(double cpu_s, const RunResult& result) {
+  return result.ops > 0 ? cpu_s * 1e6 / static_cast<double>(result.ops) : 0.0;
+}
+
 }  // namespace
 
 std::string FormatTable(const RunResult& result) {
@@ -63,6 +73,15 @@ std::string FormatTable(const RunResult& result) {
                 "measured %.2f s; generator CPU %.2f cores (user %.2f s, sys %.2f s)\n",
                 result.seconds, Cores(result), result.cpu_user_s, result.cpu_sys_s);
   out += line;
+  if (result.server_cpu_known) {
+    std::snprintf(line, sizeof(line),
+                  "server CPU %.2f cores (user %.2f s, sys %.2f s), %.1f us per operation; "
+                  "generator %.1f us per operation\n",
+                  ServerCores(result), result.server_cpu_user_s, result.server_cpu_sys_s,
+                  UsPerOp(result.server_cpu_user_s + result.server_cpu_sys_s, result),
+                  UsPerOp(result.cpu_user_s + result.cpu_sys_s, result));
+    out += line;
+  }
   std::snprintf(line, sizeof(line),
                 "latency quantiles from a log-bucketed histogram, relative error <= %.2f%%\n",
                 Histogram::kMaxRelativeError * 100);
@@ -89,7 +108,10 @@ nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
       {"errors_by_kind", result.errors},
       {"sibling_reads", result.sibling_reads},
       {"generator_cpu",
-       {{"user_s", result.cpu_user_s}, {"sys_s", result.cpu_sys_s}, {"cores", Cores(result)}}},
+       {{"user_s", result.cpu_user_s},
+        {"sys_s", result.cpu_sys_s},
+        {"cores", Cores(result)},
+        {"us_per_op", UsPerOp(result.cpu_user_s + result.cpu_sys_s, result)}}},
       {"histogram_relative_error", Histogram::kMaxRelativeError},
   };
   Histogram total;
@@ -100,6 +122,14 @@ nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
     total.Merge(h);
   }
   j["total"] = OpJson(total, result.seconds);
+  j["per_second"] = result.per_second;
+  if (result.server_cpu_known) {
+    j["server_cpu"] = {
+        {"user_s", result.server_cpu_user_s},
+        {"sys_s", result.server_cpu_sys_s},
+        {"cores", ServerCores(result)},
+        {"us_per_op", UsPerOp(result.server_cpu_user_s + result.server_cpu_sys_s, result)}};
+  }
   return j;
 }
 

@@ -4,8 +4,11 @@
 //   { "target", "phase", "workload", "distribution", "records", "value_size",
 //     "concurrency", "threads", "connections", "rate", "seconds",
 //     "ops", "ops_per_sec", "errors", "errors_by_kind": {kind: count},
-//     "sibling_reads", "generator_cpu": {"user_s", "sys_s", "cores"},
-//     "histogram_relative_error",
+//     "sibling_reads", "generator_cpu": {"user_s", "sys_s", "cores", "us_per_op"},
+//     "server_cpu": the same for --server-pids (absent without them, or when
+//                   one of them ended during the run),
+//     "histogram_relative_error", "per_second": [replies per second after
+//     warm-up, one per second],
 //     "<op>": {"count", "ops_per_sec", "mean_us", "p50_us", "p95_us",
 //              "p99_us", "p999_us", "max_us"} for each op type seen,
 //     "total": the same over every op type }

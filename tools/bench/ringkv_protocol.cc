@@ -45,8 +45,8 @@ void RingkvProtocol::Encode(uint64_t id, const Request& request, std::string* ou
       get.key = std::string(request.key);
       get.r = options_.r;
       get.pr = options_.pr;
+      if (request.want_context) want_context_.emplace_back(id, get.key);
       message.body = std::move(get);
-      if (request.want_context) want_context_.push_back(id);
       break;
     }
     case RequestKind::kPut: {
@@ -82,9 +82,14 @@ Protocol::ParseState RingkvProtocol::Parse(std::string_view buf, size_t* consume
   }
   Message& message = *decoded;
   reply->id = message.request_id;
-  const auto wanted = std::find(want_context_.begin(), want_context_.end(), reply->id);
+  const auto wanted = std::find_if(want_context_.begin(), want_context_.end(),
+                                   [&](const auto& w) { return w.first == reply->id; });
   const bool want_context = wanted != want_context_.end();
-  if (want_context) want_context_.erase(wanted);
+  std::string context_key;
+  if (want_context) {
+    context_key = std::move(wanted->second);
+    want_context_.erase(wanted);
+  }
 
   if (auto* get = std::get_if<GetReply>(&message.body)) {
     if (!get->status.ok() && !get->status.IsNotFound()) {
@@ -96,7 +101,9 @@ Protocol::ParseState RingkvProtocol::Parse(std::string_view buf, size_t* consume
     reply->found = get->status.ok() && get->found && !values.empty();
     reply->siblings = static_cast<uint32_t>(values.size());
     if (!values.empty()) reply->value_size = values.front()->value.size();
-    if (want_context) reply->context = EncodeContext(get->object.context);
+    if (want_context) {
+      reply->context = EncodeContext(get->object.context, options_.bucket, context_key);
+    }
   } else if (auto* put = std::get_if<PutReply>(&message.body)) {
     if (!put->status.ok()) {
       reply->error_kind = ErrorKind(put->status);

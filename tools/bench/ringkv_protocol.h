@@ -17,7 +17,7 @@ namespace ringkv::bench {
 
 struct RingkvOptions {
   std::string bucket = "bench";
-  // Wire quorum values (proto/quorum.h kQuorum*; 0 = bucket default).
+  // Wire quorum values (common/quorum.h kQuorum*; 0 = bucket default).
   uint32_t r = 0, w = 0, pr = 0, pw = 0;
   uint32_t timeout_ms = 0;  // 0 = the node's default
 };
@@ -31,7 +31,8 @@ class RingkvProtocol : public Protocol {
 
  private:
   RingkvOptions options_;
-  std::vector<uint64_t> want_context_;  // ids of pending reads that need it
+  // Ids and keys of pending reads that need the context (bound to the key).
+  std::vector<std::pair<uint64_t, std::string>> want_context_;
 };
 
 std::unique_ptr<ProtocolFactory> NewRingkvProtocolFactory(const RingkvOptions& options);

@@ -25,6 +25,7 @@
 
 #include "common/random.h"
 #include "tools/bench/key_chooser.h"
+#include "tools/bench/process_cpu.h"
 
 namespace ringkv::bench {
 namespace {
@@ -46,12 +47,16 @@ uint64_t NowNs() {
 
 double RusageSeconds(const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; }
 
+// This process's CPU time and, when asked for, the servers'.
 struct CpuTimes {
   double user = 0, sys = 0;
-  static CpuTimes Now() {
+  Result<CpuSeconds> servers = Status::NotFound("no server pids");
+  static CpuTimes Now(const std::vector<int>& server_pids) {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    return {RusageSeconds(usage.ru_utime), RusageSeconds(usage.ru_stime)};
+    CpuTimes t{RusageSeconds(usage.ru_utime), RusageSeconds(usage.ru_stime)};
+    if (!server_pids.empty()) t.servers = ReadProcessCpu(server_pids);
+    return t;
   }
 };
 
@@ -649,7 +654,8 @@ Result<RunResult> Run(const RunConfig& config) {
     const int conns = connections / threads + (t < connections % threads);
     workers.push_back(std::make_unique<Worker>(&shared, stats.back().get(), t, slots, conns));
   }
-  CpuTimes cpu_start = CpuTimes::Now();
+  CpuTimes cpu_start = CpuTimes::Now(config.server_pids);
+  std::vector<double> per_second;
   bool cpu_started = warmup_s <= 0;
 
   std::mutex done_mu;
@@ -681,7 +687,7 @@ Result<RunResult> Run(const RunConfig& config) {
     }
     const auto now = std::chrono::steady_clock::now();
     if (!cpu_started && now >= measure_start) {
-      cpu_start = CpuTimes::Now();
+      cpu_start = CpuTimes::Now(config.server_pids);
       cpu_started = true;
     }
     if (now < clock_start + std::chrono::seconds(tick + 1)) continue;
@@ -698,6 +704,10 @@ Result<RunResult> Run(const RunConfig& config) {
     const double rate = (completed - last_completed) / interval;
     last_completed = completed;
     last_time = now;
+    // A second that began before warm-up ended is not a measured second.
+    if (now - std::chrono::seconds(1) >= measure_start - std::chrono::milliseconds(50)) {
+      per_second.push_back(rate);
+    }
     if (config.progress) {
       const bool warming = now < measure_start;
       char p99[32] = "-";
@@ -711,7 +721,7 @@ Result<RunResult> Run(const RunConfig& config) {
     }
   }
   for (auto& thread : pool) thread.join();
-  const CpuTimes cpu_end = CpuTimes::Now();
+  const CpuTimes cpu_end = CpuTimes::Now(config.server_pids);
 
   RunResult result;
   uint64_t last_completion = shared.measure_start_ns;
@@ -724,9 +734,15 @@ Result<RunResult> Run(const RunConfig& config) {
     last_completion = std::max(last_completion, s->last_completion_ns);
   }
   result.seconds = static_cast<double>(last_completion - shared.measure_start_ns) / kNsPerSec;
+  result.per_second = std::move(per_second);
   if (cpu_started) {
     result.cpu_user_s = cpu_end.user - cpu_start.user;
     result.cpu_sys_s = cpu_end.sys - cpu_start.sys;
+    if (cpu_start.servers.ok() && cpu_end.servers.ok()) {
+      result.server_cpu_known = true;
+      result.server_cpu_user_s = cpu_end.servers->user - cpu_start.servers->user;
+      result.server_cpu_sys_s = cpu_end.servers->sys - cpu_start.servers->sys;
+    }
   }
   return result;
 }

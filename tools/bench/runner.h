@@ -48,6 +48,9 @@ struct RunConfig {
   bool verify = true;         // a read of a loaded key must find a value of value_size
   bool progress = true;
   uint64_t seed = 1;
+  // Processes whose CPU time over the measured interval is reported (the
+  // servers under test; tools/bench/process_cpu.h).
+  std::vector<int> server_pids;
 };
 
 struct RunResult {
@@ -58,6 +61,13 @@ struct RunResult {
   uint64_t sibling_reads = 0;  // reads that returned more than one value
   double seconds = 0;     // from end of warm-up to the last measured reply
   double cpu_user_s = 0, cpu_sys_s = 0;  // this process, over `seconds`
+  // RunConfig::server_pids together, over `seconds`; false when none were
+  // given or one of them ended before the interval did.
+  bool server_cpu_known = false;
+  double server_cpu_user_s = 0, server_cpu_sys_s = 0;
+  // Replies per second, one entry per second of the run after warm-up (the
+  // progress lines' figures), to show throughput holding over a long run.
+  std::vector<double> per_second;
   double ops_per_sec() const { return seconds > 0 ? ops / seconds : 0; }
 };
 

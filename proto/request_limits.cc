@@ -1,0 +1,64 @@
+#include "proto/request_limits.h"
+
+#include <string>
+
+#include "causality/object_limits.h"
+
+namespace ringkv {
+namespace {
+
+Status CheckKey(const std::string& bucket, const std::string& key) {
+  if (bucket.empty() || bucket.size() > kMaxBucketBytes) {
+    return Status::InvalidArgument("bucket must be 1.." + std::to_string(kMaxBucketBytes) +
+                                   " bytes");
+  }
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Status::InvalidArgument("key must be 1.." + std::to_string(kMaxKeyBytes) + " bytes");
+  }
+  return Status::OK();
+}
+
+// `what` ("value") of `size` bytes, at most `limit`.
+Status CheckSize(const char* what, size_t size, size_t limit) {
+  if (size <= limit) return Status::OK();
+  return Status::InvalidArgument(std::string(what) + " of " + std::to_string(size) +
+                                 " bytes exceeds the limit of " + std::to_string(limit));
+}
+
+Status CheckPut(const PutRequest& put) {
+  RINGKV_RETURN_IF_ERROR(CheckKey(put.bucket, put.key));
+  RINGKV_RETURN_IF_ERROR(CheckSize("value", put.value.size(), kMaxValueBytes));
+  return CheckSize("context", put.context.size(), kMaxContextBytes);
+}
+
+Status CheckReplicaPut(const ReplicaPutRequest& put) {
+  RINGKV_RETURN_IF_ERROR(CheckKey(put.bucket, put.key));
+  RINGKV_RETURN_IF_ERROR(CheckSize("hint target", put.hint_for.size(), kMaxNodeIdBytes));
+  return CheckObjectLimits(put.object);
+}
+
+}  // namespace
+
+Status ValidateRequest(const MessageBody& request) {
+  if (const auto* get = std::get_if<GetRequest>(&request)) return CheckKey(get->bucket, get->key);
+  if (const auto* put = std::get_if<PutRequest>(&request)) return CheckPut(*put);
+  if (const auto* get = std::get_if<ReplicaGetRequest>(&request)) {
+    return CheckKey(get->bucket, get->key);
+  }
+  if (const auto* put = std::get_if<ReplicaPutRequest>(&request)) return CheckReplicaPut(*put);
+  return Status::OK();
+}
+
+MessageBody Refusal(const MessageBody& request, Status status) {
+  auto with = [&status](auto reply) -> MessageBody {
+    reply.status = std::move(status);
+    return reply;
+  };
+  if (std::holds_alternative<GetRequest>(request)) return with(GetReply{});
+  if (std::holds_alternative<PutRequest>(request)) return with(PutReply{});
+  if (std::holds_alternative<ReplicaGetRequest>(request)) return with(ReplicaGetReply{});
+  if (std::holds_alternative<ReplicaPutRequest>(request)) return with(ReplicaPutReply{});
+  return with(ErrorReply{});
+}
+
+}  // namespace ringkv
