@@ -43,8 +43,9 @@ LAYERS = {
     "ring": ["rpc", "proto", "causality", "common"],
     "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
-    "node": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "tools": ["node", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
+    "http": ["client", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "node": ["http", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "tools": ["node", "http", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
               "common"],
 }
 
