@@ -11,8 +11,12 @@ namespace {
 std::string Number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  char buf[400];
+  // Plain decimals where they are short ("0.0001", not "1e-04").
+  const double magnitude = std::fabs(v);
+  const bool plain = v == 0 || (magnitude >= 1e-6 && magnitude < 1e15);
+  auto [end, ec] = plain ? std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof(buf), v);
   return ec == std::errc() ? std::string(buf, end) : "NaN";
 }
 

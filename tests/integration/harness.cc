@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "common/host_port.h"
+#include "tools/local_cluster.h"
 #include "tools/process.h"
 
 namespace ringkv::testing {
@@ -143,12 +144,16 @@ bool PortFree(uint16_t port) {
 uint16_t FindFreePortBase(int count) {
   std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
   // Below the usual ephemeral range (32768+), so outgoing connections do not
-  // take the ports between the check and the nodes' bind.
-  std::uniform_int_distribution<int> pick(20000, 32000 - count - 1);
+  // take the ports between the check and the nodes' bind; HTTP ports (node
+  // port + kHttpPortOffset) too.
+  std::uniform_int_distribution<int> pick(20000, 32000 - static_cast<int>(kHttpPortOffset) - count - 1);
   for (int attempt = 0; attempt < 500; ++attempt) {
     const uint16_t base = static_cast<uint16_t>(pick(rng));
     bool free = true;
-    for (int i = 1; i <= count && free; ++i) free = PortFree(static_cast<uint16_t>(base + i));
+    for (int i = 1; i <= count && free; ++i) {
+      free = PortFree(static_cast<uint16_t>(base + i)) &&
+             PortFree(static_cast<uint16_t>(base + i + kHttpPortOffset));
+    }
     if (free) return base;
   }
   throw std::runtime_error("no free port range found");
@@ -240,6 +245,10 @@ CommandResult LocalClusterFixture::Admin(int node, const std::vector<std::string
 
 std::string LocalClusterFixture::Address(int node) const {
   return "127.0.0.1:" + std::to_string(base_port_ + node);
+}
+
+std::string LocalClusterFixture::HttpAddress(int node) const {
+  return "127.0.0.1:" + std::to_string(base_port_ + node + kHttpPortOffset);
 }
 
 std::string LocalClusterFixture::LogTails() const {

@@ -81,6 +81,8 @@ class LocalClusterFixture {
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   std::string Address(int node) const;
+  // Where node i serves HTTP: its port + kHttpPortOffset (tools/local_cluster.h).
+  std::string HttpAddress(int node) const;
   uint16_t base_port() const { return base_port_; }
   const std::string& dir() const { return dir_; }
   int nodes() const { return nodes_; }
