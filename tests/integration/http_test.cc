@@ -352,6 +352,89 @@ TEST_F(HttpTest, ThePageIsSelfContainedAndTheStatusShowsTheHttpAddresses) {
   EXPECT_NE(text.out.find("http " + H(1)), std::string::npos) << text.out;
 }
 
+// The path of Debian's chromium, or "" when it is not installed.
+std::string Chromium() { return ::access("/usr/bin/chromium", X_OK) == 0 ? "/usr/bin/chromium" : ""; }
+
+// Loads `url` in headless Chromium, lets its scripts run for a few
+// (virtual) seconds, and returns the DOM then; `console` gets every console
+// message the page produced (errors, uncaught exceptions, failed loads).
+std::string LoadPage(const std::string& chromium, const std::string& url, const std::string& profile,
+                     std::string* console, const std::string& screenshot = "") {
+  std::vector<std::string> argv = {chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                                   "--user-data-dir=" + profile, "--enable-logging=stderr",
+                                   "--v=0", "--virtual-time-budget=3000",
+                                   "--window-size=1100,700"};
+  argv.push_back(screenshot.empty() ? "--dump-dom" : "--screenshot=" + screenshot);
+  argv.push_back(url);
+  CommandResult r = RunCommand(argv, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  std::istringstream err(r.err);
+  for (std::string line; std::getline(err, line);) {
+    if (line.find(":CONSOLE") != std::string::npos) *console += line + "\n";
+  }
+  return r.out;
+}
+
+// node id -> "up" or "down", as the page shows them.
+std::map<std::string, std::string> NodesShown(const std::string& dom) {
+  std::map<std::string, std::string> shown;
+  const std::string mark = "data-node=\"";
+  for (size_t at = dom.find(mark); at != std::string::npos; at = dom.find(mark, at + 1)) {
+    const size_t id_end = dom.find('"', at + mark.size());
+    const size_t state = dom.find("data-state=\"", id_end);
+    if (id_end == std::string::npos || state == std::string::npos) break;
+    const size_t state_end = dom.find('"', state + 12);
+    shown[dom.substr(at + mark.size(), id_end - at - mark.size())] =
+        dom.substr(state + 12, state_end - state - 12);
+  }
+  return shown;
+}
+
+TEST_F(HttpTest, ThePageLoadsInChromiumWithoutErrorsAndShowsAKilledNodeDown) {
+  const std::string chromium = Chromium();
+  if (chromium.empty()) {
+    FAIL() << "chromium is not installed (Debian package chromium; tools/setup.sh installs it)";
+  }
+  TempDir profile;
+  const std::string url = "http://" + H(1) + "/";
+  std::string console;
+  std::string dom = LoadPage(chromium, url, profile.path(), &console);
+  EXPECT_EQ(console, "");
+  EXPECT_EQ(NodesShown(dom), (std::map<std::string, std::string>{
+                                 {"n1", "up"}, {"n2", "up"}, {"n3", "up"}}))
+      << dom.substr(0, 3000);
+  // 64 partitions drawn.
+  size_t arcs = 0;
+  for (size_t at = dom.find("<path"); at != std::string::npos; at = dom.find("<path", at + 1)) ++arcs;
+  EXPECT_EQ(arcs, 64u);
+
+  ASSERT_EQ(cluster_.Cluster({"kill", "n3"}).exit_code, 0);
+  const auto killed = steady_clock::now();
+  std::map<std::string, std::string> shown;
+  // Detection takes about 18 gossip intervals (100 ms here); each load
+  // takes its own few seconds.
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        shown = NodesShown(LoadPage(chromium, url, profile.path(), &console));
+        return shown["n3"] == "down";
+      },
+      milliseconds(30000)))
+      << "n3 still shown " << shown["n3"];
+  std::cerr << "n3 shown down " << std::chrono::duration_cast<milliseconds>(steady_clock::now() - killed).count()
+            << " ms after the kill\n";
+  EXPECT_EQ(shown["n1"], "up");
+  EXPECT_EQ(shown["n2"], "up");
+  EXPECT_EQ(console, "");
+  // A screenshot, for a person to look at.
+  const char* artifacts = std::getenv("RINGKV_ARTIFACT_DIR");
+  const std::string dir = artifacts != nullptr ? artifacts : profile.path();
+  std::filesystem::create_directories(dir);
+  const std::string png = dir + "/http_page.png";
+  LoadPage(chromium, url, profile.path(), &console, png);
+  EXPECT_GT(std::filesystem::exists(png) ? std::filesystem::file_size(png) : 0, 1000u) << png;
+  std::cerr << "screenshot: " << png << "\n";
+}
+
 // One node started by hand with tight HTTP limits.
 class HttpLimitsTest : public ::testing::Test {
  protected:
