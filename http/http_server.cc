@@ -121,9 +121,12 @@ Status HttpServer::Start() {
   // Read the rest of an oversized body before closing, so the client reads
   // the 413 instead of a reset.
   evhttp_set_flags(http_, EVHTTP_SERVER_LINGERING_CLOSE);
-  const int64_t deadline_us = options_.guard.request_deadline_us;
-  timeval idle{static_cast<time_t>(deadline_us / 1'000'000),
-               static_cast<suseconds_t>(deadline_us % 1'000'000)};
+  // evhttp's own timeout is one of inactivity, for reads and writes alike.
+  // Twice the deadline: a request is always cut by the guard first (with
+  // its 408), and a client that stops reading a response still goes.
+  const int64_t idle_us = 2 * options_.guard.request_deadline_us;
+  timeval idle{static_cast<time_t>(idle_us / 1'000'000),
+               static_cast<suseconds_t>(idle_us % 1'000'000)};
   evhttp_set_timeout_tv(http_, &idle);
   evhttp_bound_socket* bound =
       evhttp_bind_socket_with_handle(http_, options_.host.c_str(), options_.port);
