@@ -275,6 +275,10 @@ TEST_F(HttpTest, QuorumFailuresAre503AndProbesFollowThePeers) {
   EXPECT_EQ(why["status"], "not_ready");
   ASSERT_EQ(why["reasons"].size(), 1u) << ready.body;
   EXPECT_NE(why["reasons"][0].get<std::string>().find("n2"), std::string::npos) << ready.body;
+  const auto metrics = Scrape(H(1));
+  EXPECT_EQ(metrics.at(R"(ringkv_peer_up{peer="n2"})"), 0);
+  EXPECT_EQ(metrics.at(R"(ringkv_peer_up{peer="n3"})"), 0);
+  EXPECT_GT(metrics.at("ringkv_storage_disk_bytes"), 0);
   // Liveness never depends on peers.
   HttpResult live = Http(H(1), "GET", "/livez");
   EXPECT_EQ(live.status, 200) << Describe(live);
@@ -324,6 +328,10 @@ TEST_F(HttpTest, MetricsPassPromtoolAndCountersMoveByExactlyTheLoad) {
   EXPECT_EQ(moved(R"(ringkv_client_requests_total{op="get",result="ok"})"), kGets);
   EXPECT_EQ(moved(R"(ringkv_client_requests_total{op="get",result="not_found"})"), kMissing);
   EXPECT_EQ(moved(R"(ringkv_client_request_duration_seconds_count{op="put"})"), kPuts);
+  // Each get that found a value found one sibling.
+  EXPECT_EQ(moved(R"(ringkv_read_siblings_bucket{le="1"})"), kGets);
+  EXPECT_EQ(moved("ringkv_read_siblings_count"), kGets);
+  EXPECT_EQ(after.at(R"(ringkv_peer_up{peer="n2"})"), 1);
 
   TempDir dir;
   const std::string file = dir.path() + "/metrics.txt";
