@@ -42,10 +42,11 @@ LAYERS = {
     "storage": ["common"],
     "ring": ["rpc", "proto", "causality", "common"],
     "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
+    "antientropy": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
     "http": ["client", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "node": ["http", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "tools": ["node", "http", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
+    "node": ["http", "antientropy", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "tools": ["node", "http", "antientropy", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
               "common"],
 }
 
