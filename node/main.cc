@@ -66,6 +66,7 @@ struct Flags {
   uint32_t max_buffered_mb = static_cast<uint32_t>(ConnectionLimits{}.max_buffered_bytes >> 20);
   std::string cluster_secret_file;
   bool insecure_no_peer_auth = false;
+  bool insecure_dev = false;
 };
 
 int Fail(int code, const std::string& what) {
@@ -169,6 +170,19 @@ int Run(const Flags& flags) {
   if (!listen_at.ok()) return Fail(kExitConfig, "listen address: " + listen_at.status().ToString());
   server_options.host = listen_at->host;
   server_options.port = listen_at->port;
+  // Off this machine, plain TCP would let anyone on the path read every
+  // value and act as any client (docs/security.md).
+  if (!IsLoopbackHost(listen_at->host) && !flags.insecure_dev) {
+    return Fail(kExitConfig,
+                "refusing to listen on " + listen + " without TLS: it is not a loopback address, "
+                "so anyone on that network could read the traffic and act as any client; listen "
+                "on 127.0.0.1, or pass --insecure-dev for development (docs/security.md)");
+  }
+  if (!IsLoopbackHost(listen_at->host)) {
+    spdlog::warn("listening on {} without TLS (--insecure-dev): traffic is readable and clients "
+                 "unauthenticated",
+                 listen);
+  }
   Result<Ring> ring = Ring::Create(ids, cluster->partitions, cluster->n);
   if (!ring.ok()) return Fail(kExitConfig, "ring: " + ring.status().ToString());
 
@@ -296,6 +310,8 @@ int main(int argc, char** argv) {
                  "docs/security.md)");
   app.add_flag("--insecure-no-peer-auth", flags.insecure_no_peer_auth,
                "run without a cluster secret: peers are not authenticated (development only)");
+  app.add_flag("--insecure-dev", flags.insecure_dev,
+               "allow a listener on a non-loopback address without TLS (development only)");
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
   app.add_option("--cache-mb", flags.cache_mb, "LevelDB block cache, MiB")
       ->check(CLI::Range(1u, 1u << 20))
