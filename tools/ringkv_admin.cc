@@ -2,7 +2,9 @@
 // node's view: its id and incarnation, each peer up or down with phi (the
 // gossip failure detector), its pending hints per target and how many it has
 // delivered, and with --metrics (always with --json) every series of its
-// metrics registry (docs/metrics.md). Command-line contract: docs/cli.md.
+// metrics registry (docs/metrics.md). `cert init-ca` and `cert issue` make
+// the cluster CA and the certificates it signs (docs/security.md).
+// Command-line contract: docs/cli.md.
 //
 // Exit status, as for `ringkv`: 0 success, 2 usage or bad input,
 // 3 unavailable (node unreachable or no answer by the deadline), 4 any other
@@ -11,11 +13,14 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "client/client.h"
 #include "common/host_port.h"
+#include "tools/certificates.h"
+#include "tools/credential_flags.h"
 #include "tools/exit_codes.h"
 
 namespace ringkv {
@@ -32,6 +37,14 @@ struct Flags {
   uint32_t timeout_ms = 5000;
   bool json = false;
   bool metrics = false;
+  CredentialFlags credentials;
+  // cert
+  std::string ca_dir = "ringkv-ca";
+  std::string out_dir;  // default: ca_dir
+  std::string name;
+  bool client_cert = false;
+  std::vector<std::string> hosts;
+  int days = 0;  // 0: the command's default
 };
 
 // Quantiles the status shows for each histogram.
@@ -196,6 +209,7 @@ int DoStatus(const Flags& flags) {
   ClientOptions options;
   options.nodes = {flags.node};
   options.timeout_ms = flags.timeout_ms;
+  if (Status st = ApplyCredentials(flags.credentials, &options); !st.ok()) return Fail(st);
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) return Fail(client.status());
   Result<NodeView> status = (*client)->StatusOf(flags.node);
@@ -206,6 +220,42 @@ int DoStatus(const Flags& flags) {
     PrintText(*status);
     if (flags.metrics) PrintMetrics(*status);
   }
+  return kExitOk;
+}
+
+int DoInitCa(const Flags& flags) {
+  std::error_code ec;
+  std::filesystem::create_directories(flags.ca_dir, ec);
+  if (ec) return Fail(Status::IOError("cannot create " + flags.ca_dir + ": " + ec.message()));
+  Result<PemPair> ca = NewCertificateAuthority("ringkv cluster CA", flags.days > 0 ? flags.days
+                                                                                  : 3650);
+  if (!ca.ok()) return Fail(ca.status());
+  if (Status st = WriteCertificateAuthority(flags.ca_dir, *ca); !st.ok()) return Fail(st);
+  std::cout << flags.ca_dir << "/ca.crt\n" << flags.ca_dir << "/ca.key\n";
+  return kExitOk;
+}
+
+int DoIssue(const Flags& flags) {
+  Result<PemPair> ca = ReadCertificateAuthority(flags.ca_dir);
+  if (!ca.ok()) {
+    return Fail(Status::InvalidArgument("no CA in " + flags.ca_dir + " (ringkv-admin cert "
+                                        "init-ca --dir " + flags.ca_dir + "): " +
+                                        ca.status().message()));
+  }
+  CertificateRequest request;
+  request.kind =
+      flags.client_cert ? CertificateRequest::Kind::kClient : CertificateRequest::Kind::kNode;
+  request.name = flags.name;
+  request.hosts = flags.hosts;
+  request.not_after_s = int64_t{flags.days > 0 ? flags.days : 365} * 86400;
+  Result<PemPair> issued = IssueCertificate(*ca, request);
+  if (!issued.ok()) return Fail(issued.status());
+  const std::string out = flags.out_dir.empty() ? flags.ca_dir : flags.out_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return Fail(Status::IOError("cannot create " + out + ": " + ec.message()));
+  if (Status st = WriteIssued(out, flags.name, *issued); !st.ok()) return Fail(st);
+  std::cout << out << "/" << flags.name << ".crt\n" << out << "/" << flags.name << ".key\n";
   return kExitOk;
 }
 
@@ -222,6 +272,7 @@ int main(int argc, char** argv) {
   app.add_option("--node", flags.node, "node to ask, HOST:PORT")->capture_default_str();
   app.add_option("--timeout", flags.timeout_ms, "request deadline in milliseconds")
       ->capture_default_str();
+  AddCredentialFlags(&app, &flags.credentials);
   CLI::App* status = app.add_subcommand(
       "status", "the node's view: peers up/down with phi, pending hints per target");
   status->add_flag("--json", flags.json,
@@ -231,6 +282,25 @@ int main(int argc, char** argv) {
                    "p99}]}");
   status->add_flag("--metrics", flags.metrics,
                    "also print every metric of the node (docs/metrics.md), one series a line");
+  CLI::App* cert = app.add_subcommand("cert", "the cluster CA and its certificates");
+  cert->require_subcommand(1, 1);
+  CLI::App* init_ca = cert->add_subcommand(
+      "init-ca", "make a CA: DIR/ca.crt and DIR/ca.key (0600); never replaces one");
+  CLI::App* issue = cert->add_subcommand(
+      "issue", "sign a certificate for node NAME (or a client, --client): DIR/NAME.crt, "
+               "DIR/NAME.key (0600)");
+  for (CLI::App* cmd : {init_ca, issue}) {
+    cmd->add_option("--dir", flags.ca_dir, "the CA's directory")->capture_default_str();
+    cmd->add_option("--days", flags.days, "validity in days (CA 3650, certificates 365)")
+        ->check(CLI::Range(1, 36500));
+  }
+  issue->add_option("NAME", flags.name, "node id (n1) or, with --client, a client name")
+      ->required();
+  issue->add_flag("--client", flags.client_cert,
+                  "a client certificate (urn:ringkv:client:NAME) instead of a node's");
+  issue->add_option("--host", flags.hosts,
+                    "a host name or IP address the certificate is also valid for (repeatable)");
+  issue->add_option("--out", flags.out_dir, "write the files here instead of --dir");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -238,5 +308,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (status->parsed()) return DoStatus(flags);
+  if (init_ca->parsed()) return DoInitCa(flags);
+  if (issue->parsed()) return DoIssue(flags);
   return kExitUsage;
 }
