@@ -145,6 +145,7 @@ Deadline Client::Impl::DeadlineFor(uint32_t timeout_ms) const {
 Message Client::Impl::NewRequest(MessageBody body) {
   Message request;
   request.request_id = next_request_id_++;
+  request.auth_token = options_.token;
   request.body = std::move(body);
   return request;
 }

@@ -93,6 +93,10 @@ struct ClientOptions {
     std::string cert;
     std::string key;
   } tls;
+  // Bearer token sent with every request, for nodes that authenticate
+  // clients (ringkv-admin token create); empty: none. Refusals come back as
+  // Unauthenticated or Forbidden.
+  std::string token;
 };
 
 // Quorum fields take the values of common/quorum.h: kQuorumDefault (the

@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "common/tls.h"
 #include "node/cluster_file.h"
+#include "node/client_tokens.h"
 #include "node/cluster_secret.h"
 #include "node/connection_limits.h"
 #include "node/event_loop.h"
@@ -70,6 +71,7 @@ struct Flags {
   bool insecure_dev = false;
   TlsFiles tls;
   bool tls_client_certs = false;
+  std::string client_tokens;
 };
 
 int Fail(int code, const std::string& what) {
@@ -284,7 +286,15 @@ int Run(const Flags& flags) {
   if (Status st = (*node)->Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }
-  ServiceSink sink(&service, &transport);
+  std::optional<ClientTokens> tokens;
+  if (!flags.client_tokens.empty()) {
+    Result<ClientTokens> loaded = ClientTokens::Load(flags.client_tokens);
+    if (!loaded.ok()) return Fail(kExitConfig, loaded.status().message());
+    tokens = std::move(loaded).value();
+    spdlog::info("clients authenticate with one of {} tokens of {}", tokens->size(),
+                 flags.client_tokens);
+  }
+  ServiceSink sink(&service, &transport, tokens ? &*tokens : nullptr, &metrics);
   Server server(&loop, server_options, &sink, &metrics);
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
   // A peer removed from the ring loses its authenticated connections.
@@ -346,6 +356,9 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", flags.tls.ca, "the cluster CA certificate (PEM)");
   app.add_flag("--tls-client-certs", flags.tls_client_certs,
                "require every connection, clients too, to present a certificate of the CA");
+  app.add_option("--client-tokens", flags.client_tokens,
+                 "require client requests (but ping) to carry a token of this file, with the "
+                 "grant they need (ringkv-admin token create; docs/security.md)");
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
   app.add_option("--cache-mb", flags.cache_mb, "LevelDB block cache, MiB")
       ->check(CLI::Range(1u, 1u << 20))

@@ -3,13 +3,21 @@
 // gossip failure detector), its pending hints per target and how many it has
 // delivered, and with --metrics (always with --json) every series of its
 // metrics registry (docs/metrics.md). `cert init-ca` and `cert issue` make
-// the cluster CA and the certificates it signs (docs/security.md).
+// the cluster CA and the certificates it signs, `token create` a client
+// token for nodes started with --client-tokens (docs/security.md).
 // Command-line contract: docs/cli.md.
 //
 // Exit status, as for `ringkv`: 0 success, 2 usage or bad input,
 // 3 unavailable (node unreachable or no answer by the deadline), 4 any other
 // error; on failure one line on stderr says why.
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +27,7 @@
 
 #include "client/client.h"
 #include "common/host_port.h"
+#include "node/client_tokens.h"
 #include "tools/certificates.h"
 #include "tools/credential_flags.h"
 #include "tools/exit_codes.h"
@@ -45,6 +54,9 @@ struct Flags {
   bool client_cert = false;
   std::vector<std::string> hosts;
   int days = 0;  // 0: the command's default
+  // token
+  std::vector<std::string> grants;
+  std::string token_file;
 };
 
 // Quantiles the status shows for each histogram.
@@ -259,6 +271,39 @@ int DoIssue(const Flags& flags) {
   return kExitOk;
 }
 
+// A new random token (32 bytes in hex, "rkv_" first so that it is
+// recognisable in a leak scan); its SHA-256 line goes into the file the
+// nodes read, the token itself only to stdout.
+int DoTokenCreate(const Flags& flags) {
+  for (const std::string& grant : flags.grants) {
+    if (Status st = CheckGrant(grant); !st.ok()) return Fail(st);
+  }
+  for (char c : flags.name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return Fail(Status::InvalidArgument("token name '" + flags.name +
+                                          "': letters, digits, '.', '_' or '-' only"));
+    }
+  }
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof(random)) != 1) {
+    return Fail(Status::Internal("no random bytes for a token"));
+  }
+  std::string token = "rkv_";
+  for (unsigned char b : random) token += Hex(b).substr(14);
+  std::string grants;
+  for (const std::string& grant : flags.grants) grants += (grants.empty() ? "" : ",") + grant;
+  const std::string line = TokenHash(token) + " " + flags.name + " " + grants + "\n";
+  const int fd = ::open(flags.token_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    if (fd >= 0) ::close(fd);
+    return Fail(Status::IOError("cannot append to " + flags.token_file + ": " +
+                                std::strerror(errno)));
+  }
+  ::close(fd);
+  std::cout << token << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 }  // namespace ringkv
 
@@ -301,6 +346,18 @@ int main(int argc, char** argv) {
   issue->add_option("--host", flags.hosts,
                     "a host name or IP address the certificate is also valid for (repeatable)");
   issue->add_option("--out", flags.out_dir, "write the files here instead of --dir");
+  CLI::App* token = app.add_subcommand("token", "client tokens (docs/security.md)");
+  token->require_subcommand(1, 1);
+  CLI::App* create = token->add_subcommand(
+      "create", "make a token NAME with the given grants: prints the token, appends its "
+                "SHA-256 to --file (the file ringkv-node --client-tokens reads)");
+  create->add_option("NAME", flags.name, "who the token is for (in refusals and logs)")
+      ->required();
+  create->add_option("--grant", flags.grants,
+                     "kv.get:BUCKET, kv.put:BUCKET, kv.delete:BUCKET (BUCKET may be *) or "
+                     "cluster.admin; repeatable")
+      ->required();
+  create->add_option("--file", flags.token_file, "the token file (created 0600)")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -310,5 +367,6 @@ int main(int argc, char** argv) {
   if (status->parsed()) return DoStatus(flags);
   if (init_ca->parsed()) return DoInitCa(flags);
   if (issue->parsed()) return DoIssue(flags);
+  if (create->parsed()) return DoTokenCreate(flags);
   return kExitUsage;
 }
