@@ -35,7 +35,11 @@ std::pair<std::string, std::string> Needs(const MessageBody& body) {
   if (const auto* put = std::get_if<PutRequest>(&body)) {
     return {put->tombstone ? "kv.delete" : "kv.put", put->bucket};
   }
-  if (std::holds_alternative<StatusRequest>(body)) return {"cluster.admin", ""};
+  if (std::holds_alternative<StatusRequest>(body) ||
+      std::holds_alternative<AaeStatusRequest>(body) ||
+      std::holds_alternative<AaeExchangeRequest>(body)) {
+    return {"cluster.admin", ""};
+  }
   // The ring (members, buckets) and anything else a client may send.
   return {"token", ""};
 }

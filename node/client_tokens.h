@@ -11,8 +11,9 @@
 // (":*"), or cluster.admin (the node's status). `ringkv-admin token create`
 // writes such lines. Authorize() decides one client request: ping needs no
 // token; get and client-coordinated replica reads need kv.get on the bucket,
-// a put kv.put, a delete (a tombstone put) kv.delete, a status request
-// cluster.admin, a ring request any known token. Immutable after Load;
+// a put kv.put, a delete (a tombstone put) kv.delete, a status request and
+// the anti-entropy status and exchange cluster.admin, anything else (the
+// ring) any known token. Immutable after Load;
 // thread-safe.
 #pragma once
 

@@ -42,9 +42,10 @@ LAYERS = {
     "storage": ["common"],
     "ring": ["rpc", "proto", "causality", "common"],
     "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
+    "antientropy": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
-    "node": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "tools": ["node", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
+    "node": ["antientropy", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "tools": ["node", "antientropy", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
               "common"],
 }
 
