@@ -248,7 +248,8 @@ TEST(ClientTokenIntegrationTest, TokensAndGrantsGateEveryRequest) {
   status = RunCommand({admin, "--node", node.address(), "--token", ops, "status", "--json"});
   ASSERT_EQ(status.exit_code, 0) << status.Describe();
   double refused = 0;
-  for (const auto& m : nlohmann::json::parse(status.out)["metrics"]) {
+  const nlohmann::json view = nlohmann::json::parse(status.out);
+  for (const auto& m : view["metrics"]) {
     if (m["name"] == "ringkv_client_auth_refused_total") refused += m["value"].get<double>();
   }
   EXPECT_EQ(refused, 6) << "2 unauthenticated and 4 forbidden requests";
