@@ -8,10 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "common/host_port.h"
+#include "common/tls.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
 
@@ -32,11 +37,14 @@ int MillisecondsLeft(Deadline deadline) {
   return static_cast<int>(left.count());
 }
 
-NodeConnection::NodeConnection(std::string address) : address_(std::move(address)) {}
+NodeConnection::NodeConnection(std::string address, const TlsContext* tls)
+    : address_(std::move(address)), tls_(tls) {}
 
 NodeConnection::~NodeConnection() { Close(); }
 
 void NodeConnection::Close() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   inbuf_.clear();
@@ -100,12 +108,62 @@ Status NodeConnection::Open(Deadline deadline) {
     if (timed_out) break;
   }
   ::freeaddrinfo(found);
-  return fd_ >= 0 ? Status::OK() : last;
+  if (fd_ < 0) return last;
+  if (tls_ == nullptr) return Status::OK();
+  Status st = TlsHandshake(deadline);
+  if (!st.ok()) Close();
+  return st;
+}
+
+Status NodeConnection::TlsWait(int rc, Deadline deadline, const char* what) {
+  switch (SSL_get_error(ssl_, rc)) {
+    case SSL_ERROR_WANT_READ:
+      return WaitFor(POLLIN, deadline);
+    case SSL_ERROR_WANT_WRITE:
+      return WaitFor(POLLOUT, deadline);
+    case SSL_ERROR_ZERO_RETURN:
+      return Status::Unavailable("connection to " + address_ + " closed by the node");
+    case SSL_ERROR_SYSCALL:
+      return Status::Unavailable("connection to " + address_ + " lost" +
+                                 (errno != 0 ? std::string(": ") + std::strerror(errno) : "") +
+                                 " (" + what + ")");
+    default:
+      return Status::Unavailable("TLS " + std::string(what) + " with " + address_ +
+                                 " failed: " + TakeTlsErrors());
+  }
+}
+
+Status NodeConnection::TlsHandshake(Deadline deadline) {
+  ssl_ = tls_->NewSsl();
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) {
+    return Status::Unavailable("cannot start TLS: " + TakeTlsErrors());
+  }
+  ERR_clear_error();
+  for (;;) {
+    const int rc = SSL_connect(ssl_);
+    if (rc == 1) return Status::OK();
+    Status st = TlsWait(rc, deadline, "handshake");
+    if (st.IsTimeout()) {
+      return Status::Unavailable("TLS handshake with " + address_ + " unfinished by the deadline");
+    }
+    RINGKV_RETURN_IF_ERROR(st);
+  }
 }
 
 Status NodeConnection::SendAll(const std::string& bytes, Deadline deadline) {
   size_t sent = 0;
   while (sent < bytes.size()) {
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      const int n = SSL_write(ssl_, bytes.data() + sent,
+                              static_cast<int>(std::min<size_t>(bytes.size() - sent, 1 << 30)));
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        continue;
+      }
+      RINGKV_RETURN_IF_ERROR(TlsWait(n, deadline, "write"));
+      continue;
+    }
     const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
@@ -142,6 +200,21 @@ Result<std::optional<Message>> NodeConnection::ParseBuffered(uint64_t request_id
 
 Status NodeConnection::ReadSome() {
   char buf[64 * 1024];
+  if (ssl_ != nullptr) {
+    // Everything OpenSSL can decrypt now: what stays in it would not wake
+    // a poll() on the socket.
+    for (;;) {
+      ERR_clear_error();
+      const int n = SSL_read(ssl_, buf, sizeof(buf));
+      if (n > 0) {
+        inbuf_.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      const int err = SSL_get_error(ssl_, n);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::OK();
+      return TlsWait(n, Deadline::min(), "read");
+    }
+  }
   const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
   if (n > 0) {
     inbuf_.append(buf, static_cast<size_t>(n));

@@ -32,6 +32,11 @@ class [[nodiscard]] Status {
     // A write that would make its key's object (all siblings together)
     // larger than the per-key cap (docs/limits.md).
     kObjectTooLarge = 9,
+    // A node that authenticates clients got a request without a token it
+    // knows (docs/security.md, "Client tokens").
+    kUnauthenticated = 10,
+    // The request's token lacks the grant the request needs.
+    kForbidden = 11,
   };
 
   Status() = default;
@@ -45,6 +50,8 @@ class [[nodiscard]] Status {
   static Status Busy(std::string msg) { return {Code::kBusy, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
   static Status ObjectTooLarge(std::string msg) { return {Code::kObjectTooLarge, std::move(msg)}; }
+  static Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
+  static Status Forbidden(std::string msg) { return {Code::kForbidden, std::move(msg)}; }
   // Rebuilds a status that arrived on the wire; unknown codes become kInternal.
   static Status FromWire(uint8_t code, std::string msg);
 
@@ -56,6 +63,8 @@ class [[nodiscard]] Status {
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsIOError() const { return code_ == Code::kIOError; }
   bool IsObjectTooLarge() const { return code_ == Code::kObjectTooLarge; }
+  bool IsUnauthenticated() const { return code_ == Code::kUnauthenticated; }
+  bool IsForbidden() const { return code_ == Code::kForbidden; }
   Code code() const { return code_; }
   const std::string& message() const { return msg_; }
   // "OK" or "<code name>: <message>".

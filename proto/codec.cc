@@ -52,7 +52,7 @@ size_t ApproxBytes(const Object& o) {
 
 // A first-segment size that holds the whole message in the common cases.
 unsigned EstimateWords(const Message& m) {
-  size_t bytes = 128 + m.from.size();
+  size_t bytes = 128 + m.from.size() + m.auth_token.size();
   std::visit(
       [&bytes](const auto& b) {
         using T = std::decay_t<decltype(b)>;
@@ -583,6 +583,7 @@ Result<Message> DecodeWords(kj::ArrayPtr<const capnp::word> words) {
   message.timeout_ms = env.getTimeoutMs();
   message.sender_generation = env.getSenderGeneration();
   message.sent_mono_us = env.getSentMonoUs();
+  message.auth_token = FromText(env.getAuthToken());
   message.body = std::move(body).value();
   return message;
 }
@@ -601,6 +602,7 @@ std::string EncodeMessage(const Message& message) {
   env.setTimeoutMs(message.timeout_ms);
   env.setSenderGeneration(message.sender_generation);
   env.setSentMonoUs(message.sent_mono_us);
+  if (!message.auth_token.empty()) env.setAuthToken(AsText(message.auth_token));
   std::visit(BodyEncoder{env}, message.body);
   auto words = capnp::messageToFlatArray(builder);
   auto bytes = words.asChars();

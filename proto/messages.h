@@ -311,6 +311,8 @@ struct Message {
   // clients (proto/message_age.h).
   uint64_t sender_generation = 0;
   int64_t sent_mono_us = 0;
+  // A client's bearer token (empty: none).
+  std::string auth_token;
   bool operator==(const Message&) const = default;
 };
 

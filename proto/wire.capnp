@@ -71,6 +71,11 @@ struct Envelope {
   # refused, never started (docs/wire-protocol.md, "Deadlines").
   senderGeneration @20 :UInt64;
   sentMonoUs @21 :Int64;
+
+  # A client's bearer token, on every request to a node that authenticates
+  # clients (docs/security.md, "Client tokens"); empty otherwise, and always
+  # from nodes. Nodes keep only its SHA-256.
+  authToken @36 :Text;
 }
 
 struct Pong {

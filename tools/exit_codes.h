@@ -2,7 +2,8 @@
 // that scripts rely on (docs/cli.md): 0 success, 1 not found, 2 usage or
 // bad input, 3 unavailable (quorum not reached or deadline passed), 4 any
 // other error, 5 object_too_large (the write would pass the key's object
-// cap). DO NOT CHANGE the numbers.
+// cap), 6 unauthenticated (no token, or one the node does not know), 7
+// forbidden (the token lacks the grant). DO NOT CHANGE the numbers.
 #pragma once
 
 #include "common/status.h"
@@ -15,6 +16,8 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitUnavailable = 3;
 inline constexpr int kExitOther = 4;
 inline constexpr int kExitObjectTooLarge = 5;
+inline constexpr int kExitUnauthenticated = 6;
+inline constexpr int kExitForbidden = 7;
 
 inline int ExitCodeFor(const Status& status) {
   switch (status.code()) {
@@ -29,6 +32,10 @@ inline int ExitCodeFor(const Status& status) {
       return kExitUnavailable;
     case Status::Code::kObjectTooLarge:
       return kExitObjectTooLarge;
+    case Status::Code::kUnauthenticated:
+      return kExitUnauthenticated;
+    case Status::Code::kForbidden:
+      return kExitForbidden;
     default:
       return kExitOther;
   }
