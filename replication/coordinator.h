@@ -102,6 +102,8 @@ class Coordinator {
   Replica* replica_;
   HintStore* hints_;
   const Liveness* liveness_;
+  // Siblings per read that found a value; null without a registry.
+  Histogram* read_siblings_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -35,8 +35,8 @@ class RequestMetrics {
 
  private:
   static constexpr int kOps = 3;
-  // Status::Code values 0..8.
-  static constexpr int kResults = static_cast<int>(Status::Code::kObjectTooLarge) + 1;
+  // Every Status::Code value.
+  static constexpr int kResults = static_cast<int>(Status::Code::kTooManySiblings) + 1;
   void Record(Op op, int64_t start_us, Status::Code result);
 
   Clock* clock_;

@@ -37,15 +37,16 @@ import sys
 LAYERS = {
     "common": [],
     "causality": ["common"],
+    "merge": ["causality", "common"],
     "proto": ["causality", "common"],
     "rpc": ["proto", "causality", "common"],
     "storage": ["common"],
     "ring": ["rpc", "proto", "causality", "common"],
     "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
-    "node": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "tools": ["node", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
-              "common"],
+    "node": ["replication", "merge", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "tools": ["node", "client", "replication", "merge", "ring", "storage", "rpc", "proto",
+              "causality", "common"],
 }
 
 # Public header -> the folders it (and what it includes of its own folder)
