@@ -194,6 +194,14 @@ Result<ClientContext> DecodeContext(std::string_view bytes) {
       });
 }
 
+void VersionVectorToCapnp(const VersionVector& vv, capnp::List<schema::VvEntry>::Builder out) {
+  EntriesToCapnp(vv, out);
+}
+
+Result<VersionVector> VersionVectorFromCapnp(capnp::List<schema::VvEntry>::Reader in) {
+  return EntriesFromCapnp(in);
+}
+
 Status CheckContextKey(const ClientContext& context, std::string_view bucket,
                        std::string_view key) {
   if (!context.key_hash || *context.key_hash == KeyHash(bucket, key)) return Status::OK();

@@ -43,5 +43,9 @@ Status CheckContextKey(const ClientContext& context, std::string_view bucket,
 // Between Object and its Cap'n Proto form inside a larger message.
 void ObjectToCapnp(const Object& object, schema::Object::Builder out);
 Result<Object> ObjectFromCapnp(schema::Object::Reader in);
+// A version vector as a list of entries inside a larger message; the reader
+// rejects unsorted or zero entries (Corruption).
+void VersionVectorToCapnp(const VersionVector& vv, capnp::List<schema::VvEntry>::Builder out);
+Result<VersionVector> VersionVectorFromCapnp(capnp::List<schema::VvEntry>::Reader in);
 
 }  // namespace ringkv

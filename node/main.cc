@@ -68,6 +68,9 @@ struct Flags {
   std::string cluster_secret_file;
   bool insecure_no_peer_auth = false;
   std::string plugins;
+  std::string aae = "on";
+  uint32_t aae_interval_ms = 2000;
+  std::string hinted_handoff = "on";
 };
 
 int Fail(int code, const std::string& what) {
@@ -249,12 +252,15 @@ int Run(const Flags& flags) {
   options.sync_writes = flags.sync;
   options.default_timeout_ms = flags.request_timeout_ms;
   options.hint_rate_per_sec = flags.hint_rate;
+  options.deliver_hints = flags.hinted_handoff == "on";
   options.gossip.interval_us = int64_t{flags.gossip_interval_ms} * 1000;
   options.gossip.phi_threshold = flags.phi_threshold;
   options.warn = [](const std::string& line) { spdlog::warn("{}", line); };
   NodeConfig config;
   config.service = std::move(options);
   config.object_cache_bytes = size_t{flags.object_cache_mb} << 20;
+  config.aae.enabled = flags.aae == "on";
+  config.aae.interval_us = int64_t{flags.aae_interval_ms} * 1000;
 
   EventLoop loop;
   SystemClock clock;
@@ -328,6 +334,9 @@ int Run(const Flags& flags) {
   loop.Run();
 
   server.CloseAll();
+  if (Status st = (*node)->Shutdown(); !st.ok()) {
+    spdlog::warn("anti-entropy trees not saved ({}); the next start rebuilds them", st.ToString());
+  }
   transport.Close();
   spdlog::info("ringkv-node {} stopped", flags.node);
   return 0;
@@ -408,6 +417,19 @@ int main(int argc, char** argv) {
   app.add_option("--max-buffered-mb", flags.max_buffered_mb,
                  "connection buffers of the whole node, MiB; past it large frames wait")
       ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str();
+  app.add_option("--aae", flags.aae,
+                 "active anti-entropy: on, or off (no segment index, no exchanges; turning it "
+                 "back on rebuilds the index from the objects)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  app.add_option("--aae-interval-ms", flags.aae_interval_ms,
+                 "time between two anti-entropy exchanges of this node (one partition, one peer)")
+      ->check(CLI::Range(10u, 3'600'000u))
+      ->capture_default_str();
+  app.add_option("--hinted-handoff", flags.hinted_handoff,
+                 "on, or off: hints are still stored but never handed back (for tests)")
+      ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

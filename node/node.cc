@@ -34,12 +34,23 @@ Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, Ring ring, NodeEnv e
       std::move(options), std::move(ring),
       ServiceEnv{e.clock, e.scheduler, e.transport, store, e.random, /*liveness=*/nullptr,
                  e.reachability, node->metrics_});
+  node->aae_ = std::make_unique<aae::AntiEntropy>(std::move(config.aae), node->service_.get(), store,
+                                                  e.clock, e.scheduler, e.random, node->metrics_);
   return node;
 }
 
-// The service goes first: it holds the cache and the registry's handles.
-Node::~Node() { service_.reset(); }
+// Anti-entropy first (it hooks the service), then the service: it holds the
+// cache and the registry's handles.
+Node::~Node() {
+  aae_.reset();
+  service_.reset();
+}
 
-Status Node::Start() { return service_->Start(); }
+Status Node::Start() {
+  RINGKV_RETURN_IF_ERROR(service_->Start());
+  return aae_->Start();
+}
+
+Status Node::Shutdown() { return aae_->Stop(); }
 
 }  // namespace ringkv

@@ -3,7 +3,8 @@
 // builds every component in dependency order and owns them: the metrics
 // registry, the record cache above the engine, the node's identity read from
 // the engine's metadata (incarnation, next gossip generation), and the
-// protocol service (peer RPC, gossip, replica, coordinator, hinted handoff).
+// protocol service (peer RPC, gossip, replica, coordinator, hinted handoff)
+// and anti-entropy beside it.
 // No component builds its neighbours.
 //
 // `ringkv-node` (node/main.cc) and the simulator (tests/sim) both build
@@ -18,6 +19,7 @@
 #include <functional>
 #include <memory>
 
+#include "antientropy/anti_entropy.h"
 #include "common/clock.h"
 #include "common/liveness.h"
 #include "common/metrics.h"
@@ -58,6 +60,8 @@ struct NodeConfig {
   ServiceOptions service;
   // Records cached above the engine; 0 = no cache.
   size_t object_cache_bytes = size_t{32} << 20;
+  // Active anti-entropy (antientropy/anti_entropy.h).
+  aae::AntiEntropyOptions aae;
   // The gossip generation is at least this (the simulator's clocks may be
   // stepped back between two lives of a wiped node).
   uint64_t generation_floor = 0;
@@ -73,10 +77,16 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Loads persisted state and starts background work (Service::Start).
+  // Loads persisted state and starts background work (Service::Start,
+  // then anti-entropy).
   Status Start();
+  // A clean shutdown's last words: saves the anti-entropy trees with their
+  // marker, so the next start need not rebuild them. Call after the loop
+  // stopped serving; a node that never calls it (a crash) rebuilds.
+  Status Shutdown();
 
   Service& service() { return *service_; }
+  aae::AntiEntropy& anti_entropy() { return *aae_; }
   MetricsRegistry& metrics() { return *metrics_; }
   // What the protocol reads and writes: the record cache over the engine,
   // or the engine itself when there is no cache.
@@ -99,6 +109,7 @@ class Node {
   uint64_t incarnation_ = 0;
   uint64_t generation_ = 0;
   std::unique_ptr<Service> service_;
+  std::unique_ptr<aae::AntiEntropy> aae_;
 };
 
 }  // namespace ringkv

@@ -62,6 +62,14 @@ unsigned EstimateWords(const Message& m) {
           bytes += b.bucket.size() + b.key.size() + b.value.size() + b.context.size();
         } else if constexpr (std::is_same_v<T, ReplicaPutRequest>) {
           bytes += b.bucket.size() + b.key.size() + b.hint_for.size() + ApproxBytes(b.object);
+        } else if constexpr (std::is_same_v<T, AaeRootReply>) {
+          bytes += 8 * b.branches.size();
+        } else if constexpr (std::is_same_v<T, AaeBranchReply>) {
+          bytes += 8 * b.segments.size();
+        } else if constexpr (std::is_same_v<T, AaeKeysReply>) {
+          for (const AaeKeyEntry& k : b.keys) {
+            bytes += 64 + k.bucket.size() + k.key.size() + 40 * k.clock.entries().size();
+          }
         } else if constexpr (std::is_same_v<T, GetReply> || std::is_same_v<T, PutReply> ||
                              std::is_same_v<T, ReplicaGetReply>) {
           bytes += b.status.message().size() + ApproxBytes(b.object);
@@ -172,6 +180,91 @@ struct BodyEncoder {
     auto buckets = b.initBuckets(static_cast<unsigned>(m.buckets.size()));
     for (unsigned i = 0; i < buckets.size(); ++i) SetBucket(m.buckets[i], buckets[i]);
   }
+  void operator()(const AaeRootRequest& m) {
+    auto b = env.initAaeRoot();
+    b.setPartition(m.partition);
+    b.setShape(m.shape);
+    b.setHashVersion(m.hash_version);
+    b.setTop(m.top);
+  }
+  void operator()(const AaeRootEqual&) { env.setAaeRootEqual(); }
+  void operator()(const AaeRootReply& m) {
+    auto b = env.initAaeRootReply();
+    SetStatus(m.status, b.initStatus());
+    SetList(m.branches, b.initBranches(static_cast<unsigned>(m.branches.size())));
+  }
+  void operator()(const AaeBranchRequest& m) {
+    auto b = env.initAaeBranch();
+    b.setPartition(m.partition);
+    b.setShape(m.shape);
+    b.setHashVersion(m.hash_version);
+    SetList(m.branches, b.initBranches(static_cast<unsigned>(m.branches.size())));
+  }
+  void operator()(const AaeBranchReply& m) {
+    auto b = env.initAaeBranchReply();
+    SetStatus(m.status, b.initStatus());
+    SetList(m.segments, b.initSegments(static_cast<unsigned>(m.segments.size())));
+  }
+  void operator()(const AaeKeysRequest& m) {
+    auto b = env.initAaeKeys();
+    b.setPartition(m.partition);
+    b.setShape(m.shape);
+    b.setHashVersion(m.hash_version);
+    SetList(m.segments, b.initSegments(static_cast<unsigned>(m.segments.size())));
+  }
+  void operator()(const AaeKeysReply& m) {
+    auto b = env.initAaeKeysReply();
+    SetStatus(m.status, b.initStatus());
+    auto keys = b.initKeys(static_cast<unsigned>(m.keys.size()));
+    for (unsigned i = 0; i < keys.size(); ++i) {
+      const AaeKeyEntry& k = m.keys[i];
+      keys[i].setSegment(k.segment);
+      keys[i].setBucket(AsData(k.bucket));
+      keys[i].setKey(AsData(k.key));
+      keys[i].setLeaf(k.leaf);
+      VersionVectorToCapnp(k.clock,
+                           keys[i].initClock(static_cast<unsigned>(k.clock.entries().size())));
+    }
+  }
+  void operator()(const AaeStatusRequest& m) { env.initAaeStatus().setVerify(m.verify); }
+  void operator()(const AaeStatusReply& m) {
+    auto b = env.initAaeStatusReply();
+    SetStatus(m.status, b.initStatus());
+    b.setNode(AsText(m.node));
+    b.setEnabled(m.enabled);
+    auto parts = b.initPartitions(static_cast<unsigned>(m.partitions.size()));
+    for (unsigned i = 0; i < parts.size(); ++i) {
+      const AaePartitionStatus& p = m.partitions[i];
+      parts[i].setPartition(p.partition);
+      parts[i].setState(AsText(p.state));
+      parts[i].setRoot(p.root);
+      parts[i].setVerified(p.verified);
+      parts[i].setRecomputed(p.recomputed);
+      parts[i].setLastExchangeUs(p.last_exchange_us);
+      parts[i].setLastPeer(AsText(p.last_peer));
+      parts[i].setLastResult(AsText(p.last_result));
+      parts[i].setKeysRepaired(p.keys_repaired);
+      parts[i].setBytesSent(p.bytes_sent);
+    }
+  }
+  void operator()(const AaeExchangeRequest& m) {
+    auto b = env.initAaeExchange();
+    b.setPartition(m.partition);
+    b.setPeer(AsText(m.peer));
+  }
+  void operator()(const AaeExchangeReply& m) {
+    auto b = env.initAaeExchangeReply();
+    SetStatus(m.status, b.initStatus());
+    b.setPeer(AsText(m.peer));
+    b.setSegmentsDiffering(m.segments_differing);
+    b.setKeysDiffering(m.keys_differing);
+    b.setKeysRepaired(m.keys_repaired);
+    b.setBytes(m.bytes);
+  }
+  template <typename T, typename List>
+  static void SetList(const std::vector<T>& in, List out) {
+    for (unsigned i = 0; i < out.size(); ++i) out.set(i, in[i]);
+  }
   static void SetBucket(const BucketInfo& in, schema::BucketInfo::Builder out) {
     out.setName(AsData(in.name));
     out.setN(in.n);
@@ -237,6 +330,14 @@ std::optional<MetricSample> MetricFromCapnp(schema::MetricSample::Reader in) {
   m.sum = in.getSum();
   for (auto b : in.getBuckets()) m.buckets.push_back({b.getUpperBound(), b.getCount()});
   return m;
+}
+
+template <typename T, typename List>
+std::vector<T> ListOf(List in) {
+  std::vector<T> out;
+  out.reserve(in.size());
+  for (auto v : in) out.push_back(v);
+  return out;
 }
 
 // Reads the union member of `env` into a MessageBody. May throw
@@ -363,6 +464,82 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       m.default_bucket = bucket(r.getDefaultBucket());
       for (auto b : r.getBuckets()) m.buckets.push_back(bucket(b));
       return MessageBody(std::move(m));
+    }
+    case W::AAE_ROOT: {
+      auto r = env.getAaeRoot();
+      return MessageBody(
+          AaeRootRequest{r.getPartition(), r.getShape(), r.getHashVersion(), r.getTop()});
+    }
+    case W::AAE_ROOT_EQUAL:
+      return MessageBody(AaeRootEqual{});
+    case W::AAE_ROOT_REPLY: {
+      auto r = env.getAaeRootReply();
+      AaeRootReply m;
+      m.status = GetStatus(r.getStatus());
+      m.branches = ListOf<uint64_t>(r.getBranches());
+      return MessageBody(std::move(m));
+    }
+    case W::AAE_BRANCH: {
+      auto r = env.getAaeBranch();
+      return MessageBody(AaeBranchRequest{r.getPartition(), r.getShape(), r.getHashVersion(),
+                                          ListOf<uint32_t>(r.getBranches())});
+    }
+    case W::AAE_BRANCH_REPLY: {
+      auto r = env.getAaeBranchReply();
+      return MessageBody(
+          AaeBranchReply{GetStatus(r.getStatus()), ListOf<uint64_t>(r.getSegments())});
+    }
+    case W::AAE_KEYS: {
+      auto r = env.getAaeKeys();
+      return MessageBody(AaeKeysRequest{r.getPartition(), r.getShape(), r.getHashVersion(),
+                                        ListOf<uint32_t>(r.getSegments())});
+    }
+    case W::AAE_KEYS_REPLY: {
+      auto r = env.getAaeKeysReply();
+      AaeKeysReply m;
+      m.status = GetStatus(r.getStatus());
+      m.keys.reserve(r.getKeys().size());
+      for (auto k : r.getKeys()) {
+        Result<VersionVector> clock = VersionVectorFromCapnp(k.getClock());
+        if (!clock.ok()) return clock.status();
+        m.keys.push_back({k.getSegment(), FromData(k.getBucket()), FromData(k.getKey()),
+                          k.getLeaf(), std::move(clock).value()});
+      }
+      return MessageBody(std::move(m));
+    }
+    case W::AAE_STATUS:
+      return MessageBody(AaeStatusRequest{env.getAaeStatus().getVerify()});
+    case W::AAE_STATUS_REPLY: {
+      auto r = env.getAaeStatusReply();
+      AaeStatusReply m;
+      m.status = GetStatus(r.getStatus());
+      m.node = FromText(r.getNode());
+      m.enabled = r.getEnabled();
+      for (auto p : r.getPartitions()) {
+        AaePartitionStatus s;
+        s.partition = p.getPartition();
+        s.state = FromText(p.getState());
+        s.root = p.getRoot();
+        s.verified = p.getVerified();
+        s.recomputed = p.getRecomputed();
+        s.last_exchange_us = p.getLastExchangeUs();
+        s.last_peer = FromText(p.getLastPeer());
+        s.last_result = FromText(p.getLastResult());
+        s.keys_repaired = p.getKeysRepaired();
+        s.bytes_sent = p.getBytesSent();
+        m.partitions.push_back(std::move(s));
+      }
+      return MessageBody(std::move(m));
+    }
+    case W::AAE_EXCHANGE: {
+      auto r = env.getAaeExchange();
+      return MessageBody(AaeExchangeRequest{r.getPartition(), FromText(r.getPeer())});
+    }
+    case W::AAE_EXCHANGE_REPLY: {
+      auto r = env.getAaeExchangeReply();
+      return MessageBody(AaeExchangeReply{GetStatus(r.getStatus()), FromText(r.getPeer()),
+                                          r.getSegmentsDiffering(), r.getKeysDiffering(),
+                                          r.getKeysRepaired(), r.getBytes()});
     }
     case W::STATUS_REPLY: {
       auto r = env.getStatusReply();

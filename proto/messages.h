@@ -164,11 +164,103 @@ struct PeerProof {
   bool operator==(const PeerProof&) const = default;
 };
 
+// Anti-entropy (docs/anti-entropy.md). Every exchange request names the
+// partition's tree and the tree's shape and hash version; a replica whose
+// tree has another shape, or is not trusted yet, refuses.
+struct AaeRootRequest {
+  uint32_t partition = 0;
+  uint16_t shape = 0, hash_version = 0;
+  uint64_t top = 0;  // the initiator's top hash (XOR of its branches)
+  bool operator==(const AaeRootRequest&) const = default;
+};
+// The answer to an AaeRootRequest whose top matched: nothing else to send,
+// and as small as a reply can be, since identical replicas are the rule.
+struct AaeRootEqual {
+  bool operator==(const AaeRootEqual&) const = default;
+};
+struct AaeRootReply {
+  Status status;
+  std::vector<uint64_t> branches;  // the 256 branch hashes
+  bool operator==(const AaeRootReply&) const = default;
+};
+struct AaeBranchRequest {
+  uint32_t partition = 0;
+  uint16_t shape = 0, hash_version = 0;
+  std::vector<uint32_t> branches;
+  bool operator==(const AaeBranchRequest&) const = default;
+};
+struct AaeBranchReply {
+  Status status;
+  std::vector<uint64_t> segments;  // 256 per requested branch, in request order
+  bool operator==(const AaeBranchReply&) const = default;
+};
+struct AaeKeysRequest {
+  uint32_t partition = 0;
+  uint16_t shape = 0, hash_version = 0;
+  std::vector<uint32_t> segments;
+  bool operator==(const AaeKeysRequest&) const = default;
+};
+struct AaeKeyEntry {
+  uint32_t segment = 0;
+  std::string bucket, key;
+  uint64_t leaf = 0;
+  VersionVector clock;
+  bool operator==(const AaeKeyEntry&) const = default;
+};
+struct AaeKeysReply {
+  Status status;
+  std::vector<AaeKeyEntry> keys;
+  bool operator==(const AaeKeysReply&) const = default;
+};
+// From ringkv-admin: this node's trees and exchanges.
+struct AaeStatusRequest {
+  // Also recompute every root from the stored objects (slow; for tests).
+  bool verify = false;
+  bool operator==(const AaeStatusRequest&) const = default;
+};
+struct AaePartitionStatus {
+  uint32_t partition = 0;
+  std::string state;  // "trusted", "building"
+  uint64_t root = 0;  // top hash of the tree
+  bool verified = false;
+  uint64_t recomputed = 0;  // with `verify`: the root recomputed from the objects
+  int64_t last_exchange_us = 0;  // wall clock; 0 = never
+  NodeId last_peer;
+  std::string last_result;
+  uint64_t keys_repaired = 0;
+  uint64_t bytes_sent = 0;
+  bool operator==(const AaePartitionStatus&) const = default;
+};
+struct AaeStatusReply {
+  Status status;
+  NodeId node;
+  bool enabled = false;
+  std::vector<AaePartitionStatus> partitions;
+  bool operator==(const AaeStatusReply&) const = default;
+};
+struct AaeExchangeRequest {
+  uint32_t partition = 0;
+  NodeId peer;  // empty: the partition's next peer in turn
+  bool operator==(const AaeExchangeRequest&) const = default;
+};
+struct AaeExchangeReply {
+  Status status;
+  NodeId peer;
+  uint64_t segments_differing = 0;
+  uint64_t keys_differing = 0;
+  uint64_t keys_repaired = 0;
+  uint64_t bytes = 0;
+  bool operator==(const AaeExchangeReply&) const = default;
+};
+
 using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, PutReply,
                                  ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
                                  ReplicaPutReply, ErrorReply, Gossip, StatusRequest,
                                  NodeStatus, RingRequest, RingInfo, PeerHello, PeerChallenge,
-                                 PeerProof>;
+                                 PeerProof, AaeRootRequest, AaeRootReply, AaeBranchRequest,
+                                 AaeBranchReply, AaeKeysRequest, AaeKeysReply, AaeStatusRequest,
+                                 AaeStatusReply, AaeExchangeRequest, AaeExchangeReply,
+                                 AaeRootEqual>;
 
 // The wire name of a message's type ("replicaPut"), for logs.
 inline const char* MessageName(const MessageBody& body) {
@@ -176,7 +268,9 @@ inline const char* MessageName(const MessageBody& body) {
       "ping",          "pong",       "get",           "getReply",    "put",
       "putReply",      "replicaGet", "replicaGetReply", "replicaPut", "replicaPutReply",
       "error",         "gossip",     "statusRequest", "statusReply", "ringRequest",
-      "ringReply",     "peerHello",  "peerChallenge", "peerProof"};
+      "ringReply",     "peerHello",  "peerChallenge", "peerProof",   "aaeRoot",
+      "aaeRootReply",  "aaeBranch",  "aaeBranchReply", "aaeKeys",   "aaeKeysReply",
+      "aaeStatus",     "aaeStatusReply", "aaeExchange", "aaeExchangeReply", "aaeRootEqual"};
   static_assert(std::size(kNames) == std::variant_size_v<MessageBody>);
   return kNames[body.index()];
 }
@@ -196,7 +290,11 @@ inline bool IsReply(const MessageBody& body) {
         return std::is_same_v<T, Pong> || std::is_same_v<T, GetReply> ||
                std::is_same_v<T, PutReply> || std::is_same_v<T, ReplicaGetReply> ||
                std::is_same_v<T, ReplicaPutReply> || std::is_same_v<T, ErrorReply> ||
-               std::is_same_v<T, NodeStatus> || std::is_same_v<T, RingInfo>;
+               std::is_same_v<T, NodeStatus> || std::is_same_v<T, RingInfo> ||
+               std::is_same_v<T, AaeRootEqual> || std::is_same_v<T, AaeRootReply> ||
+               std::is_same_v<T, AaeBranchReply> ||
+               std::is_same_v<T, AaeKeysReply> || std::is_same_v<T, AaeStatusReply> ||
+               std::is_same_v<T, AaeExchangeReply>;
       },
       body);
 }

@@ -9,6 +9,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("ringkv::schema");
 
 using import "/causality/object.capnp".Object;
+using import "/causality/object.capnp".VvEntry;
 
 # Quorum fields (r, w, pr, pw) are UInt32: 0 = the bucket's default (for pr
 # and pw: none), 1..n a count, 0xFFFFFFFE = quorum (n/2+1), 0xFFFFFFFF = all.
@@ -47,6 +48,19 @@ struct Envelope {
     peerHello @22 :PeerHello;
     peerChallenge @23 :PeerChallenge;
     peerProof @24 :PeerProof;
+    # Anti-entropy (docs/anti-entropy.md): the exchange between replicas,
+    # then ringkv-admin's view and trigger.
+    aaeRoot @25 :AaeRootRequest;
+    aaeRootReply @26 :AaeRootReply;
+    aaeBranch @27 :AaeBranchRequest;
+    aaeBranchReply @28 :AaeBranchReply;
+    aaeKeys @29 :AaeKeysRequest;
+    aaeKeysReply @30 :AaeKeysReply;
+    aaeStatus @31 :AaeStatusRequest;
+    aaeStatusReply @32 :AaeStatusReply;
+    aaeExchange @33 :AaeExchangeRequest;
+    aaeExchangeReply @34 :AaeExchangeReply;
+    aaeRootEqual @35 :Void;
   }
 
   # Set by nodes on every message they send (0 from clients and older
@@ -271,4 +285,102 @@ struct RingInfo {
   members @3 :List(Member);
   defaultBucket @4 :BucketInfo;
   buckets @5 :List(BucketInfo);
+}
+
+# Anti-entropy: every exchange request names a partition's tree with its
+# shape (1 = 256 branches x 256 segments of 64-bit hashes) and hash version
+# (1); a replica with another shape or version, or whose tree is still being
+# built, answers with a non-ok status.
+struct AaeRootRequest {
+  partition @0 :UInt32;
+  shape @1 :UInt16;
+  hashVersion @2 :UInt16;
+  # The initiator's top hash: the XOR of its 256 branch hashes. When the
+  # responder's is the same it answers aaeRootEqual (Void), else
+  # aaeRootReply.
+  top @3 :UInt64;
+}
+
+struct AaeRootReply {
+  status @0 :ReplyStatus;
+  # The responder's 256 branch hashes (empty with a non-ok status).
+  branches @1 :List(UInt64);
+}
+
+struct AaeBranchRequest {
+  partition @0 :UInt32;
+  shape @1 :UInt16;
+  hashVersion @2 :UInt16;
+  # Branch numbers (0..255), at most 256.
+  branches @3 :List(UInt32);
+}
+
+struct AaeBranchReply {
+  status @0 :ReplyStatus;
+  # 256 segment hashes per requested branch, in the order asked.
+  segments @1 :List(UInt64);
+}
+
+struct AaeKeysRequest {
+  partition @0 :UInt32;
+  shape @1 :UInt16;
+  hashVersion @2 :UInt16;
+  # Segment numbers (branch * 256 + segment in branch), at most 128.
+  segments @3 :List(UInt32);
+}
+
+# One key of a segment as the responder's index holds it.
+struct AaeKeyEntry {
+  segment @0 :UInt32;
+  bucket @1 :Data;
+  key @2 :Data;
+  leaf @3 :UInt64;
+  clock @4 :List(VvEntry);
+}
+
+struct AaeKeysReply {
+  status @0 :ReplyStatus;
+  keys @1 :List(AaeKeyEntry);
+}
+
+struct AaeStatusRequest {
+  # Also recompute each tree's root from the stored objects.
+  verify @0 :Bool;
+}
+
+struct AaePartitionStatus {
+  partition @0 :UInt32;
+  # "trusted" or "building".
+  state @1 :Text;
+  root @2 :UInt64;
+  verified @3 :Bool;
+  recomputed @4 :UInt64;
+  # Wall-clock microseconds of the last exchange; 0 = none since start.
+  lastExchangeUs @5 :Int64;
+  lastPeer @6 :Text;
+  lastResult @7 :Text;
+  keysRepaired @8 :UInt64;
+  bytesSent @9 :UInt64;
+}
+
+struct AaeStatusReply {
+  status @0 :ReplyStatus;
+  node @1 :Text;
+  enabled @2 :Bool;
+  partitions @3 :List(AaePartitionStatus);
+}
+
+struct AaeExchangeRequest {
+  partition @0 :UInt32;
+  # Empty: the partition's next peer in turn.
+  peer @1 :Text;
+}
+
+struct AaeExchangeReply {
+  status @0 :ReplyStatus;
+  peer @1 :Text;
+  segmentsDiffering @2 :UInt64;
+  keysDiffering @3 :UInt64;
+  keysRepaired @4 :UInt64;
+  bytes @5 :UInt64;
 }

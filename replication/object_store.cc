@@ -24,8 +24,13 @@ Result<std::optional<Object>> ObjectStore::Get(uint32_t partition, std::string_v
 Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_view key,
                         const Object& object) {
   WriteBatch batch;
-  batch.Put(ObjectKey(partition, bucket, key), EncodeRecord(EncodeObject(object)));
-  return storage_->Write(batch, sync_);
+  const std::string body = EncodeObject(object);
+  batch.Put(ObjectKey(partition, bucket, key), EncodeRecord(body));
+  if (observer_ == nullptr) return storage_->Write(batch, sync_);
+  RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, bucket, key, object, body, &batch));
+  Status st = storage_->Write(batch, sync_);
+  observer_->Finish(st.ok());
+  return st;
 }
 
 }  // namespace ringkv

@@ -1,7 +1,8 @@
 // ObjectStore: a node's objects on its Storage, as object records keyed by
 // partition (storage/keys.h, storage/record.h; docs/storage-format.md).
 //
-// Each Put is one atomic WriteBatch. Not thread-safe: owned by the node's
+// Each Put is one atomic WriteBatch, holding the object's record and what
+// the write observer adds to it. Not thread-safe: owned by the node's
 // loop.
 #pragma once
 
@@ -11,6 +12,7 @@
 
 #include "causality/object.h"
 #include "common/status.h"
+#include "replication/object_write_observer.h"
 #include "storage/storage.h"
 
 namespace ringkv {
@@ -27,9 +29,14 @@ class ObjectStore {
   Status Put(uint32_t partition, std::string_view bucket, std::string_view key,
              const Object& object);
 
+  // Every later Put stages its batch through `observer` (null: none); it
+  // must outlive the store or be reset first.
+  void set_observer(ObjectWriteObserver* observer) { observer_ = observer; }
+
  private:
   Storage* storage_;
   bool sync_;
+  ObjectWriteObserver* observer_ = nullptr;
 };
 
 }  // namespace ringkv

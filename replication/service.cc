@@ -82,9 +82,13 @@ Service::~Service() = default;
 
 Status Service::Start() {
   RINGKV_RETURN_IF_ERROR(hints_->Load());
-  handoff_->Start();
+  if (options_.deliver_hints) handoff_->Start();
   if (gossiper_) gossiper_->Start();
   return Status::OK();
+}
+
+void Service::SetObjectWriteObserver(ObjectWriteObserver* observer) {
+  store_->set_observer(observer);
 }
 
 const std::map<NodeId, uint64_t>& Service::HintCounts() const { return hints_->counts(); }
@@ -195,6 +199,8 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
                         requests_->RecordPut(start_us, r.status);
                         respond(std::move(r));
                       });
+  } else if (extra_client_ && !IsReply(request.body) && !IsOneWay(request.body)) {
+    extra_client_(request.body, deadline, std::move(respond));
   } else {
     respond(ErrorReply{Status::InvalidArgument("not a client request")});
   }

@@ -43,6 +43,9 @@ struct ServiceOptions {
   bool sync_writes = false;
   // Pace of hinted handoff (replication/hinted_handoff.h).
   double hint_rate_per_sec = 2000;
+  // Off: hints are still stored but never handed back (tests of the other
+  // repair paths, anti-entropy).
+  bool deliver_hints = true;
   // Members' addresses ("host:port"), handed to clients that ask for the
   // ring so they can route requests themselves.
   std::map<NodeId, std::string> addresses;
@@ -83,6 +86,7 @@ class Coordinator;
 class HintStore;
 class HintedHandoff;
 class ObjectStore;
+class ObjectWriteObserver;
 class Replica;
 class RequestMetrics;
 
@@ -101,6 +105,13 @@ class Service {
   // exactly once, on the loop, possibly before this returns; after the
   // request's deadline at the latest.
   void HandleClientRequest(Message request, std::function<void(Message)> reply);
+
+  // Client requests of a type the service itself does not answer go to
+  // `handler` (components built beside it: anti-entropy's admin requests),
+  // with their monotonic deadline; without one they get an ErrorReply.
+  using ClientHandler =
+      std::function<void(MessageBody& body, int64_t deadline_us, PeerRpc::Respond respond)>;
+  void SetClientHandler(ClientHandler handler) { extra_client_ = std::move(handler); }
 
   // A message that arrived from another node through the Transport.
   void OnPeerMessage(Message message);
@@ -123,6 +134,12 @@ class Service {
   Membership& membership() { return membership_; }
   // Null when failure_detection is off.
   const Gossiper* gossiper() const { return gossiper_.get(); }
+  // Who this node believes up (gossip and transport combined).
+  const Liveness& liveness() const { return *env_.liveness; }
+  // This node's replica: the causal merge every repair goes through.
+  Replica& replica() { return *replica_; }
+  // Every later object write is staged through `observer` (null: none).
+  void SetObjectWriteObserver(ObjectWriteObserver* observer);
 
  private:
   // The monotonic deadline of a client request, counted from now.
@@ -158,6 +175,7 @@ class Service {
   Counter* invalid_peer_requests_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HintedHandoff> handoff_;
+  ClientHandler extra_client_;
 };
 
 }  // namespace ringkv

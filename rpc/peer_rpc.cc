@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "proto/codec.h"
+#include "proto/frame.h"
 #include "proto/request_limits.h"
 
 namespace ringkv {
@@ -66,7 +67,9 @@ void PeerRpc::Send(const NodeId& to, uint64_t id, uint32_t timeout_ms, MessageBo
     });
     return;
   }
-  transport_->Send(to, EncodeMessage(m));
+  std::string bytes = EncodeMessage(m);
+  if (sent_observer_) sent_observer_(m.body, bytes.size() + kFrameHeaderSize);
+  transport_->Send(to, std::move(bytes));
 }
 
 PeerRpc::CallId PeerRpc::Call(const NodeId& to, MessageBody body, int64_t deadline_us,

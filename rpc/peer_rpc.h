@@ -113,6 +113,12 @@ class PeerRpc {
   // Sends a one-way message.
   void Post(const NodeId& to, MessageBody body);
 
+  // Told the body and frame size (header included) of every message sent to
+  // another node, requests, replies and one-way alike, so a protocol can
+  // count its own bytes (anti-entropy's). One observer; null clears it.
+  using SentObserver = std::function<void(const MessageBody&, size_t frame_bytes)>;
+  void set_sent_observer(SentObserver observer) { sent_observer_ = std::move(observer); }
+
   // Everything the Transport delivers to this node.
   void OnMessage(Message&& message);
 
@@ -175,6 +181,7 @@ class PeerRpc {
   std::vector<std::function<void(const Request&, MessageBody&, Respond)>> handlers_;
   std::vector<std::function<void(const NodeId&, MessageBody&)>> listeners_;
   Counters counters_;
+  SentObserver sent_observer_;
   Counter* late_replies_metric_;
   Counter* expired_metric_;
   Counter* invalid_metric_;

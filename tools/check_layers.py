@@ -43,10 +43,12 @@ LAYERS = {
     "storage": ["common"],
     "ring": ["rpc", "proto", "causality", "common"],
     "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
+    "antientropy": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
-    "node": ["replication", "merge", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "tools": ["node", "client", "replication", "merge", "ring", "storage", "rpc", "proto",
-              "causality", "common"],
+    "node": ["antientropy", "replication", "merge", "ring", "storage", "rpc", "proto",
+             "causality", "common"],
+    "tools": ["node", "antientropy", "client", "replication", "merge", "ring", "storage", "rpc",
+              "proto", "causality", "common"],
 }
 
 # Public header -> the folders it (and what it includes of its own folder)

@@ -318,6 +318,12 @@ int main(int argc, char** argv) {
       {"--request-timeout-ms", "nodes' deadline of a request that carries none (default 5000)",
        CLI::Range(1u, 3'600'000u)},
       {"--plugins", "nodes' merge plugin directory (docs/plugins.md)", CLI::ExistingDirectory},
+      {"--aae", "nodes' active anti-entropy, on or off (default on)",
+       CLI::IsMember({"on", "off"})},
+      {"--aae-interval-ms", "nodes' time between two anti-entropy exchanges (default 2000)",
+       CLI::Range(10u, 3'600'000u)},
+      {"--hinted-handoff", "nodes hand hints back, on or off (default on)",
+       CLI::IsMember({"on", "off"})},
   };
   std::vector<std::pair<std::string, CLI::Option*>> node_flag_opts;
   std::map<std::string, std::string> node_flag_values;

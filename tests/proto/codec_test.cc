@@ -115,6 +115,27 @@ std::vector<Message> AllMessages() {
   ring.default_bucket = {"", 3, 2, 2, "siblings"};
   ring.buckets = {{"sessions", 3, 1, 1, "lww"}};
   all.push_back(With(ring));
+  all.push_back(With(AaeRootRequest{5, 1, 1, 0xfedcba9876543210ULL}));
+  all.push_back(With(AaeRootEqual{}));
+  all.push_back(With(AaeRootReply{Status::OK(), std::vector<uint64_t>(256, 7)}));
+  all.push_back(With(AaeRootReply{Status::Unavailable("tree not built yet"), {}}));
+  all.push_back(With(AaeBranchRequest{5, 1, 1, {0, 17, 255}}));
+  all.push_back(With(AaeBranchReply{Status::OK(), std::vector<uint64_t>(512, 9)}));
+  all.push_back(With(AaeKeysRequest{5, 1, 1, {65535, 3}}));
+  all.push_back(With(AaeKeysReply{
+      Status::OK(),
+      {{3, binary, "k", 0x1234, VersionVector({{Actor{"n1", 7}, 2}, {Actor{"n2", 1}, 5}})},
+       {65535, "b", binary, 0, VersionVector()}}}));
+  all.push_back(With(AaeStatusRequest{true}));
+  AaeStatusReply aae_status;
+  aae_status.node = "n1";
+  aae_status.enabled = true;
+  aae_status.partitions = {{3, "trusted", 0xabc, true, 0xabc, 1'700'000'000'000'000, "n2",
+                            "equal", 4, 1234},
+                           {4, "building", 0, false, 0, 0, "", "", 0, 0}};
+  all.push_back(With(aae_status));
+  all.push_back(With(AaeExchangeRequest{3, "n2"}));
+  all.push_back(With(AaeExchangeReply{Status::Busy("an exchange is running"), "n3", 1, 2, 3, 4}));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
   all.push_back(With(PeerHello{"n2", std::string(32, '\x01')}));

@@ -87,6 +87,7 @@ void SimCluster::StartService(int i) {
   so.hint_rate_per_sec = options_.hint_rate_per_sec;
   config.object_cache_bytes = options_.object_cache_bytes;
   config.generation_floor = n.generation + 1;
+  config.aae = options_.aae;
   NodeEnv env;
   env.clock = n.clock.get();
   env.scheduler = n.scheduler.get();

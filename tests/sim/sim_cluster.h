@@ -67,6 +67,12 @@ struct ClusterOptions {
   size_t object_cache_bytes = size_t{32} << 20;
   // Every node loses its timers (a scheduler that never fires).
   bool lose_timers = false;
+  // Active anti-entropy; off unless a test turns it on.
+  aae::AntiEntropyOptions aae = [] {
+    aae::AntiEntropyOptions o;
+    o.enabled = false;
+    return o;
+  }();
 };
 
 class SimCluster {

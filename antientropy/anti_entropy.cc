@@ -1,0 +1,364 @@
+#include "antientropy/anti_entropy.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "antientropy/hashing.h"
+
+namespace ringkv::aae {
+namespace {
+
+enum ResultLabel { kEqual = 0, kRepaired = 1, kUnrepaired = 2, kError = 3 };
+constexpr const char* kResultNames[] = {"equal", "repaired", "unrepaired", "error"};
+
+ExchangeLimits LimitsOf(const AntiEntropyOptions& o) {
+  ExchangeLimits limits;
+  limits.confirm_pause_us = o.confirm_pause_us > 0
+                                ? o.confirm_pause_us
+                                : std::clamp<int64_t>(o.interval_us / 4, 1000, 500'000);
+  limits.step_timeout_us = o.step_timeout_us;
+  limits.max_segments = o.max_segments;
+  return limits;
+}
+
+}  // namespace
+
+AntiEntropy::AntiEntropy(AntiEntropyOptions options, Service* service, Storage* storage,
+                         Clock* clock, Scheduler* scheduler, Random* random,
+                         MetricsRegistry* metrics)
+    : options_(std::move(options)),
+      service_(service),
+      storage_(storage),
+      clock_(clock),
+      scheduler_(scheduler),
+      random_(random),
+      objects_(options_.repair_objects_per_sec, std::max(1.0, options_.repair_objects_per_sec)),
+      bytes_(options_.repair_bytes_per_sec, std::max(1.0, options_.repair_bytes_per_sec)),
+      partitions_(service->ring().partitions()) {
+  options_.trees.partitions = service->ring().partitions();
+  options_.trees.sync = service->options().sync_writes;
+  trees_ = std::make_unique<Trees>(options_.trees, storage_, scheduler_, metrics);
+  for (int r = 0; r < 4; ++r) {
+    exchanges_[r] = metrics->AddCounter("ringkv_aae_exchanges_total",
+                                        "Anti-entropy exchanges this node started, by result.",
+                                        {{"result", kResultNames[r]}});
+  }
+  segments_differing_ = metrics->AddCounter(
+      "ringkv_aae_segments_differing_total",
+      "Segments found different (twice) in this node's exchanges.");
+  keys_differing_ = metrics->AddCounter("ringkv_aae_keys_differing_total",
+                                        "Keys found different in this node's exchanges.");
+  keys_repaired_ = metrics->AddCounter(
+      "ringkv_aae_keys_repaired_total",
+      "Keys this node's exchanges changed, here or on the peer.");
+  repair_failures_ = metrics->AddCounter(
+      "ringkv_aae_repair_failures_total",
+      "Differing keys an exchange could not repair (peer error, timeout, storage error).");
+  sent_tree_ = metrics->AddCounter("ringkv_aae_sent_bytes_total",
+                                   "Frame bytes this node sent in exchanges, by stage.",
+                                   {{"stage", "tree"}});
+  sent_keys_ = metrics->AddCounter("ringkv_aae_sent_bytes_total",
+                                   "Frame bytes this node sent in exchanges, by stage.",
+                                   {{"stage", "keys"}});
+  repair_bytes_ = metrics->AddCounter(
+      "ringkv_aae_repair_bytes_total",
+      "Frame bytes of the object reads and writes of this node's repairs, both directions.");
+  refused_ = metrics->AddCounter(
+      "ringkv_aae_requests_refused_total",
+      "Exchange requests from peers refused (tree not trusted, wrong shape, bad arguments).");
+}
+
+AntiEntropy::~AntiEntropy() {
+  *alive_ = false;
+  exchange_.reset();
+  if (tick_ != 0) scheduler_->Cancel(tick_);
+  if (verify_timer_ != 0) scheduler_->Cancel(verify_timer_);
+  service_->SetClientHandler(nullptr);
+  if (options_.enabled) {
+    service_->SetObjectWriteObserver(nullptr);
+    service_->rpc().set_sent_observer(nullptr);
+  }
+}
+
+Status AntiEntropy::Start() {
+  service_->SetClientHandler([this](MessageBody& body, int64_t deadline_us,
+                                    PeerRpc::Respond respond) {
+    HandleAdmin(body, deadline_us, std::move(respond));
+  });
+  if (!options_.enabled) return Trees::MarkIndexIncomplete(storage_);
+  RINGKV_RETURN_IF_ERROR(trees_->Open());
+  service_->SetObjectWriteObserver(trees_.get());
+  service_->rpc().set_sent_observer(
+      [this](const MessageBody& body, size_t bytes) { CountSent(body, bytes); });
+  ServePeers();
+  ScheduleTick();
+  ScheduleVerify();
+  return Status::OK();
+}
+
+Status AntiEntropy::Stop() {
+  if (!options_.enabled || stopped_) return Status::OK();
+  stopped_ = true;
+  exchange_.reset();
+  return trees_->Save();
+}
+
+void AntiEntropy::CountSent(const MessageBody& body, size_t bytes) {
+  if (std::holds_alternative<AaeRootRequest>(body) || std::holds_alternative<AaeRootReply>(body) ||
+      std::holds_alternative<AaeRootEqual>(body) ||
+      std::holds_alternative<AaeBranchRequest>(body) ||
+      std::holds_alternative<AaeBranchReply>(body)) {
+    sent_tree_->Add(bytes);
+  } else if (std::holds_alternative<AaeKeysRequest>(body) ||
+             std::holds_alternative<AaeKeysReply>(body)) {
+    sent_keys_->Add(bytes);
+  }
+}
+
+std::vector<NodeId> AntiEntropy::PeersOf(uint32_t partition) const {
+  const Ring& ring = service_->ring();
+  std::vector<NodeId> peers;
+  for (const NodeId& n : ring.PlacementForPartition(partition, ring.n()).primaries) {
+    if (n != service_->options().self) peers.push_back(n);
+  }
+  return peers;
+}
+
+bool AntiEntropy::IsPrimary(uint32_t partition) const {
+  const Ring& ring = service_->ring();
+  if (partition >= ring.partitions()) return false;
+  const auto primaries = ring.PlacementForPartition(partition, ring.n()).primaries;
+  return std::find(primaries.begin(), primaries.end(), service_->options().self) !=
+         primaries.end();
+}
+
+Result<const HashTree*> AntiEntropy::TreeFor(uint32_t partition, uint32_t shape,
+                                             uint32_t hash_version) {
+  if (shape != kShape || hash_version != kHashVersion) {
+    return Status::InvalidArgument("tree shape " + std::to_string(shape) + "/" +
+                                   std::to_string(hash_version) + " is not this node's " +
+                                   std::to_string(kShape) + "/" + std::to_string(kHashVersion));
+  }
+  if (!IsPrimary(partition)) {
+    return Status::InvalidArgument("not a replica of partition " + std::to_string(partition));
+  }
+  const HashTree* tree = trees_->Trusted(partition);
+  if (tree == nullptr) return Status::Unavailable("tree not built yet");
+  return tree;
+}
+
+void AntiEntropy::ServePeers() {
+  PeerRpc& rpc = service_->rpc();
+  rpc.Serve<AaeRootRequest>([this](const PeerRpc::Request&, AaeRootRequest& req,
+                                   PeerRpc::Respond respond) {
+    AaeRootReply reply;
+    Result<const HashTree*> tree = TreeFor(req.partition, req.shape, req.hash_version);
+    if (!tree.ok()) {
+      refused_->Increment();
+      reply.status = tree.status();
+    } else if ((*tree)->top() == req.top) {
+      return respond(AaeRootEqual{});
+    } else {
+      reply.branches.assign((*tree)->branches().begin(), (*tree)->branches().end());
+    }
+    respond(std::move(reply));
+  });
+  rpc.Serve<AaeBranchRequest>([this](const PeerRpc::Request&, AaeBranchRequest& req,
+                                     PeerRpc::Respond respond) {
+    AaeBranchReply reply;
+    Result<const HashTree*> tree = TreeFor(req.partition, req.shape, req.hash_version);
+    const bool bad = req.branches.size() > kBranches ||
+                     std::any_of(req.branches.begin(), req.branches.end(),
+                                 [](uint32_t b) { return b >= kBranches; });
+    if (!tree.ok() || bad) {
+      refused_->Increment();
+      reply.status = tree.ok() ? Status::InvalidArgument("bad branch list") : tree.status();
+    } else {
+      reply.segments.reserve(req.branches.size() * kSegmentsPerBranch);
+      for (uint32_t b : req.branches) (*tree)->AppendSegments(b, &reply.segments);
+    }
+    respond(std::move(reply));
+  });
+  rpc.Serve<AaeKeysRequest>([this](const PeerRpc::Request&, AaeKeysRequest& req,
+                                   PeerRpc::Respond respond) {
+    AaeKeysReply reply;
+    Result<const HashTree*> tree = TreeFor(req.partition, req.shape, req.hash_version);
+    const bool bad = req.segments.size() > options_.max_segments ||
+                     std::any_of(req.segments.begin(), req.segments.end(),
+                                 [](uint32_t s) { return s >= kSegments; });
+    if (!tree.ok() || bad) {
+      refused_->Increment();
+      reply.status = tree.ok() ? Status::InvalidArgument("bad segment list") : tree.status();
+    } else {
+      std::sort(req.segments.begin(), req.segments.end());
+      req.segments.erase(std::unique(req.segments.begin(), req.segments.end()),
+                         req.segments.end());
+      reply.status = trees_->ReadSegments(req.partition, req.segments, &reply.keys);
+      if (!reply.status.ok()) reply.keys.clear();
+    }
+    respond(std::move(reply));
+  });
+}
+
+void AntiEntropy::ScheduleTick() {
+  // Up to a fifth of jitter, so that nodes started together drift apart.
+  const int64_t jitter =
+      static_cast<int64_t>(random_->NextDouble() * static_cast<double>(options_.interval_us) / 5);
+  tick_ = scheduler_->RunAfter(options_.interval_us + jitter, [this] {
+    tick_ = 0;
+    Tick();
+    ScheduleTick();
+  });
+}
+
+void AntiEntropy::Tick() {
+  if (exchange_ || stopped_) return;
+  const uint32_t q = service_->ring().partitions();
+  for (uint32_t tries = 0; tries < q; ++tries) {
+    const uint32_t p = next_partition_++ % q;
+    if (!IsPrimary(p) || trees_->Trusted(p) == nullptr) continue;
+    std::vector<NodeId> peers = PeersOf(p);
+    std::erase_if(peers, [this](const NodeId& n) { return !service_->liveness().IsUp(n); });
+    if (peers.empty()) continue;
+    const NodeId peer = peers[partitions_[p].next_peer++ % peers.size()];
+    Run(p, peer, nullptr);
+    return;
+  }
+}
+
+void AntiEntropy::ScheduleVerify() {
+  const uint32_t q = std::max<uint32_t>(1, service_->ring().partitions());
+  verify_timer_ = scheduler_->RunAfter(std::max<int64_t>(1, options_.verify_interval_us / q), [this] {
+    verify_timer_ = 0;
+    const uint32_t q = service_->ring().partitions();
+    if (q > 0) trees_->Verify(next_verify_++ % q);
+    ScheduleVerify();
+  });
+}
+
+void AntiEntropy::ExchangeNow(uint32_t partition, const NodeId& peer,
+                              std::function<void(AaeExchangeReply)> done) {
+  AaeExchangeReply reply;
+  if (!options_.enabled || stopped_) {
+    reply.status = Status::Unavailable("anti-entropy is off on this node");
+  } else if (!IsPrimary(partition)) {
+    reply.status = Status::InvalidArgument("this node is not a replica of partition " +
+                                           std::to_string(partition));
+  } else if (exchange_) {
+    reply.status = Status::Busy("an exchange is running (partition " +
+                                std::to_string(exchange_->partition()) + " with " +
+                                exchange_->peer() + ")");
+  }
+  std::vector<NodeId> peers = PeersOf(partition);
+  if (reply.status.ok() && !peer.empty() &&
+      std::find(peers.begin(), peers.end(), peer) == peers.end()) {
+    reply.status = Status::InvalidArgument(peer + " is not another replica of partition " +
+                                           std::to_string(partition));
+  }
+  if (reply.status.ok() && peers.empty()) {
+    reply.status = Status::InvalidArgument("partition has no other replica");
+  }
+  if (!reply.status.ok()) return done(std::move(reply));
+  Run(partition, peer.empty() ? peers[partitions_[partition].next_peer++ % peers.size()] : peer,
+      std::move(done));
+}
+
+void AntiEntropy::Run(uint32_t partition, const NodeId& peer,
+                      std::function<void(AaeExchangeReply)> done) {
+  const int64_t started = clock_->WallMicros();
+  ExchangeEnv env{&service_->rpc(), trees_.get(), &service_->replica(), &service_->membership(),
+                  clock_, scheduler_, &objects_, &bytes_};
+  exchange_ = std::make_unique<Exchange>(
+      env, LimitsOf(options_), partition, peer,
+      [this, alive = alive_, started, done = std::move(done)](ExchangeResult result) mutable {
+        // Not from inside the exchange's own call stack: this destroys it.
+        scheduler_->RunAfter(0, [this, alive, result = std::move(result), started,
+                                 done = std::move(done)]() mutable {
+          if (*alive) Finished(std::move(result), started, std::move(done));
+        });
+      });
+  exchange_->Start();
+}
+
+void AntiEntropy::Finished(ExchangeResult result, int64_t started_wall_us,
+                           std::function<void(AaeExchangeReply)> done) {
+  const uint32_t p = exchange_->partition();
+  const NodeId peer = exchange_->peer();
+  exchange_.reset();
+  PartitionState& state = partitions_[p];
+  state.last_exchange_us = started_wall_us;
+  state.last_peer = peer;
+  state.keys_repaired += result.keys_repaired;
+  state.bytes_sent += result.bytes;
+  segments_differing_->Add(result.segments_differing);
+  keys_differing_->Add(result.keys_differing);
+  keys_repaired_->Add(result.keys_repaired);
+  repair_failures_->Add(result.repair_failures);
+  repair_bytes_->Add(result.bytes_repair);
+  ResultLabel label = kError;
+  if (!result.status.ok()) {
+    state.last_result = "error: " + result.status.ToString();
+  } else if (result.keys_differing == 0) {
+    label = kEqual;
+    state.last_result = "equal";
+  } else {
+    label = result.repair_failures == 0 ? kRepaired : kUnrepaired;
+    state.last_result = "repaired " + std::to_string(result.keys_repaired) + " of " +
+                        std::to_string(result.keys_differing) + " keys";
+  }
+  exchanges_[label]->Increment();
+  if (result.clean()) last_clean_[{p, peer}] = started_wall_us;
+  if (done) {
+    AaeExchangeReply reply;
+    reply.status = result.status;
+    reply.peer = peer;
+    reply.segments_differing = result.segments_differing;
+    reply.keys_differing = result.keys_differing;
+    reply.keys_repaired = result.keys_repaired;
+    reply.bytes = result.bytes;
+    done(std::move(reply));
+  }
+}
+
+AaeStatusReply AntiEntropy::StatusReport(bool verify) {
+  AaeStatusReply reply;
+  reply.node = service_->options().self;
+  reply.enabled = options_.enabled;
+  if (!options_.enabled) return reply;
+  for (uint32_t p = 0; p < trees_->partitions(); ++p) {
+    if (!IsPrimary(p)) continue;
+    AaePartitionStatus s;
+    s.partition = p;
+    s.state = trees_->trusted(p) ? "trusted" : "building";
+    const HashTree* tree = trees_->Current(p);
+    s.root = tree != nullptr ? tree->top() : 0;
+    if (verify) {
+      Result<HashTree> fresh = trees_->Recompute(p);
+      if (fresh.ok()) {
+        s.verified = true;
+        s.recomputed = fresh->top();
+      }
+    }
+    const PartitionState& st = partitions_[p];
+    s.last_exchange_us = st.last_exchange_us;
+    s.last_peer = st.last_peer;
+    s.last_result = st.last_result;
+    s.keys_repaired = st.keys_repaired;
+    s.bytes_sent = st.bytes_sent;
+    reply.partitions.push_back(std::move(s));
+  }
+  return reply;
+}
+
+void AntiEntropy::HandleAdmin(MessageBody& body, int64_t, PeerRpc::Respond respond) {
+  if (auto* status = std::get_if<AaeStatusRequest>(&body)) {
+    respond(StatusReport(status->verify));
+  } else if (auto* exchange = std::get_if<AaeExchangeRequest>(&body)) {
+    ExchangeNow(exchange->partition, exchange->peer,
+                [respond = std::move(respond)](AaeExchangeReply r) { respond(std::move(r)); });
+  } else {
+    respond(ErrorReply{Status::InvalidArgument("not a client request")});
+  }
+}
+
+}  // namespace ringkv::aae

@@ -1,0 +1,49 @@
+#include "antientropy/hashing.h"
+
+#include <xxhash.h>
+
+#include <string>
+
+#include "causality/object_codec.h"
+
+namespace ringkv::aae {
+namespace {
+
+constexpr uint64_t kSegmentSeed = 0x5a3c9e1f0b7d2468ULL;
+constexpr uint64_t kLeafSeed = 0x1f2e3d4c5b6a7988ULL;
+
+void AppendVarint32(std::string* out, uint32_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+uint32_t SegmentOf(std::string_view bucket, std::string_view key) {
+  std::string in;
+  in.reserve(5 + bucket.size() + key.size());
+  AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
+  in.append(bucket);
+  in.append(key);
+  return static_cast<uint32_t>(XXH3_64bits_withSeed(in.data(), in.size(), kSegmentSeed) >> 48);
+}
+
+uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
+                std::string_view body) {
+  std::string in;
+  const std::string context = EncodeContext(clock, bucket, key);
+  in.reserve(18 + bucket.size() + key.size() + context.size());
+  AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
+  in.append(bucket);
+  AppendVarint32(&in, static_cast<uint32_t>(key.size()));
+  in.append(key);
+  in.append(context);
+  const uint64_t digest = XXH3_64bits(body.data(), body.size());
+  for (int i = 0; i < 8; ++i) in.push_back(static_cast<char>(digest >> (8 * i)));
+  return XXH3_64bits_withSeed(in.data(), in.size(), kLeafSeed);
+}
+
+}  // namespace ringkv::aae

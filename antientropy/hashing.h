@@ -1,0 +1,38 @@
+// The hashes of anti-entropy trees (docs/anti-entropy.md). Which segment a
+// key falls in and what its leaf is are fixed by the tree's shape and hash
+// version: replicas compare trees only when both numbers match, so a change
+// here needs a new version. DO NOT CHANGE the seeds or input layouts.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "causality/object.h"
+
+namespace ringkv::aae {
+
+// 256 branches x 256 segments of 64-bit hashes.
+inline constexpr uint32_t kShape = 1;
+inline constexpr uint32_t kHashVersion = 1;
+inline constexpr uint32_t kBranches = 256;
+inline constexpr uint32_t kSegmentsPerBranch = 256;
+inline constexpr uint32_t kSegments = kBranches * kSegmentsPerBranch;
+
+// The key's segment: the top 16 bits of XXH3-64 with the segment seed over
+// varint32(len(bucket)) bucket key. A seed of its own keeps it independent
+// of the ring position (seed 0), whose top bits pick the partition: with
+// those bits, a partition's keys would crowd into a few segments.
+uint32_t SegmentOf(std::string_view bucket, std::string_view key);
+
+inline uint32_t BranchOf(uint32_t segment) { return segment / kSegmentsPerBranch; }
+
+// The key's leaf: XXH3-64 with the leaf seed over
+//   varint32(len(bucket)) bucket varint32(len(key)) key
+//   canonical context (causality/object_codec.h EncodeContext)
+//   uint64le XXH3-64(body)
+// where `body` is the object's canonical encoding. Equal objects give equal
+// leaves on every replica; a tombstone is hashed like any other object.
+uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
+                std::string_view body);
+
+}  // namespace ringkv::aae

@@ -1,0 +1,32 @@
+// ObjectWriteObserver: a hook on every object write of a node, for state
+// that must stay exactly in step with the objects (the anti-entropy index
+// and trees, docs/anti-entropy.md). The replication layer knows only this
+// interface; node/ hands the ObjectStore an implementation.
+//
+// For each write, Stage adds the observer's rows to the object's batch, so
+// they commit atomically with it; Finish then says whether the batch was
+// written, so in-memory state changes exactly once per committed write.
+// Stage and Finish come in pairs, one write at a time, on the node's loop.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "causality/object.h"
+#include "common/status.h"
+#include "storage/storage.h"
+
+namespace ringkv {
+
+class ObjectWriteObserver {
+ public:
+  virtual ~ObjectWriteObserver() = default;
+  // `body` is the object's canonical encoding, as stored in its record. An
+  // error aborts the write (Finish is not called).
+  virtual Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
+                       const Object& object, std::string_view body, WriteBatch* batch) = 0;
+  // After Storage::Write of the staged batch returned.
+  virtual void Finish(bool committed) = 0;
+};
+
+}  // namespace ringkv
