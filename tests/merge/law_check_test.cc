@@ -40,6 +40,7 @@ TEST(LawCheckTest, AnLwwThatBreaksTiesByArgumentOrderIsRefusedAsNotCommutative) 
   // The counterexample: two values with one timestamp.
   EXPECT_NE(st.message().find("merge(a, b) = "), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("with a = "), std::string::npos) << st.message();
+  std::printf("%s\n", st.message().c_str());
 }
 
 TEST(LawCheckTest, APluginThatCrashesIsRefusedAndThisProcessGoesOn) {
