@@ -45,10 +45,11 @@ LAYERS = {
     "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
     "antientropy": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
-    "node": ["antientropy", "replication", "merge", "ring", "storage", "rpc", "proto",
+    "http": ["client", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "node": ["http", "antientropy", "replication", "merge", "ring", "storage", "rpc", "proto",
              "causality", "common"],
-    "tools": ["node", "antientropy", "client", "replication", "merge", "ring", "storage", "rpc",
-              "proto", "causality", "common"],
+    "tools": ["node", "http", "antientropy", "client", "replication", "merge", "ring", "storage",
+              "rpc", "proto", "causality", "common"],
 }
 
 # Public header -> the folders it (and what it includes of its own folder)
