@@ -7,11 +7,13 @@
 // so that replicas converge whatever order they meet in.
 //
 // Built in: "siblings" (Sync: concurrent writes stay as siblings, the
-// default) and "lww" (MergeLww: the latest-stamped write). Merge plugins
-// will be more implementations. Implementations are stateless and
-// immutable: safe from any thread.
+// default) and "lww" (MergeLww: the latest-stamped write); merge plugins
+// (merge/) are more implementations, found through a ResolverCatalog. The
+// built-ins are stateless and immutable: safe from any thread; a plugin's
+// resolver belongs to its node's loop.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +33,18 @@ class Resolver {
   // The state after the coordinator applied a client's write: `updated` is
   // update(local, ...) of causality.md; `local` what was stored before.
   virtual Object AfterUpdate(const Object* local, Object updated) const = 0;
+};
+
+// Resolvers beyond the built-ins (merge plugins, "merge:<name>"), found by
+// name. A node's assembly hands one to its bucket table (replication/
+// bucket.h); what it returns lives as long as the catalog.
+class ResolverCatalog {
+ public:
+  virtual ~ResolverCatalog() = default;
+  // The resolver called `name`, if its code is the pinned one: `version`
+  // (0: any) and a SHA-256 starting with `sha256_prefix` (empty: any).
+  virtual const Resolver* Find(std::string_view name, uint32_t version,
+                               std::string_view sha256_prefix) const = 0;
 };
 
 // The built-in resolver called `name`, or null.

@@ -465,7 +465,8 @@ Result<PutResult> PutResultFrom(const MessageBody& body, std::string_view bucket
   const auto* reply = std::get_if<PutReply>(&body);
   if (reply == nullptr) return ReplyError(body, "put");
   if (!reply->status.ok()) return reply->status;
-  return PutResult{EncodeContext(reply->object.context, bucket, key)};
+  return PutResult{EncodeContext(reply->object.context, bucket, key),
+                   static_cast<uint32_t>(reply->object.Values().size())};
 }
 
 Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,

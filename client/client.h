@@ -60,6 +60,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -131,6 +132,25 @@ struct GetResult {
 struct PutResult {
   // The context after the write: it covers the value just written.
   std::string context;
+  // Values the key held where the write was coordinated, after it: more
+  // than 1 when a write the context did not cover is stored beside it.
+  uint32_t values = 0;
+};
+
+// A resolver the application gives (as Voldemort's): the sibling values of
+// a read, in canonical order, made into the one value to keep. It must not
+// depend on the order of its argument.
+using SiblingResolver = std::function<std::string(const std::vector<std::string>& values)>;
+// A change: the key's values as read (empty when not found; several when
+// it has siblings) to the value to write.
+using UpdateFn = std::function<std::string(const std::vector<std::string>& current)>;
+
+struct UpdateOptions {
+  ReadOptions read;
+  // Its context is ignored: each write carries the context of its read.
+  WriteOptions write;
+  // Rounds of resolving a concurrent change before giving up (Busy).
+  uint32_t max_attempts = 8;
 };
 
 // How much longer than a request's deadline the client waits for the node's
@@ -162,6 +182,20 @@ class Client {
   // as a sibling.
   Result<PutResult> Delete(std::string_view bucket, std::string_view key,
                            const WriteOptions& options = {});
+  // Get, then, when the key has siblings, `resolve` them into one value and
+  // write it back with the read's context, so later reads see one value.
+  // The result holds the one value and the context after the write.
+  Result<GetResult> GetResolved(std::string_view bucket, std::string_view key,
+                                const SiblingResolver& resolve, const ReadOptions& read = {},
+                                const WriteOptions& write = {});
+  // Read, apply `fn`, write with the read's context. A write that lands
+  // beside a concurrent one (the key then holds several values) is settled
+  // by resolving: read again, `resolve` the values (fn is not applied
+  // again: its write is among them), write with that context; repeated
+  // while changes keep coming, up to options.max_attempts rounds (then
+  // Busy; nothing written is lost, it is a sibling).
+  Result<PutResult> Update(std::string_view bucket, std::string_view key, const UpdateFn& fn,
+                           const SiblingResolver& resolve, const UpdateOptions& options = {});
   // Asks a node to answer; returns its node id.
   Result<std::string> Ping(uint32_t timeout_ms = 0);
   // Asks the node at `address` (one of ClientOptions::nodes, else

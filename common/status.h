@@ -37,6 +37,9 @@ class [[nodiscard]] Status {
     kUnauthenticated = 10,
     // The request's token lacks the grant the request needs.
     kForbidden = 11,
+    // A write that would give its key more siblings than the bucket's cap
+    // (max_siblings, docs/limits.md "Siblings").
+    kTooManySiblings = 12,
   };
 
   Status() = default;
@@ -52,6 +55,7 @@ class [[nodiscard]] Status {
   static Status ObjectTooLarge(std::string msg) { return {Code::kObjectTooLarge, std::move(msg)}; }
   static Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
   static Status Forbidden(std::string msg) { return {Code::kForbidden, std::move(msg)}; }
+  static Status TooManySiblings(std::string msg) { return {Code::kTooManySiblings, std::move(msg)}; }
   // Rebuilds a status that arrived on the wire; unknown codes become kInternal.
   static Status FromWire(uint8_t code, std::string msg);
 
@@ -65,6 +69,7 @@ class [[nodiscard]] Status {
   bool IsObjectTooLarge() const { return code_ == Code::kObjectTooLarge; }
   bool IsUnauthenticated() const { return code_ == Code::kUnauthenticated; }
   bool IsForbidden() const { return code_ == Code::kForbidden; }
+  bool IsTooManySiblings() const { return code_ == Code::kTooManySiblings; }
   Code code() const { return code_; }
   const std::string& message() const { return msg_; }
   // "OK" or "<code name>: <message>".

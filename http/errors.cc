@@ -32,6 +32,8 @@ Response ErrorFromStatus(const Status& status) {
     }
     case Status::Code::kTimeout:
       return ErrorResponse(504, "timeout", status.message());
+    case Status::Code::kTooManySiblings:
+      return ErrorResponse(409, "too_many_siblings", status.message());
     default:
       return ErrorResponse(500, "internal", status.ToString());
   }
@@ -46,6 +48,7 @@ const char* ReasonPhrase(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 431: return "Request Header Fields Too Large";

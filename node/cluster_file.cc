@@ -51,25 +51,30 @@ Result<BucketProps> ReadBucketProps(const toml::table& table, const BucketProps&
   for (const auto& [key, node] : table) {
     const std::string_view k = key.str();
     if (k == "name") continue;
-    if (k != "n" && k != "r" && k != "w" && k != "resolver") {
+    const bool cap = k == "max_siblings" || k == "warn_siblings" || k == "plugin_version";
+    const bool text_value = k == "resolver" || k == "plugin_hash";
+    if (k != "n" && k != "r" && k != "w" && !text_value && !cap) {
       return Status::InvalidArgument(where + ": unknown bucket property '" + std::string(k) +
-                                     "' (expected resolver, n, r, w)");
+                                     "' (expected resolver, n, r, w, max_siblings, "
+                                     "warn_siblings, plugin_version, plugin_hash)");
     }
     const std::optional<int64_t> number = node.value_exact<int64_t>();
     const std::optional<std::string> text = node.value_exact<std::string>();
     std::optional<std::string> value;
-    if (k == "resolver") {
+    if (text_value) {
       if (text && text->find(',') == std::string::npos) value = text;
     } else if (number) {
       value = std::to_string(*number);
-    } else if (k != "n" && text && (*text == "one" || *text == "quorum" || *text == "all")) {
+    } else if (k != "n" && !cap && text && (*text == "one" || *text == "quorum" || *text == "all")) {
       value = text;
     }
     if (!value) {
       return Status::InvalidArgument(
           where + ": '" + std::string(k) + "' must be " +
-          (k == "resolver" ? "a resolver name"
-                           : k == "n" ? "an integer" : "an integer, \"one\", \"quorum\" or \"all\""));
+          (k == "resolver"       ? "a resolver name"
+           : k == "plugin_hash" ? "a string of hex digits"
+           : k == "n" || cap ? "an integer"
+                             : "an integer, \"one\", \"quorum\" or \"all\""));
     }
     if (!spec.empty()) spec += ",";
     spec += std::string(k) + "=" + *value;
@@ -92,10 +97,17 @@ Status CheckKeys(const toml::table& table, std::initializer_list<std::string_vie
 }
 
 toml::table BucketPropsTable(const BucketProps& props) {
-  return toml::table{{"n", static_cast<int64_t>(props.n)},
-                     {"r", static_cast<int64_t>(props.r)},
-                     {"w", static_cast<int64_t>(props.w)},
-                     {"resolver", props.resolver}};
+  toml::table table{{"n", static_cast<int64_t>(props.n)},
+                    {"r", static_cast<int64_t>(props.r)},
+                    {"w", static_cast<int64_t>(props.w)},
+                    {"resolver", props.resolver},
+                    {"max_siblings", static_cast<int64_t>(props.max_siblings)},
+                    {"warn_siblings", static_cast<int64_t>(props.warn_siblings)}};
+  if (props.plugin_version != 0) {
+    table.insert("plugin_version", static_cast<int64_t>(props.plugin_version));
+  }
+  if (!props.plugin_hash.empty()) table.insert("plugin_hash", props.plugin_hash);
+  return table;
 }
 
 Result<ClusterFile> FromToml(const toml::table& root, const std::string& path) {

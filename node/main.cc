@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "http/http_server.h"
 #include "common/tls.h"
+#include "merge/plugin_catalog.h"
 #include "node/cluster_file.h"
 #include "node/client_tokens.h"
 #include "node/cluster_secret.h"
@@ -69,6 +70,7 @@ struct Flags {
   uint32_t max_buffered_mb = static_cast<uint32_t>(ConnectionLimits{}.max_buffered_bytes >> 20);
   std::string cluster_secret_file;
   bool insecure_no_peer_auth = false;
+  std::string plugins;
   std::string http;  // empty: no HTTP listener
   http::HttpOptions http_options;
   int64_t http_deadline_ms = 10'000;
@@ -136,6 +138,59 @@ Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members
   Result<std::string> secret = file.empty() ? RandomClusterSecret() : ReadClusterSecret(file);
   if (!secret.ok()) return Status::InvalidArgument("cluster secret: " + secret.status().message());
   return std::optional<std::string>(std::move(secret).value());
+}
+
+// The merge plugins of --plugins, each law-checked in a child before use
+// (docs/plugins.md). A refused plugin, or a bucket naming one this node
+// lacks, is logged as an error and the node serves on: such a bucket keeps
+// its siblings, which loses nothing.
+Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog* catalog,
+                   MetricsRegistry* metrics) {
+  if (!flags.plugins.empty()) {
+    RINGKV_RETURN_IF_ERROR(catalog->LoadDir(flags.plugins, LawCheckOptions{}));
+  }
+  for (const PluginInfo& p : catalog->loaded()) {
+    spdlog::info("merge plugin {} version {} (sha256 {}) loaded from {}", p.name, p.version,
+                 p.sha256, p.path);
+  }
+  for (const RefusedPlugin& r : catalog->refused()) spdlog::error("{}", r.reason);
+  auto check = [&](const std::string& bucket, const BucketProps& props) {
+    if (!IsMergeResolverName(props.resolver)) return;
+    if (catalog->Find(props.resolver, props.plugin_version, props.plugin_hash) != nullptr) return;
+    spdlog::error("bucket {} resolves by {}, which this node has not loaded{}: its siblings are "
+                  "kept unmerged", bucket, props.resolver,
+                  props.plugin_version != 0 || !props.plugin_hash.empty()
+                      ? " in the pinned version and hash" : "");
+  };
+  check("(default)", buckets.defaults());
+  for (const auto& [name, props] : buckets.named()) check(name, props);
+  // What `ringkv-admin plugins` lists, as info gauges (value 1) in the
+  // status reply: each plugin with the buckets that use it, each refusal.
+  for (const PluginInfo& p : catalog->loaded()) {
+    std::string users;
+    auto use = [&](const std::string& bucket, const BucketProps& props) {
+      if (props.resolver != "merge:" + p.name ||
+          catalog->Find(props.resolver, props.plugin_version, props.plugin_hash) == nullptr) {
+        return;
+      }
+      users += (users.empty() ? "" : ",") + bucket;
+    };
+    use("(default)", buckets.defaults());
+    for (const auto& [name, props] : buckets.named()) use(name, props);
+    metrics->AddGauge("ringkv_merge_plugin_info",
+                      "A merge plugin this node loaded (value 1): name, version, SHA-256, file "
+                      "and the buckets that use it.",
+                      {{"plugin", p.name}, {"version", std::to_string(p.version)},
+                       {"sha256", p.sha256}, {"path", p.path}, {"buckets", users}})
+        ->Set(1);
+  }
+  for (const RefusedPlugin& r : catalog->refused()) {
+    metrics->AddGauge("ringkv_merge_plugin_refused",
+                      "A merge plugin this node refused at start (value 1), and why.",
+                      {{"path", r.path}, {"reason", r.reason}})
+        ->Set(1);
+  }
+  return Status::OK();
 }
 
 struct EventDeleter {
@@ -269,6 +324,12 @@ int Run(const Flags& flags) {
 
   EventLoop loop;
   SystemClock clock;
+  // Before any thread or connection exists: the law check forks.
+  PluginCatalog plugins(&clock, &metrics);
+  if (Status st = LoadPlugins(flags, config.service.buckets, &plugins, &metrics); !st.ok()) {
+    return Fail(kExitConfig, st.message());
+  }
+  config.service.buckets.set_catalog(&plugins);
   Random random(std::random_device{}());
   PeerTransportOptions transport_options;
   // Peer connections leave from the address the node listens on, as
@@ -331,6 +392,17 @@ int Run(const Flags& flags) {
   if (!flags.http.empty()) {
     Result<HostPort> http_at = ParseHostPort(flags.http);
     if (!http_at.ok()) return Fail(kExitConfig, "--http: " + http_at.status().ToString());
+    // The HTTP API has neither TLS nor tokens yet: it must not open a way
+    // around them.
+    if (tokens) {
+      return Fail(kExitConfig, "--http cannot be combined with --client-tokens: the HTTP API "
+                               "does not check tokens yet (docs/http-api.md)");
+    }
+    if (!IsLoopbackHost(http_at->host) && !flags.insecure_dev) {
+      return Fail(kExitConfig, "refusing HTTP on " + flags.http + ": it is not a loopback "
+                               "address and the HTTP API has no TLS; serve it on 127.0.0.1 or "
+                               "pass --insecure-dev for development");
+    }
     http::HttpOptions http_options = flags.http_options;
     http_options.host = http_at->host;
     http_options.port = http_at->port;
@@ -407,6 +479,9 @@ int main(int argc, char** argv) {
                  "require client requests (but ping) to carry a token of this file, with the "
                  "grant they need (ringkv-admin token create; docs/security.md)");
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
+  app.add_option("--plugins", flags.plugins,
+                 "directory of merge plugins (*.so, docs/plugins.md), law-checked at start")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--cache-mb", flags.cache_mb, "LevelDB block cache, MiB")
       ->check(CLI::Range(1u, 1u << 20))
       ->capture_default_str();

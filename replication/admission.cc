@@ -56,6 +56,18 @@ Status AdmitCoordinatedSize(const Object* local, const Object& updated, bool tom
       "; read the key and write with its context to replace them, or delete it");
 }
 
+Status AdmitSiblingCount(const Object* local, const Object& updated, uint32_t max_siblings,
+                         std::string_view bucket, std::string_view key) {
+  const size_t count = updated.siblings.size();
+  if (count <= max_siblings) return Status::OK();
+  if (local != nullptr && count <= local->siblings.size()) return Status::OK();
+  return Status::TooManySiblings(
+      "this write would give " + std::string(bucket) + "/" + std::string(key) + " " +
+      std::to_string(count) + " siblings, over the bucket's cap of " +
+      std::to_string(max_siblings) + " (max_siblings); read the key and write with its context "
+      "to replace them, or give the bucket a merge resolver");
+}
+
 Status AdmitMergedSize(const Object* local, const Object& merged) {
   const size_t size = ObjectSize(merged);
   if (size <= kMaxMergedObjectBytes) return Status::OK();

@@ -45,6 +45,13 @@ Status AdmitCoordination(const Actor& self, const VersionVector& context, const 
 Status AdmitCoordinatedSize(const Object* local, const Object& updated, bool tombstone,
                             std::string_view bucket, std::string_view key);
 
+// After: `updated` holds at most `max_siblings` siblings (values and
+// tombstones), or no more than `local`, so a write with a fresh context
+// always works on a key past the cap. TooManySiblings naming the key
+// otherwise.
+Status AdmitSiblingCount(const Object* local, const Object& updated, uint32_t max_siblings,
+                         std::string_view bucket, std::string_view key);
+
 // A merge of a replica write into `local` gave `merged`: at most
 // kMaxMergedObjectBytes, or no larger than `local`. ObjectTooLarge otherwise.
 Status AdmitMergedSize(const Object* local, const Object& merged);

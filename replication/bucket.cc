@@ -1,5 +1,6 @@
 #include "replication/bucket.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -18,6 +19,28 @@ Result<uint32_t> ParseCount(std::string_view text, std::string_view what) {
 }
 
 }  // namespace
+
+bool IsMergeResolverName(std::string_view name) {
+  constexpr std::string_view kPrefix = "merge:";
+  if (!name.starts_with(kPrefix)) return false;
+  const std::string_view plugin = name.substr(kPrefix.size());
+  if (plugin.empty() || plugin.size() > 32) return false;
+  for (char c : plugin) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+const Resolver& BucketTable::ResolverFor(std::string_view bucket) const {
+  const BucketProps& props = Get(bucket);
+  if (catalog_ != nullptr && IsMergeResolverName(props.resolver)) {
+    if (const Resolver* r =
+            catalog_->Find(props.resolver, props.plugin_version, props.plugin_hash)) {
+      return *r;
+    }
+  }
+  return ResolverOf(props);
+}
 
 const Resolver& ResolverOf(const BucketProps& props) {
   const Resolver* r = FindResolver(props.resolver);
@@ -39,13 +62,12 @@ Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {
     }
     std::string_view k = item.substr(0, eq), v = item.substr(eq + 1);
     if (k == "resolver") {
-      if (FindResolver(v) == nullptr) {
+      if (FindResolver(v) == nullptr && !IsMergeResolverName(v)) {
         std::string known;
-        for (std::string_view name : ResolverNames()) {
-          known += (known.empty() ? "" : " or ") + std::string(name);
-        }
+        for (std::string_view name : ResolverNames()) known += std::string(name) + ", ";
         return Status::InvalidArgument("unknown resolver '" + std::string(v) + "' (expected " +
-                                       known + ")");
+                                       known + "or merge:<plugin>, the plugin's name made of "
+                                       "a-z, 0-9 and _)");
       }
       p.resolver = std::string(v);
     } else if (k == "n") {
@@ -58,11 +80,35 @@ Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {
       if (!q.ok()) return q.status();
       (k == "r" ? r_raw : w_raw) = *q;
       (k == "r" ? r_set : w_set) = true;
+    } else if (k == "plugin_version") {
+      auto version = ParseCount(v, k);
+      if (!version.ok()) return version.status();
+      p.plugin_version = *version;
+    } else if (k == "plugin_hash") {
+      const bool hex = std::all_of(v.begin(), v.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      });
+      if (!hex || v.size() < 8 || v.size() > 64) {
+        return Status::InvalidArgument("plugin_hash must be 8 to 64 lower-case hex digits of "
+                                       "the plugin's SHA-256");
+      }
+      p.plugin_hash = std::string(v);
+    } else if (k == "max_siblings" || k == "warn_siblings") {
+      auto cap = ParseCount(v, k);
+      if (!cap.ok()) return cap.status();
+      if (*cap == 0 || *cap > kMaxSiblingCap) {
+        return Status::InvalidArgument(std::string(k) + " must be 1.." +
+                                       std::to_string(kMaxSiblingCap));
+      }
+      (k == "max_siblings" ? p.max_siblings : p.warn_siblings) = *cap;
     } else {
       return Status::InvalidArgument("unknown bucket property '" + std::string(k) +
-                                     "' (expected resolver, n, r, w)");
+                                     "' (expected resolver, n, r, w, max_siblings, "
+                                     "warn_siblings, plugin_version, plugin_hash)");
     }
   }
+  // A warning past the cap would never be heard.
+  if (p.warn_siblings > p.max_siblings) p.warn_siblings = p.max_siblings;
   // r and w resolve against the final n, whatever order they came in.
   if (!r_set && p.r > p.n) p.r = p.n / 2 + 1;
   if (!w_set && p.w > p.n) p.w = p.n / 2 + 1;
@@ -80,8 +126,18 @@ Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {
 }
 
 std::string FormatBucketProps(const BucketProps& p) {
-  return "resolver=" + p.resolver + ",n=" + std::to_string(p.n) +
-         ",r=" + std::to_string(p.r) + ",w=" + std::to_string(p.w);
+  std::string text = "resolver=" + p.resolver + ",n=" + std::to_string(p.n) +
+                     ",r=" + std::to_string(p.r) + ",w=" + std::to_string(p.w);
+  // The sibling caps only when chosen, so the text of a bucket that never
+  // chose them reads as it always did.
+  const BucketProps defaults;
+  if (p.max_siblings != defaults.max_siblings || p.warn_siblings != defaults.warn_siblings) {
+    text += ",max_siblings=" + std::to_string(p.max_siblings) +
+            ",warn_siblings=" + std::to_string(p.warn_siblings);
+  }
+  if (p.plugin_version != 0) text += ",plugin_version=" + std::to_string(p.plugin_version);
+  if (!p.plugin_hash.empty()) text += ",plugin_hash=" + p.plugin_hash;
+  return text;
 }
 
 const BucketProps& BucketTable::Get(std::string_view bucket) const {

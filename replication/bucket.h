@@ -13,24 +13,43 @@
 
 namespace ringkv {
 
+// The largest sibling cap a bucket may choose: the cap keeps reads and
+// merges of one key bounded, so it is bounded itself.
+inline constexpr uint32_t kMaxSiblingCap = 10000;
+
 struct BucketProps {
   uint32_t n = 3;
   uint32_t r = 2;
   uint32_t w = 2;
-  // A resolver's name (causality/resolver.h); ParseBucketProps accepts only
-  // known ones.
+  // A resolver's name (causality/resolver.h): a built-in, or
+  // "merge:<plugin>" for a merge plugin (merge/); ParseBucketProps accepts
+  // only those.
   std::string resolver = "siblings";
+  // A coordinated write that would leave the key with more siblings than
+  // max_siblings is refused (too_many_siblings); past warn_siblings it is
+  // taken and counted (docs/limits.md "Siblings"). Riak's defaults.
+  uint32_t max_siblings = 100;
+  uint32_t warn_siblings = 25;
+  // A merge bucket's pin on its plugin's code: the version (0: any) and the
+  // start of its SHA-256 in hex (empty: any). A node whose plugin differs
+  // keeps siblings instead of merging differently from its peers.
+  uint32_t plugin_version = 0;
+  std::string plugin_hash{};
   bool operator==(const BucketProps&) const = default;
 };
 
-// Parses "resolver=lww,n=3,r=2,w=2" (any subset, any order) over `base`.
-// Values of r and w may also be one|quorum|all. InvalidArgument on unknown
-// keys, bad numbers, or r/w outside 1..n.
+// Parses "resolver=lww,n=3,r=2,w=2,max_siblings=100,warn_siblings=25" (any
+// subset, any order) over `base`. Values of r and w may also be
+// one|quorum|all. InvalidArgument on unknown keys, bad numbers, r/w outside
+// 1..n, or a sibling cap outside 1..kMaxSiblingCap.
 Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base);
 std::string FormatBucketProps(const BucketProps& props);
-// The resolver of `props`: the named one, or the default for a name this
-// node does not know.
+// The built-in resolver of `props`: the named one, or the default for a name
+// this node does not know (a merge plugin's: BucketTable::ResolverFor).
 const Resolver& ResolverOf(const BucketProps& props);
+
+// "merge:<plugin>" names a merge plugin; the plugin's name is [a-z0-9_]{1,32}.
+bool IsMergeResolverName(std::string_view name);
 
 // Per-bucket properties with a default for buckets not named.
 class BucketTable {
@@ -42,8 +61,16 @@ class BucketTable {
   const BucketProps& defaults() const { return defaults_; }
   const std::map<std::string, BucketProps, std::less<>>& named() const { return buckets_; }
 
+  // Where merge plugins' resolvers are found; null: none (their buckets
+  // keep siblings). Must outlive the table's users.
+  void set_catalog(const ResolverCatalog* catalog) { catalog_ = catalog; }
+  // The resolver of `bucket`: its built-in, its plugin's, or the default
+  // when the catalog has no such plugin.
+  const Resolver& ResolverFor(std::string_view bucket) const;
+
  private:
   BucketProps defaults_;
+  const ResolverCatalog* catalog_ = nullptr;
   std::map<std::string, BucketProps, std::less<>> buckets_;
 };
 

@@ -6,8 +6,19 @@
 
 namespace ringkv {
 
+Replica::Replica(Actor self, const BucketTable* buckets, ObjectStore* store,
+                 MetricsRegistry* metrics)
+    : self_(std::move(self)), buckets_(buckets), store_(store) {
+  if (metrics != nullptr) {
+    sibling_warnings_ = metrics->AddCounter(
+        "ringkv_sibling_warnings_total",
+        "Writes coordinated here that left their key with more siblings than the bucket's "
+        "warn_siblings.");
+  }
+}
+
 const Resolver& Replica::ResolverFor(std::string_view bucket) const {
-  return ResolverOf(buckets_->Get(bucket));
+  return buckets_->ResolverFor(bucket);
 }
 
 Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
@@ -26,6 +37,11 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   updated = ResolverFor(bucket).AfterUpdate(stored, std::move(updated));
   // Refused before it is stored: the key keeps what it held.
   RINGKV_RETURN_IF_ERROR(AdmitCoordinatedSize(stored, updated, tombstone, bucket, key));
+  const BucketProps& props = buckets_->Get(bucket);
+  RINGKV_RETURN_IF_ERROR(AdmitSiblingCount(stored, updated, props.max_siblings, bucket, key));
+  if (sibling_warnings_ != nullptr && updated.siblings.size() > props.warn_siblings) {
+    sibling_warnings_->Increment();
+  }
   RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated));
   return updated;
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "causality/object.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "replication/bucket.h"
 #include "replication/object_store.h"
@@ -21,15 +22,17 @@ namespace ringkv {
 
 class Replica {
  public:
-  // All pointers must outlive the Replica.
-  Replica(Actor self, const BucketTable* buckets, ObjectStore* store)
-      : self_(std::move(self)), buckets_(buckets), store_(store) {}
+  // All pointers must outlive the Replica; `metrics` may be null (tests).
+  Replica(Actor self, const BucketTable* buckets, ObjectStore* store,
+          MetricsRegistry* metrics = nullptr);
 
   // update(S_local, context, self, value): the new object, durably stored,
   // its sibling stamped with the write's time and id. A write whose id the
   // local object already holds was coordinated before (by this node or by
   // another primary whose copy arrived first): the stored object is
-  // returned unchanged, with no new dot.
+  // returned unchanged, with no new dot. A write that would leave more
+  // siblings than the bucket's max_siblings is refused (TooManySiblings)
+  // before anything is stored.
   Result<Object> Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                             const VersionVector& context, bool tombstone, std::string value,
                             int64_t timestamp_us, const WriteId& write_id);
@@ -50,6 +53,8 @@ class Replica {
   Actor self_;
   const BucketTable* buckets_;
   ObjectStore* store_;
+  // Coordinated writes that left their key past the bucket's warn_siblings.
+  Counter* sibling_warnings_ = nullptr;
 };
 
 }  // namespace ringkv

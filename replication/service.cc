@@ -43,7 +43,7 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
       store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
-                                         &options_.buckets, store_.get())),
+                                         &options_.buckets, store_.get(), env_.metrics)),
       requests_(std::make_unique<RequestMetrics>(env_.metrics, env.clock)),
       invalid_client_requests_(env_.metrics->AddCounter(
           "ringkv_invalid_requests_total", kInvalidRequestsHelp, {{"source", "client"}})),

@@ -37,6 +37,7 @@ import sys
 LAYERS = {
     "common": [],
     "causality": ["common"],
+    "merge": ["causality", "common"],
     "proto": ["causality", "common"],
     "rpc": ["proto", "causality", "common"],
     "storage": ["common"],
@@ -45,9 +46,10 @@ LAYERS = {
     "antientropy": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
     "http": ["client", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "node": ["http", "antientropy", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "tools": ["node", "http", "antientropy", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
-              "common"],
+    "node": ["http", "antientropy", "replication", "merge", "ring", "storage", "rpc", "proto",
+             "causality", "common"],
+    "tools": ["node", "http", "antientropy", "client", "replication", "merge", "ring", "storage",
+              "rpc", "proto", "causality", "common"],
 }
 
 # Public header -> the folders it (and what it includes of its own folder)

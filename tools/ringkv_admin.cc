@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -223,6 +224,63 @@ void PrintMetrics(const NodeView& s) {
   }
 }
 
+// `plugins`: the node's merge plugins, from the info gauges of its status
+// (docs/plugins.md): one line per plugin, "name version sha256 buckets",
+// then one per refused plugin, "refused path: reason".
+int DoPlugins(const Flags& flags) {
+  Result<HostPort> address = ParseHostPort(flags.node);
+  if (!address.ok()) return Fail(Status::InvalidArgument("--node: " + address.status().message()));
+  ClientOptions options;
+  options.nodes = {flags.node};
+  options.timeout_ms = flags.timeout_ms;
+  Result<std::unique_ptr<Client>> client = Client::Connect(options);
+  if (!client.ok()) return Fail(client.status());
+  Result<NodeView> status = (*client)->StatusOf(flags.node);
+  if (!status.ok()) return Fail(status.status());
+  auto label = [](const MetricSample& m, const std::string& name) {
+    for (const auto& [k, v] : m.labels) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  nlohmann::json loaded = nlohmann::json::array(), refused = nlohmann::json::array();
+  for (const MetricSample& m : status->metrics) {
+    if (m.name == "ringkv_merge_plugin_info") {
+      nlohmann::json buckets = nlohmann::json::array();
+      const std::string users = label(m, "buckets");
+      for (size_t start = 0; start < users.size();) {
+        const size_t comma = std::min(users.find(',', start), users.size());
+        buckets.push_back(users.substr(start, comma - start));
+        start = comma + 1;
+      }
+      loaded.push_back({{"name", label(m, "plugin")},
+                        {"version", std::stoul(label(m, "version"))},
+                        {"sha256", label(m, "sha256")},
+                        {"path", label(m, "path")},
+                        {"buckets", buckets}});
+    } else if (m.name == "ringkv_merge_plugin_refused") {
+      refused.push_back({{"path", label(m, "path")}, {"reason", label(m, "reason")}});
+    }
+  }
+  if (flags.json) {
+    std::cout << nlohmann::json{{"plugins", loaded}, {"refused", refused}}.dump() << "\n";
+    return kExitOk;
+  }
+  for (const auto& p : loaded) {
+    std::string buckets;
+    for (const auto& b : p["buckets"]) buckets += (buckets.empty() ? "" : ",") + b.get<std::string>();
+    std::printf("%-12s %-4u %s %s\n", p["name"].get<std::string>().c_str(),
+                p["version"].get<unsigned>(), p["sha256"].get<std::string>().c_str(),
+                buckets.empty() ? "-" : buckets.c_str());
+  }
+  for (const auto& r : refused) {
+    std::printf("refused %s: %s\n", r["path"].get<std::string>().c_str(),
+                r["reason"].get<std::string>().c_str());
+  }
+  return kExitOk;
+}
+
+int DoStatus(const Flags& flags) {
 // A client of the node at --node alone.
 Result<std::unique_ptr<Client>> ClientOf(const Flags& flags) {
   Result<HostPort> address = ParseHostPort(flags.node);
@@ -455,6 +513,11 @@ int main(int argc, char** argv) {
                    "p99}]}");
   status->add_flag("--metrics", flags.metrics,
                    "also print every metric of the node (docs/metrics.md), one series a line");
+  CLI::App* plugins = app.add_subcommand(
+      "plugins", "the node's merge plugins: name, version, sha256, buckets using it; refusals");
+  plugins->add_flag("--json", flags.json,
+                    "print {plugins: [{name, version, sha256, path, buckets: [..]}], "
+                    "refused: [{path, reason}]}");
   CLI::App* ring = app.add_subcommand(
       "ring", "the node's ring: partitions per member, balance, placement violations, owners");
   ring->add_flag("--json", flags.json,
@@ -516,6 +579,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (status->parsed()) return DoStatus(flags);
+  if (plugins->parsed()) return DoPlugins(flags);
   if (ring->parsed()) return DoRing(flags);
   if (init_ca->parsed()) return DoInitCa(flags);
   if (issue->parsed()) return DoIssue(flags);

@@ -337,6 +337,7 @@ int main(int argc, char** argv) {
        CLI::Range(1.0, 1e7)},
       {"--request-timeout-ms", "nodes' deadline of a request that carries none (default 5000)",
        CLI::Range(1u, 3'600'000u)},
+      {"--plugins", "nodes' merge plugin directory (docs/plugins.md)", CLI::ExistingDirectory},
       {"--aae", "nodes' active anti-entropy, on or off (default on)",
        CLI::IsMember({"on", "off"})},
       {"--aae-interval-ms", "nodes' time between two anti-entropy exchanges (default 2000)",
@@ -406,7 +407,11 @@ int main(int argc, char** argv) {
     if (n_opt->count() > 0) spec.n = n;
     if (partitions_opt->count() > 0) spec.partitions = partitions;
     for (const auto& [name, opt] : node_flag_opts) {
-      if (opt->count() > 0) node_flags[name] = node_flag_values[name];
+      if (opt->count() == 0) continue;
+      // Nodes do not start in this directory.
+      node_flags[name] = name == "--plugins"
+                             ? std::filesystem::absolute(node_flag_values[name]).string()
+                             : node_flag_values[name];
     }
     return Start(flags, spec, node_flags, sync, foreground, tls);
   }

@@ -15,9 +15,15 @@ namespace {
 void CheckShownProps(const toml::table& table, const BucketProps& props) {
   for (const auto& [key, node] : table) {
     const std::string_view k = key.str();
-    RINGKV_FUZZ_CHECK(k == "name" || k == "n" || k == "r" || k == "w" || k == "resolver");
+    RINGKV_FUZZ_CHECK(k == "name" || k == "n" || k == "r" || k == "w" || k == "resolver" ||
+                      k == "max_siblings" || k == "warn_siblings" || k == "plugin_version" ||
+                      k == "plugin_hash");
     if (k == "resolver") RINGKV_FUZZ_CHECK(node.value_exact<std::string>() == props.resolver);
     if (k == "n") RINGKV_FUZZ_CHECK(node.value_exact<int64_t>() == static_cast<int64_t>(props.n));
+    if (k == "max_siblings") {
+      RINGKV_FUZZ_CHECK(node.value_exact<int64_t>() == static_cast<int64_t>(props.max_siblings));
+    }
+    if (k == "plugin_hash") RINGKV_FUZZ_CHECK(node.value_exact<std::string>() == props.plugin_hash);
   }
 }
 

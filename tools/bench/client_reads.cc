@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -85,6 +86,10 @@ Result<RunResult> RunClientReads(const RunConfig& config, const RingkvOptions& o
       continue;
     }
     if (got->values.size() > 1) ++result.sibling_reads;
+    size_t bytes = 0;
+    for (const std::string& v : got->values) bytes += v.size();
+    result.max_siblings_read = std::max<uint64_t>(result.max_siblings_read, got->values.size());
+    result.largest_object_read = std::max<uint64_t>(result.largest_object_read, bytes);
     result.latency_ns[static_cast<int>(ping ? OpType::kPing : OpType::kRead)].Record(
         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(last_reply - sent).count()));
     if (config.progress && last_reply - last_progress >= std::chrono::seconds(1)) {

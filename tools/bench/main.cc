@@ -44,6 +44,10 @@ int Main(int argc, char** argv) {
       ->required();
   app.add_option("--workload", workload_name, "YCSB workload: a, b, c, d or f")
       ->check(CLI::IsMember({"a", "b", "c", "d", "f"}));
+  bool read_modify_write = false;
+  app.add_flag("--read-modify-write", read_modify_write,
+               "updates read first and write with the read's context; a write that lands "
+               "beside a concurrent one is resolved (read again, write), as Client::Update");
   app.add_option("--records", config.records, "records loaded (key space)")
       ->check(CLI::PositiveNumber);
   app.add_option("--value-size", config.value_size, "value size in bytes")
@@ -116,6 +120,10 @@ int Main(int argc, char** argv) {
   }
   std::optional<Workload> workload = Workload::Named(workload_name[0]);
   if (!distribution_name.empty()) workload->distribution = *ParseDistribution(distribution_name);
+  if (read_modify_write) {
+    workload->read_modify_write += workload->update;
+    workload->update = 0;
+  }
   config.workload = *workload;
   config.endpoints = target->endpoints;
   config.phase = load ? RunConfig::Phase::kLoad

@@ -32,7 +32,10 @@ struct Reply {
   std::string error_kind;
   bool found = false;      // kGet
   size_t value_size = 0;   // kGet: size of the (first) value
-  uint32_t siblings = 0;   // kGet: values returned (ringkv)
+  // kGet: values returned (ringkv); kPut: values the key held where the
+  // write was coordinated, after it.
+  uint32_t siblings = 0;
+  size_t object_size = 0;  // kGet: bytes of every value returned together
   std::string context;     // kGet with want_context
 };
 

@@ -69,6 +69,10 @@ std::string FormatTable(const RunResult& result) {
   if (result.sibling_reads > 0) {
     out += "reads that returned siblings: " + std::to_string(result.sibling_reads) + "\n";
   }
+  if (result.max_siblings_read > 0) {
+    out += "largest object read: " + std::to_string(result.max_siblings_read) + " values, " +
+           std::to_string(result.largest_object_read) + " bytes\n";
+  }
   std::snprintf(line, sizeof(line),
                 "measured %.2f s; generator CPU %.2f cores (user %.2f s, sys %.2f s)\n",
                 result.seconds, Cores(result), result.cpu_user_s, result.cpu_sys_s);
@@ -107,6 +111,8 @@ nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
       {"errors", result.error_count},
       {"errors_by_kind", result.errors},
       {"sibling_reads", result.sibling_reads},
+      {"max_siblings_read", result.max_siblings_read},
+      {"largest_object_read_bytes", result.largest_object_read},
       {"generator_cpu",
        {{"user_s", result.cpu_user_s},
         {"sys_s", result.cpu_sys_s},

@@ -4,7 +4,9 @@
 //   { "target", "phase", "workload", "distribution", "records", "value_size",
 //     "concurrency", "threads", "connections", "rate", "seconds",
 //     "ops", "ops_per_sec", "errors", "errors_by_kind": {kind: count},
-//     "sibling_reads", "generator_cpu": {"user_s", "sys_s", "cores", "us_per_op"},
+//     "sibling_reads", "max_siblings_read", "largest_object_read_bytes" (the
+//     most values, and value bytes, one read returned),
+//     "generator_cpu": {"user_s", "sys_s", "cores", "us_per_op"},
 //     "server_cpu": the same for --server-pids (absent without them, or when
 //                   one of them ended during the run),
 //     "histogram_relative_error", "per_second": [replies per second after

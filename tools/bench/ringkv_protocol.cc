@@ -101,6 +101,7 @@ Protocol::ParseState RingkvProtocol::Parse(std::string_view buf, size_t* consume
     reply->found = get->status.ok() && get->found && !values.empty();
     reply->siblings = static_cast<uint32_t>(values.size());
     if (!values.empty()) reply->value_size = values.front()->value.size();
+    for (const Sibling* v : values) reply->object_size += v->value.size();
     if (want_context) {
       reply->context = EncodeContext(get->object.context, options_.bucket, context_key);
     }
@@ -110,6 +111,7 @@ Protocol::ParseState RingkvProtocol::Parse(std::string_view buf, size_t* consume
       return ParseState::kReply;
     }
     reply->ok = true;
+    reply->siblings = static_cast<uint32_t>(put->object.Values().size());
   } else if (std::holds_alternative<Pong>(message.body)) {
     reply->ok = true;
   } else if (auto* error = std::get_if<ErrorReply>(&message.body)) {

@@ -81,6 +81,7 @@ struct ThreadStats {
   Histogram all;                                // guarded by mu; every op type
   std::map<std::string, uint64_t> errors;       // guarded by mu
   uint64_t ops = 0, error_count = 0, sibling_reads = 0;  // guarded by mu
+  uint64_t max_siblings_read = 0, largest_object_read = 0;  // guarded by mu
   uint64_t last_completion_ns = 0;                       // guarded by mu
   std::atomic<uint64_t> completed{0};  // every completion, warm-up included
 };
@@ -105,6 +106,9 @@ class Worker {
     bool measured = false;
     bool second_stage = false;  // read-modify-write: the write
     std::string context;
+    // Read-modify-write: rounds spent resolving a write that landed beside
+    // a concurrent one (read again, write with that context).
+    int resolve_rounds = 0;
   };
 
   struct Conn {
@@ -371,12 +375,26 @@ void Worker::HandleReply(Conn* conn, Reply& reply) {
     Complete(op, false, reply.error_kind, now);
     return;
   }
+  // A read-modify-write whose write landed beside a concurrent one resolves
+  // it as Client::Update does: read again and write with that context.
+  constexpr int kMaxResolveRounds = 8;
+  if (op.type == OpType::kReadModifyWrite && op.second_stage && reply.siblings > 1 &&
+      op.resolve_rounds < kMaxResolveRounds) {
+    ++op.resolve_rounds;
+    op.second_stage = false;
+    op.context.clear();
+    Send(conn, std::move(op));
+    return;
+  }
   const bool is_read = op.type == OpType::kRead ||
                        (op.type == OpType::kReadModifyWrite && !op.second_stage);
   if (is_read) {
-    if (reply.siblings > 1 && op.measured) {
+    if (op.measured) {
       std::lock_guard<std::mutex> lock(stats_->mu);
-      ++stats_->sibling_reads;
+      if (reply.siblings > 1) ++stats_->sibling_reads;
+      stats_->max_siblings_read = std::max<uint64_t>(stats_->max_siblings_read, reply.siblings);
+      stats_->largest_object_read =
+          std::max<uint64_t>(stats_->largest_object_read, reply.object_size);
     }
     if (config_.verify && !reply.found) {
       Complete(op, false, "not_found", now);
@@ -731,6 +749,8 @@ Result<RunResult> Run(const RunConfig& config) {
     result.ops += s->ops;
     result.error_count += s->error_count;
     result.sibling_reads += s->sibling_reads;
+    result.max_siblings_read = std::max(result.max_siblings_read, s->max_siblings_read);
+    result.largest_object_read = std::max(result.largest_object_read, s->largest_object_read);
     last_completion = std::max(last_completion, s->last_completion_ns);
   }
   result.seconds = static_cast<double>(last_completion - shared.measure_start_ns) / kNsPerSec;

@@ -1,0 +1,61 @@
+// MergeGuard: containment of one merge plugin inside a node. Every call is
+// counted and timed; a call that fails (the plugin declined, or returned
+// memory or sizes it may not) or runs slow is counted by reason, and after
+// `trip_after` such calls in a row the breaker opens: for `cool_down_us`
+// the plugin is not called at all and siblings stay as they are, then one
+// call is let through to try it again. Declining keeps every value, so the
+// breaker trades merging for safety, never data.
+//
+// Belongs to one node's loop (no locks), as its metrics do.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "causality/object.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "merge/ringkv_merge.h"
+
+namespace ringkv {
+
+struct MergeGuardOptions {
+  // A call that takes longer counts as slow: its result is used, but it
+  // counts towards opening the breaker.
+  int64_t slow_us = 5'000;
+  uint32_t trip_after = 5;
+  int64_t cool_down_us = 10'000'000;
+};
+
+class MergeGuard {
+ public:
+  // `plugin`, `clock` and `metrics` must outlive the guard.
+  MergeGuard(const rkv_merge_plugin* plugin, Clock* clock, MetricsRegistry* metrics,
+             MergeGuardOptions options = {});
+
+  // The plugin's merge of `values`, or an error when it declined, failed, or
+  // the breaker is open (nothing called).
+  Result<std::string> Merge(const std::vector<const Sibling*>& values);
+
+  bool open() const { return open_until_us_ > 0; }
+
+ private:
+  void Failed();
+
+  const rkv_merge_plugin* plugin_;
+  Clock* clock_;
+  MergeGuardOptions options_;
+  uint32_t failures_in_a_row_ = 0;
+  // While the breaker is open: when it lets a call through again.
+  int64_t open_until_us_ = 0;
+  Counter* calls_;
+  Counter* declined_;
+  Counter* invalid_output_;
+  Counter* slow_;
+  Counter* skipped_;
+  Counter* trips_;
+};
+
+}  // namespace ringkv
