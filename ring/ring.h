@@ -44,6 +44,12 @@ class Ring {
   static Result<Ring> Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n,
                              uint64_t epoch = 1);
 
+  // The ring after a change of members (sorted and deduplicated first), at
+  // `epoch`: balanced again by moving as few partitions as balance allows
+  // (ring/claim.h, Reclaim); n and partitions stay. InvalidArgument when
+  // members is empty.
+  Result<Ring> Rebalanced(std::vector<NodeId> members, uint64_t epoch) const;
+
   uint32_t partitions() const { return static_cast<uint32_t>(owners_.size()); }
   uint32_t n() const { return n_; }
   const std::vector<NodeId>& members() const { return members_; }

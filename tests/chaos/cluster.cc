@@ -1,9 +1,6 @@
 #include "tests/chaos/cluster.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,11 +8,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "common/hash.h"
 #include "common/host_port.h"
 #include "proto/messages.h"
+#include "tests/integration/harness.h"
 #include "tools/process.h"
 
 namespace ringkv::chaos {
@@ -28,46 +25,6 @@ constexpr milliseconds kStartTimeout{60'000};
 constexpr milliseconds kRestartTimeout{30'000};
 constexpr milliseconds kSignalTimeout{10'000};
 constexpr milliseconds kStopGrace{3'000};
-
-// Whether host:port can be bound right now.
-bool PortFree(const std::string& host, int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1 &&
-                  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// First port of the kernel's ephemeral range (32768 when unknown).
-int EphemeralLow() {
-  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
-  int low = 0;
-  return in >> low && low > 0 ? low : 32768;
-}
-
-// A base port such that every node's address is free now, below the
-// ephemeral range so that no outgoing connection takes a node's port while
-// it is down (ringkv-cluster refuses the range anyway).
-Result<uint32_t> PickBasePort(int nodes, bool distinct_hosts) {
-  const int high = EphemeralLow() - nodes - 1;
-  if (high <= 20000) return Status::Unavailable("the ephemeral port range leaves no room below it");
-  std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
-  std::uniform_int_distribution<int> pick(20000, high);
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    const uint32_t base = static_cast<uint32_t>(pick(rng));
-    bool free = true;
-    for (int i = 1; i <= nodes && free; ++i) {
-      Result<HostPort> address = ParseHostPort(LocalNodeAddress(base, i, distinct_hosts));
-      free = address.ok() && PortFree(address->host, address->port);
-    }
-    if (free) return base;
-  }
-  return Status::Unavailable("no free range of ports found below the ephemeral range");
-}
 
 // Stops the nodes of clusters whose harness died without cleaning up
 // (SIGKILL, a crash): their directory names an owner PID that is gone. The
@@ -125,7 +82,7 @@ Result<std::unique_ptr<ChaosCluster>> ChaosCluster::Start(const ChaosClusterOpti
     std::ofstream owner(root + "/owner");
     owner << ::getpid() << "\n";
   }
-  Result<uint32_t> base = PickBasePort(options.nodes, options.distinct_hosts);
+  Result<uint32_t> base = testing::PickBasePort(options.nodes, options.distinct_hosts);
   if (!base.ok()) {
     std::error_code ec;
     fs::remove_all(root, ec);

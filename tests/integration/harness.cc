@@ -1,5 +1,6 @@
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <stdexcept>
 
 #include "common/host_port.h"
+#include "tools/local_cluster.h"
 #include "tools/process.h"
 
 namespace ringkv::testing {
@@ -126,32 +128,49 @@ void SendRaw(const std::string& address, const std::string& bytes) {
 
 namespace {
 
-bool PortFree(uint16_t port) {
+// Whether host:port can be bound right now.
+bool PortFree(const std::string& host, int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1 &&
+                  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
 }
 
+// First port of the kernel's ephemeral range (32768 when unknown).
+int EphemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  return in >> low && low > 0 ? low : 32768;
+}
+
 }  // namespace
 
-uint16_t FindFreePortBase(int count) {
+Result<uint32_t> PickBasePort(int nodes, bool distinct_hosts) {
+  const int high = EphemeralLow() - nodes - 1;
+  if (high <= 20000) return Status::Unavailable("the ephemeral port range leaves no room below it");
   std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
-  // Below the usual ephemeral range (32768+), so outgoing connections do not
-  // take the ports between the check and the nodes' bind.
-  std::uniform_int_distribution<int> pick(20000, 32000 - count - 1);
+  std::uniform_int_distribution<int> pick(20000, high);
   for (int attempt = 0; attempt < 500; ++attempt) {
-    const uint16_t base = static_cast<uint16_t>(pick(rng));
+    const uint32_t base = static_cast<uint32_t>(pick(rng));
     bool free = true;
-    for (int i = 1; i <= count && free; ++i) free = PortFree(static_cast<uint16_t>(base + i));
+    for (int i = 1; i <= nodes && free; ++i) {
+      Result<HostPort> address = ParseHostPort(LocalNodeAddress(base, i, distinct_hosts));
+      free = address.ok() && PortFree(address->host, address->port);
+    }
     if (free) return base;
   }
-  throw std::runtime_error("no free port range found");
+  return Status::Unavailable("no free range of ports found below the ephemeral range");
+}
+
+uint16_t FindFreePortBase(int count) {
+  Result<uint32_t> base = PickBasePort(count, /*distinct_hosts=*/false);
+  if (!base.ok()) throw std::runtime_error(base.status().ToString());
+  return static_cast<uint16_t>(*base);
 }
 
 TempDir::TempDir() {

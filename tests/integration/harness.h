@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace ringkv::testing {
 
 struct CommandResult {
@@ -42,7 +44,14 @@ void SendRaw(const std::string& address, const std::string& bytes);
 // Path of a built binary: $RINGKV_BIN_DIR/<relative>.
 std::string BinaryPath(const std::string& relative);
 
-// A port P such that P+1 .. P+count are free on 127.0.0.1 right now.
+// A base port P such that every node i in 1..nodes can bind its local
+// cluster address (LocalNodeAddress(P, i, distinct_hosts)) right now, below
+// the kernel's ephemeral range so that no outgoing connection takes a
+// node's port while it is down (ringkv-cluster refuses the range anyway).
+Result<uint32_t> PickBasePort(int nodes, bool distinct_hosts);
+
+// PickBasePort on 127.0.0.1 alone: P+1 .. P+count are free; throws when no
+// such range is found.
 uint16_t FindFreePortBase(int count);
 
 // A temporary directory, removed with its contents on destruction.
