@@ -136,6 +136,9 @@ std::vector<Message> AllMessages() {
   all.push_back(With(aae_status));
   all.push_back(With(AaeExchangeRequest{3, "n2"}));
   all.push_back(With(AaeExchangeReply{Status::Busy("an exchange is running"), "n3", 1, 2, 3, 4}));
+  all.push_back(With(AaeReapRequest{
+      7, true, {AaeKeyEntry{3, "b", "k", 99, VersionVector({{Actor{"n1", 2}, 5}})}}}));
+  all.push_back(With(AaeReapReply{Status::OK(), {true, false, true}}));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
   all.push_back(With(PeerHello{"n2", std::string(32, '\x01')}));
