@@ -77,7 +77,7 @@ struct Envelope {
   # A client's bearer token, on every request to a node that authenticates
   # clients (docs/security.md, "Client tokens"); empty otherwise, and always
   # from nodes. Nodes keep only its SHA-256.
-  authToken @36 :Text;
+  authToken @38 :Text;
 }
 
 struct Pong {
