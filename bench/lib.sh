@@ -14,11 +14,12 @@ free_port() {
 import random, socket, sys
 count = int(sys.argv[1])
 for _ in range(200):
-    # Below the kernel's ephemeral range (32768+), which ringkv-cluster refuses.
-    base = random.randint(20000, 32000 - count)
+    # Below the kernel's ephemeral range (32768+), which ringkv-cluster
+    # refuses for node ports and their HTTP ports (node port + 1000).
+    base = random.randint(20000, 31000 - count)
     socks = []
     try:
-        for p in range(base, base + count + 1):
+        for p in list(range(base, base + count + 1)) + list(range(base + 1001, base + count + 1001)):
             s = socket.socket()
             s.bind(("127.0.0.1", p))
             socks.append(s)

@@ -53,6 +53,16 @@ Status ReplyError(const MessageBody& body, const char* what) {
   return UnexpectedReply(what);
 }
 
+// The ring a node described: the same Ring it uses (Ring::Create is
+// deterministic).
+Result<Ring> RingFrom(const RingInfo& info) {
+  std::vector<NodeId> members;
+  for (const RingMember& m : info.members) members.push_back(m.id);
+  Result<Ring> ring = Ring::Create(std::move(members), info.partitions, info.n, info.epoch);
+  if (!ring.ok()) return Status::Corruption("unusable ring from a node: " + ring.status().message());
+  return ring;
+}
+
 }  // namespace
 
 class Client::Impl {
@@ -68,6 +78,7 @@ class Client::Impl {
                            const WriteOptions& options);
   Result<std::string> Ping(uint32_t timeout_ms);
   Result<NodeView> StatusOf(const std::string& address, uint32_t timeout_ms);
+  Result<RingView> RingOf(const std::string& address, uint32_t timeout_ms);
   const CircuitBreaker* breaker(const std::string& address) const;
   const std::string& last_node() const { return last_node_; }
 
@@ -92,6 +103,9 @@ class Client::Impl {
   // Get coordinated by the client (ClientOptions::coordinate_reads).
   Result<GetResult> CoordinatedGet(std::string_view bucket, std::string_view key,
                                    const ReadOptions& options, Deadline deadline);
+  // Sends `body` to the node at `address` (one of the client's nodes) and
+  // to it only, even while its breaker is open: a direct question.
+  Result<Message> AskNode(const std::string& address, MessageBody body, uint32_t timeout_ms);
   // Fetches the ring from a node unless it is known.
   Status EnsureRing(Deadline deadline);
   // The connection to a member's address: one of connections_ when the
@@ -215,14 +229,19 @@ Result<MessageBody> Client::Impl::Call(MessageBody body, Deadline deadline) {
   return Status::Unavailable("no node reachable; last: " + last.message());
 }
 
-Result<NodeView> Client::Impl::StatusOf(const std::string& address, uint32_t timeout_ms) {
+Result<Message> Client::Impl::AskNode(const std::string& address, MessageBody body,
+                                      uint32_t timeout_ms) {
   size_t i = 0;
   while (i < options_.nodes.size() && options_.nodes[i] != address) ++i;
   if (i == options_.nodes.size()) {
     return Status::InvalidArgument("node " + address + " is not one of the client's nodes");
   }
-  Message request = NewRequest(StatusRequest{});
-  Result<Message> reply = CallNode(i, 1, &request, DeadlineFor(timeout_ms));
+  Message request = NewRequest(std::move(body));
+  return CallNode(i, 1, &request, DeadlineFor(timeout_ms));
+}
+
+Result<NodeView> Client::Impl::StatusOf(const std::string& address, uint32_t timeout_ms) {
+  Result<Message> reply = AskNode(address, StatusRequest{}, timeout_ms);
   if (!reply.ok()) return reply.status();
   auto* status = std::get_if<NodeStatus>(&reply->body);
   if (status == nullptr) return ReplyError(reply->body, "status");
@@ -278,18 +297,35 @@ Status Client::Impl::EnsureRing(Deadline deadline) {
   if (!body.ok()) return body.status();
   auto* info = std::get_if<RingInfo>(&*body);
   if (info == nullptr) return ReplyError(*body, "ring");
-  std::vector<NodeId> members;
-  std::map<NodeId, std::string> addresses;
-  for (const RingMember& m : info->members) {
-    members.push_back(m.id);
-    addresses[m.id] = m.address;
-  }
-  Result<Ring> ring = Ring::Create(std::move(members), info->partitions, info->n);
-  if (!ring.ok()) return Status::Corruption("unusable ring from a node: " + ring.status().message());
+  Result<Ring> ring = RingFrom(*info);
+  if (!ring.ok()) return ring.status();
+  member_addresses_.clear();
+  for (const RingMember& m : info->members) member_addresses_[m.id] = m.address;
   ring_info_ = std::move(*info);
   ring_ = std::move(ring).value();
-  member_addresses_ = std::move(addresses);
   return Status::OK();
+}
+
+Result<RingView> Client::Impl::RingOf(const std::string& address, uint32_t timeout_ms) {
+  Result<Message> reply = AskNode(address, RingRequest{}, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  auto* info = std::get_if<RingInfo>(&reply->body);
+  if (info == nullptr) return ReplyError(reply->body, "ring");
+  Result<Ring> ring = RingFrom(*info);
+  if (!ring.ok()) return ring.status();
+  RingView view;
+  view.epoch = info->epoch;
+  view.n = ring->n();
+  std::map<NodeId, uint32_t> owned;
+  for (uint32_t p = 0; p < ring->partitions(); ++p) {
+    view.owners.push_back(ring->Owner(p));
+    ++owned[ring->Owner(p)];
+  }
+  for (const RingMember& m : info->members) view.members.push_back({m.id, m.address, owned[m.id]});
+  std::sort(view.members.begin(), view.members.end(),
+            [](const RingMemberView& a, const RingMemberView& b) { return a.node < b.node; });
+  view.violations = ring->Report().violations;
+  return view;
 }
 
 NodeConnection* Client::Impl::ConnectionTo(const std::string& address) {
@@ -534,6 +570,10 @@ Result<std::string> Client::Ping(uint32_t timeout_ms) { return impl_->Ping(timeo
 
 Result<NodeView> Client::StatusOf(const std::string& address, uint32_t timeout_ms) {
   return impl_->StatusOf(address, timeout_ms);
+}
+
+Result<RingView> Client::RingOf(const std::string& address, uint32_t timeout_ms) {
+  return impl_->RingOf(address, timeout_ms);
 }
 
 const CircuitBreaker* Client::breaker(const std::string& address) const {

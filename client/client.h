@@ -67,6 +67,7 @@
 
 #include "client/circuit_breaker.h"
 #include "client/node_view.h"
+#include "client/ring_view.h"
 #include "common/quorum.h"
 #include "common/status.h"
 
@@ -168,6 +169,9 @@ class Client {
   // phi, pending hints per target, hints delivered. A direct question: it is
   // sent even while that node's breaker is open, and its outcome counts.
   Result<NodeView> StatusOf(const std::string& address, uint32_t timeout_ms = 0);
+  // Asks the node at `address` (as StatusOf) for its ring: owners,
+  // partitions per member, violations.
+  Result<RingView> RingOf(const std::string& address, uint32_t timeout_ms = 0);
 
   // The breaker of the node at `address`; null when it is not in the list.
   const CircuitBreaker* breaker(const std::string& address) const;

@@ -23,6 +23,7 @@
 
 #include "common/host_port.h"
 #include "common/metrics.h"
+#include "http/http_server.h"
 #include "common/tls.h"
 #include "node/cluster_file.h"
 #include "node/client_tokens.h"
@@ -68,6 +69,9 @@ struct Flags {
   uint32_t max_buffered_mb = static_cast<uint32_t>(ConnectionLimits{}.max_buffered_bytes >> 20);
   std::string cluster_secret_file;
   bool insecure_no_peer_auth = false;
+  std::string http;  // empty: no HTTP listener
+  http::HttpOptions http_options;
+  int64_t http_deadline_ms = 10'000;
   bool insecure_dev = false;
   TlsFiles tls;
   bool tls_client_certs = false;
@@ -220,6 +224,22 @@ int Run(const Flags& flags) {
   // them all, so it outlives their handles.
   MetricsRegistry metrics;
 
+  // The data directory's size on disk (LevelDB tables and logs, hints),
+  // read at each snapshot: a directory walk, cheap next to a scrape.
+  MetricsRegistry::CallbackHandle disk_bytes = metrics.AddGaugeCallback(
+      "ringkv_storage_disk_bytes", "Bytes of the files in the node's data directory.", {},
+      [dir = flags.data] {
+        uintmax_t total = 0;
+        std::error_code walk_error;
+        for (auto it = std::filesystem::recursive_directory_iterator(dir, walk_error);
+             !walk_error && it != std::filesystem::recursive_directory_iterator();
+             it.increment(walk_error)) {
+          std::error_code size_error;
+          if (it->is_regular_file(size_error)) total += it->file_size(size_error);
+        }
+        return static_cast<double>(total);
+      });
+
   std::error_code ec;
   std::filesystem::create_directories(flags.data, ec);
   if (ec) return Fail(kExitRuntime, "cannot create data directory " + flags.data + ": " + ec.message());
@@ -305,6 +325,23 @@ int Run(const Flags& flags) {
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
   // A peer removed from the ring loses its authenticated connections.
   service.membership().Subscribe([&server](const Ring&) { server.DropFormerMembers(); });
+  // The HTTP API (docs/http-api.md) on the same loop, calling the same
+  // service entry point as the binary protocol.
+  std::unique_ptr<http::HttpServer> http_server;
+  if (!flags.http.empty()) {
+    Result<HostPort> http_at = ParseHostPort(flags.http);
+    if (!http_at.ok()) return Fail(kExitConfig, "--http: " + http_at.status().ToString());
+    http::HttpOptions http_options = flags.http_options;
+    http_options.host = http_at->host;
+    http_options.port = http_at->port;
+    http_options.guard.request_deadline_us = flags.http_deadline_ms * 1000;
+    http_server = std::make_unique<http::HttpServer>(
+        http_options,
+        http::HttpEnv{loop.base(), &loop, &clock, &metrics, &service, storage->get()});
+    if (Status st = http_server->Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
+    spdlog::info("ringkv-node {} serving HTTP on {}", flags.node,
+                 JoinHostPort(http_options.host, http_server->port()));
+  }
 
   auto on_signal = [](evutil_socket_t sig, short, void* arg) {
     auto* parts = static_cast<std::pair<Server*, EventLoop*>*>(arg);
@@ -323,6 +360,7 @@ int Run(const Flags& flags) {
                ids.size(), flags.data);
   loop.Run();
 
+  http_server.reset();
   server.CloseAll();
   if (Status st = (*node)->Shutdown(); !st.ok()) {
     spdlog::warn("anti-entropy trees not saved ({}); the next start rebuilds them", st.ToString());
@@ -416,6 +454,26 @@ int main(int argc, char** argv) {
   app.add_option("--max-buffered-mb", flags.max_buffered_mb,
                  "connection buffers of the whole node, MiB; past it large frames wait")
       ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str();
+  app.add_option("--http", flags.http,
+                 "HOST:PORT to serve the HTTP API, /metrics, probes and the page on "
+                 "(docs/http-api.md; default: none)");
+  app.add_option("--http-max-connections", flags.http_options.guard.max_connections,
+                 "open HTTP connections; past it a new one gets 503 and is closed")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--http-deadline-ms", flags.http_deadline_ms,
+                 "an HTTP request must be whole this long after its connection starts "
+                 "waiting for it (408 and close otherwise)")
+      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
+      ->capture_default_str();
+  app.add_option("--http-max-header-bytes", flags.http_options.max_header_bytes,
+                 "request line and headers of an HTTP request (431 past it)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--http-max-body-bytes", flags.http_options.max_body_bytes,
+                 "body of an HTTP request (413 past it)")
+      ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--aae", flags.aae,
                  "active anti-entropy: on, or off (no segment index, no exchanges; turning it "

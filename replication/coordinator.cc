@@ -123,7 +123,10 @@ Coordinator::Coordinator(const ServiceOptions* options, const Membership* member
       rpc_(rpc),
       replica_(replica),
       hints_(hints),
-      liveness_(liveness) {}
+      liveness_(liveness),
+      read_repairs_(env.metrics->AddCounter(
+          "ringkv_read_repairs_total",
+          "Replicas that answered a read with less than the merged object and were sent it.")) {}
 
 // An op's timers may outlive the coordinator in the scheduler; they check
 // `alive_` first. Its calls die with the PeerRpc, which outlives it.
@@ -285,6 +288,7 @@ void Coordinator::ReadRepair(const GetOp& op) {
     // Only replicas that answered are repaired: one that did not may be
     // down, and hinted handoff, not read repair, covers it.
     if (!a.ok || (a.found && a.object == merged)) continue;
+    read_repairs_->Increment();
     if (op.replicas[i] == options_->self) {
       (void)replica_->Merge(op.partition, op.request.bucket, op.request.key, merged);
     } else {

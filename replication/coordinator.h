@@ -102,6 +102,8 @@ class Coordinator {
   Replica* replica_;
   HintStore* hints_;
   const Liveness* liveness_;
+  // Replicas sent the merged object after a read (docs/metrics.md).
+  Counter* read_repairs_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

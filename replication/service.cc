@@ -75,7 +75,26 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
   handoff.warn = options_.warn;
   handoff_ = std::make_unique<HintedHandoff>(&rpc_, hints_.get(), env_.liveness, handoff,
                                              env_.clock, env_.scheduler, env_.metrics);
+  read_siblings_ = env_.metrics->AddHistogram(
+      "ringkv_read_siblings", "Values (siblings) per client read that found some.", {}, 1);
+  peer_up_ = env_.metrics->AddGaugeFamilyCallback(
+      "ringkv_peer_up", "1 while this node believes the peer up (failure detector and transport).",
+      [this] { return PeerGauge(/*phi=*/false); });
+  peer_phi_ = env_.metrics->AddGaugeFamilyCallback(
+      "ringkv_peer_phi", "The failure detector's suspicion of the peer (marked down at --phi-threshold).",
+      [this] { return PeerGauge(/*phi=*/true); });
   ServePeers();
+}
+
+std::vector<LabeledValue> Service::PeerGauge(bool phi) const {
+  std::vector<LabeledValue> out;
+  if (!gossiper_) return out;
+  for (const PeerState& p : gossiper_->View()) {
+    if (p.node == options_.self) continue;
+    const double value = phi ? p.phi : (p.up && env_.liveness->IsUp(p.node) ? 1 : 0);
+    out.push_back({{{"peer", p.node}}, value});
+  }
+  return out;
 }
 
 Service::~Service() = default;
@@ -186,6 +205,9 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
     coordinator_->Get(*get, deadline, [this, start_us, respond = std::move(respond)](GetReply r) {
       requests_->RecordRead(RequestMetrics::Op::kGet, start_us, r.status,
                             r.found && !r.object.IsDeleted());
+      if (r.status.ok() && r.found && !r.object.IsDeleted()) {
+        read_siblings_->Observe(r.object.Values().size());
+      }
       respond(std::move(r));
     });
   } else if (auto* put = std::get_if<PutRequest>(&request.body)) {

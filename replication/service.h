@@ -146,6 +146,8 @@ class Service {
   int64_t DeadlineFor(const Message& m) const;
   ReplicaGetReply ReadLocal(const ReplicaGetRequest& get);
   RingInfo RingReport() const;
+  // ringkv_peer_up (or, with `phi`, ringkv_peer_phi) per peer.
+  std::vector<LabeledValue> PeerGauge(bool phi) const;
   // The requests this node serves to its peers, registered on rpc_.
   void ServePeers();
   void ServeForward(const PeerRpc::Request& request, PutRequest& put, PeerRpc::Respond respond);
@@ -176,6 +178,12 @@ class Service {
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<HintedHandoff> handoff_;
   ClientHandler extra_client_;
+  // Values per successful read that found some (docs/metrics.md).
+  Histogram* read_siblings_;
+  // Each peer as this node believes it (StatusReport's view). Last, so they
+  // are unregistered before what they read is destroyed.
+  MetricsRegistry::CallbackHandle peer_up_;
+  MetricsRegistry::CallbackHandle peer_phi_;
 };
 
 }  // namespace ringkv

@@ -44,8 +44,9 @@ LAYERS = {
     "replication": ["ring", "storage", "rpc", "proto", "causality", "common"],
     "antientropy": ["replication", "ring", "storage", "rpc", "proto", "causality", "common"],
     "client": ["ring", "proto", "causality", "common"],
-    "node": ["antientropy", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
-    "tools": ["node", "antientropy", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
+    "http": ["client", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "node": ["http", "antientropy", "replication", "ring", "storage", "rpc", "proto", "causality", "common"],
+    "tools": ["node", "http", "antientropy", "client", "replication", "ring", "storage", "rpc", "proto", "causality",
               "common"],
 }
 

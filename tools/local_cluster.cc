@@ -25,6 +25,12 @@ std::string LocalNodeAddress(uint32_t base_port, uint32_t i, bool distinct_hosts
   return host + ":" + std::to_string(base_port + i);
 }
 
+std::string LocalHttpAddress(const std::string& address) {
+  Result<HostPort> at = ParseHostPort(address);
+  if (!at.ok() || at->port + kHttpPortOffset > 65535) return "";
+  return HostPort{at->host, static_cast<uint16_t>(at->port + kHttpPortOffset)}.ToString();
+}
+
 namespace {
 
 using PortRange = std::pair<uint32_t, uint32_t>;  // inclusive
@@ -62,20 +68,26 @@ Status CheckPortsOutsideEphemeralRange(const ClusterFile& file) {
   const auto [low, high] = *ephemeral;
   const std::vector<PortRange> reserved = ReservedPorts();
   for (const ClusterMember& m : file.members) {
-    Result<HostPort> address = ParseHostPort(m.address);
-    if (!address.ok() || address->port < low || address->port > high) continue;
-    const uint16_t port = address->port;
-    if (std::any_of(reserved.begin(), reserved.end(),
-                    [port](const PortRange& r) { return port >= r.first && port <= r.second; })) {
-      continue;
+    for (const std::string& serves : {m.address, LocalHttpAddress(m.address)}) {
+      Result<HostPort> address = ParseHostPort(serves);
+      if (!address.ok() || address->port < low || address->port > high) continue;
+      const uint16_t port = address->port;
+      if (std::any_of(reserved.begin(), reserved.end(), [port](const PortRange& r) {
+            return port >= r.first && port <= r.second;
+          })) {
+        continue;
+      }
+      return Status::InvalidArgument(
+          m.id + " would serve on " + serves + ", inside the kernel's ephemeral port range " +
+          std::to_string(low) + "-" + std::to_string(high) + " (" + kEphemeralRangePath +
+          "): an outgoing connection can take a stopped node's port and make its restart fail "
+          "with 'Address already in use'; choose a --base-port below " +
+          std::to_string(low > file.members.size() + kHttpPortOffset
+                             ? low - file.members.size() - kHttpPortOffset
+                             : 0) +
+          " (HTTP ports are node ports + " + std::to_string(kHttpPortOffset) +
+          ") or reserve the ports (sysctl net.ipv4.ip_local_reserved_ports)");
     }
-    return Status::InvalidArgument(
-        m.id + " would serve on " + m.address + ", inside the kernel's ephemeral port range " +
-        std::to_string(low) + "-" + std::to_string(high) + " (" + kEphemeralRangePath +
-        "): an outgoing connection can take a stopped node's port and make its restart fail "
-        "with 'Address already in use'; choose a --base-port below " +
-        std::to_string(low > file.members.size() ? low - file.members.size() : 0) +
-        " or reserve the ports (sysctl net.ipv4.ip_local_reserved_ports)");
   }
   return Status::OK();
 }
@@ -290,7 +302,17 @@ pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
 
 LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
                                        std::chrono::milliseconds ping_timeout) const {
-  LocalNodeStatus status{member.id, member.address, RunningPid(member), "down", 0, {}};
+  LocalNodeStatus status{member.id, member.address, RunningPid(member), "down", "", 0, {}};
+  {
+    std::ifstream in(NodeDir(member) + "/command");
+    std::string arg;
+    bool next_is_http = false;
+    while (std::getline(in, arg)) {
+      if (next_is_http) status.http = arg;
+      next_is_http = arg == "--http";
+      if (arg.rfind("--http=", 0) == 0) status.http = arg.substr(7);
+    }
+  }
   if (status.pid == 0) return status;
   if (GetProcessState(status.pid) == ProcessState::kStopped) {
     status.state = "paused";
@@ -316,6 +338,10 @@ std::vector<std::string> LocalCluster::Command(const ClusterMember& member, bool
                                       NodeDir(member) + "/data",
                                       "--cluster-secret-file",
                                       SecretPath()};
+  if (const std::string http = LocalHttpAddress(member.address); !http.empty()) {
+    command.push_back("--http");
+    command.push_back(http);
+  }
   if (sync) command.push_back("--sync");
   if (tls()) {
     const std::string base = TlsDir() + "/" + member.id;

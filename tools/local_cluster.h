@@ -61,7 +61,15 @@ inline constexpr uint32_t kMaxDistinctHostNodes = 253;
 // Address of node i (1-based) of a local cluster.
 std::string LocalNodeAddress(uint32_t base_port, uint32_t i, bool distinct_hosts);
 
-// InvalidArgument naming the first member whose port lies in the kernel's
+// Each node of a local cluster serves HTTP (docs/http-api.md) on its own
+// host at its port plus this: n1 on 127.0.0.1:7101 serves HTTP on
+// 127.0.0.1:8101.
+inline constexpr uint32_t kHttpPortOffset = 1000;
+// The HTTP address of the member at `address`; "" when the port would pass
+// 65535 (that node then serves no HTTP).
+std::string LocalHttpAddress(const std::string& address);
+
+// InvalidArgument naming the first member whose port (or HTTP port) lies in the kernel's
 // ephemeral range (/proc/sys/net/ipv4/ip_local_port_range) and is not
 // reserved (ip_local_reserved_ports): there an outgoing connection can take
 // a stopped node's port and make its restart fail with "Address already in
@@ -73,6 +81,8 @@ struct LocalNodeStatus {
   std::string address;
   pid_t pid = 0;      // 0 when no process runs
   std::string state;  // "up", "down" or "paused"
+  // The --http address of its last start; "" when it was started without.
+  std::string http;
   // The node's own view, when it is up and answered a status request.
   uint64_t hints_pending = 0;
   std::vector<std::string> peers_down;  // peers it believes down

@@ -2,10 +2,11 @@
 // node's view: its id and incarnation, each peer up or down with phi (the
 // gossip failure detector), its pending hints per target and how many it has
 // delivered, and with --metrics (always with --json) every series of its
-// metrics registry (docs/metrics.md). `cert init-ca` and `cert issue` make
-// the cluster CA and the certificates it signs, `token create` a client
-// token for nodes started with --client-tokens (docs/security.md).
-// Command-line contract: docs/cli.md.
+// metrics registry (docs/metrics.md); `ring` prints its ring (owners,
+// balance, violations); `aae` drives anti-entropy. `cert init-ca` and
+// `cert issue` make the cluster CA and the certificates it signs, `token
+// create` a client token for nodes started with --client-tokens
+// (docs/security.md). Command-line contract: docs/cli.md.
 //
 // Exit status, as for `ringkv`: 0 success, 2 usage or bad input,
 // 3 unavailable (node unreachable or no answer by the deadline), 4 any other
@@ -32,6 +33,7 @@
 #include "common/host_port.h"
 #include "common/tls.h"
 #include "node/client_tokens.h"
+#include "tools/admin_ring.h"
 #include "tools/certificates.h"
 #include "tools/credential_flags.h"
 #include "tools/exit_codes.h"
@@ -221,15 +223,20 @@ void PrintMetrics(const NodeView& s) {
   }
 }
 
-int DoStatus(const Flags& flags) {
+// A client of the node at --node alone.
+Result<std::unique_ptr<Client>> ClientOf(const Flags& flags) {
   Result<HostPort> address = ParseHostPort(flags.node);
-  if (!address.ok()) return Fail(Status::InvalidArgument("--node: " + address.status().message()));
-  if (flags.timeout_ms == 0) return Fail(Status::InvalidArgument("--timeout must be positive"));
+  if (!address.ok()) return Status::InvalidArgument("--node: " + address.status().message());
+  if (flags.timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
   ClientOptions options;
   options.nodes = {flags.node};
   options.timeout_ms = flags.timeout_ms;
-  if (Status st = ApplyCredentials(flags.credentials, &options); !st.ok()) return Fail(st);
-  Result<std::unique_ptr<Client>> client = Client::Connect(options);
+  if (Status st = ApplyCredentials(flags.credentials, &options); !st.ok()) return st;
+  return Client::Connect(options);
+}
+
+int DoStatus(const Flags& flags) {
+  Result<std::unique_ptr<Client>> client = ClientOf(flags);
   if (!client.ok()) return Fail(client.status());
   Result<NodeView> status = (*client)->StatusOf(flags.node);
   if (!status.ok()) return Fail(status.status());
@@ -238,6 +245,19 @@ int DoStatus(const Flags& flags) {
   } else {
     PrintText(*status);
     if (flags.metrics) PrintMetrics(*status);
+  }
+  return kExitOk;
+}
+
+int DoRing(const Flags& flags) {
+  Result<std::unique_ptr<Client>> client = ClientOf(flags);
+  if (!client.ok()) return Fail(client.status());
+  Result<RingView> ring = (*client)->RingOf(flags.node);
+  if (!ring.ok()) return Fail(ring.status());
+  if (flags.json) {
+    PrintRingJson(*ring);
+  } else {
+    PrintRingText(*ring);
   }
   return kExitOk;
 }
@@ -435,6 +455,11 @@ int main(int argc, char** argv) {
                    "p99}]}");
   status->add_flag("--metrics", flags.metrics,
                    "also print every metric of the node (docs/metrics.md), one series a line");
+  CLI::App* ring = app.add_subcommand(
+      "ring", "the node's ring: partitions per member, balance, placement violations, owners");
+  ring->add_flag("--json", flags.json,
+                 "print {epoch, partitions, n, members: [{node, address, partitions}], "
+                 "balance: {min, max}, violations, owners: [node of partition 0, 1, ...]}");
   CLI::App* cert = app.add_subcommand("cert", "the cluster CA and its certificates");
   cert->require_subcommand(1, 1);
   CLI::App* init_ca = cert->add_subcommand(
@@ -491,6 +516,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (status->parsed()) return DoStatus(flags);
+  if (ring->parsed()) return DoRing(flags);
   if (init_ca->parsed()) return DoInitCa(flags);
   if (issue->parsed()) return DoIssue(flags);
   if (create->parsed()) return DoTokenCreate(flags);

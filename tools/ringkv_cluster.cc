@@ -77,7 +77,10 @@ void PrintBanner(const LocalCluster& cluster) {
             << cluster.dir() << " (N=" << cluster.file().n
             << ", partitions=" << cluster.file().partitions << ")\n";
   for (const ClusterMember& m : cluster.file().members) {
-    std::cout << "  " << m.id << "  " << m.address << "  log " << cluster.LogPath(m) << "\n";
+    const LocalNodeStatus st = cluster.Describe(m, milliseconds(1000));
+    std::cout << "  " << m.id << "  " << m.address
+              << (st.http.empty() ? "" : "  http://" + st.http + "/") << "  log "
+              << cluster.LogPath(m) << "\n";
   }
   const std::string tool = ToolCommand("ringkv-cluster");
   const std::string cli =
@@ -88,8 +91,13 @@ void PrintBanner(const LocalCluster& cluster) {
             << "  " << cli << " put fruit apple red\n"
             << "  " << cli << " get fruit apple --json\n"
             << "  " << cli << " del fruit apple\n"
-            << "  " << tool << " status --dir " << cluster.dir() << "\n"
-            << "  " << tool << " kill " << last << " --dir " << cluster.dir()
+            << "  " << tool << " status --dir " << cluster.dir() << "\n";
+  if (const std::string http = cluster.Describe(cluster.file().members.front(), milliseconds(1000)).http;
+      !http.empty()) {
+    std::cout << "  curl -i http://" << http << "/v1/buckets/fruit/keys/apple\n"
+              << "  open http://" << http << "/ in a browser: the ring, live\n";
+  }
+  std::cout << "  " << tool << " kill " << last << " --dir " << cluster.dir()
             << "   # then put with --w all: exit 3\n"
             << "\nCtrl-C stops the cluster.\n"
             << std::flush;
@@ -206,7 +214,8 @@ int PrintStatus(const CommonFlags& flags) {
                      {"pid", st.pid == 0 ? nlohmann::json(nullptr) : nlohmann::json(st.pid)},
                      {"state", st.state},
                      {"hints_pending", st.hints_pending},
-                     {"peers_down", st.peers_down}});
+                     {"peers_down", st.peers_down},
+                     {"http", st.http.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.http)}});
       continue;
     }
     std::printf("%-4s %-21s %-8s %s", st.name.c_str(), st.address.c_str(),
@@ -216,6 +225,7 @@ int PrintStatus(const CommonFlags& flags) {
       std::string down;
       for (const std::string& p : st.peers_down) down += (down.empty() ? "" : ",") + p;
       if (!down.empty()) std::printf("  sees-down %s", down.c_str());
+      if (!st.http.empty()) std::printf("  http %s", st.http.c_str());
     }
     std::printf("\n");
   }

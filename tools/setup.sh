@@ -11,6 +11,9 @@ packages=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev libtomlplusplus-dev librapidcheck-dev libbenchmark-dev libssl-dev
   iptables
+  # promtool checks the node's /metrics, headless chromium loads its page
+  # (tests/integration/http_test.cc).
+  prometheus chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools gnuplot-nox)

@@ -25,7 +25,7 @@ TEST(TargetTest, ParsesBothSchemes) {
 }
 
 TEST(TargetTest, RejectsBadInput) {
-  EXPECT_FALSE(ParseTarget("http://x:1").ok());
+  EXPECT_FALSE(ParseTarget("ftp://x:1").ok());
   EXPECT_FALSE(ParseTarget("ringkv://").ok());
   EXPECT_FALSE(ParseTarget("ringkv://host").ok());
   EXPECT_FALSE(ParseTarget("ringkv://host:0").ok());

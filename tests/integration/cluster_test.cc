@@ -5,7 +5,9 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "tests/integration/harness.h"
@@ -422,6 +424,48 @@ TEST_F(ClusterTest, AdminStatusExitCodes) {
   CommandResult dead = cluster_.Admin(1, {"status"});
   EXPECT_EQ(dead.exit_code, kExitUnavailable) << dead.Describe();
   EXPECT_EQ(std::count(dead.err.begin(), dead.err.end(), '\n'), 1) << dead.err;
+}
+
+TEST_F(ClusterTest, AdminRingShowsOwnersBalanceAndViolations) {
+  StartCluster({"--partitions", "32"});
+  Json ring = ParseJson(cluster_.Admin(1, {"ring", "--json"}));
+  ASSERT_EQ(ring["partitions"], 32) << ring.dump();
+  EXPECT_EQ(ring["n"], 3);
+  ASSERT_EQ(ring["owners"].size(), 32u) << ring.dump();
+  ASSERT_EQ(ring["members"].size(), 3u) << ring.dump();
+  // The members' counts are the owners table's, and balanced (32 = 11+11+10).
+  std::map<std::string, int> owned;
+  for (const Json& owner : ring["owners"]) ++owned[owner.get<std::string>()];
+  for (int i = 0; i < 3; ++i) {
+    const Json& m = ring["members"][i];
+    EXPECT_EQ(m["node"], "n" + std::to_string(i + 1));
+    EXPECT_EQ(m["address"], cluster_.Address(i + 1));
+    EXPECT_EQ(m["partitions"], owned[m["node"].get<std::string>()]) << ring.dump();
+  }
+  EXPECT_EQ(owned.size(), 3u);
+  EXPECT_EQ(ring["balance"]["min"], 10);
+  EXPECT_EQ(ring["balance"]["max"], 11);
+  // Violations recounted from the owners: windows of n that repeat one.
+  int violations = 0;
+  for (int p = 0; p < 32; ++p) {
+    std::set<std::string> window;
+    for (int k = 0; k < 3; ++k) window.insert(ring["owners"][(p + k) % 32].get<std::string>());
+    violations += window.size() < 3 ? 1 : 0;
+  }
+  EXPECT_EQ(ring["violations"], violations);
+  // Every node serves the same ring.
+  EXPECT_EQ(ParseJson(cluster_.Admin(3, {"ring", "--json"}))["owners"], ring["owners"]);
+
+  CommandResult text = cluster_.Admin(2, {"ring"});
+  ASSERT_EQ(text.exit_code, 0) << text.Describe();
+  EXPECT_NE(text.out.find("partitions 32  n 3  members 3"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("balance: 10 to 11 partitions per member"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("placement violations: " + std::to_string(violations)),
+            std::string::npos)
+      << text.out;
+  ASSERT_EQ(cluster_.Cluster({"kill", "n2"}).exit_code, 0);
+  EXPECT_EQ(cluster_.Admin(2, {"ring"}).exit_code, kExitUnavailable);
 }
 
 }  // namespace

@@ -151,7 +151,8 @@ int EphemeralLow() {
 }  // namespace
 
 Result<uint32_t> PickBasePort(int nodes, bool distinct_hosts) {
-  const int high = EphemeralLow() - nodes - 1;
+  // HTTP ports (node port + kHttpPortOffset) stay below the range too.
+  const int high = EphemeralLow() - static_cast<int>(kHttpPortOffset) - nodes - 1;
   if (high <= 20000) return Status::Unavailable("the ephemeral port range leaves no room below it");
   std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
   std::uniform_int_distribution<int> pick(20000, high);
@@ -159,8 +160,11 @@ Result<uint32_t> PickBasePort(int nodes, bool distinct_hosts) {
     const uint32_t base = static_cast<uint32_t>(pick(rng));
     bool free = true;
     for (int i = 1; i <= nodes && free; ++i) {
-      Result<HostPort> address = ParseHostPort(LocalNodeAddress(base, i, distinct_hosts));
-      free = address.ok() && PortFree(address->host, address->port);
+      const std::string node = LocalNodeAddress(base, i, distinct_hosts);
+      Result<HostPort> address = ParseHostPort(node);
+      Result<HostPort> http = ParseHostPort(LocalHttpAddress(node));
+      free = address.ok() && PortFree(address->host, address->port) && http.ok() &&
+             PortFree(http->host, http->port);
     }
     if (free) return base;
   }
@@ -259,6 +263,10 @@ CommandResult LocalClusterFixture::Admin(int node, const std::vector<std::string
 
 std::string LocalClusterFixture::Address(int node) const {
   return "127.0.0.1:" + std::to_string(base_port_ + node);
+}
+
+std::string LocalClusterFixture::HttpAddress(int node) const {
+  return "127.0.0.1:" + std::to_string(base_port_ + node + kHttpPortOffset);
 }
 
 std::string LocalClusterFixture::LogTails() const {

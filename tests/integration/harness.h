@@ -45,7 +45,8 @@ void SendRaw(const std::string& address, const std::string& bytes);
 std::string BinaryPath(const std::string& relative);
 
 // A base port P such that every node i in 1..nodes can bind its local
-// cluster address (LocalNodeAddress(P, i, distinct_hosts)) right now, below
+// cluster address (LocalNodeAddress(P, i, distinct_hosts)) and its HTTP
+// address (LocalHttpAddress) right now, below
 // the kernel's ephemeral range so that no outgoing connection takes a
 // node's port while it is down (ringkv-cluster refuses the range anyway).
 Result<uint32_t> PickBasePort(int nodes, bool distinct_hosts);
@@ -90,6 +91,8 @@ class LocalClusterFixture {
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   std::string Address(int node) const;
+  // Where node i serves HTTP: its port + kHttpPortOffset (tools/local_cluster.h).
+  std::string HttpAddress(int node) const;
   uint16_t base_port() const { return base_port_; }
   const std::string& dir() const { return dir_; }
   int nodes() const { return nodes_; }

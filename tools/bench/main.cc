@@ -1,7 +1,7 @@
 // ringkv-bench: a YCSB-style load generator for ringkv and, with the very
 // same engine, Redis as a baseline. See docs/performance.md.
 //
-//   ringkv-bench --target ringkv://HOST:PORT[,HOST:PORT...]|redis://HOST:PORT
+//   ringkv-bench --target ringkv://HOST:PORT[,HOST:PORT...]|http://HOST:PORT[,...]|redis://HOST:PORT
 //     --workload a|b|c|d|f --records N (--duration S | --ops N) --concurrency C
 //     [--rate OPS] [--value-size B] [--distribution uniform|zipfian|latest]
 //     [--r R] [--w W] [--pr N] [--pw N] [--load] [--ping] [--client-reads] [--json FILE]
@@ -17,6 +17,7 @@
 
 #include "common/quorum.h"
 #include "tools/bench/client_reads.h"
+#include "tools/bench/http_protocol.h"
 #include "tools/bench/process_cpu.h"
 #include "tools/bench/redis_protocol.h"
 #include "tools/bench/report.h"
@@ -39,7 +40,7 @@ int Main(int argc, char** argv) {
   uint32_t timeout_ms = 0;
 
   app.add_option("--target", target_text,
-                 "ringkv://HOST:PORT[,HOST:PORT...] or redis://HOST:PORT")
+                 "ringkv://HOST:PORT[,HOST:PORT...], http://HOST:PORT[,...] (the HTTP API) or redis://HOST:PORT")
       ->required();
   app.add_option("--workload", workload_name, "YCSB workload: a, b, c, d or f")
       ->check(CLI::IsMember({"a", "b", "c", "d", "f"}));
@@ -150,7 +151,8 @@ int Main(int argc, char** argv) {
       }
       *field = *value;
     }
-    factory = NewRingkvProtocolFactory(options);
+    factory = target->kind == Target::Kind::kHttp ? NewHttpProtocolFactory(options)
+                                                  : NewRingkvProtocolFactory(options);
     ringkv_options = options;
   }
   config.protocols = factory.get();

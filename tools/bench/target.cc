@@ -11,8 +11,11 @@ Result<Target> ParseTarget(std::string_view text) {
   } else if (text.starts_with("redis://")) {
     target.kind = Target::Kind::kRedis;
     rest = text.substr(8);
+  } else if (text.starts_with("http://")) {
+    target.kind = Target::Kind::kHttp;
+    rest = text.substr(7);
   } else {
-    return Status::InvalidArgument("target must start with ringkv:// or redis://");
+    return Status::InvalidArgument("target must start with ringkv://, http:// or redis://");
   }
   while (!rest.empty()) {
     const size_t comma = rest.find(',');

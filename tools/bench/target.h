@@ -1,5 +1,6 @@
 // Target: which system ringkv-bench drives, parsed from
-// "ringkv://HOST:PORT[,HOST:PORT...]" or "redis://HOST:PORT".
+// "ringkv://HOST:PORT[,HOST:PORT...]", "http://HOST:PORT[,HOST:PORT...]"
+// (ringkv's HTTP API) or "redis://HOST:PORT".
 // A value type.
 #pragma once
 
@@ -15,7 +16,7 @@ namespace ringkv::bench {
 using Endpoint = HostPort;
 
 struct Target {
-  enum class Kind { kRingkv, kRedis } kind = Kind::kRingkv;
+  enum class Kind { kRingkv, kRedis, kHttp } kind = Kind::kRingkv;
   std::vector<Endpoint> endpoints;  // at least one; one for redis
 };
 

@@ -1,0 +1,50 @@
+// KeyApi: GET, PUT and DELETE of /v1/buckets/{b}/keys/{k} (docs/http-api.md),
+// turned into the client requests the binary protocol sends (GetRequest,
+// PutRequest) and handed to the same entry point, Service::
+// HandleClientRequest; their replies become HTTP responses. Knows nothing of
+// sockets or evhttp. Single-threaded, on the node's loop.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "http/response.h"
+#include "http/route.h"
+#include "proto/messages.h"
+
+namespace ringkv::http {
+
+// Sends one client request into the node; `reply` is called exactly once,
+// possibly before this returns (Service::HandleClientRequest).
+using ClientCall = std::function<void(Message request, std::function<void(Message reply)>)>;
+
+enum class Method : uint8_t { kGet, kPut, kDelete, kOther };
+
+struct KeyRequest {
+  Method method = Method::kGet;
+  std::string bucket, key;  // decoded
+  std::string raw_query;
+  bool has_context = false;
+  std::string context;  // X-Ringkv-Context, as sent
+  std::string accept;   // Accept, as sent
+  std::string body;
+};
+
+class KeyApi {
+ public:
+  explicit KeyApi(ClientCall call) : call_(std::move(call)) {}
+
+  // Answers through `done`, exactly once, possibly before returning.
+  void Handle(KeyRequest request, std::function<void(Response)> done);
+
+ private:
+  void Get(const KeyRequest& request, const KeyQuery& query, std::function<void(Response)> done);
+  void Put(KeyRequest request, const KeyQuery& query, std::string context,
+           std::function<void(Response)> done);
+  void Delete(KeyRequest request, const KeyQuery& query, std::string context,
+              std::function<void(Response)> done);
+
+  ClientCall call_;
+};
+
+}  // namespace ringkv::http
