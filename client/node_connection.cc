@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +26,37 @@ namespace ringkv {
 namespace {
 
 std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// OpenSSL writes to the socket with write(), which raises SIGPIPE when the
+// node has closed the connection (as a TLS node does with a certificate it
+// refuses): held back while an SSL call runs, and a SIGPIPE it raised
+// dropped, so the error comes back as a value (the plain path uses
+// MSG_NOSIGNAL).
+class NoSigpipe {
+ public:
+  NoSigpipe() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~NoSigpipe() {
+    if (!was_pending_) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  NoSigpipe(const NoSigpipe&) = delete;
+  NoSigpipe& operator=(const NoSigpipe&) = delete;
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+};
 
 }  // namespace
 
@@ -140,7 +173,11 @@ Status NodeConnection::TlsHandshake(Deadline deadline) {
   }
   ERR_clear_error();
   for (;;) {
-    const int rc = SSL_connect(ssl_);
+    int rc;
+    {
+      NoSigpipe guard;
+      rc = SSL_connect(ssl_);
+    }
     if (rc == 1) return Status::OK();
     Status st = TlsWait(rc, deadline, "handshake");
     if (st.IsTimeout()) {
@@ -155,8 +192,12 @@ Status NodeConnection::SendAll(const std::string& bytes, Deadline deadline) {
   while (sent < bytes.size()) {
     if (ssl_ != nullptr) {
       ERR_clear_error();
-      const int n = SSL_write(ssl_, bytes.data() + sent,
-                              static_cast<int>(std::min<size_t>(bytes.size() - sent, 1 << 30)));
+      int n;
+      {
+        NoSigpipe guard;
+        n = SSL_write(ssl_, bytes.data() + sent,
+                      static_cast<int>(std::min<size_t>(bytes.size() - sent, 1 << 30)));
+      }
       if (n > 0) {
         sent += static_cast<size_t>(n);
         continue;
@@ -205,7 +246,11 @@ Status NodeConnection::ReadSome() {
     // a poll() on the socket.
     for (;;) {
       ERR_clear_error();
-      const int n = SSL_read(ssl_, buf, sizeof(buf));
+      int n;
+      {
+        NoSigpipe guard;
+        n = SSL_read(ssl_, buf, sizeof(buf));
+      }
       if (n > 0) {
         inbuf_.append(buf, static_cast<size_t>(n));
         continue;
