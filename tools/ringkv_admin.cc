@@ -224,16 +224,23 @@ void PrintMetrics(const NodeView& s) {
   }
 }
 
+// A client of the node at --node alone.
+Result<std::unique_ptr<Client>> ClientOf(const Flags& flags) {
+  Result<HostPort> address = ParseHostPort(flags.node);
+  if (!address.ok()) return Status::InvalidArgument("--node: " + address.status().message());
+  if (flags.timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
+  ClientOptions options;
+  options.nodes = {flags.node};
+  options.timeout_ms = flags.timeout_ms;
+  if (Status st = ApplyCredentials(flags.credentials, &options); !st.ok()) return st;
+  return Client::Connect(options);
+}
+
 // `plugins`: the node's merge plugins, from the info gauges of its status
 // (docs/plugins.md): one line per plugin, "name version sha256 buckets",
 // then one per refused plugin, "refused path: reason".
 int DoPlugins(const Flags& flags) {
-  Result<HostPort> address = ParseHostPort(flags.node);
-  if (!address.ok()) return Fail(Status::InvalidArgument("--node: " + address.status().message()));
-  ClientOptions options;
-  options.nodes = {flags.node};
-  options.timeout_ms = flags.timeout_ms;
-  Result<std::unique_ptr<Client>> client = Client::Connect(options);
+  Result<std::unique_ptr<Client>> client = ClientOf(flags);
   if (!client.ok()) return Fail(client.status());
   Result<NodeView> status = (*client)->StatusOf(flags.node);
   if (!status.ok()) return Fail(status.status());
@@ -278,19 +285,6 @@ int DoPlugins(const Flags& flags) {
                 r["reason"].get<std::string>().c_str());
   }
   return kExitOk;
-}
-
-int DoStatus(const Flags& flags) {
-// A client of the node at --node alone.
-Result<std::unique_ptr<Client>> ClientOf(const Flags& flags) {
-  Result<HostPort> address = ParseHostPort(flags.node);
-  if (!address.ok()) return Status::InvalidArgument("--node: " + address.status().message());
-  if (flags.timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
-  ClientOptions options;
-  options.nodes = {flags.node};
-  options.timeout_ms = flags.timeout_ms;
-  if (Status st = ApplyCredentials(flags.credentials, &options); !st.ok()) return st;
-  return Client::Connect(options);
 }
 
 int DoStatus(const Flags& flags) {
