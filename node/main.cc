@@ -331,6 +331,15 @@ int Run(const Flags& flags) {
   if (!flags.http.empty()) {
     Result<HostPort> http_at = ParseHostPort(flags.http);
     if (!http_at.ok()) return Fail(kExitConfig, "--http: " + http_at.status().ToString());
+    // The HTTP API has neither TLS nor client tokens (docs/security.md).
+    if (!flags.client_tokens.empty()) {
+      return Fail(kExitConfig, "--http and --client-tokens exclude each other: the HTTP API does "
+                               "not check client tokens");
+    }
+    if (!IsLoopbackHost(http_at->host) && !flags.insecure_dev) {
+      return Fail(kExitConfig, "refusing to serve HTTP on " + flags.http + " without TLS: it is "
+                               "not a loopback address; pass --insecure-dev for development");
+    }
     http::HttpOptions http_options = flags.http_options;
     http_options.host = http_at->host;
     http_options.port = http_at->port;
