@@ -20,6 +20,8 @@ Response ErrorFromStatus(const Status& status) {
       return ErrorResponse(404, "not_found", status.message());
     case Status::Code::kObjectTooLarge:
       return ErrorResponse(413, "object_too_large", status.message());
+    case Status::Code::kTooManySiblings:
+      return ErrorResponse(409, "too_many_siblings", status.message());
     case Status::Code::kUnavailable: {
       Response r = ErrorResponse(503, "quorum_unavailable", status.message());
       r.headers.emplace_back("Retry-After", "1");
@@ -47,6 +49,7 @@ const char* ReasonPhrase(int status) {
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 411: return "Length Required";
+    case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";

@@ -255,7 +255,6 @@ int DoPlugins(const Flags& flags) {
   return kExitOk;
 }
 
-int DoStatus(const Flags& flags) {
 // A client of the node at --node alone.
 Result<std::unique_ptr<Client>> ClientOf(const Flags& flags) {
   Result<HostPort> address = ParseHostPort(flags.node);
