@@ -10,10 +10,13 @@ $Cxx.namespace("ringkv::schema");
 
 using import "/causality/object.capnp".VvEntry;
 
-# The value of one index row: the key's leaf hash and the object's clock.
+# The value of one index row: the key's leaf hash and the object's clock,
+# and whether the object is a tombstone (every sibling one), which makes it
+# a candidate for reaping.
 struct IndexEntry {
   leaf @0 :UInt64;
   clock @1 :List(VvEntry);
+  tombstone @2 :Bool;
 }
 
 # One partition's tree as saved at a clean shutdown: its non-zero segment

@@ -60,9 +60,17 @@ AntiEntropy::AntiEntropy(AntiEntropyOptions options, Service* service, Storage* 
   sent_keys_ = metrics->AddCounter("ringkv_aae_sent_bytes_total",
                                    "Frame bytes this node sent in exchanges, by stage.",
                                    {{"stage", "keys"}});
+  sent_reap_ = metrics->AddCounter("ringkv_aae_sent_bytes_total",
+                                   "Frame bytes this node sent in exchanges, by stage.",
+                                   {{"stage", "reap"}});
   repair_bytes_ = metrics->AddCounter(
       "ringkv_aae_repair_bytes_total",
       "Frame bytes of the object reads and writes of this node's repairs, both directions.");
+  tombstones_reaped_ = metrics->AddCounter(
+      "ringkv_aae_tombstones_reaped_total",
+      "Tombstones this node removed because every replica of their key held them.");
+  reap_rounds_ = metrics->AddCounter("ringkv_aae_reap_rounds_total",
+                                     "Tombstone reaping rounds this node ran.");
   refused_ = metrics->AddCounter(
       "ringkv_aae_requests_refused_total",
       "Exchange requests from peers refused (tree not trusted, wrong shape, bad arguments).");
@@ -71,6 +79,7 @@ AntiEntropy::AntiEntropy(AntiEntropyOptions options, Service* service, Storage* 
 AntiEntropy::~AntiEntropy() {
   *alive_ = false;
   exchange_.reset();
+  reap_.reset();
   if (tick_ != 0) scheduler_->Cancel(tick_);
   if (verify_timer_ != 0) scheduler_->Cancel(verify_timer_);
   service_->SetClientHandler(nullptr);
@@ -100,6 +109,7 @@ Status AntiEntropy::Stop() {
   if (!options_.enabled || stopped_) return Status::OK();
   stopped_ = true;
   exchange_.reset();
+  reap_.reset();
   return trees_->Save();
 }
 
@@ -109,6 +119,9 @@ void AntiEntropy::CountSent(const MessageBody& body, size_t bytes) {
       std::holds_alternative<AaeBranchRequest>(body) ||
       std::holds_alternative<AaeBranchReply>(body)) {
     sent_tree_->Add(bytes);
+  } else if (std::holds_alternative<AaeReapRequest>(body) ||
+             std::holds_alternative<AaeReapReply>(body)) {
+    sent_reap_->Add(bytes);
   } else if (std::holds_alternative<AaeKeysRequest>(body) ||
              std::holds_alternative<AaeKeysReply>(body)) {
     sent_keys_->Add(bytes);
@@ -179,6 +192,19 @@ void AntiEntropy::ServePeers() {
     }
     respond(std::move(reply));
   });
+  rpc.Serve<AaeReapRequest>([this](const PeerRpc::Request&, AaeReapRequest& req,
+                                   PeerRpc::Respond respond) {
+    if (!IsPrimary(req.partition)) {
+      refused_->Increment();
+      AaeReapReply reply;
+      reply.status =
+          Status::InvalidArgument("not a replica of partition " + std::to_string(req.partition));
+      return respond(std::move(reply));
+    }
+    AaeReapReply reply = ServeReap(MakeReapEnv(), req);
+    if (!reply.status.ok()) refused_->Increment();
+    respond(std::move(reply));
+  });
   rpc.Serve<AaeKeysRequest>([this](const PeerRpc::Request&, AaeKeysRequest& req,
                                    PeerRpc::Respond respond) {
     AaeKeysReply reply;
@@ -200,6 +226,12 @@ void AntiEntropy::ServePeers() {
   });
 }
 
+ReapEnv AntiEntropy::MakeReapEnv() {
+  return ReapEnv{&service_->rpc(),        trees_.get(), &service_->replica(),
+                 &service_->hints(),      &service_->membership(), clock_,
+                 tombstones_reaped_};
+}
+
 void AntiEntropy::ScheduleTick() {
   // Up to a fifth of jitter, so that nodes started together drift apart.
   const int64_t jitter =
@@ -212,8 +244,19 @@ void AntiEntropy::ScheduleTick() {
 }
 
 void AntiEntropy::Tick() {
-  if (exchange_ || stopped_) return;
+  if (exchanging() || stopped_) return;
   const uint32_t q = service_->ring().partitions();
+  // Reaping rounds and exchanges take turns, so that a long index read
+  // over several rounds never holds the exchanges back.
+  if (!reaped_last_tick_) {
+    for (uint32_t p = 0; p < q; ++p) {
+      if (ReapDue(p)) {
+        reaped_last_tick_ = true;
+        return RunReap(p, nullptr);
+      }
+    }
+  }
+  reaped_last_tick_ = false;
   for (uint32_t tries = 0; tries < q; ++tries) {
     const uint32_t p = next_partition_++ % q;
     if (!IsPrimary(p) || trees_->Trusted(p) == nullptr) continue;
@@ -248,6 +291,9 @@ void AntiEntropy::ExchangeNow(uint32_t partition, const NodeId& peer,
     reply.status = Status::Busy("an exchange is running (partition " +
                                 std::to_string(exchange_->partition()) + " with " +
                                 exchange_->peer() + ")");
+  } else if (reap_) {
+    reply.status = Status::Busy("a reaping round is running (partition " +
+                                std::to_string(reap_->partition()) + ")");
   }
   std::vector<NodeId> peers = PeersOf(partition);
   if (reply.status.ok() && !peer.empty() &&
@@ -261,6 +307,60 @@ void AntiEntropy::ExchangeNow(uint32_t partition, const NodeId& peer,
   if (!reply.status.ok()) return done(std::move(reply));
   Run(partition, peer.empty() ? peers[partitions_[partition].next_peer++ % peers.size()] : peer,
       std::move(done));
+}
+
+bool AntiEntropy::ReapDue(uint32_t partition) const {
+  if (!IsPrimary(partition)) return false;
+  const PartitionState& state = partitions_[partition];
+  // A round that stopped part way through the index goes on at once.
+  if (!state.reap_cursor.empty()) return true;
+  const std::vector<NodeId> peers = PeersOf(partition);
+  if (peers.empty()) return false;
+  for (const NodeId& peer : peers) {
+    auto it = last_clean_.find({partition, peer});
+    if (it == last_clean_.end() || it->second <= state.last_reap_us) return false;
+  }
+  return true;
+}
+
+void AntiEntropy::ReapNow(uint32_t partition, std::function<void(ReapResult)> done) {
+  ReapResult busy;
+  if (!options_.enabled || stopped_) {
+    busy.status = Status::Unavailable("anti-entropy is off on this node");
+  } else if (!IsPrimary(partition)) {
+    busy.status = Status::InvalidArgument("this node is not a replica of partition " +
+                                          std::to_string(partition));
+  } else if (exchanging()) {
+    busy.status = Status::Busy("an exchange or reaping round is running");
+  }
+  if (!busy.status.ok()) return done(std::move(busy));
+  RunReap(partition, std::move(done));
+}
+
+void AntiEntropy::RunReap(uint32_t partition, std::function<void(ReapResult)> done) {
+  const int64_t started = clock_->WallMicros();
+  reap_ = std::make_unique<ReapRound>(
+      MakeReapEnv(), partition, PeersOf(partition), partitions_[partition].reap_cursor,
+      options_.step_timeout_us,
+      [this, alive = alive_, partition, started, done = std::move(done)](ReapResult r) mutable {
+        scheduler_->RunAfter(0, [this, alive, partition, started, r = std::move(r),
+                                 done = std::move(done)]() mutable {
+          if (!*alive) return;
+          reap_.reset();
+          reap_rounds_->Increment();
+          PartitionState& state = partitions_[partition];
+          if (r.status.ok()) {
+            state.reap_cursor = r.next_cursor;
+            if (r.next_cursor.empty()) state.last_reap_us = started;
+          } else {
+            // Start over after the next clean exchanges with every peer.
+            state.reap_cursor.clear();
+            state.last_reap_us = started;
+          }
+          if (done) done(std::move(r));
+        });
+      });
+  reap_->Start();
 }
 
 void AntiEntropy::Run(uint32_t partition, const NodeId& peer,

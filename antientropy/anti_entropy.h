@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "antientropy/exchange.h"
+#include "antientropy/reaper.h"
 #include "antientropy/token_bucket.h"
 #include "antientropy/trees.h"
 #include "common/clock.h"
@@ -75,11 +76,18 @@ class AntiEntropy {
   void ExchangeNow(uint32_t partition, const NodeId& peer,
                    std::function<void(AaeExchangeReply)> done);
 
+  // Runs one reaping round of `partition` now (docs/anti-entropy.md,
+  // "Reaping tombstones"), whether or not it is due. Busy while an
+  // exchange or another round runs.
+  void ReapNow(uint32_t partition, std::function<void(ReapResult)> done);
+
   bool enabled() const { return options_.enabled; }
-  bool exchanging() const { return exchange_ != nullptr; }
+  bool exchanging() const { return exchange_ != nullptr || reap_ != nullptr; }
   Trees* trees() { return trees_.get(); }
   // Per (partition, peer): wall-clock time (us) of the start of the last
-  // exchange that ended clean. What causal tombstone GC will need.
+  // exchange that ended clean. A partition is due for a reaping round when
+  // each of its peers had one since its last round (scheduling only: the
+  // round checks every replica itself, so this need not survive a restart).
   const std::map<std::pair<uint32_t, NodeId>, int64_t>& last_clean() const { return last_clean_; }
   AaeStatusReply StatusReport(bool verify);
 
@@ -91,6 +99,10 @@ class AntiEntropy {
     uint64_t keys_repaired = 0;
     uint64_t bytes_sent = 0;
     size_t next_peer = 0;
+    // Start (wall-clock us) of the last reaping round that reached the end
+    // of the partition's index; where the next round resumes.
+    int64_t last_reap_us = 0;
+    std::string reap_cursor;
   };
   // The other primaries of `partition`, in ring order.
   std::vector<NodeId> PeersOf(uint32_t partition) const;
@@ -102,6 +114,10 @@ class AntiEntropy {
   void Run(uint32_t partition, const NodeId& peer, std::function<void(AaeExchangeReply)> done);
   void Finished(ExchangeResult result, int64_t started_wall_us,
                 std::function<void(AaeExchangeReply)> done);
+  // A partition whose every peer had a clean exchange since its last round.
+  bool ReapDue(uint32_t partition) const;
+  void RunReap(uint32_t partition, std::function<void(ReapResult)> done);
+  ReapEnv MakeReapEnv();
   // The partition's tree for a peer's request, or the error to answer.
   Result<const HashTree*> TreeFor(uint32_t partition, uint32_t shape, uint32_t hash_version);
   void CountSent(const MessageBody& body, size_t bytes);
@@ -116,10 +132,12 @@ class AntiEntropy {
   TokenBucket objects_;
   TokenBucket bytes_;
   std::unique_ptr<Exchange> exchange_;
+  std::unique_ptr<ReapRound> reap_;
   std::vector<PartitionState> partitions_;
   // Round-robin position over (partition, peer) pairs.
   uint32_t next_partition_ = 0;
   uint32_t next_verify_ = 0;
+  bool reaped_last_tick_ = false;
   std::map<std::pair<uint32_t, NodeId>, int64_t> last_clean_;
   TimerId tick_ = 0;
   TimerId verify_timer_ = 0;
@@ -133,8 +151,11 @@ class AntiEntropy {
   Counter* repair_failures_;
   Counter* sent_tree_;
   Counter* sent_keys_;
+  Counter* sent_reap_;
   Counter* repair_bytes_;
   Counter* refused_;
+  Counter* tombstones_reaped_;
+  Counter* reap_rounds_;
 };
 
 }  // namespace ringkv::aae

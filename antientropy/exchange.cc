@@ -133,8 +133,13 @@ void Exchange::BranchStep(int round) {
 }
 
 void Exchange::KeysStep() {
-  std::vector<uint32_t> segments(segments_.begin(), segments_.end());
-  if (segments.size() > limits_.max_segments) segments.resize(limits_.max_segments);
+  // At most max_segments per request; the rest follow once these are
+  // repaired, in the same exchange.
+  std::vector<uint32_t> segments;
+  while (!segments_.empty() && segments.size() < limits_.max_segments) {
+    segments.push_back(*segments_.begin());
+    segments_.erase(segments_.begin());
+  }
   Call(Stage::kKeys, AaeKeysRequest{partition_, kShape, kHashVersion, segments},
        [this, segments](Result<MessageBody> r) {
          if (!r.ok()) return Finish(r.status());
@@ -167,13 +172,18 @@ void Exchange::KeysStep() {
          for (auto& [name, leaf] : ours) {
            if (!theirs.contains(name)) repairs_.push_back({name, false});
          }
-         result_.keys_differing = repairs_.size();
+         result_.keys_differing += repairs_.size();
          RepairNext();
        });
 }
 
 void Exchange::RepairNext() {
-  if (next_repair_ >= repairs_.size()) return Finish(Status::OK());
+  if (next_repair_ >= repairs_.size()) {
+    if (segments_.empty()) return Finish(Status::OK());
+    repairs_.clear();
+    next_repair_ = 0;
+    return KeysStep();
+  }
   const int64_t now = env_.clock->MonoMicros();
   const int64_t wait = std::max(env_.objects->WaitUs(now), env_.bytes->WaitUs(now));
   if (wait > 0) return After(wait, [this] { RepairNext(); });

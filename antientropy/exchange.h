@@ -8,10 +8,11 @@
 //     differed both times go on: a write still in flight to one replica
 //     differs once, not twice.
 //  2. Branches: the peer's segment hashes of those branches, twice, the
-//     same way; at most `max_segments` differing segments go on.
-//  3. Keys: the peer's index rows (key, leaf, clock) of those segments,
-//     compared with ours; a key whose leaf differs, or that one side lacks,
-//     is repaired.
+//     same way.
+//  3. Keys: the peer's index rows (key, leaf, clock) of those segments, at
+//     most `max_segments` per request (the next batch follows the repairs
+//     of this one), compared with ours; a key whose leaf differs, or that
+//     one side lacks, is repaired.
 //  4. Repair, key by key, paced by the token buckets: the peer's object is
 //     fetched (ReplicaGetRequest) and merged here through Replica::Merge
 //     (the causal sync, no new dot); if the peer then lacks anything of the
@@ -59,8 +60,8 @@ struct ExchangeResult {
   uint64_t bytes_tree = 0;
   uint64_t bytes_keys = 0;
   uint64_t bytes_repair = 0;
-  // The exchange ran to the end with every repair done: the two replicas
-  // held the same data for this partition at some moment during it.
+  // The exchange ran to the end with every repair done: each key of the
+  // partition was the same on both replicas at some moment during it.
   bool clean() const { return status.ok() && repair_failures == 0; }
 };
 

@@ -120,6 +120,7 @@ std::string EncodeIndexEntry(const IndexEntry& entry) {
       static_cast<unsigned>(8 + 6 * entry.clock.entries().size()));
   auto root = builder.initRoot<schema::IndexEntry>();
   root.setLeaf(entry.leaf);
+  root.setTombstone(entry.tombstone);
   VersionVectorToCapnp(entry.clock,
                        root.initClock(static_cast<unsigned>(entry.clock.entries().size())));
   return ToBytes(builder);
@@ -130,7 +131,7 @@ Result<IndexEntry> DecodeIndexEntry(std::string_view bytes) {
       bytes, "index entry", [](schema::IndexEntry::Reader in) -> Result<IndexEntry> {
         Result<VersionVector> clock = VersionVectorFromCapnp(in.getClock());
         if (!clock.ok()) return clock.status();
-        return IndexEntry{in.getLeaf(), std::move(clock).value()};
+        return IndexEntry{in.getLeaf(), std::move(clock).value(), in.getTombstone()};
       });
 }
 

@@ -33,6 +33,7 @@ Status ParseIndexKey(std::string_view skey, uint32_t* partition, uint32_t* segme
 struct IndexEntry {
   uint64_t leaf = 0;
   VersionVector clock;
+  bool tombstone = false;  // every sibling is one: a candidate for reaping
 };
 std::string EncodeIndexEntry(const IndexEntry& entry);
 Result<IndexEntry> DecodeIndexEntry(std::string_view bytes);

@@ -148,6 +148,17 @@ Status Trees::Save() {
 
 Status Trees::Stage(uint32_t partition, std::string_view bucket, std::string_view key,
                     const Object& object, std::string_view body, WriteBatch* batch) {
+  IndexEntry row{LeafOf(bucket, key, object.context, body), object.context, object.IsDeleted()};
+  return StageRow(partition, bucket, key, &row, batch);
+}
+
+Status Trees::StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
+                          WriteBatch* batch) {
+  return StageRow(partition, bucket, key, nullptr, batch);
+}
+
+Status Trees::StageRow(uint32_t partition, std::string_view bucket, std::string_view key,
+                       const IndexEntry* row, WriteBatch* batch) {
   staged_.reset();
   if (partition >= slots_.size()) return Status::OK();
   const uint32_t segment = SegmentOf(bucket, key);
@@ -159,9 +170,12 @@ Status Trees::Stage(uint32_t partition, std::string_view bucket, std::string_vie
     return st;
   }
   const uint64_t old_leaf = st.ok() ? LeafOfRow(old) : 0;
-  IndexEntry row{LeafOf(bucket, key, object.context, body), object.context};
-  batch->Put(ikey, EncodeIndexEntry(row));
-  staged_ = Staged{partition, segment, old_leaf ^ row.leaf};
+  if (row != nullptr) {
+    batch->Put(ikey, EncodeIndexEntry(*row));
+  } else {
+    batch->Delete(ikey);
+  }
+  staged_ = Staged{partition, segment, old_leaf ^ (row != nullptr ? row->leaf : 0)};
   return Status::OK();
 }
 
@@ -327,10 +341,16 @@ Status Trees::CheckObject(std::string_view skey, std::string_view record) {
   if (!object.ok()) return object.status();
   const uint32_t segment = SegmentOf(bucket, key);
   const std::string ikey = IndexKey(partition, segment, bucket, key);
-  IndexEntry expected{LeafOf(bucket, key, object->context, *body), object->context};
+  IndexEntry expected{LeafOf(bucket, key, object->context, *body), object->context,
+                      object->IsDeleted()};
   std::string row;
   Status st = storage_->GetAt(*job_->snapshot, ikey, &row);
-  if (st.ok() && LeafOfRow(row) == expected.leaf) return Status::OK();
+  if (st.ok()) {
+    Result<IndexEntry> entry = DecodeIndexEntry(row);
+    if (entry.ok() && entry->leaf == expected.leaf && entry->tombstone == expected.tombstone) {
+      return Status::OK();
+    }
+  }
   if (!st.ok() && !st.IsNotFound()) return st;
   // Only if the object is still what the snapshot saw: a later write has
   // written its own row since.
@@ -394,6 +414,35 @@ Status Trees::ReadSegments(uint32_t partition, const std::vector<uint32_t>& segm
         }));
   }
   return Status::OK();
+}
+
+Status Trees::ReadTombstones(uint32_t partition, const std::string& cursor, size_t limit,
+                             std::vector<AaeKeyEntry>* out, std::string* next) {
+  // Rows read per call, tombstones or not: a round over a partition of
+  // live keys stays short and resumes where it stopped.
+  constexpr size_t kMaxRowsRead = 20'000;
+  next->clear();
+  size_t read = 0;
+  const std::string start = cursor.empty() ? IndexPartitionStart(partition) : cursor;
+  Status st = storage_->Scan(
+      start, IndexPartitionEnd(partition), [&](std::string_view k, std::string_view v) {
+        if (out->size() >= limit || read >= kMaxRowsRead) {
+          *next = std::string(k);
+          return false;
+        }
+        ++read;
+        AaeKeyEntry e;
+        Result<IndexEntry> row = DecodeIndexEntry(v);
+        if (!row.ok() || !row->tombstone ||
+            !ParseIndexKey(k, nullptr, &e.segment, &e.bucket, &e.key).ok()) {
+          return true;
+        }
+        e.leaf = row->leaf;
+        e.clock = std::move(row->clock);
+        out->push_back(std::move(e));
+        return true;
+      });
+  return st;
 }
 
 Result<HashTree> Trees::Recompute(uint32_t partition) {

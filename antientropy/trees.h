@@ -71,6 +71,8 @@ class Trees : public ObjectWriteObserver {
 
   Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
                const Object& object, std::string_view body, WriteBatch* batch) override;
+  Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
+                     WriteBatch* batch) override;
   void Finish(bool committed) override;
 
   // The partition's tree when it may take part in an exchange; null while
@@ -90,6 +92,12 @@ class Trees : public ObjectWriteObserver {
   // The index rows of `segments` of `partition` as they are now.
   Status ReadSegments(uint32_t partition, const std::vector<uint32_t>& segments,
                       std::vector<AaeKeyEntry>* out);
+  // Up to `limit` index rows of `partition` that are tombstones, from the
+  // index key `cursor` on ("" = the partition's first); `next` is where the
+  // next call goes on ("" once the partition's end was reached). Reads at
+  // most a bounded number of rows per call, tombstones or not.
+  Status ReadTombstones(uint32_t partition, const std::string& cursor, size_t limit,
+                        std::vector<AaeKeyEntry>* out, std::string* next);
   // The tree computed afresh from the partition's objects, now, in one go
   // (a status check; slow for a big partition).
   Result<HashTree> Recompute(uint32_t partition);
@@ -131,6 +139,10 @@ class Trees : public ObjectWriteObserver {
   Status RewriteRow(uint32_t partition, uint32_t segment, std::string_view index_key,
                     const IndexEntry* row);
   void ApplyDelta(uint32_t partition, uint32_t segment, uint64_t delta);
+  // Puts `row` (or deletes the key's row when null) into `batch` and stages
+  // its tree delta for Finish.
+  Status StageRow(uint32_t partition, std::string_view bucket, std::string_view key,
+                  const IndexEntry* row, WriteBatch* batch);
 
   TreesOptions options_;
   Storage* storage_;

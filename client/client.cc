@@ -15,6 +15,7 @@
 #include "common/hash.h"
 #include "common/host_port.h"
 #include "common/quorum.h"
+#include "common/tls.h"
 #include "proto/messages.h"
 #include "ring/ring.h"
 
@@ -66,7 +67,7 @@ Result<Ring> RingFrom(const RingInfo& info) {
 
 class Client::Impl {
  public:
-  explicit Impl(ClientOptions options);
+  Impl(ClientOptions options, std::shared_ptr<TlsContext> tls);
 
   // Opens a connection to the first node that accepts one (Client::Connect).
   Status ConnectFirst();
@@ -113,6 +114,7 @@ class Client::Impl {
   const BucketInfo& BucketOf(std::string_view bucket) const;
 
   ClientOptions options_;
+  std::shared_ptr<TlsContext> tls_;  // null: plain TCP
   std::vector<std::unique_ptr<NodeConnection>> connections_;  // one per node
   std::vector<CircuitBreaker> breakers_;                      // one per node
   size_t current_ = 0;                                        // index of the node tried first
@@ -125,9 +127,10 @@ class Client::Impl {
   std::map<std::string, std::unique_ptr<NodeConnection>> extra_connections_;
 };
 
-Client::Impl::Impl(ClientOptions options) : options_(std::move(options)) {
+Client::Impl::Impl(ClientOptions options, std::shared_ptr<TlsContext> tls)
+    : options_(std::move(options)), tls_(std::move(tls)) {
   for (const std::string& address : options_.nodes) {
-    connections_.push_back(std::make_unique<NodeConnection>(address));
+    connections_.push_back(std::make_unique<NodeConnection>(address, tls_.get()));
     breakers_.emplace_back(options_.breaker);
   }
 }
@@ -156,6 +159,7 @@ Deadline Client::Impl::DeadlineFor(uint32_t timeout_ms) const {
 Message Client::Impl::NewRequest(MessageBody body) {
   Message request;
   request.request_id = next_request_id_++;
+  request.auth_token = options_.token;
   request.body = std::move(body);
   return request;
 }
@@ -329,7 +333,7 @@ NodeConnection* Client::Impl::ConnectionTo(const std::string& address) {
     if (options_.nodes[i] == address) return connections_[i].get();
   }
   std::unique_ptr<NodeConnection>& conn = extra_connections_[address];
-  if (conn == nullptr) conn = std::make_unique<NodeConnection>(address);
+  if (conn == nullptr) conn = std::make_unique<NodeConnection>(address, tls_.get());
   return conn.get();
 }
 
@@ -528,13 +532,23 @@ Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   RINGKV_RETURN_IF_ERROR(CheckOptions(options));
-  return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(options))));
+  std::shared_ptr<TlsContext> tls;
+  if (!options.tls.ca.empty()) {
+    Result<std::shared_ptr<TlsContext>> ctx =
+        TlsContext::ForClient(TlsFiles{options.tls.ca, options.tls.cert, options.tls.key});
+    if (!ctx.ok()) return Status::InvalidArgument("TLS: " + ctx.status().message());
+    tls = *ctx;
+  } else if (!options.tls.cert.empty() || !options.tls.key.empty()) {
+    return Status::InvalidArgument("a TLS client certificate needs the CA file too");
+  }
+  return std::unique_ptr<Client>(
+      new Client(std::make_unique<Impl>(std::move(options), std::move(tls))));
 }
 
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
-  RINGKV_RETURN_IF_ERROR(CheckOptions(options));
-  std::unique_ptr<Client> client(new Client(std::make_unique<Impl>(std::move(options))));
-  RINGKV_RETURN_IF_ERROR(client->impl_->ConnectFirst());
+  Result<std::unique_ptr<Client>> client = Create(std::move(options));
+  if (!client.ok()) return client.status();
+  RINGKV_RETURN_IF_ERROR((*client)->impl_->ConnectFirst());
   return client;
 }
 

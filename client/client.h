@@ -85,6 +85,20 @@ struct ClientOptions {
   // Get sends to the key's replicas and merges their answers itself (see
   // above) instead of asking a node to coordinate.
   bool coordinate_reads = false;
+  // TLS (docs/security.md): with a CA file, every connection is TLS 1.3 and
+  // a node's certificate must come from that CA. `cert` and `key`, both or
+  // neither, present a client certificate (nodes started with
+  // --tls-client-certs require one). Bad files fail Create and Connect
+  // with InvalidArgument.
+  struct Tls {
+    std::string ca;
+    std::string cert;
+    std::string key;
+  } tls;
+  // Bearer token sent with every request, for nodes that authenticate
+  // clients (ringkv-admin token create); empty: none. Refusals come back as
+  // Unauthenticated or Forbidden.
+  std::string token;
 };
 
 // Quorum fields take the values of common/quorum.h: kQuorumDefault (the

@@ -5,13 +5,20 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "common/host_port.h"
+#include "common/tls.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
 
@@ -19,6 +26,37 @@ namespace ringkv {
 namespace {
 
 std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// OpenSSL writes to the socket with write(), which raises SIGPIPE when the
+// node has closed the connection (as a TLS node does with a certificate it
+// refuses): held back while an SSL call runs, and a SIGPIPE it raised
+// dropped, so the error comes back as a value (the plain path uses
+// MSG_NOSIGNAL).
+class NoSigpipe {
+ public:
+  NoSigpipe() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~NoSigpipe() {
+    if (!was_pending_) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  NoSigpipe(const NoSigpipe&) = delete;
+  NoSigpipe& operator=(const NoSigpipe&) = delete;
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+};
 
 }  // namespace
 
@@ -32,11 +70,14 @@ int MillisecondsLeft(Deadline deadline) {
   return static_cast<int>(left.count());
 }
 
-NodeConnection::NodeConnection(std::string address) : address_(std::move(address)) {}
+NodeConnection::NodeConnection(std::string address, const TlsContext* tls)
+    : address_(std::move(address)), tls_(tls) {}
 
 NodeConnection::~NodeConnection() { Close(); }
 
 void NodeConnection::Close() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  ssl_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   inbuf_.clear();
@@ -100,12 +141,70 @@ Status NodeConnection::Open(Deadline deadline) {
     if (timed_out) break;
   }
   ::freeaddrinfo(found);
-  return fd_ >= 0 ? Status::OK() : last;
+  if (fd_ < 0) return last;
+  if (tls_ == nullptr) return Status::OK();
+  Status st = TlsHandshake(deadline);
+  if (!st.ok()) Close();
+  return st;
+}
+
+Status NodeConnection::TlsWait(int rc, Deadline deadline, const char* what) {
+  switch (SSL_get_error(ssl_, rc)) {
+    case SSL_ERROR_WANT_READ:
+      return WaitFor(POLLIN, deadline);
+    case SSL_ERROR_WANT_WRITE:
+      return WaitFor(POLLOUT, deadline);
+    case SSL_ERROR_ZERO_RETURN:
+      return Status::Unavailable("connection to " + address_ + " closed by the node");
+    case SSL_ERROR_SYSCALL:
+      return Status::Unavailable("connection to " + address_ + " lost" +
+                                 (errno != 0 ? std::string(": ") + std::strerror(errno) : "") +
+                                 " (" + what + ")");
+    default:
+      return Status::Unavailable("TLS " + std::string(what) + " with " + address_ +
+                                 " failed: " + TakeTlsErrors());
+  }
+}
+
+Status NodeConnection::TlsHandshake(Deadline deadline) {
+  ssl_ = tls_->NewSsl();
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) {
+    return Status::Unavailable("cannot start TLS: " + TakeTlsErrors());
+  }
+  ERR_clear_error();
+  for (;;) {
+    int rc;
+    {
+      NoSigpipe guard;
+      rc = SSL_connect(ssl_);
+    }
+    if (rc == 1) return Status::OK();
+    Status st = TlsWait(rc, deadline, "handshake");
+    if (st.IsTimeout()) {
+      return Status::Unavailable("TLS handshake with " + address_ + " unfinished by the deadline");
+    }
+    RINGKV_RETURN_IF_ERROR(st);
+  }
 }
 
 Status NodeConnection::SendAll(const std::string& bytes, Deadline deadline) {
   size_t sent = 0;
   while (sent < bytes.size()) {
+    if (ssl_ != nullptr) {
+      ERR_clear_error();
+      int n;
+      {
+        NoSigpipe guard;
+        n = SSL_write(ssl_, bytes.data() + sent,
+                      static_cast<int>(std::min<size_t>(bytes.size() - sent, 1 << 30)));
+      }
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        continue;
+      }
+      RINGKV_RETURN_IF_ERROR(TlsWait(n, deadline, "write"));
+      continue;
+    }
     const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
@@ -142,6 +241,25 @@ Result<std::optional<Message>> NodeConnection::ParseBuffered(uint64_t request_id
 
 Status NodeConnection::ReadSome() {
   char buf[64 * 1024];
+  if (ssl_ != nullptr) {
+    // Everything OpenSSL can decrypt now: what stays in it would not wake
+    // a poll() on the socket.
+    for (;;) {
+      ERR_clear_error();
+      int n;
+      {
+        NoSigpipe guard;
+        n = SSL_read(ssl_, buf, sizeof(buf));
+      }
+      if (n > 0) {
+        inbuf_.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      const int err = SSL_get_error(ssl_, n);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::OK();
+      return TlsWait(n, Deadline::min(), "read");
+    }
+  }
   const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
   if (n > 0) {
     inbuf_.append(buf, static_cast<size_t>(n));

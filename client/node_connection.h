@@ -6,6 +6,10 @@
 // node can hang the caller. Replies are matched to requests by id; a late
 // reply to an earlier, abandoned request is skipped.
 //
+// With a TlsContext the connection is TLS 1.3: the handshake is part of
+// Open (same deadline), and every read drains what OpenSSL decrypted, so
+// that a poll() on fd() never waits for bytes already received.
+//
 // Thread-safety: none; owned and used by one Client.
 #pragma once
 
@@ -17,14 +21,19 @@
 #include "common/status.h"
 #include "proto/messages.h"
 
+typedef struct ssl_st SSL;
+
 namespace ringkv {
+
+class TlsContext;
 
 using Deadline = std::chrono::steady_clock::time_point;
 
 class NodeConnection {
  public:
-  // REQUIRES: `address` is "host:port" (checked by the caller).
-  explicit NodeConnection(std::string address);
+  // REQUIRES: `address` is "host:port" (checked by the caller). `tls`, when
+  // given, must outlive this.
+  explicit NodeConnection(std::string address, const TlsContext* tls = nullptr);
   ~NodeConnection();
   NodeConnection(const NodeConnection&) = delete;
   NodeConnection& operator=(const NodeConnection&) = delete;
@@ -63,8 +72,14 @@ class NodeConnection {
   Status ReadSome();
   // Waits for `events` on the socket until the deadline.
   Status WaitFor(short events, Deadline deadline);
+  Status TlsHandshake(Deadline deadline);
+  // Waits as OpenSSL asks after `rc` from an SSL call (WANT_READ or
+  // WANT_WRITE); any other outcome is an error.
+  Status TlsWait(int rc, Deadline deadline, const char* what);
 
   const std::string address_;
+  const TlsContext* tls_;
+  SSL* ssl_ = nullptr;  // with tls_, while connected
   int fd_ = -1;
   std::string inbuf_;  // received bytes not yet parsed into frames
 };

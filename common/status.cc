@@ -14,6 +14,8 @@ std::string_view CodeName(Status::Code code) {
     case Status::Code::kBusy: return "busy";
     case Status::Code::kInternal: return "internal";
     case Status::Code::kObjectTooLarge: return "object_too_large";
+    case Status::Code::kUnauthenticated: return "unauthenticated";
+    case Status::Code::kForbidden: return "forbidden";
     case Status::Code::kTooManySiblings: return "too_many_siblings";
   }
   return "internal";

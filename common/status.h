@@ -32,9 +32,14 @@ class [[nodiscard]] Status {
     // A write that would make its key's object (all siblings together)
     // larger than the per-key cap (docs/limits.md).
     kObjectTooLarge = 9,
+    // A node that authenticates clients got a request without a token it
+    // knows (docs/security.md, "Client tokens").
+    kUnauthenticated = 10,
+    // The request's token lacks the grant the request needs.
+    kForbidden = 11,
     // A write that would give its key more siblings than the bucket's cap
     // (max_siblings, docs/limits.md "Siblings").
-    kTooManySiblings = 10,
+    kTooManySiblings = 12,
   };
 
   Status() = default;
@@ -48,6 +53,8 @@ class [[nodiscard]] Status {
   static Status Busy(std::string msg) { return {Code::kBusy, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
   static Status ObjectTooLarge(std::string msg) { return {Code::kObjectTooLarge, std::move(msg)}; }
+  static Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
+  static Status Forbidden(std::string msg) { return {Code::kForbidden, std::move(msg)}; }
   static Status TooManySiblings(std::string msg) { return {Code::kTooManySiblings, std::move(msg)}; }
   // Rebuilds a status that arrived on the wire; unknown codes become kInternal.
   static Status FromWire(uint8_t code, std::string msg);
@@ -60,6 +67,8 @@ class [[nodiscard]] Status {
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsIOError() const { return code_ == Code::kIOError; }
   bool IsObjectTooLarge() const { return code_ == Code::kObjectTooLarge; }
+  bool IsUnauthenticated() const { return code_ == Code::kUnauthenticated; }
+  bool IsForbidden() const { return code_ == Code::kForbidden; }
   bool IsTooManySiblings() const { return code_ == Code::kTooManySiblings; }
   Code code() const { return code_; }
   const std::string& message() const { return msg_; }

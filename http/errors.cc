@@ -20,8 +20,6 @@ Response ErrorFromStatus(const Status& status) {
       return ErrorResponse(404, "not_found", status.message());
     case Status::Code::kObjectTooLarge:
       return ErrorResponse(413, "object_too_large", status.message());
-    case Status::Code::kTooManySiblings:
-      return ErrorResponse(409, "too_many_siblings", status.message());
     case Status::Code::kUnavailable: {
       Response r = ErrorResponse(503, "quorum_unavailable", status.message());
       r.headers.emplace_back("Retry-After", "1");
@@ -34,6 +32,8 @@ Response ErrorFromStatus(const Status& status) {
     }
     case Status::Code::kTimeout:
       return ErrorResponse(504, "timeout", status.message());
+    case Status::Code::kTooManySiblings:
+      return ErrorResponse(409, "too_many_siblings", status.message());
     default:
       return ErrorResponse(500, "internal", status.ToString());
   }
@@ -48,8 +48,8 @@ const char* ReasonPhrase(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
-    case 411: return "Length Required";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";

@@ -24,8 +24,10 @@
 #include "common/host_port.h"
 #include "common/metrics.h"
 #include "http/http_server.h"
+#include "common/tls.h"
 #include "merge/plugin_catalog.h"
 #include "node/cluster_file.h"
+#include "node/client_tokens.h"
 #include "node/cluster_secret.h"
 #include "node/connection_limits.h"
 #include "node/event_loop.h"
@@ -72,6 +74,10 @@ struct Flags {
   std::string http;  // empty: no HTTP listener
   http::HttpOptions http_options;
   int64_t http_deadline_ms = 10'000;
+  bool insecure_dev = false;
+  TlsFiles tls;
+  bool tls_client_certs = false;
+  std::string client_tokens;
   std::string aae = "on";
   uint32_t aae_interval_ms = 2000;
   std::string hinted_handoff = "on";
@@ -231,6 +237,40 @@ int Run(const Flags& flags) {
   if (!listen_at.ok()) return Fail(kExitConfig, "listen address: " + listen_at.status().ToString());
   server_options.host = listen_at->host;
   server_options.port = listen_at->port;
+  // Off this machine, plain TCP would let anyone on the path read every
+  // value and act as any client (docs/security.md).
+  const bool tls = !flags.tls.cert.empty() || !flags.tls.key.empty() || !flags.tls.ca.empty();
+  if (!tls && !IsLoopbackHost(listen_at->host) && !flags.insecure_dev) {
+    return Fail(kExitConfig,
+                "refusing to listen on " + listen + " without TLS: it is not a loopback address, "
+                "so anyone on that network could read the traffic and act as any client; give "
+                "--tls-cert, --tls-key and --tls-ca (docs/security.md), listen on 127.0.0.1, or "
+                "pass --insecure-dev for development");
+  }
+  if (flags.tls_client_certs && !tls) {
+    return Fail(kExitConfig, "--tls-client-certs needs --tls-cert, --tls-key and --tls-ca");
+  }
+  // One context accepts, the other dials peers; both present this node's
+  // certificate and trust only the cluster CA.
+  std::shared_ptr<TlsContext> tls_server, tls_client;
+  if (tls) {
+    if (flags.tls.cert.empty() || flags.tls.key.empty() || flags.tls.ca.empty()) {
+      return Fail(kExitConfig, "TLS needs all of --tls-cert, --tls-key and --tls-ca");
+    }
+    Result<std::shared_ptr<TlsContext>> server_ctx =
+        TlsContext::ForServer(flags.tls, flags.tls_client_certs);
+    if (!server_ctx.ok()) return Fail(kExitConfig, "TLS: " + server_ctx.status().message());
+    Result<std::shared_ptr<TlsContext>> client_ctx = TlsContext::ForClient(flags.tls);
+    if (!client_ctx.ok()) return Fail(kExitConfig, "TLS: " + client_ctx.status().message());
+    tls_server = *server_ctx;
+    tls_client = *client_ctx;
+    server_options.tls = tls_server.get();
+  }
+  if (!tls && !IsLoopbackHost(listen_at->host)) {
+    spdlog::warn("listening on {} without TLS (--insecure-dev): traffic is readable and clients "
+                 "unauthenticated",
+                 listen);
+  }
   Result<Ring> ring = Ring::Create(ids, cluster->partitions, cluster->n);
   if (!ring.ok()) return Fail(kExitConfig, "ring: " + ring.status().ToString());
 
@@ -301,18 +341,21 @@ int Run(const Flags& flags) {
   }
   // Membership is the service's, built below; until then, the cluster file's.
   Service* service_for_auth = nullptr;
+  auto is_member = [&service_for_auth, &addresses](const NodeId& id) {
+    return service_for_auth != nullptr ? service_for_auth->membership().addresses().count(id) > 0
+                                       : addresses.count(id) > 0;
+  };
   std::optional<PeerAuthenticator> auth;
   if (secret) {
-    auth.emplace(flags.node, *secret, [&service_for_auth, &addresses](const NodeId& id) {
-      return service_for_auth != nullptr ? service_for_auth->membership().addresses().count(id) > 0
-                                         : addresses.count(id) > 0;
-    });
+    auth.emplace(flags.node, *secret, is_member);
     transport_options.auth = &*auth;
     server_options.peer_auth = &*auth;
   } else {
     spdlog::warn("peer authentication is off (--insecure-no-peer-auth): anyone who can reach "
                  "this node can act as a peer");
   }
+  transport_options.tls = tls_client.get();
+  server_options.is_member = is_member;
   PeerTransport transport(&loop, flags.node, addresses, nullptr, &metrics, transport_options);
   Result<std::unique_ptr<Node>> node =
       Node::Open(std::move(config), std::move(ring).value(),
@@ -330,7 +373,15 @@ int Run(const Flags& flags) {
   if (Status st = (*node)->Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }
-  ServiceSink sink(&service, &transport);
+  std::optional<ClientTokens> tokens;
+  if (!flags.client_tokens.empty()) {
+    Result<ClientTokens> loaded = ClientTokens::Load(flags.client_tokens);
+    if (!loaded.ok()) return Fail(kExitConfig, loaded.status().message());
+    tokens = std::move(loaded).value();
+    spdlog::info("clients authenticate with one of {} tokens of {}", tokens->size(),
+                 flags.client_tokens);
+  }
+  ServiceSink sink(&service, &transport, tokens ? &*tokens : nullptr, &metrics);
   Server server(&loop, server_options, &sink, &metrics);
   if (Status st = server.Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
   // A peer removed from the ring loses its authenticated connections.
@@ -341,6 +392,17 @@ int Run(const Flags& flags) {
   if (!flags.http.empty()) {
     Result<HostPort> http_at = ParseHostPort(flags.http);
     if (!http_at.ok()) return Fail(kExitConfig, "--http: " + http_at.status().ToString());
+    // The HTTP API has neither TLS nor tokens yet: it must not open a way
+    // around them.
+    if (tokens) {
+      return Fail(kExitConfig, "--http cannot be combined with --client-tokens: the HTTP API "
+                               "does not check tokens yet (docs/http-api.md)");
+    }
+    if (!IsLoopbackHost(http_at->host) && !flags.insecure_dev) {
+      return Fail(kExitConfig, "refusing HTTP on " + flags.http + ": it is not a loopback "
+                               "address and the HTTP API has no TLS; serve it on 127.0.0.1 or "
+                               "pass --insecure-dev for development");
+    }
     http::HttpOptions http_options = flags.http_options;
     http_options.host = http_at->host;
     http_options.port = http_at->port;
@@ -404,6 +466,18 @@ int main(int argc, char** argv) {
                  "docs/security.md)");
   app.add_flag("--insecure-no-peer-auth", flags.insecure_no_peer_auth,
                "run without a cluster secret: peers are not authenticated (development only)");
+  app.add_flag("--insecure-dev", flags.insecure_dev,
+               "allow a listener on a non-loopback address without TLS (development only)");
+  app.add_option("--tls-cert", flags.tls.cert,
+                 "this node's certificate (PEM, ringkv-admin cert issue); with --tls-key and "
+                 "--tls-ca, every connection is TLS 1.3");
+  app.add_option("--tls-key", flags.tls.key, "the private key of --tls-cert (PEM)");
+  app.add_option("--tls-ca", flags.tls.ca, "the cluster CA certificate (PEM)");
+  app.add_flag("--tls-client-certs", flags.tls_client_certs,
+               "require every connection, clients too, to present a certificate of the CA");
+  app.add_option("--client-tokens", flags.client_tokens,
+                 "require client requests (but ping) to carry a token of this file, with the "
+                 "grant they need (ringkv-admin token create; docs/security.md)");
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
   app.add_option("--plugins", flags.plugins,
                  "directory of merge plugins (*.so, docs/plugins.md), law-checked at start")

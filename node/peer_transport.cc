@@ -2,8 +2,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <netinet/in.h>
@@ -17,6 +19,7 @@
 #include <utility>
 
 #include "common/host_port.h"
+#include "common/tls.h"
 #include "node/socket_util.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
@@ -58,6 +61,10 @@ bool Retransmitting(int fd) {
   socklen_t len = sizeof(info);
   return fd >= 0 && ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
          info.tcpi_retransmits > 0;
+}
+
+std::string BuffereventTlsErrors(bufferevent* bev) {
+  return JoinTlsErrors([bev] { return bufferevent_get_openssl_error(bev); });
 }
 
 }  // namespace
@@ -321,11 +328,24 @@ void PeerTransport::StartConnect(Peer* peer) {
 
 void PeerTransport::Connect(Peer* peer) {
   peer->state = Peer::State::kConnecting;
-  peer->bev = bufferevent_socket_new(loop_->base(), -1, BEV_OPT_CLOSE_ON_FREE);
+  if (options_.tls != nullptr) {
+    SSL* ssl = options_.tls->NewSsl();
+    if (ssl == nullptr) return Fail(peer, "cannot start TLS: " + TakeTlsErrors());
+    // Frees the SSL with itself.
+    peer->bev = bufferevent_openssl_socket_new(loop_->base(), -1, ssl,
+                                               BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+    if (peer->bev == nullptr) SSL_free(ssl);
+  } else {
+    peer->bev = bufferevent_socket_new(loop_->base(), -1, BEV_OPT_CLOSE_ON_FREE);
+  }
   if (peer->bev == nullptr) return Fail(peer, "cannot create a socket buffer");
-  bufferevent_setcb(peer->bev, &PeerTransport::OnRead, &PeerTransport::OnDrained,
+  // A TLS bufferevent writes by itself whenever output is added; the turn's
+  // batching by FlushQueued is for plain sockets.
+  bufferevent_setcb(peer->bev, &PeerTransport::OnRead,
+                    options_.tls != nullptr ? nullptr : &PeerTransport::OnDrained,
                     &PeerTransport::OnEvent, peer);
-  SetTimeouts(peer->bev);
+  // The TLS handshake is bounded as the peer handshake is.
+  SetTimeouts(peer->bev, options_.tls != nullptr ? options_.handshake_timeout_us : 0);
   bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
   sockaddr_storage addr;
   int len = 0;
@@ -391,6 +411,7 @@ void PeerTransport::FlushQueued() {
   for (Peer* peer : peers) {
     peer->flush_queued = false;
     if (peer->state != Peer::State::kConnected) continue;
+    if (options_.tls != nullptr) continue;
     evbuffer* out = bufferevent_get_output(peer->bev);
     // Already waiting for the socket to drain: the bufferevent sends it.
     if (bufferevent_get_enabled(peer->bev) & EV_WRITE) continue;
@@ -429,6 +450,15 @@ void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
   PeerTransport* self = peer->transport;
   if (events & BEV_EVENT_CONNECTED) {
     SetNoDelay(bufferevent_getfd(peer->bev));
+    if (self->options_.tls != nullptr) {
+      const NodeId named = PeerNodeId(bufferevent_openssl_get_ssl(peer->bev));
+      if (named != peer->id) {
+        return self->FailHandshake(
+            peer, "its TLS certificate names " +
+                      (named.empty() ? std::string("no node") : "node '" + named + "'") +
+                      ", not the member dialled");
+      }
+    }
     if (self->options_.auth != nullptr) return self->StartHandshake(peer);
     return self->Established(peer);
   }
@@ -437,6 +467,20 @@ void PeerTransport::OnEvent(bufferevent*, short events, void* arg) {
                       : (events & BEV_EVENT_EOF)   ? "closed by peer"
                                                    : evutil_socket_error_to_string(
                                                          EVUTIL_SOCKET_ERROR());
+    std::string tls_errors;
+    if (self->options_.tls != nullptr) {
+      tls_errors = BuffereventTlsErrors(peer->bev);
+      if (!tls_errors.empty()) {
+        why = "TLS: " + tls_errors;
+      } else if ((events & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() == 0) {
+        why = "the peer ended the TLS session (did it refuse this node's certificate?)";
+      }
+    }
+    // A TLS handshake that failed on a certificate is an authentication
+    // failure, as a failed peer handshake is.
+    if (!tls_errors.empty() && peer->state == Peer::State::kConnecting) {
+      return self->FailHandshake(peer, why);
+    }
     if (peer->state == Peer::State::kHandshaking) {
       return self->FailHandshake(peer, (events & BEV_EVENT_TIMEOUT) ? "no answer in time" : why);
     }
@@ -450,7 +494,7 @@ void PeerTransport::Established(Peer* peer) {
   peer->backoff_us = options_.min_backoff_us;
   peer->connects->Increment();
   SetTimeouts(peer->bev);  // the handshake's read timeout no longer applies
-  bufferevent_disable(peer->bev, EV_WRITE);
+  if (options_.tls == nullptr) bufferevent_disable(peer->bev, EV_WRITE);
   evbuffer* out = bufferevent_get_output(peer->bev);
   for (const std::string& frame : peer->pending) evbuffer_add(out, frame.data(), frame.size());
   peer->sent->Add(peer->pending.size());

@@ -21,6 +21,11 @@
 // secret and is the member dialled, and it counts as established only then.
 // A failed or slow handshake is a failed connect (back-off, counted).
 //
+// With a TlsContext, every connection is TLS 1.3 (a bufferevent_openssl)
+// and presents the node's certificate; the peer's certificate must come from
+// the cluster CA and name the member dialled, or the connect fails before
+// the peer handshake (which then runs inside TLS) or any message.
+//
 // Best effort, as Transport promises: a message is dropped (and counted)
 // while the peer is in backoff after a failed connection, when its queue is
 // full, or when the connection breaks with it unsent. Requests carry
@@ -51,6 +56,8 @@ struct evdns_base;
 
 namespace ringkv {
 
+class TlsContext;
+
 struct PeerTransportOptions {
   // Bytes queued for one peer (waiting for the connection or unsent in the
   // socket buffer) beyond which new messages are dropped.
@@ -72,6 +79,9 @@ struct PeerTransportOptions {
   const PeerAuthenticator* auth = nullptr;
   // A handshake the peer has not answered within this is a failed connect.
   int64_t handshake_timeout_us = 5'000'000;
+  // Speaks TLS to every peer (also bounding its handshake by
+  // handshake_timeout_us); must outlive the transport. Null: plain TCP.
+  const TlsContext* tls = nullptr;
 };
 
 // Totals over every peer of the transport's metrics.

@@ -1,7 +1,11 @@
 #include "node/server.h"
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,6 +14,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/tls.h"
 #include "node/io_buffer.h"
 #include "node/socket_util.h"
 #include "node/system_clock.h"
@@ -27,6 +32,11 @@ constexpr size_t kIdleBufferBytes = kFreeBufferBytes;
 // Freed buffer bytes after which the heap is trimmed, and how often at most.
 constexpr size_t kTrimAfterBytes = 8u << 20;
 constexpr int64_t kTrimIntervalMs = 1000;
+// What a TLS connection's bufferevent may hold beyond the connection's own
+// buffers: decrypted input not yet taken (reading stops there), and reply
+// bytes handed over and not yet encrypted and sent.
+constexpr size_t kTlsInputBytes = 64u << 10;
+constexpr size_t kTlsOutputBytes = 256u << 10;
 
 timeval MillisToTimeval(int64_t ms) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
@@ -45,6 +55,11 @@ struct Server::Connection {
   event* read_event = nullptr;   // persistent; removed while reading is paused
   event* write_event = nullptr;  // persistent; added only while a send would block
   event* timer_event = nullptr;  // frame deadline or idle timeout
+  // With TLS: the bufferevent_openssl that owns the socket and does its
+  // reads and writes (read_event and write_event are then unused).
+  bufferevent* tls = nullptr;
+  bool tls_ready = false;    // the TLS handshake finished
+  NodeId tls_node;           // the member its certificate names, if any
   IoBuffer in;
   IoBuffer out;
   std::list<Connection*>::iterator by_activity;
@@ -69,7 +84,11 @@ struct Server::Connection {
     if (read_event != nullptr) event_free(read_event);
     if (write_event != nullptr) event_free(write_event);
     if (timer_event != nullptr) event_free(timer_event);
-    evutil_closesocket(fd);
+    if (tls != nullptr) {
+      bufferevent_free(tls);  // closes the socket
+    } else {
+      evutil_closesocket(fd);
+    }
   }
 };
 
@@ -156,6 +175,16 @@ Server::Metrics::Metrics(MetricsRegistry* registry) {
       "ringkv_server_peer_messages_refused_total",
       "Peer messages (non-empty from) refused, with their connection, because the connection "
       "had not authenticated as that member.");
+  auto tls = family("ringkv_server_tls_handshakes_total",
+                    "TLS handshakes on accepted connections, by result: ok, failed (not TLS, a "
+                    "certificate the cluster CA did not sign, expired, or no certificate where "
+                    "one is required), timeout, or not_member (a certificate naming a node that "
+                    "is not a member).",
+                    "result");
+  tls_ok = tls("ok");
+  tls_failed = tls("failed");
+  tls_timed_out = tls("timeout");
+  tls_not_member = tls("not_member");
 }
 
 Server::Server(EventLoop* loop, ServerOptions options, MessageSink* sink,
@@ -244,8 +273,170 @@ uint64_t Server::shed_connections() const {
 
 size_t Server::pending_output_bytes() const {
   size_t total = 0;
-  for (const auto& [id, conn] : connections_) total += conn->out.size();
+  for (const auto& [id, conn] : connections_) total += OutputBytes(conn.get());
   return total;
+}
+
+size_t Server::OutputBytes(const Connection* conn) {
+  return conn->out.size() +
+         (conn->tls != nullptr ? evbuffer_get_length(bufferevent_get_output(conn->tls)) : 0);
+}
+
+bool Server::StartTls(Connection* conn) {
+  SSL* ssl = options_.tls->NewSsl();
+  if (ssl == nullptr) {
+    spdlog::error("cannot start TLS on the connection from {}: {}", conn->peer, TakeTlsErrors());
+    return false;
+  }
+  // The bufferevent owns the socket and the SSL from here on. Its callbacks
+  // run from the loop, never from inside a write the server makes, which
+  // would re-enter FlushTls.
+  conn->tls = bufferevent_openssl_socket_new(loop_->base(), conn->fd, ssl,
+                                             BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+  if (conn->tls == nullptr) {
+    SSL_free(ssl);
+    spdlog::error("cannot start TLS on the connection from {}", conn->peer);
+    return false;
+  }
+  // The bufferevent reads no further ahead than this of what the server takes.
+  bufferevent_setwatermark(conn->tls, EV_READ, 0, kTlsInputBytes);
+  bufferevent_setcb(conn->tls, &Server::OnTlsReadable, &Server::OnTlsWritten,
+                    &Server::OnTlsEvent, conn);
+  bufferevent_enable(conn->tls, EV_READ | EV_WRITE);
+  std::weak_ptr<bool> alive = alive_;
+  const uint64_t id = conn->id;
+  loop_->RunAfter(options_.handshake_timeout_ms * 1000, [this, alive, id] {
+    if (!alive.lock()) return;
+    auto it = connections_.find(id);
+    if (it == connections_.end() || it->second->tls_ready || it->second->closing) return;
+    metrics_.tls_timed_out->Increment();
+    uint64_t suppressed = 0;
+    if (handshake_log_.Allow(&suppressed)) {
+      spdlog::warn("closing connection from {}: TLS handshake unfinished after {} ms",
+                   it->second->peer, options_.handshake_timeout_ms);
+    }
+    Close(it->second.get());
+  });
+  return true;
+}
+
+void Server::OnTlsEvent(bufferevent*, short what, void* arg) {
+  auto* conn = static_cast<Connection*>(arg);
+  Server* self = conn->server;
+  if (what & BEV_EVENT_CONNECTED) return self->TlsEstablished(conn);
+  if ((what & BEV_EVENT_ERROR) && !conn->tls_ready) {
+    const std::string why =
+        JoinTlsErrors([conn] { return bufferevent_get_openssl_error(conn->tls); });
+    self->metrics_.tls_failed->Increment();
+    uint64_t suppressed = 0;
+    if (self->handshake_log_.Allow(&suppressed)) {
+      spdlog::warn("closing connection from {}: TLS handshake failed: {}", conn->peer,
+                   why.empty() ? TakeTlsErrors("the connection ended") : why);
+    }
+    return self->Close(conn);
+  }
+  if ((what & BEV_EVENT_EOF) && !conn->in.empty() && !conn->closing) {
+    spdlog::warn("closing connection from {}: truncated frame ({} bytes) at end of stream",
+                 conn->peer, conn->in.size());
+    self->metrics_.truncated->Increment();
+  }
+  // An error, the end of the stream, or a closing connection's replies not
+  // taken within the write timeout.
+  self->Close(conn);
+}
+
+void Server::TlsEstablished(Connection* conn) {
+  conn->tls_ready = true;
+  SSL* ssl = bufferevent_openssl_get_ssl(conn->tls);
+  conn->tls_node = PeerNodeId(ssl);
+  if (!conn->tls_node.empty() && !(options_.is_member && options_.is_member(conn->tls_node))) {
+    metrics_.tls_not_member->Increment();
+    uint64_t suppressed = 0;
+    if (handshake_log_.Allow(&suppressed)) {
+      spdlog::warn("closing connection from {}: its certificate names node '{}', which is not a "
+                   "member",
+                   conn->peer, conn->tls_node);
+    }
+    return Close(conn);
+  }
+  metrics_.tls_ok->Increment();
+  spdlog::debug("TLS connection {} from {}{}", conn->id, conn->peer,
+                conn->tls_node.empty() ? "" : " (node " + conn->tls_node + ")");
+  PullTls(conn);
+}
+
+void Server::OnTlsReadable(bufferevent*, void* arg) {
+  auto* conn = static_cast<Connection*>(arg);
+  conn->server->PullTls(conn);
+}
+
+void Server::PullTls(Connection* conn) {
+  evbuffer* input = bufferevent_get_input(conn->tls);
+  const uint64_t id = conn->id;
+  // Bounded by the bufferevent's input (its read watermark): each pass
+  // takes some of it, or stops.
+  while (evbuffer_get_length(input) > 0 && conn->pause == Pause::kNone && !conn->closing) {
+    if (!InputMayGrow(conn)) return PauseReading(conn, Pause::kMemory);
+    char* space = conn->in.Reserve(kReadChunk, InputCapacityCap(conn));
+    const int n = evbuffer_remove(input, space, conn->in.writable());
+    if (n <= 0) break;
+    conn->in.Commit(static_cast<size_t>(n));
+    metrics_.bytes_received->Add(static_cast<uint64_t>(n));
+    conn->last_active_ms = NowMs();
+    by_activity_.splice(by_activity_.end(), by_activity_, conn->by_activity);
+    ReadFrames(conn);
+    if (connections_.find(id) == connections_.end()) return;  // closed
+  }
+}
+
+void Server::OnTlsWritten(bufferevent*, void* arg) {
+  auto* conn = static_cast<Connection*>(arg);
+  conn->server->Flush(conn);
+}
+
+void Server::FlushTls(Connection* conn) {
+  evbuffer* output = bufferevent_get_output(conn->tls);
+  bool sent = false;
+  while (!conn->out.empty() && evbuffer_get_length(output) < kTlsOutputBytes) {
+    std::string_view pending = conn->out.readable();
+    const size_t n = std::min(pending.size(), kTlsOutputBytes - evbuffer_get_length(output));
+    if (evbuffer_add(output, pending.data(), n) != 0) {
+      spdlog::error("connection from {}: out of memory for its replies", conn->peer);
+      return Close(conn);
+    }
+    conn->out.Consume(n);
+    metrics_.bytes_sent->Add(n);
+    sent = true;
+  }
+  if (conn->out.empty()) ShrinkIfEmpty(&conn->out);
+  // `writing`: replies wait for the socket; the bufferevent's write callback
+  // (all it holds sent) comes back here.
+  if (OutputBytes(conn) == 0) {
+    conn->writing = false;
+    if (conn->closing) return Close(conn);
+  } else {
+    if (sent || !conn->writing) conn->last_sent_ms = NowMs();
+    conn->writing = true;
+  }
+  ArmTimer(conn);
+  if (conn->pause != Pause::kNone && !conn->closing && MayResume(conn)) ScheduleResume();
+}
+
+void Server::StopReading(Connection* conn) {
+  if (conn->tls != nullptr) {
+    bufferevent_disable(conn->tls, EV_READ);
+  } else {
+    event_del(conn->read_event);
+  }
+}
+
+void Server::StartReading(Connection* conn) {
+  if (conn->tls != nullptr) {
+    bufferevent_enable(conn->tls, EV_READ);
+  } else {
+    event_add(conn->read_event, nullptr);
+  }
 }
 
 void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
@@ -261,15 +452,19 @@ void Server::OnAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   conn->fd = fd;
   conn->peer = FormatSockaddr(addr);
   conn->last_active_ms = NowMs();
-  conn->read_event =
-      event_new(self->loop_->base(), fd, EV_READ | EV_PERSIST, &Server::OnReadable, conn.get());
-  conn->write_event =
-      event_new(self->loop_->base(), fd, EV_WRITE | EV_PERSIST, &Server::OnWritable, conn.get());
   conn->timer_event = evtimer_new(self->loop_->base(), &Server::OnTimer, conn.get());
-  if (conn->read_event == nullptr || conn->write_event == nullptr ||
-      conn->timer_event == nullptr || event_add(conn->read_event, nullptr) != 0) {
-    spdlog::error("cannot watch a new connection from {}", conn->peer);
-    return;  // the Connection's destructor closes the socket
+  if (self->options_.tls != nullptr) {
+    if (conn->timer_event == nullptr || !self->StartTls(conn.get())) return;
+  } else {
+    conn->read_event =
+        event_new(self->loop_->base(), fd, EV_READ | EV_PERSIST, &Server::OnReadable, conn.get());
+    conn->write_event =
+        event_new(self->loop_->base(), fd, EV_WRITE | EV_PERSIST, &Server::OnWritable, conn.get());
+    if (conn->read_event == nullptr || conn->write_event == nullptr ||
+        conn->timer_event == nullptr || event_add(conn->read_event, nullptr) != 0) {
+      spdlog::error("cannot watch a new connection from {}", conn->peer);
+      return;  // the Connection's destructor closes the socket
+    }
   }
   spdlog::debug("connection {} from {}", conn->id, conn->peer);
   self->metrics_.accepted->Increment();
@@ -382,7 +577,7 @@ bool Server::InputMayGrow(const Connection* conn) const {
 }
 
 bool Server::Idle(const Connection* conn) const {
-  return conn->in.empty() && conn->out.empty() && conn->in_flight == 0 &&
+  return conn->in.empty() && OutputBytes(conn) == 0 && conn->in_flight == 0 &&
          conn->pause == Pause::kNone && !conn->closing;
 }
 
@@ -430,7 +625,8 @@ void Server::ReadFrames(Connection* conn) {
       continue;
     }
     if (!message->from.empty()) {
-      if (options_.peer_auth != nullptr && message->from != conn->peer_id) {
+      if ((options_.peer_auth != nullptr && message->from != conn->peer_id) ||
+          (options_.tls != nullptr && message->from != conn->tls_node)) {
         return RefusePeerMessage(conn, *message);
       }
       metrics_.peer_messages->Increment();
@@ -494,9 +690,14 @@ bool Server::Handshake(Connection* conn, const Message& message) {
   } else if (const auto* hello = std::get_if<PeerHello>(&message.body)) {
     auto accepting = std::make_unique<PeerAuthenticator::Accepting>();
     Result<PeerChallenge> challenge =
-        conn->peer_id.empty() && conn->handshake == nullptr
-            ? auth->Challenge(*hello, accepting.get())
-            : Result<PeerChallenge>(Status::InvalidArgument("a second hello on one connection"));
+        !conn->peer_id.empty() || conn->handshake != nullptr
+            ? Result<PeerChallenge>(Status::InvalidArgument("a second hello on one connection"))
+        : options_.tls != nullptr && hello->node != conn->tls_node
+            ? Result<PeerChallenge>(Status::InvalidArgument(
+                  "a hello from '" + hello->node + "' on a connection whose certificate names " +
+                  (conn->tls_node.empty() ? std::string("no node")
+                                          : "'" + conn->tls_node + "'")))
+            : auth->Challenge(*hello, accepting.get());
     if (!challenge.ok()) {
       refused = challenge.status();
     } else {
@@ -544,13 +745,14 @@ bool Server::Handshake(Connection* conn, const Message& message) {
 }
 
 void Server::RefusePeerMessage(Connection* conn, const Message& message) {
-  std::string why = conn->peer_id.empty()
+  const NodeId& proved = options_.peer_auth != nullptr ? conn->peer_id : conn->tls_node;
+  std::string why = proved.empty()
                         ? std::string("peer message ") + MessageName(message.body) +
                               " claiming to be from '" + message.from +
                               "' on a connection that did not authenticate as a peer"
                         : std::string("peer message ") + MessageName(message.body) +
                               " claiming to be from '" + message.from +
-                              "' on a connection authenticated as '" + conn->peer_id + "'";
+                              "' on a connection authenticated as '" + proved + "'";
   RefuseWithError(conn, message.request_id, Status::InvalidArgument(std::move(why)),
                   metrics_.peer_messages_refused, &peer_refused_log_);
 }
@@ -565,16 +767,17 @@ void Server::RefuseWithError(Connection* conn, uint64_t request_id, const Status
 }
 
 void Server::DropFormerMembers() {
-  if (options_.peer_auth == nullptr) return;
   std::vector<Connection*> former;
   for (const auto& [id, conn] : connections_) {
-    if (!conn->peer_id.empty() && !options_.peer_auth->IsMember(conn->peer_id)) {
+    if ((options_.peer_auth != nullptr && !conn->peer_id.empty() &&
+         !options_.peer_auth->IsMember(conn->peer_id)) ||
+        (options_.is_member && !conn->tls_node.empty() && !options_.is_member(conn->tls_node))) {
       former.push_back(conn.get());
     }
   }
   for (Connection* conn : former) {
     spdlog::warn("closing connection from {}: peer {} is no longer a member", conn->peer,
-                 conn->peer_id);
+                 conn->peer_id.empty() ? conn->tls_node : conn->peer_id);
     Close(conn);
   }
 }
@@ -628,6 +831,7 @@ void Server::FlushQueued() {
 }
 
 void Server::Flush(Connection* conn) {
+  if (conn->tls != nullptr) return FlushTls(conn);
   bool sent = false;
   while (!conn->out.empty()) {
     std::string_view pending = conn->out.readable();
@@ -682,7 +886,7 @@ void Server::PauseReading(Connection* conn, Pause why) {
   }
   conn->pause = why;
   paused_.insert(conn->id);
-  event_del(conn->read_event);
+  StopReading(conn);
 }
 
 void Server::ScheduleResume() {
@@ -713,8 +917,12 @@ void Server::ResumeReading(Connection* conn) {
   // Requests that arrived meanwhile are parsed first, then the socket.
   conn->pause = Pause::kNone;
   paused_.erase(conn->id);
-  event_add(conn->read_event, nullptr);
+  StartReading(conn);
+  const uint64_t id = conn->id;
   ReadFrames(conn);
+  // What TLS decrypted meanwhile waits in its bufferevent, which says
+  // nothing more until new bytes arrive.
+  if (conn->tls != nullptr && connections_.count(id) > 0) PullTls(conn);
 }
 
 void Server::ShrinkIfEmpty(IoBuffer* buffer) {
@@ -739,13 +947,18 @@ void Server::Reject(Connection* conn, const Status& why, Counter* reason, LogLim
                                  : " (and " + std::to_string(suppressed) +
                                        " more like it not logged)");
   }
-  if (conn->out.empty()) return Close(conn);
+  if (OutputBytes(conn) == 0) return Close(conn);
   // Answers to the requests before the bad frame still go out, within a
   // bounded time: a client that does not read them is cut off anyway.
   conn->closing = true;
-  event_del(conn->read_event);
+  StopReading(conn);
   event_del(conn->timer_event);
   paused_.erase(conn->id);
+  if (conn->tls != nullptr) {
+    const timeval flush_timeout{kFlushTimeoutSec, 0};
+    bufferevent_set_timeouts(conn->tls, nullptr, &flush_timeout);
+    return FlushTls(conn);
+  }
   timeval flush_timeout{kFlushTimeoutSec, 0};
   event_add(conn->write_event, &flush_timeout);
   conn->writing = true;

@@ -17,6 +17,16 @@
 // slow handshake, is answered with an error and closes the connection; the
 // refusals are counted and logged at most once a second per kind.
 //
+// TLS (docs/security.md): with a TlsContext every connection is TLS 1.3,
+// its bytes carried by a bufferevent_openssl and handed to the same frame
+// parsing as a plain connection's. A certificate the other end presents must
+// come from the cluster CA; one that names a node that is not a member
+// closes the connection when the handshake ends, before any frame is read;
+// a peer message is taken only on a connection whose certificate names its
+// sender (and, with a PeerAuthenticator as well, that passed the peer
+// handshake as that sender). A handshake not finished within
+// handshake_timeout_ms is cut off.
+//
 // A malformed, oversized or undecodable frame closes only the connection
 // that carried it (logged with the peer's address, counted by reason); the
 // server keeps serving the rest. What connections may hold is bounded by
@@ -31,6 +41,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -49,12 +60,14 @@
 #include "node/peer_handshake.h"
 #include "proto/frame.h"
 
+struct bufferevent;
 struct evconnlistener;
 struct sockaddr;
 
 namespace ringkv {
 
 class IoBuffer;
+class TlsContext;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -64,8 +77,13 @@ struct ServerOptions {
   // Authenticates peers; must outlive the server. Null trusts `from` on
   // any connection (ringkv-node --insecure-no-peer-auth).
   const PeerAuthenticator* peer_auth = nullptr;
-  // A peer handshake not finished this long after its hello is cut off.
+  // A peer handshake not finished this long after its hello is cut off,
+  // and a TLS handshake this long after the connection was accepted.
   int64_t handshake_timeout_ms = 5000;
+  // Speaks TLS on every connection; must outlive the server. Null: plain TCP.
+  const TlsContext* tls = nullptr;
+  // With `tls`: whether a node id a certificate names is a member now.
+  std::function<bool(const NodeId&)> is_member;
 };
 
 class Server {
@@ -136,12 +154,33 @@ class Server {
     Counter* handshakes_refused;
     Counter* handshakes_timed_out;
     Counter* peer_messages_refused;
+    // TLS handshakes, by result.
+    Counter* tls_ok;
+    Counter* tls_failed;
+    Counter* tls_timed_out;
+    Counter* tls_not_member;
   };
   static void OnAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void OnAcceptError(evconnlistener* listener, void* arg);
   static void OnReadable(int fd, short what, void* arg);
   static void OnWritable(int fd, short what, void* arg);
   static void OnTimer(int fd, short what, void* arg);
+  static void OnTlsReadable(bufferevent* bev, void* arg);
+  static void OnTlsWritten(bufferevent* bev, void* arg);
+  static void OnTlsEvent(bufferevent* bev, short what, void* arg);
+
+  // Wraps an accepted socket in TLS; false when it could not (logged).
+  bool StartTls(Connection* conn);
+  // The TLS handshake finished: checks the name of the certificate, if any.
+  void TlsEstablished(Connection* conn);
+  // Moves what TLS decrypted into the connection's buffer and parses it, as
+  // far as the limits let it; may close (and free) the connection.
+  void PullTls(Connection* conn);
+  void FlushTls(Connection* conn);
+  void StopReading(Connection* conn);
+  void StartReading(Connection* conn);
+  // Reply bytes of the connection not yet taken by the socket (or TLS).
+  static size_t OutputBytes(const Connection* conn);
 
   // Makes room for a connection over the cap; false if none could go.
   bool ShedForNewConnection();

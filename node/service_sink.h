@@ -3,13 +3,18 @@
 // message, and every peer whose heartbeat a gossip message shows newer than
 // the gossiper knew (also when it comes through a third node). Such evidence
 // is better than an old failed connect: the transport reconnects at once
-// (PeerTransport::HeardFrom). Runs on the loop, like the Service.
+// (PeerTransport::HeardFrom). With ClientTokens, a client request the
+// tokens do not allow is answered with its error (Unauthenticated or
+// Forbidden) and never reaches the Service; refusals are counted. Runs on
+// the loop, like the Service.
 #pragma once
 
 #include <map>
 #include <utility>
 #include <vector>
 
+#include "common/metrics.h"
+#include "node/client_tokens.h"
 #include "node/message_sink.h"
 #include "node/peer_transport.h"
 #include "replication/service.h"
@@ -33,8 +38,19 @@ inline std::vector<NodeId> NewerHeartbeats(const Gossip& gossip,
 
 class ServiceSink : public MessageSink {
  public:
-  ServiceSink(Service* service, PeerTransport* transport)
-      : service_(service), transport_(transport) {}
+  // `tokens` (may be null: clients are not authenticated) and `metrics`
+  // must outlive this.
+  ServiceSink(Service* service, PeerTransport* transport, const ClientTokens* tokens = nullptr,
+              MetricsRegistry* metrics = nullptr)
+      : service_(service), transport_(transport), tokens_(tokens) {
+    if (tokens_ == nullptr || metrics == nullptr) return;
+    const char* name = "ringkv_client_auth_refused_total";
+    const char* help =
+        "Client requests refused by token authentication, by reason: unauthenticated (no "
+        "token, or an unknown one) or forbidden (the token lacks the grant).";
+    unauthenticated_ = metrics->AddCounter(name, help, {{"reason", "unauthenticated"}});
+    forbidden_ = metrics->AddCounter(name, help, {{"reason", "forbidden"}});
+  }
   void OnPeerMessage(Message message) override {
     transport_->HeardFrom(message.from);
     std::vector<NodeId> alive;
@@ -46,12 +62,24 @@ class ServiceSink : public MessageSink {
     for (const NodeId& node : alive) transport_->HeardFrom(node);
   }
   void OnClientRequest(Message request, std::function<void(Message)> reply) override {
+    if (tokens_ != nullptr) {
+      if (Status st = tokens_->Authorize(request); !st.ok()) {
+        if (Counter* c = st.IsForbidden() ? forbidden_ : unauthenticated_) c->Increment();
+        Message refusal;
+        refusal.request_id = request.request_id;
+        refusal.body = ErrorReply{std::move(st)};
+        return reply(std::move(refusal));
+      }
+    }
     service_->HandleClientRequest(std::move(request), std::move(reply));
   }
 
  private:
   Service* service_;
   PeerTransport* transport_;
+  const ClientTokens* tokens_;
+  Counter* unauthenticated_ = nullptr;
+  Counter* forbidden_ = nullptr;
 };
 
 }  // namespace ringkv

@@ -54,6 +54,15 @@ bool IsSpecificNumericHost(const std::string& host) {
   return false;
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4;
+  in6_addr v6;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
 Result<int> NewBoundSocket(const std::string& host, int family) {
   sockaddr_storage addr;
   std::memset(&addr, 0, sizeof(addr));

@@ -22,6 +22,9 @@ void SetNoDelay(int fd);
 // True for a numeric IPv4 or IPv6 host that names one address (not the
 // wildcard 0.0.0.0 or ::): one a socket can be bound to as its source.
 bool IsSpecificNumericHost(const std::string& host);
+// True for "localhost" and numeric addresses in 127.0.0.0/8 or ::1: a
+// listener there is reachable only from this machine.
+bool IsLoopbackHost(const std::string& host);
 // A new non-blocking, close-on-exec TCP socket of `family` bound to the
 // numeric `host` with its port left to connect(), so that a connection made
 // on it leaves from that address. InvalidArgument when `host` is not a

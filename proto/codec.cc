@@ -52,7 +52,7 @@ size_t ApproxBytes(const Object& o) {
 
 // A first-segment size that holds the whole message in the common cases.
 unsigned EstimateWords(const Message& m) {
-  size_t bytes = 128 + m.from.size();
+  size_t bytes = 128 + m.from.size() + m.auth_token.size();
   std::visit(
       [&bytes](const auto& b) {
         using T = std::decay_t<decltype(b)>;
@@ -66,7 +66,8 @@ unsigned EstimateWords(const Message& m) {
           bytes += 8 * b.branches.size();
         } else if constexpr (std::is_same_v<T, AaeBranchReply>) {
           bytes += 8 * b.segments.size();
-        } else if constexpr (std::is_same_v<T, AaeKeysReply>) {
+        } else if constexpr (std::is_same_v<T, AaeKeysReply> ||
+                             std::is_same_v<T, AaeReapRequest>) {
           for (const AaeKeyEntry& k : b.keys) {
             bytes += 64 + k.bucket.size() + k.key.size() + 40 * k.clock.entries().size();
           }
@@ -215,9 +216,12 @@ struct BodyEncoder {
   void operator()(const AaeKeysReply& m) {
     auto b = env.initAaeKeysReply();
     SetStatus(m.status, b.initStatus());
-    auto keys = b.initKeys(static_cast<unsigned>(m.keys.size()));
+    SetKeyEntries(m.keys, b.initKeys(static_cast<unsigned>(m.keys.size())));
+  }
+  static void SetKeyEntries(const std::vector<AaeKeyEntry>& in,
+                            capnp::List<schema::AaeKeyEntry>::Builder keys) {
     for (unsigned i = 0; i < keys.size(); ++i) {
-      const AaeKeyEntry& k = m.keys[i];
+      const AaeKeyEntry& k = in[i];
       keys[i].setSegment(k.segment);
       keys[i].setBucket(AsData(k.bucket));
       keys[i].setKey(AsData(k.key));
@@ -225,6 +229,18 @@ struct BodyEncoder {
       VersionVectorToCapnp(k.clock,
                            keys[i].initClock(static_cast<unsigned>(k.clock.entries().size())));
     }
+  }
+  void operator()(const AaeReapRequest& m) {
+    auto b = env.initAaeReap();
+    b.setPartition(m.partition);
+    b.setCommit(m.commit);
+    SetKeyEntries(m.keys, b.initKeys(static_cast<unsigned>(m.keys.size())));
+  }
+  void operator()(const AaeReapReply& m) {
+    auto b = env.initAaeReapReply();
+    SetStatus(m.status, b.initStatus());
+    auto held = b.initHeld(static_cast<unsigned>(m.held.size()));
+    for (unsigned i = 0; i < held.size(); ++i) held.set(i, m.held[i]);
   }
   void operator()(const AaeStatusRequest& m) { env.initAaeStatus().setVerify(m.verify); }
   void operator()(const AaeStatusReply& m) {
@@ -337,6 +353,18 @@ std::vector<T> ListOf(List in) {
   std::vector<T> out;
   out.reserve(in.size());
   for (auto v : in) out.push_back(v);
+  return out;
+}
+
+Result<std::vector<AaeKeyEntry>> KeyEntriesOf(capnp::List<schema::AaeKeyEntry>::Reader in) {
+  std::vector<AaeKeyEntry> out;
+  out.reserve(in.size());
+  for (auto k : in) {
+    Result<VersionVector> clock = VersionVectorFromCapnp(k.getClock());
+    if (!clock.ok()) return clock.status();
+    out.push_back({k.getSegment(), FromData(k.getBucket()), FromData(k.getKey()), k.getLeaf(),
+                   std::move(clock).value()});
+  }
   return out;
 }
 
@@ -498,14 +526,24 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       auto r = env.getAaeKeysReply();
       AaeKeysReply m;
       m.status = GetStatus(r.getStatus());
-      m.keys.reserve(r.getKeys().size());
-      for (auto k : r.getKeys()) {
-        Result<VersionVector> clock = VersionVectorFromCapnp(k.getClock());
-        if (!clock.ok()) return clock.status();
-        m.keys.push_back({k.getSegment(), FromData(k.getBucket()), FromData(k.getKey()),
-                          k.getLeaf(), std::move(clock).value()});
-      }
+      Result<std::vector<AaeKeyEntry>> keys = KeyEntriesOf(r.getKeys());
+      if (!keys.ok()) return keys.status();
+      m.keys = std::move(keys).value();
       return MessageBody(std::move(m));
+    }
+    case W::AAE_REAP: {
+      auto r = env.getAaeReap();
+      AaeReapRequest m;
+      m.partition = r.getPartition();
+      m.commit = r.getCommit();
+      Result<std::vector<AaeKeyEntry>> keys = KeyEntriesOf(r.getKeys());
+      if (!keys.ok()) return keys.status();
+      m.keys = std::move(keys).value();
+      return MessageBody(std::move(m));
+    }
+    case W::AAE_REAP_REPLY: {
+      auto r = env.getAaeReapReply();
+      return MessageBody(AaeReapReply{GetStatus(r.getStatus()), ListOf<bool>(r.getHeld())});
     }
     case W::AAE_STATUS:
       return MessageBody(AaeStatusRequest{env.getAaeStatus().getVerify()});
@@ -583,6 +621,7 @@ Result<Message> DecodeWords(kj::ArrayPtr<const capnp::word> words) {
   message.timeout_ms = env.getTimeoutMs();
   message.sender_generation = env.getSenderGeneration();
   message.sent_mono_us = env.getSentMonoUs();
+  message.auth_token = FromText(env.getAuthToken());
   message.body = std::move(body).value();
   return message;
 }
@@ -601,6 +640,7 @@ std::string EncodeMessage(const Message& message) {
   env.setTimeoutMs(message.timeout_ms);
   env.setSenderGeneration(message.sender_generation);
   env.setSentMonoUs(message.sent_mono_us);
+  if (!message.auth_token.empty()) env.setAuthToken(AsText(message.auth_token));
   std::visit(BodyEncoder{env}, message.body);
   auto words = capnp::messageToFlatArray(builder);
   auto bytes = words.asChars();

@@ -253,6 +253,23 @@ struct AaeExchangeReply {
   bool operator==(const AaeExchangeReply&) const = default;
 };
 
+// Reaping tombstones (docs/anti-entropy.md, "Reaping tombstones"): with
+// `commit` false, the replica answers per key whether its copy descends
+// the tombstone's `clock` and no hint it holds could bring back what the
+// clock does not cover; with `commit` true, it removes each key whose copy
+// is still a tombstone with that `leaf`, and answers which it removed.
+struct AaeReapRequest {
+  uint32_t partition = 0;
+  bool commit = false;
+  std::vector<AaeKeyEntry> keys;  // at most 512
+  bool operator==(const AaeReapRequest&) const = default;
+};
+struct AaeReapReply {
+  Status status;
+  std::vector<bool> held;  // one per key, in the order asked
+  bool operator==(const AaeReapReply&) const = default;
+};
+
 using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, PutReply,
                                  ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
                                  ReplicaPutReply, ErrorReply, Gossip, StatusRequest,
@@ -260,7 +277,7 @@ using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, P
                                  PeerProof, AaeRootRequest, AaeRootReply, AaeBranchRequest,
                                  AaeBranchReply, AaeKeysRequest, AaeKeysReply, AaeStatusRequest,
                                  AaeStatusReply, AaeExchangeRequest, AaeExchangeReply,
-                                 AaeRootEqual>;
+                                 AaeRootEqual, AaeReapRequest, AaeReapReply>;
 
 // The wire name of a message's type ("replicaPut"), for logs.
 inline const char* MessageName(const MessageBody& body) {
@@ -270,7 +287,8 @@ inline const char* MessageName(const MessageBody& body) {
       "error",         "gossip",     "statusRequest", "statusReply", "ringRequest",
       "ringReply",     "peerHello",  "peerChallenge", "peerProof",   "aaeRoot",
       "aaeRootReply",  "aaeBranch",  "aaeBranchReply", "aaeKeys",   "aaeKeysReply",
-      "aaeStatus",     "aaeStatusReply", "aaeExchange", "aaeExchangeReply", "aaeRootEqual"};
+      "aaeStatus",     "aaeStatusReply", "aaeExchange", "aaeExchangeReply", "aaeRootEqual",
+      "aaeReap",       "aaeReapReply"};
   static_assert(std::size(kNames) == std::variant_size_v<MessageBody>);
   return kNames[body.index()];
 }
@@ -294,7 +312,7 @@ inline bool IsReply(const MessageBody& body) {
                std::is_same_v<T, AaeRootEqual> || std::is_same_v<T, AaeRootReply> ||
                std::is_same_v<T, AaeBranchReply> ||
                std::is_same_v<T, AaeKeysReply> || std::is_same_v<T, AaeStatusReply> ||
-               std::is_same_v<T, AaeExchangeReply>;
+               std::is_same_v<T, AaeExchangeReply> || std::is_same_v<T, AaeReapReply>;
       },
       body);
 }
@@ -311,6 +329,8 @@ struct Message {
   // clients (proto/message_age.h).
   uint64_t sender_generation = 0;
   int64_t sent_mono_us = 0;
+  // A client's bearer token (empty: none).
+  std::string auth_token;
   bool operator==(const Message&) const = default;
 };
 

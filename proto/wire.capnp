@@ -61,6 +61,8 @@ struct Envelope {
     aaeExchange @33 :AaeExchangeRequest;
     aaeExchangeReply @34 :AaeExchangeReply;
     aaeRootEqual @35 :Void;
+    aaeReap @36 :AaeReapRequest;
+    aaeReapReply @37 :AaeReapReply;
   }
 
   # Set by nodes on every message they send (0 from clients and older
@@ -71,6 +73,11 @@ struct Envelope {
   # refused, never started (docs/wire-protocol.md, "Deadlines").
   senderGeneration @20 :UInt64;
   sentMonoUs @21 :Int64;
+
+  # A client's bearer token, on every request to a node that authenticates
+  # clients (docs/security.md, "Client tokens"); empty otherwise, and always
+  # from nodes. Nodes keep only its SHA-256.
+  authToken @38 :Text;
 }
 
 struct Pong {
@@ -368,6 +375,22 @@ struct AaeStatusReply {
   node @1 :Text;
   enabled @2 :Bool;
   partitions @3 :List(AaePartitionStatus);
+}
+
+# Reaping tombstones (docs/anti-entropy.md). Check (commit false): for each
+# key, does the replica's copy descend `clock`, with no hint for the key
+# that `clock` does not cover? Commit: remove each key whose copy is still a
+# tombstone with `leaf`. `held` answers per key, in order.
+struct AaeReapRequest {
+  partition @0 :UInt32;
+  commit @1 :Bool;
+  # At most 512.
+  keys @2 :List(AaeKeyEntry);
+}
+
+struct AaeReapReply {
+  status @0 :ReplyStatus;
+  held @1 :List(Bool);
 }
 
 struct AaeExchangeRequest {

@@ -126,4 +126,28 @@ Result<bool> HintStore::RemoveDelivered(const Entry& delivered) {
   return true;
 }
 
+Result<bool> HintStore::DropCovered(uint32_t partition, std::string_view bucket,
+                                    std::string_view key, const VersionVector& clock) {
+  bool clear = true;
+  std::vector<NodeId> targets;
+  for (const auto& [target, count] : counts_) targets.push_back(target);
+  for (const NodeId& target : targets) {
+    const std::string hk = HintKey(target, partition, bucket, key);
+    std::string current;
+    Status st = storage_->Get(hk, &current);
+    if (st.IsNotFound()) continue;
+    if (!st.ok()) return st;
+    clear = false;
+    auto object = DecodeHintValue(current);
+    // A hint that does not decode may hold anything: it keeps the key.
+    if (!object.ok() || !clock.Descends(object->context)) continue;
+    WriteBatch batch;
+    batch.Delete(hk);
+    RINGKV_RETURN_IF_ERROR(storage_->Write(batch, sync_));
+    auto it = counts_.find(target);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+  return clear;
+}
+
 }  // namespace ringkv

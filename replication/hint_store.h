@@ -52,6 +52,14 @@ class HintStore {
   // Returns true when removed.
   Result<bool> RemoveDelivered(const Entry& delivered);
 
+  // Anti-entropy's reaping (docs/anti-entropy.md): removes every hint for
+  // the key, whatever its target, whose object `clock` covers entirely
+  // (its context; such a hint can bring nothing the tombstone has not
+  // seen). Returns true only when there was no hint for the key at all: a
+  // hint just removed may have a delivery still on its way.
+  Result<bool> DropCovered(uint32_t partition, std::string_view bucket, std::string_view key,
+                           const VersionVector& clock);
+
   // Pending hints per target (targets with none are absent).
   const std::map<NodeId, uint64_t>& counts() const { return counts_; }
   uint64_t corrupt() const { return corrupt_->value(); }

@@ -1,5 +1,6 @@
 #include "replication/object_store.h"
 
+#include <algorithm>
 #include <string>
 
 #include "causality/object_codec.h"
@@ -31,6 +32,57 @@ Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string
   Status st = storage_->Write(batch, sync_);
   observer_->Finish(st.ok());
   return st;
+}
+
+namespace {
+
+std::string EncodeFloor(uint64_t floor) {
+  std::string value(8, '\0');
+  for (int i = 0; i < 8; ++i) value[i] = static_cast<char>(floor >> (8 * i));
+  return value;
+}
+
+}  // namespace
+
+Result<uint64_t> ObjectStore::MintFloor() {
+  if (mint_floor_) return *mint_floor_;
+  std::string stored;
+  Status st = storage_->Get(MetaKey(kMetaMintFloor), &stored);
+  uint64_t floor = 0;
+  if (st.ok()) {
+    if (stored.size() != sizeof(floor)) {
+      return Status::Corruption("meta mint_floor is " + std::to_string(stored.size()) +
+                                " bytes, expected 8");
+    }
+    for (int i = 7; i >= 0; --i) floor = (floor << 8) | static_cast<uint8_t>(stored[i]);
+  } else if (!st.IsNotFound()) {
+    return st;
+  }
+  mint_floor_ = floor;
+  return floor;
+}
+
+Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std::string_view key,
+                               const Object& expected, const Actor& self) {
+  Result<std::optional<Object>> current = Get(partition, bucket, key);
+  if (!current.ok()) return current.status();
+  if (!current->has_value() || **current != expected) return false;
+  Result<uint64_t> floor = MintFloor();
+  if (!floor.ok()) return floor.status();
+  const uint64_t raised = std::max(*floor, expected.context.Get(self));
+  WriteBatch batch;
+  batch.Delete(ObjectKey(partition, bucket, key));
+  // In the removal's own batch: a crash can never keep the removal and
+  // lose the floor that makes a later write to the key outrank the tombstone.
+  batch.Put(MetaKey(kMetaMintFloor), EncodeFloor(raised));
+  if (observer_ != nullptr) {
+    RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, bucket, key, &batch));
+  }
+  Status st = storage_->Write(batch, sync_);
+  if (observer_ != nullptr) observer_->Finish(st.ok());
+  RINGKV_RETURN_IF_ERROR(st);
+  mint_floor_ = raised;
+  return true;
 }
 
 }  // namespace ringkv

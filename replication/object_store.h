@@ -29,6 +29,16 @@ class ObjectStore {
   Status Put(uint32_t partition, std::string_view bucket, std::string_view key,
              const Object& object);
 
+  // Removes the key's object if it is still exactly `expected` (a reaped
+  // tombstone, docs/anti-entropy.md), and in the same batch raises the mint
+  // floor to `expected`'s counter for `self`. Returns whether it removed.
+  Result<bool> Reap(uint32_t partition, std::string_view bucket, std::string_view key,
+                    const Object& expected, const Actor& self);
+  // Every counter this node's actor minted for a key it has since reaped is
+  // at most this (0 before any reap); every dot it mints must be above it.
+  // Read from storage once, then kept.
+  Result<uint64_t> MintFloor();
+
   // Every later Put stages its batch through `observer` (null: none); it
   // must outlive the store or be reset first.
   void set_observer(ObjectWriteObserver* observer) { observer_ = observer; }
@@ -37,6 +47,7 @@ class ObjectStore {
   Storage* storage_;
   bool sync_;
   ObjectWriteObserver* observer_ = nullptr;
+  std::optional<uint64_t> mint_floor_;
 };
 
 }  // namespace ringkv

@@ -3,7 +3,7 @@
 // and trees, docs/anti-entropy.md). The replication layer knows only this
 // interface; node/ hands the ObjectStore an implementation.
 //
-// For each write, Stage adds the observer's rows to the object's batch, so
+// For each write (or removal), Stage (StageRemove) adds the observer's rows to the object's batch, so
 // they commit atomically with it; Finish then says whether the batch was
 // written, so in-memory state changes exactly once per committed write.
 // Stage and Finish come in pairs, one write at a time, on the node's loop.
@@ -25,6 +25,10 @@ class ObjectWriteObserver {
   // error aborts the write (Finish is not called).
   virtual Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
                        const Object& object, std::string_view body, WriteBatch* batch) = 0;
+  // The key's object is removed (a reaped tombstone): the observer drops
+  // its rows for the key in the same batch. An error aborts the removal.
+  virtual Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
+                             WriteBatch* batch) = 0;
   // After Storage::Write of the staged batch returned.
   virtual void Finish(bool committed) = 0;
 };

@@ -31,9 +31,18 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   if (!local.ok()) return local.status();
   const Object* stored = local->has_value() ? &**local : nullptr;
   if (stored != nullptr && HoldsWrite(*stored, write_id)) return std::move(**local);
-  RINGKV_RETURN_IF_ERROR(AdmitCoordination(self_, context, stored));
-  Object updated = Update(stored != nullptr ? *stored : Object{}, context, self_, timestamp_us,
-                          tombstone, std::move(value), write_id);
+  // Every dot minted here goes above the mint floor, whatever the key holds
+  // now: a key reaped and then filled again by another replica's write has
+  // an object whose context has forgotten what this node minted before.
+  Result<uint64_t> floor = store_->MintFloor();
+  if (!floor.ok()) return floor.status();
+  Object base = stored != nullptr ? *stored : Object{};
+  if (*floor > base.context.Get(self_)) base.context.Set(self_, *floor);
+  // Against the floor, a context read before a reap (naming no more than
+  // the tombstone held) is still accepted.
+  RINGKV_RETURN_IF_ERROR(AdmitCoordination(self_, context, &base));
+  Object updated = Update(std::move(base), context, self_, timestamp_us, tombstone,
+                          std::move(value), write_id);
   updated = ResolverFor(bucket).AfterUpdate(stored, std::move(updated));
   // Refused before it is stored: the key keeps what it held.
   RINGKV_RETURN_IF_ERROR(AdmitCoordinatedSize(stored, updated, tombstone, bucket, key));
@@ -63,6 +72,11 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
 Result<std::optional<Object>> Replica::Read(uint32_t partition, std::string_view bucket,
                                             std::string_view key) {
   return store_->Get(partition, bucket, key);
+}
+
+Result<bool> Replica::Reap(uint32_t partition, std::string_view bucket, std::string_view key,
+                           const Object& expected) {
+  return store_->Reap(partition, bucket, key, expected, self_);
 }
 
 }  // namespace ringkv

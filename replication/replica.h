@@ -32,7 +32,9 @@ class Replica {
   // another primary whose copy arrived first): the stored object is
   // returned unchanged, with no new dot. A write that would leave more
   // siblings than the bucket's max_siblings is refused (TooManySiblings)
-  // before anything is stored.
+  // before anything is stored. Every dot is minted above the store's mint
+  // floor, so that a write to a reaped key is never covered by a copy of
+  // its old tombstone still on its way somewhere.
   Result<Object> Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                             const VersionVector& context, bool tombstone, std::string value,
                             int64_t timestamp_us, const WriteId& write_id);
@@ -44,6 +46,11 @@ class Replica {
 
   Result<std::optional<Object>> Read(uint32_t partition, std::string_view bucket,
                                      std::string_view key);
+
+  // Removes the key if its object is still exactly `expected`: a tombstone
+  // every replica holds (anti-entropy's reaping). Returns whether it did.
+  Result<bool> Reap(uint32_t partition, std::string_view bucket, std::string_view key,
+                    const Object& expected);
 
   const Actor& self() const { return self_; }
 

@@ -138,6 +138,8 @@ class Service {
   const Liveness& liveness() const { return *env_.liveness; }
   // This node's replica: the causal merge every repair goes through.
   Replica& replica() { return *replica_; }
+  // This node's hints (anti-entropy's reaping drops those it makes obsolete).
+  HintStore& hints() { return *hints_; }
   // Every later object write is staged through `observer` (null: none).
   void SetObjectWriteObserver(ObjectWriteObserver* observer);
 

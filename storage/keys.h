@@ -22,6 +22,7 @@ inline constexpr char kMetaTag = 'm';
 inline constexpr std::string_view kMetaIncarnation = "incarnation";
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaGeneration = "generation";
+inline constexpr std::string_view kMetaMintFloor = "mint_floor";
 
 // 'o' partition:uint32be varint32(len(bucket)) bucket key.
 std::string ObjectKey(uint32_t partition, std::string_view bucket, std::string_view key);

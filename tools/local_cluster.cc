@@ -14,6 +14,7 @@
 #include "client/client.h"
 #include "common/host_port.h"
 #include "node/cluster_secret.h"
+#include "tools/certificates.h"
 #include "tools/process.h"
 
 namespace ringkv {
@@ -201,8 +202,10 @@ std::string LastLine(const std::string& path) {
   return last;
 }
 
-bool PingNode(const std::string& address, std::chrono::milliseconds timeout) {
+bool PingNode(const std::string& address, std::chrono::milliseconds timeout,
+              const ClientOptions::Tls& tls) {
   ClientOptions options;
+  options.tls = tls;
   options.nodes = {address};
   options.timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, timeout.count()));
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
@@ -210,8 +213,10 @@ bool PingNode(const std::string& address, std::chrono::milliseconds timeout) {
   return (*client)->Ping().ok();
 }
 
-Result<NodeView> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout) {
+Result<NodeView> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout,
+                                 const ClientOptions::Tls& tls) {
   ClientOptions options;
+  options.tls = tls;
   options.nodes = {address};
   options.timeout_ms = static_cast<uint32_t>(std::max<int64_t>(1, timeout.count()));
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
@@ -311,7 +316,8 @@ LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
   if (status.pid == 0) return status;
   if (GetProcessState(status.pid) == ProcessState::kStopped) {
     status.state = "paused";
-  } else if (Result<NodeView> view = QueryNodeStatus(member.address, ping_timeout); view.ok()) {
+  } else if (Result<NodeView> view = QueryNodeStatus(member.address, ping_timeout, ClientTls());
+             view.ok()) {
     // A status answer proves the node serves as well as a ping does.
     status.state = "up";
     for (const HintBacklog& h : view->hints) status.hints_pending += h.count;
@@ -337,6 +343,11 @@ std::vector<std::string> LocalCluster::Command(const ClusterMember& member, bool
     command.push_back(http);
   }
   if (sync) command.push_back("--sync");
+  if (tls()) {
+    const std::string base = TlsDir() + "/" + member.id;
+    command.insert(command.end(), {"--tls-cert", base + ".crt", "--tls-key", base + ".key",
+                                   "--tls-ca", TlsDir() + "/ca.crt"});
+  }
   for (const auto& [name, value] : node_flags_) command.push_back(name + "=" + value);
   return command;
 }
@@ -363,7 +374,42 @@ Result<pid_t> LocalCluster::Spawn(const ClusterMember& member,
 
 Result<pid_t> LocalCluster::StartNode(const ClusterMember& member, bool sync) {
   if (pid_t pid = RunningPid(member); pid != 0) return pid;
+  if (tls()) RINGKV_RETURN_IF_ERROR(EnableTls());
   return Spawn(member, Command(member, sync));
+}
+
+bool LocalCluster::tls() const {
+  std::error_code ec;
+  return fs::exists(TlsDir() + "/ca.crt", ec);
+}
+
+ClientOptions::Tls LocalCluster::ClientTls() const {
+  if (!tls()) return {};
+  return {TlsDir() + "/ca.crt", "", ""};
+}
+
+Status LocalCluster::EnableTls() {
+  std::error_code ec;
+  fs::create_directories(TlsDir(), ec);
+  if (ec) return Status::IOError("cannot create " + TlsDir() + ": " + ec.message());
+  if (!tls()) {
+    Result<PemPair> ca = NewCertificateAuthority("ringkv cluster CA " + dir_, 3650);
+    if (!ca.ok()) return ca.status();
+    RINGKV_RETURN_IF_ERROR(WriteCertificateAuthority(TlsDir(), *ca));
+  }
+  Result<PemPair> ca = ReadCertificateAuthority(TlsDir());
+  if (!ca.ok()) return ca.status();
+  for (const ClusterMember& m : file_.members) {
+    if (fs::exists(TlsDir() + "/" + m.id + ".crt", ec)) continue;
+    CertificateRequest request;
+    request.name = m.id;
+    Result<HostPort> at = ParseHostPort(m.address);
+    if (at.ok()) request.hosts.push_back(at->host);
+    Result<PemPair> issued = IssueCertificate(*ca, request);
+    if (!issued.ok()) return issued.status();
+    RINGKV_RETURN_IF_ERROR(WriteIssued(TlsDir(), m.id, *issued));
+  }
+  return Status::OK();
 }
 
 Result<pid_t> LocalCluster::RestartNode(const ClusterMember& member,
@@ -407,8 +453,8 @@ namespace {
 // counts it down until it hears from it, and a write needing that peer would
 // fail. Nodes not being started may legitimately be down.
 bool SeesUp(const ClusterMember& m, const std::vector<ClusterMember>& started,
-            std::chrono::milliseconds timeout) {
-  Result<NodeView> view = QueryNodeStatus(m.address, timeout);
+            std::chrono::milliseconds timeout, const ClientOptions::Tls& tls) {
+  Result<NodeView> view = QueryNodeStatus(m.address, timeout, tls);
   if (!view.ok()) return false;
   for (const PeerView& p : view->peers) {
     if (p.up) continue;
@@ -433,8 +479,8 @@ Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
         return Status::Unavailable(m.id + " exited during start" +
                                    (last.empty() ? "" : ": " + last) + " (see " + LogPath(m) + ")");
       }
-      if (!PingNode(m.address, std::chrono::milliseconds(500)) ||
-          !SeesUp(m, members, std::chrono::milliseconds(500))) {
+      if (!PingNode(m.address, std::chrono::milliseconds(500), ClientTls()) ||
+          !SeesUp(m, members, std::chrono::milliseconds(500), ClientTls())) {
         still.push_back(m);
       }
     }

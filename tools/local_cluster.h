@@ -9,6 +9,9 @@
 //   DIR/<id>/pid          PID of the running node (absent when stopped)
 //   DIR/<id>/command      the node's command line, one argument per line,
 //                         reused by `restart`
+//   DIR/tls/              with `start --tls`: the cluster CA (ca.crt, ca.key)
+//                         and each node's certificate and key (<id>.crt,
+//                         <id>.key); nodes of a cluster with a CA speak TLS
 //   DIR/node-flags        extra ringkv-node flags given to `start`
 //                         (--gossip-interval-ms=100, one a line), kept for
 //                         later starts of the same cluster
@@ -32,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/client.h"
 #include "client/node_view.h"
 #include "common/status.h"
 #include "node/cluster_file.h"
@@ -129,6 +133,14 @@ class LocalCluster {
   std::string NodeDir(const ClusterMember& member) const { return dir_ + "/" + member.id; }
   std::string LogPath(const ClusterMember& member) const { return NodeDir(member) + "/node.log"; }
   std::string SecretPath() const { return dir_ + "/cluster-secret"; }
+  std::string TlsDir() const { return dir_ + "/tls"; }
+  // Whether the cluster has a CA: its nodes then speak TLS only.
+  bool tls() const;
+  // Makes the CA, unless there is one, and a certificate for every member
+  // that has none.
+  Status EnableTls();
+  // What a client of this cluster needs to connect (empty without TLS).
+  ClientOptions::Tls ClientTls() const;
 
  private:
   LocalCluster(std::string dir, std::string node_binary, ClusterFile file);
@@ -144,10 +156,12 @@ class LocalCluster {
 };
 
 // Pings `address` once; true when it answers within the timeout.
-bool PingNode(const std::string& address, std::chrono::milliseconds timeout);
+bool PingNode(const std::string& address, std::chrono::milliseconds timeout,
+              const ClientOptions::Tls& tls = {});
 
 // Asks the node at `address` for its status (client/client.h StatusOf).
-Result<NodeView> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout);
+Result<NodeView> QueryNodeStatus(const std::string& address, std::chrono::milliseconds timeout,
+                                 const ClientOptions::Tls& tls = {});
 
 // The last non-empty line of a file, for error messages ("" if none).
 std::string LastLine(const std::string& path);

@@ -3,26 +3,40 @@
 // gossip failure detector), its pending hints per target and how many it has
 // delivered, and with --metrics (always with --json) every series of its
 // metrics registry (docs/metrics.md); `ring` prints its ring (owners,
-// balance, violations); `aae` drives anti-entropy. Command-line contract:
-// docs/cli.md.
+// balance, violations); `aae` drives anti-entropy. `cert init-ca` and
+// `cert issue` make the cluster CA and the certificates it signs, `token
+// create` a client token for nodes started with --client-tokens
+// (docs/security.md). Command-line contract: docs/cli.md.
 //
 // Exit status, as for `ringkv`: 0 success, 2 usage or bad input,
 // 3 unavailable (node unreachable or no answer by the deadline), 4 any other
 // error; on failure one line on stderr says why.
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "client/client.h"
 #include "client/node_connection.h"
 #include "common/host_port.h"
+#include "common/tls.h"
+#include "node/client_tokens.h"
 #include "tools/admin_ring.h"
+#include "tools/certificates.h"
+#include "tools/credential_flags.h"
 #include "tools/exit_codes.h"
 
 namespace ringkv {
@@ -39,6 +53,17 @@ struct Flags {
   uint32_t timeout_ms = 5000;
   bool json = false;
   bool metrics = false;
+  CredentialFlags credentials;
+  // cert
+  std::string ca_dir = "ringkv-ca";
+  std::string out_dir;  // default: ca_dir
+  std::string name;
+  bool client_cert = false;
+  std::vector<std::string> hosts;
+  int days = 0;  // 0: the command's default
+  // token
+  std::vector<std::string> grants;
+  std::string token_file;
   bool verify = false;
   uint32_t partition = 0;
   std::string peer;
@@ -263,6 +288,7 @@ Result<std::unique_ptr<Client>> ClientOf(const Flags& flags) {
   ClientOptions options;
   options.nodes = {flags.node};
   options.timeout_ms = flags.timeout_ms;
+  if (Status st = ApplyCredentials(flags.credentials, &options); !st.ok()) return st;
   return Client::Connect(options);
 }
 
@@ -293,6 +319,75 @@ int DoRing(const Flags& flags) {
   return kExitOk;
 }
 
+int DoInitCa(const Flags& flags) {
+  std::error_code ec;
+  std::filesystem::create_directories(flags.ca_dir, ec);
+  if (ec) return Fail(Status::IOError("cannot create " + flags.ca_dir + ": " + ec.message()));
+  Result<PemPair> ca = NewCertificateAuthority("ringkv cluster CA", flags.days > 0 ? flags.days
+                                                                                  : 3650);
+  if (!ca.ok()) return Fail(ca.status());
+  if (Status st = WriteCertificateAuthority(flags.ca_dir, *ca); !st.ok()) return Fail(st);
+  std::cout << flags.ca_dir << "/ca.crt\n" << flags.ca_dir << "/ca.key\n";
+  return kExitOk;
+}
+
+int DoIssue(const Flags& flags) {
+  Result<PemPair> ca = ReadCertificateAuthority(flags.ca_dir);
+  if (!ca.ok()) {
+    return Fail(Status::InvalidArgument("no CA in " + flags.ca_dir + " (ringkv-admin cert "
+                                        "init-ca --dir " + flags.ca_dir + "): " +
+                                        ca.status().message()));
+  }
+  CertificateRequest request;
+  request.kind =
+      flags.client_cert ? CertificateRequest::Kind::kClient : CertificateRequest::Kind::kNode;
+  request.name = flags.name;
+  request.hosts = flags.hosts;
+  request.not_after_s = int64_t{flags.days > 0 ? flags.days : 365} * 86400;
+  Result<PemPair> issued = IssueCertificate(*ca, request);
+  if (!issued.ok()) return Fail(issued.status());
+  const std::string out = flags.out_dir.empty() ? flags.ca_dir : flags.out_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return Fail(Status::IOError("cannot create " + out + ": " + ec.message()));
+  if (Status st = WriteIssued(out, flags.name, *issued); !st.ok()) return Fail(st);
+  std::cout << out << "/" << flags.name << ".crt\n" << out << "/" << flags.name << ".key\n";
+  return kExitOk;
+}
+
+// A new random token (32 bytes in hex, "rkv_" first so that it is
+// recognisable in a leak scan); its SHA-256 line goes into the file the
+// nodes read, the token itself only to stdout.
+int DoTokenCreate(const Flags& flags) {
+  for (const std::string& grant : flags.grants) {
+    if (Status st = CheckGrant(grant); !st.ok()) return Fail(st);
+  }
+  for (char c : flags.name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return Fail(Status::InvalidArgument("token name '" + flags.name +
+                                          "': letters, digits, '.', '_' or '-' only"));
+    }
+  }
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof(random)) != 1) {
+    return Fail(Status::Internal("no random bytes for a token"));
+  }
+  std::string token = "rkv_";
+  for (unsigned char b : random) token += Hex(b).substr(14);
+  std::string grants;
+  for (const std::string& grant : flags.grants) grants += (grants.empty() ? "" : ",") + grant;
+  const std::string line = TokenHash(token) + " " + flags.name + " " + grants + "\n";
+  const int fd = ::open(flags.token_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    if (fd >= 0) ::close(fd);
+    return Fail(Status::IOError("cannot append to " + flags.token_file + ": " +
+                                std::strerror(errno)));
+  }
+  ::close(fd);
+  std::cout << token << "\n";
+  return kExitOk;
+}
+
 // One request to the node at --node and its reply body; anti-entropy's
 // requests go to that node only.
 Result<MessageBody> AskNode(const Flags& flags, MessageBody body) {
@@ -301,9 +396,19 @@ Result<MessageBody> AskNode(const Flags& flags, MessageBody body) {
   if (flags.timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
   const Deadline deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(flags.timeout_ms);
-  NodeConnection conn(flags.node);
+  ClientOptions options;
+  RINGKV_RETURN_IF_ERROR(ApplyCredentials(flags.credentials, &options));
+  std::shared_ptr<TlsContext> tls;
+  if (!options.tls.ca.empty()) {
+    Result<std::shared_ptr<TlsContext>> ctx =
+        TlsContext::ForClient(TlsFiles{options.tls.ca, options.tls.cert, options.tls.key});
+    if (!ctx.ok()) return Status::InvalidArgument("TLS: " + ctx.status().message());
+    tls = *ctx;
+  }
+  NodeConnection conn(flags.node, tls.get());
   Message request;
   request.request_id = 1;
+  request.auth_token = options.token;
   request.timeout_ms = flags.timeout_ms;
   request.body = std::move(body);
   Result<Message> reply = conn.Call(request, deadline);
@@ -397,6 +502,7 @@ int main(int argc, char** argv) {
   app.add_option("--node", flags.node, "node to ask, HOST:PORT")->capture_default_str();
   app.add_option("--timeout", flags.timeout_ms, "request deadline in milliseconds")
       ->capture_default_str();
+  AddCredentialFlags(&app, &flags.credentials);
   CLI::App* status = app.add_subcommand(
       "status", "the node's view: peers up/down with phi, pending hints per target");
   status->add_flag("--json", flags.json,
@@ -416,6 +522,37 @@ int main(int argc, char** argv) {
   ring->add_flag("--json", flags.json,
                  "print {epoch, partitions, n, members: [{node, address, partitions}], "
                  "balance: {min, max}, violations, owners: [node of partition 0, 1, ...]}");
+  CLI::App* cert = app.add_subcommand("cert", "the cluster CA and its certificates");
+  cert->require_subcommand(1, 1);
+  CLI::App* init_ca = cert->add_subcommand(
+      "init-ca", "make a CA: DIR/ca.crt and DIR/ca.key (0600); never replaces one");
+  CLI::App* issue = cert->add_subcommand(
+      "issue", "sign a certificate for node NAME (or a client, --client): DIR/NAME.crt, "
+               "DIR/NAME.key (0600)");
+  for (CLI::App* cmd : {init_ca, issue}) {
+    cmd->add_option("--dir", flags.ca_dir, "the CA's directory")->capture_default_str();
+    cmd->add_option("--days", flags.days, "validity in days (CA 3650, certificates 365)")
+        ->check(CLI::Range(1, 36500));
+  }
+  issue->add_option("NAME", flags.name, "node id (n1) or, with --client, a client name")
+      ->required();
+  issue->add_flag("--client", flags.client_cert,
+                  "a client certificate (urn:ringkv:client:NAME) instead of a node's");
+  issue->add_option("--host", flags.hosts,
+                    "a host name or IP address the certificate is also valid for (repeatable)");
+  issue->add_option("--out", flags.out_dir, "write the files here instead of --dir");
+  CLI::App* token = app.add_subcommand("token", "client tokens (docs/security.md)");
+  token->require_subcommand(1, 1);
+  CLI::App* create = token->add_subcommand(
+      "create", "make a token NAME with the given grants: prints the token, appends its "
+                "SHA-256 to --file (the file ringkv-node --client-tokens reads)");
+  create->add_option("NAME", flags.name, "who the token is for (in refusals and logs)")
+      ->required();
+  create->add_option("--grant", flags.grants,
+                     "kv.get:BUCKET, kv.put:BUCKET, kv.delete:BUCKET (BUCKET may be *) or "
+                     "cluster.admin; repeatable")
+      ->required();
+  create->add_option("--file", flags.token_file, "the token file (created 0600)")->required();
   CLI::App* aae = app.add_subcommand("aae", "active anti-entropy (docs/anti-entropy.md)");
   aae->require_subcommand(1, 1);
   CLI::App* aae_status = aae->add_subcommand(
@@ -443,6 +580,9 @@ int main(int argc, char** argv) {
   if (status->parsed()) return DoStatus(flags);
   if (plugins->parsed()) return DoPlugins(flags);
   if (ring->parsed()) return DoRing(flags);
+  if (init_ca->parsed()) return DoInitCa(flags);
+  if (issue->parsed()) return DoIssue(flags);
+  if (create->parsed()) return DoTokenCreate(flags);
   if (aae_status->parsed()) return DoAaeStatus(flags);
   if (aae_exchange->parsed()) return DoAaeExchange(flags);
   return kExitUsage;

@@ -18,6 +18,7 @@
 #include "client/client.h"
 #include "client/context_text.h"
 #include "common/quorum.h"
+#include "tools/credential_flags.h"
 #include "tools/exit_codes.h"
 
 namespace ringkv {
@@ -42,6 +43,7 @@ struct Flags {
   std::string value_file;  // --value-file; VALUE "-" reads stdin
   std::string r = "default", pr = "default", w = "default", pw = "default";
   std::string context;
+  CredentialFlags credentials;
 };
 
 Result<uint32_t> Quorum(const std::string& text, const char* flag) {
@@ -61,6 +63,7 @@ Result<std::unique_ptr<Client>> ConnectFromFlags(const Flags& flags) {
   if (flags.timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
   options.nodes = std::move(nodes).value();
   options.timeout_ms = flags.timeout_ms;
+  RINGKV_RETURN_IF_ERROR(ApplyCredentials(flags.credentials, &options));
   // Connected by the request itself, so that --timeout bounds connecting too.
   return Client::Create(std::move(options));
 }
@@ -200,6 +203,7 @@ int main(int argc, char** argv) {
                  "(default 127.0.0.1:7101)");
   app.add_option("--timeout", flags.timeout_ms, "request deadline in milliseconds")
       ->capture_default_str();
+  AddCredentialFlags(&app, &flags.credentials);
 
   const char* quorum_help = "a number, one, quorum, all or default (the bucket's)";
   CLI::App* get =

@@ -84,7 +84,8 @@ void PrintBanner(const LocalCluster& cluster) {
   }
   const std::string tool = ToolCommand("ringkv-cluster");
   const std::string cli =
-      ToolCommand("ringkv") + " --node " + cluster.file().members.front().address;
+      ToolCommand("ringkv") + " --node " + cluster.file().members.front().address +
+      (cluster.tls() ? " --tls-ca " + cluster.TlsDir() + "/ca.crt" : "");
   const std::string& last = cluster.file().members.back().id;
   std::cout << "\nTry, from another terminal:\n"
             << "  " << cli << " put fruit apple red\n"
@@ -143,7 +144,8 @@ int RunForeground(LocalCluster& cluster, const sigset_t& signals, milliseconds g
 }
 
 int Start(const CommonFlags& flags, const LocalClusterSpec& spec,
-          const std::map<std::string, std::string>& node_flags, bool sync, bool foreground) {
+          const std::map<std::string, std::string>& node_flags, bool sync, bool foreground,
+          bool tls) {
   Result<std::string> binary = FindNodeBinary(flags.node_binary);
   if (!binary.ok()) return Fail(binary.status());
   bool created = false;
@@ -155,6 +157,10 @@ int Start(const CommonFlags& flags, const LocalClusterSpec& spec,
     std::cerr << "ringkv-cluster: warning: " << st.message() << "\n";
   }
   if (Status st = cluster->SetNodeFlags(node_flags); !st.ok()) return Fail(st);
+  // Once a cluster has a CA it stays TLS: its nodes would refuse plain peers.
+  if (tls) {
+    if (Status st = cluster->EnableTls(); !st.ok()) return Fail(st);
+  }
 
   // Blocked before any node starts so that a Ctrl-C during start is not lost;
   // children get a clean mask (tools/process.cc).
@@ -286,7 +292,7 @@ int main(int argc, char** argv) {
   LocalClusterSpec spec;
   uint32_t nodes = kDefaultNodes, base_port = kDefaultBasePort, n = 3, partitions = 64;
   std::vector<std::string> buckets;
-  bool sync = false, foreground = false;
+  bool sync = false, foreground = false, tls = false;
   CLI::Option* nodes_opt =
       start->add_option("--nodes", nodes, "number of nodes")->capture_default_str();
   CLI::Option* base_opt =
@@ -307,6 +313,10 @@ int main(int argc, char** argv) {
   start->add_option("--bucket", buckets,
                     "bucket properties, NAME:resolver=lww,n=3,r=2,w=2 (repeatable)");
   start->add_flag("--sync", sync, "nodes fsync every write before acknowledging it");
+  start->add_flag("--tls", tls,
+                  "make a cluster CA and node certificates in DIR/tls and run every node with "
+                  "TLS (peers and clients; clients pass --tls-ca DIR/tls/ca.crt); kept for "
+                  "later starts");
   start->add_flag("--foreground", foreground,
                   "stay in the foreground with a banner; Ctrl-C or SIGTERM "
                   "stops the cluster");
@@ -403,7 +413,7 @@ int main(int argc, char** argv) {
                              ? std::filesystem::absolute(node_flag_values[name]).string()
                              : node_flag_values[name];
     }
-    return Start(flags, spec, node_flags, sync, foreground);
+    return Start(flags, spec, node_flags, sync, foreground, tls);
   }
   if (stop->parsed()) return Stop(flags);
   if (status->parsed()) return PrintStatus(flags);

@@ -1,7 +1,7 @@
 // Issue 13, "siblings that cannot explode", with three real nodes: blind
 // writes to one key of a bucket with max_siblings=3 are taken up to the cap,
 // the one that would pass it is refused with too_many_siblings naming the
-// key (exit 6), nothing taken is lost, a write with the context still works,
+// key (exit 8), nothing taken is lost, a write with the context still works,
 // and the node counts siblings per read and writes past warn_siblings.
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/integration/cluster_test_base.h"
+#include "tools/exit_codes.h"
 
 namespace ringkv::testing {
 namespace {
@@ -18,7 +19,6 @@ using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-constexpr int kExitTooManySiblings = 6;
 
 class SiblingCapTest : public ClusterTestBase {
  protected:

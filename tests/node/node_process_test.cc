@@ -301,6 +301,42 @@ TEST_F(NodeProcessTest, WithoutAUsableSecretTheNodeRefusesToStart) {
   EXPECT_FALSE(fs::exists(two / "refused-data"));
 }
 
+// Off loopback, plain TCP is refused unless the operator says it is a
+// development setup (docs/security.md).
+TEST_F(NodeProcessTest, ANonLoopbackListenerWithoutTlsRefusesToStart) {
+  const std::string wildcard = "0.0.0.0:" + std::to_string(FreePort());
+  std::string err;
+  EXPECT_EQ(RunToExit(dir_, {"--listen", wildcard}, &err), 2);
+  EXPECT_NE(err.find("refusing to listen on " + wildcard + " without TLS"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("--insecure-dev"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "refused-data"));
+  // With the flag it starts and serves.
+  const fs::path two = dir_ / "dev";
+  fs::create_directories(two);
+  fs::copy_file(dir_ / "cluster.toml", two / "cluster.toml");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const char* bin = std::getenv("RINGKV_NODE");
+    std::string cluster = (two / "cluster.toml").string(), data = (two / "data").string();
+    execl(bin, bin, "--cluster", cluster.c_str(), "--node", "n1", "--data", data.c_str(),
+          "--listen", wildcard.c_str(), "--insecure-dev", nullptr);
+    _exit(127);
+  }
+  const uint16_t port = static_cast<uint16_t>(std::stoi(wildcard.substr(8)));
+  bool served = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10);
+       !served && Clock::now() < deadline; poll(nullptr, 0, 20)) {
+    int fd = Connect(port);
+    served = fd >= 0;
+    if (served) close(fd);
+  }
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitExit(pid), 0);
+  EXPECT_TRUE(served) << "ringkv-node --insecure-dev did not listen on " << wildcard;
+}
+
 TEST_F(NodeProcessTest, ANodeWithNoOtherMemberStartsWithoutASecret) {
   ASSERT_EQ(Terminate(), 0);
   fs::remove(secret_);

@@ -20,6 +20,14 @@
 // - HintsDrained: after the heal, every node's HintCounts() became empty
 //   within the bound.
 // - Convergence: all primaries of every key hold equal objects.
+// - AaeConvergence: all primaries of every key hold byte-identical objects
+//   (their canonical encodings), or all hold none (a reaped tombstone).
+// - NoResurrection: no primary holds a value sibling (by its dot) that an
+//   acknowledged delete's context covered when the delete read it.
+// With anti-entropy on (tombstones reaped), NoLostWrites owes no place to a
+// delete's tombstone nor to a write a client knowingly superseded: the
+// tombstone may be gone and its key written again from a context that
+// never saw it. A value nobody superseded is still checked.
 // - NoHangs: every request answered by its deadline (from the workload).
 // - Lww: in a last-write-wins bucket every replica holds one sibling, and it
 //   is not older (timestamp, node, incarnation, counter, value) than the
@@ -69,6 +77,10 @@ std::vector<std::string> KeysOf(const History& history, const std::string& bucke
 
 CheckResult CheckNoLostWrites(SimCluster& cluster, const History& history,
                               const std::string& bucket);
+CheckResult CheckNoResurrection(SimCluster& cluster, const History& history,
+                                const std::string& bucket);
+CheckResult CheckAaeConvergence(SimCluster& cluster, const History& history,
+                                const std::string& bucket);
 CheckResult CheckHandoffComplete(SimCluster& cluster, const History& history,
                                  const std::string& bucket);
 

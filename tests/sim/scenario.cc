@@ -33,6 +33,8 @@ struct Spec {
   bool handoff_checks = false;
   int64_t drain_bound_us = 30 * kSecond;
   bool measure_detection = false;
+  // No read-repair pass and no hint delivery: anti-entropy alone heals.
+  bool anti_entropy = false;
 };
 
 BucketTable DefaultBuckets() {
@@ -91,6 +93,14 @@ Spec MakeSpec(const ScenarioDef& def, const ScenarioConfig& config) {
   }
   s.handoff_checks = def.handoff_checks;
   s.measure_detection = def.measure_detection;
+  s.anti_entropy = def.anti_entropy;
+  if (def.anti_entropy) {
+    s.cluster.deliver_hints = false;
+    s.cluster.aae.enabled = true;
+    s.cluster.aae.interval_us = 200'000;
+    s.cluster.aae.step_timeout_us = 2 * kSecond;
+    s.cluster.aae.repair_objects_per_sec = 5000;
+  }
   s.faults = def.faults;
   s.faults_check = def.faults_check;
   s.script = def.script;
@@ -287,12 +297,29 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   }
 
   // Read-repair pass: a get at R=N of every key touched, then quiet.
+  // With anti-entropy, instead, the run waits for it to converge alone.
   Client repair(&cluster, &history, -1);
   CheckResult healed;
   healed.name = "available-after-heal";
   std::set<std::pair<std::string, std::string>> keys;
   for (const Op& op : history.ops()) keys.insert({op.bucket, op.key});
   Random pick(world.DeriveSeed());
+  if (spec.anti_entropy) {
+    const int64_t bound = world.now() + 120 * kSecond;
+    while (world.now() < bound) {
+      std::set<std::string> touched;
+      for (const auto& [bucket, key] : keys) touched.insert(bucket);
+      bool converged = true;
+      for (const std::string& bucket : touched) {
+        converged = converged && CheckAaeConvergence(cluster, history, bucket).ok();
+      }
+      if (converged) break;
+      world.queue().RunUntil(world.now() + 500'000);
+    }
+    // Reaping rounds still under way finish (or settle) before the checks.
+    world.queue().RunUntil(world.now() + 5 * kSecond);
+    keys.clear();
+  }
   for (const auto& [bucket, key] : keys) {
     int node = static_cast<int>(pick.Uniform(cluster.size()));
     repair.Get(node, bucket, key, kQuorumAll, 2000, [&healed](const Op& op) {
@@ -308,7 +335,7 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   }
   if (spec.handoff_checks) {
     world.queue().RunUntil(world.now() + kSecond);
-  } else {
+  } else if (!spec.anti_entropy) {
     TrackDrain(world, cluster, &drain, world.now() + kSecond);
     WaitForDrain(world, cluster, &drain);
   }
@@ -323,7 +350,7 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
     hangs.insert(hangs.end(), h.begin(), h.end());
   }
   std::set<std::string> buckets;
-  for (const auto& [bucket, key] : keys) buckets.insert(bucket);
+  for (const Op& op : history.ops()) buckets.insert(op.bucket);
   for (const std::string& b : buckets) {
     bool lww = cluster.options().buckets.Get(b).resolver == "lww";
     if (lww) {
@@ -341,9 +368,18 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
     CheckResult conv = CheckConvergence(cluster, history, b);
     conv.name += "(" + b + ")";
     r.checks.push_back(std::move(conv));
+    if (spec.anti_entropy) {
+      CheckResult bytes = CheckAaeConvergence(cluster, history, b);
+      bytes.name += "(" + b + ")";
+      r.checks.push_back(std::move(bytes));
+      CheckResult back = CheckNoResurrection(cluster, history, b);
+      back.name += "(" + b + ")";
+      r.checks.push_back(std::move(back));
+    }
   }
   if (spec.handoff_checks) r.checks.push_back(std::move(complete));
-  r.checks.push_back(CheckHintsDrained(drain));
+  // Hints are never delivered with anti-entropy alone healing.
+  if (!spec.anti_entropy) r.checks.push_back(CheckHintsDrained(drain));
   if (probe) r.checks.push_back(probe->Check());
   if (spec.faults && !spec.faults_check.empty()) r.checks.push_back(std::move(fault_script));
   r.checks.push_back(CheckNoHangs(hangs));

@@ -68,6 +68,11 @@ struct ScenarioDef {
   // handoff-complete on bucket "h" before the read-repair pass.
   bool handoff_checks = false;
   bool measure_detection = false;
+  // Anti-entropy on (an exchange every 200 ms per node, reaping included),
+  // hinted handoff delivering nothing and no read-repair pass: after the
+  // heal the run waits (up to 120 s) for anti-entropy alone to make every
+  // primary of every key hold byte-identical objects (aae-convergence).
+  bool anti_entropy = false;
   FaultsFn faults = nullptr;
   const char* faults_check = "";  // the name of the faults' own check, if any
   ScriptFn script = nullptr;

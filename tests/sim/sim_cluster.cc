@@ -85,6 +85,7 @@ void SimCluster::StartService(int i) {
   so.failure_detection = options_.failure_detection;
   so.gossip = options_.gossip;
   so.hint_rate_per_sec = options_.hint_rate_per_sec;
+  so.deliver_hints = options_.deliver_hints;
   config.object_cache_bytes = options_.object_cache_bytes;
   config.generation_floor = n.generation + 1;
   config.aae = options_.aae;

@@ -55,6 +55,9 @@ struct ClusterOptions {
   bool failure_detection = true;
   GossipOptions gossip;
   double hint_rate_per_sec = 2000;
+  // False: hints are stored but never handed back (ringkv-node
+  // --hinted-handoff off), so that anti-entropy alone must heal.
+  bool deliver_hints = true;
   // Planted bugs (tests only): wrap a node's transport, or restart a wiped
   // node with its old incarnation (the kv679 mistake).
   std::function<std::unique_ptr<Transport>(int node, Transport* base, SimCluster* cluster)>

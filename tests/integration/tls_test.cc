@@ -1,0 +1,259 @@
+// Issue 12, TLS: `ringkv-cluster start --tls` makes a cluster CA and node
+// certificates and runs every node with TLS; the CLI and ringkv-admin
+// connect with the CA (flag or environment), and replication between the
+// nodes goes over mutual TLS. A plain connection to a TLS node gets nothing;
+// a client presenting a certificate that names a node outside the cluster is
+// cut off. `ringkv-admin cert init-ca` and `cert issue` write the CA and
+// certificates with private keys only the owner may read, and never replace
+// one. A node started with --client-tokens serves only requests whose token
+// (made by `ringkv-admin token create`, kept hashed) has the grant: the CLI
+// exits 6 without a known token and 7 without the grant.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.h"
+
+namespace ringkv::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+unsigned Mode(const std::string& path) {
+  struct stat st {};
+  ::stat(path.c_str(), &st);
+  return st.st_mode & 0777;
+}
+
+TEST(TlsIntegrationTest, ATlsClusterServesTlsClientsOnly) {
+  LocalClusterFixture cluster(3);
+  CommandResult start = cluster.Start({"--tls"});
+  ASSERT_EQ(start.exit_code, 0) << start.Describe() << cluster.LogTails();
+  const std::string ca = cluster.dir() + "/tls/ca.crt";
+  ASSERT_TRUE(fs::exists(ca));
+  EXPECT_EQ(Mode(cluster.dir() + "/tls/n2.key"), 0600u);
+
+  CommandResult put = cluster.Cli(1, {"--tls-ca", ca, "put", "b", "k", "over-tls", "--w", "all"});
+  ASSERT_EQ(put.exit_code, 0) << put.Describe() << cluster.LogTails();
+  // Written through n1 to all three replicas over the peers' TLS, read back
+  // through n3 with r=all; the CA from the environment this time.
+  CommandResult get = RunCommand({"/usr/bin/env", "RINGKV_TLS_CA=" + ca,
+                                  BinaryPath("tools/ringkv"), "--node", cluster.Address(3),
+                                  "get", "b", "k", "--r", "all"});
+  ASSERT_EQ(get.exit_code, 0) << get.Describe();
+  EXPECT_EQ(get.out, "over-tls\n");
+
+  // Plain TCP to a TLS port: no answer, exit 3 (unavailable), nothing written.
+  CommandResult plain = cluster.Cli(1, {"put", "b", "plain", "x"});
+  EXPECT_EQ(plain.exit_code, 3) << plain.Describe();
+  CommandResult missing = cluster.Cli(2, {"--tls-ca", ca, "get", "b", "plain"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.Describe();
+
+  // --tls without a CA is a usage error.
+  CommandResult no_ca = cluster.Cli(1, {"--tls", "get", "b", "k"});
+  EXPECT_EQ(no_ca.exit_code, 2) << no_ca.Describe();
+
+  CommandResult status = cluster.Admin(2, {"--tls-ca", ca, "status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.Describe();
+  const nlohmann::json view = nlohmann::json::parse(status.out);
+  for (const auto& peer : view["peers"]) EXPECT_TRUE(peer["up"].get<bool>()) << status.out;
+  double tls_ok = 0;
+  for (const auto& m : view["metrics"]) {
+    if (m["name"] == "ringkv_server_tls_handshakes_total" && m["labels"]["result"] == "ok") {
+      tls_ok = m["value"].get<double>();
+    }
+  }
+  EXPECT_GE(tls_ok, 2) << "n1 and n3 connect to n2 over TLS";
+
+  // A certificate of the cluster CA naming a node that is not a member,
+  // presented by a client: cut off at the end of the handshake.
+  CommandResult issue = RunCommand({BinaryPath("tools/ringkv-admin"), "cert", "issue", "n9",
+                                    "--dir", cluster.dir() + "/tls"});
+  ASSERT_EQ(issue.exit_code, 0) << issue.Describe();
+  const std::string n9 = cluster.dir() + "/tls/n9";
+  CommandResult impostor = cluster.Cli(
+      1, {"--tls-ca", ca, "--tls-cert", n9 + ".crt", "--tls-key", n9 + ".key", "put", "b",
+          "impostor", "x"});
+  EXPECT_EQ(impostor.exit_code, 3) << impostor.Describe();
+  CommandResult untouched = cluster.Cli(1, {"--tls-ca", ca, "get", "b", "impostor"});
+  EXPECT_EQ(untouched.exit_code, 1) << untouched.Describe();
+
+  // Restarted, a node keeps TLS (the cluster has a CA).
+  CommandResult restart = cluster.Cluster({"restart", "n2"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.Describe() << cluster.LogTails();
+  CommandResult again = cluster.Cli(2, {"--tls-ca", ca, "get", "b", "k"});
+  EXPECT_EQ(again.exit_code, 0) << again.Describe();
+}
+
+TEST(TlsIntegrationTest, CertCommandsWriteKeysOwnerOnlyAndNeverReplace) {
+  TempDir dir;
+  const std::string ca_dir = dir.path() + "/ca";
+  const std::string admin = BinaryPath("tools/ringkv-admin");
+  CommandResult init = RunCommand({admin, "cert", "init-ca", "--dir", ca_dir});
+  ASSERT_EQ(init.exit_code, 0) << init.Describe();
+  EXPECT_EQ(Mode(ca_dir + "/ca.key"), 0600u);
+  CommandResult again = RunCommand({admin, "cert", "init-ca", "--dir", ca_dir});
+  EXPECT_EQ(again.exit_code, 2) << again.Describe();
+  EXPECT_NE(again.err.find("exists"), std::string::npos) << again.Describe();
+
+  CommandResult issue = RunCommand({admin, "cert", "issue", "n1", "--dir", ca_dir, "--host",
+                                    "127.0.0.1", "--out", dir.path() + "/n1"});
+  ASSERT_EQ(issue.exit_code, 0) << issue.Describe();
+  EXPECT_EQ(Mode(dir.path() + "/n1/n1.key"), 0600u);
+  EXPECT_TRUE(fs::exists(dir.path() + "/n1/n1.crt"));
+  CommandResult bad = RunCommand({admin, "cert", "issue", "../n1", "--dir", ca_dir});
+  EXPECT_EQ(bad.exit_code, 2) << bad.Describe();
+  CommandResult no_ca = RunCommand({admin, "cert", "issue", "n1", "--dir", dir.path() + "/none"});
+  EXPECT_EQ(no_ca.exit_code, 2) << no_ca.Describe();
+}
+
+// A node refuses TLS files that are incomplete or do not fit together.
+TEST(TlsIntegrationTest, ANodeChecksItsTlsFiles) {
+  LocalClusterFixture cluster(1);
+  ASSERT_EQ(cluster.Start({"--tls"}).exit_code, 0) << cluster.LogTails();
+  ASSERT_EQ(cluster.Cluster({"stop"}).exit_code, 0);
+  const std::string tls = cluster.dir() + "/tls/";
+  const std::string node = BinaryPath("node/ringkv-node");
+  const std::vector<std::string> base = {node, "--cluster", cluster.dir() + "/cluster.toml",
+                                         "--node", "n1", "--data", cluster.dir() + "/n1/data"};
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv, std::chrono::seconds(10));
+  };
+  CommandResult half = run({"--tls-cert", tls + "n1.crt", "--tls-ca", tls + "ca.crt"});
+  EXPECT_EQ(half.exit_code, 2) << half.Describe();
+  EXPECT_NE(half.err.find("--tls-key"), std::string::npos) << half.Describe();
+  CommandResult wrong_key = run({"--tls-cert", tls + "n1.crt", "--tls-key", tls + "ca.key",
+                                 "--tls-ca", tls + "ca.crt"});
+  EXPECT_EQ(wrong_key.exit_code, 2) << wrong_key.Describe();
+  EXPECT_NE(wrong_key.err.find("private key"), std::string::npos) << wrong_key.Describe();
+}
+
+// One ringkv-node with --client-tokens, started and killed by PID.
+class TokenNode {
+ public:
+  explicit TokenNode(const std::string& dir) : dir_(dir) {
+    port_ = FindFreePortBase(1) + 1;
+    std::ofstream(dir_ + "/cluster.toml")
+        << "partitions = 8\nn = 1\n[[member]]\nid = \"n1\"\naddress = \"" << address()
+        << "\"\n";
+  }
+  ~TokenNode() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Starts it and waits (bounded) until it answers a ping.
+  bool Start(const std::string& tokens) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string node = BinaryPath("node/ringkv-node");
+      const std::string cluster = dir_ + "/cluster.toml", data = dir_ + "/data",
+                        log = dir_ + "/node.log";
+      ::execl(node.c_str(), node.c_str(), "--cluster", cluster.c_str(), "--node", "n1", "--data",
+              data.c_str(), "--log-file", log.c_str(), "--client-tokens", tokens.c_str(),
+              nullptr);
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (RunCommand({BinaryPath("tools/ringkv"), "--node", address(), "ping"}).exit_code == 0) {
+        return true;
+      }
+      ::poll(nullptr, 0, 50);
+    }
+    return false;
+  }
+
+ private:
+  std::string dir_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST(ClientTokenIntegrationTest, TokensAndGrantsGateEveryRequest) {
+  TempDir dir;
+  const std::string tokens = dir.path() + "/tokens";
+  const std::string admin = BinaryPath("tools/ringkv-admin");
+  auto create = [&](const std::string& name, const std::vector<std::string>& grants) {
+    std::vector<std::string> argv = {admin, "token", "create", name, "--file", tokens};
+    for (const std::string& g : grants) argv.insert(argv.end(), {"--grant", g});
+    CommandResult made = RunCommand(argv);
+    EXPECT_EQ(made.exit_code, 0) << made.Describe();
+    return made.out.substr(0, made.out.find('\n'));
+  };
+  const std::string reader = create("reader", {"kv.get:carts"});
+  const std::string writer = create("writer", {"kv.get:carts", "kv.put:carts"});
+  const std::string ops = create("ops", {"cluster.admin"});
+  EXPECT_EQ(RunCommand({admin, "token", "create", "x", "--grant", "kv.write:b", "--file", tokens})
+                .exit_code,
+            2);
+  EXPECT_EQ(Mode(tokens), 0600u);
+  std::stringstream file;
+  file << std::ifstream(tokens).rdbuf();
+  for (const std::string& token : {reader, writer, ops}) {
+    ASSERT_EQ(token.rfind("rkv_", 0), 0u) << token;
+    EXPECT_EQ(file.str().find(token), std::string::npos) << "tokens are stored hashed only";
+  }
+
+  TokenNode node(dir.path());
+  ASSERT_TRUE(node.Start(tokens));
+  const std::string cli = BinaryPath("tools/ringkv");
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {cli, "--node", node.address()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  CommandResult none = run({"get", "carts", "k"});
+  EXPECT_EQ(none.exit_code, 6) << none.Describe();
+  EXPECT_NE(none.err.find("unauthenticated"), std::string::npos) << none.Describe();
+  CommandResult forged = run({"--token", "rkv_" + std::string(64, '0'), "put", "carts", "k", "x"});
+  EXPECT_EQ(forged.exit_code, 6) << forged.Describe();
+  CommandResult read_only = run({"--token", reader, "put", "carts", "k", "x"});
+  EXPECT_EQ(read_only.exit_code, 7) << read_only.Describe();
+  EXPECT_NE(read_only.err.find("token 'reader' lacks kv.put on bucket 'carts'"),
+            std::string::npos)
+      << read_only.Describe();
+  CommandResult put = run({"--token", writer, "put", "carts", "k", "milk"});
+  EXPECT_EQ(put.exit_code, 0) << put.Describe();
+  CommandResult other_bucket = run({"--token", writer, "put", "other", "k", "x"});
+  EXPECT_EQ(other_bucket.exit_code, 7) << other_bucket.Describe();
+  CommandResult no_delete = run({"--token", writer, "del", "carts", "k"});
+  EXPECT_EQ(no_delete.exit_code, 7) << no_delete.Describe();
+  // The token from the environment, and from a file.
+  CommandResult get = RunCommand({"/usr/bin/env", "RINGKV_TOKEN=" + reader, cli, "--node",
+                                  node.address(), "get", "carts", "k"});
+  EXPECT_EQ(get.exit_code, 0) << get.Describe();
+  EXPECT_EQ(get.out, "milk\n");
+  const std::string token_file = dir.path() + "/reader.token";
+  std::ofstream(token_file) << reader << "\n";
+  EXPECT_EQ(run({"--token-file", token_file, "get", "carts", "k"}).exit_code, 0);
+  // Status needs cluster.admin.
+  CommandResult status = RunCommand({admin, "--node", node.address(), "--token", reader, "status"});
+  EXPECT_EQ(status.exit_code, 7) << status.Describe();
+  status = RunCommand({admin, "--node", node.address(), "--token", ops, "status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.Describe();
+  double refused = 0;
+  const nlohmann::json view = nlohmann::json::parse(status.out);
+  for (const auto& m : view["metrics"]) {
+    if (m["name"] == "ringkv_client_auth_refused_total") refused += m["value"].get<double>();
+  }
+  EXPECT_EQ(refused, 6) << "2 unauthenticated and 4 forbidden requests";
+}
+
+}  // namespace
+}  // namespace ringkv::testing
