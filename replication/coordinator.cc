@@ -124,13 +124,6 @@ Coordinator::Coordinator(const ServiceOptions* options, const Membership* member
       replica_(replica),
       hints_(hints),
       liveness_(liveness),
-      read_siblings_(env.metrics == nullptr
-                         ? nullptr
-                         : env.metrics->AddHistogram(
-                               "ringkv_read_siblings",
-                               "Siblings (values) in the answer of each read that found the key, "
-                               "after the bucket's resolver.",
-                               {}, 1.0)),
       read_repairs_(env.metrics->AddCounter(
           "ringkv_read_repairs_total",
           "Replicas that answered a read with less than the merged object and were sent it.")) {}
@@ -264,9 +257,6 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
           op->request.bucket + "/" + op->request.key + " holds " +
           std::to_string(ObjectSize(*merged)) + " bytes of siblings, more than a reply carries");
     } else if (merged) {
-      if (read_siblings_ != nullptr && !merged->IsDeleted()) {
-        read_siblings_->Observe(merged->Values().size());
-      }
       reply.found = true;
       reply.object = std::move(*merged);
     }

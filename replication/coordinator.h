@@ -102,8 +102,6 @@ class Coordinator {
   Replica* replica_;
   HintStore* hints_;
   const Liveness* liveness_;
-  // Siblings per read that found a value; null without a registry.
-  Histogram* read_siblings_;
   // Replicas sent the merged object after a read (docs/metrics.md).
   Counter* read_repairs_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
