@@ -21,6 +21,7 @@
 #include "common/hash.h"
 #include "ring/ring.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/test_client.h"
 
 namespace ringkv::testing {
 namespace {
@@ -36,18 +37,6 @@ const std::vector<std::string> kFlags = {
     "--partitions",         std::to_string(kPartitions)};
 constexpr auto kPoll = milliseconds(100);
 
-double SecondsSince(steady_clock::time_point start) {
-  return std::chrono::duration<double>(steady_clock::now() - start).count();
-}
-
-std::unique_ptr<Client> ClientFor(std::vector<std::string> nodes) {
-  ClientOptions options;
-  options.nodes = std::move(nodes);
-  options.timeout_ms = 3000;
-  Result<std::unique_ptr<Client>> client = Client::Connect(options);
-  EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return client.ok() ? std::move(client).value() : nullptr;
-}
 
 class AaeTest : public ::testing::Test {
  protected:

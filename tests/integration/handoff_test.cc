@@ -18,6 +18,8 @@
 #include "common/hash.h"
 #include "ring/ring.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/test_client.h"
+#include "tools/exit_codes.h"
 
 namespace ringkv::testing {
 namespace {
@@ -26,23 +28,10 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using Json = nlohmann::json;
 
-constexpr int kExitUnavailable = 3;
 constexpr int kKeys = 1000;
 const std::vector<std::string> kFastGossip = {"--gossip-interval-ms", "100"};
 constexpr auto kPoll = milliseconds(100);
 
-double SecondsSince(steady_clock::time_point start) {
-  return std::chrono::duration<double>(steady_clock::now() - start).count();
-}
-
-std::unique_ptr<Client> ClientFor(std::vector<std::string> nodes) {
-  ClientOptions options;
-  options.nodes = std::move(nodes);
-  options.timeout_ms = 3000;
-  Result<std::unique_ptr<Client>> client = Client::Connect(options);
-  EXPECT_TRUE(client.ok()) << client.status().ToString();
-  return client.ok() ? std::move(client).value() : nullptr;
-}
 
 // A value unique to this run and key, with bytes that are not text, so a
 // byte-for-byte comparison means something.
