@@ -116,7 +116,9 @@ int AaeCommands::ShowStatus(const Ask& ask, const Fail& fail) const {
     std::printf("  partition %-4u %-8s root %s", p.partition, p.state.c_str(), Hex(p.root).c_str());
     if (p.verified) std::printf(" recomputed %s", Hex(p.recomputed).c_str());
     std::printf("  last %s", WallTime(p.last_exchange_us).c_str());
-    if (!p.last_peer.empty()) std::printf(" with %s: %s", p.last_peer.c_str(), p.last_result.c_str());
+    if (!p.last_peer.empty()) {
+      std::printf(" with %s: %s", p.last_peer.c_str(), p.last_result.c_str());
+    }
     std::printf("  repaired %" PRIu64 "  bytes %" PRIu64, p.keys_repaired, p.bytes_sent);
     if (p.last_reap_us == 0) {
       std::printf("  tombstones ?");
