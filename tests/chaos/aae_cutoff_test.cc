@@ -166,6 +166,10 @@ TEST_F(AaeCutOffTest, ACutOffReplicaHealsWithinTwoCyclesAndReapedTombstonesAreGo
             << std::chrono::duration<double>(steady_clock::now() - written_from).count()
             << " s\n";
 
+  // The nodes' LevelDB directories holding every tombstone (n3 holds the
+  // values the deletes were of): before the heal, so before any reaping.
+  uint64_t before[4], after[4];
+  for (int i = 1; i <= 3; ++i) before[i] = DataBytes(i);
   ASSERT_TRUE(netfilter_->HealAll().ok());
   const double exchanges_at_heal = Exchanges();
   const auto healed = steady_clock::now();
@@ -203,8 +207,6 @@ TEST_F(AaeCutOffTest, ACutOffReplicaHealsWithinTwoCyclesAndReapedTombstonesAreGo
     return n;
   };
   const double reaped_before = reaped_everywhere();
-  uint64_t before[4], after[4];
-  for (int i = 1; i <= 3; ++i) before[i] = DataBytes(i);
   // Passes on every node until every tombstone went from every replica;
   // the first may only drop the hints the tombstones cover (hinted handoff
   // is off, so n1 kept those it wrote for n3).
@@ -216,14 +218,8 @@ TEST_F(AaeCutOffTest, ACutOffReplicaHealsWithinTwoCyclesAndReapedTombstonesAreGo
     }
   }
   EXPECT_EQ(reaped_everywhere(), 3.0 * deleted);
-  for (int i = 1; i <= 3; ++i) after[i] = DataBytes(i);
   std::cout << "[figures] " << reaped_before << " tombstone copies reaped by the schedule "
             << "before the forced passes\n";
-  for (int i = 1; i <= 3; ++i) {
-    std::cout << "[figures] n" << i << " LevelDB directory " << before[i] << " bytes with "
-              << deleted << " tombstones, " << after[i] << " after reaping them\n";
-  }
-
   // Another full cycle of exchanges brings nothing back.
   const double exchanges_at_reap = Exchanges();
   while (Exchanges() < exchanges_at_reap + cycle &&
@@ -240,6 +236,12 @@ TEST_F(AaeCutOffTest, ACutOffReplicaHealsWithinTwoCyclesAndReapedTombstonesAreGo
         EXPECT_TRUE(r.found && !r.object.IsDeleted()) << Name(k) << " on n" << r.node;
       }
     }
+  }
+  for (int i = 1; i <= 3; ++i) after[i] = DataBytes(i);
+  for (int i = 1; i <= 3; ++i) {
+    std::cout << "[figures] n" << i << " LevelDB directory " << before[i]
+              << " bytes before the heal, " << after[i]
+              << " after the heal, the reaping and one more exchange cycle\n";
   }
   // A last pass finds nothing left, and the status says so.
   Json last = AdminJson(1, {"aae", "reap", "--json"});
