@@ -7,7 +7,6 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +30,7 @@
 #include "node/cluster_secret.h"
 #include "node/connection_limits.h"
 #include "node/event_loop.h"
+#include "node/log_format.h"
 #include "node/memory_release.h"
 #include "node/node.h"
 #include "node/peer_handshake.h"
@@ -56,8 +56,7 @@ struct Flags {
   std::string node;
   std::string data;
   bool sync = false;
-  std::string log_level = "info";
-  std::string log_file;
+  LogOptions log;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::string listen;
   uint32_t gossip_interval_ms = 1000;
@@ -198,15 +197,7 @@ struct EventDeleter {
 };
 
 int Run(const Flags& flags) {
-  try {
-    if (!flags.log_file.empty()) {
-      spdlog::set_default_logger(spdlog::basic_logger_mt("ringkv", flags.log_file));
-    }
-  } catch (const spdlog::spdlog_ex& e) {
-    return Fail(kExitConfig, std::string("cannot open log file: ") + e.what());
-  }
-  spdlog::set_level(spdlog::level::from_str(flags.log_level));
-  spdlog::flush_on(spdlog::level::info);
+  if (Status st = ConfigureLogging(flags.log); !st.ok()) return Fail(kExitConfig, st.message());
 
   Result<ClusterFile> cluster = ReadClusterFile(flags.cluster);
   if (!cluster.ok()) {
@@ -454,10 +445,17 @@ int main(int argc, char** argv) {
   app.add_option("--node", flags.node, "this node's id in the cluster file")->required();
   app.add_option("--data", flags.data, "data directory (created if missing)")->required();
   app.add_flag("--sync", flags.sync, "fsync every object write before acknowledging it");
-  app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|critical|off")
+  app.set_config("--config", "", "read options from this TOML file (docs/node-config.md); "
+                 "flags on the command line win");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.add_option("--log-level", flags.log.level, "trace|debug|info|warn|error|critical|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--log-file", flags.log_file, "log to this file instead of stderr");
+  app.add_option("--log-file", flags.log.file, "log to this file instead of stderr; - for stdout");
+  app.add_option("--log-format", flags.log.format,
+                 "text, or one record per line for a log collector: json or logfmt")
+      ->check(CLI::IsMember({"text", "json", "logfmt"}))
+      ->capture_default_str();
   app.add_option("--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body")
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
