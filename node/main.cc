@@ -37,6 +37,7 @@
 #include "node/peer_transport.h"
 #include "node/server.h"
 #include "node/service_sink.h"
+#include "node/shutdown_drain.h"
 #include "node/socket_util.h"
 #include "node/system_clock.h"
 #include "proto/codec.h"
@@ -80,6 +81,7 @@ struct Flags {
   std::string aae = "on";
   uint32_t aae_interval_ms = 2000;
   std::string hinted_handoff = "on";
+  uint32_t shutdown_grace_ms = 5000;
 };
 
 int Fail(int code, const std::string& what) {
@@ -406,15 +408,19 @@ int Run(const Flags& flags) {
                  JoinHostPort(http_options.host, http_server->port()));
   }
 
+  ShutdownDrain drain(&loop, &server, &clock, int64_t{flags.shutdown_grace_ms} * 1000,
+                      [&service] {
+                        uint64_t deliverable = 0;
+                        for (const auto& [target, count] : service.HintCounts()) {
+                          if (service.liveness().IsUp(target)) deliverable += count;
+                        }
+                        return deliverable;
+                      });
   auto on_signal = [](evutil_socket_t sig, short, void* arg) {
-    auto* parts = static_cast<std::pair<Server*, EventLoop*>*>(arg);
-    spdlog::info("signal {}: shutting down", sig);
-    parts->first->StopAccepting();
-    parts->second->Stop();
+    static_cast<ShutdownDrain*>(arg)->OnSignal(static_cast<int>(sig));
   };
-  std::pair<Server*, EventLoop*> parts{&server, &loop};
-  std::unique_ptr<event, EventDeleter> sigterm(evsignal_new(loop.base(), SIGTERM, on_signal, &parts));
-  std::unique_ptr<event, EventDeleter> sigint(evsignal_new(loop.base(), SIGINT, on_signal, &parts));
+  std::unique_ptr<event, EventDeleter> sigterm(evsignal_new(loop.base(), SIGTERM, on_signal, &drain));
+  std::unique_ptr<event, EventDeleter> sigint(evsignal_new(loop.base(), SIGINT, on_signal, &drain));
   evsignal_add(sigterm.get(), nullptr);
   evsignal_add(sigint.get(), nullptr);
 
@@ -560,6 +566,11 @@ int main(int argc, char** argv) {
   app.add_option("--hinted-handoff", flags.hinted_handoff,
                  "on, or off: hints are still stored but never handed back (for tests)")
       ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  app.add_option("--shutdown-grace-ms", flags.shutdown_grace_ms,
+                 "after SIGTERM, how long to go on handing off hints to nodes that are up "
+                 "before exiting (a second signal exits at once)")
+      ->check(CLI::Range(0u, 3'600'000u))
       ->capture_default_str();
   try {
     app.parse(argc, argv);
