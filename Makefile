@@ -52,7 +52,7 @@ bench:
 # The OCI image (docs/kubernetes.md): Debian's archive only, release build,
 # written to build-image/ringkv.oci.tar (podman load -i ...). Needs root.
 image:
-	@tools/setup.sh --image
+	@tools/setup.sh
 	@[ -f $(BENCH_BUILD)/build.ninja ] || $(MESON) setup $(BENCH_BUILD) --buildtype=release
 	ninja -C $(BENCH_BUILD)
 	deploy/image/build.sh $(BENCH_BUILD)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ringkv needs to build, test, benchmark
-# (--bench), fuzz (--fuzz) and build the OCI image (--image).
+# (--bench) and fuzz (--fuzz).
 # Idempotent: does nothing when everything is present. Needs root to install;
 # otherwise prints the exact command to run and fails.
 set -euo pipefail
@@ -14,15 +14,12 @@ packages=(
   # promtool checks the node's /metrics, headless chromium loads its page
   # (tests/integration/http_test.cc).
   prometheus chromium
-  # Debian's python3 reads the Kubernetes manifests (tests/deploy).
-  python3-yaml
+  # Debian's python3 reads the Kubernetes manifests (tests/deploy); the OCI
+  # image is built from Debian's archive (make image, tests/hosts/image_test).
+  python3-yaml mmdebstrap buildah
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools gnuplot-nox)
-fi
-# `make image` only: the root file system and the image builder.
-if [[ "${1:-}" == "--image" ]]; then
-  packages+=(mmdebstrap buildah)
 fi
 # `make fuzz` only: clang and its libFuzzer/sanitizer runtimes.
 if [[ "${1:-}" == "--fuzz" ]]; then

@@ -42,17 +42,25 @@ echo "runtime packages: $packages"
 rm -rf "$work"
 mkdir -p "$work" "$(dirname "$out")"
 # Variant extract: the libraries and what they depend on, unpacked, with no
-# shell, package manager or maintainer scripts (the few files those would
-# write are written here). Documentation, manuals and locales are left out.
+# shell, package manager or maintainer scripts; the few files those would
+# write are written below (extract runs no hooks). Documentation, manuals
+# and locales are left out.
+rootfs="$work/rootfs"
 mmdebstrap --variant=extract --include="$packages,tzdata" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-  --customize-hook='printf "root:x:0:0:root:/root:/usr/sbin/nologin\nringkv:x:10001:10001:ringkv:/var/lib/ringkv:/usr/sbin/nologin\n" > "$1/etc/passwd"' \
-  --customize-hook='printf "root:x:0:\nringkv:x:10001:\n" > "$1/etc/group"' \
-  --customize-hook='printf "hosts: files dns\n" > "$1/etc/nsswitch.conf"' \
-  --customize-hook='mkdir -p "$1/var/lib/ringkv" "$1/etc/ringkv" "$1/tmp" && chmod 1777 "$1/tmp" && chown 10001:10001 "$1/var/lib/ringkv"' \
-  --customize-hook='rm -rf "$1"/var/cache/apt "$1"/var/lib/apt "$1"/var/log/* "$1"/var/lib/dpkg' \
-  "$suite" "$work/rootfs.tar" "$mirror"
+  "$suite" "$rootfs" "$mirror"
+rm -rf "$rootfs"/etc/apt "$rootfs"/etc/dpkg "$rootfs"/etc/debconf.conf "$rootfs"/var/cache \
+  "$rootfs"/var/lib/apt "$rootfs"/var/lib/dpkg "$rootfs"/var/log
+printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nringkv:x:10001:10001:ringkv:/var/lib/ringkv:/usr/sbin/nologin\n' \
+  > "$rootfs/etc/passwd"
+printf 'root:x:0:\nringkv:x:10001:\n' > "$rootfs/etc/group"
+printf 'hosts: files dns\n' > "$rootfs/etc/nsswitch.conf"
+mkdir -p "$rootfs/var/lib/ringkv" "$rootfs/etc/ringkv" "$rootfs/tmp"
+chmod 1777 "$rootfs/tmp"
+chown 10001:10001 "$rootfs/var/lib/ringkv"
+# A tar keeps the owners (buildah add of a directory would make them root).
+tar -C "$rootfs" --numeric-owner -cf "$work/rootfs.tar" .
 
 mkdir -p "$work/add/usr/local/bin" "$work/add/usr/local/lib/ringkv/plugins"
 for b in "${binaries[@]}"; do
@@ -74,7 +82,7 @@ buildah "${storage[@]}" add "$ctr" "$work/add/" /
 buildah "${storage[@]}" config \
   --user 10001:10001 \
   --workingdir /var/lib/ringkv \
-  --port 7000 --port 8000 \
+  --port 7000/tcp --port 8000/tcp \
   --volume /var/lib/ringkv \
   --entrypoint '["/usr/local/bin/ringkv-node"]' \
   --cmd '["--config", "/etc/ringkv/node.toml"]' \
@@ -85,3 +93,4 @@ rm -f "$out"
 buildah "${storage[@]}" commit --format oci "$ctr" "oci-archive:$out:$tag" >/dev/null
 rm -rf "$work/storage" "$work/run"
 echo "image $tag: $out ($(du -h "$out" | cut -f1), root file system $(du -h "$work/rootfs.tar" | cut -f1) before binaries)"
+rm -rf "$rootfs"
