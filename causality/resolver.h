@@ -1,6 +1,6 @@
 // Resolver: how a bucket reconciles the states of one key that replicas
 // hold. It has a name (what bucket properties, the cluster file and the wire
-// carry) and two operations, used wherever states meet: a replica's merge,
+// carry) and operations used wherever states meet: a replica's merge,
 // a coordinator's or a client's merge of read answers, read repair, hinted
 // handoff and the coordinator's own write. Merge must be commutative,
 // associative and idempotent up to one more exchange (docs/causality.md),
@@ -33,6 +33,10 @@ class Resolver {
   // The state after the coordinator applied a client's write: `updated` is
   // update(local, ...) of causality.md; `local` what was stored before.
   virtual Object AfterUpdate(const Object* local, Object updated) const = 0;
+  // What a read answers for the merge of the replicas' states. It is shown
+  // to the client, never stored nor sent to a replica: only the write's
+  // context goes back, so it may merge siblings a replica has to keep apart.
+  virtual Object Answer(Object merged) const { return merged; }
 };
 
 // Resolvers beyond the built-ins (merge plugins, "merge:<name>"), found by

@@ -34,14 +34,21 @@ Sibling MergedSibling(const std::vector<const Sibling*>& inputs, std::string val
   return out;
 }
 
-Object Collapse(Object s, const ValueMerge& merge, Status* declined) {
+Object Collapse(Object s, const ValueMerge& merge, Status* declined, const Dot* into) {
   std::vector<const Sibling*> values, tombstones;
   for (const Sibling& x : s.siblings) (x.tombstone ? tombstones : values).push_back(&x);
   if (values.size() < 2 && tombstones.size() < 2) return s;
   std::vector<Sibling> kept;
   if (values.size() >= 2) {
     Result<std::string> merged = merge(values);
-    if (merged.ok()) {
+    auto write = std::find_if(values.begin(), values.end(), [into](const Sibling* v) {
+      return into != nullptr && v->dot == *into;
+    });
+    if (merged.ok() && write != values.end()) {
+      Sibling out = **write;
+      out.value = std::move(*merged);
+      kept.push_back(std::move(out));
+    } else if (merged.ok()) {
       kept.push_back(MergedSibling(values, std::move(*merged)));
     } else {
       if (declined != nullptr) *declined = merged.status();

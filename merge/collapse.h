@@ -30,7 +30,13 @@ Sibling MergedSibling(const std::vector<const Sibling*>& inputs, std::string val
 
 // `s` with its values merged into one by `merge` (left as they are when it
 // declines, its status in *declined) and its tombstones into the
-// greatest-stamped one. Fewer than two values: no call.
-Object Collapse(Object s, const ValueMerge& merge, Status* declined = nullptr);
+// greatest-stamped one. Fewer than two values: no call. The merged value
+// stands under the sibling `into` (a value of `s`; its dot, stamp and write
+// id) when given, else under MergedSibling's greatest stamp. Only a dot
+// minted for this very merge may carry it into storage: under an older one,
+// a context that saw that dot but not the other inputs would discard them
+// all with it.
+Object Collapse(Object s, const ValueMerge& merge, Status* declined = nullptr,
+                const Dot* into = nullptr);
 
 }  // namespace ringkv

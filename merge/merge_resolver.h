@@ -1,11 +1,13 @@
 // MergeResolver: the resolver of a bucket with `resolver = "merge:<name>"`.
-// Every merge is the causal merge first (Sync drops what a context
-// superseded), then Collapse (merge/collapse.h) over what is left, through
-// the plugin's guard; the coordinator's write, a replica's merge (so read
-// repair, hinted handoff and anti-entropy, which all arrive through
-// Replica::Merge), and a read's merge of the answers all go through here.
-// Without a usable plugin (none loaded under that name, or its pinned
-// version or hash differs) it keeps siblings, as the default resolver does.
+// What replicas store keeps concurrent writes apart under their own dots
+// (Merge and Normalize are the causal merge, Sync): a merged value under one
+// of its inputs' dots would be discarded, with every other input in it, by a
+// later write whose context saw that one dot only. The values are merged
+// (Collapse, merge/collapse.h, through the plugin's guard) where that is
+// safe: the coordinator's write, under the dot it mints, and what a read
+// answers, which is never stored. Without a usable plugin (none loaded under
+// that name, or its pinned version or hash differs) it keeps siblings, as
+// the default resolver does.
 #pragma once
 
 #include <string>
@@ -25,9 +27,10 @@ class MergeResolver final : public Resolver {
   Object Merge(const Object& a, const Object& b) const override;
   Object Normalize(Object s) const override;
   Object AfterUpdate(const Object* local, Object updated) const override;
+  Object Answer(Object merged) const override;
 
  private:
-  Object Collapsed(Object s) const;
+  Object Collapsed(Object s, const Dot* into) const;
 
   std::string name_;
   MergeGuard* guard_;

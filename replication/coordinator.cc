@@ -258,7 +258,8 @@ void Coordinator::MaybeFinishGet(const std::shared_ptr<GetOp>& op) {
           std::to_string(ObjectSize(*merged)) + " bytes of siblings, more than a reply carries");
     } else if (merged) {
       reply.found = true;
-      reply.object = std::move(*merged);
+      reply.object =
+          options_->buckets.ResolverFor(op->request.bucket).Answer(std::move(*merged));
     }
     op->done(std::move(reply));
   } else if (op->quorum.Impossible()) {
