@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -115,7 +116,9 @@ class Worker {
     Worker* worker = nullptr;
     size_t endpoint = 0;
     int fd = -1;
-    bool connected = false;
+    bool connected = false;    // ready for requests (TCP, and TLS when used)
+    SSL* ssl = nullptr;        // with RunConfig::tls, once TCP connected
+    bool handshaking = false;  // TLS handshake under way
     bool dirty = false;  // has unsent bytes to flush at the end of the callback
     event* read_event = nullptr;
     event* write_event = nullptr;
@@ -136,6 +139,11 @@ class Worker {
   static void OnTick(evutil_socket_t fd, short what, void* arg);
 
   void Connect(Conn* conn);
+  // Runs the TLS handshake as far as the socket allows; then the
+  // connection takes requests.
+  void Handshake(Conn* conn);
+  void Ready(Conn* conn);
+  static void FreeSsl(Conn* conn);
   void Fail(Conn* conn, const std::string& kind);
   void Flush(Conn* conn);
   void FlushDirty();
@@ -205,6 +213,7 @@ Worker::~Worker() {
     if (conn->read_event != nullptr) event_free(conn->read_event);
     if (conn->write_event != nullptr) event_free(conn->write_event);
     event_free(conn->retry_event);
+    FreeSsl(conn.get());
     if (conn->fd >= 0) close(conn->fd);
   }
   if (tick_ != nullptr) event_free(tick_);
@@ -251,9 +260,11 @@ void Worker::Fail(Conn* conn, const std::string& kind) {
   if (conn->read_event != nullptr) event_free(conn->read_event);
   if (conn->write_event != nullptr) event_free(conn->write_event);
   conn->read_event = conn->write_event = nullptr;
+  FreeSsl(conn);
   if (conn->fd >= 0) close(conn->fd);
   conn->fd = -1;
   conn->connected = false;
+  conn->handshaking = false;
   conn->out.clear();
   conn->out_sent = 0;
   conn->in.clear();
@@ -269,6 +280,11 @@ void Worker::OnRetry(evutil_socket_t, short, void* arg) {
 void Worker::OnWritable(evutil_socket_t fd, short, void* arg) {
   auto* conn = static_cast<Conn*>(arg);
   Worker* self = conn->worker;
+  if (conn->handshaking) {
+    self->Handshake(conn);
+    self->FlushDirty();
+    return;
+  }
   if (!conn->connected) {
     int error = 0;
     socklen_t len = sizeof(error);
@@ -277,18 +293,77 @@ void Worker::OnWritable(evutil_socket_t fd, short, void* arg) {
       self->Fail(conn, "connect");
       return;
     }
-    conn->connected = true;
-    event_add(conn->read_event, nullptr);
-    self->Refill();
+    if (self->config_.tls != nullptr) {
+      conn->ssl = self->config_.tls->NewSsl();
+      if (conn->ssl == nullptr || SSL_set_fd(conn->ssl, conn->fd) != 1) {
+        self->Fail(conn, "tls_handshake");
+        return;
+      }
+      // The out buffer grows while a write waits for the socket.
+      SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+      conn->handshaking = true;
+      event_add(conn->read_event, nullptr);
+      self->Handshake(conn);
+      self->FlushDirty();
+      return;
+    }
+    self->Ready(conn);
   }
   self->Flush(conn);
   self->FlushDirty();
+}
+
+void Worker::Ready(Conn* conn) {
+  conn->connected = true;
+  event_add(conn->read_event, nullptr);
+  Refill();
+  Flush(conn);
+}
+
+void Worker::Handshake(Conn* conn) {
+  const int rc = SSL_connect(conn->ssl);
+  if (rc == 1) {
+    conn->handshaking = false;
+    Ready(conn);
+    return;
+  }
+  switch (SSL_get_error(conn->ssl, rc)) {
+    case SSL_ERROR_WANT_READ:  // the read event is armed
+      return;
+    case SSL_ERROR_WANT_WRITE:
+      event_add(conn->write_event, nullptr);
+      return;
+    default:
+      Fail(conn, "tls_handshake");
+  }
+}
+
+void Worker::FreeSsl(Conn* conn) {
+  if (conn->ssl == nullptr) return;
+  SSL_free(conn->ssl);
+  conn->ssl = nullptr;
 }
 
 void Worker::Flush(Conn* conn) {
   conn->dirty = false;
   if (!conn->connected) return;
   while (conn->out_sent < conn->out.size()) {
+    if (conn->ssl != nullptr) {
+      const int n = SSL_write(conn->ssl, conn->out.data() + conn->out_sent,
+                              static_cast<int>(std::min<size_t>(conn->out.size() - conn->out_sent,
+                                                                INT32_MAX)));
+      if (n > 0) {
+        conn->out_sent += static_cast<size_t>(n);
+        continue;
+      }
+      const int error = SSL_get_error(conn->ssl, n);
+      if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
+        event_add(conn->write_event, nullptr);
+        return;
+      }
+      Fail(conn, "connection_closed");
+      return;
+    }
     const ssize_t n = send(conn->fd, conn->out.data() + conn->out_sent,
                            conn->out.size() - conn->out_sent, MSG_NOSIGNAL);
     if (n > 0) {
@@ -318,13 +393,34 @@ void Worker::FlushDirty() {
 
 void Worker::OnReadable(evutil_socket_t, short, void* arg) {
   auto* conn = static_cast<Conn*>(arg);
-  conn->worker->Read(conn);
+  if (conn->handshaking) {
+    conn->worker->Handshake(conn);
+  } else {
+    conn->worker->Read(conn);
+  }
   conn->worker->FlushDirty();
 }
 
 void Worker::Read(Conn* conn) {
   char chunk[kReadChunk];
-  for (;;) {
+  // OpenSSL may hold decrypted bytes the socket no longer shows: read until
+  // it wants more from the socket.
+  while (conn->ssl != nullptr) {
+    const int n = SSL_read(conn->ssl, chunk, sizeof(chunk));
+    if (n > 0) {
+      conn->in.append(chunk, static_cast<size_t>(n));
+      continue;
+    }
+    const int error = SSL_get_error(conn->ssl, n);
+    if (error == SSL_ERROR_WANT_READ) break;
+    if (error == SSL_ERROR_WANT_WRITE) {
+      event_add(conn->write_event, nullptr);
+      break;
+    }
+    Fail(conn, "connection_closed");
+    return;
+  }
+  while (conn->ssl == nullptr) {
     const ssize_t n = recv(conn->fd, chunk, sizeof(chunk), 0);
     if (n > 0) {
       conn->in.append(chunk, static_cast<size_t>(n));

@@ -12,6 +12,9 @@
 //
 // Figures count only requests issued after the warm-up. Run() blocks, prints
 // a progress line each second to stdout, and returns the merged figures.
+// With RunConfig::tls each connection is a TLS session over the same
+// non-blocking socket (OpenSSL on the fd, no bufferevent), so the figures
+// compare TLS and plain TCP through one engine.
 // Run() itself is not reentrant; internally each thread owns its loop and
 // connections, and shares only atomics and per-thread stats under a mutex.
 #pragma once
@@ -19,10 +22,12 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "common/tls.h"
 #include "tools/bench/histogram.h"
 #include "tools/bench/protocol.h"
 #include "tools/bench/target.h"
@@ -51,6 +56,9 @@ struct RunConfig {
   // Processes whose CPU time over the measured interval is reported (the
   // servers under test; tools/bench/process_cpu.h).
   std::vector<int> server_pids;
+  // With a context, every connection is TLS 1.3 (common/tls.h), its
+  // handshake done before the first request; null: plain TCP.
+  std::shared_ptr<TlsContext> tls;
 };
 
 struct RunResult {
