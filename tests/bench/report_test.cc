@@ -24,6 +24,14 @@ TEST(ReportTest, TableAndJsonShowThroughputPer10Seconds) {
       << table;
   const nlohmann::json j = ToJson(RunDescription{}, result);
   EXPECT_EQ(j["per_10s"], nlohmann::json::array({1000.0, 800.0, 800.0}));
+  EXPECT_FALSE(j.contains("server_us_per_op_per_10s"));
+  // 0.5 CPU seconds a second: 500 us per op at 1000 ops/s, 625 at 800.
+  result.server_cpu_per_second.assign(30, 0.5);
+  EXPECT_EQ(ServerUsPerOpPerWindow(result, 10), (std::vector<double>{500, 625, 625}));
+  EXPECT_NE(FormatTable(result).find("server CPU us per operation per 10 s: 500 625 625 (last / "
+                                     "first 1.25)"),
+            std::string::npos)
+      << FormatTable(result);
   RunResult short_run;
   short_run.per_second = {5, 5, 5};
   EXPECT_EQ(FormatTable(short_run).find("per 10 s"), std::string::npos);

@@ -57,6 +57,15 @@ std::vector<double> PerWindow(const std::vector<double>& per_second, size_t wind
   return out;
 }
 
+std::vector<double> ServerUsPerOpPerWindow(const RunResult& result, size_t window) {
+  std::vector<double> out;
+  if (result.server_cpu_per_second.size() != result.per_second.size()) return out;
+  const std::vector<double> ops = PerWindow(result.per_second, window);
+  const std::vector<double> cpu = PerWindow(result.server_cpu_per_second, window);
+  for (size_t i = 0; i < ops.size(); ++i) out.push_back(ops[i] > 0 ? cpu[i] * 1e6 / ops[i] : 0.0);
+  return out;
+}
+
 std::string FormatTable(const RunResult& result) {
   std::string out;
   char line[256];
@@ -96,6 +105,17 @@ std::string FormatTable(const RunResult& result) {
     std::snprintf(line, sizeof(line), " (last / first %.2f)\n",
                   windows.front() > 0 ? windows.back() / windows.front() : 0.0);
     out += line;
+    const std::vector<double> cpu = ServerUsPerOpPerWindow(result, kWindowSeconds);
+    if (!cpu.empty()) {
+      out += "server CPU us per operation per 10 s:";
+      for (double c : cpu) {
+        std::snprintf(line, sizeof(line), " %.0f", c);
+        out += line;
+      }
+      std::snprintf(line, sizeof(line), " (last / first %.2f)\n",
+                    cpu.front() > 0 ? cpu.back() / cpu.front() : 0.0);
+      out += line;
+    }
   }
   std::snprintf(line, sizeof(line),
                 "measured %.2f s; generator CPU %.2f cores (user %.2f s, sys %.2f s)\n",
@@ -154,6 +174,9 @@ nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
   j["total"] = OpJson(total, result.seconds);
   j["per_second"] = result.per_second;
   j["per_10s"] = PerWindow(result.per_second, kWindowSeconds);
+  if (!result.server_cpu_per_second.empty()) {
+    j["server_us_per_op_per_10s"] = ServerUsPerOpPerWindow(result, kWindowSeconds);
+  }
   if (result.server_cpu_known) {
     j["server_cpu"] = {
         {"user_s", result.server_cpu_user_s},

@@ -769,8 +769,11 @@ Result<RunResult> Run(const RunConfig& config) {
     workers.push_back(std::make_unique<Worker>(&shared, stats.back().get(), t, slots, conns));
   }
   CpuTimes cpu_start = CpuTimes::Now(config.server_pids);
-  std::vector<double> per_second;
+  std::vector<double> per_second, server_cpu_per_second;
   bool cpu_started = warmup_s <= 0;
+  // The servers' CPU seconds at the last tick; the progress loop's own.
+  Result<CpuSeconds> last_server_cpu = Status::NotFound("no server pids");
+  if (!config.server_pids.empty()) last_server_cpu = ReadProcessCpu(config.server_pids);
 
   std::mutex done_mu;
   std::condition_variable done_cv;
@@ -818,9 +821,16 @@ Result<RunResult> Run(const RunConfig& config) {
     const double rate = (completed - last_completed) / interval;
     last_completed = completed;
     last_time = now;
+    double server_cpu = -1;  // unknown
+    if (last_server_cpu.ok()) {
+      Result<CpuSeconds> cpu = ReadProcessCpu(config.server_pids);
+      if (cpu.ok()) server_cpu = (cpu->total() - last_server_cpu->total()) / interval;
+      last_server_cpu = std::move(cpu);
+    }
     // A second that began before warm-up ended is not a measured second.
     if (now - std::chrono::seconds(1) >= measure_start - std::chrono::milliseconds(50)) {
       per_second.push_back(rate);
+      if (server_cpu >= 0) server_cpu_per_second.push_back(server_cpu);
     }
     if (config.progress) {
       const bool warming = now < measure_start;
@@ -850,6 +860,9 @@ Result<RunResult> Run(const RunConfig& config) {
     last_completion = std::max(last_completion, s->last_completion_ns);
   }
   result.seconds = static_cast<double>(last_completion - shared.measure_start_ns) / kNsPerSec;
+  if (server_cpu_per_second.size() == per_second.size()) {
+    result.server_cpu_per_second = std::move(server_cpu_per_second);
+  }
   result.per_second = std::move(per_second);
   if (cpu_started) {
     result.cpu_user_s = cpu_end.user - cpu_start.user;

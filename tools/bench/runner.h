@@ -78,6 +78,10 @@ struct RunResult {
   // Replies per second, one entry per second of the run after warm-up (the
   // progress lines' figures), to show throughput holding over a long run.
   std::vector<double> per_second;
+  // With server_pids: the servers' CPU seconds per second, one entry per
+  // entry of per_second (empty when a server could not be read every
+  // second), to tell a decay of the servers from a busy machine.
+  std::vector<double> server_cpu_per_second;
   double ops_per_sec() const { return seconds > 0 ? ops / seconds : 0; }
 };
 
