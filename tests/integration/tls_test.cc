@@ -98,7 +98,9 @@ TEST(TlsIntegrationTest, ATlsClusterServesTlsClientsOnly) {
 }
 
 // ringkv-bench with the cluster CA (issue 12's TLS cost figure) loads and
-// runs workload A against a TLS cluster with every operation answered;
+// runs workload A against a TLS cluster with every operation answered. A CA
+// that did not sign the nodes fails at the start (exit 3, OpenSSL's
+// reason); a plain run against TLS nodes counts every operation as an error;
 // credentials for a target other than ringkv://, or --tls without a CA, are
 // usage errors.
 TEST(TlsIntegrationTest, BenchRunsOverTls) {
@@ -132,6 +134,18 @@ TEST(TlsIntegrationTest, BenchRunsOverTls) {
   EXPECT_EQ(a["ops"], 2000) << a.dump();
   EXPECT_EQ(a["errors"], 0) << a.dump();
   EXPECT_GT(a["read"]["count"].get<int>(), 0) << a.dump();
+
+  const std::string other_ca = cluster.dir() + "/other-ca";
+  ASSERT_EQ(RunCommand({BinaryPath("tools/ringkv-admin"), "cert", "init-ca", "--dir", other_ca})
+                .exit_code,
+            0);
+  CommandResult stranger = RunCommand(
+      {bench, "--target", target, "--tls-ca", other_ca + "/ca.crt", "--ops", "10", "--quiet"});
+  EXPECT_EQ(stranger.exit_code, 3) << stranger.Describe();
+  EXPECT_NE(stranger.err.find("certificate verify failed"), std::string::npos)
+      << stranger.Describe();
+  nlohmann::json plain = run({"--workload", "c", "--ops", "20", "--client-timeout", "2"});
+  EXPECT_EQ(plain["errors"], 20) << plain.dump();
 
   CommandResult redis = RunCommand(
       {bench, "--target", "redis://127.0.0.1:1", "--tls-ca", ca, "--ops", "1", "--quiet"});
