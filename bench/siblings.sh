@@ -84,4 +84,8 @@ for name in ("blind", "read-modify-write"):
           + f" (last/first {ratio:.2f}); reads {reads}, with siblings {r['sibling_reads']}, "
           f"most siblings read {r['max_siblings_read']}, largest object read "
           f"{r['largest_object_read_bytes']} bytes; errors {r['errors_by_kind'] or 'none'}")
+    cpu = r.get("server_us_per_op_per_10s", [])
+    if len(cpu) >= 2 and cpu[0] > 0:
+        print(f"{'':18s} nodes' CPU us per operation per 10 s: " + " ".join(f"{c:.0f}" for c in cpu)
+              + f" (last/first {cpu[-1] / cpu[0]:.2f})")
 EOF
