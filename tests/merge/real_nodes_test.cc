@@ -174,8 +174,8 @@ TEST(MergeOnRealNodes, PnCounterIsExactAfterKillPartitionAndOneAntiEntropyRound)
   constexpr int kWriters = 4;
   constexpr int kEach = RINGKV_PNCOUNTER_INCREMENTS / kWriters;
   constexpr int kTotal = kEach * kWriters;
-  // Increments are paced, so that each fault lasts a fifth of the run
-  // (2 s in `make test`) whatever the machine's speed.
+  // Increments are paced, so that each fault lasts at least a fifth of the
+  // run (2 s in `make test`) however fast the machine is.
   constexpr double kPerSecond = 200;
   std::atomic<int> acknowledged{0}, retried{0}, running{kWriters};
   std::atomic<bool> gave_up{false};
@@ -206,7 +206,7 @@ TEST(MergeOnRealNodes, PnCounterIsExactAfterKillPartitionAndOneAntiEntropyRound)
           }
           std::this_thread::sleep_for(milliseconds(10));  // a refused node refuses at once
         }
-        ++acknowledged;
+        if (!gave_up) ++acknowledged;
       }
       --running;
     });
