@@ -11,7 +11,7 @@ SCENARIO ?=
 CHAOS_ARGS ?=
 
 .PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls fuzz fuzz-seeds \
-	clean
+	image clean
 
 all: build
 
@@ -62,6 +62,14 @@ bench-build:
 	@[ -f $(BENCH_BUILD)/build.ninja ] || $(MESON) setup $(BENCH_BUILD) --buildtype=release
 	ninja -C $(BENCH_BUILD)
 
+# The OCI image (docs/kubernetes.md): Debian's archive only, release build,
+# written to build-image/ringkv.oci.tar (podman load -i ...). Needs root.
+image:
+	@tools/setup.sh
+	@[ -f $(BENCH_BUILD)/build.ninja ] || $(MESON) setup $(BENCH_BUILD) --buildtype=release
+	ninja -C $(BENCH_BUILD)
+	deploy/image/build.sh $(BENCH_BUILD)
+
 # libFuzzer targets (docs/fuzzing.md) built with clang, ASan and UBSan in
 # their own build directory, FUZZ_SECONDS each, e.g.
 # make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS='message record'.
@@ -77,4 +85,4 @@ fuzz-seeds: build
 	$(BUILD)/tests/fuzz/fuzz_seed_corpus tests/fuzz/corpus
 
 clean:
-	rm -rf $(BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(BENCH_BUILD) $(FUZZ_BUILD) build-image
