@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "node/incarnation.h"
+#include "storage/keys.h"
 #include "storage/meta.h"
 
 namespace ringkv {
@@ -14,8 +15,8 @@ Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, Ring ring, NodeEnv e
   // Every put reads its key before merging; a cached record skips the
   // engine's lookups (docs/performance.md).
   if (config.object_cache_bytes > 0) {
-    node->cache_ =
-        std::make_unique<CachedStorage>(e.engine, config.object_cache_bytes, node->metrics_);
+    node->cache_ = std::make_unique<CachedStorage>(e.engine, config.object_cache_bytes,
+                                                   node->metrics_, std::string(1, kObjectTag));
   }
   Storage* store = &node->storage();
   Result<uint64_t> incarnation = e.fresh_incarnation ? InitMeta(store, e.fresh_incarnation())
