@@ -4,6 +4,7 @@
 
 #include "antientropy/hashing.h"
 #include "causality/object_codec.h"
+#include "common/hash.h"
 #include "storage/keys.h"
 #include "storage/record.h"
 
@@ -151,13 +152,15 @@ Status Trees::Stage(uint32_t partition, std::string_view bucket, std::string_vie
                     WriteBatch* batch) {
   staged_.reset();
   if (partition >= slots_.size()) return Status::OK();
-  IndexEntry row{LeafOfDigest(bucket, key, object.context, body_digest), object.context,
-                 object.IsDeleted()};
+  const uint64_t key_hash = KeyHash(bucket, key);
+  IndexEntry row{LeafOfDigest(bucket, key, key_hash, object.context, body_digest),
+                 object.context, object.IsDeleted()};
   std::optional<uint64_t> old_leaf;
   if (replaced != nullptr) {
     old_leaf = replaced->context == nullptr
                    ? 0
-                   : LeafOfDigest(bucket, key, *replaced->context, replaced->body_digest);
+                   : LeafOfDigest(bucket, key, key_hash, *replaced->context,
+                                  replaced->body_digest);
   }
   return StageRow(partition, bucket, key, &row, old_leaf, batch);
 }

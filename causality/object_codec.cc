@@ -171,16 +171,20 @@ Result<Object> DecodeObject(std::string_view bytes) {
 
 std::string EncodeContext(const VersionVector& context, std::string_view bucket,
                           std::string_view key) {
+  return EncodeContext(context, KeyHash(bucket, key));
+}
+
+std::string EncodeContext(const VersionVector& context, uint64_t key_hash) {
   if (context.empty()) return "";
   if (std::optional<std::string> direct =
-          WriteCanonicalContext(context, kBoundContextVersion, KeyHash(bucket, key))) {
+          WriteCanonicalContext(context, kBoundContextVersion, key_hash)) {
     return std::move(*direct);
   }
   capnp::MallocMessageBuilder message(static_cast<unsigned>(16 + 8 * context.entries().size()));
   auto root = message.initRoot<schema::Context>();
   root.setVersion(kBoundContextVersion);
   EntriesToCapnp(context, root.initEntries(context.entries().size()));
-  root.setKeyHash(KeyHash(bucket, key));
+  root.setKeyHash(key_hash);
   return CanonicalBytes(root.asReader());
 }
 
