@@ -7,7 +7,6 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -31,12 +30,14 @@
 #include "node/cluster_secret.h"
 #include "node/connection_limits.h"
 #include "node/event_loop.h"
+#include "node/log_format.h"
 #include "node/memory_release.h"
 #include "node/node.h"
 #include "node/peer_handshake.h"
 #include "node/peer_transport.h"
 #include "node/server.h"
 #include "node/service_sink.h"
+#include "node/shutdown_drain.h"
 #include "node/socket_util.h"
 #include "node/system_clock.h"
 #include "proto/codec.h"
@@ -56,8 +57,7 @@ struct Flags {
   std::string node;
   std::string data;
   bool sync = false;
-  std::string log_level = "info";
-  std::string log_file;
+  LogOptions log;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::string listen;
   uint32_t gossip_interval_ms = 1000;
@@ -81,6 +81,7 @@ struct Flags {
   std::string aae = "on";
   uint32_t aae_interval_ms = 2000;
   std::string hinted_handoff = "on";
+  uint32_t shutdown_grace_ms = 5000;
 };
 
 int Fail(int code, const std::string& what) {
@@ -198,15 +199,7 @@ struct EventDeleter {
 };
 
 int Run(const Flags& flags) {
-  try {
-    if (!flags.log_file.empty()) {
-      spdlog::set_default_logger(spdlog::basic_logger_mt("ringkv", flags.log_file));
-    }
-  } catch (const spdlog::spdlog_ex& e) {
-    return Fail(kExitConfig, std::string("cannot open log file: ") + e.what());
-  }
-  spdlog::set_level(spdlog::level::from_str(flags.log_level));
-  spdlog::flush_on(spdlog::level::info);
+  if (Status st = ConfigureLogging(flags.log); !st.ok()) return Fail(kExitConfig, st.message());
 
   Result<ClusterFile> cluster = ReadClusterFile(flags.cluster);
   if (!cluster.ok()) {
@@ -415,15 +408,19 @@ int Run(const Flags& flags) {
                  JoinHostPort(http_options.host, http_server->port()));
   }
 
+  ShutdownDrain drain(&loop, &server, &clock, int64_t{flags.shutdown_grace_ms} * 1000,
+                      [&service] {
+                        uint64_t deliverable = 0;
+                        for (const auto& [target, count] : service.HintCounts()) {
+                          if (service.liveness().IsUp(target)) deliverable += count;
+                        }
+                        return deliverable;
+                      });
   auto on_signal = [](evutil_socket_t sig, short, void* arg) {
-    auto* parts = static_cast<std::pair<Server*, EventLoop*>*>(arg);
-    spdlog::info("signal {}: shutting down", sig);
-    parts->first->StopAccepting();
-    parts->second->Stop();
+    static_cast<ShutdownDrain*>(arg)->OnSignal(static_cast<int>(sig));
   };
-  std::pair<Server*, EventLoop*> parts{&server, &loop};
-  std::unique_ptr<event, EventDeleter> sigterm(evsignal_new(loop.base(), SIGTERM, on_signal, &parts));
-  std::unique_ptr<event, EventDeleter> sigint(evsignal_new(loop.base(), SIGINT, on_signal, &parts));
+  std::unique_ptr<event, EventDeleter> sigterm(evsignal_new(loop.base(), SIGTERM, on_signal, &drain));
+  std::unique_ptr<event, EventDeleter> sigint(evsignal_new(loop.base(), SIGINT, on_signal, &drain));
   evsignal_add(sigterm.get(), nullptr);
   evsignal_add(sigint.get(), nullptr);
 
@@ -454,10 +451,17 @@ int main(int argc, char** argv) {
   app.add_option("--node", flags.node, "this node's id in the cluster file")->required();
   app.add_option("--data", flags.data, "data directory (created if missing)")->required();
   app.add_flag("--sync", flags.sync, "fsync every object write before acknowledging it");
-  app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|critical|off")
+  app.set_config("--config", "", "read options from this TOML file (docs/node-config.md); "
+                 "flags on the command line win");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.add_option("--log-level", flags.log.level, "trace|debug|info|warn|error|critical|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--log-file", flags.log_file, "log to this file instead of stderr");
+  app.add_option("--log-file", flags.log.file, "log to this file instead of stderr; - for stdout");
+  app.add_option("--log-format", flags.log.format,
+                 "text, or one record per line for a log collector: json or logfmt")
+      ->check(CLI::IsMember({"text", "json", "logfmt"}))
+      ->capture_default_str();
   app.add_option("--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body")
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
@@ -562,6 +566,11 @@ int main(int argc, char** argv) {
   app.add_option("--hinted-handoff", flags.hinted_handoff,
                  "on, or off: hints are still stored but never handed back (for tests)")
       ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  app.add_option("--shutdown-grace-ms", flags.shutdown_grace_ms,
+                 "after SIGTERM, how long to go on handing off hints to nodes that are up "
+                 "before exiting (a second signal exits at once)")
+      ->check(CLI::Range(0u, 3'600'000u))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

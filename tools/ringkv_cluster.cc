@@ -344,6 +344,10 @@ int main(int argc, char** argv) {
        CLI::Range(10u, 3'600'000u)},
       {"--hinted-handoff", "nodes hand hints back, on or off (default on)",
        CLI::IsMember({"on", "off"})},
+      {"--shutdown-grace-ms",
+       "how long a stopped node goes on handing off hints (default 5000; keep it under "
+       "--grace-ms)",
+       CLI::Range(0u, 3'600'000u)},
   };
   std::vector<std::pair<std::string, CLI::Option*>> node_flag_opts;
   std::map<std::string, std::string> node_flag_values;
