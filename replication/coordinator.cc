@@ -95,8 +95,8 @@ struct Coordinator::PutOp {
   // Unavailable answer.
   std::vector<NodeId> down;
   std::vector<NodeId> hinted;  // primaries whose hint this node already holds
+  // The midway timer (stand-ins, early hints), then the deadline's.
   TimerId timer = 0;
-  TimerId sloppy_timer = 0;
   bool responded = false;
   bool finished = false;
 
@@ -387,18 +387,28 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   MaybeFinishPut(op);
   // Armed last: a put that needed no other replica (N=1) is already done.
   if (op->finished) return;
-  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  const int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  // One timer at a time, the midway one first: nearly every put is done
+  // before it, and a timer is a heap object and a libevent event each.
+  if (delay == 0) return ArmPutDeadline(op, 0);
+  op->timer = env_.scheduler->RunAfter(delay / 2, [this, op, alive = alive_] {
+    if (!*alive) return;
+    op->timer = 0;
+    if (op->finished) return;
+    OnMidway(op);
+    if (!op->finished) {
+      ArmPutDeadline(op, std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros()));
+    }
+  });
+}
+
+void Coordinator::ArmPutDeadline(const std::shared_ptr<PutOp>& op, int64_t delay) {
   op->timer = env_.scheduler->RunAfter(delay, [this, op, alive = alive_] {
     if (!*alive) return;
     op->timer = 0;
     if (op->finished) return;
     AnswerUnavailable<PutReply>(*op, kAtDeadline);
     FinishPut(op);
-  });
-  op->sloppy_timer = env_.scheduler->RunAfter(delay / 2, [this, op, alive = alive_] {
-    if (!*alive) return;
-    op->sloppy_timer = 0;
-    if (!op->finished) OnMidway(op);
   });
 }
 
@@ -505,8 +515,7 @@ void Coordinator::MaybeFinishPut(const std::shared_ptr<PutOp>& op) {
 
 void Coordinator::FinishPut(const std::shared_ptr<PutOp>& op) {
   if (op->timer) env_.scheduler->Cancel(op->timer);
-  if (op->sloppy_timer) env_.scheduler->Cancel(op->sloppy_timer);
-  op->timer = op->sloppy_timer = 0;
+  op->timer = 0;
   Forget(op->calls);
   op->finished = true;
   // Every primary that neither acknowledged nor had a fallback acknowledge

@@ -77,6 +77,8 @@ class Coordinator {
   void SendPut(const std::shared_ptr<PutOp>& op, size_t target);
   bool AddFallback(const std::shared_ptr<PutOp>& op, const NodeId& primary);
   void OnMidway(const std::shared_ptr<PutOp>& op);
+  // The deadline timer of a put (op->timer), `delay` from now.
+  void ArmPutDeadline(const std::shared_ptr<PutOp>& op, int64_t delay);
   void RecruitFallbacks(const std::shared_ptr<PutOp>& op);
   void OnPutAck(const std::shared_ptr<PutOp>& op, size_t target, const Status& status);
   void MaybeFinishPut(const std::shared_ptr<PutOp>& op);
