@@ -385,15 +385,11 @@ int Run(const Flags& flags) {
   if (!flags.http.empty()) {
     Result<HostPort> http_at = ParseHostPort(flags.http);
     if (!http_at.ok()) return Fail(kExitConfig, "--http: " + http_at.status().ToString());
-    // The HTTP API has neither TLS nor tokens yet: it must not open a way
-    // around them.
-    if (tokens) {
-      return Fail(kExitConfig, "--http cannot be combined with --client-tokens: the HTTP API "
-                               "does not check tokens yet (docs/http-api.md)");
-    }
-    if (!IsLoopbackHost(http_at->host) && !flags.insecure_dev) {
-      return Fail(kExitConfig, "refusing HTTP on " + flags.http + ": it is not a loopback "
-                               "address and the HTTP API has no TLS; serve it on 127.0.0.1 or "
+    // Over TLS when the node has it, with the tokens of the binary protocol
+    // when it has them: HTTP is never a way around either.
+    if (!tls_server && !IsLoopbackHost(http_at->host) && !flags.insecure_dev) {
+      return Fail(kExitConfig, "refusing HTTP on " + flags.http + " without TLS: serve it on "
+                               "127.0.0.1, give the node --tls-cert, --tls-key and --tls-ca, or "
                                "pass --insecure-dev for development");
     }
     http::HttpOptions http_options = flags.http_options;
@@ -402,10 +398,14 @@ int Run(const Flags& flags) {
     http_options.guard.request_deadline_us = flags.http_deadline_ms * 1000;
     http_server = std::make_unique<http::HttpServer>(
         http_options,
-        http::HttpEnv{loop.base(), &loop, &clock, &metrics, &service, storage->get()});
+        http::HttpEnv{loop.base(), &loop, &clock, &metrics, &service, storage->get(), tls_server,
+                      tokens ? std::function<Status(const Message&)>(
+                                   [&sink](const Message& m) { return sink.Authorize(m); })
+                             : nullptr});
     if (Status st = http_server->Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
-    spdlog::info("ringkv-node {} serving HTTP on {}", flags.node,
-                 JoinHostPort(http_options.host, http_server->port()));
+    spdlog::info("ringkv-node {} serving {} on {}{}", flags.node, tls_server ? "HTTPS" : "HTTP",
+                 JoinHostPort(http_options.host, http_server->port()),
+                 tokens ? " (bearer tokens required)" : "");
   }
 
   ShutdownDrain drain(&loop, &server, &clock, int64_t{flags.shutdown_grace_ms} * 1000,
