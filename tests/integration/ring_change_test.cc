@@ -278,17 +278,24 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
   // n4 joins (staged), the plan is shown, then committed.
   CommandResult added = cluster.Cluster({"add", "--no-commit"});
   ASSERT_EQ(added.exit_code, 0) << added.Describe() << cluster.LogTails();
-  const Json staged = State(cluster, 2);
+  // The staged join reaches the other members by gossip.
+  Json staged = State(cluster, 2);
+  for (const auto limit = steady_clock::now() + std::chrono::seconds(10);
+       staged["staged"].empty() && steady_clock::now() < limit;) {
+    std::this_thread::sleep_for(milliseconds(100));
+    staged = State(cluster, 2);
+  }
   ASSERT_EQ(staged["staged"].size(), 1u) << staged.dump();
   const Json plan = ParseJson(cluster.Admin(1, {"ring", "plan", "--json"}));
   ASSERT_FALSE(plan["moves"].empty()) << plan.dump();
   EXPECT_EQ(plan["balance_after"]["max"].get<int>() - plan["balance_after"]["min"].get<int>(), 0);
   uint64_t planned_keys = plan["total"]["keys"];
   EXPECT_GT(planned_keys, 0u);
-  CommandResult commit = cluster.Admin(3, {"ring", "commit", plan["id"]});
+  const std::string plan_id = plan["id"];
+  CommandResult commit = cluster.Admin(3, {"ring", "commit", plan_id});
   ASSERT_EQ(commit.exit_code, 0) << commit.Describe();
   // The same plan committed again is refused: the ring changed since.
-  CommandResult again = cluster.Admin(1, {"ring", "commit", plan["id"]});
+  CommandResult again = cluster.Admin(1, {"ring", "commit", plan_id});
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.err.find("plan"), std::string::npos) << again.err;
 
@@ -300,7 +307,9 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
   EXPECT_EQ(joined["members"].size(), 4u);
   // The moves made are the plan's: every replica the new placement adds.
   std::set<std::pair<uint32_t, NodeId>> predicted;
-  for (const Json& m : plan["moves"]) predicted.insert({m["partition"], m["to"]});
+  for (const Json& m : plan["moves"]) {
+    predicted.insert(std::make_pair(m["partition"].get<uint32_t>(), m["to"].get<NodeId>()));
+  }
   EXPECT_EQ(Added(RingOfState(before), RingOfState(joined)), predicted);
   HoldingsMatch(cluster, joined, {1, 2, 3, 4}, /*report=*/true);
   VerifyEveryKey(cluster, 4);
@@ -321,10 +330,11 @@ TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
   flags.insert(flags.end(), {"--transfer-batch-kb", "2"});
   CommandResult started = cluster.Start(flags);
   ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
-  Preload(cluster, std::min<uint32_t>(PreloadKeys(), 20000));
+  Preload(cluster, 20000);
   CommandResult added = cluster.Cluster({"add"});
   ASSERT_EQ(added.exit_code, 0) << added.Describe() << cluster.LogTails();
-  // Wait for a stream at least a third through, then kill its sender.
+  // Wait for a stream at least a third (and 100 objects) through, then
+  // kill its sender.
   NodeId sender;
   uint64_t sent_before = 0;
   const auto deadline = steady_clock::now() + std::chrono::seconds(120);
@@ -332,7 +342,8 @@ TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
     const Json transfers = ParseJson(cluster.Admin(1, {"transfers", "--json"}));
     for (const Json& t : transfers["active"]) {
       if (t["state"] == "streaming" && t["total_objects"].get<uint64_t>() > 0 &&
-          3 * t["objects"].get<uint64_t>() >= t["total_objects"].get<uint64_t>()) {
+          3 * t["objects"].get<uint64_t>() >= t["total_objects"].get<uint64_t>() &&
+          t["objects"].get<uint64_t>() >= 100) {
         sender = t["from"];
         sent_before = t["objects"];
         break;
@@ -340,7 +351,7 @@ TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
     }
     if (sender.empty()) std::this_thread::sleep_for(milliseconds(100));
   }
-  ASSERT_FALSE(sender.empty()) << "no transfer got a third through";
+  ASSERT_FALSE(sender.empty()) << "no transfer got a third and 100 objects through";
   ASSERT_EQ(cluster.Cluster({"kill", sender}).exit_code, 0);
   CommandResult restarted = cluster.Cluster({"restart", sender});
   ASSERT_EQ(restarted.exit_code, 0) << restarted.Describe();
