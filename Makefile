@@ -10,7 +10,7 @@ SEED ?= 1
 SCENARIO ?=
 CHAOS_ARGS ?=
 
-.PHONY: all setup build run test soak sim chaos bench fuzz fuzz-seeds clean
+.PHONY: all setup build run test soak sim chaos bench fuzz fuzz-seeds image clean
 
 all: build
 
@@ -49,6 +49,14 @@ bench:
 	ninja -C $(BENCH_BUILD)
 	bench/run.sh $(BENCH_BUILD)
 
+# The OCI image (docs/kubernetes.md): Debian's archive only, release build,
+# written to build-image/ringkv.oci.tar (podman load -i ...). Needs root.
+image:
+	@tools/setup.sh
+	@[ -f $(BENCH_BUILD)/build.ninja ] || $(MESON) setup $(BENCH_BUILD) --buildtype=release
+	ninja -C $(BENCH_BUILD)
+	deploy/image/build.sh $(BENCH_BUILD)
+
 # libFuzzer targets (docs/fuzzing.md) built with clang, ASan and UBSan in
 # their own build directory, FUZZ_SECONDS each, e.g.
 # make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS='message record'.
@@ -64,4 +72,4 @@ fuzz-seeds: build
 	$(BUILD)/tests/fuzz/fuzz_seed_corpus tests/fuzz/corpus
 
 clean:
-	rm -rf $(BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(BENCH_BUILD) $(FUZZ_BUILD) build-image

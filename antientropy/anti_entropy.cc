@@ -71,6 +71,15 @@ AntiEntropy::AntiEntropy(AntiEntropyOptions options, Service* service, Storage* 
       "Tombstones this node removed because every replica of their key held them.");
   reap_rounds_ = metrics->AddCounter("ringkv_aae_reap_rounds_total",
                                      "Tombstone reaping rounds this node ran.");
+  pending_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_aae_tombstones_pending",
+      "Tombstones the last full reaping pass of each partition found and kept, less those "
+      "removed since.",
+      {}, [this] {
+        uint64_t n = 0;
+        for (const PartitionState& s : partitions_) n += s.tombstones_pending;
+        return static_cast<double>(n);
+      });
   refused_ = metrics->AddCounter(
       "ringkv_aae_requests_refused_total",
       "Exchange requests from peers refused (tree not trusted, wrong shape, bad arguments).");
@@ -80,6 +89,7 @@ AntiEntropy::~AntiEntropy() {
   *alive_ = false;
   exchange_.reset();
   reap_.reset();
+  pass_.reset();
   if (tick_ != 0) scheduler_->Cancel(tick_);
   if (verify_timer_ != 0) scheduler_->Cancel(verify_timer_);
   service_->SetClientHandler(nullptr);
@@ -110,6 +120,7 @@ Status AntiEntropy::Stop() {
   stopped_ = true;
   exchange_.reset();
   reap_.reset();
+  pass_.reset();
   return trees_->Save();
 }
 
@@ -135,6 +146,17 @@ std::vector<NodeId> AntiEntropy::PeersOf(uint32_t partition) const {
     if (n != service_->options().self) peers.push_back(n);
   }
   return peers;
+}
+
+std::vector<NodeId> AntiEntropy::OthersOf(uint32_t partition) const {
+  const std::vector<NodeId> peers = PeersOf(partition);
+  std::vector<NodeId> others;
+  for (const NodeId& n : service_->ring().members()) {
+    if (n != service_->options().self && std::find(peers.begin(), peers.end(), n) == peers.end()) {
+      others.push_back(n);
+    }
+  }
+  return others;
 }
 
 bool AntiEntropy::IsPrimary(uint32_t partition) const {
@@ -194,7 +216,10 @@ void AntiEntropy::ServePeers() {
   });
   rpc.Serve<AaeReapRequest>([this](const PeerRpc::Request&, AaeReapRequest& req,
                                    PeerRpc::Respond respond) {
-    if (!IsPrimary(req.partition)) {
+    // Any member may hold hints (as a stand-in); only primaries hold copies.
+    const bool known = req.hints_only ? req.partition < service_->ring().partitions()
+                                      : IsPrimary(req.partition);
+    if (!known) {
       refused_->Increment();
       AaeReapReply reply;
       reply.status =
@@ -203,6 +228,7 @@ void AntiEntropy::ServePeers() {
     }
     AaeReapReply reply = ServeReap(MakeReapEnv(), req);
     if (!reply.status.ok()) refused_->Increment();
+    if (req.commit) Reaped(req.partition, std::count(reply.held.begin(), reply.held.end(), true));
     respond(std::move(reply));
   });
   rpc.Serve<AaeKeysRequest>([this](const PeerRpc::Request&, AaeKeysRequest& req,
@@ -227,9 +253,9 @@ void AntiEntropy::ServePeers() {
 }
 
 ReapEnv AntiEntropy::MakeReapEnv() {
-  return ReapEnv{&service_->rpc(),        trees_.get(), &service_->replica(),
-                 &service_->hints(),      &service_->membership(), clock_,
-                 tombstones_reaped_};
+  return ReapEnv{&service_->rpc(),   trees_.get(),        &service_->replica(),
+                 &service_->hints(), &service_->membership(), &service_->liveness(),
+                 clock_,             tombstones_reaped_};
 }
 
 void AntiEntropy::ScheduleTick() {
@@ -294,6 +320,8 @@ void AntiEntropy::ExchangeNow(uint32_t partition, const NodeId& peer,
   } else if (reap_) {
     reply.status = Status::Busy("a reaping round is running (partition " +
                                 std::to_string(reap_->partition()) + ")");
+  } else if (pass_) {
+    reply.status = Status::Busy("a reaping pass is running");
   }
   std::vector<NodeId> peers = PeersOf(partition);
   if (reply.status.ok() && !peer.empty() &&
@@ -316,6 +344,10 @@ bool AntiEntropy::ReapDue(uint32_t partition) const {
   if (!state.reap_cursor.empty()) return true;
   const std::vector<NodeId> peers = PeersOf(partition);
   if (peers.empty()) return false;
+  // A round would stop at a member it cannot ask (ReapRound).
+  for (const NodeId& n : service_->ring().members()) {
+    if (n != service_->options().self && !service_->liveness().IsUp(n)) return false;
+  }
   for (const NodeId& peer : peers) {
     auto it = last_clean_.find({partition, peer});
     if (it == last_clean_.end() || it->second <= state.last_reap_us) return false;
@@ -337,10 +369,77 @@ void AntiEntropy::ReapNow(uint32_t partition, std::function<void(ReapResult)> do
   RunReap(partition, std::move(done));
 }
 
+void AntiEntropy::Reaped(uint32_t partition, uint64_t n) {
+  if (partition >= partitions_.size()) return;
+  PartitionState& state = partitions_[partition];
+  state.tombstones_reaped += n;
+  state.tombstones_pending -= std::min(n, state.tombstones_pending);
+}
+
+void AntiEntropy::PassNow(const AaeReapNowRequest& request,
+                          std::function<void(AaeReapNowReply)> done) {
+  AaeReapNowReply reply;
+  reply.node = service_->options().self;
+  if (!options_.enabled || stopped_) {
+    reply.status = Status::Unavailable("anti-entropy is off on this node");
+  } else if (!request.all && !IsPrimary(request.partition)) {
+    reply.status = Status::InvalidArgument("this node is not a replica of partition " +
+                                           std::to_string(request.partition));
+  } else if (exchanging()) {
+    reply.status = Status::Busy("an exchange or reaping round is running");
+  }
+  if (!reply.status.ok()) return done(std::move(reply));
+  pass_ = std::make_unique<ForcedPass>();
+  if (request.all) {
+    for (uint32_t p = 0; p < service_->ring().partitions(); ++p) {
+      if (IsPrimary(p)) pass_->partitions.push_back(p);
+    }
+  } else {
+    pass_->partitions.push_back(request.partition);
+  }
+  pass_->reply = std::move(reply);
+  pass_->done = std::move(done);
+  PassStep();
+}
+
+void AntiEntropy::PassStep() {
+  ForcedPass& pass = *pass_;
+  const bool first = pass.reply.passes.size() == pass.next;
+  if (pass.next == pass.partitions.size()) {
+    AaeReapNowReply reply = std::move(pass.reply);
+    auto done = std::move(pass.done);
+    pass_.reset();
+    return done(std::move(reply));
+  }
+  const uint32_t p = pass.partitions[pass.next];
+  if (first) {
+    // From the index's first key, whatever a scheduled pass had done.
+    partitions_[p].reap_cursor.clear();
+    partitions_[p].pass_left = 0;
+    pass.reply.passes.push_back(AaeReapPass{p});
+  }
+  RunReap(p, [this](ReapResult r) {
+    if (pass_ == nullptr) return;
+    AaeReapPass& out = pass_->reply.passes.back();
+    ++out.rounds;
+    out.checked += r.candidates;
+    out.reaped_here += r.reaped_here;
+    out.reaped_peers += r.reaped_peers;
+    out.kept_hint_here += r.kept_hint_here;
+    out.kept_replica += r.kept_replica;
+    out.kept_hint_elsewhere += r.kept_hint_elsewhere;
+    out.kept_changed += r.kept_changed;
+    out.status = r.status;
+    if (!r.status.ok() || r.next_cursor.empty()) ++pass_->next;
+    PassStep();
+  });
+}
+
 void AntiEntropy::RunReap(uint32_t partition, std::function<void(ReapResult)> done) {
   const int64_t started = clock_->WallMicros();
   reap_ = std::make_unique<ReapRound>(
-      MakeReapEnv(), partition, PeersOf(partition), partitions_[partition].reap_cursor,
+      MakeReapEnv(), partition, PeersOf(partition), OthersOf(partition),
+      partitions_[partition].reap_cursor,
       options_.step_timeout_us,
       [this, alive = alive_, partition, started, done = std::move(done)](ReapResult r) mutable {
         scheduler_->RunAfter(0, [this, alive, partition, started, r = std::move(r),
@@ -348,13 +447,21 @@ void AntiEntropy::RunReap(uint32_t partition, std::function<void(ReapResult)> do
           if (!*alive) return;
           reap_.reset();
           reap_rounds_->Increment();
+          Reaped(partition, r.reaped_here);
           PartitionState& state = partitions_[partition];
           if (r.status.ok()) {
             state.reap_cursor = r.next_cursor;
-            if (r.next_cursor.empty()) state.last_reap_us = started;
+            state.pass_left += r.candidates - r.reaped_here;
+            if (r.next_cursor.empty()) {
+              state.last_reap_us = started;
+              state.tombstones_pending = state.pass_left;
+              state.pass_left = 0;
+              state.pass_ended_us = clock_->WallMicros();
+            }
           } else {
             // Start over after the next clean exchanges with every peer.
             state.reap_cursor.clear();
+            state.pass_left = 0;
             state.last_reap_us = started;
           }
           if (done) done(std::move(r));
@@ -445,6 +552,9 @@ AaeStatusReply AntiEntropy::StatusReport(bool verify) {
     s.last_result = st.last_result;
     s.keys_repaired = st.keys_repaired;
     s.bytes_sent = st.bytes_sent;
+    s.tombstones_pending = st.tombstones_pending;
+    s.tombstones_reaped = st.tombstones_reaped;
+    s.last_reap_us = st.pass_ended_us;
     reply.partitions.push_back(std::move(s));
   }
   return reply;
@@ -456,6 +566,8 @@ void AntiEntropy::HandleAdmin(MessageBody& body, int64_t, PeerRpc::Respond respo
   } else if (auto* exchange = std::get_if<AaeExchangeRequest>(&body)) {
     ExchangeNow(exchange->partition, exchange->peer,
                 [respond = std::move(respond)](AaeExchangeReply r) { respond(std::move(r)); });
+  } else if (auto* reap = std::get_if<AaeReapNowRequest>(&body)) {
+    PassNow(*reap, [respond = std::move(respond)](AaeReapNowReply r) { respond(std::move(r)); });
   } else {
     respond(ErrorReply{Status::InvalidArgument("not a client request")});
   }

@@ -5,7 +5,7 @@
 // round robin over (partition, peer) for every partition this node is a
 // primary of and every other primary believed up. Repairs go through the
 // replica's causal merge, paced by token buckets for objects and bytes.
-// It answers ringkv-admin's `aae status` and `aae exchange`.
+// It answers ringkv-admin's `aae status`, `aae exchange` and `aae reap`.
 //
 // Built by the node's assembly (node/node.h) after the service, on the
 // node's loop; Start once, Stop at a clean shutdown (saves the trees).
@@ -68,7 +68,8 @@ class AntiEntropy {
   // Clean shutdown: stops exchanging and saves the trees with their marker.
   Status Stop();
 
-  // ringkv-admin's requests (AaeStatusRequest, AaeExchangeRequest).
+  // ringkv-admin's requests (AaeStatusRequest, AaeExchangeRequest,
+  // AaeReapNowRequest).
   void HandleAdmin(MessageBody& body, int64_t deadline_us, PeerRpc::Respond respond);
 
   // Forces one exchange of `partition` now, with `peer` (empty: its next
@@ -81,8 +82,15 @@ class AntiEntropy {
   // exchange or another round runs.
   void ReapNow(uint32_t partition, std::function<void(ReapResult)> done);
 
+  // A full pass (rounds until the end of the index) over one partition or
+  // every partition this node is a primary of, now; one AaeReapPass per
+  // partition. Busy while an exchange, a round or another pass runs.
+  void PassNow(const AaeReapNowRequest& request, std::function<void(AaeReapNowReply)> done);
+
   bool enabled() const { return options_.enabled; }
-  bool exchanging() const { return exchange_ != nullptr || reap_ != nullptr; }
+  bool exchanging() const {
+    return exchange_ != nullptr || reap_ != nullptr || pass_ != nullptr;
+  }
   Trees* trees() { return trees_.get(); }
   // Per (partition, peer): wall-clock time (us) of the start of the last
   // exchange that ended clean. A partition is due for a reaping round when
@@ -103,9 +111,24 @@ class AntiEntropy {
     // of the partition's index; where the next round resumes.
     int64_t last_reap_us = 0;
     std::string reap_cursor;
+    // Tombstones the rounds of the pass in progress left; at the pass's
+    // end they become `tombstones_pending` (aae status), which removals
+    // here lower until the next pass ends.
+    uint64_t pass_left = 0;
+    uint64_t tombstones_pending = 0;
+    uint64_t tombstones_reaped = 0;
+    int64_t pass_ended_us = 0;
+  };
+  struct ForcedPass {
+    std::vector<uint32_t> partitions;
+    size_t next = 0;
+    AaeReapNowReply reply;
+    std::function<void(AaeReapNowReply)> done;
   };
   // The other primaries of `partition`, in ring order.
   std::vector<NodeId> PeersOf(uint32_t partition) const;
+  // Every other member of the ring: the possible stand-ins of `partition`.
+  std::vector<NodeId> OthersOf(uint32_t partition) const;
   bool IsPrimary(uint32_t partition) const;
   void ServePeers();
   void ScheduleTick();
@@ -117,6 +140,10 @@ class AntiEntropy {
   // A partition whose every peer had a clean exchange since its last round.
   bool ReapDue(uint32_t partition) const;
   void RunReap(uint32_t partition, std::function<void(ReapResult)> done);
+  // Runs the forced pass's next round, or answers when it is done.
+  void PassStep();
+  // Counts `n` tombstones of `partition` removed here.
+  void Reaped(uint32_t partition, uint64_t n);
   ReapEnv MakeReapEnv();
   // The partition's tree for a peer's request, or the error to answer.
   Result<const HashTree*> TreeFor(uint32_t partition, uint32_t shape, uint32_t hash_version);
@@ -133,6 +160,7 @@ class AntiEntropy {
   TokenBucket bytes_;
   std::unique_ptr<Exchange> exchange_;
   std::unique_ptr<ReapRound> reap_;
+  std::unique_ptr<ForcedPass> pass_;
   std::vector<PartitionState> partitions_;
   // Round-robin position over (partition, peer) pairs.
   uint32_t next_partition_ = 0;
@@ -156,6 +184,7 @@ class AntiEntropy {
   Counter* refused_;
   Counter* tombstones_reaped_;
   Counter* reap_rounds_;
+  MetricsRegistry::CallbackHandle pending_gauge_;
 };
 
 }  // namespace ringkv::aae

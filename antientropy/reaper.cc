@@ -52,23 +52,31 @@ AaeReapReply ServeReap(const ReapEnv& env, const AaeReapRequest& request) {
                                            " keys in one reap request");
     return reply;
   }
+  if (request.hints_only && request.commit) {
+    reply.status = Status::InvalidArgument("a hints-only reap request cannot commit");
+    return reply;
+  }
   reply.held.reserve(request.keys.size());
   for (const AaeKeyEntry& e : request.keys) {
     if (!InPartition(env, request.partition, e)) {
       reply.held.push_back(false);
       continue;
     }
-    Result<bool> r = request.commit ? ReapIfUnchanged(env, request.partition, e)
-                                    : Holds(env, request.partition, e);
+    Result<bool> r =
+        request.hints_only
+            ? env.hints->DropCovered(request.partition, e.bucket, e.key, e.clock)
+            : (request.commit ? ReapIfUnchanged(env, request.partition, e)
+                              : Holds(env, request.partition, e));
     reply.held.push_back(r.ok() && *r);
   }
   return reply;
 }
 
 ReapRound::ReapRound(ReapEnv env, uint32_t partition, std::vector<NodeId> peers,
-                     std::string cursor, int64_t step_timeout_us, Done done)
-    : env_(env), partition_(partition), peers_(std::move(peers)), cursor_(std::move(cursor)),
-      step_timeout_us_(step_timeout_us), done_(std::move(done)) {}
+                     std::vector<NodeId> others, std::string cursor, int64_t step_timeout_us,
+                     Done done)
+    : env_(env), partition_(partition), peers_(std::move(peers)), others_(std::move(others)),
+      cursor_(std::move(cursor)), step_timeout_us_(step_timeout_us), done_(std::move(done)) {}
 
 ReapRound::~ReapRound() {
   *alive_ = false;
@@ -88,36 +96,61 @@ void ReapRound::Start() {
                                 entries_[i].clock);
     held_[i] = clear.ok() && *clear;
   }
+  Keep(&result_.kept_hint_here);
+  if (entries_.empty()) return Finish(Status::OK());
+  // A member that cannot be asked may hold a hint of a write the tombstone
+  // deleted, which it would deliver after the reap.
+  for (const std::vector<NodeId>* nodes : {&peers_, &others_}) {
+    for (const NodeId& n : *nodes) {
+      if (!env_.liveness->IsUp(n)) {
+        return Finish(Status::Unavailable(
+            n + " is believed down: no tombstone is reaped while a member is unreachable"));
+      }
+    }
+  }
   Ask(0, /*commit=*/false);
 }
 
-void ReapRound::Ask(size_t peer, bool commit) {
-  if (!commit) {
-    std::vector<AaeKeyEntry> kept;
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (held_[i]) kept.push_back(std::move(entries_[i]));
-    }
-    entries_ = std::move(kept);
-    held_.assign(entries_.size(), true);
-    if (entries_.empty()) return Finish(Status::OK());
-    if (peer == peers_.size()) {
-      result_.confirmed = entries_.size();
-      // Every replica holds each of these tombstones or a later state: this
-      // node removes its copy first, then tells the peers.
-      for (const AaeKeyEntry& e : entries_) {
-        Result<bool> r = ReapIfUnchanged(env_, partition_, e);
-        if (r.ok() && *r) ++result_.reaped_here;
-      }
-      return Ask(0, /*commit=*/true);
-    }
-  } else if (peer == peers_.size()) {
-    return Finish(Status::OK());
+void ReapRound::Keep(uint64_t* kept) {
+  std::vector<AaeKeyEntry> still;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (held_[i]) still.push_back(std::move(entries_[i]));
   }
-  AaeReapRequest request{partition_, commit, entries_};
+  *kept += entries_.size() - still.size();
+  entries_ = std::move(still);
+  held_.assign(entries_.size(), true);
+}
+
+void ReapRound::RemoveHere() {
+  result_.confirmed = entries_.size();
+  for (const AaeKeyEntry& e : entries_) {
+    Result<bool> r = ReapIfUnchanged(env_, partition_, e);
+    if (r.ok() && *r) {
+      ++result_.reaped_here;
+    } else {
+      ++result_.kept_changed;
+    }
+  }
+}
+
+void ReapRound::Ask(size_t i, bool commit) {
+  const size_t asked = commit ? peers_.size() : peers_.size() + others_.size();
+  if (!commit && entries_.empty()) return Finish(Status::OK());
+  if (i == asked) {
+    if (commit) return Finish(Status::OK());
+    // Every replica holds each of these tombstones or a later state and no
+    // member holds a hint for them: this node removes its copy first, then
+    // tells the peers.
+    RemoveHere();
+    return Ask(0, /*commit=*/true);
+  }
+  const bool hints_only = i >= peers_.size();
+  const NodeId& node = hints_only ? others_[i - peers_.size()] : peers_[i];
+  AaeReapRequest request{partition_, commit, entries_, hints_only};
   auto id = std::make_shared<PeerRpc::CallId>(0);
   *id = env_.rpc->Call(
-      peers_[peer], std::move(request), env_.clock->MonoMicros() + step_timeout_us_,
-      [this, alive = alive_, id, peer, commit](Result<MessageBody> r) {
+      node, std::move(request), env_.clock->MonoMicros() + step_timeout_us_,
+      [this, alive = alive_, id, i, commit, hints_only](Result<MessageBody> r) {
         if (!*alive) return;
         calls_.erase(*id);
         auto* reply = r.ok() ? std::get_if<AaeReapReply>(&*r) : nullptr;
@@ -128,14 +161,15 @@ void ReapRound::Ask(size_t peer, bool commit) {
         if (reply->held.size() != entries_.size()) {
           return Finish(Status::Corruption("aaeReapReply of the wrong size"));
         }
-        for (size_t i = 0; i < entries_.size(); ++i) {
+        for (size_t k = 0; k < entries_.size(); ++k) {
           if (commit) {
-            result_.reaped_peers += reply->held[i] ? 1 : 0;
+            result_.reaped_peers += reply->held[k] ? 1 : 0;
           } else {
-            held_[i] = held_[i] && reply->held[i];
+            held_[k] = reply->held[k];
           }
         }
-        Ask(peer + 1, commit);
+        if (!commit) Keep(hints_only ? &result_.kept_hint_elsewhere : &result_.kept_replica);
+        Ask(i + 1, commit);
       });
   calls_.insert(*id);
 }

@@ -5,8 +5,11 @@
 //
 //  1. Check: each other primary is sent (key, the tombstone's clock) and
 //     answers, per key, whether its own copy descends that clock and it
-//     holds no hint for the key that the clock does not cover (hints it
-//     covers are obsolete and dropped on the way).
+//     holds no hint for the key (hints the clock covers are obsolete and
+//     dropped on the way, but still keep the key this round). Then every
+//     other member of the ring, a possible stand-in, is asked the hint
+//     half alone (hints_only); a member believed down stops the round
+//     before anything is removed, since its hints cannot be asked.
 //  2. Reap: keys every peer confirmed are removed here if still exactly the
 //     tombstone read in step 1 (the replica's compare-and-delete, which
 //     also raises this node's mint floor), then each peer is asked to
@@ -27,6 +30,7 @@
 
 #include "antientropy/trees.h"
 #include "common/clock.h"
+#include "common/liveness.h"
 #include "replication/hint_store.h"
 #include "replication/replica.h"
 #include "ring/membership.h"
@@ -43,6 +47,7 @@ struct ReapEnv {
   Replica* replica;
   HintStore* hints;
   const Membership* membership;
+  const Liveness* liveness;
   Clock* clock;
   Counter* reaped;  // this node's removals
 };
@@ -53,6 +58,14 @@ struct ReapResult {
   uint64_t confirmed = 0;     // every replica holds it or a later state
   uint64_t reaped_here = 0;
   uint64_t reaped_peers = 0;  // removals the peers reported
+  // Candidates kept, by the first reason found: a hint for the key on this
+  // node; a primary whose copy has not seen all of the tombstone or that
+  // holds a hint; a hint on another member (a stand-in); changed between
+  // the check and the removal here.
+  uint64_t kept_hint_here = 0;
+  uint64_t kept_replica = 0;
+  uint64_t kept_hint_elsewhere = 0;
+  uint64_t kept_changed = 0;
   // Where the next round of this partition starts ("" = the first key).
   std::string next_cursor;
 };
@@ -65,8 +78,9 @@ class ReapRound {
  public:
   using Done = std::function<void(ReapResult)>;
   // `peers`: the partition's other primaries; every one must confirm.
-  ReapRound(ReapEnv env, uint32_t partition, std::vector<NodeId> peers, std::string cursor,
-            int64_t step_timeout_us, Done done);
+  // `others`: every other member of the ring; each must hold no hint.
+  ReapRound(ReapEnv env, uint32_t partition, std::vector<NodeId> peers,
+            std::vector<NodeId> others, std::string cursor, int64_t step_timeout_us, Done done);
   ~ReapRound();
   ReapRound(const ReapRound&) = delete;
   ReapRound& operator=(const ReapRound&) = delete;
@@ -75,12 +89,18 @@ class ReapRound {
   uint32_t partition() const { return partition_; }
 
  private:
-  void Ask(size_t peer, bool commit);
+  // Asks node `i` of the check (peers_, then others_) or of the commit
+  // (peers_ alone).
+  void Ask(size_t i, bool commit);
+  // Drops the candidates not held, counting them in `kept`.
+  void Keep(uint64_t* kept);
+  void RemoveHere();
   void Finish(Status status);
 
   ReapEnv env_;
   uint32_t partition_;
   std::vector<NodeId> peers_;
+  std::vector<NodeId> others_;
   std::string cursor_;
   int64_t step_timeout_us_;
   Done done_;

@@ -1,7 +1,9 @@
 #include "http/connection_guard.h"
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <string>
@@ -56,7 +58,18 @@ ConnectionGuard::~ConnectionGuard() {
 
 bufferevent* ConnectionGuard::NewBufferevent(event_base* base, void* arg) {
   auto* self = static_cast<ConnectionGuard*>(arg);
-  bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent* bev = nullptr;
+  if (self->tls_ != nullptr) {
+    // evhttp sets the socket later; the handshake runs before the first
+    // request is read, under the same deadline as the request.
+    SSL* ssl = self->tls_->NewSsl();
+    if (ssl == nullptr) return nullptr;
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (bev == nullptr) SSL_free(ssl);
+  } else {
+    bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+  }
   if (bev == nullptr) return nullptr;
   bufferevent_incref(bev);
   self->pending_.push_back(bev);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/scheduler.h"
+#include "common/tls.h"
 #include "http/http_metrics.h"
 
 struct bufferevent;
@@ -47,6 +48,8 @@ class ConnectionGuard {
   ConnectionGuard& operator=(const ConnectionGuard&) = delete;
 
   void set_metrics(HttpMetrics* metrics) { metrics_ = metrics; }
+  // Connections made from now on are TLS, accepting with `tls`.
+  void set_tls(std::shared_ptr<TlsContext> tls) { tls_ = std::move(tls); }
 
   // evhttp_set_bevcb's callback; `arg` is the guard.
   static bufferevent* NewBufferevent(event_base* base, void* arg);
@@ -75,6 +78,7 @@ class ConnectionGuard {
   Scheduler* scheduler_;
   GuardLimits limits_;
   HttpMetrics* metrics_ = nullptr;
+  std::shared_ptr<TlsContext> tls_;
   // Bufferevents made for evhttp and not adopted yet, each holding a
   // reference of ours so none is freed under us.
   std::vector<bufferevent*> pending_;

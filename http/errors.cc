@@ -34,6 +34,13 @@ Response ErrorFromStatus(const Status& status) {
       return ErrorResponse(504, "timeout", status.message());
     case Status::Code::kTooManySiblings:
       return ErrorResponse(409, "too_many_siblings", status.message());
+    case Status::Code::kUnauthenticated: {
+      Response r = ErrorResponse(401, "unauthenticated", status.message());
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ringkv\"");
+      return r;
+    }
+    case Status::Code::kForbidden:
+      return ErrorResponse(403, "forbidden", status.message());
     default:
       return ErrorResponse(500, "internal", status.ToString());
   }
@@ -45,6 +52,8 @@ const char* ReasonPhrase(int status) {
     case 204: return "No Content";
     case 300: return "Multiple Choices";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";

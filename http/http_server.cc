@@ -6,8 +6,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -40,6 +42,19 @@ std::string HeaderOf(evhttp_request* request, const char* name, bool* present = 
   const char* value = evhttp_find_header(evhttp_request_get_input_headers(request), name);
   if (present != nullptr) *present = value != nullptr;
   return value == nullptr ? "" : value;
+}
+
+// The token of "Authorization: Bearer TOKEN" (the scheme in any case, RFC
+// 6750), or "" when there is none or another scheme.
+std::string BearerToken(evhttp_request* request) {
+  const std::string value = HeaderOf(request, "Authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size()) return "";
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return "";
+  }
+  const size_t start = value.find_first_not_of(' ', kScheme.size());
+  return start == std::string::npos ? "" : value.substr(start);
 }
 
 // Request line and headers as they arrived, near enough: names, values and
@@ -95,7 +110,16 @@ HttpServer::HttpServer(HttpOptions options, HttpEnv env)
       env_(env),
       guard_(env.scheduler, options_.guard),
       metrics_(env.metrics, [this] { return static_cast<double>(guard_.open()); }),
-      keys_([service = env.service](Message request, std::function<void(Message)> reply) {
+      keys_([service = env.service, authorize = env.authorize](
+                Message request, std::function<void(Message)> reply) {
+        if (authorize) {
+          if (Status st = authorize(request); !st.ok()) {
+            Message refused;
+            refused.request_id = request.request_id;
+            refused.body = ErrorReply{std::move(st)};
+            return reply(std::move(refused));
+          }
+        }
         service->HandleClientRequest(std::move(request), std::move(reply));
       }) {
   guard_.set_metrics(&metrics_);
@@ -110,6 +134,7 @@ HttpServer::~HttpServer() {
 Status HttpServer::Start() {
   http_ = evhttp_new(env_.base);
   if (http_ == nullptr) return Status::Internal("evhttp_new failed");
+  if (env_.tls != nullptr) guard_.set_tls(env_.tls);
   evhttp_set_bevcb(http_, &ConnectionGuard::NewBufferevent, &guard_);
   evhttp_set_gencb(http_, &HttpServer::OnRequest, this);
   // Every method reaches the router, which answers 405 in JSON.
@@ -189,6 +214,16 @@ void HttpServer::Handle(evhttp_request* request) {
     r.headers.emplace_back("Allow", "GET, HEAD");
     return Send(request, op, start_us, r);
   }
+  // The probes answer anyone (an orchestrator has no token); the rest shows
+  // the cluster, which is an administrator's to see.
+  if (env_.authorize && route->kind != RouteKind::kLivez && route->kind != RouteKind::kReadyz) {
+    Message admin;
+    admin.auth_token = BearerToken(request);
+    admin.body = StatusRequest{};
+    if (Status st = env_.authorize(admin); !st.ok()) {
+      return Send(request, op, start_us, ErrorFromStatus(st));
+    }
+  }
   switch (route->kind) {
     case RouteKind::kPage:
       return Send(request, op, start_us, TextResponse("text/html; charset=utf-8", std::string(PageHtml())));
@@ -220,6 +255,7 @@ void HttpServer::HandleKey(evhttp_request* request, const Route& route, int64_t 
   key.raw_query = query == nullptr ? "" : query;
   key.context = HeaderOf(request, "X-Ringkv-Context", &key.has_context);
   key.accept = HeaderOf(request, "Accept");
+  key.token = BearerToken(request);
   const Op op = OpOf(RouteKind::kKey, key.method);
   if (key.method == Method::kPut) {
     bool has_length = false;

@@ -2,16 +2,19 @@
 // node's one libevent loop. Routes requests to the key API (which calls the
 // service exactly as the binary protocol does), the probes, /metrics, the
 // ring status and the page; enforces the limits of ConnectionGuard plus
-// header and body caps. Single-threaded, on the node's loop.
+// header and body caps; over TLS and with bearer tokens when the node has
+// them. Single-threaded, on the node's loop.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/scheduler.h"
+#include "common/tls.h"
 #include "http/connection_guard.h"
 #include "http/http_metrics.h"
 #include "http/key_api.h"
@@ -43,6 +46,13 @@ struct HttpEnv {
   MetricsRegistry* metrics;
   Service* service;
   Storage* storage;
+  // Null: plain HTTP. Otherwise every connection is TLS with this context
+  // (the node's own, docs/security.md).
+  std::shared_ptr<TlsContext> tls = nullptr;
+  // Empty: no client authentication. Otherwise every request but the
+  // probes is checked as the binary protocol checks its messages (the
+  // bearer token of the Authorization header stands for the message's).
+  std::function<Status(const Message&)> authorize = nullptr;
 };
 
 class HttpServer {

@@ -125,6 +125,7 @@ void KeyApi::Get(const KeyRequest& request, const KeyQuery& query,
                  std::function<void(Response)> done) {
   Message m;
   m.timeout_ms = query.timeout_ms;
+  m.auth_token = request.token;
   m.body = GetRequest{request.bucket, request.key, query.r, query.pr};
   call_(std::move(m), [bucket = request.bucket, key = request.key, accept = request.accept,
                        done = std::move(done)](Message reply) {
@@ -145,6 +146,7 @@ void KeyApi::Put(KeyRequest request, const KeyQuery& query, std::string context,
   put.pw = query.pw;
   Message m;
   m.timeout_ms = query.timeout_ms;
+  m.auth_token = request.token;
   m.body = std::move(put);
   call_(std::move(m),
         [bucket = std::move(request.bucket), key = std::move(request.key),
@@ -162,6 +164,7 @@ void KeyApi::Delete(KeyRequest request, const KeyQuery& query, std::string conte
   // values: read first, as the CLI does, so the delete covers what is there.
   Message m;
   m.timeout_ms = query.timeout_ms;
+  m.auth_token = request.token;
   m.body = GetRequest{request.bucket, request.key, query.r, query.pr};
   auto shared = std::make_shared<KeyRequest>(std::move(request));
   // The reply may come after this KeyApi is gone (a node shutting down):

@@ -28,6 +28,9 @@ struct KeyRequest {
   std::string context;  // X-Ringkv-Context, as sent
   std::string accept;   // Accept, as sent
   std::string body;
+  // The bearer token of the Authorization header ("" for none), carried in
+  // every message as the binary protocol carries the client's.
+  std::string token;
 };
 
 class KeyApi {

@@ -37,7 +37,8 @@ std::pair<std::string, std::string> Needs(const MessageBody& body) {
   }
   if (std::holds_alternative<StatusRequest>(body) ||
       std::holds_alternative<AaeStatusRequest>(body) ||
-      std::holds_alternative<AaeExchangeRequest>(body)) {
+      std::holds_alternative<AaeExchangeRequest>(body) ||
+      std::holds_alternative<AaeReapNowRequest>(body)) {
     return {"cluster.admin", ""};
   }
   // The ring (members, buckets) and anything else a client may send.

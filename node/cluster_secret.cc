@@ -41,10 +41,15 @@ Result<std::string> ReadClusterSecret(const std::string& path) {
     return Status::IOError("cannot stat " + path + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
-  if ((st.st_mode & 077) != 0) {
+  // PostgreSQL's rule for its key file: no access for group and others, or,
+  // for a file owned by root, read access for its group at most. The second
+  // is what a Kubernetes secret volume with an fsGroup gives (root, 0440).
+  const bool private_file = (st.st_mode & 077) == 0;
+  const bool root_group_readable = st.st_uid == 0 && (st.st_mode & 037) == 0;
+  if (!private_file && !root_group_readable) {
     return Status::InvalidArgument(path + " has mode " + Octal(st.st_mode) +
                                    ": group and others must have no access (chmod 600 " + path +
-                                   ")");
+                                   "); a file owned by root may be readable by its group");
   }
   std::string content;
   char buf[1024];

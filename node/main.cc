@@ -7,7 +7,6 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +30,7 @@
 #include "node/cluster_secret.h"
 #include "node/connection_limits.h"
 #include "node/event_loop.h"
+#include "node/log_format.h"
 #include "node/memory_release.h"
 #include "node/join_request.h"
 #include "node/node.h"
@@ -38,6 +38,7 @@
 #include "node/peer_transport.h"
 #include "node/server.h"
 #include "node/service_sink.h"
+#include "node/shutdown_drain.h"
 #include "node/socket_util.h"
 #include "node/system_clock.h"
 #include "proto/codec.h"
@@ -58,8 +59,7 @@ struct Flags {
   std::string node;
   std::string data;
   bool sync = false;
-  std::string log_level = "info";
-  std::string log_file;
+  LogOptions log;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::string listen;
   uint32_t gossip_interval_ms = 1000;
@@ -83,6 +83,7 @@ struct Flags {
   std::string aae = "on";
   uint32_t aae_interval_ms = 2000;
   std::string hinted_handoff = "on";
+  uint32_t shutdown_grace_ms = 5000;
   // Ring changes (docs/ring-changes.md).
   std::string join;
   uint32_t partitions = kDefaultPartitions;
@@ -221,15 +222,7 @@ struct EventDeleter {
 };
 
 int Run(const Flags& flags) {
-  try {
-    if (!flags.log_file.empty()) {
-      spdlog::set_default_logger(spdlog::basic_logger_mt("ringkv", flags.log_file));
-    }
-  } catch (const spdlog::spdlog_ex& e) {
-    return Fail(kExitConfig, std::string("cannot open log file: ") + e.what());
-  }
-  spdlog::set_level(spdlog::level::from_str(flags.log_level));
-  spdlog::flush_on(spdlog::level::info);
+  if (Status st = ConfigureLogging(flags.log); !st.ok()) return Fail(kExitConfig, st.message());
 
   // Without a cluster file a node starts alone (its own one-member ring)
   // or, with --join, from the ring a member answers the join with.
@@ -482,15 +475,11 @@ int Run(const Flags& flags) {
   if (!flags.http.empty()) {
     Result<HostPort> http_at = ParseHostPort(flags.http);
     if (!http_at.ok()) return Fail(kExitConfig, "--http: " + http_at.status().ToString());
-    // The HTTP API has neither TLS nor tokens yet: it must not open a way
-    // around them.
-    if (tokens) {
-      return Fail(kExitConfig, "--http cannot be combined with --client-tokens: the HTTP API "
-                               "does not check tokens yet (docs/http-api.md)");
-    }
-    if (!IsLoopbackHost(http_at->host) && !flags.insecure_dev) {
-      return Fail(kExitConfig, "refusing HTTP on " + flags.http + ": it is not a loopback "
-                               "address and the HTTP API has no TLS; serve it on 127.0.0.1 or "
+    // Over TLS when the node has it, with the tokens of the binary protocol
+    // when it has them: HTTP is never a way around either.
+    if (!tls_server && !IsLoopbackHost(http_at->host) && !flags.insecure_dev) {
+      return Fail(kExitConfig, "refusing HTTP on " + flags.http + " without TLS: serve it on "
+                               "127.0.0.1, give the node --tls-cert, --tls-key and --tls-ca, or "
                                "pass --insecure-dev for development");
     }
     http::HttpOptions http_options = flags.http_options;
@@ -499,21 +488,29 @@ int Run(const Flags& flags) {
     http_options.guard.request_deadline_us = flags.http_deadline_ms * 1000;
     http_server = std::make_unique<http::HttpServer>(
         http_options,
-        http::HttpEnv{loop.base(), &loop, &clock, &metrics, &service, storage->get()});
+        http::HttpEnv{loop.base(), &loop, &clock, &metrics, &service, storage->get(), tls_server,
+                      tokens ? std::function<Status(const Message&)>(
+                                   [&sink](const Message& m) { return sink.Authorize(m); })
+                             : nullptr});
     if (Status st = http_server->Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
-    spdlog::info("ringkv-node {} serving HTTP on {}", self_id,
-                 JoinHostPort(http_options.host, http_server->port()));
+    spdlog::info("ringkv-node {} serving {} on {}{}", self_id, tls_server ? "HTTPS" : "HTTP",
+                 JoinHostPort(http_options.host, http_server->port()),
+                 tokens ? " (bearer tokens required)" : "");
   }
 
+  ShutdownDrain drain(&loop, &server, &clock, int64_t{flags.shutdown_grace_ms} * 1000,
+                      [&service] {
+                        uint64_t deliverable = 0;
+                        for (const auto& [target, count] : service.HintCounts()) {
+                          if (service.liveness().IsUp(target)) deliverable += count;
+                        }
+                        return deliverable;
+                      });
   auto on_signal = [](evutil_socket_t sig, short, void* arg) {
-    auto* parts = static_cast<std::pair<Server*, EventLoop*>*>(arg);
-    spdlog::info("signal {}: shutting down", sig);
-    parts->first->StopAccepting();
-    parts->second->Stop();
+    static_cast<ShutdownDrain*>(arg)->OnSignal(static_cast<int>(sig));
   };
-  std::pair<Server*, EventLoop*> parts{&server, &loop};
-  std::unique_ptr<event, EventDeleter> sigterm(evsignal_new(loop.base(), SIGTERM, on_signal, &parts));
-  std::unique_ptr<event, EventDeleter> sigint(evsignal_new(loop.base(), SIGINT, on_signal, &parts));
+  std::unique_ptr<event, EventDeleter> sigterm(evsignal_new(loop.base(), SIGTERM, on_signal, &drain));
+  std::unique_ptr<event, EventDeleter> sigint(evsignal_new(loop.base(), SIGINT, on_signal, &drain));
   evsignal_add(sigterm.get(), nullptr);
   evsignal_add(sigint.get(), nullptr);
 
@@ -585,10 +582,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--data", flags.data, "data directory (created if missing)")->required();
   app.add_flag("--sync", flags.sync, "fsync every object write before acknowledging it");
-  app.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error|critical|off")
+  app.set_config("--config", "", "read options from this TOML file (docs/node-config.md); "
+                 "flags on the command line win");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.add_option("--log-level", flags.log.level, "trace|debug|info|warn|error|critical|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--log-file", flags.log_file, "log to this file instead of stderr");
+  app.add_option("--log-file", flags.log.file, "log to this file instead of stderr; - for stdout");
+  app.add_option("--log-format", flags.log.format,
+                 "text, or one record per line for a log collector: json or logfmt")
+      ->check(CLI::IsMember({"text", "json", "logfmt"}))
+      ->capture_default_str();
   app.add_option("--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body")
       ->check(CLI::Range(64u, 1u << 30))
       ->capture_default_str();
@@ -693,6 +697,11 @@ int main(int argc, char** argv) {
   app.add_option("--hinted-handoff", flags.hinted_handoff,
                  "on, or off: hints are still stored but never handed back (for tests)")
       ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  app.add_option("--shutdown-grace-ms", flags.shutdown_grace_ms,
+                 "after SIGTERM, how long to go on handing off hints to nodes that are up "
+                 "before exiting (a second signal exits at once)")
+      ->check(CLI::Range(0u, 3'600'000u))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -62,16 +62,24 @@ class ServiceSink : public MessageSink {
     for (const NodeId& node : alive) transport_->HeardFrom(node);
   }
   void OnClientRequest(Message request, std::function<void(Message)> reply) override {
-    if (tokens_ != nullptr) {
-      if (Status st = tokens_->Authorize(request); !st.ok()) {
-        if (Counter* c = st.IsForbidden() ? forbidden_ : unauthenticated_) c->Increment();
-        Message refusal;
-        refusal.request_id = request.request_id;
-        refusal.body = ErrorReply{std::move(st)};
-        return reply(std::move(refusal));
-      }
+    if (Status st = Authorize(request); !st.ok()) {
+      Message refusal;
+      refusal.request_id = request.request_id;
+      refusal.body = ErrorReply{std::move(st)};
+      return reply(std::move(refusal));
     }
     service_->HandleClientRequest(std::move(request), std::move(reply));
+  }
+
+  // The token check of a client request, counted when it refuses; the HTTP
+  // API asks it too, so both protocols share one rule and one counter.
+  Status Authorize(const Message& request) {
+    if (tokens_ == nullptr) return Status::OK();
+    Status st = tokens_->Authorize(request);
+    if (!st.ok()) {
+      if (Counter* c = st.IsForbidden() ? forbidden_ : unauthenticated_) c->Increment();
+    }
+    return st;
   }
 
  private:

@@ -292,6 +292,7 @@ struct BodyEncoder {
     auto b = env.initAaeReap();
     b.setPartition(m.partition);
     b.setCommit(m.commit);
+    b.setHintsOnly(m.hints_only);
     SetKeyEntries(m.keys, b.initKeys(static_cast<unsigned>(m.keys.size())));
   }
   void operator()(const AaeReapReply& m) {
@@ -319,6 +320,33 @@ struct BodyEncoder {
       parts[i].setLastResult(AsText(p.last_result));
       parts[i].setKeysRepaired(p.keys_repaired);
       parts[i].setBytesSent(p.bytes_sent);
+      parts[i].setTombstonesPending(p.tombstones_pending);
+      parts[i].setTombstonesReaped(p.tombstones_reaped);
+      parts[i].setLastReapUs(p.last_reap_us);
+    }
+  }
+  void operator()(const AaeReapNowRequest& m) {
+    auto b = env.initAaeReapNow();
+    b.setPartition(m.partition);
+    b.setAll(m.all);
+  }
+  void operator()(const AaeReapNowReply& m) {
+    auto b = env.initAaeReapNowReply();
+    SetStatus(m.status, b.initStatus());
+    b.setNode(AsText(m.node));
+    auto passes = b.initPasses(static_cast<unsigned>(m.passes.size()));
+    for (unsigned i = 0; i < passes.size(); ++i) {
+      const AaeReapPass& p = m.passes[i];
+      passes[i].setPartition(p.partition);
+      SetStatus(p.status, passes[i].initStatus());
+      passes[i].setRounds(p.rounds);
+      passes[i].setChecked(p.checked);
+      passes[i].setReapedHere(p.reaped_here);
+      passes[i].setReapedPeers(p.reaped_peers);
+      passes[i].setKeptHintHere(p.kept_hint_here);
+      passes[i].setKeptReplica(p.kept_replica);
+      passes[i].setKeptHintElsewhere(p.kept_hint_elsewhere);
+      passes[i].setKeptChanged(p.kept_changed);
     }
   }
   void operator()(const AaeExchangeRequest& m) {
@@ -596,6 +624,7 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       AaeReapRequest m;
       m.partition = r.getPartition();
       m.commit = r.getCommit();
+      m.hints_only = r.getHintsOnly();
       Result<std::vector<AaeKeyEntry>> keys = KeyEntriesOf(r.getKeys());
       if (!keys.ok()) return keys.status();
       m.keys = std::move(keys).value();
@@ -625,7 +654,27 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
         s.last_result = FromText(p.getLastResult());
         s.keys_repaired = p.getKeysRepaired();
         s.bytes_sent = p.getBytesSent();
+        s.tombstones_pending = p.getTombstonesPending();
+        s.tombstones_reaped = p.getTombstonesReaped();
+        s.last_reap_us = p.getLastReapUs();
         m.partitions.push_back(std::move(s));
+      }
+      return MessageBody(std::move(m));
+    }
+    case W::AAE_REAP_NOW: {
+      auto r = env.getAaeReapNow();
+      return MessageBody(AaeReapNowRequest{r.getPartition(), r.getAll()});
+    }
+    case W::AAE_REAP_NOW_REPLY: {
+      auto r = env.getAaeReapNowReply();
+      AaeReapNowReply m;
+      m.status = GetStatus(r.getStatus());
+      m.node = FromText(r.getNode());
+      for (auto p : r.getPasses()) {
+        m.passes.push_back(AaeReapPass{p.getPartition(), GetStatus(p.getStatus()), p.getRounds(),
+                                       p.getChecked(), p.getReapedHere(), p.getReapedPeers(),
+                                       p.getKeptHintHere(), p.getKeptReplica(),
+                                       p.getKeptHintElsewhere(), p.getKeptChanged()});
       }
       return MessageBody(std::move(m));
     }
@@ -725,6 +774,33 @@ Result<Message> DecodeWords(kj::ArrayPtr<const capnp::word> words) {
   return message;
 }
 
+// The tree stage of an exchange (docs/anti-entropy.md) is sent in Cap'n
+// Proto's canonical form: one segment, each struct cut after its last
+// non-zero data word and its last non-null pointer. Readers take a shorter
+// struct as an older writer's and read the missing fields as defaults, so
+// it is an ordinary message to every decoder; what it drops here is the
+// envelope's empty pointers (authToken, and the body of aaeRootEqual),
+// which are most of the cost of comparing two identical replicas.
+bool SentCanonical(const MessageBody& body) {
+  return std::holds_alternative<AaeRootRequest>(body) ||
+         std::holds_alternative<AaeRootEqual>(body) ||
+         std::holds_alternative<AaeRootReply>(body) ||
+         std::holds_alternative<AaeBranchRequest>(body) ||
+         std::holds_alternative<AaeBranchReply>(body);
+}
+
+// A flat-array message (segment table, then the segment) of one segment.
+std::string SingleSegmentMessage(kj::ArrayPtr<const capnp::word> segment) {
+  // Segment count minus one (0), then the segment's size in words, both
+  // uint32 little-endian.
+  std::string out(8, '\0');
+  const uint32_t words = static_cast<uint32_t>(segment.size());
+  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>((words >> (8 * i)) & 0xff);
+  out.append(reinterpret_cast<const char*>(segment.begin()),
+             segment.size() * sizeof(capnp::word));
+  return out;
+}
+
 }  // namespace
 
 std::string EncodeMessage(const Message& message) {
@@ -741,6 +817,10 @@ std::string EncodeMessage(const Message& message) {
   env.setSentMonoUs(message.sent_mono_us);
   if (!message.auth_token.empty()) env.setAuthToken(AsText(message.auth_token));
   std::visit(BodyEncoder{env}, message.body);
+  if (SentCanonical(message.body)) {
+    kj::Array<capnp::word> canonical = capnp::canonicalize(env.asReader());
+    return SingleSegmentMessage(canonical);
+  }
   auto words = capnp::messageToFlatArray(builder);
   auto bytes = words.asChars();
   return std::string(bytes.begin(), bytes.size());

@@ -231,6 +231,10 @@ struct AaePartitionStatus {
   std::string last_result;
   uint64_t keys_repaired = 0;
   uint64_t bytes_sent = 0;
+  // As the last full reaping pass left them, less removals since.
+  uint64_t tombstones_pending = 0;
+  uint64_t tombstones_reaped = 0;  // by this node, since it started
+  int64_t last_reap_us = 0;        // wall clock of that pass's end; 0 = never
   bool operator==(const AaePartitionStatus&) const = default;
 };
 struct AaeStatusReply {
@@ -260,16 +264,49 @@ struct AaeExchangeReply {
 // the tombstone's `clock` and no hint it holds could bring back what the
 // clock does not cover; with `commit` true, it removes each key whose copy
 // is still a tombstone with that `leaf`, and answers which it removed.
+// With `hints_only` (commit false; asked of members that are not primaries
+// of the partition), a node answers only whether it holds no hint for the
+// key, whatever its ring view says it replicates.
 struct AaeReapRequest {
   uint32_t partition = 0;
   bool commit = false;
   std::vector<AaeKeyEntry> keys;  // at most 512
+  bool hints_only = false;
   bool operator==(const AaeReapRequest&) const = default;
 };
 struct AaeReapReply {
   Status status;
   std::vector<bool> held;  // one per key, in the order asked
   bool operator==(const AaeReapReply&) const = default;
+};
+
+// ringkv-admin aae reap (docs/anti-entropy.md, "Reaping tombstones"): one
+// full reaping pass over `partition`, or over every partition the node is a
+// primary of (`all`), now; one AaeReapPass per partition.
+struct AaeReapNowRequest {
+  uint32_t partition = 0;
+  bool all = false;
+  bool operator==(const AaeReapNowRequest&) const = default;
+};
+struct AaeReapPass {
+  uint32_t partition = 0;
+  Status status;
+  uint32_t rounds = 0;
+  uint64_t checked = 0;  // tombstone rows read as candidates
+  uint64_t reaped_here = 0;
+  uint64_t reaped_peers = 0;
+  // Kept, by the first reason found (aae::ReapResult).
+  uint64_t kept_hint_here = 0;
+  uint64_t kept_replica = 0;
+  uint64_t kept_hint_elsewhere = 0;
+  uint64_t kept_changed = 0;
+  bool operator==(const AaeReapPass&) const = default;
+};
+struct AaeReapNowReply {
+  Status status;
+  NodeId node;
+  std::vector<AaeReapPass> passes;
+  bool operator==(const AaeReapNowReply&) const = default;
 };
 
 // Ring changes (docs/ring-changes.md).
@@ -326,9 +363,9 @@ using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, P
                                  PeerProof, AaeRootRequest, AaeRootReply, AaeBranchRequest,
                                  AaeBranchReply, AaeKeysRequest, AaeKeysReply, AaeStatusRequest,
                                  AaeStatusReply, AaeExchangeRequest, AaeExchangeReply,
-                                 AaeRootEqual, AaeReapRequest, AaeReapReply, RingAdminRequest,
-                                 RingAdminReply, TransferBatch, TransferBatchReply,
-                                 PartitionSizesRequest, PartitionSizesReply>;
+                                 AaeRootEqual, AaeReapRequest, AaeReapReply, AaeReapNowRequest,
+                                 AaeReapNowReply, RingAdminRequest, RingAdminReply, TransferBatch,
+                                 TransferBatchReply, PartitionSizesRequest, PartitionSizesReply>;
 
 // The wire name of a message's type ("replicaPut"), for logs.
 inline const char* MessageName(const MessageBody& body) {
@@ -339,8 +376,9 @@ inline const char* MessageName(const MessageBody& body) {
       "ringReply",     "peerHello",  "peerChallenge", "peerProof",   "aaeRoot",
       "aaeRootReply",  "aaeBranch",  "aaeBranchReply", "aaeKeys",   "aaeKeysReply",
       "aaeStatus",     "aaeStatusReply", "aaeExchange", "aaeExchangeReply", "aaeRootEqual",
-      "aaeReap",       "aaeReapReply", "ringAdmin",   "ringAdminReply", "transferBatch",
-      "transferBatchReply", "partitionSizes", "partitionSizesReply"};
+      "aaeReap",       "aaeReapReply", "aaeReapNow", "aaeReapNowReply", "ringAdmin",
+      "ringAdminReply", "transferBatch", "transferBatchReply", "partitionSizes",
+      "partitionSizesReply"};
   static_assert(std::size(kNames) == std::variant_size_v<MessageBody>);
   return kNames[body.index()];
 }
@@ -365,8 +403,8 @@ inline bool IsReply(const MessageBody& body) {
                std::is_same_v<T, AaeBranchReply> ||
                std::is_same_v<T, AaeKeysReply> || std::is_same_v<T, AaeStatusReply> ||
                std::is_same_v<T, AaeExchangeReply> || std::is_same_v<T, AaeReapReply> ||
-               std::is_same_v<T, RingAdminReply> || std::is_same_v<T, TransferBatchReply> ||
-               std::is_same_v<T, PartitionSizesReply>;
+               std::is_same_v<T, AaeReapNowReply> || std::is_same_v<T, RingAdminReply> ||
+               std::is_same_v<T, TransferBatchReply> || std::is_same_v<T, PartitionSizesReply>;
       },
       body);
 }

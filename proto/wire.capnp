@@ -63,15 +63,17 @@ struct Envelope {
     aaeRootEqual @35 :Void;
     aaeReap @36 :AaeReapRequest;
     aaeReapReply @37 :AaeReapReply;
+    aaeReapNow @39 :AaeReapNowRequest;
+    aaeReapNowReply @40 :AaeReapNowReply;
     # Ring changes (docs/ring-changes.md): ringkv-admin's and a joining
     # node's requests, forwarded by any member to the claimant; partition
     # transfers between nodes; the partition sizes a plan shows.
-    ringAdmin @39 :RingAdminRequest;
-    ringAdminReply @40 :RingAdminReply;
-    transferBatch @41 :TransferBatch;
-    transferBatchReply @42 :TransferBatchReply;
-    partitionSizes @43 :PartitionSizesRequest;
-    partitionSizesReply @44 :PartitionSizesReply;
+    ringAdmin @41 :RingAdminRequest;
+    ringAdminReply @42 :RingAdminReply;
+    transferBatch @43 :TransferBatch;
+    transferBatchReply @44 :TransferBatchReply;
+    partitionSizes @45 :PartitionSizesRequest;
+    partitionSizesReply @46 :PartitionSizesReply;
   }
 
   # Set by nodes on every message they send (0 from clients and older
@@ -383,6 +385,14 @@ struct AaePartitionStatus {
   lastResult @7 :Text;
   keysRepaired @8 :UInt64;
   bytesSent @9 :UInt64;
+  # Tombstone rows the last full reaping pass over the partition's index
+  # found and left, less those removed here since; 0 before the first
+  # pass (lastReapUs 0).
+  tombstonesPending @10 :UInt64;
+  # Tombstones of the partition this node removed since it started.
+  tombstonesReaped @11 :UInt64;
+  # Wall-clock microseconds at which the last full pass ended; 0 = none.
+  lastReapUs @12 :Int64;
 }
 
 struct AaeStatusReply {
@@ -395,17 +405,51 @@ struct AaeStatusReply {
 # Reaping tombstones (docs/anti-entropy.md). Check (commit false): for each
 # key, does the replica's copy descend `clock`, with no hint for the key
 # that `clock` does not cover? Commit: remove each key whose copy is still a
-# tombstone with `leaf`. `held` answers per key, in order.
+# tombstone with `leaf`. `held` answers per key, in order. With hintsOnly
+# (asked of every member that is not a primary, commit false), only the
+# hints count: the member holds no hint for the key at all.
 struct AaeReapRequest {
   partition @0 :UInt32;
   commit @1 :Bool;
   # At most 512.
   keys @2 :List(AaeKeyEntry);
+  hintsOnly @3 :Bool;
 }
 
 struct AaeReapReply {
   status @0 :ReplyStatus;
   held @1 :List(Bool);
+}
+
+# ringkv-admin aae reap: a full reaping pass (rounds until the end of the
+# index) over one partition, or over every partition the node is a primary
+# of (`all`), now.
+struct AaeReapNowRequest {
+  partition @0 :UInt32;
+  all @1 :Bool;
+}
+
+# One partition's pass. Candidates kept, by the first reason found: a hint
+# on this node, a primary that has not confirmed (its copy has not seen all
+# of the tombstone, or it holds a hint), a hint on another member (a
+# stand-in), changed here between check and removal.
+struct AaeReapPass {
+  partition @0 :UInt32;
+  status @1 :ReplyStatus;
+  rounds @2 :UInt32;
+  checked @3 :UInt64;
+  reapedHere @4 :UInt64;
+  reapedPeers @5 :UInt64;
+  keptHintHere @6 :UInt64;
+  keptReplica @7 :UInt64;
+  keptHintElsewhere @8 :UInt64;
+  keptChanged @9 :UInt64;
+}
+
+struct AaeReapNowReply {
+  status @0 :ReplyStatus;
+  node @1 :Text;
+  passes @2 :List(AaeReapPass);
 }
 
 struct AaeExchangeRequest {

@@ -118,12 +118,18 @@ Result<bool> HintStore::RemoveDelivered(const Entry& delivered) {
   auto object = DecodeHintValue(current);
   // A write merged in after delivery started must be delivered too.
   if (object.ok() && *object != delivered.object) return false;
+  RINGKV_RETURN_IF_ERROR(Remove(delivered.target, hk));
+  return true;
+}
+
+Status HintStore::Remove(const NodeId& target, const std::string& hk) {
   WriteBatch batch;
   batch.Delete(hk);
   RINGKV_RETURN_IF_ERROR(storage_->Write(batch, sync_));
-  auto it = counts_.find(delivered.target);
+  auto it = counts_.find(target);
   if (it != counts_.end() && --it->second == 0) counts_.erase(it);
-  return true;
+  if (removed_observer_) removed_observer_(hk);
+  return Status::OK();
 }
 
 Result<bool> HintStore::DropCovered(uint32_t partition, std::string_view bucket,
@@ -141,11 +147,7 @@ Result<bool> HintStore::DropCovered(uint32_t partition, std::string_view bucket,
     auto object = DecodeHintValue(current);
     // A hint that does not decode may hold anything: it keeps the key.
     if (!object.ok() || !clock.Descends(object->context)) continue;
-    WriteBatch batch;
-    batch.Delete(hk);
-    RINGKV_RETURN_IF_ERROR(storage_->Write(batch, sync_));
-    auto it = counts_.find(target);
-    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+    RINGKV_RETURN_IF_ERROR(Remove(target, hk));
   }
   return clear;
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -60,6 +61,13 @@ class HintStore {
   Result<bool> DropCovered(uint32_t partition, std::string_view bucket, std::string_view key,
                            const VersionVector& clock);
 
+  // Told the hint key of every hint removed (delivered or dropped), so that
+  // what others keep about a hint (hinted handoff's parked entries) goes
+  // with it. One observer; nullptr clears it.
+  void set_removed_observer(std::function<void(const std::string& hint_key)> observer) {
+    removed_observer_ = std::move(observer);
+  }
+
   // Pending hints per target (targets with none are absent).
   const std::map<NodeId, uint64_t>& counts() const { return counts_; }
   uint64_t corrupt() const { return corrupt_->value(); }
@@ -69,7 +77,11 @@ class HintStore {
  private:
   Storage* storage_;
   bool sync_;
+  // Deletes the hint `hk` of `target` (which exists) and tells the observer.
+  Status Remove(const NodeId& target, const std::string& hk);
+
   std::map<NodeId, uint64_t> counts_;
+  std::function<void(const std::string&)> removed_observer_;
   Counter* writes_;
   Counter* corrupt_;
   Counter* write_failures_;

@@ -31,6 +31,10 @@ HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liv
       "ringkv_hints_parked",
       "Hints left alone for a while because they cannot be delivered as they are.", {},
       [this] { return static_cast<double>(parked_.size()); });
+  // A parked hint removed by someone else (anti-entropy's reaping drops
+  // the hints a tombstone covers) must not stay counted as parked, nor
+  // make AllParked skip a target whose newer hints are not parked.
+  hints_->set_removed_observer([this](const std::string& hint_key) { parked_.erase(hint_key); });
   in_flight_gauge_ = metrics->AddGaugeCallback(
       "ringkv_hint_deliveries_in_flight", "Hints sent and not yet acknowledged.", {},
       [this] {
@@ -41,6 +45,7 @@ HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liv
 }
 
 HintedHandoff::~HintedHandoff() {
+  hints_->set_removed_observer(nullptr);
   if (timer_) scheduler_->Cancel(timer_);
 }
 

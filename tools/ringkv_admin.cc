@@ -3,7 +3,7 @@
 // gossip failure detector), its pending hints per target and how many it has
 // delivered, and with --metrics (always with --json) every series of its
 // metrics registry (docs/metrics.md); `ring` prints its ring (owners,
-// balance, violations); `aae` drives anti-entropy. `cert init-ca` and
+// balance, violations); `aae` drives anti-entropy (tools/admin_aae.h). `cert init-ca` and
 // `cert issue` make the cluster CA and the certificates it signs, `token
 // create` a client token for nodes started with --client-tokens
 // (docs/security.md). Command-line contract: docs/cli.md.
@@ -24,7 +24,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -34,6 +33,7 @@
 #include "common/host_port.h"
 #include "common/tls.h"
 #include "node/client_tokens.h"
+#include "tools/admin_aae.h"
 #include "tools/admin_ring.h"
 #include "tools/admin_ring_changes.h"
 #include "tools/certificates.h"
@@ -65,9 +65,6 @@ struct Flags {
   // token
   std::vector<std::string> grants;
   std::string token_file;
-  bool verify = false;
-  uint32_t partition = 0;
-  std::string peer;
 };
 
 // Quantiles the status shows for each histogram.
@@ -413,78 +410,6 @@ Result<MessageBody> AskNode(const Flags& flags, MessageBody body) {
   return std::move(reply->body);
 }
 
-// "2026-12-01T21:05:03Z", or "never".
-std::string WallTime(int64_t us) {
-  if (us == 0) return "never";
-  const time_t secs = static_cast<time_t>(us / 1'000'000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-int DoAaeStatus(const Flags& flags) {
-  Result<MessageBody> body = AskNode(flags, AaeStatusRequest{flags.verify});
-  if (!body.ok()) return Fail(body.status());
-  auto* reply = std::get_if<AaeStatusReply>(&*body);
-  if (reply == nullptr) return Fail(Status::Corruption("unexpected reply to aae status"));
-  if (!reply->status.ok()) return Fail(reply->status);
-  if (flags.json) {
-    nlohmann::json parts = nlohmann::json::array();
-    for (const AaePartitionStatus& p : reply->partitions) {
-      nlohmann::json j = {{"partition", p.partition},
-                          {"state", p.state},
-                          {"root", Hex(p.root)},
-                          {"last_exchange", p.last_exchange_us == 0
-                                                ? nlohmann::json()
-                                                : nlohmann::json(WallTime(p.last_exchange_us))},
-                          {"last_exchange_us", p.last_exchange_us},
-                          {"last_peer", p.last_peer},
-                          {"last_result", p.last_result},
-                          {"keys_repaired", p.keys_repaired},
-                          {"bytes_sent", p.bytes_sent}};
-      if (p.verified) j["recomputed_root"] = Hex(p.recomputed);
-      parts.push_back(std::move(j));
-    }
-    nlohmann::json out = {{"node", reply->node}, {"enabled", reply->enabled}, {"partitions", parts}};
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return kExitOk;
-  }
-  std::printf("node %s  anti-entropy %s\n", reply->node.c_str(), reply->enabled ? "on" : "off");
-  for (const AaePartitionStatus& p : reply->partitions) {
-    std::printf("  partition %-4u %-8s root %s", p.partition, p.state.c_str(), Hex(p.root).c_str());
-    if (p.verified) std::printf(" recomputed %s", Hex(p.recomputed).c_str());
-    std::printf("  last %s", WallTime(p.last_exchange_us).c_str());
-    if (!p.last_peer.empty()) std::printf(" with %s: %s", p.last_peer.c_str(), p.last_result.c_str());
-    std::printf("  repaired %" PRIu64 "  bytes %" PRIu64 "\n", p.keys_repaired, p.bytes_sent);
-  }
-  return kExitOk;
-}
-
-int DoAaeExchange(const Flags& flags) {
-  Result<MessageBody> body = AskNode(flags, AaeExchangeRequest{flags.partition, flags.peer});
-  if (!body.ok()) return Fail(body.status());
-  auto* reply = std::get_if<AaeExchangeReply>(&*body);
-  if (reply == nullptr) return Fail(Status::Corruption("unexpected reply to aae exchange"));
-  if (!reply->status.ok()) return Fail(reply->status);
-  if (flags.json) {
-    nlohmann::json out = {{"partition", flags.partition},
-                          {"peer", reply->peer},
-                          {"segments_differing", reply->segments_differing},
-                          {"keys_differing", reply->keys_differing},
-                          {"keys_repaired", reply->keys_repaired},
-                          {"bytes", reply->bytes}};
-    std::cout << out.dump() << "\n";
-  } else {
-    std::printf("partition %u with %s: %" PRIu64 " segments and %" PRIu64
-                " keys differing, %" PRIu64 " keys repaired, %" PRIu64 " bytes\n",
-                flags.partition, reply->peer.c_str(), reply->segments_differing,
-                reply->keys_differing, reply->keys_repaired, reply->bytes);
-  }
-  return kExitOk;
-}
-
 }  // namespace
 }  // namespace ringkv
 
@@ -550,24 +475,7 @@ int main(int argc, char** argv) {
                      "cluster.admin; repeatable")
       ->required();
   create->add_option("--file", flags.token_file, "the token file (created 0600)")->required();
-  CLI::App* aae = app.add_subcommand("aae", "active anti-entropy (docs/anti-entropy.md)");
-  aae->require_subcommand(1, 1);
-  CLI::App* aae_status = aae->add_subcommand(
-      "status", "per partition: tree state, root, last exchange and with whom, keys repaired, "
-                "bytes");
-  aae_status->add_flag("--json", flags.json,
-                       "print {node, enabled, partitions: [{partition, state, root, "
-                       "last_exchange, last_exchange_us, last_peer, last_result, keys_repaired, "
-                       "bytes_sent[, recomputed_root]}]}");
-  aae_status->add_flag("--verify", flags.verify,
-                       "also recompute each root from the stored objects (slow)");
-  CLI::App* aae_exchange =
-      aae->add_subcommand("exchange", "run one exchange of PARTITION now and print its result");
-  aae_exchange->add_option("PARTITION", flags.partition, "partition number")->required();
-  aae_exchange->add_option("--peer", flags.peer, "the replica to exchange with (default: next)");
-  aae_exchange->add_flag("--json", flags.json,
-                         "print {partition, peer, segments_differing, keys_differing, "
-                         "keys_repaired, bytes}");
+  AaeCommands aae(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -581,7 +489,8 @@ int main(int argc, char** argv) {
   if (init_ca->parsed()) return DoInitCa(flags);
   if (issue->parsed()) return DoIssue(flags);
   if (create->parsed()) return DoTokenCreate(flags);
-  if (aae_status->parsed()) return DoAaeStatus(flags);
-  if (aae_exchange->parsed()) return DoAaeExchange(flags);
+  if (aae.parsed()) {
+    return aae.Run([&flags](MessageBody body) { return AskNode(flags, std::move(body)); }, Fail);
+  }
   return kExitUsage;
 }

@@ -434,6 +434,10 @@ int main(int argc, char** argv) {
       {"--transfers-per-node", "nodes' transfers sent at once (default 2)", CLI::Range(1u, 1024u)},
       {"--transfer-batch-kb", "nodes' transfer batch size, KiB (default 256)",
        CLI::Range(1u, 8192u)},
+      {"--shutdown-grace-ms",
+       "how long a stopped node goes on handing off hints (default 5000; keep it under "
+       "--grace-ms)",
+       CLI::Range(0u, 3'600'000u)},
   };
   std::vector<std::pair<std::string, CLI::Option*>> node_flag_opts;
   std::map<std::string, std::string> node_flag_values;

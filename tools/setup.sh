@@ -14,6 +14,9 @@ packages=(
   # promtool checks the node's /metrics, headless chromium loads its page
   # (tests/integration/http_test.cc).
   prometheus chromium
+  # Debian's python3 reads the Kubernetes manifests (tests/deploy); the OCI
+  # image is built from Debian's archive (make image, tests/hosts/image_test).
+  python3-yaml mmdebstrap buildah
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(redis-server redis-tools gnuplot-nox)

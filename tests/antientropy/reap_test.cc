@@ -32,13 +32,14 @@ double Counter(const MetricsRegistry& metrics, const std::string& name) {
 class ReapTest : public ::testing::Test {
  protected:
   void Build(int nodes, uint32_t partitions, int64_t interval_us = int64_t{3600} * 1'000'000,
-             bool deliver_hints = true) {
+             bool deliver_hints = true, int ring_n = 0) {
     ClusterOptions options;
     options.deliver_hints = deliver_hints;
     options.nodes = nodes;
     options.partitions = partitions;
-    options.ring_n = static_cast<uint32_t>(nodes);
-    options.buckets = BucketTable(BucketProps{static_cast<uint32_t>(nodes), 1, 1, "siblings"});
+    const uint32_t n = static_cast<uint32_t>(ring_n > 0 ? ring_n : nodes);
+    options.ring_n = n;
+    options.buckets = BucketTable(BucketProps{n, 1, 1, "siblings"});
     options.sync_writes = false;
     options.object_cache_bytes = 0;
     options.aae.enabled = true;
@@ -79,15 +80,34 @@ class ReapTest : public ::testing::Test {
     return o.ok() ? *o : std::nullopt;
   }
 
-  aae::ReapResult Reap(int i, uint32_t partition) {
+  aae::ReapResult Reap(int i, uint32_t partition, bool expect_ok = true) {
     std::optional<aae::ReapResult> result;
     cluster_->node(i)->anti_entropy().ReapNow(
         partition, [&result](aae::ReapResult r) { result = std::move(r); });
     for (int n = 0; n < 6000 && !result; ++n) RunFor(10'000);
     EXPECT_TRUE(result.has_value());
     if (!result) return aae::ReapResult{Status::Timeout("no answer")};
-    EXPECT_TRUE(result->status.ok()) << result->status.ToString();
+    if (expect_ok) EXPECT_TRUE(result->status.ok()) << result->status.ToString();
     return *result;
+  }
+
+  // With one partition and N below the cluster's size: the indexes of its
+  // primaries and of the first node that is none of them.
+  void Roles(std::vector<int>* primaries, int* stand_in) {
+    const auto ids = cluster_->ring().PlacementForPartition(0, cluster_->ring().n()).primaries;
+    for (int i = 0; i < cluster_->size(); ++i) {
+      if (std::find(ids.begin(), ids.end(), cluster_->id(i)) != ids.end()) {
+        primaries->push_back(i);
+      } else {
+        *stand_in = i;
+      }
+    }
+  }
+
+  uint64_t HintsFor(int holder, int target) {
+    const auto& counts = cluster_->service(holder)->hints().counts();
+    auto it = counts.find(cluster_->id(target));
+    return it == counts.end() ? 0 : it->second;
   }
 
   AaeExchangeReply Exchange(int from, int to, uint32_t partition) {
@@ -108,6 +128,14 @@ class ReapTest : public ::testing::Test {
           AaeExchangeReply r = Exchange(i, j, p);
           EXPECT_TRUE(r.status.ok()) << r.status.ToString();
         }
+      }
+    }
+  }
+
+  void PrimariesCycle(const std::vector<int>& primaries) {
+    for (int i : primaries) {
+      for (int j : primaries) {
+        if (j != i) EXPECT_TRUE(Exchange(i, j, 0).status.ok());
       }
     }
   }
@@ -289,6 +317,87 @@ TEST_F(ReapTest, HintsTheTombstoneCoversAreDroppedAndOneItDoesNotKeepsTheKey) {
   }
 }
 
+// A cluster larger than N: a stand-in outside the key's preference list
+// holds a hint, for a primary, of a write the delete saw. Were the
+// tombstone reaped while that hint stood, its delivery would bring the
+// write back. The round asks every member: the first drops the obsolete
+// hint and keeps the key, the second reaps it everywhere, and nothing comes
+// back. A stand-in's hint of a write the delete never saw keeps the key.
+TEST_F(ReapTest, AStandInsHintKeepsTheTombstoneUntilItIsGone) {
+  Build(4, 1, int64_t{3600} * 1'000'000, /*deliver_hints=*/false, /*ring_n=*/3);
+  std::vector<int> primaries;
+  int s = -1;
+  Roles(&primaries, &s);
+  ASSERT_EQ(primaries.size(), 3u);
+  ASSERT_GE(s, 0);
+  const int a = primaries[0], c = primaries[2];
+  Object v = Write(a, "k", VersionVector(), false, "deleted");
+  const Object t = Write(a, "k", v.context, true, "");
+  Object w = Write(a, "open", VersionVector(), false, "old");
+  const Object u = Write(a, "open", w.context, true, "");
+  for (int i : primaries) {
+    if (i == a) continue;
+    Plant(i, "k", t);
+    Plant(i, "open", u);
+  }
+  HintStore& stand_in = cluster_->service(s)->hints();
+  ASSERT_TRUE(stand_in.Add(cluster_->id(c), 0, "b", "k", v).ok());
+  const Object concurrent =
+      Update(Object{}, VersionVector(), Actor{"elsewhere", 1}, ++ts_, false, "new", WriteId{1, 1});
+  ASSERT_TRUE(stand_in.Add(cluster_->id(c), 0, "b", "open", concurrent).ok());
+  aae::ReapResult first = Reap(a, 0);
+  EXPECT_EQ(first.candidates, 2u);
+  EXPECT_EQ(first.kept_hint_elsewhere, 2u);
+  EXPECT_EQ(first.reaped_here + first.reaped_peers, 0u);
+  for (int i : primaries) EXPECT_TRUE(Stored(i, "k").has_value()) << i;
+  // The hint of the deleted write is obsolete and gone; the other stays.
+  EXPECT_EQ(HintsFor(s, c), 1u);
+  aae::ReapResult second = Reap(a, 0);
+  EXPECT_EQ(second.reaped_here, 1u);
+  EXPECT_EQ(second.reaped_peers, 2u);
+  EXPECT_EQ(second.kept_hint_elsewhere, 1u);
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(Stored(i, "k").has_value()) << i;
+  for (int i : primaries) EXPECT_TRUE(Stored(i, "open").has_value()) << i;
+  // Nothing brings the deleted write back: exchanges, then the remaining
+  // hint delivered (it is about another key).
+  PrimariesCycle(primaries);
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(Stored(i, "k").has_value()) << i;
+}
+
+// The stand-in holding the hint is down when the round runs: it cannot be
+// asked, so nothing is reaped. Back up, it delivers the hint (the primary
+// merges the old write into its tombstone, which covers it); the next
+// round reaps, and the key stays gone.
+TEST_F(ReapTest, NothingIsReapedWhileAMemberThatMayHoldAHintIsDown) {
+  Build(4, 1, int64_t{3600} * 1'000'000, /*deliver_hints=*/true, /*ring_n=*/3);
+  std::vector<int> primaries;
+  int s = -1;
+  Roles(&primaries, &s);
+  ASSERT_GE(s, 0);
+  const int a = primaries[0], c = primaries[2];
+  Object v = Write(a, "k", VersionVector(), false, "deleted");
+  const Object t = Write(a, "k", v.context, true, "");
+  for (int i : primaries) {
+    if (i != a) Plant(i, "k", t);
+  }
+  ASSERT_TRUE(cluster_->service(s)->hints().Add(cluster_->id(c), 0, "b", "k", v).ok());
+  cluster_->Kill(s, /*power_loss=*/false);
+  aae::ReapResult down = Reap(a, 0, /*expect_ok=*/false);
+  EXPECT_FALSE(down.status.ok());
+  EXPECT_EQ(down.reaped_here + down.reaped_peers, 0u);
+  for (int i : primaries) EXPECT_TRUE(Stored(i, "k").has_value()) << i;
+  cluster_->Restart(s);
+  for (int n = 0; n < 600 && HintsFor(s, c) > 0; ++n) RunFor(10'000);
+  ASSERT_EQ(HintsFor(s, c), 0u) << "the hint was delivered";
+  EXPECT_EQ(Stored(c, "k"), t);
+  aae::ReapResult up = Reap(a, 0);
+  EXPECT_EQ(up.reaped_here, 1u);
+  EXPECT_EQ(up.reaped_peers, 2u);
+  PrimariesCycle(primaries);
+  RunFor(2'000'000);
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(Stored(i, "k").has_value()) << i;
+}
+
 TEST_F(ReapTest, HostileReapRequestsAreRefusedOrChangeNothing) {
   Build(2, 2);
   Object v = Write(0, "k", VersionVector(), false, "v");
@@ -317,8 +426,12 @@ TEST_F(ReapTest, HostileReapRequestsAreRefusedOrChangeNothing) {
   AaeKeyEntry wrong_partition = entry;
   ask(AaeReapRequest{p ^ 1, true, {wrong_partition}});
   ask(AaeReapRequest{p, true, {elsewhere, other_leaf}});
+  ask(AaeReapRequest{p, true, {entry}, /*hints_only=*/true});  // a check cannot commit
+  ask(AaeReapRequest{1000, false, {entry}, /*hints_only=*/true});
   RunFor(500'000);
-  ASSERT_EQ(answers.size(), 4u);
+  ASSERT_EQ(answers.size(), 6u);
+  EXPECT_TRUE(answers[4].status.IsInvalidArgument());
+  EXPECT_TRUE(answers[5].status.IsInvalidArgument());
   EXPECT_TRUE(answers[0].status.IsInvalidArgument());
   EXPECT_TRUE(answers[1].status.IsInvalidArgument());
   EXPECT_EQ(answers[2].held, std::vector<bool>{false});

@@ -92,6 +92,7 @@ Result<std::unique_ptr<ChaosCluster>> ChaosCluster::Start(const ChaosClusterOpti
   spec.nodes = static_cast<uint32_t>(options.nodes);
   spec.base_port = *base;
   spec.n = options.n;
+  spec.partitions = options.partitions;
   spec.buckets = options.buckets;
   spec.distinct_hosts = options.distinct_hosts;
   bool created = false;

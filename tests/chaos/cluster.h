@@ -37,6 +37,7 @@ namespace ringkv::chaos {
 struct ChaosClusterOptions {
   int nodes = 5;
   uint32_t n = 3;
+  std::optional<uint32_t> partitions;  // ringkv-cluster's default when unset
   bool distinct_hosts = true;
   // name, "resolver=lww" (ringkv-cluster --bucket)
   std::vector<std::pair<std::string, std::string>> buckets;

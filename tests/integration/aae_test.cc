@@ -296,6 +296,39 @@ TEST_F(AaeTest, AdminShowsAndForcesExchangesAndRefusesBadArguments) {
   EXPECT_EQ(cluster.Admin(1, {"aae", "exchange", "3", "--peer", "n1"}).exit_code, 2);
   EXPECT_EQ(cluster.Admin(1, {"aae", "exchange"}).exit_code, 2);
   EXPECT_EQ(cluster.Admin(1, {"aae", "bogus"}).exit_code, 2);
+
+  // A reaping pass over every partition, now: nothing deleted, nothing to
+  // reap, and the status shows a pass happened.
+  r = cluster.Admin(1, {"aae", "reap", "--json"});
+  for (int i = 0; i < 50 && r.exit_code == 4; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));  // poll interval
+    r = cluster.Admin(1, {"aae", "reap", "--json"});
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  j = Json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["node"], "n1");
+  ASSERT_EQ(j["partitions"].size(), static_cast<size_t>(kPartitions)) << r.out;
+  for (const Json& p : j["partitions"]) {
+    EXPECT_EQ(p["result"], "done") << p.dump();
+    EXPECT_EQ(p["reaped"], 0) << p.dump();
+  }
+  s = AaeStatus(cluster, 1);
+  ASSERT_TRUE(s.is_object());
+  for (const Json& p : s["partitions"]) {
+    EXPECT_EQ(p["tombstones_pending"], 0) << p.dump();
+    EXPECT_FALSE(p["last_reap"].is_null()) << p.dump();
+  }
+  r = cluster.Admin(1, {"aae", "reap", "3"});
+  for (int i = 0; i < 50 && r.exit_code == 4; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));  // poll interval
+    r = cluster.Admin(1, {"aae", "reap", "3"});
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_NE(r.out.find("partition 3"), std::string::npos) << r.out;
+  EXPECT_EQ(cluster.Admin(1, {"aae", "reap", "9999"}).exit_code, 2);
+  EXPECT_EQ(cluster.Admin(1, {"aae", "reap", "-1"}).exit_code, 2);
+  EXPECT_EQ(cluster.Admin(1, {"aae", "reap", "three"}).exit_code, 2);
 }
 
 }  // namespace

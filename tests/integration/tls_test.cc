@@ -157,23 +157,29 @@ class TokenNode {
     }
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  // Starts it and waits (bounded) until it answers a ping.
-  bool Start(const std::string& tokens) {
+  // Starts it with `extra` flags and waits (bounded) until it answers a
+  // ping, sent with `ping_flags` (a TLS node's CA).
+  bool Start(const std::string& tokens, std::vector<std::string> extra = {},
+             const std::vector<std::string>& ping_flags = {}) {
+    std::vector<std::string> argv = {BinaryPath("node/ringkv-node"), "--cluster",
+                                     dir_ + "/cluster.toml", "--node", "n1", "--data",
+                                     dir_ + "/data", "--log-file", dir_ + "/node.log",
+                                     "--client-tokens", tokens};
+    argv.insert(argv.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {
-      const std::string node = BinaryPath("node/ringkv-node");
-      const std::string cluster = dir_ + "/cluster.toml", data = dir_ + "/data",
-                        log = dir_ + "/node.log";
-      ::execl(node.c_str(), node.c_str(), "--cluster", cluster.c_str(), "--node", "n1", "--data",
-              data.c_str(), "--log-file", log.c_str(), "--client-tokens", tokens.c_str(),
-              nullptr);
+      std::vector<char*> args;
+      for (std::string& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
       ::_exit(127);
     }
+    std::vector<std::string> ping = {BinaryPath("tools/ringkv"), "--node", address()};
+    ping.insert(ping.end(), ping_flags.begin(), ping_flags.end());
+    ping.push_back("ping");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (RunCommand({BinaryPath("tools/ringkv"), "--node", address(), "ping"}).exit_code == 0) {
-        return true;
-      }
+      if (RunCommand(ping).exit_code == 0) return true;
       ::poll(nullptr, 0, 50);
     }
     return false;
@@ -185,16 +191,23 @@ class TokenNode {
   pid_t pid_ = -1;
 };
 
+// `ringkv-admin token create NAME --grant G...` into `file`; the token.
+std::string CreateToken(const std::string& file, const std::string& name,
+                        const std::vector<std::string>& grants) {
+  std::vector<std::string> argv = {BinaryPath("tools/ringkv-admin"), "token", "create", name,
+                                   "--file", file};
+  for (const std::string& g : grants) argv.insert(argv.end(), {"--grant", g});
+  CommandResult made = RunCommand(argv);
+  EXPECT_EQ(made.exit_code, 0) << made.Describe();
+  return made.out.substr(0, made.out.find('\n'));
+}
+
 TEST(ClientTokenIntegrationTest, TokensAndGrantsGateEveryRequest) {
   TempDir dir;
   const std::string tokens = dir.path() + "/tokens";
   const std::string admin = BinaryPath("tools/ringkv-admin");
   auto create = [&](const std::string& name, const std::vector<std::string>& grants) {
-    std::vector<std::string> argv = {admin, "token", "create", name, "--file", tokens};
-    for (const std::string& g : grants) argv.insert(argv.end(), {"--grant", g});
-    CommandResult made = RunCommand(argv);
-    EXPECT_EQ(made.exit_code, 0) << made.Describe();
-    return made.out.substr(0, made.out.find('\n'));
+    return CreateToken(tokens, name, grants);
   };
   const std::string reader = create("reader", {"kv.get:carts"});
   const std::string writer = create("writer", {"kv.get:carts", "kv.put:carts"});
@@ -253,6 +266,102 @@ TEST(ClientTokenIntegrationTest, TokensAndGrantsGateEveryRequest) {
     if (m["name"] == "ringkv_client_auth_refused_total") refused += m["value"].get<double>();
   }
   EXPECT_EQ(refused, 6) << "2 unauthenticated and 4 forbidden requests";
+}
+
+// The HTTP API of a node with TLS and client tokens is HTTPS with bearer
+// tokens: the same grants as the binary protocol, the probes open to
+// anyone, everything else an administrator's; plain HTTP gets nothing.
+TEST(ClientTokenIntegrationTest, HttpsWithBearerTokensGatesTheHttpApiAsTheBinaryProtocol) {
+  TempDir dir;
+  const std::string admin = BinaryPath("tools/ringkv-admin");
+  const std::string tls = dir.path() + "/tls";
+  ASSERT_EQ(RunCommand({admin, "cert", "init-ca", "--dir", tls}).exit_code, 0);
+  CommandResult issued =
+      RunCommand({admin, "cert", "issue", "n1", "--dir", tls, "--host", "127.0.0.1"});
+  ASSERT_EQ(issued.exit_code, 0) << issued.Describe();
+  const std::string tokens = dir.path() + "/tokens";
+  const std::string writer = CreateToken(tokens, "writer", {"kv.get:carts", "kv.put:carts"});
+  const std::string ops = CreateToken(tokens, "ops", {"cluster.admin"});
+  const uint16_t http_port = FindFreePortBase(1) + 1;
+  TokenNode node(dir.path());
+  ASSERT_TRUE(node.Start(tokens,
+                         {"--tls-cert", tls + "/n1.crt", "--tls-key", tls + "/n1.key", "--tls-ca",
+                          tls + "/ca.crt", "--http", "127.0.0.1:" + std::to_string(http_port)},
+                         {"--tls-ca", tls + "/ca.crt"}));
+
+  // One request through Python's ssl module (Debian's python3): prints the
+  // status, a tab, the WWW-Authenticate header and the body; "0" when the
+  // connection failed.
+  const std::string script =
+      "import ssl, sys, urllib.request, urllib.error\n"
+      "method, url, token, body, ca = sys.argv[1:6]\n"
+      "req = urllib.request.Request(url, method=method, data=body.encode() if body else None)\n"
+      "if token: req.add_header('Authorization', 'Bearer ' + token)\n"
+      "ctx = ssl.create_default_context(cafile=ca)\n"
+      "try:\n"
+      "  r = urllib.request.urlopen(req, timeout=5, context=ctx)\n"
+      "  print(r.status, '', r.read().decode(), sep='\\t')\n"
+      "except urllib.error.HTTPError as e:\n"
+      "  print(e.code, e.headers.get('WWW-Authenticate', ''), e.read().decode(), sep='\\t')\n"
+      "except Exception as e:\n"
+      "  print(0, '', type(e).__name__, sep='\\t')\n";
+  auto https = [&](const std::string& method, const std::string& path, const std::string& token,
+                   const std::string& body = "", const std::string& scheme = "https") {
+    CommandResult r = RunCommand(
+        {"/usr/bin/python3", "-c", script, method,
+         scheme + "://127.0.0.1:" + std::to_string(http_port) + path, token, body,
+         tls + "/ca.crt"});
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    return r.out;
+  };
+  auto status = [](const std::string& out) { return std::atoi(out.c_str()); };
+
+  EXPECT_EQ(status(https("GET", "/livez", "")), 200);
+  const std::string key = "/v1/buckets/carts/keys/k";
+  const std::string anonymous = https("PUT", key, "", "milk");
+  EXPECT_EQ(status(anonymous), 401) << anonymous;
+  EXPECT_NE(anonymous.find("Bearer realm=\"ringkv\""), std::string::npos) << anonymous;
+  EXPECT_NE(anonymous.find("\"error\":\"unauthenticated\""), std::string::npos) << anonymous;
+  EXPECT_EQ(status(https("PUT", key, "rkv_" + std::string(64, '0'), "milk")), 401);
+  const std::string put = https("PUT", key, writer, "milk");
+  EXPECT_EQ(status(put) / 100, 2) << put;
+  const std::string got = https("GET", key, writer);
+  EXPECT_EQ(status(got), 200) << got;
+  EXPECT_NE(got.find("\tmilk"), std::string::npos) << got;
+  const std::string no_delete = https("DELETE", key, writer);
+  EXPECT_EQ(status(no_delete), 403) << no_delete;
+  EXPECT_NE(no_delete.find("token 'writer' lacks kv.delete on bucket 'carts'"), std::string::npos)
+      << no_delete;
+  EXPECT_EQ(status(https("GET", "/v1/buckets/other/keys/k", writer)), 403);
+  EXPECT_EQ(status(https("GET", "/metrics", writer)), 403);
+  EXPECT_EQ(status(https("GET", "/v1/ring", "")), 401);
+  EXPECT_EQ(status(https("GET", "/metrics", ops)), 200);
+  EXPECT_EQ(status(https("GET", "/readyz", "")), 200);
+  // Refusals count with the binary protocol's: 3 unauthenticated, 3 forbidden.
+  const std::string metrics = https("GET", "/metrics", ops);
+  EXPECT_NE(metrics.find("ringkv_client_auth_refused_total{reason=\"unauthenticated\"} 3"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ringkv_client_auth_refused_total{reason=\"forbidden\"} 3"),
+            std::string::npos)
+      << metrics;
+  // Plain HTTP to the HTTPS port gets no answer.
+  EXPECT_EQ(status(https("GET", "/livez", "", "", "http")), 0);
+}
+
+// Off loopback, HTTP without TLS is refused unless --insecure-dev says it
+// is a development setup.
+TEST(ClientTokenIntegrationTest, PlainHttpOffLoopbackIsRefused) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/cluster.toml")
+      << "partitions = 8\nn = 1\n[[member]]\nid = \"n1\"\naddress = \"127.0.0.1:"
+      << FindFreePortBase(1) + 1 << "\"\n";
+  CommandResult refused = RunCommand(
+      {BinaryPath("node/ringkv-node"), "--cluster", dir.path() + "/cluster.toml", "--node", "n1",
+       "--data", dir.path() + "/data", "--http", "0.0.0.0:" + std::to_string(FindFreePortBase(1) + 1)},
+      std::chrono::seconds(10));
+  EXPECT_EQ(refused.exit_code, 2) << refused.Describe();
+  EXPECT_NE(refused.err.find("without TLS"), std::string::npos) << refused.Describe();
 }
 
 }  // namespace

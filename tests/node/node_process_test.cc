@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -344,6 +346,62 @@ TEST_F(NodeProcessTest, ANodeWithNoOtherMemberStartsWithoutASecret) {
   int fd = Connect(port_);
   ASSERT_GE(fd, 0);
   close(fd);
+}
+
+// Everything a node takes as a flag it takes from one TOML file too (as a
+// container's config map gives it), and writes JSON lines a collector reads.
+TEST_F(NodeProcessTest, AConfigFileStartsTheNodeAndJsonLogsParseLineByLine) {
+  ASSERT_EQ(Terminate(), 0);
+  const fs::path json_log = dir_ / "node.json.log";
+  std::ofstream(dir_ / "node.toml") << "cluster = \"" << (dir_ / "cluster.toml").string()
+                                    << "\"\nnode = \"n1\"\ndata = \"" << (dir_ / "data").string()
+                                    << "\"\nlog-format = \"json\"\nlog-file = \""
+                                    << json_log.string() << "\"\nmax-frame-bytes = 1048576\n";
+  pid_ = fork();
+  ASSERT_GE(pid_, 0);
+  if (pid_ == 0) {
+    const char* bin = std::getenv("RINGKV_NODE");
+    std::string config = (dir_ / "node.toml").string();
+    execl(bin, bin, "--config", config.c_str(), nullptr);
+    _exit(127);
+  }
+  int fd = -1;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10);
+       fd < 0 && Clock::now() < deadline; poll(nullptr, 0, 20)) {
+    fd = Connect(port_);
+  }
+  ASSERT_GE(fd, 0) << "ringkv-node --config did not listen:\n" << ReadFile(json_log);
+  // The frame cap came from the file: 2 MiB is refused.
+  ASSERT_TRUE(SendAll(fd, std::string("\x00\x00\x20\x00" "xxxxxxxx", 12)));
+  bool eof = false;
+  EXPECT_FALSE(ReadMessage(fd, 5000, &eof).has_value());
+  EXPECT_TRUE(eof);
+  close(fd);
+  ASSERT_EQ(Terminate(), 0);
+
+  std::istringstream lines(ReadFile(json_log));
+  std::vector<std::string> messages;
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(record.is_discarded()) << "not one JSON record: " << line;
+    ASSERT_TRUE(record.contains("time") && record.contains("level")) << line;
+    messages.push_back(record["msg"]);
+  }
+  auto logged = [&](const std::string& part) {
+    for (const std::string& m : messages) {
+      if (m.find(part) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(logged("serving on 127.0.0.1:" + std::to_string(port_)));
+  EXPECT_TRUE(logged("exceeds the cap of 1048576"));
+  EXPECT_TRUE(logged("stopped"));
+
+  // A key the node does not know is refused, naming it.
+  std::ofstream(dir_ / "bad.toml") << "log-format = \"json\"\nno-such-option = 1\n";
+  std::string err;
+  EXPECT_EQ(RunToExit(dir_, {"--config", (dir_ / "bad.toml").string()}, &err), 2);
+  EXPECT_NE(err.find("no-such-option"), std::string::npos) << err;
 }
 
 }  // namespace

@@ -176,5 +176,22 @@ TEST_F(ClusterSecretTest, ReadableByOthersOrTooShortIsRefused) {
   EXPECT_TRUE(ReadClusterSecret((dir_ / "missing").string()).status().IsIOError());
 }
 
+// A Kubernetes secret volume with an fsGroup: owned by root, group-readable.
+TEST_F(ClusterSecretTest, ARootOwnedGroupReadableFileIsAcceptedAndNothingWider) {
+  const std::string path = dir_ / "secret";
+  ASSERT_TRUE(CreateClusterSecret(path).ok());
+  ::chmod(path.c_str(), 0440);
+  Result<std::string> group_readable = ReadClusterSecret(path);
+  if (::geteuid() == 0) {
+    EXPECT_TRUE(group_readable.ok()) << group_readable.status().ToString();
+  } else {
+    EXPECT_TRUE(group_readable.status().IsInvalidArgument()) << "not owned by root";
+  }
+  for (mode_t wider : {0460, 0444, 0404}) {
+    ::chmod(path.c_str(), wider);
+    EXPECT_TRUE(ReadClusterSecret(path).status().IsInvalidArgument()) << std::oct << wider;
+  }
+}
+
 }  // namespace
 }  // namespace ringkv

@@ -131,14 +131,22 @@ std::vector<Message> AllMessages() {
   aae_status.node = "n1";
   aae_status.enabled = true;
   aae_status.partitions = {{3, "trusted", 0xabc, true, 0xabc, 1'700'000'000'000'000, "n2",
-                            "equal", 4, 1234},
+                            "equal", 4, 1234, 17, 3, 1'700'000'000'000'001},
                            {4, "building", 0, false, 0, 0, "", "", 0, 0}};
   all.push_back(With(aae_status));
   all.push_back(With(AaeExchangeRequest{3, "n2"}));
   all.push_back(With(AaeExchangeReply{Status::Busy("an exchange is running"), "n3", 1, 2, 3, 4}));
   all.push_back(With(AaeReapRequest{
       7, true, {AaeKeyEntry{3, "b", "k", 99, VersionVector({{Actor{"n1", 2}, 5}})}}}));
+  all.push_back(With(AaeReapRequest{
+      7, false, {AaeKeyEntry{3, "b", "k", 99, VersionVector({{Actor{"n1", 2}, 5}})}}, true}));
   all.push_back(With(AaeReapReply{Status::OK(), {true, false, true}}));
+  all.push_back(With(AaeReapNowRequest{5, true}));
+  all.push_back(With(AaeReapNowReply{
+      Status::OK(),
+      "n1",
+      {{2, Status::OK(), 3, 600, 500, 1000, 1, 2, 3, 4},
+       {3, Status::Unavailable("n4 is believed down"), 1, 9, 0, 0, 0, 0, 0, 0}}}));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
   all.push_back(With(PeerHello{"n2", std::string(32, '\x01')}));
@@ -223,6 +231,61 @@ TEST(CodecTest, PingFrameMatchesTheDocumentedBytes) {
   EXPECT_EQ(frame, std::string(reinterpret_cast<const char*>(kExpected), sizeof(kExpected)));
 }
 
+// The tree stage of an exchange goes in canonical form (docs/wire-protocol.md,
+// "Anti-entropy"): the envelope's null trailing pointers are cut, and it
+// decodes as any message does.
+std::string Flat(capnp::MallocMessageBuilder& b) {
+  auto words = capnp::messageToFlatArray(b);
+  return std::string(words.asChars().begin(), words.asChars().size());
+}
+
+TEST(CodecTest, TreeStageMessagesAreCanonicalShorterAndDecode) {
+  Message m;
+  m.request_id = 42;
+  m.from = "n2";
+  m.timeout_ms = 10'000;
+  m.sender_generation = 0x1234'5678'9abc;
+  m.sent_mono_us = 987'654'321;
+  auto builder_layout = [&m](bool equal) {
+    capnp::MallocMessageBuilder b;
+    auto env = b.initRoot<schema::Envelope>();
+    env.setVersion(1);
+    env.setRequestId(m.request_id);
+    env.setFrom(m.from.c_str());
+    env.setTimeoutMs(m.timeout_ms);
+    env.setSenderGeneration(m.sender_generation);
+    env.setSentMonoUs(m.sent_mono_us);
+    if (equal) {
+      env.setAaeRootEqual();
+    } else {
+      auto r = env.initAaeRoot();
+      r.setPartition(7);
+      r.setShape(1);
+      r.setHashVersion(1);
+      r.setTop(0xfeed'beef'0000'0001);
+    }
+    return Flat(b);
+  };
+  m.body = AaeRootRequest{7, 1, 1, 0xfeed'beef'0000'0001};
+  const std::string request = EncodeMessage(m);
+  EXPECT_EQ(request.size() + 8, builder_layout(false).size()) << "the authToken slot is cut";
+  Result<Message> back = DecodeMessage(request);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, m);
+  m.body = AaeRootEqual{};
+  const std::string equal = EncodeMessage(m);
+  EXPECT_EQ(equal.size() + 16, builder_layout(true).size()) << "the body and authToken slots";
+  back = DecodeMessage(equal);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, m);
+  // One root exchange of identical replicas, frames included.
+  EXPECT_LT(request.size() + equal.size() + 2 * kFrameHeaderSize, 200u);
+  // A canonical message cut short is refused like any other.
+  for (size_t cut = 8; cut < equal.size(); cut += 8) {
+    EXPECT_FALSE(DecodeMessage(equal.substr(0, cut)).ok()) << cut;
+  }
+}
+
 TEST(CodecTest, ABucketFromAnOlderNodeKeepsItsResolver) {
   // An older node sends only the number; a newer one both, so that older
   // clients still read siblings/lww.
@@ -282,10 +345,6 @@ TEST(CodecTest, UnknownStatusCodeBecomesInternal) {
   EXPECT_EQ(err.status.message(), "from the future");
 }
 
-std::string Flat(capnp::MallocMessageBuilder& b) {
-  auto words = capnp::messageToFlatArray(b);
-  return std::string(words.asChars().begin(), words.asChars().size());
-}
 
 TEST(CodecTest, RejectsUnknownVersion) {
   capnp::MallocMessageBuilder b;

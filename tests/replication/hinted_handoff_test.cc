@@ -310,5 +310,34 @@ TEST_F(HintedHandoffTest, AHintTooLargeToSendIsParkedWithoutBeingSent) {
   EXPECT_EQ(Pending("n2"), 1u);
 }
 
+// A parked hint that is removed by someone else (anti-entropy's reaping
+// drops the hints a tombstone covers) leaves the parked list with it:
+// `ringkv_hints_parked` goes back to 0, and a new hint for the same target
+// goes out at once instead of waiting behind the stale entry's backoff
+// (every hint of the target counted as parked, so the pass skipped it).
+TEST_F(HintedHandoffTest, AParkedHintDroppedElsewhereIsNoLongerParked) {
+  const Object old = Hint("n2", "k1", "a");
+  Start(1'000);
+  scheduler_.Advance(kTick);
+  ASSERT_EQ(Deliveries().size(), 1u);
+  Answer(Deliveries()[0], ReplicaPutReply{Status::InvalidArgument("refused")});
+  ASSERT_EQ(MetricValue(metrics_, "ringkv_hints_parked"), 1);
+
+  VersionVector tombstone = old.context;
+  tombstone.Set(Actor{"n1", 1}, old.context.Get(Actor{"n1", 1}) + 1);
+  auto clear = hints_.DropCovered(kPartition, "b", "k1", tombstone);
+  ASSERT_TRUE(clear.ok());
+  EXPECT_FALSE(*clear) << "there was a hint";
+  EXPECT_EQ(Pending("n2"), 0u);
+  EXPECT_EQ(MetricValue(metrics_, "ringkv_hints_parked"), 0);
+
+  Hint("n2", "k2", "b");
+  scheduler_.Advance(2 * kTick);
+  ASSERT_EQ(Deliveries().size(), 2u);
+  EXPECT_EQ(Body(Deliveries()[1]).key, "k2");
+  Answer(Deliveries()[1], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+}
+
 }  // namespace
 }  // namespace ringkv
