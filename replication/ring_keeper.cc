@@ -81,11 +81,16 @@ RingKeeper::~RingKeeper() {
 }
 
 Status RingKeeper::Start() {
-  WriteBatch wb;
-  wb.Put(MetaKey(kMetaRingState), EncodeRingState(state_));
-  RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
+  const std::string record = EncodeRingState(state_);
+  std::string persisted;
+  if (Status st = storage_->Get(MetaKey(kMetaRingState), &persisted);
+      !st.ok() || persisted != record) {
+    WriteBatch wb;
+    wb.Put(MetaKey(kMetaRingState), record);
+    RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
+  }
   if (Gossiper* g = service_->mutable_gossiper()) {
-    g->set_ring_state(EncodeRingState(state_));
+    g->set_ring_state(record);
     g->SetOnRingState([this](const NodeId& from, const std::string& record) {
       OnGossipedState(from, record);
     });
@@ -185,10 +190,9 @@ void RingKeeper::OnGossipedState(const NodeId& from, const std::string& record) 
     why = adopted.status();
   }
   refused_->Increment();
-  static int64_t last_warn_us = INT64_MIN / 2;
   const int64_t now = clock_->MonoMicros();
-  if (options_.warn && now - last_warn_us >= kWarnEveryUs) {
-    last_warn_us = now;
+  if (options_.warn && (last_warn_us_ == 0 || now - last_warn_us_ >= kWarnEveryUs)) {
+    last_warn_us_ = now;
     options_.warn("ring state gossiped by " + from + " refused: " + why.ToString());
   }
 }

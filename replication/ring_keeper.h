@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -118,6 +119,7 @@ class RingKeeper {
   bool catching_up_ = false;
   int64_t stable_since_us_ = 0;
   uint64_t cleaned_epoch_ = 0;
+  int64_t last_warn_us_ = 0;  // of the last refused gossiped state logged
   Counter* adopted_;
   Counter* refused_;
   Counter* cleaned_objects_;

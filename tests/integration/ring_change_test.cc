@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <iostream>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -309,8 +310,15 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.err.find("plan"), std::string::npos) << again.err;
 
+  const auto committed_at = steady_clock::now();
   const Json joined = WaitChangeDone(cluster, 1, std::chrono::seconds(240));
+  const double change_s = SecondsSince(committed_at);
   load.Stop();
+  std::cout << "join: " << plan["moves"].size() << " moves, " << planned_keys << " keys, "
+            << plan["total"]["bytes"] << " bytes in " << change_s << " s; load meanwhile: "
+            << load.writes << " writes (" << load.write_failures << " failed), " << load.reads
+            << " reads at R=2 (" << load.read_failures << " failed, " << load.wrong_reads
+            << " wrong)\n";
   EXPECT_EQ(load.read_failures, 0u) << load.first_failure;
   EXPECT_EQ(load.wrong_reads, 0u);
   EXPECT_GT(load.reads, 0u);
