@@ -10,7 +10,8 @@ SEED ?= 1
 SCENARIO ?=
 CHAOS_ARGS ?=
 
-.PHONY: all setup build run test soak sim chaos bench fuzz fuzz-seeds image clean
+.PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls fuzz fuzz-seeds \
+	image clean
 
 all: build
 
@@ -43,11 +44,23 @@ sim: build
 chaos: build
 	$(BUILD)/tests/chaos/ringkv-chaos --seed $(SEED) $(CHAOS_ARGS)
 
-bench:
+# The standard scenarios, then issue 13's YCSB sibling case and issue 12's
+# TLS cost (docs/performance.md); each of the last two also on its own.
+bench: bench-build
+	bench/run.sh $(BENCH_BUILD)
+	bench/siblings.sh $(BENCH_BUILD)
+	bench/tls.sh $(BENCH_BUILD)
+
+bench-siblings: bench-build
+	bench/siblings.sh $(BENCH_BUILD)
+
+bench-tls: bench-build
+	bench/tls.sh $(BENCH_BUILD)
+
+bench-build:
 	@tools/setup.sh --bench
 	@[ -f $(BENCH_BUILD)/build.ninja ] || $(MESON) setup $(BENCH_BUILD) --buildtype=release
 	ninja -C $(BENCH_BUILD)
-	bench/run.sh $(BENCH_BUILD)
 
 # The OCI image (docs/kubernetes.md): Debian's archive only, release build,
 # written to build-image/ringkv.oci.tar (podman load -i ...). Needs root.

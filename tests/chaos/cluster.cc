@@ -156,6 +156,10 @@ const BucketProps& ChaosCluster::Props(const std::string& bucket) const {
   return cluster_.file().buckets.Get(bucket);
 }
 
+uint32_t ChaosCluster::Partition(const std::string& bucket, const std::string& key) const {
+  return ring_.PartitionOf(KeyHash(bucket, key));
+}
+
 std::vector<int> ChaosCluster::Primaries(const std::string& bucket, const std::string& key) const {
   std::vector<int> out;
   for (const NodeId& id : ring_.PrimariesFor(KeyHash(bucket, key), Props(bucket).n)) {

@@ -62,6 +62,8 @@ class ChaosCluster {
   const std::string& dir() const { return cluster_.dir(); }
   // The key's primaries as 1-based node numbers, in preference order.
   std::vector<int> Primaries(const std::string& bucket, const std::string& key) const;
+  // The key's partition (what `ringkv-admin aae exchange` takes).
+  uint32_t Partition(const std::string& bucket, const std::string& key) const;
   const BucketProps& Props(const std::string& bucket) const;
 
   Status Kill(int node);    // SIGKILL; returns once the process is gone

@@ -301,7 +301,14 @@ TEST_F(ClusterTest, ForegroundStartStopsEverythingOnSigterm) {
     if (!all_up) std::this_thread::sleep_for(milliseconds(50));  // poll interval
   }
   ASSERT_TRUE(all_up) << cluster_.LogTails();
-  Ok(2, {"put", "b", "k", "v"});
+  // A node that is up may not reach its peers yet (on a loaded machine the
+  // first puts can find them "believed down"): poll until one goes through.
+  CommandResult put;
+  while ((put = cluster_.Cli(2, {"put", "b", "k", "v"})).exit_code != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));  // poll interval
+  }
+  EXPECT_EQ(put.exit_code, 0) << put.Describe();
 
   ASSERT_EQ(::kill(*tool, SIGTERM), 0);
   EXPECT_TRUE(WaitGone(*tool, std::chrono::seconds(30)));

@@ -28,8 +28,8 @@ std::string ErrorKind(const Status& status) {
 
 }  // namespace
 
-Result<RunResult> RunClientReads(const RunConfig& config, const RingkvOptions& options) {
-  ClientOptions client_options;
+Result<RunResult> RunClientReads(const RunConfig& config, const RingkvOptions& options,
+                                 ClientOptions client_options) {
   for (const Endpoint& e : config.endpoints) client_options.nodes.push_back(e.ToString());
   client_options.timeout_ms = options.timeout_ms != 0
                                   ? options.timeout_ms

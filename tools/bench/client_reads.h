@@ -15,6 +15,7 @@
 // Thread-safety: RunClientReads blocks the calling thread; not reentrant.
 #pragma once
 
+#include "client/client.h"
 #include "common/status.h"
 #include "tools/bench/ringkv_protocol.h"
 #include "tools/bench/runner.h"
@@ -23,6 +24,9 @@ namespace ringkv::bench {
 
 // Uses config.endpoints, records, ops / duration_s, warmup_s, verify,
 // value_size, progress and seed; `options` gives bucket, r, pr, timeout_ms.
-Result<RunResult> RunClientReads(const RunConfig& config, const RingkvOptions& options);
+// `client_options` carries the credentials (TLS files, token); the nodes,
+// the timeout and coordinate_reads are set here.
+Result<RunResult> RunClientReads(const RunConfig& config, const RingkvOptions& options,
+                                 ClientOptions client_options);
 
 }  // namespace ringkv::bench

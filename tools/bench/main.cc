@@ -5,6 +5,7 @@
 //     --workload a|b|c|d|f --records N (--duration S | --ops N) --concurrency C
 //     [--rate OPS] [--value-size B] [--distribution uniform|zipfian|latest]
 //     [--r R] [--w W] [--pr N] [--pw N] [--load] [--ping] [--client-reads] [--json FILE]
+//     [--tls --tls-ca F [--tls-cert F --tls-key F]] [--token T | --token-file F]
 //
 // Exit status: 0 when the run completed (errors are counted, not fatal),
 // 2 on bad usage, 3 when a target cannot be reached at the start.
@@ -16,6 +17,8 @@
 #include <CLI/CLI.hpp>
 
 #include "common/quorum.h"
+#include "common/tls.h"
+#include "tools/credential_flags.h"
 #include "tools/bench/client_reads.h"
 #include "tools/bench/http_protocol.h"
 #include "tools/bench/process_cpu.h"
@@ -96,6 +99,8 @@ int Main(int argc, char** argv) {
                  "PID[,PID...]: also report these processes' CPU per operation");
   app.add_option("--json", json_path, "also write the report as JSON to FILE");
   app.add_flag("--quiet", quiet, "no progress lines");
+  CredentialFlags credentials;
+  AddCredentialFlags(&app, &credentials);
   CLI11_PARSE(app, argc, argv);
 
   if (load && ping) {
@@ -137,6 +142,25 @@ int Main(int argc, char** argv) {
                  "--concurrency 1 (closed loop)\n";
     return 2;
   }
+  ClientOptions client_options;
+  if (Status s = ApplyCredentials(credentials, &client_options); !s.ok()) {
+    std::cerr << "ringkv-bench: " << s.message() << "\n";
+    return 2;
+  }
+  const bool secured = !client_options.tls.ca.empty() || !client_options.token.empty();
+  if (secured && target->kind != Target::Kind::kRingkv) {
+    std::cerr << "ringkv-bench: TLS and tokens apply to ringkv:// targets only\n";
+    return 2;
+  }
+  if (!client_options.tls.ca.empty()) {
+    Result<std::shared_ptr<TlsContext>> tls = TlsContext::ForClient(
+        TlsFiles{client_options.tls.ca, client_options.tls.cert, client_options.tls.key});
+    if (!tls.ok()) {
+      std::cerr << "ringkv-bench: " << tls.status().message() << "\n";
+      return 2;
+    }
+    config.tls = *tls;
+  }
   std::unique_ptr<ProtocolFactory> factory;
   RingkvOptions ringkv_options;
   if (target->kind == Target::Kind::kRedis) {
@@ -149,6 +173,7 @@ int Main(int argc, char** argv) {
     RingkvOptions options;
     options.bucket = bucket;
     options.timeout_ms = timeout_ms;
+    options.token = client_options.token;
     for (auto [text, field] : {std::pair{&r_arg, &options.r}, std::pair{&w_arg, &options.w},
                                std::pair{&pr_arg, &options.pr}, std::pair{&pw_arg, &options.pw}}) {
       if (text->empty()) continue;
@@ -193,7 +218,8 @@ int Main(int argc, char** argv) {
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  Result<RunResult> result = client_reads ? RunClientReads(config, ringkv_options) : Run(config);
+  Result<RunResult> result = client_reads ? RunClientReads(config, ringkv_options, client_options)
+                                          : Run(config);
   if (!result.ok()) {
     std::cerr << "ringkv-bench: " << result.status().message() << "\n";
     return 3;

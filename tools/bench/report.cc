@@ -5,6 +5,8 @@
 namespace ringkv::bench {
 namespace {
 
+constexpr size_t kWindowSeconds = 10;
+
 double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
 std::string Row(std::string_view name, const Histogram& h, double seconds) {
@@ -44,6 +46,26 @@ double UsPerOp(double cpu_s, const RunResult& result) {
 
 }  // namespace
 
+std::vector<double> PerWindow(const std::vector<double>& per_second, size_t window) {
+  std::vector<double> out;
+  if (window == 0) return out;
+  for (size_t start = 0; start + window <= per_second.size(); start += window) {
+    double sum = 0;
+    for (size_t i = start; i < start + window; ++i) sum += per_second[i];
+    out.push_back(sum / static_cast<double>(window));
+  }
+  return out;
+}
+
+std::vector<double> ServerUsPerOpPerWindow(const RunResult& result, size_t window) {
+  std::vector<double> out;
+  if (result.server_cpu_per_second.size() != result.per_second.size()) return out;
+  const std::vector<double> ops = PerWindow(result.per_second, window);
+  const std::vector<double> cpu = PerWindow(result.server_cpu_per_second, window);
+  for (size_t i = 0; i < ops.size(); ++i) out.push_back(ops[i] > 0 ? cpu[i] * 1e6 / ops[i] : 0.0);
+  return out;
+}
+
 std::string FormatTable(const RunResult& result) {
   std::string out;
   char line[256];
@@ -72,6 +94,28 @@ std::string FormatTable(const RunResult& result) {
   if (result.max_siblings_read > 0) {
     out += "largest object read: " + std::to_string(result.max_siblings_read) + " values, " +
            std::to_string(result.largest_object_read) + " bytes\n";
+  }
+  const std::vector<double> windows = PerWindow(result.per_second, kWindowSeconds);
+  if (windows.size() >= 2) {
+    out += "ops/s per 10 s:";
+    for (double w : windows) {
+      std::snprintf(line, sizeof(line), " %.0f", w);
+      out += line;
+    }
+    std::snprintf(line, sizeof(line), " (last / first %.2f)\n",
+                  windows.front() > 0 ? windows.back() / windows.front() : 0.0);
+    out += line;
+    const std::vector<double> cpu = ServerUsPerOpPerWindow(result, kWindowSeconds);
+    if (!cpu.empty()) {
+      out += "server CPU us per operation per 10 s:";
+      for (double c : cpu) {
+        std::snprintf(line, sizeof(line), " %.0f", c);
+        out += line;
+      }
+      std::snprintf(line, sizeof(line), " (last / first %.2f)\n",
+                    cpu.front() > 0 ? cpu.back() / cpu.front() : 0.0);
+      out += line;
+    }
   }
   std::snprintf(line, sizeof(line),
                 "measured %.2f s; generator CPU %.2f cores (user %.2f s, sys %.2f s)\n",
@@ -129,6 +173,10 @@ nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
   }
   j["total"] = OpJson(total, result.seconds);
   j["per_second"] = result.per_second;
+  j["per_10s"] = PerWindow(result.per_second, kWindowSeconds);
+  if (!result.server_cpu_per_second.empty()) {
+    j["server_us_per_op_per_10s"] = ServerUsPerOpPerWindow(result, kWindowSeconds);
+  }
   if (result.server_cpu_known) {
     j["server_cpu"] = {
         {"user_s", result.server_cpu_user_s},

@@ -10,7 +10,10 @@
 //     "server_cpu": the same for --server-pids (absent without them, or when
 //                   one of them ended during the run),
 //     "histogram_relative_error", "per_second": [replies per second after
-//     warm-up, one per second],
+//     warm-up, one per second], "per_10s": [the mean of each whole 10 s of
+//     per_second, to judge whether throughput decays over a long run],
+//     "server_us_per_op_per_10s": [the servers' CPU per operation in each
+//     of those windows (with --server-pids)],
 //     "<op>": {"count", "ops_per_sec", "mean_us", "p50_us", "p95_us",
 //              "p99_us", "p999_us", "max_us"} for each op type seen,
 //     "total": the same over every op type }
@@ -20,6 +23,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +46,14 @@ struct RunDescription {
 // The table: one row per op type seen, then a total, errors by kind and the
 // generator's CPU use.
 std::string FormatTable(const RunResult& result);
+
+// The mean of each whole `window` of `per_second` (a shorter tail is left
+// out: its second may be partial).
+std::vector<double> PerWindow(const std::vector<double>& per_second, size_t window);
+
+// The servers' CPU microseconds per operation in each whole `window`
+// (server_cpu_per_second over per_second); empty without the former.
+std::vector<double> ServerUsPerOpPerWindow(const RunResult& result, size_t window);
 
 nlohmann::json ToJson(const RunDescription& description, const RunResult& result);
 

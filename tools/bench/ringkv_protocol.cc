@@ -38,6 +38,7 @@ void RingkvProtocol::Encode(uint64_t id, const Request& request, std::string* ou
   Message message;
   message.request_id = id;
   message.timeout_ms = options_.timeout_ms;
+  message.auth_token = options_.token;
   switch (request.kind) {
     case RequestKind::kGet: {
       GetRequest get;

@@ -20,6 +20,7 @@ struct RingkvOptions {
   // Wire quorum values (common/quorum.h kQuorum*; 0 = bucket default).
   uint32_t r = 0, w = 0, pr = 0, pw = 0;
   uint32_t timeout_ms = 0;  // 0 = the node's default
+  std::string token;        // bearer token of every request; empty: none
 };
 
 class RingkvProtocol : public Protocol {

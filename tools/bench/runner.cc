@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -115,7 +116,9 @@ class Worker {
     Worker* worker = nullptr;
     size_t endpoint = 0;
     int fd = -1;
-    bool connected = false;
+    bool connected = false;    // ready for requests (TCP, and TLS when used)
+    SSL* ssl = nullptr;        // with RunConfig::tls, once TCP connected
+    bool handshaking = false;  // TLS handshake under way
     bool dirty = false;  // has unsent bytes to flush at the end of the callback
     event* read_event = nullptr;
     event* write_event = nullptr;
@@ -136,6 +139,11 @@ class Worker {
   static void OnTick(evutil_socket_t fd, short what, void* arg);
 
   void Connect(Conn* conn);
+  // Runs the TLS handshake as far as the socket allows; then the
+  // connection takes requests.
+  void Handshake(Conn* conn);
+  void Ready(Conn* conn);
+  static void FreeSsl(Conn* conn);
   void Fail(Conn* conn, const std::string& kind);
   void Flush(Conn* conn);
   void FlushDirty();
@@ -205,6 +213,7 @@ Worker::~Worker() {
     if (conn->read_event != nullptr) event_free(conn->read_event);
     if (conn->write_event != nullptr) event_free(conn->write_event);
     event_free(conn->retry_event);
+    FreeSsl(conn.get());
     if (conn->fd >= 0) close(conn->fd);
   }
   if (tick_ != nullptr) event_free(tick_);
@@ -251,9 +260,11 @@ void Worker::Fail(Conn* conn, const std::string& kind) {
   if (conn->read_event != nullptr) event_free(conn->read_event);
   if (conn->write_event != nullptr) event_free(conn->write_event);
   conn->read_event = conn->write_event = nullptr;
+  FreeSsl(conn);
   if (conn->fd >= 0) close(conn->fd);
   conn->fd = -1;
   conn->connected = false;
+  conn->handshaking = false;
   conn->out.clear();
   conn->out_sent = 0;
   conn->in.clear();
@@ -269,6 +280,11 @@ void Worker::OnRetry(evutil_socket_t, short, void* arg) {
 void Worker::OnWritable(evutil_socket_t fd, short, void* arg) {
   auto* conn = static_cast<Conn*>(arg);
   Worker* self = conn->worker;
+  if (conn->handshaking) {
+    self->Handshake(conn);
+    self->FlushDirty();
+    return;
+  }
   if (!conn->connected) {
     int error = 0;
     socklen_t len = sizeof(error);
@@ -277,18 +293,77 @@ void Worker::OnWritable(evutil_socket_t fd, short, void* arg) {
       self->Fail(conn, "connect");
       return;
     }
-    conn->connected = true;
-    event_add(conn->read_event, nullptr);
-    self->Refill();
+    if (self->config_.tls != nullptr) {
+      conn->ssl = self->config_.tls->NewSsl();
+      if (conn->ssl == nullptr || SSL_set_fd(conn->ssl, conn->fd) != 1) {
+        self->Fail(conn, "tls_handshake");
+        return;
+      }
+      // The out buffer grows while a write waits for the socket.
+      SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+      conn->handshaking = true;
+      event_add(conn->read_event, nullptr);
+      self->Handshake(conn);
+      self->FlushDirty();
+      return;
+    }
+    self->Ready(conn);
   }
   self->Flush(conn);
   self->FlushDirty();
+}
+
+void Worker::Ready(Conn* conn) {
+  conn->connected = true;
+  event_add(conn->read_event, nullptr);
+  Refill();
+  Flush(conn);
+}
+
+void Worker::Handshake(Conn* conn) {
+  const int rc = SSL_connect(conn->ssl);
+  if (rc == 1) {
+    conn->handshaking = false;
+    Ready(conn);
+    return;
+  }
+  switch (SSL_get_error(conn->ssl, rc)) {
+    case SSL_ERROR_WANT_READ:  // the read event is armed
+      return;
+    case SSL_ERROR_WANT_WRITE:
+      event_add(conn->write_event, nullptr);
+      return;
+    default:
+      Fail(conn, "tls_handshake");
+  }
+}
+
+void Worker::FreeSsl(Conn* conn) {
+  if (conn->ssl == nullptr) return;
+  SSL_free(conn->ssl);
+  conn->ssl = nullptr;
 }
 
 void Worker::Flush(Conn* conn) {
   conn->dirty = false;
   if (!conn->connected) return;
   while (conn->out_sent < conn->out.size()) {
+    if (conn->ssl != nullptr) {
+      const int n = SSL_write(conn->ssl, conn->out.data() + conn->out_sent,
+                              static_cast<int>(std::min<size_t>(conn->out.size() - conn->out_sent,
+                                                                INT32_MAX)));
+      if (n > 0) {
+        conn->out_sent += static_cast<size_t>(n);
+        continue;
+      }
+      const int error = SSL_get_error(conn->ssl, n);
+      if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
+        event_add(conn->write_event, nullptr);
+        return;
+      }
+      Fail(conn, "connection_closed");
+      return;
+    }
     const ssize_t n = send(conn->fd, conn->out.data() + conn->out_sent,
                            conn->out.size() - conn->out_sent, MSG_NOSIGNAL);
     if (n > 0) {
@@ -318,13 +393,34 @@ void Worker::FlushDirty() {
 
 void Worker::OnReadable(evutil_socket_t, short, void* arg) {
   auto* conn = static_cast<Conn*>(arg);
-  conn->worker->Read(conn);
+  if (conn->handshaking) {
+    conn->worker->Handshake(conn);
+  } else {
+    conn->worker->Read(conn);
+  }
   conn->worker->FlushDirty();
 }
 
 void Worker::Read(Conn* conn) {
   char chunk[kReadChunk];
-  for (;;) {
+  // OpenSSL may hold decrypted bytes the socket no longer shows: read until
+  // it wants more from the socket.
+  while (conn->ssl != nullptr) {
+    const int n = SSL_read(conn->ssl, chunk, sizeof(chunk));
+    if (n > 0) {
+      conn->in.append(chunk, static_cast<size_t>(n));
+      continue;
+    }
+    const int error = SSL_get_error(conn->ssl, n);
+    if (error == SSL_ERROR_WANT_READ) break;
+    if (error == SSL_ERROR_WANT_WRITE) {
+      event_add(conn->write_event, nullptr);
+      break;
+    }
+    Fail(conn, "connection_closed");
+    return;
+  }
+  while (conn->ssl == nullptr) {
     const ssize_t n = recv(conn->fd, chunk, sizeof(chunk), 0);
     if (n > 0) {
       conn->in.append(chunk, static_cast<size_t>(n));
@@ -601,7 +697,38 @@ Status Resolve(const Endpoint& endpoint, sockaddr_storage* address, socklen_t* l
 
 // A connect with a deadline, so that an unreachable target fails the run at
 // once instead of showing up as a run full of errors.
-Status Probe(const Endpoint& endpoint, const sockaddr_storage& address, socklen_t length) {
+// The TLS handshake on a connected non-blocking socket, within 2 s: a node
+// that does not speak TLS, or whose certificate the CA did not sign, fails
+// here with OpenSSL's reason instead of in every connection of the run.
+Status ProbeTls(int fd, const TlsContext& tls, const Endpoint& endpoint) {
+  SSL* ssl = tls.NewSsl();
+  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+    if (ssl != nullptr) SSL_free(ssl);
+    return Status::IOError(TakeTlsErrors("cannot make a TLS session"));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    const int rc = SSL_connect(ssl);
+    if (rc == 1) break;
+    const int error = SSL_get_error(ssl, rc);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if ((error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) || left.count() <= 0) {
+      SSL_free(ssl);
+      return Status::Unavailable("TLS handshake with " + endpoint.ToString() + " failed: " +
+                                 TakeTlsErrors(left.count() <= 0 ? "no answer within 2 s (not a TLS node?)"
+                                                                 : "the node closed the "
+                                                                   "connection (not TLS?)"));
+    }
+    pollfd pfd{fd, static_cast<short>(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+    poll(&pfd, 1, static_cast<int>(left.count()));
+  }
+  SSL_free(ssl);
+  return Status::OK();
+}
+
+Status Probe(const Endpoint& endpoint, const sockaddr_storage& address, socklen_t length,
+             const TlsContext* tls) {
   const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::IOError("socket: " + std::string(strerror(errno)));
   int rc = connect(fd, reinterpret_cast<const sockaddr*>(&address), length);
@@ -616,11 +743,13 @@ Status Probe(const Endpoint& endpoint, const sockaddr_storage& address, socklen_
       error = ETIMEDOUT;
     }
   }
-  close(fd);
   if (error != 0) {
+    close(fd);
     return Status::Unavailable("cannot connect to " + endpoint.ToString() + ": " + strerror(error));
   }
-  return Status::OK();
+  const Status handshake = tls != nullptr ? ProbeTls(fd, *tls, endpoint) : Status::OK();
+  close(fd);
+  return handshake;
 }
 
 std::string FormatCount(double value) {
@@ -641,7 +770,7 @@ Result<RunResult> Run(const RunConfig& config) {
     sockaddr_storage address{};
     socklen_t length = 0;
     RINGKV_RETURN_IF_ERROR(Resolve(endpoint, &address, &length));
-    RINGKV_RETURN_IF_ERROR(Probe(endpoint, address, length));
+    RINGKV_RETURN_IF_ERROR(Probe(endpoint, address, length, config.tls.get()));
     shared.addresses.push_back(address);
     shared.address_lengths.push_back(length);
   }
@@ -673,8 +802,11 @@ Result<RunResult> Run(const RunConfig& config) {
     workers.push_back(std::make_unique<Worker>(&shared, stats.back().get(), t, slots, conns));
   }
   CpuTimes cpu_start = CpuTimes::Now(config.server_pids);
-  std::vector<double> per_second;
+  std::vector<double> per_second, server_cpu_per_second;
   bool cpu_started = warmup_s <= 0;
+  // The servers' CPU seconds at the last tick; the progress loop's own.
+  Result<CpuSeconds> last_server_cpu = Status::NotFound("no server pids");
+  if (!config.server_pids.empty()) last_server_cpu = ReadProcessCpu(config.server_pids);
 
   std::mutex done_mu;
   std::condition_variable done_cv;
@@ -722,9 +854,16 @@ Result<RunResult> Run(const RunConfig& config) {
     const double rate = (completed - last_completed) / interval;
     last_completed = completed;
     last_time = now;
+    double server_cpu = -1;  // unknown
+    if (last_server_cpu.ok()) {
+      Result<CpuSeconds> cpu = ReadProcessCpu(config.server_pids);
+      if (cpu.ok()) server_cpu = (cpu->total() - last_server_cpu->total()) / interval;
+      last_server_cpu = std::move(cpu);
+    }
     // A second that began before warm-up ended is not a measured second.
     if (now - std::chrono::seconds(1) >= measure_start - std::chrono::milliseconds(50)) {
       per_second.push_back(rate);
+      if (server_cpu >= 0) server_cpu_per_second.push_back(server_cpu);
     }
     if (config.progress) {
       const bool warming = now < measure_start;
@@ -754,6 +893,9 @@ Result<RunResult> Run(const RunConfig& config) {
     last_completion = std::max(last_completion, s->last_completion_ns);
   }
   result.seconds = static_cast<double>(last_completion - shared.measure_start_ns) / kNsPerSec;
+  if (server_cpu_per_second.size() == per_second.size()) {
+    result.server_cpu_per_second = std::move(server_cpu_per_second);
+  }
   result.per_second = std::move(per_second);
   if (cpu_started) {
     result.cpu_user_s = cpu_end.user - cpu_start.user;

@@ -12,6 +12,9 @@
 //
 // Figures count only requests issued after the warm-up. Run() blocks, prints
 // a progress line each second to stdout, and returns the merged figures.
+// With RunConfig::tls each connection is a TLS session over the same
+// non-blocking socket (OpenSSL on the fd, no bufferevent), so the figures
+// compare TLS and plain TCP through one engine.
 // Run() itself is not reentrant; internally each thread owns its loop and
 // connections, and shares only atomics and per-thread stats under a mutex.
 #pragma once
@@ -19,10 +22,12 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "common/tls.h"
 #include "tools/bench/histogram.h"
 #include "tools/bench/protocol.h"
 #include "tools/bench/target.h"
@@ -51,6 +56,9 @@ struct RunConfig {
   // Processes whose CPU time over the measured interval is reported (the
   // servers under test; tools/bench/process_cpu.h).
   std::vector<int> server_pids;
+  // With a context, every connection is TLS 1.3 (common/tls.h), its
+  // handshake done before the first request; null: plain TCP.
+  std::shared_ptr<TlsContext> tls;
 };
 
 struct RunResult {
@@ -70,6 +78,10 @@ struct RunResult {
   // Replies per second, one entry per second of the run after warm-up (the
   // progress lines' figures), to show throughput holding over a long run.
   std::vector<double> per_second;
+  // With server_pids: the servers' CPU seconds per second, one entry per
+  // entry of per_second (empty when a server could not be read every
+  // second), to tell a decay of the servers from a busy machine.
+  std::vector<double> server_cpu_per_second;
   double ops_per_sec() const { return seconds > 0 ? ops / seconds : 0; }
 };
 
