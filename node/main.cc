@@ -62,6 +62,7 @@ struct Flags {
   LogOptions log;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::string listen;
+  std::string advertise;
   uint32_t gossip_interval_ms = 1000;
   double phi_threshold = 8.0;
   double hint_rate = 2000;
@@ -236,16 +237,17 @@ int Run(const Flags& flags) {
     if (flags.listen.empty()) {
       return Fail(kExitConfig, "without --cluster, --listen HOST:PORT is needed");
     }
-    const NodeId id = flags.node.empty() ? flags.listen : flags.node;
+    const std::string member_address = flags.advertise.empty() ? flags.listen : flags.advertise;
     cluster->partitions = flags.partitions;
     cluster->n = flags.n;
-    cluster->members.push_back({id, flags.listen});
+    cluster->members.push_back({flags.node.empty() ? member_address : flags.node, member_address});
     BucketProps defaults;
     defaults.n = flags.n;
     defaults.r = defaults.w = flags.n / 2 + 1;
     cluster->buckets = BucketTable(defaults);
   }
-  const NodeId self_id = flags.node.empty() ? flags.listen : flags.node;
+  const NodeId self_id =
+      !flags.node.empty() ? flags.node : flags.advertise.empty() ? flags.listen : flags.advertise;
   const ClusterMember* self = nullptr;
   std::vector<NodeId> ids;
   std::map<NodeId, std::string> addresses;
@@ -268,6 +270,18 @@ int Run(const Flags& flags) {
   TuneAllocator();
   RaiseOpenFileLimit(server_options.limits.max_connections);
   const std::string listen = flags.listen.empty() ? self->address : flags.listen;
+  // Where the others reach this node: its member address. A node listening
+  // on every address (0.0.0.0:7000 in a pod) is reached by a name or an
+  // address of its own, which --advertise gives.
+  const std::string advertised = !flags.advertise.empty() ? flags.advertise : self->address;
+  if (Result<HostPort> at = ParseHostPort(advertised); !at.ok()) {
+    return Fail(kExitConfig, "--advertise: " + at.status().ToString());
+  } else if (at->host == "0.0.0.0" || at->host == "::") {
+    const std::string why = "the member address " + advertised + " is no address others can "
+                            "reach: give --advertise HOST:PORT (this node's name or address)";
+    if (!flags.join.empty()) return Fail(kExitConfig, why);
+    spdlog::warn("{}; no other node can join this one", why);
+  }
   Result<HostPort> listen_at = ParseHostPort(listen);
   if (!listen_at.ok()) return Fail(kExitConfig, "listen address: " + listen_at.status().ToString());
   server_options.host = listen_at->host;
@@ -356,7 +370,7 @@ int Run(const Flags& flags) {
                               (*persisted)->Find(self_id)->status != MemberStatus::kExiting;
   if (!flags.join.empty() && !member_already) {
     Result<RingState> joined =
-        RequestJoin(flags.join, self_id, listen, /*auth_token=*/"", flags.join_timeout_ms);
+        RequestJoin(flags.join, self_id, advertised, /*auth_token=*/"", flags.join_timeout_ms);
     if (!joined.ok()) {
       return Fail(kExitRuntime, "join through " + flags.join + ": " + joined.status().ToString());
     }
@@ -614,6 +628,9 @@ int main(int argc, char** argv) {
                  "require client requests (but ping) to carry a token of this file, with the "
                  "grant they need (ringkv-admin token create; docs/security.md)");
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
+  app.add_option("--advertise", flags.advertise,
+                 "HOST:PORT the others reach this node by, when it starts alone or joins "
+                 "(default: --listen; needed when that is 0.0.0.0)");
   app.add_option("--plugins", flags.plugins,
                  "directory of merge plugins (*.so, docs/plugins.md), law-checked at start")
       ->check(CLI::ExistingDirectory);
