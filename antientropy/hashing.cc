@@ -5,6 +5,7 @@
 #include <string>
 
 #include "causality/object_codec.h"
+#include "common/hash.h"
 
 namespace ringkv::aae {
 namespace {
@@ -33,15 +34,20 @@ uint32_t SegmentOf(std::string_view bucket, std::string_view key) {
 
 uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
                 std::string_view body) {
+  return LeafOfDigest(bucket, key, KeyHash(bucket, key), clock,
+                      XXH3_64bits(body.data(), body.size()));
+}
+
+uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t key_hash,
+                      const VersionVector& clock, uint64_t digest) {
   std::string in;
-  const std::string context = EncodeContext(clock, bucket, key);
+  const std::string context = EncodeContext(clock, key_hash);
   in.reserve(18 + bucket.size() + key.size() + context.size());
   AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
   in.append(bucket);
   AppendVarint32(&in, static_cast<uint32_t>(key.size()));
   in.append(key);
   in.append(context);
-  const uint64_t digest = XXH3_64bits(body.data(), body.size());
   for (int i = 0; i < 8; ++i) in.push_back(static_cast<char>(digest >> (8 * i)));
   return XXH3_64bits_withSeed(in.data(), in.size(), kLeafSeed);
 }

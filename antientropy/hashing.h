@@ -34,5 +34,10 @@ inline uint32_t BranchOf(uint32_t segment) { return segment / kSegmentsPerBranch
 // leaves on every replica; a tombstone is hashed like any other object.
 uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
                 std::string_view body);
+// The same leaf from XXH3-64(body), which is the checksum of the body's
+// object record (storage/record.h), and from `key_hash` == KeyHash(bucket,
+// key): a write knows both without hashing again.
+uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t key_hash,
+                      const VersionVector& clock, uint64_t body_digest);
 
 }  // namespace ringkv::aae

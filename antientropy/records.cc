@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "antientropy/aae.capnp.h"
+#include "causality/canonical_writer.h"
 #include "causality/object_codec.h"
 
 namespace ringkv::aae {
@@ -116,6 +117,16 @@ Status ParseIndexKey(std::string_view skey, uint32_t* partition, uint32_t* segme
 }
 
 std::string EncodeIndexEntry(const IndexEntry& entry) {
+  // Written on every object write: directly, as one segment behind its
+  // segment table, when the writer covers the clock.
+  const uint64_t data[2] = {entry.leaf, entry.tombstone ? 1u : 0u};
+  if (std::optional<std::string> segment = WriteCanonicalClockStruct(data, entry.clock)) {
+    std::string out(8, '\0');
+    const uint64_t words = segment->size() / 8;
+    for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<char>(words >> (8 * i));
+    out.append(*segment);
+    return out;
+  }
   capnp::MallocMessageBuilder builder(
       static_cast<unsigned>(8 + 6 * entry.clock.entries().size()));
   auto root = builder.initRoot<schema::IndexEntry>();

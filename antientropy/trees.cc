@@ -4,6 +4,7 @@
 
 #include "antientropy/hashing.h"
 #include "causality/object_codec.h"
+#include "common/hash.h"
 #include "storage/keys.h"
 #include "storage/record.h"
 
@@ -147,35 +148,50 @@ Status Trees::Save() {
 }
 
 Status Trees::Stage(uint32_t partition, std::string_view bucket, std::string_view key,
-                    const Object& object, std::string_view body, WriteBatch* batch) {
-  IndexEntry row{LeafOf(bucket, key, object.context, body), object.context, object.IsDeleted()};
-  return StageRow(partition, bucket, key, &row, batch);
+                    const Object& object, uint64_t body_digest, const ReplacedObject* replaced,
+                    WriteBatch* batch) {
+  staged_.reset();
+  if (partition >= slots_.size()) return Status::OK();
+  const uint64_t key_hash = KeyHash(bucket, key);
+  IndexEntry row{LeafOfDigest(bucket, key, key_hash, object.context, body_digest),
+                 object.context, object.IsDeleted()};
+  std::optional<uint64_t> old_leaf;
+  if (replaced != nullptr) {
+    old_leaf = replaced->context == nullptr
+                   ? 0
+                   : LeafOfDigest(bucket, key, key_hash, *replaced->context,
+                                  replaced->body_digest);
+  }
+  return StageRow(partition, bucket, key, &row, old_leaf, batch);
 }
 
 Status Trees::StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
                           WriteBatch* batch) {
-  return StageRow(partition, bucket, key, nullptr, batch);
+  return StageRow(partition, bucket, key, nullptr, std::nullopt, batch);
 }
 
 Status Trees::StageRow(uint32_t partition, std::string_view bucket, std::string_view key,
-                       const IndexEntry* row, WriteBatch* batch) {
+                       const IndexEntry* row, std::optional<uint64_t> old_leaf,
+                       WriteBatch* batch) {
   staged_.reset();
   if (partition >= slots_.size()) return Status::OK();
   const uint32_t segment = SegmentOf(bucket, key);
-  const std::string ikey = IndexKey(partition, segment, bucket, key);
-  std::string old;
-  Status st = storage_->Get(ikey, &old);
-  if (!st.ok() && !st.IsNotFound()) {
-    staging_errors_->Increment();
-    return st;
+  std::string ikey = IndexKey(partition, segment, bucket, key);
+  if (!old_leaf) {
+    std::string old;
+    Status st = storage_->Get(ikey, &old);
+    if (!st.ok() && !st.IsNotFound()) {
+      staging_errors_->Increment();
+      return st;
+    }
+    old_leaf = st.ok() ? LeafOfRow(old) : 0;
   }
-  const uint64_t old_leaf = st.ok() ? LeafOfRow(old) : 0;
   if (row != nullptr) {
     batch->Put(ikey, EncodeIndexEntry(*row));
   } else {
     batch->Delete(ikey);
   }
-  staged_ = Staged{partition, segment, old_leaf ^ (row != nullptr ? row->leaf : 0)};
+  staged_ = Staged{partition, segment, *old_leaf ^ (row != nullptr ? row->leaf : 0)};
   return Status::OK();
 }
 

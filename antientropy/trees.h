@@ -2,10 +2,15 @@
 // index they are kept in step with (docs/anti-entropy.md).
 //
 // - Every object write passes through Stage/Finish (an ObjectWriteObserver):
-//   Stage reads the key's index row, puts the new row (leaf, clock) into the
+//   Stage learns the key's old leaf, puts the new row (leaf, clock) into the
 //   object's own batch, and Finish applies old leaf XOR new leaf to the
-//   partition's tree once the batch committed. The tree is therefore always
-//   the XOR of the index rows, and the index never lags the objects.
+//   partition's tree once the batch committed. The old leaf is computed
+//   from the object the write replaces when the store read it just before
+//   (every replica write does), else read from the key's index row; the
+//   two agree because the row is written with the object, so the tree is
+//   always the XOR of the index rows, and the index never lags the objects.
+//   (A row damaged behind the store's back is what verification repairs,
+//   and its rebuild recounts the tree from the index.)
 // - Open: when the clean-shutdown marker is there, the saved trees are
 //   loaded and trusted and the marker is deleted (its absence is the dirty
 //   flag while the node runs); otherwise every tree is rebuilt from the
@@ -70,7 +75,8 @@ class Trees : public ObjectWriteObserver {
   Status Save();
 
   Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
-               const Object& object, std::string_view body, WriteBatch* batch) override;
+               const Object& object, uint64_t body_digest, const ReplacedObject* replaced,
+               WriteBatch* batch) override;
   Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
                      WriteBatch* batch) override;
   void Finish(bool committed) override;
@@ -141,8 +147,10 @@ class Trees : public ObjectWriteObserver {
   void ApplyDelta(uint32_t partition, uint32_t segment, uint64_t delta);
   // Puts `row` (or deletes the key's row when null) into `batch` and stages
   // its tree delta for Finish.
+  // `old_leaf`: the key's leaf before this write, or nullopt to read it
+  // from the key's index row.
   Status StageRow(uint32_t partition, std::string_view bucket, std::string_view key,
-                  const IndexEntry* row, WriteBatch* batch);
+                  const IndexEntry* row, std::optional<uint64_t> old_leaf, WriteBatch* batch);
 
   TreesOptions options_;
   Storage* storage_;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "causality/canonical_writer.h"
 #include "causality/object_limits.h"
 #include "common/hash.h"
 
@@ -153,6 +154,9 @@ Result<Object> ObjectFromCapnp(schema::Object::Reader in) {
 }
 
 std::string EncodeObject(const Object& object) {
+  if (std::optional<std::string> direct = WriteCanonicalObject(object, kRecordVersion)) {
+    return std::move(*direct);
+  }
   // Sized to the object: the default first segment (8 KiB) is zeroed on
   // every encode, which costs more than the encoding of a small object.
   capnp::MallocMessageBuilder message(
@@ -167,12 +171,20 @@ Result<Object> DecodeObject(std::string_view bytes) {
 
 std::string EncodeContext(const VersionVector& context, std::string_view bucket,
                           std::string_view key) {
+  return EncodeContext(context, KeyHash(bucket, key));
+}
+
+std::string EncodeContext(const VersionVector& context, uint64_t key_hash) {
   if (context.empty()) return "";
+  if (std::optional<std::string> direct =
+          WriteCanonicalContext(context, kBoundContextVersion, key_hash)) {
+    return std::move(*direct);
+  }
   capnp::MallocMessageBuilder message(static_cast<unsigned>(16 + 8 * context.entries().size()));
   auto root = message.initRoot<schema::Context>();
   root.setVersion(kBoundContextVersion);
   EntriesToCapnp(context, root.initEntries(context.entries().size()));
-  root.setKeyHash(KeyHash(bucket, key));
+  root.setKeyHash(key_hash);
   return CanonicalBytes(root.asReader());
 }
 

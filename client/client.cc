@@ -53,12 +53,22 @@ Status ReplyError(const MessageBody& body, const char* what) {
   return UnexpectedReply(what);
 }
 
-// The ring a node described: the same Ring it uses (Ring::Create is
-// deterministic).
+// The ring a node described: its owners when it sent them (rings changed
+// by ring/ring_state.h), else Ring::Create's, which is deterministic.
 Result<Ring> RingFrom(const RingInfo& info) {
   std::vector<NodeId> members;
   for (const RingMember& m : info.members) members.push_back(m.id);
-  Result<Ring> ring = Ring::Create(std::move(members), info.partitions, info.n, info.epoch);
+  std::vector<NodeId> owners;
+  for (uint32_t o : info.owners) {
+    if (o >= members.size()) return Status::Corruption("ring from a node: owner out of range");
+    owners.push_back(members[o]);
+  }
+  if (!owners.empty() && owners.size() != info.partitions) {
+    return Status::Corruption("ring from a node: owners do not cover the partitions");
+  }
+  Result<Ring> ring =
+      owners.empty() ? Ring::Create(std::move(members), info.partitions, info.n, info.epoch)
+                     : Ring::FromOwners(std::move(members), std::move(owners), info.n, info.epoch);
   if (!ring.ok()) return Status::Corruption("unusable ring from a node: " + ring.status().message());
   return ring;
 }

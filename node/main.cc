@@ -32,6 +32,7 @@
 #include "node/event_loop.h"
 #include "node/log_format.h"
 #include "node/memory_release.h"
+#include "node/join_request.h"
 #include "node/node.h"
 #include "node/peer_handshake.h"
 #include "node/peer_transport.h"
@@ -43,6 +44,7 @@
 #include "proto/codec.h"
 #include "replication/service.h"
 #include "ring/ring.h"
+#include "ring/ring_state.h"
 #include "storage/cached_storage.h"
 #include "storage/leveldb_storage.h"
 
@@ -60,6 +62,7 @@ struct Flags {
   LogOptions log;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::string listen;
+  std::string advertise;
   uint32_t gossip_interval_ms = 1000;
   double phi_threshold = 8.0;
   double hint_rate = 2000;
@@ -82,6 +85,17 @@ struct Flags {
   uint32_t aae_interval_ms = 2000;
   std::string hinted_handoff = "on";
   uint32_t shutdown_grace_ms = 5000;
+  // Ring changes (docs/ring-changes.md).
+  std::string join;
+  uint32_t partitions = kDefaultPartitions;
+  uint32_t n = 3;
+  uint32_t join_timeout_ms = 10'000;
+  uint32_t ring_tick_ms = 1000;
+  uint32_t transfers_per_node = 2;
+  double transfer_mib_per_sec = 32;
+  uint32_t transfer_settle_ms = 5000;
+  uint32_t cleanup_delay_ms = 10'000;
+  uint32_t transfer_batch_kb = 256;
 };
 
 int Fail(int code, const std::string& what) {
@@ -123,7 +137,7 @@ Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members
     return std::optional<std::string>();
   }
   std::string file = flags.cluster_secret_file;
-  if (file.empty()) {
+  if (file.empty() && !flags.cluster.empty()) {
     std::filesystem::path beside =
         std::filesystem::path(flags.cluster).parent_path() / "cluster-secret";
     std::error_code ec;
@@ -194,6 +208,16 @@ Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog
   return Status::OK();
 }
 
+// The bucket properties a ring state carries: the defaults first.
+std::vector<BucketInfo> BucketInfos(const BucketTable& table) {
+  auto info = [](const std::string& name, const BucketProps& p) {
+    return BucketInfo{name, p.n, p.r, p.w, p.resolver};
+  };
+  std::vector<BucketInfo> out{info("", table.defaults())};
+  for (const auto& [name, props] : table.named()) out.push_back(info(name, props));
+  return out;
+}
+
 struct EventDeleter {
   void operator()(event* ev) const { event_free(ev); }
 };
@@ -201,22 +225,42 @@ struct EventDeleter {
 int Run(const Flags& flags) {
   if (Status st = ConfigureLogging(flags.log); !st.ok()) return Fail(kExitConfig, st.message());
 
-  Result<ClusterFile> cluster = ReadClusterFile(flags.cluster);
-  if (!cluster.ok()) {
-    return Fail(kExitConfig, "cluster file " + flags.cluster + ": " + cluster.status().ToString());
+  // Without a cluster file a node starts alone (its own one-member ring)
+  // or, with --join, from the ring a member answers the join with.
+  Result<ClusterFile> cluster = ClusterFile{};
+  if (!flags.cluster.empty()) {
+    cluster = ReadClusterFile(flags.cluster);
+    if (!cluster.ok()) {
+      return Fail(kExitConfig, "cluster file " + flags.cluster + ": " + cluster.status().ToString());
+    }
+  } else {
+    if (flags.listen.empty()) {
+      return Fail(kExitConfig, "without --cluster, --listen HOST:PORT is needed");
+    }
+    const std::string member_address = flags.advertise.empty() ? flags.listen : flags.advertise;
+    cluster->partitions = flags.partitions;
+    cluster->n = flags.n;
+    cluster->members.push_back({flags.node.empty() ? member_address : flags.node, member_address});
+    BucketProps defaults;
+    defaults.n = flags.n;
+    defaults.r = defaults.w = flags.n / 2 + 1;
+    cluster->buckets = BucketTable(defaults);
   }
+  const NodeId self_id =
+      !flags.node.empty() ? flags.node : flags.advertise.empty() ? flags.listen : flags.advertise;
   const ClusterMember* self = nullptr;
   std::vector<NodeId> ids;
   std::map<NodeId, std::string> addresses;
   for (const ClusterMember& m : cluster->members) {
     ids.push_back(m.id);
     addresses[m.id] = m.address;
-    if (m.id == flags.node) self = &m;
+    if (m.id == self_id) self = &m;
   }
   if (self == nullptr) {
-    return Fail(kExitConfig, "node '" + flags.node + "' is not a member of " + flags.cluster);
+    return Fail(kExitConfig, "node '" + self_id + "' is not a member of " + flags.cluster);
   }
-  Result<std::optional<std::string>> peer_secret = PeerSecret(flags, cluster->members.size());
+  Result<std::optional<std::string>> peer_secret =
+      PeerSecret(flags, flags.join.empty() ? cluster->members.size() : 2);
   if (!peer_secret.ok()) return Fail(kExitConfig, peer_secret.status().message());
   const std::optional<std::string> secret = std::move(peer_secret).value();
   ServerOptions server_options;
@@ -226,6 +270,18 @@ int Run(const Flags& flags) {
   TuneAllocator();
   RaiseOpenFileLimit(server_options.limits.max_connections);
   const std::string listen = flags.listen.empty() ? self->address : flags.listen;
+  // Where the others reach this node: its member address. A node listening
+  // on every address (0.0.0.0:7000 in a pod) is reached by a name or an
+  // address of its own, which --advertise gives.
+  const std::string advertised = !flags.advertise.empty() ? flags.advertise : self->address;
+  if (Result<HostPort> at = ParseHostPort(advertised); !at.ok()) {
+    return Fail(kExitConfig, "--advertise: " + at.status().ToString());
+  } else if (at->host == "0.0.0.0" || at->host == "::") {
+    const std::string why = "the member address " + advertised + " is no address others can "
+                            "reach: give --advertise HOST:PORT (this node's name or address)";
+    if (!flags.join.empty()) return Fail(kExitConfig, why);
+    spdlog::warn("{}; no other node can join this one", why);
+  }
   Result<HostPort> listen_at = ParseHostPort(listen);
   if (!listen_at.ok()) return Fail(kExitConfig, "listen address: " + listen_at.status().ToString());
   server_options.host = listen_at->host;
@@ -266,6 +322,13 @@ int Run(const Flags& flags) {
   }
   Result<Ring> ring = Ring::Create(ids, cluster->partitions, cluster->n);
   if (!ring.ok()) return Fail(kExitConfig, "ring: " + ring.status().ToString());
+  std::vector<StateMember> state_members;
+  for (const ClusterMember& m : cluster->members) {
+    state_members.push_back({m.id, m.address, MemberStatus::kValid});
+  }
+  Result<RingState> ring_state = BootstrapState(std::move(state_members), cluster->partitions,
+                                                cluster->n, BucketInfos(cluster->buckets));
+  if (!ring_state.ok()) return Fail(kExitConfig, "ring: " + ring_state.status().ToString());
 
   // The node's one registry: every component below registers its figures
   // in it, and status replies carry them (docs/metrics.md). Declared before
@@ -298,8 +361,38 @@ int Run(const Flags& flags) {
     return Fail(kExitRuntime, "cannot open database in " + flags.data + ": " +
                                   storage.status().ToString());
   }
+  // Before anything listens: the member staged the join when it answers,
+  // and this node starts from its ring. A restart of a node that is a
+  // member already starts from the ring it persisted instead.
+  Result<std::optional<RingState>> persisted = RingKeeper::Load(storage->get());
+  if (!persisted.ok()) return Fail(kExitRuntime, persisted.status().ToString());
+  const bool member_already = *persisted && (*persisted)->Find(self_id) != nullptr &&
+                              (*persisted)->Find(self_id)->status != MemberStatus::kExiting;
+  if (!flags.join.empty() && !member_already) {
+    Result<RingState> joined =
+        RequestJoin(flags.join, self_id, advertised, /*auth_token=*/"", flags.join_timeout_ms);
+    if (!joined.ok()) {
+      return Fail(kExitRuntime, "join through " + flags.join + ": " + joined.status().ToString());
+    }
+    spdlog::info("join staged through {}: ring epoch {}, {} members", flags.join, joined->epoch,
+                 joined->members.size());
+    // The cluster's bucket properties, not this node's defaults.
+    for (const BucketInfo& b : joined->buckets) {
+      BucketProps props;
+      props.n = b.n;
+      props.r = b.r;
+      props.w = b.w;
+      props.resolver = b.resolver;
+      if (b.name.empty()) {
+        cluster->buckets = BucketTable(props);
+      } else {
+        cluster->buckets.Set(b.name, props);
+      }
+    }
+    ring_state = std::move(joined);
+  }
   ServiceOptions options;
-  options.self = flags.node;
+  options.self = self_id;
   options.addresses = addresses;
   options.buckets = cluster->buckets;
   options.sync_writes = flags.sync;
@@ -314,6 +407,15 @@ int Run(const Flags& flags) {
   config.object_cache_bytes = size_t{flags.object_cache_mb} << 20;
   config.aae.enabled = flags.aae == "on";
   config.aae.interval_us = int64_t{flags.aae_interval_ms} * 1000;
+  config.ring_state = std::move(ring_state).value();
+  config.ring_changes.tick_us = int64_t{flags.ring_tick_ms} * 1000;
+  config.ring_changes.transfers.per_node = flags.transfers_per_node;
+  config.ring_changes.transfers.mib_per_sec = flags.transfer_mib_per_sec;
+  config.ring_changes.transfers.settle_us = int64_t{flags.transfer_settle_ms} * 1000;
+  config.ring_changes.transfers.batch_bytes = size_t{flags.transfer_batch_kb} << 10;
+  config.ring_changes.cleanup_delay_us = int64_t{flags.cleanup_delay_ms} * 1000;
+  config.ring_changes.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+  config.ring_changes.info = [](const std::string& line) { spdlog::info("{}", line); };
 
   EventLoop loop;
   SystemClock clock;
@@ -340,7 +442,7 @@ int Run(const Flags& flags) {
   };
   std::optional<PeerAuthenticator> auth;
   if (secret) {
-    auth.emplace(flags.node, *secret, is_member);
+    auth.emplace(self_id, *secret, is_member);
     transport_options.auth = &*auth;
     server_options.peer_auth = &*auth;
   } else {
@@ -349,7 +451,7 @@ int Run(const Flags& flags) {
   }
   transport_options.tls = tls_client.get();
   server_options.is_member = is_member;
-  PeerTransport transport(&loop, flags.node, addresses, nullptr, &metrics, transport_options);
+  PeerTransport transport(&loop, self_id, addresses, nullptr, &metrics, transport_options);
   Result<std::unique_ptr<Node>> node =
       Node::Open(std::move(config), std::move(ring).value(),
                  NodeEnv{&clock, &loop, &transport, storage->get(), &random,
@@ -359,6 +461,8 @@ int Run(const Flags& flags) {
   }
   Service& service = (*node)->service();
   service_for_auth = &service;
+  // The ring state may be newer than the file's: connect to its members.
+  transport.SetMembers(service.membership().addresses());
   // The transport connects to the members of the current ring epoch.
   service.membership().Subscribe([&transport, &service](const Ring&) {
     transport.SetMembers(service.membership().addresses());
@@ -403,7 +507,7 @@ int Run(const Flags& flags) {
                                    [&sink](const Message& m) { return sink.Authorize(m); })
                              : nullptr});
     if (Status st = http_server->Start(); !st.ok()) return Fail(kExitRuntime, st.ToString());
-    spdlog::info("ringkv-node {} serving {} on {}{}", flags.node, tls_server ? "HTTPS" : "HTTP",
+    spdlog::info("ringkv-node {} serving {} on {}{}", self_id, tls_server ? "HTTPS" : "HTTP",
                  JoinHostPort(http_options.host, http_server->port()),
                  tokens ? " (bearer tokens required)" : "");
   }
@@ -424,9 +528,10 @@ int Run(const Flags& flags) {
   evsignal_add(sigterm.get(), nullptr);
   evsignal_add(sigint.get(), nullptr);
 
-  spdlog::info("ringkv-node {} serving on {} (incarnation {:016x}, {} members, data {})",
-               flags.node, JoinHostPort(server_options.host, server.port()), (*node)->incarnation(),
-               ids.size(), flags.data);
+  spdlog::info("ringkv-node {} serving on {} (incarnation {:016x}, ring epoch {}, {} members, "
+               "data {})",
+               self_id, JoinHostPort(server_options.host, server.port()), (*node)->incarnation(),
+               service.membership().epoch(), service.membership().addresses().size(), flags.data);
   loop.Run();
 
   http_server.reset();
@@ -435,7 +540,7 @@ int Run(const Flags& flags) {
     spdlog::warn("anti-entropy trees not saved ({}); the next start rebuilds them", st.ToString());
   }
   transport.Close();
-  spdlog::info("ringkv-node {} stopped", flags.node);
+  spdlog::info("ringkv-node {} stopped", self_id);
   return 0;
 }
 
@@ -446,9 +551,49 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   ringkv::Flags flags;
   CLI::App app{"ringkv-node: one ringkv server process (docs/wire-protocol.md)"};
-  app.add_option("--cluster", flags.cluster, "cluster file (TOML, docs/cluster-file.md)")
-      ->required();
-  app.add_option("--node", flags.node, "this node's id in the cluster file")->required();
+  app.add_option("--cluster", flags.cluster,
+                 "cluster file (TOML, docs/cluster-file.md): every member at once, ring epoch 1; "
+                 "without it the node starts alone or --join's");
+  app.add_option("--node", flags.node,
+                 "this node's id (in the cluster file; default without one: --listen)");
+  app.add_option("--join", flags.join,
+                 "HOST:PORT of any member: stage this node's join there and start from its "
+                 "ring (docs/ring-changes.md)");
+  app.add_option("--partitions", flags.partitions,
+                 "partitions of a node started alone (a power of two)")
+      ->capture_default_str();
+  app.add_option("--n", flags.n, "replicas per key of a node started alone")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  app.add_option("--join-timeout-ms", flags.join_timeout_ms, "deadline of the --join request")
+      ->check(CLI::Range(1u, 3'600'000u))
+      ->capture_default_str();
+  app.add_option("--ring-tick-ms", flags.ring_tick_ms,
+                 "period of the ring keeper: transfers start, completions, cleanup")
+      ->check(CLI::Range(10u, 600'000u))
+      ->capture_default_str();
+  app.add_option("--transfers-per-node", flags.transfers_per_node,
+                 "partition transfers this node sends at once")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  app.add_option("--transfer-mib-per-sec", flags.transfer_mib_per_sec,
+                 "pace of this node's outgoing transfers, MiB/s (0 = unpaced)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--transfer-settle-ms", flags.transfer_settle_ms,
+                 "after every member knows a change, wait this long (a request deadline) "
+                 "before streaming")
+      ->check(CLI::Range(0u, 3'600'000u))
+      ->capture_default_str();
+  app.add_option("--transfer-batch-kb", flags.transfer_batch_kb,
+                 "objects per transfer batch, by their size in KiB (and the checkpoint's grain)")
+      ->check(CLI::Range(1u, 8192u))
+      ->capture_default_str();
+  app.add_option("--transfer-cleanup-delay-ms", flags.cleanup_delay_ms,
+                 "after a change completes, wait this long before deleting what this node "
+                 "no longer replicates")
+      ->check(CLI::Range(0u, 86'400'000u))
+      ->capture_default_str();
   app.add_option("--data", flags.data, "data directory (created if missing)")->required();
   app.add_flag("--sync", flags.sync, "fsync every object write before acknowledging it");
   app.set_config("--config", "", "read options from this TOML file (docs/node-config.md); "
@@ -483,6 +628,9 @@ int main(int argc, char** argv) {
                  "require client requests (but ping) to carry a token of this file, with the "
                  "grant they need (ringkv-admin token create; docs/security.md)");
   app.add_option("--listen", flags.listen, "HOST:PORT to listen on (default: member address)");
+  app.add_option("--advertise", flags.advertise,
+                 "HOST:PORT the others reach this node by, when it starts alone or joins "
+                 "(default: --listen; needed when that is 0.0.0.0)");
   app.add_option("--plugins", flags.plugins,
                  "directory of merge plugins (*.so, docs/plugins.md), law-checked at start")
       ->check(CLI::ExistingDirectory);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "antientropy/anti_entropy.h"
 #include "common/clock.h"
@@ -27,8 +28,10 @@
 #include "common/scheduler.h"
 #include "common/status.h"
 #include "common/transport.h"
+#include "replication/ring_keeper.h"
 #include "replication/service.h"
 #include "ring/ring.h"
+#include "ring/ring_state.h"
 #include "storage/cached_storage.h"
 #include "storage/storage.h"
 
@@ -62,6 +65,14 @@ struct NodeConfig {
   size_t object_cache_bytes = size_t{32} << 20;
   // Active anti-entropy (antientropy/anti_entropy.h).
   aae::AntiEntropyOptions aae;
+  // The ring state to start from (the cluster file's epoch 1, a standalone
+  // node's, or the one a join answered with); a state persisted in the
+  // data directory wins unless this one's epoch is higher. Unset: derived
+  // from the Ring given to Open and service.addresses.
+  std::optional<RingState> ring_state;
+  // Ring changes and transfers (replication/ring_keeper.h); `catch_up` is
+  // filled in by Open (an anti-entropy exchange).
+  RingKeeperOptions ring_changes;
   // The gossip generation is at least this (the simulator's clocks may be
   // stepped back between two lives of a wiped node).
   uint64_t generation_floor = 0;
@@ -70,7 +81,8 @@ struct NodeConfig {
 class Node {
  public:
   // Builds the node: opens the metadata (stamping a new directory), takes
-  // the next generation, builds the service. Errors: the engine's, or
+  // the next generation, chooses the ring state (RingKeeper::Choose),
+  // builds the service on its placement, anti-entropy and the ring keeper. Errors: the engine's, or
   // Corruption / InvalidArgument for unreadable metadata.
   static Result<std::unique_ptr<Node>> Open(NodeConfig config, Ring ring, NodeEnv env);
   ~Node();
@@ -87,6 +99,7 @@ class Node {
 
   Service& service() { return *service_; }
   aae::AntiEntropy& anti_entropy() { return *aae_; }
+  RingKeeper& ring_keeper() { return *keeper_; }
   MetricsRegistry& metrics() { return *metrics_; }
   // What the protocol reads and writes: the record cache over the engine,
   // or the engine itself when there is no cache.
@@ -110,6 +123,7 @@ class Node {
   uint64_t generation_ = 0;
   std::unique_ptr<Service> service_;
   std::unique_ptr<aae::AntiEntropy> aae_;
+  std::unique_ptr<RingKeeper> keeper_;
 };
 
 }  // namespace ringkv

@@ -97,8 +97,13 @@ struct Server::Connection {
 // when the last copy of the callback goes.
 class Server::PendingReply {
  public:
-  PendingReply(Server* server, std::weak_ptr<bool> alive, uint64_t conn_id)
-      : server_(server), alive_(std::move(alive)), conn_id_(conn_id) {}
+  PendingReply(Server* server, std::weak_ptr<bool> alive, uint64_t conn_id,
+               Histogram* frame_to_reply, int64_t received_us)
+      : server_(server),
+        alive_(std::move(alive)),
+        conn_id_(conn_id),
+        frame_to_reply_(frame_to_reply),
+        received_us_(received_us) {}
   ~PendingReply() { Finish(nullptr); }
   PendingReply(const PendingReply&) = delete;
   PendingReply& operator=(const PendingReply&) = delete;
@@ -107,7 +112,11 @@ class Server::PendingReply {
     if (finished_) return;
     finished_ = true;
     if (!alive_.lock()) return;
-    if (reply != nullptr) server_->Reply(conn_id_, *reply);
+    if (reply != nullptr) {
+      server_->Reply(conn_id_, *reply);
+      const int64_t elapsed = SystemClock().MonoMicros() - received_us_;
+      frame_to_reply_->Observe(static_cast<uint64_t>(elapsed > 0 ? elapsed : 0));
+    }
     server_->RequestDone(conn_id_);
   }
 
@@ -115,6 +124,8 @@ class Server::PendingReply {
   Server* server_;
   std::weak_ptr<bool> alive_;
   uint64_t conn_id_;
+  Histogram* frame_to_reply_;
+  int64_t received_us_;
   bool finished_ = false;
 };
 
@@ -129,6 +140,16 @@ Server::Metrics::Metrics(MetricsRegistry* registry) {
                          "Messages decoded, by sender: a client, or a peer (non-empty from).",
                          "sender");
   client_messages = received("client");
+  const char* ops[] = {"get", "put", "other"};
+  for (int i = 0; i < 3; ++i) {
+    frame_to_reply[i] = registry->AddHistogram(
+        "ringkv_server_frame_to_reply_seconds",
+        "Time from the server taking up a client request's frame (after the read that "
+        "brought it in, or the resume after a pause) to its reply queued on the connection "
+        "(written out at the end of that loop turn), by operation: queueing behind the "
+        "frames taken up with it, decoding, the request's work and encoding.",
+        {{"op", ops[i]}}, 1e-6);
+  }
   peer_messages = received("peer");
   replies = registry->AddCounter("ringkv_server_replies_total",
                                  "Replies queued on the connection their request came in on.");
@@ -599,6 +620,8 @@ void Server::ArmTimer(Connection* conn) {
 }
 
 void Server::ReadFrames(Connection* conn) {
+  // Every frame this pass finds arrived by the read that called it.
+  int64_t received_us = 0;
   bool consumed = false;
   bool partial = false;
   // Bounded by the input: each pass consumes a frame or returns.
@@ -635,7 +658,12 @@ void Server::ReadFrames(Connection* conn) {
       metrics_.client_messages->Increment();
       ++conn->in_flight;
       ++in_flight_;
-      auto pending = std::make_shared<PendingReply>(this, alive_, conn->id);
+      if (received_us == 0) received_us = SystemClock().MonoMicros();
+      const int op = std::holds_alternative<GetRequest>(message->body)   ? 0
+                     : std::holds_alternative<PutRequest>(message->body) ? 1
+                                                                         : 2;
+      auto pending = std::make_shared<PendingReply>(this, alive_, conn->id,
+                                                    metrics_.frame_to_reply[op], received_us);
       sink_->OnClientRequest(std::move(message).value(),
                              [pending](Message reply) { pending->Finish(&reply); });
     }

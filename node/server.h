@@ -159,6 +159,8 @@ class Server {
     Counter* tls_failed;
     Counter* tls_timed_out;
     Counter* tls_not_member;
+    // Frame read to reply queued, by operation: get, put, other.
+    Histogram* frame_to_reply[3];
   };
   static void OnAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void OnAcceptError(evconnlistener* listener, void* arg);

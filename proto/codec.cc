@@ -71,6 +71,14 @@ unsigned EstimateWords(const Message& m) {
           for (const AaeKeyEntry& k : b.keys) {
             bytes += 64 + k.bucket.size() + k.key.size() + 40 * k.clock.entries().size();
           }
+        } else if constexpr (std::is_same_v<T, TransferBatch>) {
+          for (const TransferEntry& e : b.entries) {
+            bytes += 64 + e.bucket.size() + e.key.size() + ApproxBytes(e.object);
+          }
+        } else if constexpr (std::is_same_v<T, RingAdminReply>) {
+          bytes += b.state.size() + b.plan.size() + b.transfers.size() + 256;
+        } else if constexpr (std::is_same_v<T, Gossip>) {
+          bytes += b.ring_state.size() + 64 * b.heartbeats.size() + 64;
         } else if constexpr (std::is_same_v<T, GetReply> || std::is_same_v<T, PutReply> ||
                              std::is_same_v<T, ReplicaGetReply>) {
           bytes += b.status.message().size() + ApproxBytes(b.object);
@@ -152,6 +160,7 @@ struct BodyEncoder {
       list[i].setGeneration(m.heartbeats[i].generation);
       list[i].setVersion(m.heartbeats[i].version);
     }
+    if (!m.ring_state.empty()) b.setRingState(AsData(m.ring_state));
   }
   void operator()(const StatusRequest&) { env.setStatusRequest(); }
   void operator()(const RingRequest&) { env.setRingRequest(); }
@@ -180,6 +189,55 @@ struct BodyEncoder {
     SetBucket(m.default_bucket, b.initDefaultBucket());
     auto buckets = b.initBuckets(static_cast<unsigned>(m.buckets.size()));
     for (unsigned i = 0; i < buckets.size(); ++i) SetBucket(m.buckets[i], buckets[i]);
+    if (!m.owners.empty()) SetList(m.owners, b.initOwners(static_cast<unsigned>(m.owners.size())));
+  }
+  void operator()(const RingAdminRequest& m) {
+    auto b = env.initRingAdmin();
+    b.setOp(AsText(m.op));
+    b.setNode(AsText(m.node));
+    b.setAddress(AsText(m.address));
+    b.setPlanId(AsText(m.plan_id));
+    b.setPartition(m.partition);
+    b.setFrom(AsText(m.from));
+  }
+  void operator()(const RingAdminReply& m) {
+    auto b = env.initRingAdminReply();
+    SetStatus(m.status, b.initStatus());
+    if (!m.state.empty()) b.setState(AsData(m.state));
+    if (!m.plan.empty()) b.setPlan(AsData(m.plan));
+    if (!m.transfers.empty()) b.setTransfers(AsData(m.transfers));
+  }
+  void operator()(const TransferBatch& m) {
+    auto b = env.initTransferBatch();
+    b.setPartition(m.partition);
+    b.setChangeEpoch(m.change_epoch);
+    b.setStart(m.start);
+    b.setLast(m.last);
+    auto entries = b.initEntries(static_cast<unsigned>(m.entries.size()));
+    for (unsigned i = 0; i < entries.size(); ++i) {
+      entries[i].setBucket(AsData(m.entries[i].bucket));
+      entries[i].setKey(AsData(m.entries[i].key));
+      ObjectToCapnp(m.entries[i].object, entries[i].initObject());
+    }
+  }
+  void operator()(const TransferBatchReply& m) {
+    auto b = env.initTransferBatchReply();
+    SetStatus(m.status, b.initStatus());
+    b.setResume(m.resume);
+    b.setBucket(AsData(m.bucket));
+    b.setKey(AsData(m.key));
+    b.setObjects(m.objects);
+    b.setBytes(m.bytes);
+  }
+  void operator()(const PartitionSizesRequest& m) {
+    auto b = env.initPartitionSizes();
+    SetList(m.partitions, b.initPartitions(static_cast<unsigned>(m.partitions.size())));
+  }
+  void operator()(const PartitionSizesReply& m) {
+    auto b = env.initPartitionSizesReply();
+    SetStatus(m.status, b.initStatus());
+    SetList(m.keys, b.initKeys(static_cast<unsigned>(m.keys.size())));
+    SetList(m.bytes, b.initBytes(static_cast<unsigned>(m.bytes.size())));
   }
   void operator()(const AaeRootRequest& m) {
     auto b = env.initAaeRoot();
@@ -485,6 +543,7 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       for (auto hb : r.getHeartbeats()) {
         m.heartbeats.push_back({FromText(hb.getNode()), hb.getGeneration(), hb.getVersion()});
       }
+      m.ring_state = FromData(r.getRingState());
       return MessageBody(std::move(m));
     }
     case W::PEER_HELLO: {
@@ -519,6 +578,7 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       }
       m.default_bucket = bucket(r.getDefaultBucket());
       for (auto b : r.getBuckets()) m.buckets.push_back(bucket(b));
+      for (uint32_t o : r.getOwners()) m.owners.push_back(o);
       return MessageBody(std::move(m));
     }
     case W::AAE_ROOT: {
@@ -627,6 +687,45 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       return MessageBody(AaeExchangeReply{GetStatus(r.getStatus()), FromText(r.getPeer()),
                                           r.getSegmentsDiffering(), r.getKeysDiffering(),
                                           r.getKeysRepaired(), r.getBytes()});
+    }
+    case W::RING_ADMIN: {
+      auto r = env.getRingAdmin();
+      return MessageBody(RingAdminRequest{FromText(r.getOp()), FromText(r.getNode()),
+                                          FromText(r.getAddress()), FromText(r.getPlanId()),
+                                          r.getPartition(), FromText(r.getFrom())});
+    }
+    case W::RING_ADMIN_REPLY: {
+      auto r = env.getRingAdminReply();
+      return MessageBody(RingAdminReply{GetStatus(r.getStatus()), FromData(r.getState()),
+                                        FromData(r.getPlan()), FromData(r.getTransfers())});
+    }
+    case W::TRANSFER_BATCH: {
+      auto r = env.getTransferBatch();
+      TransferBatch m;
+      m.partition = r.getPartition();
+      m.change_epoch = r.getChangeEpoch();
+      m.start = r.getStart();
+      m.last = r.getLast();
+      for (auto e : r.getEntries()) {
+        auto object = ObjectFromCapnp(e.getObject());
+        if (!object.ok()) return object.status();
+        m.entries.push_back(
+            {FromData(e.getBucket()), FromData(e.getKey()), std::move(object).value()});
+      }
+      return MessageBody(std::move(m));
+    }
+    case W::TRANSFER_BATCH_REPLY: {
+      auto r = env.getTransferBatchReply();
+      return MessageBody(TransferBatchReply{GetStatus(r.getStatus()), r.getResume(),
+                                            FromData(r.getBucket()), FromData(r.getKey()),
+                                            r.getObjects(), r.getBytes()});
+    }
+    case W::PARTITION_SIZES:
+      return MessageBody(PartitionSizesRequest{ListOf<uint32_t>(env.getPartitionSizes().getPartitions())});
+    case W::PARTITION_SIZES_REPLY: {
+      auto r = env.getPartitionSizesReply();
+      return MessageBody(PartitionSizesReply{GetStatus(r.getStatus()), ListOf<uint64_t>(r.getKeys()),
+                                             ListOf<uint64_t>(r.getBytes())});
     }
     case W::STATUS_REPLY: {
       auto r = env.getStatusReply();

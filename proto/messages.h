@@ -93,6 +93,7 @@ struct Heartbeat {
 struct Gossip {
   uint64_t ring_epoch = 0;
   std::vector<Heartbeat> heartbeats;
+  std::string ring_state;  // the sender's ring state record; may be empty
   bool operator==(const Gossip&) const = default;
 };
 
@@ -143,6 +144,7 @@ struct RingInfo {
   std::vector<RingMember> members;
   BucketInfo default_bucket;
   std::vector<BucketInfo> buckets;
+  std::vector<uint32_t> owners;  // indexes into members; empty: derive them
   bool operator==(const RingInfo&) const = default;
 };
 
@@ -307,6 +309,53 @@ struct AaeReapNowReply {
   bool operator==(const AaeReapNowReply&) const = default;
 };
 
+// Ring changes (docs/ring-changes.md).
+struct RingAdminRequest {
+  std::string op;
+  NodeId node;
+  std::string address;
+  std::string plan_id;
+  uint32_t partition = 0;
+  NodeId from;
+  bool operator==(const RingAdminRequest&) const = default;
+};
+struct RingAdminReply {
+  Status status;
+  std::string state;      // ring state record
+  std::string plan;       // plan record
+  std::string transfers;  // transfer report record
+  bool operator==(const RingAdminReply&) const = default;
+};
+struct TransferEntry {
+  std::string bucket, key;
+  Object object;
+  bool operator==(const TransferEntry&) const = default;
+};
+struct TransferBatch {
+  uint32_t partition = 0;
+  uint64_t change_epoch = 0;
+  bool start = false;
+  std::vector<TransferEntry> entries;
+  bool last = false;
+  bool operator==(const TransferBatch&) const = default;
+};
+struct TransferBatchReply {
+  Status status;
+  bool resume = false;
+  std::string bucket, key;
+  uint64_t objects = 0, bytes = 0;
+  bool operator==(const TransferBatchReply&) const = default;
+};
+struct PartitionSizesRequest {
+  std::vector<uint32_t> partitions;
+  bool operator==(const PartitionSizesRequest&) const = default;
+};
+struct PartitionSizesReply {
+  Status status;
+  std::vector<uint64_t> keys, bytes;
+  bool operator==(const PartitionSizesReply&) const = default;
+};
+
 using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, PutReply,
                                  ReplicaGetRequest, ReplicaGetReply, ReplicaPutRequest,
                                  ReplicaPutReply, ErrorReply, Gossip, StatusRequest,
@@ -315,7 +364,8 @@ using MessageBody = std::variant<Ping, Pong, GetRequest, GetReply, PutRequest, P
                                  AaeBranchReply, AaeKeysRequest, AaeKeysReply, AaeStatusRequest,
                                  AaeStatusReply, AaeExchangeRequest, AaeExchangeReply,
                                  AaeRootEqual, AaeReapRequest, AaeReapReply, AaeReapNowRequest,
-                                 AaeReapNowReply>;
+                                 AaeReapNowReply, RingAdminRequest, RingAdminReply, TransferBatch,
+                                 TransferBatchReply, PartitionSizesRequest, PartitionSizesReply>;
 
 // The wire name of a message's type ("replicaPut"), for logs.
 inline const char* MessageName(const MessageBody& body) {
@@ -326,7 +376,9 @@ inline const char* MessageName(const MessageBody& body) {
       "ringReply",     "peerHello",  "peerChallenge", "peerProof",   "aaeRoot",
       "aaeRootReply",  "aaeBranch",  "aaeBranchReply", "aaeKeys",   "aaeKeysReply",
       "aaeStatus",     "aaeStatusReply", "aaeExchange", "aaeExchangeReply", "aaeRootEqual",
-      "aaeReap",       "aaeReapReply", "aaeReapNow", "aaeReapNowReply"};
+      "aaeReap",       "aaeReapReply", "aaeReapNow", "aaeReapNowReply", "ringAdmin",
+      "ringAdminReply", "transferBatch", "transferBatchReply", "partitionSizes",
+      "partitionSizesReply"};
   static_assert(std::size(kNames) == std::variant_size_v<MessageBody>);
   return kNames[body.index()];
 }
@@ -351,7 +403,8 @@ inline bool IsReply(const MessageBody& body) {
                std::is_same_v<T, AaeBranchReply> ||
                std::is_same_v<T, AaeKeysReply> || std::is_same_v<T, AaeStatusReply> ||
                std::is_same_v<T, AaeExchangeReply> || std::is_same_v<T, AaeReapReply> ||
-               std::is_same_v<T, AaeReapNowReply>;
+               std::is_same_v<T, AaeReapNowReply> || std::is_same_v<T, RingAdminReply> ||
+               std::is_same_v<T, TransferBatchReply> || std::is_same_v<T, PartitionSizesReply>;
       },
       body);
 }

@@ -37,6 +37,31 @@ Status CheckReplicaPut(const ReplicaPutRequest& put) {
   return CheckObjectLimits(put.object);
 }
 
+// Objects per transfer batch: a sender sends far fewer (its batches are
+// bounded in bytes); more is a broken or hostile peer.
+constexpr size_t kMaxTransferEntries = 10'000;
+
+Status CheckTransferBatch(const TransferBatch& batch) {
+  if (batch.entries.size() > kMaxTransferEntries) {
+    return Status::InvalidArgument("transfer batch of " + std::to_string(batch.entries.size()) +
+                                   " objects exceeds the limit of " +
+                                   std::to_string(kMaxTransferEntries));
+  }
+  for (const TransferEntry& e : batch.entries) {
+    RINGKV_RETURN_IF_ERROR(CheckKey(e.bucket, e.key));
+    RINGKV_RETURN_IF_ERROR(CheckObjectLimits(e.object));
+  }
+  return Status::OK();
+}
+
+Status CheckRingAdmin(const RingAdminRequest& r) {
+  RINGKV_RETURN_IF_ERROR(CheckSize("op", r.op.size(), 32));
+  RINGKV_RETURN_IF_ERROR(CheckSize("node id", r.node.size(), kMaxNodeIdBytes));
+  RINGKV_RETURN_IF_ERROR(CheckSize("address", r.address.size(), 255));
+  RINGKV_RETURN_IF_ERROR(CheckSize("plan id", r.plan_id.size(), 64));
+  return CheckSize("node id", r.from.size(), kMaxNodeIdBytes);
+}
+
 }  // namespace
 
 Status ValidateRequest(const MessageBody& request) {
@@ -46,6 +71,11 @@ Status ValidateRequest(const MessageBody& request) {
     return CheckKey(get->bucket, get->key);
   }
   if (const auto* put = std::get_if<ReplicaPutRequest>(&request)) return CheckReplicaPut(*put);
+  if (const auto* batch = std::get_if<TransferBatch>(&request)) return CheckTransferBatch(*batch);
+  if (const auto* admin = std::get_if<RingAdminRequest>(&request)) return CheckRingAdmin(*admin);
+  if (const auto* sizes = std::get_if<PartitionSizesRequest>(&request)) {
+    return CheckSize("partition list", sizes->partitions.size(), 1u << 20);
+  }
   return Status::OK();
 }
 
@@ -58,6 +88,9 @@ MessageBody Refusal(const MessageBody& request, Status status) {
   if (std::holds_alternative<PutRequest>(request)) return with(PutReply{});
   if (std::holds_alternative<ReplicaGetRequest>(request)) return with(ReplicaGetReply{});
   if (std::holds_alternative<ReplicaPutRequest>(request)) return with(ReplicaPutReply{});
+  if (std::holds_alternative<RingAdminRequest>(request)) return with(RingAdminReply{});
+  if (std::holds_alternative<TransferBatch>(request)) return with(TransferBatchReply{});
+  if (std::holds_alternative<PartitionSizesRequest>(request)) return with(PartitionSizesReply{});
   return with(ErrorReply{});
 }
 

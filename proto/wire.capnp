@@ -65,6 +65,15 @@ struct Envelope {
     aaeReapReply @37 :AaeReapReply;
     aaeReapNow @39 :AaeReapNowRequest;
     aaeReapNowReply @40 :AaeReapNowReply;
+    # Ring changes (docs/ring-changes.md): ringkv-admin's and a joining
+    # node's requests, forwarded by any member to the claimant; partition
+    # transfers between nodes; the partition sizes a plan shows.
+    ringAdmin @41 :RingAdminRequest;
+    ringAdminReply @42 :RingAdminReply;
+    transferBatch @43 :TransferBatch;
+    transferBatchReply @44 :TransferBatchReply;
+    partitionSizes @45 :PartitionSizesRequest;
+    partitionSizesReply @46 :PartitionSizesReply;
   }
 
   # Set by nodes on every message they send (0 from clients and older
@@ -205,6 +214,9 @@ struct Heartbeat {
 struct Gossip {
   ringEpoch @0 :UInt64;
   heartbeats @1 :List(Heartbeat);
+  # The sender's ring state record (replication/ring_state.capnp); empty
+  # from nodes older than this field.
+  ringState @2 :Data;
 }
 
 struct PeerState {
@@ -294,6 +306,9 @@ struct RingInfo {
   members @3 :List(Member);
   defaultBucket @4 :BucketInfo;
   buckets @5 :List(BucketInfo);
+  # owners[p] indexes `members`: the owner of partition p. Empty from nodes
+  # older than this field, whose owners Ring::Create derives from members.
+  owners @6 :List(UInt32);
 }
 
 # Anti-entropy: every exchange request names a partition's tree with its
@@ -450,4 +465,69 @@ struct AaeExchangeReply {
   keysDiffering @3 :UInt64;
   keysRepaired @4 :UInt64;
   bytes @5 :UInt64;
+}
+
+# Ring changes (docs/ring-changes.md). `op` is one of "ring", "join",
+# "leave", "plan", "commit", "clear", "transfers" (from ringkv-admin or a
+# joining node), "transfer-done" (from a transfer's receiver to the
+# claimant).
+struct RingAdminRequest {
+  op @0 :Text;
+  # join, leave: the member; transfer-done: the receiver.
+  node @1 :Text;
+  # join: where the new member is reached, "host:port".
+  address @2 :Text;
+  # commit: the plan id `plan` showed.
+  planId @3 :Text;
+  # transfer-done: which transfer.
+  partition @4 :UInt32;
+  from @5 :Text;
+}
+
+struct RingAdminReply {
+  status @0 :ReplyStatus;
+  # Records of replication/ring_state.capnp: the ring state after the
+  # request (every op), the plan (plan), this node's transfers (transfers).
+  state @1 :Data;
+  plan @2 :Data;
+  transfers @3 :Data;
+}
+
+# One batch of a partition's snapshot, sender to receiver. `start` (and no
+# entries) asks for the receiver's checkpoint; `last` ends the stream.
+struct TransferBatch {
+  partition @0 :UInt32;
+  # The epoch that committed the change: a receiver refuses another.
+  changeEpoch @1 :UInt64;
+  start @2 :Bool;
+  entries @3 :List(TransferEntry);
+  last @4 :Bool;
+}
+
+struct TransferEntry {
+  bucket @0 :Data;
+  key @1 :Data;
+  object @2 :Object;
+}
+
+struct TransferBatchReply {
+  status @0 :ReplyStatus;
+  # The receiver's checkpoint: the last object it stored of this transfer
+  # (resume = false: none, start from the first).
+  resume @1 :Bool;
+  bucket @2 :Data;
+  key @3 :Data;
+  objects @4 :UInt64;
+  bytes @5 :UInt64;
+}
+
+struct PartitionSizesRequest {
+  partitions @0 :List(UInt32);
+}
+
+struct PartitionSizesReply {
+  status @0 :ReplyStatus;
+  # One per partition asked, in order.
+  keys @1 :List(UInt64);
+  bytes @2 :List(UInt64);
 }

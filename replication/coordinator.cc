@@ -85,6 +85,9 @@ struct Coordinator::PutOp {
   std::vector<NodeId> fallbacks;  // in preference order; each used at most once
   size_t next_fallback = 0;
   bool self_is_primary = false;
+  // While the partition moves (docs/ring-changes.md): a primary streaming
+  // it and its receiver count as one replica, acknowledged when both are.
+  std::vector<Handover> handovers;
   std::vector<Target> targets;
   QuorumTracker quorum;
   int64_t deadline_us = 0;
@@ -95,8 +98,8 @@ struct Coordinator::PutOp {
   // Unavailable answer.
   std::vector<NodeId> down;
   std::vector<NodeId> hinted;  // primaries whose hint this node already holds
+  // The midway timer (stand-ins, early hints), then the deadline's.
   TimerId timer = 0;
-  TimerId sloppy_timer = 0;
   bool responded = false;
   bool finished = false;
 
@@ -351,6 +354,9 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   op->request = std::move(request);
   op->context = std::move(context).value();
   op->partition = ring.PartitionOf(hash);
+  for (const Handover& h : ring.handovers()) {
+    if (h.partition == op->partition) op->handovers.push_back(h);
+  }
   op->primaries = std::move(primaries);
   op->fallbacks = std::move(placement.fallbacks);
   op->self_is_primary = self_is_primary;
@@ -372,8 +378,14 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
     return;
   }
   op->object = std::move(stored).value();
-  op->quorum.Expect(op->self_is_primary);
-  op->quorum.Succeeded(op->self_is_primary);
+  if (const NodeId* receiver = op->self_is_primary ? PartnerOf(*op, options_->self) : nullptr) {
+    // This node's copy is written; the pair's ack is its receiver's.
+    op->targets.push_back({*receiver, {}});
+    op->quorum.Expect(true);
+  } else {
+    op->quorum.Expect(op->self_is_primary);
+    op->quorum.Succeeded(op->self_is_primary);
+  }
   for (const NodeId& p : op->primaries) {
     if (p == options_->self) continue;
     if (liveness_->IsUp(p)) {
@@ -388,7 +400,22 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   MaybeFinishPut(op);
   // Armed last: a put that needed no other replica (N=1) is already done.
   if (op->finished) return;
-  int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  const int64_t delay = std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros());
+  // One timer at a time, the midway one first: nearly every put is done
+  // before it, and a timer is a heap object and a libevent event each.
+  if (delay == 0) return ArmPutDeadline(op, 0);
+  op->timer = env_.scheduler->RunAfter(delay / 2, [this, op, alive = alive_] {
+    if (!*alive) return;
+    op->timer = 0;
+    if (op->finished) return;
+    OnMidway(op);
+    if (!op->finished) {
+      ArmPutDeadline(op, std::max<int64_t>(0, op->deadline_us - env_.clock->MonoMicros()));
+    }
+  });
+}
+
+void Coordinator::ArmPutDeadline(const std::shared_ptr<PutOp>& op, int64_t delay) {
   op->timer = env_.scheduler->RunAfter(delay, [this, op, alive = alive_] {
     if (!*alive) return;
     op->timer = 0;
@@ -396,15 +423,36 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
     AnswerUnavailable<PutReply>(*op, kAtDeadline);
     FinishPut(op);
   });
-  op->sloppy_timer = env_.scheduler->RunAfter(delay / 2, [this, op, alive = alive_] {
-    if (!*alive) return;
-    op->sloppy_timer = 0;
-    if (!op->finished) OnMidway(op);
-  });
+}
+
+const NodeId* Coordinator::PartnerOf(const PutOp& op, const NodeId& node) {
+  for (const Handover& h : op.handovers) {
+    if (h.from == node && h.to != node) return &h.to;
+  }
+  return nullptr;
 }
 
 void Coordinator::SendPut(const std::shared_ptr<PutOp>& op, size_t target) {
   const PutOp::Target& t = op->targets[target];
+  if (const NodeId* receiver = t.hint_for.empty() ? PartnerOf(*op, t.node) : nullptr) {
+    // Both copies of the pair, one answer: the first failure, else ok.
+    struct Pair {
+      int waiting = 2;
+      Status status;
+    };
+    auto pair = std::make_shared<Pair>();
+    for (const NodeId& to : {t.node, *receiver}) {
+      op->calls.push_back(rpc_->Call(
+          to, ReplicaPutRequest{op->request.bucket, op->request.key, op->object, {}},
+          op->deadline_us, [this, op, target, pair, to](Result<MessageBody> r) {
+            if (Moot(*op, r, env_.clock->MonoMicros())) return;
+            Status st = AnswerStatus<ReplicaPutReply>(r, to);
+            if (pair->status.ok()) pair->status = st;
+            if (--pair->waiting == 0) OnPutAck(op, target, pair->status);
+          }));
+    }
+    return;
+  }
   op->calls.push_back(rpc_->Call(
       t.node, ReplicaPutRequest{op->request.bucket, op->request.key, op->object, t.hint_for},
       op->deadline_us, [this, op, target, to = t.node](Result<MessageBody> r) {
@@ -506,8 +554,7 @@ void Coordinator::MaybeFinishPut(const std::shared_ptr<PutOp>& op) {
 
 void Coordinator::FinishPut(const std::shared_ptr<PutOp>& op) {
   if (op->timer) env_.scheduler->Cancel(op->timer);
-  if (op->sloppy_timer) env_.scheduler->Cancel(op->sloppy_timer);
-  op->timer = op->sloppy_timer = 0;
+  op->timer = 0;
   Forget(op->calls);
   op->finished = true;
   // Every primary that neither acknowledged nor had a fallback acknowledge

@@ -75,8 +75,13 @@ class Coordinator {
 
   void CoordinatePut(const std::shared_ptr<PutOp>& op);
   void SendPut(const std::shared_ptr<PutOp>& op, size_t target);
+  // The node receiving `node`'s copy of the op's partition while it moves;
+  // null when it does not move.
+  static const NodeId* PartnerOf(const PutOp& op, const NodeId& node);
   bool AddFallback(const std::shared_ptr<PutOp>& op, const NodeId& primary);
   void OnMidway(const std::shared_ptr<PutOp>& op);
+  // The deadline timer of a put (op->timer), `delay` from now.
+  void ArmPutDeadline(const std::shared_ptr<PutOp>& op, int64_t delay);
   void RecruitFallbacks(const std::shared_ptr<PutOp>& op);
   void OnPutAck(const std::shared_ptr<PutOp>& op, size_t target, const Status& status);
   void MaybeFinishPut(const std::shared_ptr<PutOp>& op);

@@ -11,25 +11,49 @@ namespace ringkv {
 
 Result<std::optional<Object>> ObjectStore::Get(uint32_t partition, std::string_view bucket,
                                                std::string_view key) {
+  last_read_.reset();
+  std::string skey = ObjectKey(partition, bucket, key);
   std::string value;
-  Status st = storage_->Get(ObjectKey(partition, bucket, key), &value);
-  if (st.IsNotFound()) return std::optional<Object>();
+  Status st = storage_->Get(skey, &value);
+  if (st.IsNotFound()) {
+    last_read_ = LastRead{std::move(skey), false, 0};
+    return std::optional<Object>();
+  }
   if (!st.ok()) return st;
   auto body = DecodeRecord(value);
   if (!body.ok()) return body.status();
   auto object = DecodeObject(*body);
   if (!object.ok()) return object.status();
+  last_read_ = LastRead{std::move(skey), true, StoredChecksum(value)};
   return std::optional<Object>(std::move(object).value());
 }
 
 Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_view key,
-                        const Object& object) {
+                        const Object& object, const Object* read) {
+  std::optional<LastRead> last = std::move(last_read_);
+  last_read_.reset();
   WriteBatch batch;
   const std::string body = EncodeObject(object);
-  batch.Put(ObjectKey(partition, bucket, key), EncodeRecord(body));
+  const uint64_t checksum = RecordChecksum(body);
+  std::string skey = ObjectKey(partition, bucket, key);
+  ReplacedObject replaced;
+  bool known = false;
+  if (observer_ != nullptr && last && last->skey == skey) {
+    // Nothing was written since that read (every write clears it), so
+    // the key still holds what it found.
+    if (!last->found) {
+      known = true;
+    } else if (read != nullptr) {
+      replaced = ReplacedObject{&read->context, last->checksum};
+      known = true;
+    }
+  }
+  batch.Put(skey, EncodeRecord(body, checksum));
   if (observer_ == nullptr) return storage_->Write(batch, sync_);
-  RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, bucket, key, object, body, &batch));
+  RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, bucket, key, object, checksum,
+                                          known ? &replaced : nullptr, &batch));
   Status st = storage_->Write(batch, sync_);
+  last_read_.reset();
   observer_->Finish(st.ok());
   return st;
 }
@@ -65,6 +89,7 @@ Result<uint64_t> ObjectStore::MintFloor() {
 Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std::string_view key,
                                const Object& expected, const Actor& self) {
   Result<std::optional<Object>> current = Get(partition, bucket, key);
+  last_read_.reset();
   if (!current.ok()) return current.status();
   if (!current->has_value() || **current != expected) return false;
   Result<uint64_t> floor = MintFloor();
@@ -79,6 +104,7 @@ Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std:
     RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, bucket, key, &batch));
   }
   Status st = storage_->Write(batch, sync_);
+  last_read_.reset();
   if (observer_ != nullptr) observer_->Finish(st.ok());
   RINGKV_RETURN_IF_ERROR(st);
   mint_floor_ = raised;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "causality/object.h"
@@ -26,8 +27,12 @@ class ObjectStore {
   // the record fails its checksum or does not decode.
   Result<std::optional<Object>> Get(uint32_t partition, std::string_view bucket,
                                     std::string_view key);
+  // `read` is what this store's Get of the key returned just before (null:
+  // nothing, or not known). When that Get was the last one and nothing was
+  // written since, the observer learns what the write replaces from it
+  // instead of reading its own state for the key.
   Status Put(uint32_t partition, std::string_view bucket, std::string_view key,
-             const Object& object);
+             const Object& object, const Object* read = nullptr);
 
   // Removes the key's object if it is still exactly `expected` (a reaped
   // tombstone, docs/anti-entropy.md), and in the same batch raises the mint
@@ -48,6 +53,14 @@ class ObjectStore {
   bool sync_;
   ObjectWriteObserver* observer_ = nullptr;
   std::optional<uint64_t> mint_floor_;
+  // The last Get: its storage key, whether it found a record, and that
+  // record's checksum. Cleared by every write.
+  struct LastRead {
+    std::string skey;
+    bool found = false;
+    uint64_t checksum = 0;
+  };
+  std::optional<LastRead> last_read_;
 };
 
 }  // namespace ringkv

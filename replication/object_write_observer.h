@@ -18,13 +18,23 @@
 
 namespace ringkv {
 
+// What a write replaces, when the store knows it: the object its last read
+// of the key found, with nothing written to the key since.
+struct ReplacedObject {
+  const VersionVector* context = nullptr;  // null: the key held no object
+  uint64_t body_digest = 0;                // XXH3-64 of its canonical encoding
+};
+
 class ObjectWriteObserver {
  public:
   virtual ~ObjectWriteObserver() = default;
-  // `body` is the object's canonical encoding, as stored in its record. An
-  // error aborts the write (Finish is not called).
+  // `body_digest` is XXH3-64 of the object's canonical encoding, the
+  // checksum of its record (storage/record.h). `replaced` is what the key
+  // held, or null when the store does not know it (the observer then looks
+  // in its own state). An error aborts the write (Finish is not called).
   virtual Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
-                       const Object& object, std::string_view body, WriteBatch* batch) = 0;
+                       const Object& object, uint64_t body_digest,
+                       const ReplacedObject* replaced, WriteBatch* batch) = 0;
   // The key's object is removed (a reaped tombstone): the observer drops
   // its rows for the key in the same batch. An error aborts the removal.
   virtual Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,

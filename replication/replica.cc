@@ -51,7 +51,7 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   if (sibling_warnings_ != nullptr && updated.siblings.size() > props.warn_siblings) {
     sibling_warnings_->Increment();
   }
-  RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated));
+  RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated, stored));
   return updated;
 }
 
@@ -64,7 +64,8 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
       local->has_value() ? resolver.Merge(**local, incoming) : resolver.Normalize(incoming);
   RINGKV_RETURN_IF_ERROR(AdmitMergedSize(local->has_value() ? &**local : nullptr, merged));
   if (!local->has_value() || merged != **local) {
-    RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, merged));
+    RINGKV_RETURN_IF_ERROR(
+        store_->Put(partition, bucket, key, merged, local->has_value() ? &**local : nullptr));
   }
   return merged;
 }

@@ -1,5 +1,6 @@
 #include "replication/service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "causality/object_limits.h"
@@ -50,13 +51,13 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
       invalid_peer_requests_(env_.metrics->AddCounter(
           "ringkv_invalid_requests_total", kInvalidRequestsHelp, {{"source", "peer"}})) {
   if (options_.failure_detection) {
-    gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, membership_.ring().members(),
+    gossiper_ = std::make_unique<Gossiper>(options_.self, generation_, GossipMembers(),
                                            options_.gossip, env_.clock, env_.scheduler, &rpc_,
                                            env_.random);
     gossiper_->set_ring_epoch(membership_.epoch());
     // Gossip follows the ring: new members are gossiped to and judged.
     membership_.Subscribe([this](const Ring&) {
-      gossiper_->SetMembers(membership_.ring().members());
+      gossiper_->SetMembers(GossipMembers());
       gossiper_->set_ring_epoch(membership_.epoch());
     });
     if (env_.liveness == nullptr) env_.liveness = gossiper_.get();
@@ -130,6 +131,14 @@ ReplicaGetReply Service::ReadLocal(const ReplicaGetRequest& get) {
   return reply;
 }
 
+std::vector<NodeId> Service::GossipMembers() const {
+  std::vector<NodeId> members = ring().members();
+  for (const auto& [id, address] : membership_.addresses()) {
+    if (std::find(members.begin(), members.end(), id) == members.end()) members.push_back(id);
+  }
+  return members;
+}
+
 RingInfo Service::RingReport() const {
   auto info = [](const std::string& name, const BucketProps& p) {
     return BucketInfo{name, p.n, p.r, p.w, p.resolver};
@@ -143,6 +152,13 @@ RingInfo Service::RingReport() const {
   for (const NodeId& m : current.members()) {
     auto it = addresses.find(m);
     r.members.push_back({m, it == addresses.end() ? std::string() : it->second});
+  }
+  // Owners come from claims made over the ring's history, which the
+  // members alone no longer determine: clients are told them.
+  for (uint32_t p = 0; p < current.partitions(); ++p) {
+    r.owners.push_back(static_cast<uint32_t>(
+        std::lower_bound(current.members().begin(), current.members().end(), current.Owner(p)) -
+        current.members().begin()));
   }
   r.default_bucket = info("", options_.buckets.defaults());
   for (const auto& [name, props] : options_.buckets.named()) r.buckets.push_back(info(name, props));

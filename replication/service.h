@@ -112,6 +112,8 @@ class Service {
   using ClientHandler =
       std::function<void(MessageBody& body, int64_t deadline_us, PeerRpc::Respond respond)>;
   void SetClientHandler(ClientHandler handler) { extra_client_ = std::move(handler); }
+  // The handler set, so that another component can put itself in front.
+  const ClientHandler& client_handler() const { return extra_client_; }
 
   // A message that arrived from another node through the Transport.
   void OnPeerMessage(Message message);
@@ -134,6 +136,8 @@ class Service {
   Membership& membership() { return membership_; }
   // Null when failure_detection is off.
   const Gossiper* gossiper() const { return gossiper_.get(); }
+  // The same, for the ring keeper, which rides its ring state on gossip.
+  Gossiper* mutable_gossiper() { return gossiper_.get(); }
   // Who this node believes up (gossip and transport combined).
   const Liveness& liveness() const { return *env_.liveness; }
   // This node's replica: the causal merge every repair goes through.
@@ -148,6 +152,9 @@ class Service {
   int64_t DeadlineFor(const Message& m) const;
   ReplicaGetReply ReadLocal(const ReplicaGetRequest& get);
   RingInfo RingReport() const;
+  // Who gossip reaches: the ring's members and every other member with an
+  // address (joining and exiting ones).
+  std::vector<NodeId> GossipMembers() const;
   // ringkv_peer_up (or, with `phi`, ringkv_peer_phi) per peer.
   std::vector<LabeledValue> PeerGauge(bool phi) const;
   // The requests this node serves to its peers, registered on rpc_.

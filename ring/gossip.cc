@@ -53,6 +53,7 @@ void Gossiper::SetMembers(std::vector<NodeId> members) {
     heartbeats_.erase(m);
     marked_up_.erase(m);
     added_us_.erase(m);
+    ring_epochs_.erase(m);
     detector_.Remove(m);
   }
   const int64_t now = clock_->MonoMicros();
@@ -121,6 +122,7 @@ void Gossiper::Round() {
 void Gossiper::SendTo(const NodeId& to) {
   Gossip g;
   g.ring_epoch = ring_epoch_;
+  g.ring_state = ring_state_;
   g.heartbeats.reserve(heartbeats_.size());
   for (const auto& [node, hb] : heartbeats_) g.heartbeats.push_back(hb);
   // Also what keeps every peer's estimate of our clock fresh, about once a
@@ -130,6 +132,10 @@ void Gossiper::SendTo(const NodeId& to) {
 
 void Gossiper::OnGossip(const NodeId& from, const Gossip& gossip) {
   ring_epoch_seen_ = std::max(ring_epoch_seen_, gossip.ring_epoch);
+  if (IsMember(from)) ring_epochs_[from] = gossip.ring_epoch;
+  if (on_ring_state_ && !gossip.ring_state.empty() && gossip.ring_epoch > ring_epoch_) {
+    on_ring_state_(from, gossip.ring_state);
+  }
   int64_t now = clock_->MonoMicros();
   for (const Heartbeat& hb : gossip.heartbeats) {
     if (hb.node == self_ || !IsMember(hb.node)) continue;

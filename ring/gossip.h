@@ -40,6 +40,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
@@ -106,6 +107,15 @@ class Gossiper final : public Liveness {
   // epoch heard from any peer is ring_epoch_seen().
   void set_ring_epoch(uint64_t epoch) { ring_epoch_ = epoch; }
   uint64_t ring_epoch_seen() const { return ring_epoch_seen_; }
+  // The ring state record every gossip carries (replication/ring_keeper.h),
+  // and who hears a peer's record of a higher epoch than ours (it may
+  // still be anything: the listener decodes and judges it).
+  void set_ring_state(std::string record) { ring_state_ = std::move(record); }
+  void SetOnRingState(std::function<void(const NodeId&, const std::string&)> on_state) {
+    on_ring_state_ = std::move(on_state);
+  }
+  // The ring epoch each member said in its last gossip to us.
+  const std::map<NodeId, uint64_t>& ring_epochs() const { return ring_epochs_; }
 
   // Detection-time accessors. The silence after which a peer heartbeating
   // every `mean_us` is convicted: phi_threshold / kPhiFactor * mean_us.
@@ -156,6 +166,9 @@ class Gossiper final : public Liveness {
   std::map<NodeId, int64_t> added_us_;
   uint64_t ring_epoch_ = 0;
   uint64_t ring_epoch_seen_ = 0;
+  std::string ring_state_;
+  std::function<void(const NodeId&, const std::string&)> on_ring_state_;
+  std::map<NodeId, uint64_t> ring_epochs_;
   uint64_t rounds_ = 0;
 };
 

@@ -37,6 +37,38 @@ Result<Ring> Ring::Create(std::vector<NodeId> members, uint32_t partitions, uint
   return ring;
 }
 
+Result<Ring> Ring::FromOwners(std::vector<NodeId> members, std::vector<NodeId> owners,
+                              uint32_t n, uint64_t epoch) {
+  const uint32_t partitions = static_cast<uint32_t>(owners.size());
+  if (partitions == 0 || partitions > kMaxPartitions || !std::has_single_bit(partitions)) {
+    return Status::InvalidArgument("partitions must be a power of two in [1, 2^20], got " +
+                                   std::to_string(partitions));
+  }
+  if (n == 0) return Status::InvalidArgument("n must be at least 1");
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  if (members.empty()) return Status::InvalidArgument("a ring needs at least one member");
+  for (const NodeId& owner : owners) {
+    if (!std::binary_search(members.begin(), members.end(), owner)) {
+      return Status::InvalidArgument("owner '" + owner + "' is not a member");
+    }
+  }
+  Ring ring;
+  ring.owners_ = std::move(owners);
+  ring.members_ = std::move(members);
+  ring.n_ = n;
+  ring.epoch_ = epoch;
+  ring.shift_ = 64 - static_cast<uint32_t>(std::countr_zero(partitions));
+  return ring;
+}
+
+const NodeId* Ring::HandoverTarget(uint32_t partition, const NodeId& from) const {
+  for (const Handover& h : handovers_) {
+    if (h.partition == partition && h.from == from) return &h.to;
+  }
+  return nullptr;
+}
+
 Result<Ring> Ring::Rebalanced(std::vector<NodeId> members, uint64_t epoch) const {
   std::sort(members.begin(), members.end());
   members.erase(std::unique(members.begin(), members.end()), members.end());
@@ -51,6 +83,7 @@ Result<Ring> Ring::Rebalanced(std::vector<NodeId> members, uint64_t epoch) const
   }
   const Owners claim = Reclaim(current, static_cast<uint32_t>(members.size()), n_);
   Ring ring = *this;
+  ring.handovers_.clear();
   for (size_t p = 0; p < claim.size(); ++p) ring.owners_[p] = members[claim[p]];
   ring.members_ = std::move(members);
   ring.epoch_ = epoch;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -28,6 +29,15 @@ struct ClaimReport {
   uint32_t max_partitions = 0;  // most partitions owned by one member
 };
 
+// While a ring change moves a partition's keys, `from` (a current
+// replica) streams its copy to `to` (a replica in the next ring).
+struct Handover {
+  uint32_t partition = 0;
+  NodeId from;
+  NodeId to;
+  bool operator==(const Handover&) const = default;
+};
+
 struct Placement {
   std::vector<NodeId> primaries;  // min(N, members) distinct nodes
   std::vector<NodeId> fallbacks;  // every other member, in walk order
@@ -43,6 +53,12 @@ class Ring {
   // the cluster file's is 1, every ring change makes the next.
   static Result<Ring> Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n,
                              uint64_t epoch = 1);
+
+  // A ring whose owners are given (a ring state's, ring/ring_state.h):
+  // owners[p] must be one of `members`. InvalidArgument otherwise, or for
+  // the sizes Create refuses.
+  static Result<Ring> FromOwners(std::vector<NodeId> members, std::vector<NodeId> owners,
+                                 uint32_t n, uint64_t epoch);
 
   // The ring after a change of members (sorted and deduplicated first), at
   // `epoch`: balanced again by moving as few partitions as balance allows
@@ -69,6 +85,13 @@ class Ring {
 
   ClaimReport Report() const;
 
+  // The partitions moving to the next ring (ring/ring_state.h): writes to
+  // `from` go to `to` as well until the change completes.
+  void set_handovers(std::vector<Handover> handovers) { handovers_ = std::move(handovers); }
+  const std::vector<Handover>& handovers() const { return handovers_; }
+  // Where `from`'s copy of `partition` is being streamed; null: nowhere.
+  const NodeId* HandoverTarget(uint32_t partition, const NodeId& from) const;
+
  private:
   Ring() = default;
   // The first `limit` distinct members clockwise from `partition`.
@@ -78,6 +101,7 @@ class Ring {
   uint32_t n_ = 3;
   uint32_t shift_ = 64;  // key_hash >> shift_ = partition
   uint64_t epoch_ = 1;
+  std::vector<Handover> handovers_;
 };
 
 }  // namespace ringkv

@@ -1,5 +1,7 @@
 #include "storage/cached_storage.h"
 
+#include <utility>
+
 namespace ringkv {
 namespace {
 
@@ -8,9 +10,11 @@ constexpr size_t kEntryOverhead = 128;
 
 }  // namespace
 
-CachedStorage::CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegistry* metrics)
+CachedStorage::CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegistry* metrics,
+                             std::string cached_prefix)
     : base_(base),
       capacity_(capacity_bytes),
+      prefix_(std::move(cached_prefix)),
       hits_(metrics->AddCounter("ringkv_record_cache_hits_total",
                                 "Record reads answered by the record cache.")),
       misses_(metrics->AddCounter("ringkv_record_cache_misses_total",
@@ -34,6 +38,7 @@ size_t CachedStorage::Charge(const Entry& e) {
 }
 
 Status CachedStorage::Get(std::string_view key, std::string* value) {
+  if (!Cached(key)) return base_->Get(key, value);
   auto it = index_.find(key);
   if (it != index_.end()) {
     hits_->Increment();
@@ -56,6 +61,7 @@ Status CachedStorage::Get(std::string_view key, std::string* value) {
 Status CachedStorage::Write(const WriteBatch& batch, bool sync) {
   Status st = base_->Write(batch, sync);
   for (const WriteBatch::Op& op : batch.ops()) {
+    if (!Cached(op.key)) continue;
     if (!st.ok()) {
       Erase(op.key);
     } else {

@@ -10,6 +10,11 @@
 // evictions and the bytes held are ringkv_record_cache_* metrics
 // (docs/metrics.md).
 //
+// Only keys that start with the given prefix are cached (the node: object
+// records); the rest (anti-entropy index rows, hints, meta) pass straight
+// through. Index rows are written with every object and read on the write
+// path no more; cached, they would take half the room from the objects.
+//
 // Snapshots, reads at a snapshot and iterators go straight to the engine,
 // and the snapshots handed out are the engine's: the cache holds only the
 // latest values, which a snapshot must not see, and a read at a snapshot
@@ -33,8 +38,10 @@ namespace ringkv {
 class CachedStorage : public Storage {
  public:
   // `base` and `metrics` must outlive this. `capacity_bytes` counts keys,
-  // values and a fixed per-entry overhead.
-  CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegistry* metrics);
+  // values and a fixed per-entry overhead. Keys outside `cached_prefix`
+  // ("" = every key) are never cached.
+  CachedStorage(Storage* base, size_t capacity_bytes, MetricsRegistry* metrics,
+                std::string cached_prefix = "");
 
   Status Get(std::string_view key, std::string* value) override;
   Status GetAt(const Snapshot& snapshot, std::string_view key, std::string* value) override;
@@ -56,9 +63,11 @@ class CachedStorage : public Storage {
   static size_t Charge(const Entry& e);
   void Insert(std::string_view key, std::string_view value, bool present);
   void Erase(std::string_view key);
+  bool Cached(std::string_view key) const { return key.starts_with(prefix_); }
 
   Storage* base_;
   size_t capacity_;
+  std::string prefix_;
   size_t charged_ = 0;
   Counter* hits_;
   Counter* misses_;

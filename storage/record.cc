@@ -6,14 +6,23 @@
 
 namespace ringkv {
 
-std::string EncodeRecord(std::string_view body) {
+uint64_t RecordChecksum(std::string_view body) { return Hash64(body); }
+
+std::string EncodeRecord(std::string_view body) { return EncodeRecord(body, Hash64(body)); }
+
+std::string EncodeRecord(std::string_view body, uint64_t sum) {
   std::string out;
   out.reserve(kRecordHeaderSize + body.size());
   out.push_back(static_cast<char>(kRecordVersion));
-  const uint64_t sum = Hash64(body);
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(sum >> (8 * i)));
   out.append(body);
   return out;
+}
+
+uint64_t StoredChecksum(std::string_view value) {
+  uint64_t sum = 0;
+  for (int i = 0; i < 8; ++i) sum |= static_cast<uint64_t>(static_cast<uint8_t>(value[1 + i])) << (8 * i);
+  return sum;
 }
 
 Result<std::string_view> DecodeRecord(std::string_view value) {
@@ -22,10 +31,8 @@ Result<std::string_view> DecodeRecord(std::string_view value) {
     return Status::Corruption("record: unknown version " +
                               std::to_string(static_cast<uint8_t>(value[0])));
   }
-  uint64_t sum = 0;
-  for (int i = 0; i < 8; ++i) sum |= static_cast<uint64_t>(static_cast<uint8_t>(value[1 + i])) << (8 * i);
   const std::string_view body = value.substr(kRecordHeaderSize);
-  if (Hash64(body) != sum) return Status::Corruption("record: checksum mismatch");
+  if (Hash64(body) != StoredChecksum(value)) return Status::Corruption("record: checksum mismatch");
   return body;
 }
 

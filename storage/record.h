@@ -18,6 +18,12 @@ inline constexpr uint8_t kRecordVersion = 1;
 inline constexpr size_t kRecordHeaderSize = 9;
 
 std::string EncodeRecord(std::string_view body);
+// The same, with `checksum` == RecordChecksum(body) computed already.
+std::string EncodeRecord(std::string_view body, uint64_t checksum);
+// XXH3-64 of `body` (seed 0): the checksum in the record's header.
+uint64_t RecordChecksum(std::string_view body);
+// The checksum in the header of `value`, which DecodeRecord accepted.
+uint64_t StoredChecksum(std::string_view value);
 // The body inside `value` (a view into it). Corruption when `value` is
 // shorter than the header, has another version, or fails its checksum.
 Result<std::string_view> DecodeRecord(std::string_view value);

@@ -372,6 +372,44 @@ Result<pid_t> LocalCluster::Spawn(const ClusterMember& member,
   return pid;
 }
 
+Result<ClusterMember> LocalCluster::AddMember() {
+  uint32_t last = 0;
+  for (const ClusterMember& m : file_.members) {
+    if (m.id.size() > 1 && m.id[0] == 'n') last = std::max<uint32_t>(last, std::stoul(m.id.substr(1)));
+  }
+  Result<HostPort> first = ParseHostPort(file_.members.front().address);
+  if (!first.ok()) return first.status();
+  // The cluster's layout, read back from n1's address.
+  const bool distinct = first->host == "127.0.0.2";
+  const uint32_t base_port = first->port - 1;
+  ClusterMember member{"n" + std::to_string(last + 1),
+                       LocalNodeAddress(base_port, last + 1, distinct)};
+  ClusterFile next = file_;
+  next.members.push_back(member);
+  RINGKV_RETURN_IF_ERROR(CheckPortsOutsideEphemeralRange(next));
+  RINGKV_RETURN_IF_ERROR(WriteClusterFile(ClusterPath(), next));
+  file_ = std::move(next);
+  if (tls()) RINGKV_RETURN_IF_ERROR(EnableTls());
+  return member;
+}
+
+Result<pid_t> LocalCluster::StartJoiningNode(const ClusterMember& member, const std::string& seed) {
+  if (pid_t pid = RunningPid(member); pid != 0) return pid;
+  std::vector<std::string> command = Command(member, false);
+  command.push_back("--join");
+  command.push_back(seed);
+  return Spawn(member, command);
+}
+
+Status LocalCluster::RemoveMember(const std::string& id) {
+  ClusterFile next = file_;
+  std::erase_if(next.members, [&id](const ClusterMember& m) { return m.id == id; });
+  if (next.members.size() == file_.members.size()) return Status::NotFound(id + " is not a member");
+  RINGKV_RETURN_IF_ERROR(WriteClusterFile(ClusterPath(), next));
+  file_ = std::move(next);
+  return Status::OK();
+}
+
 Result<pid_t> LocalCluster::StartNode(const ClusterMember& member, bool sync) {
   if (pid_t pid = RunningPid(member); pid != 0) return pid;
   if (tls()) RINGKV_RETURN_IF_ERROR(EnableTls());

@@ -117,6 +117,14 @@ class LocalCluster {
   // Starts the member unless it runs already; `sync` adds --sync. Returns
   // its PID.
   Result<pid_t> StartNode(const ClusterMember& member, bool sync);
+  // Ring changes (docs/ring-changes.md). Appends the next member ("n4"
+  // after n1..n3, at the next address) to the cluster file and returns it.
+  Result<ClusterMember> AddMember();
+  // Starts a member added by AddMember: it joins through `seed`.
+  Result<pid_t> StartJoiningNode(const ClusterMember& member, const std::string& seed);
+  // Takes a member out of the cluster file (after it left the ring).
+  Status RemoveMember(const std::string& id);
+
   // Starts it again with the command line it was last started with.
   Result<pid_t> RestartNode(const ClusterMember& member, std::chrono::milliseconds grace);
   // SIGTERM, then SIGKILL after `grace`. OK when the member is not running.

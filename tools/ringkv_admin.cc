@@ -35,6 +35,7 @@
 #include "node/client_tokens.h"
 #include "tools/admin_aae.h"
 #include "tools/admin_ring.h"
+#include "tools/admin_ring_changes.h"
 #include "tools/certificates.h"
 #include "tools/credential_flags.h"
 #include "tools/exit_codes.h"
@@ -442,6 +443,7 @@ int main(int argc, char** argv) {
   ring->add_flag("--json", flags.json,
                  "print {epoch, partitions, n, members: [{node, address, partitions}], "
                  "balance: {min, max}, violations, owners: [node of partition 0, 1, ...]}");
+  RingChangeCommands ring_changes(&app, ring, &flags.node, &flags.timeout_ms, &flags.credentials);
   CLI::App* cert = app.add_subcommand("cert", "the cluster CA and its certificates");
   cert->require_subcommand(1, 1);
   CLI::App* init_ca = cert->add_subcommand(
@@ -482,6 +484,7 @@ int main(int argc, char** argv) {
   }
   if (status->parsed()) return DoStatus(flags);
   if (plugins->parsed()) return DoPlugins(flags);
+  if (ring_changes.Parsed()) return ring_changes.Run();
   if (ring->parsed()) return DoRing(flags);
   if (init_ca->parsed()) return DoInitCa(flags);
   if (issue->parsed()) return DoIssue(flags);

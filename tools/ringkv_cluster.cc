@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "tools/local_cluster.h"
+#include "tools/local_ring_change.h"
 #include "tools/process.h"
 
 namespace ringkv {
@@ -59,6 +61,7 @@ struct CommonFlags {
   bool json = false;
   uint32_t wait_ms = 30000;
   uint32_t grace_ms = 10000;
+  uint32_t remove_wait_ms = 600'000;
 };
 
 // How to run tool `name` from here: the one beside this executable, as a
@@ -233,6 +236,82 @@ int PrintStatus(const CommonFlags& flags) {
   return 0;
 }
 
+// A running member other than `except`, to send ring requests to.
+Result<ClusterMember> RunningSeed(const LocalCluster& cluster, const std::string& except) {
+  for (const ClusterMember& m : cluster.file().members) {
+    if (m.id != except && cluster.RunningPid(m) != 0) return m;
+  }
+  return Status::Unavailable("no running member to ask");
+}
+
+// `add`: the next member joins through a running one, then the plan is
+// committed (docs/ring-changes.md).
+int AddNode(const CommonFlags& flags, bool commit) {
+  Result<std::string> binary = FindNodeBinary(flags.node_binary);
+  if (!binary.ok()) return Fail(binary.status());
+  Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, *binary);
+  if (!cluster.ok()) return Fail(cluster.status());
+  Result<ClusterMember> seed = RunningSeed(*cluster, "");
+  if (!seed.ok()) return Fail(seed.status());
+  Result<ClusterMember> member = cluster->AddMember();
+  if (!member.ok()) return Fail(member.status());
+  Result<pid_t> pid = cluster->StartJoiningNode(*member, seed->address);
+  if (!pid.ok()) return Fail(pid.status());
+  if (Status st = cluster->WaitServing({*member}, milliseconds(flags.wait_ms)); !st.ok()) {
+    return Fail(st);
+  }
+  std::cout << "started " << member->id << " at " << member->address << " pid " << *pid
+            << ", joining through " << seed->id << "\n";
+  if (!commit) return 0;
+  Result<PlanView> plan =
+      PlanAndCommit(seed->address, milliseconds(flags.wait_ms), cluster->ClientTls());
+  if (!plan.ok()) return Fail(plan.status());
+  std::cout << "committed plan " << plan->id << ": " << plan->moves.size()
+            << " partition moves; follow them with ringkv-admin transfers\n";
+  return 0;
+}
+
+// `remove`: NODE leaves, its partitions move away, then it is stopped and
+// taken out of the cluster file.
+int RemoveNode(const CommonFlags& flags, const std::string& name) {
+  Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, "");
+  if (!cluster.ok()) return Fail(cluster.status());
+  Result<ClusterMember> member = cluster->Member(name);
+  if (!member.ok()) return Fail(Status::InvalidArgument(member.status().message()));
+  Result<ClusterMember> seed = RunningSeed(*cluster, member->id);
+  if (!seed.ok()) return Fail(seed.status());
+  const milliseconds timeout(flags.wait_ms);
+  const ClientOptions::Tls tls = cluster->ClientTls();
+  Result<RingAdminReply> left =
+      AskRing(seed->address, RingAdminRequest{"leave", member->id, {}, {}, 0, {}}, timeout, tls);
+  if (!left.ok()) return Fail(left.status());
+  Result<PlanView> plan = PlanAndCommit(seed->address, timeout, tls);
+  if (!plan.ok()) return Fail(plan.status());
+  std::cout << "committed plan " << plan->id << ": " << plan->moves.size()
+            << " partition moves away from " << member->id << "\n";
+  // Done when the node owns nothing any more: its transfers are in.
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(flags.remove_wait_ms);
+  for (;;) {
+    Result<RingState> state = RingStateOf(seed->address, timeout, tls);
+    if (state.ok()) {
+      const StateMember* m = state->Find(member->id);
+      if (m == nullptr || m->status == MemberStatus::kExiting) break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Fail(Status::Timeout(member->id + " still holds partitions after " +
+                                  std::to_string(flags.remove_wait_ms) +
+                                  " ms; follow with ringkv-admin transfers and run remove again"));
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  if (Status st = cluster->StopNode(*member, milliseconds(flags.grace_ms)); !st.ok()) {
+    return Fail(st);
+  }
+  if (Status st = cluster->RemoveMember(member->id); !st.ok()) return Fail(st);
+  std::cout << "removed " << member->id << "\n";
+  return 0;
+}
+
 int NodeCommand(const std::string& command, const CommonFlags& flags, const std::string& name) {
   const bool restart = command == "restart";
   std::string binary;
@@ -344,6 +423,17 @@ int main(int argc, char** argv) {
        CLI::Range(10u, 3'600'000u)},
       {"--hinted-handoff", "nodes hand hints back, on or off (default on)",
        CLI::IsMember({"on", "off"})},
+      {"--ring-tick-ms", "nodes' ring keeper period (default 1000)", CLI::Range(10u, 600'000u)},
+      {"--transfer-settle-ms", "nodes' wait before streaming a committed change (default 5000)",
+       CLI::Range(0u, 3'600'000u)},
+      {"--transfer-cleanup-delay-ms",
+       "nodes' wait after a change before deleting what they no longer replicate (default "
+       "10000)",
+       CLI::Range(0u, 86'400'000u)},
+      {"--transfer-mib-per-sec", "nodes' transfer pace, MiB/s (default 32)", CLI::Range(0.0, 1e6)},
+      {"--transfers-per-node", "nodes' transfers sent at once (default 2)", CLI::Range(1u, 1024u)},
+      {"--transfer-batch-kb", "nodes' transfer batch size, KiB (default 256)",
+       CLI::Range(1u, 8192u)},
       {"--shutdown-grace-ms",
        "how long a stopped node goes on handing off hints (default 5000; keep it under "
        "--grace-ms)",
@@ -370,6 +460,25 @@ int main(int argc, char** argv) {
                    "print a JSON array of {name, address, pid, state, "
                    "hints_pending, peers_down}");
   AddCommonFlags(status, &flags);
+
+  bool no_commit = false;
+  CLI::App* add = app.add_subcommand(
+      "add", "start the next node (n4 after n1..n3), join it through a running member and "
+             "commit the plan: its partitions stream to it (docs/ring-changes.md)");
+  add->add_flag("--no-commit", no_commit, "only stage the join; plan and commit with ringkv-admin");
+  add->add_option("--node-binary", flags.node_binary, "path of ringkv-node");
+  add->add_option("--wait-ms", flags.wait_ms, "how long to wait for the node to serve")
+      ->capture_default_str();
+  AddCommonFlags(add, &flags);
+  std::string remove_name;
+  CLI::App* remove = app.add_subcommand(
+      "remove", "NODE leaves the ring: plan and commit, wait until its partitions moved, "
+                "stop it and take it out of the cluster file");
+  remove->add_option("NODE", remove_name, "node name (n2) or number (2)")->required();
+  remove->add_option("--remove-wait-ms", flags.remove_wait_ms,
+                     "how long to wait for its partitions to move")
+      ->capture_default_str();
+  AddCommonFlags(remove, &flags);
 
   std::string node_name;
   const std::vector<std::pair<std::string, std::string>> node_commands = {
@@ -420,6 +529,8 @@ int main(int argc, char** argv) {
     return Start(flags, spec, node_flags, sync, foreground, tls);
   }
   if (stop->parsed()) return Stop(flags);
+  if (add->parsed()) return AddNode(flags, !no_commit);
+  if (remove->parsed()) return RemoveNode(flags, remove_name);
   if (status->parsed()) return PrintStatus(flags);
   for (CLI::App* cmd : node_cmds) {
     if (cmd->parsed()) return NodeCommand(cmd->get_name(), flags, node_name);

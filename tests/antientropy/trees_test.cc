@@ -36,7 +36,10 @@ class TreesTest : public ::testing::Test {
     return t;
   }
 
-  void Write(const std::string& key, const std::string& value, bool tombstone = false) {
+  // With `name_read`, the Put names the object its Get found, as the
+  // replica does, and the old leaf comes from it instead of the index row.
+  void Write(const std::string& key, const std::string& value, bool tombstone = false,
+             bool name_read = false) {
     const uint32_t p = PartitionOf(key);
     auto local = store_.Get(p, "b", key);
     ASSERT_TRUE(local.ok());
@@ -44,7 +47,8 @@ class TreesTest : public ::testing::Test {
                                                                      : VersionVector(),
                       Actor{"n1", 1}, ++ts_, tombstone, value,
                       WriteId{1, static_cast<uint64_t>(ts_)});
-    ASSERT_TRUE(store_.Put(p, "b", key, o).ok());
+    const Object* read = name_read && local->has_value() ? &**local : nullptr;
+    ASSERT_TRUE(store_.Put(p, "b", key, o, read).ok());
   }
 
   void ExpectTreesMatchObjects(Trees& trees) {
@@ -84,6 +88,37 @@ TEST_F(TreesTest, EveryWriteMovesItsTreeOnceAndTheTreeEqualsARecount) {
   bool found = false;
   for (const AaeKeyEntry& e : rows) found |= e.key == key;
   EXPECT_TRUE(found);
+}
+
+// Old leaves taken from the replaced object (the replica's path) and from
+// the index row agree, and a Put whose read was of another key, or was
+// followed by another write, falls back to the row.
+TEST_F(TreesTest, OldLeavesFromTheReplacedObjectKeepTheTreeEqualToARecount) {
+  auto trees = NewTrees();
+  ASSERT_TRUE(trees->Open().ok());
+  Settle(*trees);
+  for (int i = 0; i < 200; ++i) Write("k" + std::to_string(i), "v", false, /*name_read=*/i % 2);
+  for (int i = 0; i < 200; i += 3) Write("k" + std::to_string(i), "v2", false, true);
+  for (int i = 0; i < 200; i += 7) Write("k" + std::to_string(i), "", true, true);
+  ExpectTreesMatchObjects(*trees);
+  // A stale read: k1 is read, k1 is overwritten, and a Put naming the first
+  // read must not take it for what the key holds now.
+  const uint32_t p = PartitionOf("k1");
+  auto first = store_.Get(p, "b", "k1");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  Write("k1", "v3", false, true);
+  Object later = Update(**first, (*first)->context, Actor{"n1", 1}, ++ts_, false, "v4",
+                        WriteId{2, 1});
+  ASSERT_TRUE(store_.Put(p, "b", "k1", later, &**first).ok());
+  // A read of another key between.
+  auto k2 = store_.Get(PartitionOf("k2"), "b", "k2");
+  ASSERT_TRUE(k2.ok() && k2->has_value());
+  auto k3 = store_.Get(PartitionOf("k3"), "b", "k3");
+  ASSERT_TRUE(k3.ok());
+  Object k2_next = Update(**k2, (*k2)->context, Actor{"n1", 1}, ++ts_, false, "v5",
+                          WriteId{2, 2});
+  ASSERT_TRUE(store_.Put(PartitionOf("k2"), "b", "k2", k2_next, &**k2).ok());
+  ExpectTreesMatchObjects(*trees);
 }
 
 TEST_F(TreesTest, WithoutTheMarkerTreesAreRebuiltFromTheIndexWhileWritesGoOn) {

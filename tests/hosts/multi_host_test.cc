@@ -5,8 +5,12 @@
 // expect (read from the manifests by tests/deploy/check_manifests.py) is
 // checked against the running nodes. Then: writes at W=2, one host's link
 // cut, writes and reads at R=2 on the rest, the link back, and after the
-// heal the cut host alone serves every write, byte for byte.
+// heal the cut host alone serves every write, byte for byte. Then a fourth
+// node on a new host joins through a seed's name and the first node leaves
+// (docs/ring-changes.md), and the two remaining pods and the new one serve
+// every write with the first one stopped.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <filesystem>
@@ -68,6 +72,40 @@ class MultiHostTest : public ::testing::Test {
          BinaryPath("merge/builtin"), "--log-file", log, "--gossip-interval-ms", "100"},
         log);
     ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+    pids_[i] = *pid;
+  }
+
+  // `ringkv-admin --node ringkv-0... ARGS --json` from the client host, parsed.
+  Json Admin(int node, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {BinaryPath("tools/ringkv-admin"), "--node",
+                                     "ringkv-" + std::to_string(node) + ".ringkv-peer:7000"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--json");
+    CommandResult r = hosts_->Run(client_host_, argv);
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    return Json::parse(r.out, nullptr, false);
+  }
+
+  // Plans and commits the staged change through `node`, then polls until
+  // no change is in flight; the seconds from commit to done, or -1.
+  double CommitAndWait(int node) {
+    Json plan = Admin(node, {"ring", "plan"});
+    if (!plan.is_object() || !plan.contains("id")) {
+      ADD_FAILURE() << "no plan: " << plan.dump();
+      return -1;
+    }
+    const auto committed = steady_clock::now();
+    Json commit = Admin(node, {"ring", "commit", plan["id"].get<std::string>()});
+    if (!commit.is_object()) return -1;
+    for (auto deadline = committed + std::chrono::seconds(120); steady_clock::now() < deadline;
+         std::this_thread::sleep_for(milliseconds(200))) {  // poll interval
+      Json state = Admin(node, {"ring", "state"});
+      if (state.is_object() && state["change"].is_null() && state["epoch"] > commit["epoch"]) {
+        return SecondsSince(committed);
+      }
+    }
+    ADD_FAILURE() << "the change of plan " << plan["id"] << " did not complete in 120 s";
+    return -1;
   }
 
   // GET http://ADDRESS:PORT/PATH from the client host; the status code, or
@@ -155,9 +193,10 @@ class MultiHostTest : public ::testing::Test {
   std::string secret_;
   uint64_t nonce_ = 0;
   std::map<int, std::string> written_;
+  std::map<int, pid_t> pids_;
 };
 
-TEST_F(MultiHostTest, TheKubernetesConfigServesItsProbesAndLosesNoWriteWhenAHostIsCutOff) {
+TEST_F(MultiHostTest, TheKubernetesConfigServesItsProbesLosesNoWriteWhenAHostIsCutOffAndSurvivesAJoinAndALeave) {
   const Json probes = Probes();
   ASSERT_TRUE(probes.is_object());
   ASSERT_EQ(probes["replicas"], kNodes) << "this test runs the manifests' three pods";
@@ -212,6 +251,53 @@ TEST_F(MultiHostTest, TheKubernetesConfigServesItsProbesAndLosesNoWriteWhenAHost
   std::cout << "[figures] " << kNodes << " hosts + 1 client host; " << written_.size()
             << " writes at W=2 (" << kKeysDuringCut << " while ringkv-2 was cut off); lost "
             << lost << "; healed in " << heal_s << " s after the link came back\n";
+  ASSERT_TRUE(hosts_->SetLink(node_host_[0], true).ok());
+  ASSERT_TRUE(hosts_->SetLink(node_host_[1], true).ok());
+  ASSERT_TRUE(WaitHealed(milliseconds(60000)));
+
+  // A new host: its node listens on every address, as a pod does, joins
+  // through the first pod's name, and advertises its own address (the
+  // others loaded their hosts files at start, so a new name is no use).
+  Result<int> added = hosts_->AddHost("ringkv-3.ringkv-peer");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  const std::string joiner_address = hosts_->Address(*added) + ":7000";
+  const std::string joiner_log = temp_.path() + "/ringkv-3.log";
+  ASSERT_TRUE(hosts_
+                  ->Spawn(*added,
+                          {BinaryPath("node/ringkv-node"), "--node", "ringkv-3", "--data",
+                           temp_.path() + "/ringkv-3", "--listen", "0.0.0.0:7000",
+                           "--advertise", joiner_address, "--insecure-dev", "--join", "ringkv-0.ringkv-peer:7000",
+                           "--cluster-secret-file", secret_, "--plugins",
+                           BinaryPath("merge/builtin"), "--log-file", joiner_log,
+                           "--gossip-interval-ms", "100"},
+                          joiner_log)
+                  .ok());
+  Json state;
+  for (auto deadline = steady_clock::now() + std::chrono::seconds(30);
+       steady_clock::now() < deadline; std::this_thread::sleep_for(milliseconds(200))) {
+    state = Admin(0, {"ring", "state"});
+    if (state.is_object() && !state["staged"].empty()) break;  // poll until the join is staged
+  }
+  ASSERT_TRUE(state.is_object() && !state["staged"].empty()) << state.dump();
+  const double join_s = CommitAndWait(0);
+  ASSERT_GE(join_s, 0);
+  Json leave = Admin(1, {"ring", "leave", "ringkv-0"});
+  ASSERT_TRUE(leave.is_object()) << leave.dump();
+  const double leave_s = CommitAndWait(1);
+  ASSERT_GE(leave_s, 0);
+  state = Admin(1, {"ring", "state"});
+  for (const Json& m : state["members"]) {
+    if (m["node"] == "ringkv-3") EXPECT_EQ(m["status"], "valid") << state.dump();
+    if (m["node"] == "ringkv-0") EXPECT_NE(m["status"], "valid") << state.dump();
+  }
+  // ringkv-0 stops; every write is still there, read at R=2 through the
+  // two remaining pods.
+  ::kill(pids_[0], SIGTERM);
+  const int lost_after = Lost({1, 2}, "2");
+  EXPECT_EQ(lost_after, 0);
+  std::cout << "[figures] ringkv-3 joined in " << join_s << " s, ringkv-0 left in " << leave_s
+            << " s; " << written_.size() << " writes read back at R=2 with ringkv-0 stopped, lost "
+            << lost_after << "\n";
 }
 
 }  // namespace

@@ -90,6 +90,15 @@ TEST_F(ServerTest, MetricsCountConnectionsMessagesRepliesAndBytes) {
   EXPECT_EQ(MetricValue(metrics_, "ringkv_server_sent_bytes_total"), replies.size());
   EXPECT_EQ(MetricValue(metrics_, "ringkv_server_pending_output_bytes"), 0);
   EXPECT_EQ(server_->rejected_connections(), 0u);
+  // Every client request answered is timed once, under its operation; the
+  // peer message is not a request of this server.
+  auto timed = [&](const char* op) {
+    auto s = testing::FindMetric(metrics_, "ringkv_server_frame_to_reply_seconds", {{"op", op}});
+    return s ? static_cast<int64_t>(s->count) : -1;
+  };
+  EXPECT_EQ(timed("other"), 3);
+  EXPECT_EQ(timed("get"), 0);
+  EXPECT_EQ(timed("put"), 0);
 }
 
 TEST_F(ServerTest, PipelinedRequestsAreAllAnswered) {

@@ -147,6 +147,18 @@ std::vector<Message> AllMessages() {
       "n1",
       {{2, Status::OK(), 3, 600, 500, 1000, 1, 2, 3, 4},
        {3, Status::Unavailable("n4 is believed down"), 1, 9, 0, 0, 0, 0, 0, 0}}}));
+  all.push_back(With(RingAdminRequest{"commit", "n4", "127.0.0.1:7104", "0123abcd", 9, "n2"}));
+  all.push_back(With(RingAdminReply{Status::OK(), binary, "plan", "transfers"}));
+  all.push_back(With(RingAdminReply{Status::InvalidArgument("plan is stale"), {}, {}, {}}));
+  all.push_back(With(TransferBatch{9, 3, false, {{"b", binary, SampleObject()}, {binary, "k", SampleObject()}}, true}));
+  all.push_back(With(TransferBatch{9, 3, true, {}, false}));
+  all.push_back(With(TransferBatchReply{Status::OK(), true, "b", binary, 120, 4096}));
+  all.push_back(With(PartitionSizesRequest{{0, 5, 63}}));
+  all.push_back(With(PartitionSizesReply{Status::OK(), {1, 2, 3}, {100, 200, 300}}));
+  all.push_back(With(Gossip{9, {{"n1", 3, 99}}, std::string("ring\0state", 10)}));
+  RingInfo owned = ring;
+  owned.owners = {0, 1, 0, 1};
+  all.push_back(With(owned));
   all.push_back(With(ErrorReply{Status::Corruption("bad frame")}));
   all.push_back(With(ErrorReply{Status::Timeout("deadline")}));
   all.push_back(With(PeerHello{"n2", std::string(32, '\x01')}));

@@ -541,11 +541,12 @@ class DoubleDeltaObserver : public ObjectWriteObserver {
   DoubleDeltaObserver(SimCluster* cluster, int node)
       : cluster_(cluster), node_(node), trees_(cluster->node(node)->anti_entropy().trees()) {}
   Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
-               const Object& object, std::string_view body, WriteBatch* batch) override {
+               const Object& object, uint64_t body_digest, const ReplacedObject* replaced,
+               WriteBatch* batch) override {
     pending_ = Pending{partition, std::string(bucket), std::string(key), std::nullopt};
     auto old = cluster_->ReadStored(node_, pending_->bucket, pending_->key);
     if (old.ok()) pending_->old = *old;
-    return trees_->Stage(partition, bucket, key, object, body, batch);
+    return trees_->Stage(partition, bucket, key, object, body_digest, replaced, batch);
   }
   Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
                      WriteBatch* batch) override {
@@ -558,7 +559,8 @@ class DoubleDeltaObserver : public ObjectWriteObserver {
     // The same delta again: staged from the old object over the new row.
     WriteBatch discarded;
     if (trees_->Stage(pending_->partition, pending_->bucket, pending_->key, *pending_->old,
-                      EncodeObject(*pending_->old), &discarded)
+                      RecordChecksum(EncodeObject(*pending_->old)), /*replaced=*/nullptr,
+                      &discarded)
             .ok()) {
       trees_->Finish(true);
     }

@@ -144,6 +144,33 @@ TEST(CachedStorageTest, LargeValuesBypassTheCache) {
   EXPECT_EQ(cache.charged_bytes(), 0u);
 }
 
+// Keys outside the cached prefix are read from and written to the engine
+// alone: they take no room, and a write of one never evicts a cached key.
+TEST(CachedStorageTest, KeysOutsideThePrefixPassThrough) {
+  CountingStorage base;
+  MetricsRegistry metrics;
+  CachedStorage cache(&base, 1 << 20, &metrics, "o");
+  ASSERT_TRUE(PutOne(&cache, "ok", "object").ok());
+  ASSERT_TRUE(PutOne(&cache, "ai", "row").ok());
+  const size_t charged = cache.charged_bytes();
+  EXPECT_GT(charged, 0u);
+  std::string v;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(cache.Get("ai", &v).ok());
+    EXPECT_EQ(v, "row");
+    EXPECT_TRUE(cache.Get("ax", &v).IsNotFound());
+  }
+  EXPECT_EQ(base.gets, 6);
+  ASSERT_TRUE(cache.Get("ok", &v).ok());
+  EXPECT_EQ(v, "object");
+  EXPECT_EQ(base.gets, 6);
+  EXPECT_EQ(cache.charged_bytes(), charged);
+  // Written behind the cache's back, an outside key is still read right.
+  ASSERT_TRUE(PutOne(&base, "ai", "row2").ok());
+  ASSERT_TRUE(cache.Get("ai", &v).ok());
+  EXPECT_EQ(v, "row2");
+}
+
 // A snapshot read is answered by the engine even when the cache holds the
 // key, and leaves the cache as it was: the latest stays in front, and an
 // old value read at the snapshot is never cached.

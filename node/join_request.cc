@@ -1,0 +1,99 @@
+#include "node/join_request.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "proto/codec.h"
+#include "proto/frame.h"
+#include "replication/ring_state_codec.h"
+#include "node/socket_util.h"
+
+namespace ringkv {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int MillisLeft(Clock::time_point deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+// Waits for `events` on `fd` until the deadline.
+Status Await(int fd, short events, Clock::time_point deadline, const std::string& seed) {
+  pollfd p{fd, events, 0};
+  const int n = ::poll(&p, 1, MillisLeft(deadline));
+  if (n == 0) return Status::Unavailable("no answer from " + seed + " in time");
+  if (n < 0) return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
+                              const std::string& address, const std::string& auth_token,
+                              uint32_t timeout_ms) {
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  sockaddr_storage addr{};
+  int len = 0;
+  RINGKV_RETURN_IF_ERROR(ParseSockaddr(seed, &addr, &len));
+  const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Status::IOError(std::string("socket: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 && errno != EINPROGRESS) {
+    return Status::Unavailable("cannot connect to " + seed + ": " + std::strerror(errno));
+  }
+  RINGKV_RETURN_IF_ERROR(Await(fd, POLLOUT, deadline, seed));
+  int error = 0;
+  socklen_t error_len = sizeof(error);
+  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len);
+  if (error != 0) return Status::Unavailable("cannot connect to " + seed + ": " + std::strerror(error));
+
+  Message request;
+  request.request_id = 1;
+  request.timeout_ms = timeout_ms;
+  request.auth_token = auth_token;
+  request.body = RingAdminRequest{"join", self, address, {}, 0, {}};
+  std::string out;
+  AppendFrame(EncodeMessage(request), &out);
+  for (size_t sent = 0; sent < out.size();) {
+    RINGKV_RETURN_IF_ERROR(Await(fd, POLLOUT, deadline, seed));
+    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      return Status::Unavailable("send to " + seed + ": " + std::strerror(errno));
+    }
+    if (n > 0) sent += static_cast<size_t>(n);
+  }
+  std::string in;
+  for (;;) {
+    FrameParse frame = ParseFrame(in);
+    if (frame.state == FrameParse::State::kError) return frame.error;
+    if (frame.state == FrameParse::State::kFrame) {
+      Result<Message> reply = DecodeMessage(frame.body);
+      if (!reply.ok()) return reply.status();
+      if (auto* err = std::get_if<ErrorReply>(&reply->body)) return err->status;
+      auto* answer = std::get_if<RingAdminReply>(&reply->body);
+      if (answer == nullptr) return Status::Corruption(seed + " answered the join with another type");
+      if (!answer->status.ok()) return answer->status;
+      return DecodeRingState(answer->state);
+    }
+    RINGKV_RETURN_IF_ERROR(Await(fd, POLLIN, deadline, seed));
+    char buf[16384];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) return Status::Unavailable(seed + " closed the connection");
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      return Status::Unavailable("recv from " + seed + ": " + std::strerror(errno));
+    }
+    if (n > 0) in.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace ringkv

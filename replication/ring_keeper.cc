@@ -1,0 +1,464 @@
+#include "replication/ring_keeper.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "replication/replica.h"
+#include "replication/ring_state_codec.h"
+#include "storage/keys.h"
+#include "storage/partition_fold.h"
+
+namespace ringkv {
+namespace {
+
+constexpr std::string_view kMetaRingState = "ring_state";
+// Refused gossiped states are counted always, logged at most this often.
+constexpr int64_t kWarnEveryUs = 10'000'000;
+
+Membership::Addresses AddressesOf(const RingState& state) {
+  Membership::Addresses addresses;
+  for (const StateMember& m : state.members) addresses[m.id] = m.address;
+  return addresses;
+}
+
+bool IsChange(const std::string& op) {
+  return op == "join" || op == "leave" || op == "clear" || op == "plan" || op == "commit" ||
+         op == "transfer-done";
+}
+
+}  // namespace
+
+Result<std::optional<RingState>> RingKeeper::Load(Storage* storage) {
+  std::string value;
+  Status st = storage->Get(MetaKey(kMetaRingState), &value);
+  if (st.IsNotFound()) return std::optional<RingState>();
+  if (!st.ok()) return st;
+  Result<RingState> state = DecodeRingState(value);
+  if (!state.ok()) return Status::Corruption("persisted ring state: " + state.status().message());
+  return std::optional<RingState>(std::move(state).value());
+}
+
+RingState RingKeeper::Choose(std::optional<RingState> persisted, RingState given) {
+  if (persisted && persisted->epoch >= given.epoch) return std::move(*persisted);
+  return given;
+}
+
+RingKeeper::RingKeeper(RingKeeperOptions options, RingState initial, Service* service,
+                       Storage* storage, Clock* clock, Scheduler* scheduler,
+                       MetricsRegistry* metrics)
+    : options_(std::move(options)),
+      state_(std::move(initial)),
+      service_(service),
+      storage_(storage),
+      clock_(clock),
+      scheduler_(scheduler),
+      transfers_(std::make_unique<Transfers>(options_.transfers, service->options().self,
+                                             &service->rpc(), &service->replica(), storage,
+                                             clock, scheduler, metrics)),
+      adopted_(metrics->AddCounter("ringkv_ring_states_adopted_total",
+                                   "Ring states of a higher epoch this node adopted.")),
+      refused_(metrics->AddCounter(
+          "ringkv_ring_states_refused_total",
+          "Gossiped ring states refused: undecodable, oversized, inconsistent or of "
+          "another partition count.")),
+      cleaned_objects_(metrics->AddCounter(
+          "ringkv_transfer_cleaned_objects_total",
+          "Objects deleted after a ring change because this node no longer replicates them.")) {
+  epoch_gauge_ = metrics->AddGaugeCallback("ringkv_ring_epoch", "This node's ring state epoch.",
+                                           {}, [this] { return static_cast<double>(state_.epoch); });
+  transfers_->SetOnSent([this](const Move& m) {
+    to_report_.insert({m.partition, m.from, m.to});
+    TellClaimant();
+  });
+}
+
+RingKeeper::~RingKeeper() {
+  *alive_ = false;
+  if (tick_ != 0) scheduler_->Cancel(tick_);
+  if (Gossiper* g = service_->mutable_gossiper()) g->SetOnRingState(nullptr);
+}
+
+Status RingKeeper::Start() {
+  const std::string record = EncodeRingState(state_);
+  std::string persisted;
+  if (Status st = storage_->Get(MetaKey(kMetaRingState), &persisted);
+      !st.ok() || persisted != record) {
+    WriteBatch wb;
+    wb.Put(MetaKey(kMetaRingState), record);
+    RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
+  }
+  if (Gossiper* g = service_->mutable_gossiper()) {
+    g->set_ring_state(record);
+    g->SetOnRingState([this](const NodeId& from, const std::string& record) {
+      OnGossipedState(from, record);
+    });
+  }
+  PeerRpc& rpc = service_->rpc();
+  rpc.Serve<RingAdminRequest>(
+      [this](const PeerRpc::Request& r, RingAdminRequest& request, PeerRpc::Respond respond) {
+        Handle(request, r.from, r.deadline_us, std::move(respond));
+      });
+  rpc.Serve<TransferBatch>(
+      [this](const PeerRpc::Request& r, TransferBatch& batch, PeerRpc::Respond respond) {
+        transfers_->OnBatch(r, batch, state_, std::move(respond));
+      });
+  rpc.Serve<PartitionSizesRequest>(
+      [this](const PeerRpc::Request&, PartitionSizesRequest& request, PeerRpc::Respond respond) {
+        for (uint32_t p : request.partitions) {
+          if (p >= state_.partitions) {
+            PartitionSizesReply reply;
+            reply.status = Status::InvalidArgument("no partition " + std::to_string(p));
+            return respond(std::move(reply));
+          }
+        }
+        respond(transfers_->Sizes(request.partitions));
+      });
+  Service::ClientHandler next = service_->client_handler();
+  service_->SetClientHandler([this, next](MessageBody& body, int64_t deadline_us,
+                                          PeerRpc::Respond respond) {
+    if (auto* request = std::get_if<RingAdminRequest>(&body)) {
+      return Handle(*request, NodeId(), deadline_us, std::move(respond));
+    }
+    if (auto* sizes = std::get_if<PartitionSizesRequest>(&body)) {
+      // An operator's (or a test's) look at what this node holds; every
+      // partition when none is named.
+      std::vector<uint32_t> partitions = sizes->partitions;
+      if (partitions.empty()) {
+        for (uint32_t p = 0; p < state_.partitions; ++p) partitions.push_back(p);
+      }
+      for (uint32_t p : partitions) {
+        if (p >= state_.partitions) {
+          PartitionSizesReply reply;
+          reply.status = Status::InvalidArgument("no partition " + std::to_string(p));
+          return respond(std::move(reply));
+        }
+      }
+      return respond(transfers_->Sizes(partitions));
+    }
+    if (next) return next(body, deadline_us, std::move(respond));
+    respond(ErrorReply{Status::InvalidArgument(std::string("unsupported request ") +
+                                               MessageName(body))});
+  });
+  stable_since_us_ = clock_->MonoMicros();
+  ScheduleTick();
+  return Status::OK();
+}
+
+Result<bool> RingKeeper::Adopt(RingState next) {
+  if (next.epoch <= state_.epoch) return false;
+  RINGKV_RETURN_IF_ERROR(ValidateState(next));
+  Result<Ring> ring = PlacementRing(next);
+  if (!ring.ok()) return ring.status();
+  const std::string record = EncodeRingState(next);
+  WriteBatch wb;
+  wb.Put(MetaKey(kMetaRingState), record);
+  // Persisted before anyone acts on it: a restart comes back at this epoch.
+  RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
+  RingState previous = std::exchange(state_, std::move(next));
+  adopted_->Increment();
+  if (previous.changing() && previous.change_epoch != state_.change_epoch) {
+    for (const Move& m : previous.transfers) {
+      if (m.to == service_->options().self) catch_up_.insert(m.partition);
+    }
+  }
+  if (previous.owners != state_.owners || previous.changing() != state_.changing()) {
+    stable_since_us_ = clock_->MonoMicros();
+  }
+  if (Gossiper* g = service_->mutable_gossiper()) g->set_ring_state(record);
+  service_->membership().Publish(std::move(ring).value(), AddressesOf(state_));
+  if (options_.info) {
+    options_.info("ring epoch " + std::to_string(state_.epoch) + ": " +
+                  std::to_string(state_.members.size()) + " members, " +
+                  std::to_string(state_.transfers.size()) + " transfers in flight, " +
+                  std::to_string(state_.staged.size()) + " staged changes");
+  }
+  return true;
+}
+
+void RingKeeper::OnGossipedState(const NodeId& from, const std::string& record) {
+  Result<RingState> next = DecodeRingState(record);
+  Status why = next.status();
+  if (next.ok() && next->partitions != state_.partitions) {
+    why = Status::InvalidArgument("it has " + std::to_string(next->partitions) +
+                                  " partitions, this node " + std::to_string(state_.partitions));
+  }
+  if (why.ok()) {
+    Result<bool> adopted = Adopt(std::move(next).value());
+    if (adopted.ok()) return;
+    why = adopted.status();
+  }
+  refused_->Increment();
+  const int64_t now = clock_->MonoMicros();
+  if (options_.warn && (last_warn_us_ == 0 || now - last_warn_us_ >= kWarnEveryUs)) {
+    last_warn_us_ = now;
+    options_.warn("ring state gossiped by " + from + " refused: " + why.ToString());
+  }
+}
+
+Status RingKeeper::CanCommit() const {
+  const NodeId& self = service_->options().self;
+  const std::optional<NodeId> claimant = Claimant(state_);
+  if (!claimant || *claimant != self) {
+    return Status::Unavailable("this node is not the claimant (" + claimant.value_or("none") +
+                               " is)");
+  }
+  size_t valid = 0, up = 0;
+  for (const StateMember& m : state_.members) {
+    if (m.status != MemberStatus::kValid) continue;
+    ++valid;
+    if (m.id == self || service_->liveness().IsUp(m.id)) ++up;
+  }
+  if (2 * up <= valid) {
+    return Status::Unavailable("claimant " + self + " sees " + std::to_string(up) + " of " +
+                               std::to_string(valid) +
+                               " valid members up: a minority cannot change the ring");
+  }
+  return Status::OK();
+}
+
+void RingKeeper::Reply(PeerRpc::Respond& respond, Status status) {
+  RingAdminReply reply;
+  reply.status = std::move(status);
+  reply.state = EncodeRingState(state_);
+  respond(std::move(reply));
+}
+
+void RingKeeper::Handle(const RingAdminRequest& request, const NodeId& from_peer,
+                        int64_t deadline_us, PeerRpc::Respond respond) {
+  if (request.op == "ring") return Reply(respond, Status::OK());
+  if (request.op == "transfers") {
+    RingAdminReply reply;
+    reply.state = EncodeRingState(state_);
+    reply.transfers = EncodeTransferReport(transfers_->Report());
+    return respond(std::move(reply));
+  }
+  if (!IsChange(request.op)) {
+    return Reply(respond, Status::InvalidArgument("unknown ring operation '" + request.op + "'"));
+  }
+  const std::optional<NodeId> claimant = Claimant(state_);
+  if (claimant && *claimant == service_->options().self) return Claim(request, std::move(respond));
+  if (!claimant || !from_peer.empty()) {
+    // Forwarded once only: two nodes that each think the other claimant
+    // must not bounce a request between them.
+    return Reply(respond, Status::Unavailable("this node is not the claimant (" +
+                                              claimant.value_or("none") + " is)"));
+  }
+  service_->rpc().Call(*claimant, request, deadline_us,
+                       [respond, alive = alive_, claimant = *claimant](Result<MessageBody> r) {
+                         if (r.ok()) return respond(std::move(*r));
+                         RingAdminReply reply;
+                         reply.status = Status::FromWire(static_cast<uint8_t>(r.status().code()),
+                                                        "claimant " + claimant + ": " +
+                                                            r.status().message());
+                         respond(std::move(reply));
+                       });
+}
+
+void RingKeeper::Claim(const RingAdminRequest& request, PeerRpc::Respond respond) {
+  if (Status st = CanCommit(); !st.ok()) return Reply(respond, st);
+  if (request.op == "plan") return Plan(std::move(respond));
+  Result<RingState> next = Status::Internal("unreachable");
+  if (request.op == "join") {
+    const StateMember* known = state_.Find(request.node);
+    if (known != nullptr && known->status == MemberStatus::kJoining &&
+        known->address == request.address &&
+        std::any_of(state_.staged.begin(), state_.staged.end(),
+                    [&](const StagedChange& c) { return c.node == request.node; })) {
+      // A joining node retrying: the join is staged already.
+      return Reply(respond, Status::OK());
+    }
+    next = StageJoin(state_, request.node, request.address);
+  } else if (request.op == "leave") {
+    next = StageLeave(state_, request.node);
+  } else if (request.op == "clear") {
+    next = ClearStaged(state_);
+  } else if (request.op == "commit") {
+    next = CommitPlan(state_, request.plan_id);
+  } else if (request.op == "transfer-done") {
+    next = MarkTransferDone(state_, request.partition, request.from, request.node);
+    if (next.status().IsNotFound()) return Reply(respond, Status::OK());
+  }
+  if (!next.ok()) return Reply(respond, next.status());
+  Result<bool> adopted = Adopt(std::move(next).value());
+  Reply(respond, adopted.status());
+}
+
+void RingKeeper::Plan(PeerRpc::Respond respond) {
+  Result<ringkv::Plan> plan = MakePlan(state_);
+  if (!plan.ok()) return Reply(respond, plan.status());
+  struct Gather {
+    PlanView view;
+    std::map<NodeId, std::vector<size_t>> by_sender;  // move indexes
+    size_t waiting = 0;
+    PeerRpc::Respond respond;
+  };
+  auto g = std::make_shared<Gather>();
+  g->view.id = plan->id;
+  g->view.epoch = plan->epoch;
+  g->view.staged = plan->staged;
+  g->view.after = plan->after;
+  for (size_t i = 0; i < plan->moves.size(); ++i) {
+    g->view.moves.push_back({plan->moves[i], 0, 0});
+    g->by_sender[plan->moves[i].from].push_back(i);
+  }
+  g->respond = std::move(respond);
+  auto fill = [g](const NodeId& sender, const PartitionSizesReply& sizes) {
+    const std::vector<size_t>& moves = g->by_sender[sender];
+    for (size_t i = 0; i < moves.size() && i < sizes.keys.size() && i < sizes.bytes.size(); ++i) {
+      g->view.moves[moves[i]].keys = sizes.keys[i];
+      g->view.moves[moves[i]].bytes = sizes.bytes[i];
+    }
+  };
+  auto answer = [this, g] {
+    RingAdminReply reply;
+    reply.state = EncodeRingState(state_);
+    reply.plan = EncodePlan(g->view);
+    g->respond(std::move(reply));
+  };
+  g->waiting = g->by_sender.size();
+  if (g->waiting == 0) return answer();
+  const int64_t deadline = clock_->MonoMicros() + 5'000'000;
+  for (const auto& [sender, moves] : g->by_sender) {
+    PartitionSizesRequest request;
+    for (size_t i : moves) request.partitions.push_back(g->view.moves[i].move.partition);
+    if (sender == service_->options().self) {
+      fill(sender, transfers_->Sizes(request.partitions));
+      if (--g->waiting == 0) answer();
+      continue;
+    }
+    // A sender that does not answer leaves its sizes at 0; the plan stands.
+    service_->rpc().Call(sender, std::move(request), deadline,
+                         [g, fill, answer, sender, alive = alive_](Result<MessageBody> r) {
+                           if (!*alive) return;
+                           if (r.ok()) {
+                             if (auto* sizes = std::get_if<PartitionSizesReply>(&*r)) {
+                               fill(sender, *sizes);
+                             }
+                           }
+                           if (--g->waiting == 0) answer();
+                         });
+  }
+}
+
+void RingKeeper::ScheduleTick() {
+  tick_ = scheduler_->RunAfter(options_.tick_us, [this, alive = alive_] {
+    if (!*alive) return;
+    tick_ = 0;
+    Tick();
+    ScheduleTick();
+  });
+}
+
+bool RingKeeper::AllKnow(uint64_t epoch) const {
+  const Gossiper* g = service_->gossiper();
+  if (g == nullptr) return true;
+  const NodeId& self = service_->options().self;
+  for (const StateMember& m : state_.members) {
+    if (m.id == self || m.status == MemberStatus::kDown) continue;
+    // A member that is down coordinates nothing until it hears the ring.
+    if (!service_->liveness().IsUp(m.id)) continue;
+    auto it = g->ring_epochs().find(m.id);
+    if (it == g->ring_epochs().end() || it->second < epoch) return false;
+  }
+  return true;
+}
+
+void RingKeeper::Tick() {
+  transfers_->Tick(state_, state_.changing() && AllKnow(state_.change_epoch));
+  TellClaimant();
+  CatchUp();
+  Cleanup();
+}
+
+void RingKeeper::TellClaimant() {
+  for (auto it = to_report_.begin(); it != to_report_.end();) {
+    const auto& [partition, from, to] = *it;
+    const bool pending = std::any_of(state_.transfers.begin(), state_.transfers.end(),
+                                     [&](const Move& m) {
+                                       return m.partition == partition && m.from == from &&
+                                              m.to == to && !m.done;
+                                     });
+    it = pending ? std::next(it) : to_report_.erase(it);
+  }
+  for (const auto& [partition, from, to] : to_report_) {
+    RingAdminRequest request;
+    request.op = "transfer-done";
+    request.partition = partition;
+    request.from = from;
+    request.node = to;
+    // The answer comes back as a new epoch by gossip; a lost one is sent
+    // again at the next tick.
+    Handle(request, NodeId(), clock_->MonoMicros() + 5'000'000, [](MessageBody) {});
+  }
+}
+
+void RingKeeper::CatchUp() {
+  if (catching_up_ || catch_up_.empty() || state_.changing()) return;
+  if (!options_.catch_up) {
+    catch_up_.clear();
+    return;
+  }
+  const uint32_t partition = *catch_up_.begin();
+  Result<Ring> ring = PlacementRing(state_);
+  NodeId peer;
+  if (ring.ok()) {
+    for (const NodeId& n : ring->PlacementForPartition(partition, state_.n).primaries) {
+      if (n != service_->options().self) {
+        peer = n;
+        break;
+      }
+    }
+  }
+  if (peer.empty()) {
+    catch_up_.erase(partition);
+    return;
+  }
+  catching_up_ = true;
+  options_.catch_up(partition, peer, [this, partition, peer, alive = alive_](Status st) {
+    if (!*alive) return;
+    catching_up_ = false;
+    if (st.code() == Status::Code::kBusy) return;
+    if (!st.ok() && options_.warn) {
+      options_.warn("catch-up exchange of partition " + std::to_string(partition) + " with " +
+                    peer + " after the ring change: " + st.ToString() +
+                    " (periodic anti-entropy repairs it later)");
+    }
+    catch_up_.erase(partition);
+  });
+}
+
+void RingKeeper::Cleanup() {
+  if (state_.changing() || cleaned_epoch_ == state_.epoch) return;
+  if (clock_->MonoMicros() - stable_since_us_ < options_.cleanup_delay_us) return;
+  if (!AllKnow(state_.epoch)) return;
+  Result<Ring> ring = PlacementRing(state_);
+  if (!ring.ok()) return;
+  const NodeId& self = service_->options().self;
+  const uint32_t n = state_.max_n();
+  size_t budget = options_.cleanup_batch;
+  for (uint32_t p = 0; p < state_.partitions && budget > 0; ++p) {
+    const std::vector<NodeId> replicas = ring->PlacementForPartition(p, n).primaries;
+    if (std::find(replicas.begin(), replicas.end(), self) != replicas.end()) continue;
+    std::vector<ObjectName> names;
+    PartitionIterator it(storage_, nullptr, p);
+    for (it.SeekToFirst(); it.Valid() && names.size() < budget; it.Next()) {
+      names.push_back({it.bucket(), it.key()});
+    }
+    for (const ObjectName& name : names) {
+      --budget;
+      Result<std::optional<Object>> object = service_->replica().Read(p, name.bucket, name.key);
+      if (!object.ok() || !object->has_value()) continue;
+      // Only if still the copy read: a write racing in keeps it.
+      Result<bool> reaped = service_->replica().Reap(p, name.bucket, name.key, **object);
+      if (reaped.ok() && *reaped) cleaned_objects_->Increment();
+    }
+  }
+  if (budget > 0) {
+    cleaned_epoch_ = state_.epoch;
+    transfers_->ForgetCheckpoints(0);
+  }
+}
+
+}  // namespace ringkv

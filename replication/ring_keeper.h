@@ -1,0 +1,130 @@
+// RingKeeper: one node's ring state (ring/ring_state.h) and the protocol
+// that changes it (docs/ring-changes.md).
+//
+// - Holds the state, persists it (meta key "ring_state", synced) before it
+//   acts on it, publishes its placement to the service's Membership, and
+//   rides its record on every gossip. A gossiped record of a higher epoch
+//   is decoded, checked (ValidateState, size, same partition count) and
+//   adopted; anything else is refused with a warning naming the sender.
+// - Answers RingAdminRequest from clients (ringkv-admin, a joining node)
+//   and peers. Changes go to the claimant (the lowest valid id): any other
+//   member forwards them there. The claimant changes the ring only while it
+//   sees a majority of the valid members up; every change is a new epoch.
+// - Drives transfers (replication/transfers.h) from a periodic tick, tells
+//   the claimant of each one received, which flips ownership in a new
+//   epoch when the last is in; then each receiver runs one anti-entropy
+//   exchange per partition it received (the catch-up hook), and once every
+//   member gossips the new epoch and `cleanup_delay_us` has passed, each
+//   node deletes the objects of partitions it no longer replicates.
+//
+// Single-threaded, on the node's loop; talks to the world through the
+// service's PeerRpc, Storage, Clock and Scheduler.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/scheduler.h"
+#include "common/status.h"
+#include "replication/service.h"
+#include "replication/transfers.h"
+#include "ring/ring_state.h"
+#include "storage/storage.h"
+
+namespace ringkv {
+
+struct RingKeeperOptions {
+  int64_t tick_us = 1'000'000;
+  TransferOptions transfers;
+  // After a change completes, before a node deletes what it no longer
+  // replicates (and only once every member gossips the epoch).
+  int64_t cleanup_delay_us = 10'000'000;
+  // Objects deleted per tick by that cleanup.
+  size_t cleanup_batch = 2000;
+  // One anti-entropy exchange of `partition` with `peer`, after a change
+  // moved it here; `done` gets its status (Busy: try again). Empty: none.
+  std::function<void(uint32_t partition, const NodeId& peer, std::function<void(Status)> done)>
+      catch_up;
+  std::function<void(const std::string&)> warn;
+  std::function<void(const std::string&)> info;
+};
+
+class RingKeeper {
+ public:
+  // The state persisted in `storage`, if any.
+  static Result<std::optional<RingState>> Load(Storage* storage);
+  // Of two candidate states for a starting node, the one to start with:
+  // the persisted one unless `given` has a higher epoch.
+  static RingState Choose(std::optional<RingState> persisted, RingState given);
+
+  // `service` must have been built with PlacementRing(initial). Pointers
+  // must outlive this.
+  RingKeeper(RingKeeperOptions options, RingState initial, Service* service, Storage* storage,
+             Clock* clock, Scheduler* scheduler, MetricsRegistry* metrics);
+  ~RingKeeper();
+  RingKeeper(const RingKeeper&) = delete;
+  RingKeeper& operator=(const RingKeeper&) = delete;
+
+  // Persists the initial state, serves peers, starts the tick.
+  Status Start();
+
+  const RingState& state() const { return state_; }
+  Transfers& transfers() { return *transfers_; }
+
+  // A RingAdminRequest from a client (from_peer empty) or a peer.
+  void Handle(const RingAdminRequest& request, const NodeId& from_peer, int64_t deadline_us,
+              PeerRpc::Respond respond);
+
+  // Makes `next` the state when its epoch is higher: persisted, then
+  // published. Returns whether it did, or the storage error.
+  Result<bool> Adopt(RingState next);
+
+  // The claimant's check: this node is the claimant and sees a majority of
+  // the valid members up.
+  Status CanCommit() const;
+
+ private:
+  void OnGossipedState(const NodeId& from, const std::string& record);
+  void Tick();
+  void ScheduleTick();
+  // Every member with an address gossips an epoch >= `epoch` to us.
+  bool AllKnow(uint64_t epoch) const;
+  void Claim(const RingAdminRequest& request, PeerRpc::Respond respond);
+  void Plan(PeerRpc::Respond respond);
+  void Reply(PeerRpc::Respond& respond, Status status);
+  void OnReceived(const Move& move);
+  void TellClaimant();
+  void CatchUp();
+  void Cleanup();
+
+  RingKeeperOptions options_;
+  RingState state_;
+  Service* service_;
+  Storage* storage_;
+  Clock* clock_;
+  Scheduler* scheduler_;
+  std::unique_ptr<Transfers> transfers_;
+  TimerId tick_ = 0;
+  // Moves received here and not yet marked done by the claimant.
+  std::set<std::tuple<uint32_t, NodeId, NodeId>> to_report_;
+  // Partitions received in a completed change, each owed one exchange.
+  std::set<uint32_t> catch_up_;
+  bool catching_up_ = false;
+  int64_t stable_since_us_ = 0;
+  uint64_t cleaned_epoch_ = 0;
+  int64_t last_warn_us_ = 0;  // of the last refused gossiped state logged
+  Counter* adopted_;
+  Counter* refused_;
+  Counter* cleaned_objects_;
+  MetricsRegistry::CallbackHandle epoch_gauge_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ringkv

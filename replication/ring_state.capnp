@@ -1,0 +1,90 @@
+# The ring state record (ring/ring_state.h, docs/storage-format.md and
+# docs/ring-changes.md): what a node persists under the meta key
+# "ring_state", what gossip carries and what ringkv-admin's ring requests
+# answer with. Plans and transfer reports ride in admin replies the same way.
+#
+# Schema evolution: add fields with new ordinals only. DO NOT renumber,
+# retype or remove a field.
+@0xd1e6f40b7a9c3e25;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ringkv::schema");
+
+struct RingStateRecord {
+  # 1 is the only one so far; a reader refuses another.
+  version @0 :UInt16 = 1;
+  epoch @1 :UInt64;
+  partitions @2 :UInt32;
+  n @3 :UInt32;
+  members @4 :List(RingMemberRecord);
+  # owners[p] indexes `members`.
+  owners @5 :List(UInt32);
+  # The committed change in flight, indexes into `members`; empty: none.
+  nextOwners @6 :List(UInt32);
+  changeEpoch @7 :UInt64;
+  transfers @8 :List(MoveRecord);
+  staged @9 :List(StagedRecord);
+  buckets @10 :List(BucketRecord);
+}
+
+struct RingMemberRecord {
+  id @0 :Text;
+  address @1 :Text;
+  # 0 joining, 1 valid, 2 leaving, 3 exiting, 4 down.
+  status @2 :UInt8;
+}
+
+struct MoveRecord {
+  partition @0 :UInt32;
+  from @1 :Text;
+  to @2 :Text;
+  done @3 :Bool;
+  # Plans only: what the sender holds of the partition now.
+  keys @4 :UInt64;
+  bytes @5 :UInt64;
+}
+
+struct StagedRecord {
+  # 0 join, 1 leave.
+  kind @0 :UInt8;
+  node @1 :Text;
+}
+
+struct BucketRecord {
+  name @0 :Data;
+  n @1 :UInt32;
+  r @2 :UInt32;
+  w @3 :UInt32;
+  resolver @4 :Text;
+}
+
+# `ringkv-admin ring plan`: what committing the staged changes would do.
+struct RingPlanRecord {
+  id @0 :Text;
+  epoch @1 :UInt64;
+  staged @2 :List(StagedRecord);
+  moves @3 :List(MoveRecord);
+  minPartitions @4 :UInt32;
+  maxPartitions @5 :UInt32;
+  violations @6 :UInt32;
+}
+
+# `ringkv-admin transfers`: one node's transfers, as sender and receiver.
+struct TransferReportRecord {
+  node @0 :Text;
+  transfers @1 :List(TransferProgressRecord);
+}
+
+struct TransferProgressRecord {
+  partition @0 :UInt32;
+  from @1 :Text;
+  to @2 :Text;
+  # "waiting", "streaming", "catching-up", "done".
+  state @3 :Text;
+  objects @4 :UInt64;
+  bytes @5 :UInt64;
+  totalObjects @6 :UInt64;
+  totalBytes @7 :UInt64;
+  bytesPerSec @8 :Float64;
+  etaSec @9 :Float64;
+}

@@ -1,0 +1,382 @@
+#include "ring/ring_state.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <set>
+#include <utility>
+
+#include "common/hash.h"
+
+namespace ringkv {
+namespace {
+
+constexpr size_t kMaxNameBytes = 255;
+constexpr uint32_t kMaxPartitions = 1u << 20;
+
+bool Owns(MemberStatus status) {
+  return status == MemberStatus::kValid || status == MemberStatus::kLeaving;
+}
+
+// The members the next ring is built over: valid ones and staged joins,
+// without staged leaves.
+std::vector<NodeId> NextMembers(const RingState& state) {
+  std::set<NodeId> next;
+  for (const StateMember& m : state.members) {
+    if (m.status == MemberStatus::kValid) next.insert(m.id);
+  }
+  for (const StagedChange& c : state.staged) {
+    if (c.kind == StagedChange::Kind::kJoin) next.insert(c.node);
+    if (c.kind == StagedChange::Kind::kLeave) next.erase(c.node);
+  }
+  return {next.begin(), next.end()};
+}
+
+// Per partition, the replicas the next ring adds, each paired with one the
+// current ring drops (or, when none drops, its first replica) to stream
+// from.
+std::vector<Move> MovesBetween(const Ring& from, const Ring& to, uint32_t n) {
+  std::vector<Move> moves;
+  for (uint32_t p = 0; p < from.partitions(); ++p) {
+    const std::vector<NodeId> before = from.PlacementForPartition(p, n).primaries;
+    const std::vector<NodeId> after = to.PlacementForPartition(p, n).primaries;
+    std::vector<NodeId> added, dropped;
+    for (const NodeId& node : after) {
+      if (std::find(before.begin(), before.end(), node) == before.end()) added.push_back(node);
+    }
+    for (const NodeId& node : before) {
+      if (std::find(after.begin(), after.end(), node) == after.end()) dropped.push_back(node);
+    }
+    for (size_t i = 0; i < added.size(); ++i) {
+      moves.push_back({p, i < dropped.size() ? dropped[i] : before.front(), added[i], false});
+    }
+  }
+  return moves;
+}
+
+std::string PlanId(const RingState& state, const std::vector<Move>& moves,
+                   const std::vector<NodeId>& next_owners) {
+  std::string text = std::to_string(state.epoch);
+  for (const StagedChange& c : state.staged) {
+    text += c.kind == StagedChange::Kind::kJoin ? "+" : "-";
+    text += c.node + ",";
+  }
+  for (const Move& m : moves) {
+    text += std::to_string(m.partition) + ":" + m.from + ">" + m.to + ";";
+  }
+  for (const NodeId& o : next_owners) text += o + ",";
+  char id[17];
+  std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(Hash64(text)));
+  return id;
+}
+
+StateMember* FindMutable(RingState& state, const NodeId& id) {
+  auto it = std::lower_bound(state.members.begin(), state.members.end(), id,
+                             [](const StateMember& m, const NodeId& v) { return m.id < v; });
+  return it != state.members.end() && it->id == id ? &*it : nullptr;
+}
+
+}  // namespace
+
+const char* MemberStatusName(MemberStatus status) {
+  switch (status) {
+    case MemberStatus::kJoining: return "joining";
+    case MemberStatus::kValid: return "valid";
+    case MemberStatus::kLeaving: return "leaving";
+    case MemberStatus::kExiting: return "exiting";
+    case MemberStatus::kDown: return "down";
+  }
+  return "unknown";
+}
+
+const StateMember* RingState::Find(const NodeId& id) const {
+  auto it = std::lower_bound(members.begin(), members.end(), id,
+                             [](const StateMember& m, const NodeId& v) { return m.id < v; });
+  return it != members.end() && it->id == id ? &*it : nullptr;
+}
+
+uint32_t RingState::max_n() const {
+  uint32_t most = n;
+  for (const BucketInfo& b : buckets) most = std::max(most, b.n);
+  return most;
+}
+
+Result<RingState> BootstrapState(std::vector<StateMember> members, uint32_t partitions,
+                                 uint32_t n, std::vector<BucketInfo> buckets) {
+  std::sort(members.begin(), members.end(),
+            [](const StateMember& a, const StateMember& b) { return a.id < b.id; });
+  std::vector<NodeId> ids;
+  for (const StateMember& m : members) ids.push_back(m.id);
+  Result<Ring> ring = Ring::Create(ids, partitions, n, 1);
+  if (!ring.ok()) return ring.status();
+  RingState state;
+  state.epoch = 1;
+  state.partitions = partitions;
+  state.n = n;
+  state.members = std::move(members);
+  for (StateMember& m : state.members) m.status = MemberStatus::kValid;
+  for (uint32_t p = 0; p < partitions; ++p) state.owners.push_back(ring->Owner(p));
+  state.buckets = std::move(buckets);
+  RINGKV_RETURN_IF_ERROR(ValidateState(state));
+  return state;
+}
+
+Status ValidateState(const RingState& state) {
+  if (state.partitions == 0 || state.partitions > kMaxPartitions ||
+      !std::has_single_bit(state.partitions)) {
+    return Status::InvalidArgument("partitions " + std::to_string(state.partitions) +
+                                   " is not a power of two in [1, 2^20]");
+  }
+  if (state.n == 0 || state.n > 64) return Status::InvalidArgument("n out of [1, 64]");
+  if (state.epoch == 0) return Status::InvalidArgument("epoch 0");
+  if (state.members.empty() || state.members.size() > kMaxStateMembers) {
+    return Status::InvalidArgument(std::to_string(state.members.size()) +
+                                   " members, not in [1, 1024]");
+  }
+  for (size_t i = 0; i < state.members.size(); ++i) {
+    const StateMember& m = state.members[i];
+    if (m.id.empty() || m.id.size() > kMaxNameBytes || m.address.size() > kMaxNameBytes) {
+      return Status::InvalidArgument("member name or address empty or over 255 bytes");
+    }
+    if (i > 0 && !(state.members[i - 1].id < m.id)) {
+      return Status::InvalidArgument("members not sorted and unique at '" + m.id + "'");
+    }
+    if (static_cast<uint8_t>(m.status) > static_cast<uint8_t>(MemberStatus::kDown)) {
+      return Status::InvalidArgument("member '" + m.id + "' has an unknown status");
+    }
+  }
+  auto owner_ok = [&state](const NodeId& id) {
+    const StateMember* m = state.Find(id);
+    return m != nullptr && Owns(m->status);
+  };
+  if (state.owners.size() != state.partitions) {
+    return Status::InvalidArgument("owners list has " + std::to_string(state.owners.size()) +
+                                   " entries for " + std::to_string(state.partitions) +
+                                   " partitions");
+  }
+  for (const NodeId& o : state.owners) {
+    if (!owner_ok(o)) return Status::InvalidArgument("owner '" + o + "' is not a valid member");
+  }
+  if (!state.next_owners.empty()) {
+    if (state.next_owners.size() != state.partitions) {
+      return Status::InvalidArgument("next owners list of the wrong size");
+    }
+    for (const NodeId& o : state.next_owners) {
+      if (state.Find(o) == nullptr) {
+        return Status::InvalidArgument("next owner '" + o + "' is not a member");
+      }
+    }
+  }
+  for (const Move& m : state.transfers) {
+    if (m.partition >= state.partitions || state.Find(m.from) == nullptr ||
+        state.Find(m.to) == nullptr) {
+      return Status::InvalidArgument("transfer of partition " + std::to_string(m.partition) +
+                                     " names an unknown partition or member");
+    }
+  }
+  if (!state.transfers.empty() && state.next_owners.empty()) {
+    return Status::InvalidArgument("transfers without a change in flight");
+  }
+  for (const StagedChange& c : state.staged) {
+    if (state.Find(c.node) == nullptr) {
+      return Status::InvalidArgument("staged change names unknown member '" + c.node + "'");
+    }
+  }
+  return Status::OK();
+}
+
+Result<Ring> PlacementRing(const RingState& state) {
+  std::vector<NodeId> members;
+  for (const StateMember& m : state.members) {
+    if (Owns(m.status)) members.push_back(m.id);
+  }
+  Result<Ring> ring = Ring::FromOwners(std::move(members), state.owners, state.n, state.epoch);
+  if (!ring.ok()) return ring.status();
+  std::vector<Handover> handovers;
+  for (const Move& m : state.transfers) handovers.push_back({m.partition, m.from, m.to});
+  ring->set_handovers(std::move(handovers));
+  return ring;
+}
+
+Result<Ring> NextRing(const RingState& state) {
+  if (!state.changing()) {
+    Result<Ring> ring = PlacementRing(state);
+    if (ring.ok()) ring->set_handovers({});
+    return ring;
+  }
+  std::set<NodeId> members(state.next_owners.begin(), state.next_owners.end());
+  for (const StateMember& m : state.members) {
+    if (m.status == MemberStatus::kValid || m.status == MemberStatus::kJoining) {
+      members.insert(m.id);
+    }
+  }
+  // Members that join and own nothing (Q < M) still take placement.
+  return Ring::FromOwners({members.begin(), members.end()}, state.next_owners, state.n,
+                          state.epoch);
+}
+
+std::optional<NodeId> Claimant(const RingState& state) {
+  for (const StateMember& m : state.members) {
+    if (m.status == MemberStatus::kValid) return m.id;
+  }
+  return std::nullopt;
+}
+
+Result<RingState> StageJoin(const RingState& state, const NodeId& node,
+                            const std::string& address) {
+  if (node.empty() || node.size() > kMaxNameBytes || address.empty() ||
+      address.size() > kMaxNameBytes) {
+    return Status::InvalidArgument("a join needs a node id and an address of 1 to 255 bytes");
+  }
+  RingState next = state;
+  StateMember* known = FindMutable(next, node);
+  if (known != nullptr && known->status != MemberStatus::kJoining &&
+      known->status != MemberStatus::kExiting) {
+    return Status::InvalidArgument("'" + node + "' is already a " +
+                                   MemberStatusName(known->status) + " member");
+  }
+  if (known == nullptr && next.members.size() >= kMaxStateMembers) {
+    return Status::InvalidArgument("the ring already has 1024 members");
+  }
+  if (known != nullptr) {
+    known->address = address;
+    known->status = MemberStatus::kJoining;
+  } else {
+    StateMember m{node, address, MemberStatus::kJoining};
+    next.members.insert(std::upper_bound(next.members.begin(), next.members.end(), m,
+                                         [](const StateMember& a, const StateMember& b) {
+                                           return a.id < b.id;
+                                         }),
+                        m);
+  }
+  std::erase_if(next.staged, [&node](const StagedChange& c) { return c.node == node; });
+  next.staged.push_back({StagedChange::Kind::kJoin, node});
+  ++next.epoch;
+  return next;
+}
+
+Result<RingState> StageLeave(const RingState& state, const NodeId& node) {
+  const StateMember* m = state.Find(node);
+  if (m == nullptr) return Status::NotFound("'" + node + "' is not a member");
+  if (m->status != MemberStatus::kValid) {
+    return Status::InvalidArgument("'" + node + "' is " + MemberStatusName(m->status) +
+                                   ", only a valid member can leave");
+  }
+  RingState next = state;
+  std::erase_if(next.staged, [&node](const StagedChange& c) { return c.node == node; });
+  next.staged.push_back({StagedChange::Kind::kLeave, node});
+  if (NextMembers(next).empty()) {
+    return Status::InvalidArgument("'" + node + "' is the last valid member; it cannot leave");
+  }
+  ++next.epoch;
+  return next;
+}
+
+Result<RingState> ClearStaged(const RingState& state) {
+  RingState next = state;
+  for (const StagedChange& c : state.staged) {
+    // A staged join that is cleared forgets the joining node.
+    const StateMember* m = state.Find(c.node);
+    if (c.kind == StagedChange::Kind::kJoin && m != nullptr &&
+        m->status == MemberStatus::kJoining) {
+      std::erase_if(next.members, [&c](const StateMember& x) { return x.id == c.node; });
+    }
+  }
+  next.staged.clear();
+  ++next.epoch;
+  return next;
+}
+
+Result<Plan> MakePlan(const RingState& state) {
+  if (state.changing()) {
+    return Status::Busy("the change committed at epoch " + std::to_string(state.change_epoch) +
+                        " is still transferring; plan again when it completes");
+  }
+  if (state.staged.empty()) {
+    return Status::InvalidArgument("nothing staged (ringkv-admin ring join|leave first)");
+  }
+  Result<Ring> current = PlacementRing(state);
+  if (!current.ok()) return current.status();
+  Result<Ring> next = current->Rebalanced(NextMembers(state), state.epoch + 1);
+  if (!next.ok()) return next.status();
+  Plan plan;
+  plan.epoch = state.epoch;
+  plan.staged = state.staged;
+  plan.moves = MovesBetween(*current, *next, state.max_n());
+  for (uint32_t p = 0; p < next->partitions(); ++p) plan.next_owners.push_back(next->Owner(p));
+  plan.after = next->Report();
+  plan.id = PlanId(state, plan.moves, plan.next_owners);
+  return plan;
+}
+
+Result<RingState> CommitPlan(const RingState& state, const std::string& plan_id) {
+  Result<Plan> plan = MakePlan(state);
+  if (!plan.ok()) return plan.status();
+  if (plan->id != plan_id) {
+    return Status::InvalidArgument("plan " + plan_id + " is not the current plan (" + plan->id +
+                                   " at epoch " + std::to_string(state.epoch) +
+                                   "): the ring changed since it was shown; plan again");
+  }
+  RingState next = state;
+  ++next.epoch;
+  // Members that exited in an earlier change are forgotten now.
+  std::erase_if(next.members,
+                [](const StateMember& m) { return m.status == MemberStatus::kExiting; });
+  for (const StagedChange& c : state.staged) {
+    StateMember* m = FindMutable(next, c.node);
+    if (m != nullptr && c.kind == StagedChange::Kind::kLeave) m->status = MemberStatus::kLeaving;
+  }
+  next.staged.clear();
+  next.next_owners = plan->next_owners;
+  next.change_epoch = next.epoch;
+  next.transfers = plan->moves;
+  if (next.transfers.empty()) return Flip(next);
+  return next;
+}
+
+Result<RingState> MarkTransferDone(const RingState& state, uint32_t partition,
+                                   const NodeId& from, const NodeId& to) {
+  RingState next = state;
+  bool found = false;
+  for (Move& m : next.transfers) {
+    if (m.partition == partition && m.from == from && m.to == to && !m.done) {
+      m.done = true;
+      found = true;
+    }
+  }
+  if (!found) {
+    return Status::NotFound("no transfer of partition " + std::to_string(partition) + " from " +
+                            from + " to " + to + " in flight");
+  }
+  ++next.epoch;
+  const bool all = std::all_of(next.transfers.begin(), next.transfers.end(),
+                               [](const Move& m) { return m.done; });
+  return all ? Flip(next) : next;
+}
+
+RingState Flip(const RingState& state) {
+  RingState next = state;
+  if (!next.next_owners.empty()) next.owners = std::move(next.next_owners);
+  next.next_owners.clear();
+  next.transfers.clear();
+  for (StateMember& m : next.members) {
+    if (m.status == MemberStatus::kLeaving) m.status = MemberStatus::kExiting;
+    if (m.status == MemberStatus::kJoining &&
+        std::find(next.owners.begin(), next.owners.end(), m.id) != next.owners.end()) {
+      m.status = MemberStatus::kValid;
+    }
+  }
+  // A joiner that owns nothing (more members than partitions) is valid too
+  // once its join was committed; one still only staged stays joining.
+  for (StateMember& m : next.members) {
+    const bool staged = std::any_of(next.staged.begin(), next.staged.end(),
+                                    [&m](const StagedChange& c) { return c.node == m.id; });
+    if (m.status == MemberStatus::kJoining && !staged && next.change_epoch != 0) {
+      m.status = MemberStatus::kValid;
+    }
+  }
+  ++next.epoch;
+  return next;
+}
+
+}  // namespace ringkv

@@ -1,0 +1,130 @@
+// RingState: the cluster's membership as one versioned value
+// (docs/ring-changes.md): every member with its status and address, the
+// partition owners, the change in flight (next owners and the transfers
+// that get there), the changes an operator staged, and the bucket
+// properties. Nodes persist it and gossip it; a higher epoch always wins.
+//
+// Only the claimant (the lowest id among valid members) makes a new epoch,
+// through the functions below; each returns the next state and never
+// touches the one given. Pure code, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/transport.h"
+#include "proto/messages.h"
+#include "ring/ring.h"
+
+namespace ringkv {
+
+enum class MemberStatus : uint8_t {
+  kJoining = 0,  // known, gossiped to, owns nothing yet
+  kValid = 1,    // owns partitions (or would, with Q >= M)
+  kLeaving = 2,  // still owns; the committed change hands its partitions on
+  kExiting = 3,  // handed everything on; deletes what it held, then stops
+  kDown = 4,     // marked down by an operator: neither claimant nor counted
+};
+const char* MemberStatusName(MemberStatus status);
+
+struct StateMember {
+  NodeId id;
+  std::string address;  // "host:port"
+  MemberStatus status = MemberStatus::kValid;
+  bool operator==(const StateMember&) const = default;
+};
+
+// One partition's keys streamed from a current replica to a next one.
+struct Move {
+  uint32_t partition = 0;
+  NodeId from;
+  NodeId to;
+  bool done = false;  // the receiver has the snapshot and the catch-up
+  bool operator==(const Move&) const = default;
+};
+
+struct StagedChange {
+  enum class Kind : uint8_t { kJoin = 0, kLeave = 1 };
+  Kind kind = Kind::kJoin;
+  NodeId node;
+  bool operator==(const StagedChange&) const = default;
+};
+
+// Bounds a state must meet to be adopted (a gossiped one is a peer's word).
+inline constexpr size_t kMaxStateMembers = 1024;
+inline constexpr size_t kMaxStateBytes = size_t{8} << 20;
+
+struct RingState {
+  uint64_t epoch = 1;
+  uint32_t partitions = 0;
+  uint32_t n = 3;
+  std::vector<StateMember> members;  // sorted by id, unique
+  std::vector<NodeId> owners;        // owners[p]: a valid or leaving member
+  // The committed change in flight: empty when none. Same size as owners.
+  std::vector<NodeId> next_owners;
+  uint64_t change_epoch = 0;  // the epoch that committed it
+  std::vector<Move> transfers;
+  std::vector<StagedChange> staged;
+  // buckets[0] is the defaults (empty name); then the named buckets.
+  std::vector<BucketInfo> buckets;
+  bool operator==(const RingState&) const = default;
+
+  const StateMember* Find(const NodeId& id) const;
+  bool changing() const { return !next_owners.empty(); }
+  // The replica count transfers are computed for: the largest of n and
+  // every bucket's.
+  uint32_t max_n() const;
+};
+
+// Epoch 1 of a cluster: every member valid, owners claimed from scratch.
+Result<RingState> BootstrapState(std::vector<StateMember> members, uint32_t partitions,
+                                 uint32_t n, std::vector<BucketInfo> buckets);
+
+// The structure a state must have: sizes, members sorted and unique with
+// bounded names, owners and transfers naming members. InvalidArgument
+// saying what is wrong.
+Status ValidateState(const RingState& state);
+
+// The placement the coordinators use: owners over the valid and leaving
+// members, with the transfers in flight as handovers.
+Result<Ring> PlacementRing(const RingState& state);
+// The ring the committed change leads to (no handovers); the placement
+// ring when nothing is in flight.
+Result<Ring> NextRing(const RingState& state);
+
+// The lowest id among valid members; nullopt when there is none.
+std::optional<NodeId> Claimant(const RingState& state);
+
+// Staging: each returns the next epoch.
+Result<RingState> StageJoin(const RingState& state, const NodeId& node,
+                            const std::string& address);
+Result<RingState> StageLeave(const RingState& state, const NodeId& node);
+Result<RingState> ClearStaged(const RingState& state);
+
+struct Plan {
+  std::string id;  // changes whenever the state it was made from changes
+  uint64_t epoch = 0;
+  std::vector<StagedChange> staged;
+  std::vector<Move> moves;
+  std::vector<NodeId> next_owners;
+  ClaimReport after;
+};
+
+// What committing the staged changes would do. Busy while a
+// change is in flight or when nothing is staged.
+Result<Plan> MakePlan(const RingState& state);
+// Commits `plan_id`: InvalidArgument when the plan made now has another id (the
+// state changed since it was shown).
+Result<RingState> CommitPlan(const RingState& state, const std::string& plan_id);
+// Marks one transfer done; when it was the last, the change completes in
+// the same epoch (Flip). NotFound for a transfer not in flight.
+Result<RingState> MarkTransferDone(const RingState& state, uint32_t partition,
+                                   const NodeId& from, const NodeId& to);
+// Completes the change: next owners become the owners, joining members
+// valid, leaving ones exiting.
+RingState Flip(const RingState& state);
+
+}  // namespace ringkv
