@@ -1,5 +1,6 @@
 #include "node/join_request.h"
 
+#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/host_port.h"
 #include "proto/codec.h"
 #include "proto/frame.h"
 #include "replication/ring_state_codec.h"
@@ -33,6 +35,27 @@ Status Await(int fd, short events, Clock::time_point deadline, const std::string
   return Status::OK();
 }
 
+// The seed's address: numeric as it is, or a name resolved now (a pod's
+// seed is another pod's DNS name). This runs before the node's loop, so a
+// blocking lookup stalls nothing.
+Status ResolveSeed(const std::string& seed, sockaddr_storage* addr, int* len) {
+  if (ParseSockaddr(seed, addr, len).ok()) return Status::OK();
+  Result<HostPort> at = ParseHostPort(seed);
+  if (!at.ok()) return at.status();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(at->port);
+  if (int rc = ::getaddrinfo(at->host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return Status::Unavailable("cannot resolve " + seed + ": " + ::gai_strerror(rc));
+  }
+  std::memcpy(addr, found->ai_addr, found->ai_addrlen);
+  *len = static_cast<int>(found->ai_addrlen);
+  ::freeaddrinfo(found);
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
@@ -41,7 +64,7 @@ Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   sockaddr_storage addr{};
   int len = 0;
-  RINGKV_RETURN_IF_ERROR(ParseSockaddr(seed, &addr, &len));
+  RINGKV_RETURN_IF_ERROR(ResolveSeed(seed, &addr, &len));
   const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Status::IOError(std::string("socket: ") + std::strerror(errno));
   struct Closer {

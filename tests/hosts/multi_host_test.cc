@@ -278,7 +278,9 @@ TEST_F(MultiHostTest, TheKubernetesConfigServesItsProbesLosesNoWriteWhenAHostIsC
     state = Admin(0, {"ring", "state"});
     if (state.is_object() && !state["staged"].empty()) break;  // poll until the join is staged
   }
-  ASSERT_TRUE(state.is_object() && !state["staged"].empty()) << state.dump();
+  ASSERT_TRUE(state.is_object() && !state["staged"].empty())
+      << state.dump() << "\nringkv-3's log:\n"
+      << RunCommand({"/usr/bin/tail", "-20", joiner_log}).out;
   const double join_s = CommitAndWait(0);
   ASSERT_GE(join_s, 0);
   Json leave = Admin(1, {"ring", "leave", "ringkv-0"});
