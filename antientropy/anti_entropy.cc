@@ -313,16 +313,9 @@ void AntiEntropy::ExchangeNow(uint32_t partition, const NodeId& peer,
   } else if (!IsPrimary(partition)) {
     reply.status = Status::InvalidArgument("this node is not a replica of partition " +
                                            std::to_string(partition));
-  } else if (exchange_) {
-    reply.status = Status::Busy("an exchange is running (partition " +
-                                std::to_string(exchange_->partition()) + " with " +
-                                exchange_->peer() + ")");
-  } else if (reap_) {
-    reply.status = Status::Busy("a reaping round is running (partition " +
-                                std::to_string(reap_->partition()) + ")");
-  } else if (pass_) {
-    reply.status = Status::Busy("a reaping pass is running");
   }
+  // A request that could never run is refused as such whatever else is
+  // running, so the answer does not depend on the background schedule.
   std::vector<NodeId> peers = PeersOf(partition);
   if (reply.status.ok() && !peer.empty() &&
       std::find(peers.begin(), peers.end(), peer) == peers.end()) {
@@ -331,6 +324,17 @@ void AntiEntropy::ExchangeNow(uint32_t partition, const NodeId& peer,
   }
   if (reply.status.ok() && peers.empty()) {
     reply.status = Status::InvalidArgument("partition has no other replica");
+  }
+  if (!reply.status.ok()) return done(std::move(reply));
+  if (exchange_) {
+    reply.status = Status::Busy("an exchange is running (partition " +
+                                std::to_string(exchange_->partition()) + " with " +
+                                exchange_->peer() + ")");
+  } else if (reap_) {
+    reply.status = Status::Busy("a reaping round is running (partition " +
+                                std::to_string(reap_->partition()) + ")");
+  } else if (pass_) {
+    reply.status = Status::Busy("a reaping pass is running");
   }
   if (!reply.status.ok()) return done(std::move(reply));
   Run(partition, peer.empty() ? peers[partitions_[partition].next_peer++ % peers.size()] : peer,
