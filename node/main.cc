@@ -208,16 +208,6 @@ Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog
   return Status::OK();
 }
 
-// The bucket properties a ring state carries: the defaults first.
-std::vector<BucketInfo> BucketInfos(const BucketTable& table) {
-  auto info = [](const std::string& name, const BucketProps& p) {
-    return BucketInfo{name, p.n, p.r, p.w, p.resolver};
-  };
-  std::vector<BucketInfo> out{info("", table.defaults())};
-  for (const auto& [name, props] : table.named()) out.push_back(info(name, props));
-  return out;
-}
-
 struct EventDeleter {
   void operator()(event* ev) const { event_free(ev); }
 };

@@ -8,9 +8,7 @@
 #include "storage/meta.h"
 
 namespace ringkv {
-namespace {
 
-// The bucket properties a ring state carries: the defaults first.
 std::vector<BucketInfo> BucketInfos(const BucketTable& table) {
   auto info = [](const std::string& name, const BucketProps& p) {
     return BucketInfo{name, p.n, p.r, p.w, p.resolver};
@@ -19,8 +17,6 @@ std::vector<BucketInfo> BucketInfos(const BucketTable& table) {
   for (const auto& [name, props] : table.named()) out.push_back(info(name, props));
   return out;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, Ring ring, NodeEnv env) {
   std::unique_ptr<Node> node(new Node(std::move(env)));

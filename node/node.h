@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "antientropy/anti_entropy.h"
 #include "common/clock.h"
@@ -125,5 +126,10 @@ class Node {
   std::unique_ptr<aae::AntiEntropy> aae_;
   std::unique_ptr<RingKeeper> keeper_;
 };
+
+// The bucket properties a ring state carries: the defaults first. The
+// node's assembly and ringkv-node's bootstrap from a cluster file both make
+// them from the same table.
+std::vector<BucketInfo> BucketInfos(const BucketTable& table);
 
 }  // namespace ringkv

@@ -12,18 +12,26 @@ namespace {
 
 constexpr uint32_t kMaxPartitions = 1u << 20;
 
-}  // namespace
-
-Result<Ring> Ring::Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n,
-                          uint64_t epoch) {
+// What Create and FromOwners both require: a power-of-two partition count,
+// n of at least 1, and at least one member; `members` comes back sorted
+// and without duplicates.
+Status CheckShape(uint32_t partitions, uint32_t n, std::vector<NodeId>* members) {
   if (partitions == 0 || partitions > kMaxPartitions || !std::has_single_bit(partitions)) {
     return Status::InvalidArgument("partitions must be a power of two in [1, 2^20], got " +
                                    std::to_string(partitions));
   }
   if (n == 0) return Status::InvalidArgument("n must be at least 1");
-  std::sort(members.begin(), members.end());
-  members.erase(std::unique(members.begin(), members.end()), members.end());
-  if (members.empty()) return Status::InvalidArgument("a ring needs at least one member");
+  std::sort(members->begin(), members->end());
+  members->erase(std::unique(members->begin(), members->end()), members->end());
+  if (members->empty()) return Status::InvalidArgument("a ring needs at least one member");
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Ring> Ring::Create(std::vector<NodeId> members, uint32_t partitions, uint32_t n,
+                          uint64_t epoch) {
+  RINGKV_RETURN_IF_ERROR(CheckShape(partitions, n, &members));
 
   const uint32_t m = static_cast<uint32_t>(members.size());
   const Owners claim = ClaimFromScratch(m, partitions, n);
@@ -40,14 +48,7 @@ Result<Ring> Ring::Create(std::vector<NodeId> members, uint32_t partitions, uint
 Result<Ring> Ring::FromOwners(std::vector<NodeId> members, std::vector<NodeId> owners,
                               uint32_t n, uint64_t epoch) {
   const uint32_t partitions = static_cast<uint32_t>(owners.size());
-  if (partitions == 0 || partitions > kMaxPartitions || !std::has_single_bit(partitions)) {
-    return Status::InvalidArgument("partitions must be a power of two in [1, 2^20], got " +
-                                   std::to_string(partitions));
-  }
-  if (n == 0) return Status::InvalidArgument("n must be at least 1");
-  std::sort(members.begin(), members.end());
-  members.erase(std::unique(members.begin(), members.end()), members.end());
-  if (members.empty()) return Status::InvalidArgument("a ring needs at least one member");
+  RINGKV_RETURN_IF_ERROR(CheckShape(partitions, n, &members));
   for (const NodeId& owner : owners) {
     if (!std::binary_search(members.begin(), members.end(), owner)) {
       return Status::InvalidArgument("owner '" + owner + "' is not a member");

@@ -26,13 +26,7 @@ std::string Format(const Set& s) {
 
 int Merge(const rkv_host_api* host, void* host_ctx, const rkv_sibling* siblings, size_t count,
           rkv_bytes* out) {
-  return Guard([&] {
-    Set s;
-    for (size_t i = 0; i < count; ++i) {
-      if (!Parse(View(siblings[i].value), &s)) return static_cast<int>(RKV_EINVAL);
-    }
-    return Output(host, host_ctx, Format(s), out);
-  });
+  return MergeParsed<Set>(host, host_ctx, siblings, count, out, Parse, Format);
 }
 
 int Sample(const rkv_host_api* host, void* host_ctx, uint64_t seed, rkv_bytes* out) {

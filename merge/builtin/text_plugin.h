@@ -85,4 +85,19 @@ int Guard(F f) noexcept {
   }
 }
 
+// The merge of a state-based text CRDT: every sibling's value parsed into
+// one State (Parse joins into it), then formatted canonically. A value that
+// does not parse declines the merge (RKV_EINVAL), so the siblings stay.
+template <typename State, typename ParseFn, typename FormatFn>
+int MergeParsed(const rkv_host_api* host, void* host_ctx, const rkv_sibling* siblings,
+                size_t count, rkv_bytes* out, ParseFn parse, FormatFn format) {
+  return Guard([&] {
+    State state;
+    for (size_t i = 0; i < count; ++i) {
+      if (!parse(View(siblings[i].value), &state)) return static_cast<int>(RKV_EINVAL);
+    }
+    return Output(host, host_ctx, format(state), out);
+  });
+}
+
 }  // namespace ringkv::builtin
