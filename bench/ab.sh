@@ -77,19 +77,9 @@ build() {
 build "$SHA_A"
 build "$SHA_B"
 
-TMP=$(mktemp -d /tmp/ringkv-ab.XXXXXX)
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_servers
-  rm -rf "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_dir ab
 
 # run DIR NAME TARGET PIDS ARGS...: one ringkv-bench run, its report in DIR/NAME.json.
 run() {

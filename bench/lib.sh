@@ -100,3 +100,20 @@ stop_servers() {  # Redis and every cluster started, by PID
   stop_redis
   for c in "${CLUSTERS[@]}"; do stop_cluster $c; done
 }
+
+# scratch_dir NAME: sets TMP to a new /tmp/ringkv-NAME.XXXXXX and, when the
+# script exits (Ctrl-C too), stops every server started here by PID and
+# removes TMP, keeping the script's exit status.
+scratch_dir() {
+  TMP=$(mktemp -d "/tmp/ringkv-$1.XXXXXX")
+  trap _scratch_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+_scratch_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_servers
+  rm -rf "$TMP"
+  exit "$rc"
+}

@@ -48,22 +48,12 @@ for prog in redis-server redis-benchmark python3; do
   command -v "$prog" >/dev/null || { echo "bench/run.sh: $prog not found (tools/setup.sh --bench)" >&2; exit 1; }
 done
 
-TMP=$(mktemp -d /tmp/ringkv-bench.XXXXXX)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+scratch_dir bench
 RUN=$TMP/results
 mkdir -p "$RUN" "$RESULTS"
 SERVER_PIDS=""
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_servers
-  rm -rf "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 rss_kib() {  # resident set of the given pids, summed, in KiB
   local total=0 kib

@@ -36,19 +36,10 @@ RECORDS=${BENCH_RECORDS:-100000}
 for tool in "$BENCH" "$CLUSTER"; do
   [[ -x $tool ]] || { echo "bench/siblings.sh: $tool is missing; build $BUILD first" >&2; exit 1; }
 done
-TMP=$(mktemp -d /tmp/ringkv-siblings.XXXXXX)
-mkdir -p "$RESULTS"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_servers
-  rm -rf "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_dir siblings
+mkdir -p "$RESULTS"
 
 start_cluster "$CLUSTER" "$TMP/cluster" "$TMP/cluster.log" 3 3 2 2
 PIDS=$(node_pids "$CLUSTER" "$TMP/cluster")

@@ -39,20 +39,11 @@ for tool in "$BENCH" "$CLUSTER"; do
 done
 "$BENCH" --help | grep -q -- --tls-ca ||
   { echo "bench/tls.sh: $BENCH has no --tls-ca; rebuild it" >&2; exit 1; }
-TMP=$(mktemp -d /tmp/ringkv-tls.XXXXXX)
-mkdir -p "$RESULTS"
-rm -f "$RESULTS"/tls-*.json
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_servers
-  rm -rf "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_dir tls
+mkdir -p "$RESULTS"
+rm -f "$RESULTS"/tls-*.json
 
 start_cluster "$CLUSTER" "$TMP/plain" "$TMP/plain.log" 3 3 2 2
 PLAIN=$TARGET
