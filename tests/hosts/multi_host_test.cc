@@ -24,6 +24,7 @@
 
 #include "tests/hosts/netns_hosts.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/test_client.h"
 
 namespace ringkv::testing {
 namespace {
@@ -37,10 +38,6 @@ constexpr int kNodes = 3;
 constexpr int kKeysBefore = 150;
 constexpr int kKeysDuringCut = 150;
 constexpr const char* kBucket = "hosts";
-
-double SecondsSince(steady_clock::time_point start) {
-  return std::chrono::duration<double>(steady_clock::now() - start).count();
-}
 
 class MultiHostTest : public ::testing::Test {
  protected:
