@@ -199,6 +199,7 @@ struct BodyEncoder {
     b.setPlanId(AsText(m.plan_id));
     b.setPartition(m.partition);
     b.setFrom(AsText(m.from));
+    b.setReplacement(AsText(m.replacement));
   }
   void operator()(const RingAdminReply& m) {
     auto b = env.initRingAdminReply();
@@ -692,7 +693,8 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       auto r = env.getRingAdmin();
       return MessageBody(RingAdminRequest{FromText(r.getOp()), FromText(r.getNode()),
                                           FromText(r.getAddress()), FromText(r.getPlanId()),
-                                          r.getPartition(), FromText(r.getFrom())});
+                                          r.getPartition(), FromText(r.getFrom()),
+                                          FromText(r.getReplacement())});
     }
     case W::RING_ADMIN_REPLY: {
       auto r = env.getRingAdminReply();

@@ -317,6 +317,7 @@ struct RingAdminRequest {
   std::string plan_id;
   uint32_t partition = 0;
   NodeId from;
+  NodeId replacement;
   bool operator==(const RingAdminRequest&) const = default;
 };
 struct RingAdminReply {

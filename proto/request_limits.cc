@@ -59,7 +59,8 @@ Status CheckRingAdmin(const RingAdminRequest& r) {
   RINGKV_RETURN_IF_ERROR(CheckSize("node id", r.node.size(), kMaxNodeIdBytes));
   RINGKV_RETURN_IF_ERROR(CheckSize("address", r.address.size(), 255));
   RINGKV_RETURN_IF_ERROR(CheckSize("plan id", r.plan_id.size(), 64));
-  return CheckSize("node id", r.from.size(), kMaxNodeIdBytes);
+  RINGKV_RETURN_IF_ERROR(CheckSize("node id", r.from.size(), kMaxNodeIdBytes));
+  return CheckSize("node id", r.replacement.size(), kMaxNodeIdBytes);
 }
 
 }  // namespace

@@ -473,7 +473,8 @@ struct AaeExchangeReply {
 # claimant).
 struct RingAdminRequest {
   op @0 :Text;
-  # join, leave: the member; transfer-done: the receiver.
+  # join, leave, replace, force-remove, force-replace, mark-down: the
+  # member; transfer-done: the receiver.
   node @1 :Text;
   # join: where the new member is reached, "host:port".
   address @2 :Text;
@@ -482,6 +483,8 @@ struct RingAdminRequest {
   # transfer-done: which transfer.
   partition @4 :UInt32;
   from @5 :Text;
+  # replace, force-replace: the joining member that takes over `node`.
+  replacement @6 :Text;
 }
 
 struct RingAdminReply {

@@ -25,7 +25,18 @@ Membership::Addresses AddressesOf(const RingState& state) {
 
 bool IsChange(const std::string& op) {
   return op == "join" || op == "leave" || op == "clear" || op == "plan" || op == "commit" ||
-         op == "transfer-done";
+         op == "transfer-done" || op == "replace" || op == "force-remove" ||
+         op == "force-replace" || op == "mark-down";
+}
+
+// The changes an operator makes because `node` is dead.
+bool ForDeadNode(const std::string& op) {
+  return op == "force-remove" || op == "force-replace" || op == "mark-down";
+}
+
+bool Replicates(const Ring& ring, uint32_t partition, uint32_t n, const NodeId& node) {
+  const std::vector<NodeId> replicas = ring.PlacementForPartition(partition, n).primaries;
+  return std::find(replicas.begin(), replicas.end(), node) != replicas.end();
 }
 
 }  // namespace
@@ -158,9 +169,37 @@ Result<bool> RingKeeper::Adopt(RingState next) {
   RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
   RingState previous = std::exchange(state_, std::move(next));
   adopted_->Increment();
-  if (previous.changing() && previous.change_epoch != state_.change_epoch) {
-    for (const Move& m : previous.transfers) {
-      if (m.to == service_->options().self) catch_up_.insert(m.partition);
+  if (previous.change_epoch == state_.change_epoch && previous.transfers.size() ==
+                                                          state_.transfers.size()) {
+    for (size_t i = 0; i < state_.transfers.size(); ++i) {
+      // A sender given a dead one's move: coordinators pair writes with
+      // the new sender only once they have this epoch.
+      if (previous.transfers[i].from != state_.transfers[i].from) handover_epoch_ = state_.epoch;
+    }
+  }
+  if (previous.owners != state_.owners) {
+    // Each partition this node replicates now and did not before is owed
+    // an exchange: after a transfer it catches up what the dual writes
+    // missed; after a forced change it is how the data comes at all.
+    Result<Ring> before = PlacementRing(previous);
+    const NodeId& self = service_->options().self;
+    for (uint32_t p = 0; before.ok() && p < state_.partitions; ++p) {
+      if (!Replicates(*ring, p, state_.max_n(), self) ||
+          Replicates(*before, p, previous.max_n(), self)) {
+        continue;
+      }
+      // Best from a replica that had the partition before: another new
+      // one may be as empty as this.
+      NodeId peer;
+      for (const NodeId& n : before->PlacementForPartition(p, previous.max_n()).primaries) {
+        const StateMember* m = state_.Find(n);
+        if (n != self && m != nullptr && m->status != MemberStatus::kDown &&
+            Replicates(*ring, p, state_.max_n(), n)) {
+          peer = n;
+          break;
+        }
+      }
+      catch_up_[p] = peer;
     }
   }
   if (previous.owners != state_.owners || previous.changing() != state_.changing()) {
@@ -197,9 +236,20 @@ void RingKeeper::OnGossipedState(const NodeId& from, const std::string& record) 
   }
 }
 
-Status RingKeeper::CanCommit() const {
+std::optional<NodeId> RingKeeper::ClaimantFor(const RingAdminRequest& request) const {
+  if (request.op != "mark-down") return Claimant(state_);
+  // A dead claimant's mark-down is made by the member that is claimant
+  // after it.
+  RingState after = state_;
+  for (StateMember& m : after.members) {
+    if (m.id == request.node && m.status == MemberStatus::kValid) m.status = MemberStatus::kDown;
+  }
+  return Claimant(after);
+}
+
+Status RingKeeper::CanCommit(const RingAdminRequest& request) const {
   const NodeId& self = service_->options().self;
-  const std::optional<NodeId> claimant = Claimant(state_);
+  const std::optional<NodeId> claimant = ClaimantFor(request);
   if (!claimant || *claimant != self) {
     return Status::Unavailable("this node is not the claimant (" + claimant.value_or("none") +
                                " is)");
@@ -214,6 +264,17 @@ Status RingKeeper::CanCommit() const {
     return Status::Unavailable("claimant " + self + " sees " + std::to_string(up) + " of " +
                                std::to_string(valid) +
                                " valid members up: a minority cannot change the ring");
+  }
+  // A claimant that restarted, or was cut off, may hold an old ring: it
+  // changes nothing until gossip brought it the newest epoch a member has.
+  if (const Gossiper* g = service_->gossiper()) {
+    for (const auto& [member, epoch] : g->ring_epochs()) {
+      if (epoch > state_.epoch && member != self && service_->liveness().IsUp(member)) {
+        return Status::Unavailable("claimant " + self + " is at ring epoch " +
+                                   std::to_string(state_.epoch) + ", " + member + " at " +
+                                   std::to_string(epoch) + ": it catches up by gossip first");
+      }
+    }
   }
   return Status::OK();
 }
@@ -237,7 +298,7 @@ void RingKeeper::Handle(const RingAdminRequest& request, const NodeId& from_peer
   if (!IsChange(request.op)) {
     return Reply(respond, Status::InvalidArgument("unknown ring operation '" + request.op + "'"));
   }
-  const std::optional<NodeId> claimant = Claimant(state_);
+  const std::optional<NodeId> claimant = ClaimantFor(request);
   if (claimant && *claimant == service_->options().self) return Claim(request, std::move(respond));
   if (!claimant || !from_peer.empty()) {
     // Forwarded once only: two nodes that each think the other claimant
@@ -257,21 +318,36 @@ void RingKeeper::Handle(const RingAdminRequest& request, const NodeId& from_peer
 }
 
 void RingKeeper::Claim(const RingAdminRequest& request, PeerRpc::Respond respond) {
-  if (Status st = CanCommit(); !st.ok()) return Reply(respond, st);
+  if (Status st = CanCommit(request); !st.ok()) return Reply(respond, st);
   if (request.op == "plan") return Plan(std::move(respond));
+  if (ForDeadNode(request.op) && (request.node == service_->options().self ||
+                                  service_->liveness().IsUp(request.node))) {
+    return Reply(respond, Status::InvalidArgument(
+                              "'" + request.node + "' is up: " + request.op +
+                              " is for a dead member (leave or replace stream its data away)"));
+  }
   Result<RingState> next = Status::Internal("unreachable");
   if (request.op == "join") {
     const StateMember* known = state_.Find(request.node);
     if (known != nullptr && known->status == MemberStatus::kJoining &&
         known->address == request.address &&
-        std::any_of(state_.staged.begin(), state_.staged.end(),
-                    [&](const StagedChange& c) { return c.node == request.node; })) {
+        std::any_of(state_.staged.begin(), state_.staged.end(), [&](const StagedChange& c) {
+          return c.node == request.node || c.with == request.node;
+        })) {
       // A joining node retrying: the join is staged already.
       return Reply(respond, Status::OK());
     }
     next = StageJoin(state_, request.node, request.address);
   } else if (request.op == "leave") {
     next = StageLeave(state_, request.node);
+  } else if (request.op == "replace") {
+    next = StageReplace(state_, request.node, request.replacement);
+  } else if (request.op == "force-remove") {
+    next = StageForceRemove(state_, request.node);
+  } else if (request.op == "force-replace") {
+    next = StageForceReplace(state_, request.node, request.replacement);
+  } else if (request.op == "mark-down") {
+    next = MarkDown(state_, request.node);
   } else if (request.op == "clear") {
     next = ClearStaged(state_);
   } else if (request.op == "commit") {
@@ -366,10 +442,24 @@ bool RingKeeper::AllKnow(uint64_t epoch) const {
 }
 
 void RingKeeper::Tick() {
-  transfers_->Tick(state_, state_.changing() && AllKnow(state_.change_epoch));
+  const uint64_t handovers = std::max(state_.change_epoch, handover_epoch_);
+  transfers_->Tick(state_, state_.changing() && AllKnow(handovers), handovers);
+  MarkUpReturned();
   TellClaimant();
   CatchUp();
   Cleanup();
+}
+
+void RingKeeper::MarkUpReturned() {
+  for (const StateMember& m : state_.members) {
+    if (m.status != MemberStatus::kDown || !service_->liveness().IsUp(m.id)) continue;
+    if (!CanCommit(RingAdminRequest{"mark-up", m.id, {}, {}, 0, {}, {}}).ok()) return;
+    Result<RingState> next = MarkUp(state_, m.id);
+    if (!next.ok()) return;
+    if (options_.info) options_.info("member " + m.id + " was marked down and is up again: valid");
+    (void)Adopt(std::move(next).value());
+    return;
+  }
 }
 
 void RingKeeper::TellClaimant() {
@@ -400,10 +490,11 @@ void RingKeeper::CatchUp() {
     catch_up_.clear();
     return;
   }
-  const uint32_t partition = *catch_up_.begin();
+  const uint32_t partition = catch_up_.begin()->first;
   Result<Ring> ring = PlacementRing(state_);
-  NodeId peer;
-  if (ring.ok()) {
+  NodeId peer = catch_up_.begin()->second;
+  if (ring.ok() && (peer.empty() || !Replicates(*ring, partition, state_.max_n(), peer))) {
+    peer.clear();
     for (const NodeId& n : ring->PlacementForPartition(partition, state_.n).primaries) {
       if (n != service_->options().self) {
         peer = n;

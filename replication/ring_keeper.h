@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -86,9 +87,11 @@ class RingKeeper {
   // published. Returns whether it did, or the storage error.
   Result<bool> Adopt(RingState next);
 
-  // The claimant's check: this node is the claimant and sees a majority of
-  // the valid members up.
-  Status CanCommit() const;
+  // The claimant's check before `request` changes the ring: this node is
+  // the claimant (for a mark-down, the claimant once that member is down),
+  // sees a majority of the valid members up, and no member it sees up
+  // gossips a higher ring epoch.
+  Status CanCommit(const RingAdminRequest& request) const;
 
  private:
   void OnGossipedState(const NodeId& from, const std::string& record);
@@ -96,7 +99,10 @@ class RingKeeper {
   void ScheduleTick();
   // Every member with an address gossips an epoch >= `epoch` to us.
   bool AllKnow(uint64_t epoch) const;
+  std::optional<NodeId> ClaimantFor(const RingAdminRequest& request) const;
   void Claim(const RingAdminRequest& request, PeerRpc::Respond respond);
+  // The claimant's tick: a down member seen up again is valid again.
+  void MarkUpReturned();
   void Plan(PeerRpc::Respond respond);
   void Reply(PeerRpc::Respond& respond, Status status);
   void OnReceived(const Move& move);
@@ -114,10 +120,13 @@ class RingKeeper {
   TimerId tick_ = 0;
   // Moves received here and not yet marked done by the claimant.
   std::set<std::tuple<uint32_t, NodeId, NodeId>> to_report_;
-  // Partitions received in a completed change, each owed one exchange.
-  std::set<uint32_t> catch_up_;
+  // Partitions this node replicates since the last change, each owed one
+  // exchange, with the peer that had it before (empty: none known).
+  std::map<uint32_t, NodeId> catch_up_;
   bool catching_up_ = false;
   int64_t stable_since_us_ = 0;
+  // The last epoch that changed a sender of the change in flight.
+  uint64_t handover_epoch_ = 0;
   uint64_t cleaned_epoch_ = 0;
   int64_t last_warn_us_ = 0;  // of the last refused gossiped state logged
   Counter* adopted_;

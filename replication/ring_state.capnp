@@ -45,9 +45,11 @@ struct MoveRecord {
 }
 
 struct StagedRecord {
-  # 0 join, 1 leave.
+  # 0 join, 1 leave, 2 replace, 3 force-remove, 4 force-replace.
   kind @0 :UInt8;
   node @1 :Text;
+  # replace and force-replace: the joining member that takes over.
+  replacement @2 :Text;
 }
 
 struct BucketRecord {
@@ -67,6 +69,8 @@ struct RingPlanRecord {
   minPartitions @4 :UInt32;
   maxPartitions @5 :UInt32;
   violations @6 :UInt32;
+  # A forced plan's moves are filled by anti-entropy, not transfers.
+  forced @7 :Bool;
 }
 
 # `ringkv-admin transfers`: one node's transfers, as sender and receiver.

@@ -59,14 +59,18 @@ void SetStaged(const std::vector<StagedChange>& staged,
   for (unsigned i = 0; i < out.size(); ++i) {
     out[i].setKind(static_cast<uint8_t>(staged[i].kind));
     out[i].setNode(AsText(staged[i].node));
+    out[i].setReplacement(AsText(staged[i].with));
   }
 }
 
 Result<std::vector<StagedChange>> GetStaged(capnp::List<schema::StagedRecord>::Reader in) {
   std::vector<StagedChange> staged;
   for (auto s : in) {
-    if (s.getKind() > 1) return Status::Corruption("staged change of unknown kind");
-    staged.push_back({static_cast<StagedChange::Kind>(s.getKind()), FromText(s.getNode())});
+    if (s.getKind() > static_cast<uint8_t>(StagedChange::Kind::kForceReplace)) {
+      return Status::Corruption("staged change of unknown kind");
+    }
+    staged.push_back({static_cast<StagedChange::Kind>(s.getKind()), FromText(s.getNode()),
+                      FromText(s.getReplacement())});
   }
   return staged;
 }
@@ -183,6 +187,7 @@ std::string EncodePlan(const PlanView& plan) {
   r.setMinPartitions(plan.after.min_partitions);
   r.setMaxPartitions(plan.after.max_partitions);
   r.setViolations(plan.after.violations);
+  r.setForced(plan.forced);
   return ToBytes(builder);
 }
 
@@ -204,6 +209,7 @@ Result<PlanView> DecodePlan(std::string_view bytes) {
         p.after.min_partitions = r.getMinPartitions();
         p.after.max_partitions = r.getMaxPartitions();
         p.after.violations = r.getViolations();
+        p.forced = r.getForced();
         return p;
       });
 }

@@ -30,6 +30,7 @@ struct PlanView {
   std::vector<StagedChange> staged;
   std::vector<PlanMove> moves;
   ClaimReport after;
+  bool forced = false;  // the moves are filled by anti-entropy, not streamed
 };
 std::string EncodePlan(const PlanView& plan);
 Result<PlanView> DecodePlan(std::string_view bytes);

@@ -97,7 +97,7 @@ std::string Transfers::CheckpointKey(uint32_t partition, const NodeId& from, uin
                  from);
 }
 
-void Transfers::Tick(const RingState& state, bool all_know) {
+void Transfers::Tick(const RingState& state, bool all_know, uint64_t handover_epoch) {
   if (!state.changing()) {
     sent_.clear();
     return;
@@ -107,8 +107,8 @@ void Transfers::Tick(const RingState& state, bool all_know) {
     knew_since_epoch_ = 0;
     return;
   }
-  if (knew_since_epoch_ != state.change_epoch) {
-    knew_since_epoch_ = state.change_epoch;
+  if (knew_since_epoch_ != handover_epoch) {
+    knew_since_epoch_ = handover_epoch;
     knew_since_us_ = now;
   }
   if (now - knew_since_us_ < options_.settle_us) return;

@@ -72,9 +72,11 @@ class Transfers {
   // `last` batch); the keeper tells the claimant.
   void SetOnSent(std::function<void(const Move&)> sent) { on_sent_ = std::move(sent); }
 
-  // Starts what may start. `all_know` says every member gossips the
-  // state's change epoch.
-  void Tick(const RingState& state, bool all_know);
+  // Starts what may start. `all_know` says every member gossips
+  // `handover_epoch`: the epoch that set the change's senders (its commit,
+  // or a later mark-down that gave a dead sender's moves to another
+  // replica); streams start `settle_us` after it.
+  void Tick(const RingState& state, bool all_know, uint64_t handover_epoch);
 
   // The receiver's side, registered on the PeerRpc by the keeper.
   void OnBatch(const PeerRpc::Request& request, TransferBatch& batch, const RingState& state,

@@ -14,28 +14,44 @@ namespace {
 constexpr size_t kMaxNameBytes = 255;
 constexpr uint32_t kMaxPartitions = 1u << 20;
 
+// A down member keeps its partitions until a forced change gives them on.
 bool Owns(MemberStatus status) {
-  return status == MemberStatus::kValid || status == MemberStatus::kLeaving;
+  return status == MemberStatus::kValid || status == MemberStatus::kLeaving ||
+         status == MemberStatus::kDown;
 }
 
-// The members the next ring is built over: valid ones and staged joins,
-// without staged leaves.
+bool Mentions(const StagedChange& c, const NodeId& node) {
+  return c.node == node || c.with == node;
+}
+
+bool Replaces(StagedChange::Kind kind) {
+  return kind == StagedChange::Kind::kReplace || kind == StagedChange::Kind::kForceReplace;
+}
+
+// The members the next ring is built over: valid and down ones and staged
+// joins, without the members a staged change takes out, with the ones
+// that replace them.
 std::vector<NodeId> NextMembers(const RingState& state) {
   std::set<NodeId> next;
   for (const StateMember& m : state.members) {
-    if (m.status == MemberStatus::kValid) next.insert(m.id);
+    if (m.status == MemberStatus::kValid || m.status == MemberStatus::kDown) next.insert(m.id);
   }
   for (const StagedChange& c : state.staged) {
-    if (c.kind == StagedChange::Kind::kJoin) next.insert(c.node);
-    if (c.kind == StagedChange::Kind::kLeave) next.erase(c.node);
+    if (c.kind == StagedChange::Kind::kJoin) {
+      next.insert(c.node);
+    } else {
+      next.erase(c.node);
+      if (Replaces(c.kind)) next.insert(c.with);
+    }
   }
   return {next.begin(), next.end()};
 }
 
 // Per partition, the replicas the next ring adds, each paired with one the
 // current ring drops (or, when none drops, its first replica) to stream
-// from.
-std::vector<Move> MovesBetween(const Ring& from, const Ring& to, uint32_t n) {
+// from; a `dead` member never sends, another current replica does.
+std::vector<Move> MovesBetween(const Ring& from, const Ring& to, uint32_t n,
+                               const std::set<NodeId>& dead) {
   std::vector<Move> moves;
   for (uint32_t p = 0; p < from.partitions(); ++p) {
     const std::vector<NodeId> before = from.PlacementForPartition(p, n).primaries;
@@ -47,19 +63,40 @@ std::vector<Move> MovesBetween(const Ring& from, const Ring& to, uint32_t n) {
     for (const NodeId& node : before) {
       if (std::find(after.begin(), after.end(), node) == after.end()) dropped.push_back(node);
     }
+    NodeId alive = before.front();
+    for (const NodeId& node : before) {
+      if (dead.count(node) == 0) {
+        alive = node;
+        break;
+      }
+    }
     for (size_t i = 0; i < added.size(); ++i) {
-      moves.push_back({p, i < dropped.size() ? dropped[i] : before.front(), added[i], false});
+      NodeId sender = i < dropped.size() ? dropped[i] : before.front();
+      if (dead.count(sender) != 0) sender = alive;
+      moves.push_back({p, sender, added[i], false});
     }
   }
   return moves;
+}
+
+bool AnyForced(const std::vector<StagedChange>& staged) {
+  return std::any_of(staged.begin(), staged.end(),
+                     [](const StagedChange& c) { return c.forced(); });
+}
+
+Status RefuseBesideForced(const RingState& state) {
+  if (AnyForced(state.staged)) {
+    return Status::InvalidArgument(
+        "a forced change is staged and is committed alone: commit it or clear it first");
+  }
+  return Status::OK();
 }
 
 std::string PlanId(const RingState& state, const std::vector<Move>& moves,
                    const std::vector<NodeId>& next_owners) {
   std::string text = std::to_string(state.epoch);
   for (const StagedChange& c : state.staged) {
-    text += c.kind == StagedChange::Kind::kJoin ? "+" : "-";
-    text += c.node + ",";
+    text += std::to_string(static_cast<int>(c.kind)) + c.node + ">" + c.with + ",";
   }
   for (const Move& m : moves) {
     text += std::to_string(m.partition) + ":" + m.from + ">" + m.to + ";";
@@ -85,6 +122,17 @@ const char* MemberStatusName(MemberStatus status) {
     case MemberStatus::kLeaving: return "leaving";
     case MemberStatus::kExiting: return "exiting";
     case MemberStatus::kDown: return "down";
+  }
+  return "unknown";
+}
+
+const char* StagedKindName(StagedChange::Kind kind) {
+  switch (kind) {
+    case StagedChange::Kind::kJoin: return "join";
+    case StagedChange::Kind::kLeave: return "leave";
+    case StagedChange::Kind::kReplace: return "replace";
+    case StagedChange::Kind::kForceRemove: return "force-remove";
+    case StagedChange::Kind::kForceReplace: return "force-replace";
   }
   return "unknown";
 }
@@ -178,7 +226,10 @@ Status ValidateState(const RingState& state) {
     return Status::InvalidArgument("transfers without a change in flight");
   }
   for (const StagedChange& c : state.staged) {
-    if (state.Find(c.node) == nullptr) {
+    if (static_cast<uint8_t>(c.kind) > static_cast<uint8_t>(StagedChange::Kind::kForceReplace)) {
+      return Status::InvalidArgument("staged change of unknown kind");
+    }
+    if (state.Find(c.node) == nullptr || (Replaces(c.kind) && state.Find(c.with) == nullptr)) {
       return Status::InvalidArgument("staged change names unknown member '" + c.node + "'");
     }
   }
@@ -224,6 +275,7 @@ std::optional<NodeId> Claimant(const RingState& state) {
 
 Result<RingState> StageJoin(const RingState& state, const NodeId& node,
                             const std::string& address) {
+  RINGKV_RETURN_IF_ERROR(RefuseBesideForced(state));
   if (node.empty() || node.size() > kMaxNameBytes || address.empty() ||
       address.size() > kMaxNameBytes) {
     return Status::InvalidArgument("a join needs a node id and an address of 1 to 255 bytes");
@@ -249,13 +301,14 @@ Result<RingState> StageJoin(const RingState& state, const NodeId& node,
                                          }),
                         m);
   }
-  std::erase_if(next.staged, [&node](const StagedChange& c) { return c.node == node; });
-  next.staged.push_back({StagedChange::Kind::kJoin, node});
+  std::erase_if(next.staged, [&node](const StagedChange& c) { return Mentions(c, node); });
+  next.staged.push_back({StagedChange::Kind::kJoin, node, {}});
   ++next.epoch;
   return next;
 }
 
 Result<RingState> StageLeave(const RingState& state, const NodeId& node) {
+  RINGKV_RETURN_IF_ERROR(RefuseBesideForced(state));
   const StateMember* m = state.Find(node);
   if (m == nullptr) return Status::NotFound("'" + node + "' is not a member");
   if (m->status != MemberStatus::kValid) {
@@ -263,8 +316,8 @@ Result<RingState> StageLeave(const RingState& state, const NodeId& node) {
                                    ", only a valid member can leave");
   }
   RingState next = state;
-  std::erase_if(next.staged, [&node](const StagedChange& c) { return c.node == node; });
-  next.staged.push_back({StagedChange::Kind::kLeave, node});
+  std::erase_if(next.staged, [&node](const StagedChange& c) { return Mentions(c, node); });
+  next.staged.push_back({StagedChange::Kind::kLeave, node, {}});
   if (NextMembers(next).empty()) {
     return Status::InvalidArgument("'" + node + "' is the last valid member; it cannot leave");
   }
@@ -275,14 +328,121 @@ Result<RingState> StageLeave(const RingState& state, const NodeId& node) {
 Result<RingState> ClearStaged(const RingState& state) {
   RingState next = state;
   for (const StagedChange& c : state.staged) {
-    // A staged join that is cleared forgets the joining node.
-    const StateMember* m = state.Find(c.node);
-    if (c.kind == StagedChange::Kind::kJoin && m != nullptr &&
-        m->status == MemberStatus::kJoining) {
-      std::erase_if(next.members, [&c](const StateMember& x) { return x.id == c.node; });
+    // A staged join that is cleared forgets the joining node, as does a
+    // replace its replacement.
+    const NodeId& joiner = c.kind == StagedChange::Kind::kJoin ? c.node : c.with;
+    const StateMember* m = joiner.empty() ? nullptr : state.Find(joiner);
+    if (m != nullptr && m->status == MemberStatus::kJoining) {
+      std::erase_if(next.members, [&joiner](const StateMember& x) { return x.id == joiner; });
     }
   }
   next.staged.clear();
+  ++next.epoch;
+  return next;
+}
+
+namespace {
+
+// The checks every replace and forced change shares; the next epoch with
+// `change` staged in place of whatever named its members.
+Result<RingState> StageTakeOver(const RingState& state, StagedChange change) {
+  const NodeId& node = change.node;
+  const StateMember* m = state.Find(node);
+  if (m == nullptr) return Status::NotFound("'" + node + "' is not a member");
+  const bool dead_ok = change.forced();
+  if (m->status != MemberStatus::kValid && !(dead_ok && m->status == MemberStatus::kDown)) {
+    return Status::InvalidArgument("'" + node + "' is " + MemberStatusName(m->status) + ", " +
+                                   (dead_ok ? "only a valid or down" : "only a valid") +
+                                   " member can be " + StagedKindName(change.kind) + "d");
+  }
+  if (Replaces(change.kind)) {
+    const StateMember* with = state.Find(change.with);
+    if (with == nullptr || with->status != MemberStatus::kJoining) {
+      return Status::InvalidArgument(
+          "'" + change.with + "' is not a joining member: start it with ringkv-node --join "
+          "(or stage ringkv-admin ring join) first");
+    }
+  }
+  RingState next = state;
+  std::erase_if(next.staged, [&change](const StagedChange& c) {
+    return Mentions(c, change.node) || (!change.with.empty() && Mentions(c, change.with));
+  });
+  if (change.forced()) {
+    for (const StagedChange& c : next.staged) {
+      if (!c.forced()) {
+        return Status::InvalidArgument(
+            "a forced change is committed alone: commit or clear the staged changes first (" +
+            std::string(StagedKindName(c.kind)) + " " + c.node + ")");
+      }
+    }
+  } else {
+    RINGKV_RETURN_IF_ERROR(RefuseBesideForced(next));
+  }
+  next.staged.push_back(std::move(change));
+  if (NextMembers(next).empty()) {
+    return Status::InvalidArgument("'" + node + "' is the last member that owns partitions");
+  }
+  ++next.epoch;
+  return next;
+}
+
+}  // namespace
+
+Result<RingState> StageReplace(const RingState& state, const NodeId& node, const NodeId& with) {
+  if (node == with) return Status::InvalidArgument("a member cannot replace itself");
+  return StageTakeOver(state, {StagedChange::Kind::kReplace, node, with});
+}
+
+Result<RingState> StageForceRemove(const RingState& state, const NodeId& node) {
+  return StageTakeOver(state, {StagedChange::Kind::kForceRemove, node, {}});
+}
+
+Result<RingState> StageForceReplace(const RingState& state, const NodeId& node,
+                                    const NodeId& with) {
+  if (node == with) return Status::InvalidArgument("a member cannot replace itself");
+  return StageTakeOver(state, {StagedChange::Kind::kForceReplace, node, with});
+}
+
+Result<RingState> MarkDown(const RingState& state, const NodeId& node) {
+  const StateMember* m = state.Find(node);
+  if (m == nullptr) return Status::NotFound("'" + node + "' is not a member");
+  if (m->status != MemberStatus::kValid) {
+    return Status::InvalidArgument("'" + node + "' is " + MemberStatusName(m->status) +
+                                   ", only a valid member can be marked down");
+  }
+  RingState next = state;
+  FindMutable(next, node)->status = MemberStatus::kDown;
+  if (!Claimant(next)) {
+    return Status::InvalidArgument("'" + node + "' is the last valid member");
+  }
+  Result<Ring> ring = PlacementRing(state);
+  if (!ring.ok()) return ring.status();
+  for (Move& move : next.transfers) {
+    if (move.done || move.from != node) continue;
+    for (const NodeId& r : ring->PlacementForPartition(move.partition, state.max_n()).primaries) {
+      const StateMember* candidate = next.Find(r);
+      const bool sends = std::any_of(next.transfers.begin(), next.transfers.end(),
+                                     [&](const Move& o) {
+                                       return o.partition == move.partition && o.from == r;
+                                     });
+      if (r != move.to && candidate != nullptr && candidate->status != MemberStatus::kDown &&
+          !sends) {
+        move.from = r;
+        break;
+      }
+    }
+  }
+  ++next.epoch;
+  return next;
+}
+
+Result<RingState> MarkUp(const RingState& state, const NodeId& node) {
+  const StateMember* m = state.Find(node);
+  if (m == nullptr || m->status != MemberStatus::kDown) {
+    return Status::InvalidArgument("'" + node + "' is not a down member");
+  }
+  RingState next = state;
+  FindMutable(next, node)->status = MemberStatus::kValid;
   ++next.epoch;
   return next;
 }
@@ -297,12 +457,26 @@ Result<Plan> MakePlan(const RingState& state) {
   }
   Result<Ring> current = PlacementRing(state);
   if (!current.ok()) return current.status();
-  Result<Ring> next = current->Rebalanced(NextMembers(state), state.epoch + 1);
+  // A replacement takes its partitions as they are; joins and removals
+  // claim anew from there.
+  std::vector<NodeId> owners = state.owners;
+  std::set<NodeId> dead;
+  bool reclaim = false;
+  for (const StagedChange& c : state.staged) {
+    if (Replaces(c.kind)) std::replace(owners.begin(), owners.end(), c.node, c.with);
+    if (c.forced()) dead.insert(c.node);
+    if (!Replaces(c.kind)) reclaim = true;
+  }
+  std::vector<NodeId> members = NextMembers(state);
+  members.insert(members.end(), owners.begin(), owners.end());
+  Result<Ring> next = Ring::FromOwners(members, owners, state.n, state.epoch + 1);
+  if (next.ok() && reclaim) next = next->Rebalanced(NextMembers(state), state.epoch + 1);
   if (!next.ok()) return next.status();
   Plan plan;
   plan.epoch = state.epoch;
   plan.staged = state.staged;
-  plan.moves = MovesBetween(*current, *next, state.max_n());
+  plan.forced = !dead.empty();
+  plan.moves = MovesBetween(*current, *next, state.max_n(), dead);
   for (uint32_t p = 0; p < next->partitions(); ++p) plan.next_owners.push_back(next->Owner(p));
   plan.after = next->Report();
   plan.id = PlanId(state, plan.moves, plan.next_owners);
@@ -324,12 +498,14 @@ Result<RingState> CommitPlan(const RingState& state, const std::string& plan_id)
                 [](const StateMember& m) { return m.status == MemberStatus::kExiting; });
   for (const StagedChange& c : state.staged) {
     StateMember* m = FindMutable(next, c.node);
-    if (m != nullptr && c.kind == StagedChange::Kind::kLeave) m->status = MemberStatus::kLeaving;
+    if (m != nullptr && c.kind != StagedChange::Kind::kJoin) m->status = MemberStatus::kLeaving;
   }
   next.staged.clear();
   next.next_owners = plan->next_owners;
   next.change_epoch = next.epoch;
-  next.transfers = plan->moves;
+  // A forced change streams nothing: what the dead member held comes to
+  // its partitions' new replicas by anti-entropy after the flip.
+  if (!plan->forced) next.transfers = plan->moves;
   if (next.transfers.empty()) return Flip(next);
   return next;
 }

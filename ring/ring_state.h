@@ -26,7 +26,10 @@ enum class MemberStatus : uint8_t {
   kValid = 1,    // owns partitions (or would, with Q >= M)
   kLeaving = 2,  // still owns; the committed change hands its partitions on
   kExiting = 3,  // handed everything on; deletes what it held, then stops
-  kDown = 4,     // marked down by an operator: neither claimant nor counted
+  // Marked down by an operator: still owns its partitions (until a
+  // force-remove or force-replace), but is neither claimant nor counted
+  // toward the majority, and sends no transfers.
+  kDown = 4,
 };
 const char* MemberStatusName(MemberStatus status);
 
@@ -47,11 +50,22 @@ struct Move {
 };
 
 struct StagedChange {
-  enum class Kind : uint8_t { kJoin = 0, kLeave = 1 };
+  // Forced changes take a dead node out without streaming from it; they
+  // are committed alone, never with the others.
+  enum class Kind : uint8_t {
+    kJoin = 0,
+    kLeave = 1,
+    kReplace = 2,       // `with` takes exactly `node`'s partitions, streamed from it
+    kForceRemove = 3,   // `node` is dead: its partitions are claimed anew
+    kForceReplace = 4,  // `node` is dead: `with` takes exactly its partitions
+  };
   Kind kind = Kind::kJoin;
   NodeId node;
+  NodeId with;  // replace and force-replace: the joining member taking over
+  bool forced() const { return kind == Kind::kForceRemove || kind == Kind::kForceReplace; }
   bool operator==(const StagedChange&) const = default;
 };
+const char* StagedKindName(StagedChange::Kind kind);
 
 // Bounds a state must meet to be adopted (a gossiped one is a peer's word).
 inline constexpr size_t kMaxStateMembers = 1024;
@@ -103,12 +117,35 @@ Result<RingState> StageJoin(const RingState& state, const NodeId& node,
                             const std::string& address);
 Result<RingState> StageLeave(const RingState& state, const NodeId& node);
 Result<RingState> ClearStaged(const RingState& state);
+// `with` (a joining member) takes exactly `node`'s partitions: one move per
+// partition `node` replicates, from `node` to `with`; `node` leaves.
+Result<RingState> StageReplace(const RingState& state, const NodeId& node, const NodeId& with);
+// `node` (valid or down) is dead: its partitions go to the others without
+// a transfer from it (the commit completes at once; anti-entropy fills the
+// new replicas from the surviving ones).
+Result<RingState> StageForceRemove(const RingState& state, const NodeId& node);
+// As StageForceRemove, but `with` (a joining member) takes exactly
+// `node`'s partitions.
+Result<RingState> StageForceReplace(const RingState& state, const NodeId& node,
+                                    const NodeId& with);
+
+// An operator's word that valid member `node` is dead: status down, so the
+// next lowest valid id is the claimant and the majority is counted without
+// it; each transfer it was to send is taken over by another current
+// replica of that partition that sends nothing else of it (when there is
+// one), so the change in flight can complete without it.
+Result<RingState> MarkDown(const RingState& state, const NodeId& node);
+// A down member seen up again: valid.
+Result<RingState> MarkUp(const RingState& state, const NodeId& node);
 
 struct Plan {
   std::string id;  // changes whenever the state it was made from changes
   uint64_t epoch = 0;
   std::vector<StagedChange> staged;
+  // Forced plans: the replicas anti-entropy fills after the commit (from
+  // a surviving replica of the partition), not transfers.
   std::vector<Move> moves;
+  bool forced = false;
   std::vector<NodeId> next_owners;
   ClaimReport after;
 };
@@ -124,7 +161,7 @@ Result<RingState> CommitPlan(const RingState& state, const std::string& plan_id)
 Result<RingState> MarkTransferDone(const RingState& state, uint32_t partition,
                                    const NodeId& from, const NodeId& to);
 // Completes the change: next owners become the owners, joining members
-// valid, leaving ones exiting.
+// valid, leaving ones exiting. A forced commit completes at once.
 RingState Flip(const RingState& state);
 
 }  // namespace ringkv

@@ -10,13 +10,12 @@
 #include <vector>
 
 #include "client/client.h"
-#include "client/node_connection.h"
 #include "common/host_port.h"
-#include "common/tls.h"
 #include "proto/messages.h"
 #include "replication/ring_state_codec.h"
 #include "ring/ring_state.h"
 #include "tools/exit_codes.h"
+#include "tools/local_ring_change.h"
 
 namespace ringkv {
 namespace {
@@ -30,20 +29,21 @@ void PrintJson(const nlohmann::json& out) {
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
-const char* KindName(StagedChange::Kind kind) {
-  return kind == StagedChange::Kind::kJoin ? "join" : "leave";
-}
-
 nlohmann::json StagedJson(const std::vector<StagedChange>& staged) {
   nlohmann::json out = nlohmann::json::array();
-  for (const StagedChange& c : staged) out.push_back({{"kind", KindName(c.kind)}, {"node", c.node}});
+  for (const StagedChange& c : staged) {
+    nlohmann::json change = {{"kind", StagedKindName(c.kind)}, {"node", c.node}};
+    if (!c.with.empty()) change["with"] = c.with;
+    out.push_back(std::move(change));
+  }
   return out;
 }
 
 std::string StagedText(const std::vector<StagedChange>& staged) {
   std::string out;
   for (const StagedChange& c : staged) {
-    out += (out.empty() ? "" : ", ") + std::string(KindName(c.kind)) + " " + c.node;
+    out += (out.empty() ? "" : ", ") + std::string(StagedKindName(c.kind)) + " " + c.node;
+    if (!c.with.empty()) out += " with " + c.with;
   }
   return out.empty() ? "nothing" : out;
 }
@@ -55,13 +55,17 @@ struct RingChangeCommands::Impl {
   const uint32_t* timeout_ms;
   const CredentialFlags* credentials;
   bool json = false;
-  std::string member, address, plan_id;
+  std::string member, address, plan_id, replacement;
   CLI::App* state = nullptr;
   CLI::App* join = nullptr;
   CLI::App* leave = nullptr;
   CLI::App* plan = nullptr;
   CLI::App* commit = nullptr;
   CLI::App* clear = nullptr;
+  CLI::App* replace = nullptr;
+  CLI::App* force_remove = nullptr;
+  CLI::App* force_replace = nullptr;
+  CLI::App* mark_down = nullptr;
   CLI::App* transfers = nullptr;
 
   // One request to `address` and its RingAdminReply, whose status is the
@@ -70,34 +74,14 @@ struct RingChangeCommands::Impl {
     Result<HostPort> parsed = ParseHostPort(at);
     if (!parsed.ok()) return Status::InvalidArgument("--node: " + parsed.status().message());
     if (*timeout_ms == 0) return Status::InvalidArgument("--timeout must be positive");
-    const Deadline deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(*timeout_ms);
     ClientOptions options;
     RINGKV_RETURN_IF_ERROR(ApplyCredentials(*credentials, &options));
-    std::shared_ptr<TlsContext> tls;
-    if (!options.tls.ca.empty()) {
-      Result<std::shared_ptr<TlsContext>> ctx =
-          TlsContext::ForClient(TlsFiles{options.tls.ca, options.tls.cert, options.tls.key});
-      if (!ctx.ok()) return Status::InvalidArgument("TLS: " + ctx.status().message());
-      tls = *ctx;
-    }
-    NodeConnection conn(at, tls.get());
-    Message message;
-    message.request_id = 1;
-    message.auth_token = options.token;
-    message.timeout_ms = *timeout_ms;
-    message.body = std::move(request);
-    Result<Message> reply = conn.Call(message, deadline);
-    if (!reply.ok()) return reply.status();
-    if (auto* error = std::get_if<ErrorReply>(&reply->body)) return error->status;
-    auto* answer = std::get_if<RingAdminReply>(&reply->body);
-    if (answer == nullptr) return Status::Corruption("unexpected reply to a ring request");
-    if (!answer->status.ok()) return answer->status;
-    return std::move(*answer);
+    return AskRing(at, std::move(request), std::chrono::milliseconds(*timeout_ms), options.tls,
+                   options.token);
   }
 
   int State() const {
-    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"ring", {}, {}, {}, 0, {}});
+    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}});
     if (!reply.ok()) return Fail(reply.status());
     Result<RingState> state = DecodeRingState(reply->state);
     if (!state.ok()) return Fail(state.status());
@@ -152,7 +136,7 @@ struct RingChangeCommands::Impl {
     return kExitOk;
   }
 
-  // join, leave, clear, commit: the state after.
+  // Every change: the state after.
   int Change(RingAdminRequest request, const std::string& what) const {
     Result<RingAdminReply> reply = Ask(*node, request);
     if (!reply.ok()) return Fail(reply.status());
@@ -172,7 +156,7 @@ struct RingChangeCommands::Impl {
   }
 
   int Plan() const {
-    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"plan", {}, {}, {}, 0, {}});
+    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"plan", {}, {}, {}, 0, {}, {}});
     if (!reply.ok()) return Fail(reply.status());
     Result<PlanView> plan = DecodePlan(reply->plan);
     if (!plan.ok()) return Fail(plan.status());
@@ -192,6 +176,7 @@ struct RingChangeCommands::Impl {
       }
       PrintJson({{"id", plan->id},
                  {"epoch", plan->epoch},
+                 {"forced", plan->forced},
                  {"staged", StagedJson(plan->staged)},
                  {"moves", moves},
                  {"total", {{"moves", plan->moves.size()}, {"keys", keys}, {"bytes", bytes}}},
@@ -211,12 +196,17 @@ struct RingChangeCommands::Impl {
                 keys, bytes);
     std::printf("balance after: %u to %u partitions per member; placement violations: %u\n",
                 plan->after.min_partitions, plan->after.max_partitions, plan->after.violations);
+    if (plan->forced) {
+      std::printf("forced: nothing is streamed from the dead member; the commit completes at "
+                  "once and each new replica above is filled by anti-entropy from the 'from' "
+                  "replica (until then it may answer not-found; read at R >= 2)\n");
+    }
     std::printf("commit with: ringkv-admin ring commit %s\n", plan->id.c_str());
     return kExitOk;
   }
 
   int Transfers() const {
-    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"ring", {}, {}, {}, 0, {}});
+    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}});
     if (!reply.ok()) return Fail(reply.status());
     Result<RingState> state = DecodeRingState(reply->state);
     if (!state.ok()) return Fail(state.status());
@@ -226,7 +216,8 @@ struct RingChangeCommands::Impl {
     std::vector<std::string> unreachable;
     std::vector<TransferProgress> all;
     for (const StateMember& m : state->members) {
-      Result<RingAdminReply> r = Ask(m.address, RingAdminRequest{"transfers", {}, {}, {}, 0, {}});
+      Result<RingAdminReply> r =
+          Ask(m.address, RingAdminRequest{"transfers", {}, {}, {}, 0, {}, {}});
       Result<TransferReport> report =
           r.ok() ? DecodeTransferReport(r->transfers) : Result<TransferReport>(r.status());
       if (!report.ok()) {
@@ -306,13 +297,32 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
   i.leave = ring->add_subcommand("leave", "stage the leave of NODE (its partitions move away)");
   i.leave->add_option("NODE", i.member, "a valid member's id")->required();
   i.clear = ring->add_subcommand("clear", "drop every staged change");
-  for (CLI::App* cmd : {i.join, i.leave, i.clear}) {
-    json(cmd, "{op, epoch, staged: [{kind, node}], transfers}");
+  i.replace = ring->add_subcommand(
+      "replace", "stage: NEW (a joining member) takes exactly OLD's partitions, streamed from "
+                 "OLD; OLD leaves");
+  i.force_remove = ring->add_subcommand(
+      "force-remove", "stage: NODE is dead; its partitions go to the others without a transfer "
+                      "from it (anti-entropy fills them from the surviving replicas)");
+  i.force_replace = ring->add_subcommand(
+      "force-replace", "stage: OLD is dead; NEW (a joining member) takes exactly its partitions, "
+                       "filled by anti-entropy from the surviving replicas");
+  for (CLI::App* cmd : {i.replace, i.force_replace}) {
+    cmd->add_option("OLD", i.member, "the member replaced")->required();
+    cmd->add_option("NEW", i.replacement, "a joining member (ringkv-node --join)")->required();
+  }
+  i.force_remove->add_option("NODE", i.member, "a dead valid or down member")->required();
+  i.mark_down = ring->add_subcommand(
+      "mark-down", "NODE is dead: status down, so the next lowest valid id becomes claimant and "
+                   "takes over the transfers it was sending");
+  i.mark_down->add_option("NODE", i.member, "a valid member the cluster sees down")->required();
+  for (CLI::App* cmd : {i.join, i.leave, i.clear, i.replace, i.force_remove, i.force_replace,
+                        i.mark_down}) {
+    json(cmd, "{op, epoch, staged: [{kind, node, with?}], transfers}");
   }
   i.plan = ring->add_subcommand(
       "plan", "what committing the staged changes would do: every move with its keys and "
               "bytes, the balance after, violations, and the plan id");
-  json(i.plan, "{id, epoch, staged, moves: [{partition, from, to, keys, bytes}], total: "
+  json(i.plan, "{id, epoch, forced, staged, moves: [{partition, from, to, keys, bytes}], total: "
                "{moves, keys, bytes}, balance_after: {min, max}, violations}");
   i.commit = ring->add_subcommand(
       "commit", "commit PLAN_ID; refused when the ring changed since the plan was shown");
@@ -330,7 +340,8 @@ RingChangeCommands::~RingChangeCommands() = default;
 
 bool RingChangeCommands::Parsed() const {
   const Impl& i = *impl_;
-  for (CLI::App* cmd : {i.state, i.join, i.leave, i.plan, i.commit, i.clear, i.transfers}) {
+  for (CLI::App* cmd : {i.state, i.join, i.leave, i.plan, i.commit, i.clear, i.replace,
+                        i.force_remove, i.force_replace, i.mark_down, i.transfers}) {
     if (cmd->parsed()) return true;
   }
   return false;
@@ -340,14 +351,29 @@ int RingChangeCommands::Run() const {
   const Impl& i = *impl_;
   if (i.state->parsed()) return i.State();
   if (i.join->parsed()) {
-    return i.Change({"join", i.member, i.address, {}, 0, {}}, "staged join of " + i.member);
+    return i.Change({"join", i.member, i.address, {}, 0, {}, {}}, "staged join of " + i.member);
   }
   if (i.leave->parsed()) {
-    return i.Change({"leave", i.member, {}, {}, 0, {}}, "staged leave of " + i.member);
+    return i.Change({"leave", i.member, {}, {}, 0, {}, {}}, "staged leave of " + i.member);
   }
-  if (i.clear->parsed()) return i.Change({"clear", {}, {}, {}, 0, {}}, "cleared");
+  if (i.clear->parsed()) return i.Change({"clear", {}, {}, {}, 0, {}, {}}, "cleared");
+  if (i.replace->parsed()) {
+    return i.Change({"replace", i.member, {}, {}, 0, {}, i.replacement},
+                    "staged replace of " + i.member + " with " + i.replacement);
+  }
+  if (i.force_remove->parsed()) {
+    return i.Change({"force-remove", i.member, {}, {}, 0, {}, {}},
+                    "staged force-remove of " + i.member);
+  }
+  if (i.force_replace->parsed()) {
+    return i.Change({"force-replace", i.member, {}, {}, 0, {}, i.replacement},
+                    "staged force-replace of " + i.member + " with " + i.replacement);
+  }
+  if (i.mark_down->parsed()) {
+    return i.Change({"mark-down", i.member, {}, {}, 0, {}, {}}, "marked " + i.member + " down");
+  }
   if (i.commit->parsed()) {
-    return i.Change({"commit", {}, {}, i.plan_id, 0, {}}, "committed plan " + i.plan_id);
+    return i.Change({"commit", {}, {}, i.plan_id, 0, {}, {}}, "committed plan " + i.plan_id);
   }
   if (i.plan->parsed()) return i.Plan();
   if (i.transfers->parsed()) return i.Transfers();

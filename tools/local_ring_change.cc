@@ -9,17 +9,19 @@
 namespace ringkv {
 
 Result<RingAdminReply> AskRing(const std::string& address, RingAdminRequest request,
-                               std::chrono::milliseconds timeout, const ClientOptions::Tls& tls) {
+                               std::chrono::milliseconds timeout, const ClientOptions::Tls& tls,
+                               const std::string& auth_token) {
   std::shared_ptr<TlsContext> context;
   if (!tls.ca.empty()) {
     Result<std::shared_ptr<TlsContext>> ctx =
         TlsContext::ForClient(TlsFiles{tls.ca, tls.cert, tls.key});
-    if (!ctx.ok()) return ctx.status();
+    if (!ctx.ok()) return Status::InvalidArgument("TLS: " + ctx.status().message());
     context = *ctx;
   }
   NodeConnection conn(address, context.get());
   Message message;
   message.request_id = 1;
+  message.auth_token = auth_token;
   message.timeout_ms = static_cast<uint32_t>(timeout.count());
   message.body = std::move(request);
   Result<Message> reply = conn.Call(message, std::chrono::steady_clock::now() + timeout);
@@ -33,8 +35,8 @@ Result<RingAdminReply> AskRing(const std::string& address, RingAdminRequest requ
 
 Result<RingState> RingStateOf(const std::string& address, std::chrono::milliseconds timeout,
                               const ClientOptions::Tls& tls) {
-  Result<RingAdminReply> reply = AskRing(address, RingAdminRequest{"ring", {}, {}, {}, 0, {}},
-                                         timeout, tls);
+  Result<RingAdminReply> reply =
+      AskRing(address, RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}}, timeout, tls);
   if (!reply.ok()) return reply.status();
   return DecodeRingState(reply->state);
 }
@@ -42,12 +44,12 @@ Result<RingState> RingStateOf(const std::string& address, std::chrono::milliseco
 Result<PlanView> PlanAndCommit(const std::string& address, std::chrono::milliseconds timeout,
                                const ClientOptions::Tls& tls) {
   Result<RingAdminReply> planned =
-      AskRing(address, RingAdminRequest{"plan", {}, {}, {}, 0, {}}, timeout, tls);
+      AskRing(address, RingAdminRequest{"plan", {}, {}, {}, 0, {}, {}}, timeout, tls);
   if (!planned.ok()) return planned.status();
   Result<PlanView> plan = DecodePlan(planned->plan);
   if (!plan.ok()) return plan.status();
   Result<RingAdminReply> committed =
-      AskRing(address, RingAdminRequest{"commit", {}, {}, plan->id, 0, {}}, timeout, tls);
+      AskRing(address, RingAdminRequest{"commit", {}, {}, plan->id, 0, {}, {}}, timeout, tls);
   if (!committed.ok()) return committed.status();
   return plan;
 }

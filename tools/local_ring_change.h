@@ -1,5 +1,5 @@
-// Ring changes for `ringkv-cluster add` and `remove` (docs/cli.md): the
-// requests ringkv-admin's `ring` subcommands send, for a local cluster.
+// The requests ringkv-admin's `ring` subcommands send (docs/cli.md), and
+// the ring changes of `ringkv-cluster add` and `remove` made of them.
 #pragma once
 
 #include <chrono>
@@ -13,11 +13,13 @@
 
 namespace ringkv {
 
-// One RingAdminRequest to `address`: its reply when the status is ok,
-// else that status.
+// One RingAdminRequest to `address` (with the client token `auth_token`,
+// when the node asks for one): its reply when the status is ok, else that
+// status.
 Result<RingAdminReply> AskRing(const std::string& address, RingAdminRequest request,
                                std::chrono::milliseconds timeout,
-                               const ClientOptions::Tls& tls = {});
+                               const ClientOptions::Tls& tls = {},
+                               const std::string& auth_token = {});
 
 // The node's ring state.
 Result<RingState> RingStateOf(const std::string& address, std::chrono::milliseconds timeout,

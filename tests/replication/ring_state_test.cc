@@ -143,12 +143,154 @@ TEST(RingStateTest, RefusesWhatCannotBe) {
   EXPECT_EQ(cleared.Find("n4"), nullptr);
 }
 
+// The partitions whose placement (n = 3) holds `node`.
+std::set<uint32_t> ReplicatedBy(const RingState& s, const NodeId& node) {
+  std::set<uint32_t> out;
+  Result<Ring> ring = PlacementRing(s);
+  EXPECT_TRUE(ring.ok());
+  for (uint32_t p = 0; p < s.partitions; ++p) {
+    const auto replicas = ring->PlacementForPartition(p, 3).primaries;
+    if (std::find(replicas.begin(), replicas.end(), node) != replicas.end()) out.insert(p);
+  }
+  return out;
+}
+
+RingState Done(RingState s) {
+  for (const Move& m : RingState(s).transfers) s = MarkTransferDone(s, m.partition, m.from, m.to).value();
+  return s;
+}
+
+TEST(RingStateTest, ReplaceMovesExactlyTheOldMembersPartitionsToTheNewOne) {
+  RingState s = StageJoin(ThreeNodes(), "n4", "a:4").value();
+  const std::vector<NodeId> owners_before = s.owners;
+  const std::set<uint32_t> n2_replicates = ReplicatedBy(s, "n2");
+  Result<RingState> staged = StageReplace(s, "n2", "n4");
+  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+  // The replace takes the place of n4's staged join.
+  ASSERT_EQ(staged->staged.size(), 1u);
+  EXPECT_EQ(staged->staged[0], (StagedChange{StagedChange::Kind::kReplace, "n2", "n4"}));
+  Result<Plan> plan = MakePlan(*staged);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_FALSE(plan->forced);
+  // One move per partition n2 replicates, each from n2 to n4.
+  std::set<uint32_t> moved;
+  for (const Move& m : plan->moves) {
+    EXPECT_EQ(m.from, "n2");
+    EXPECT_EQ(m.to, "n4");
+    EXPECT_TRUE(moved.insert(m.partition).second) << "partition " << m.partition << " twice";
+  }
+  EXPECT_EQ(moved, n2_replicates);
+  for (uint32_t p = 0; p < s.partitions; ++p) {
+    EXPECT_EQ(plan->next_owners[p], owners_before[p] == "n2" ? "n4" : owners_before[p]);
+  }
+  RingState committed = CommitPlan(*staged, plan->id).value();
+  EXPECT_EQ(committed.Find("n2")->status, MemberStatus::kLeaving);
+  EXPECT_EQ(committed.transfers.size(), plan->moves.size());
+  RingState done = Done(committed);
+  EXPECT_FALSE(done.changing());
+  EXPECT_EQ(done.Find("n2")->status, MemberStatus::kExiting);
+  EXPECT_EQ(done.Find("n4")->status, MemberStatus::kValid);
+  EXPECT_EQ(ReplicatedBy(done, "n4"), n2_replicates);
+}
+
+TEST(RingStateTest, ForcedChangesStreamNothingFromTheDeadMember) {
+  RingState s = ThreeNodes();
+  s = StageJoin(s, "n4", "a:4").value();
+  s = Done(CommitPlan(s, MakePlan(s)->id).value());
+  // n3 is dead: its partitions go to n1, n2 and n4 at once.
+  Result<RingState> staged = StageForceRemove(s, "n3");
+  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+  Result<Plan> plan = MakePlan(*staged);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->forced);
+  ASSERT_FALSE(plan->moves.empty());
+  for (const Move& m : plan->moves) {
+    EXPECT_NE(m.from, "n3");  // the surviving replica anti-entropy fills it from
+    EXPECT_NE(m.to, "n3");
+  }
+  RingState removed = CommitPlan(*staged, plan->id).value();
+  EXPECT_FALSE(removed.changing());
+  EXPECT_TRUE(removed.transfers.empty());
+  EXPECT_EQ(removed.Find("n3")->status, MemberStatus::kExiting);
+  EXPECT_EQ(std::count(removed.owners.begin(), removed.owners.end(), "n3"), 0);
+  EXPECT_LE(plan->after.max_partitions - plan->after.min_partitions, 1u);
+
+  // force-replace: n5 takes exactly n2's partitions, nothing streamed.
+  RingState r = StageJoin(removed, "n5", "a:5").value();
+  const std::set<uint32_t> n2_replicates = ReplicatedBy(r, "n2");
+  r = StageForceReplace(r, "n2", "n5").value();
+  Result<Plan> replaced_plan = MakePlan(r);
+  ASSERT_TRUE(replaced_plan.ok()) << replaced_plan.status().ToString();
+  EXPECT_TRUE(replaced_plan->forced);
+  RingState replaced = CommitPlan(r, replaced_plan->id).value();
+  EXPECT_FALSE(replaced.changing());
+  EXPECT_EQ(replaced.Find("n5")->status, MemberStatus::kValid);
+  EXPECT_EQ(ReplicatedBy(replaced, "n5"), n2_replicates);
+}
+
+TEST(RingStateTest, ForcedChangesAreCommittedAlone) {
+  RingState s = StageJoin(ThreeNodes(), "n4", "a:4").value();
+  // A staged join and a forced change do not mix, in either order.
+  EXPECT_FALSE(StageForceRemove(s, "n3").ok());
+  RingState forced = StageForceRemove(ThreeNodes(), "n3").value();
+  EXPECT_FALSE(StageJoin(forced, "n4", "a:4").ok());
+  EXPECT_FALSE(StageLeave(forced, "n2").ok());
+  EXPECT_TRUE(StageForceRemove(forced, "n2").ok());
+  // force-replace converts its replacement's join.
+  EXPECT_TRUE(StageForceReplace(s, "n3", "n4").ok());
+  // Refused: replacing with a member that is not joining, or itself, or
+  // an unknown one; replacing a member that is leaving.
+  EXPECT_FALSE(StageReplace(s, "n3", "n2").ok());
+  EXPECT_FALSE(StageReplace(s, "n3", "n3").ok());
+  EXPECT_FALSE(StageReplace(s, "n3", "n9").ok());
+  EXPECT_TRUE(StageReplace(s, "n9", "n4").status().IsNotFound());
+  RingState one = BootstrapState({{"n1", "a:1", MemberStatus::kValid}}, 8, 1, {}).value();
+  EXPECT_FALSE(StageForceRemove(one, "n1").ok());  // the last member
+}
+
+TEST(RingStateTest, MarkDownHandsTheClaimantOnAndReroutesItsTransfers) {
+  RingState s = StageJoin(ThreeNodes(), "n4", "a:4").value();
+  s = CommitPlan(s, MakePlan(s)->id).value();
+  size_t from_n1 = 0;
+  for (const Move& m : s.transfers) from_n1 += m.from == "n1" ? 1 : 0;
+  ASSERT_GT(from_n1, 0u);
+  Result<RingState> down = MarkDown(s, "n1");
+  ASSERT_TRUE(down.ok()) << down.status().ToString();
+  EXPECT_EQ(down->epoch, s.epoch + 1);
+  EXPECT_EQ(Claimant(*down), NodeId("n2"));
+  // It keeps its partitions (a forced change gives them on) and sends
+  // nothing: another current replica sends each of its moves.
+  EXPECT_EQ(down->owners, s.owners);
+  EXPECT_TRUE(PlacementRing(*down).ok());
+  Result<Ring> ring = PlacementRing(s);
+  for (size_t i = 0; i < s.transfers.size(); ++i) {
+    const Move& before = s.transfers[i];
+    const Move& after = down->transfers[i];
+    EXPECT_NE(after.from, "n1");
+    EXPECT_EQ(after.to, before.to);
+    const auto replicas = ring->PlacementForPartition(after.partition, 3).primaries;
+    EXPECT_NE(std::find(replicas.begin(), replicas.end(), after.from), replicas.end());
+  }
+  EXPECT_TRUE(MarkDown(*down, "n1").status().IsInvalidArgument());  // already down
+  RingState two_down = MarkDown(*down, "n2").value();
+  EXPECT_FALSE(MarkDown(two_down, "n3").ok());  // the last valid member
+  Result<RingState> up = MarkUp(*down, "n1");
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ(Claimant(*up), NodeId("n1"));
+  EXPECT_FALSE(MarkUp(*up, "n1").ok());
+  // A down member can be force-removed once the change completed.
+  RingState finished = Done(*down);
+  EXPECT_TRUE(StageForceRemove(finished, "n1").ok());
+  EXPECT_FALSE(StageLeave(finished, "n1").ok());
+}
+
 TEST(RingStateCodecTest, RoundTripsEveryField) {
   RingState s = StageJoin(ThreeNodes(), "n4", "127.0.0.1:4").value();
   s.buckets.push_back(BucketInfo{"carts", 3, 1, 3, "lww"});
   RingState committed = CommitPlan(s, MakePlan(s)->id).value();
   committed.transfers[0].done = true;
-  committed.staged.push_back({StagedChange::Kind::kLeave, "n2"});
+  committed.staged.push_back({StagedChange::Kind::kLeave, "n2", {}});
+  committed.staged.push_back({StagedChange::Kind::kReplace, "n3", "n4"});
   Result<RingState> back = DecodeRingState(EncodeRingState(committed));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, committed);
@@ -188,11 +330,13 @@ TEST(RingStateCodecTest, RefusesHostileRecords) {
 }
 
 TEST(RingStateCodecTest, PlanAndReportRoundTrip) {
-  PlanView plan{"abc", 7, {{StagedChange::Kind::kJoin, "n4"}}, {{{3, "n1", "n4", false}, 10, 2000}},
-                {0, 16, 16}};
+  PlanView plan{"abc", 7, {{StagedChange::Kind::kForceReplace, "n3", "n4"}},
+                {{{3, "n1", "n4", false}, 10, 2000}}, {0, 16, 16}, true};
   Result<PlanView> back = DecodePlan(EncodePlan(plan));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->id, "abc");
+  EXPECT_TRUE(back->forced);
+  EXPECT_EQ(back->staged, plan.staged);
   ASSERT_EQ(back->moves.size(), 1u);
   EXPECT_EQ(back->moves[0].bytes, 2000u);
   TransferReport report{"n1", {{3, "n1", "n4", "streaming", 5, 500, 10, 1000, 100, 5}}};
