@@ -16,6 +16,8 @@ namespace {
 constexpr std::string_view kMetaRingState = "ring_state";
 // Refused gossiped states are counted always, logged at most this often.
 constexpr int64_t kWarnEveryUs = 10'000'000;
+// How often a claimant looks whether a majority gossips its new epoch.
+constexpr int64_t kAwaitPollUs = 20'000;
 
 Membership::Addresses AddressesOf(const RingState& state) {
   Membership::Addresses addresses;
@@ -299,7 +301,9 @@ void RingKeeper::Handle(const RingAdminRequest& request, const NodeId& from_peer
     return Reply(respond, Status::InvalidArgument("unknown ring operation '" + request.op + "'"));
   }
   const std::optional<NodeId> claimant = ClaimantFor(request);
-  if (claimant && *claimant == service_->options().self) return Claim(request, std::move(respond));
+  if (claimant && *claimant == service_->options().self) {
+    return Claim(request, deadline_us, std::move(respond));
+  }
   if (!claimant || !from_peer.empty()) {
     // Forwarded once only: two nodes that each think the other claimant
     // must not bounce a request between them.
@@ -317,9 +321,13 @@ void RingKeeper::Handle(const RingAdminRequest& request, const NodeId& from_peer
                        });
 }
 
-void RingKeeper::Claim(const RingAdminRequest& request, PeerRpc::Respond respond) {
+void RingKeeper::Claim(const RingAdminRequest& request, int64_t deadline_us,
+                       PeerRpc::Respond respond) {
   if (Status st = CanCommit(request); !st.ok()) return Reply(respond, st);
   if (request.op == "plan") return Plan(std::move(respond));
+  if (ForDeadNode(request.op) && state_.Find(request.node) == nullptr) {
+    return Reply(respond, Status::NotFound("'" + request.node + "' is not a member"));
+  }
   if (ForDeadNode(request.op) && (request.node == service_->options().self ||
                                   service_->liveness().IsUp(request.node))) {
     return Reply(respond, Status::InvalidArgument(
@@ -358,7 +366,37 @@ void RingKeeper::Claim(const RingAdminRequest& request, PeerRpc::Respond respond
   }
   if (!next.ok()) return Reply(respond, next.status());
   Result<bool> adopted = Adopt(std::move(next).value());
-  Reply(respond, adopted.status());
+  if (!adopted.ok() || request.op == "transfer-done") return Reply(respond, adopted.status());
+  const int64_t now = clock_->MonoMicros();
+  AwaitMajority(state_.epoch, now + std::max<int64_t>(0, deadline_us - now) * 3 / 4,
+                std::move(respond));
+}
+
+void RingKeeper::AwaitMajority(uint64_t epoch, int64_t until_us, PeerRpc::Respond respond) {
+  const Gossiper* g = service_->gossiper();
+  const NodeId& self = service_->options().self;
+  size_t valid = 0, have = 0;
+  for (const StateMember& m : state_.members) {
+    if (m.status != MemberStatus::kValid) continue;
+    ++valid;
+    if (m.id == self || g == nullptr) {
+      ++have;
+      continue;
+    }
+    auto it = g->ring_epochs().find(m.id);
+    if (it != g->ring_epochs().end() && it->second >= epoch) ++have;
+  }
+  if (2 * have > valid) return Reply(respond, Status::OK());
+  if (clock_->MonoMicros() >= until_us) {
+    return Reply(respond, Status::Unavailable(
+                              "made ring epoch " + std::to_string(epoch) + " but only " +
+                              std::to_string(have) + " of " + std::to_string(valid) +
+                              " valid members have it yet; it spreads by gossip (see ring state)"));
+  }
+  scheduler_->RunAfter(kAwaitPollUs, [this, epoch, until_us, respond = std::move(respond),
+                                      alive = alive_]() mutable {
+    if (*alive) AwaitMajority(epoch, until_us, std::move(respond));
+  });
 }
 
 void RingKeeper::Plan(PeerRpc::Respond respond) {

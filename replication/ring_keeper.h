@@ -100,7 +100,11 @@ class RingKeeper {
   // Every member with an address gossips an epoch >= `epoch` to us.
   bool AllKnow(uint64_t epoch) const;
   std::optional<NodeId> ClaimantFor(const RingAdminRequest& request) const;
-  void Claim(const RingAdminRequest& request, PeerRpc::Respond respond);
+  void Claim(const RingAdminRequest& request, int64_t deadline_us, PeerRpc::Respond respond);
+  // Answers a change once a majority of the valid members gossip `epoch`,
+  // so that the claimant's death right after cannot lose it; Unavailable
+  // at `until_us` (the change stands: it spreads by gossip).
+  void AwaitMajority(uint64_t epoch, int64_t until_us, PeerRpc::Respond respond);
   // The claimant's tick: a down member seen up again is valid again.
   void MarkUpReturned();
   void Plan(PeerRpc::Respond respond);
