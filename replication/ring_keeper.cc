@@ -413,6 +413,7 @@ void RingKeeper::Plan(PeerRpc::Respond respond) {
   g->view.epoch = plan->epoch;
   g->view.staged = plan->staged;
   g->view.after = plan->after;
+  g->view.forced = plan->forced;
   for (size_t i = 0; i < plan->moves.size(); ++i) {
     g->view.moves.push_back({plan->moves[i], 0, 0});
     g->by_sender[plan->moves[i].from].push_back(i);
