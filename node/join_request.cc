@@ -84,7 +84,7 @@ Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
   request.request_id = 1;
   request.timeout_ms = timeout_ms;
   request.auth_token = auth_token;
-  request.body = RingAdminRequest{"join", self, address, {}, 0, {}, {}};
+  request.body = RingAdminRequest{"join", self, address, {}, 0, {}, {}, {}};
   std::string out;
   AppendFrame(EncodeMessage(request), &out);
   for (size_t sent = 0; sent < out.size();) {

@@ -200,6 +200,7 @@ struct BodyEncoder {
     b.setPartition(m.partition);
     b.setFrom(AsText(m.from));
     b.setReplacement(AsText(m.replacement));
+    b.setSettings(AsText(m.settings));
   }
   void operator()(const RingAdminReply& m) {
     auto b = env.initRingAdminReply();
@@ -694,7 +695,8 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       return MessageBody(RingAdminRequest{FromText(r.getOp()), FromText(r.getNode()),
                                           FromText(r.getAddress()), FromText(r.getPlanId()),
                                           r.getPartition(), FromText(r.getFrom()),
-                                          FromText(r.getReplacement())});
+                                          FromText(r.getReplacement()),
+                                          FromText(r.getSettings())});
     }
     case W::RING_ADMIN_REPLY: {
       auto r = env.getRingAdminReply();

@@ -318,6 +318,7 @@ struct RingAdminRequest {
   uint32_t partition = 0;
   NodeId from;
   NodeId replacement;
+  std::string settings;
   bool operator==(const RingAdminRequest&) const = default;
 };
 struct RingAdminReply {

@@ -60,7 +60,8 @@ Status CheckRingAdmin(const RingAdminRequest& r) {
   RINGKV_RETURN_IF_ERROR(CheckSize("address", r.address.size(), 255));
   RINGKV_RETURN_IF_ERROR(CheckSize("plan id", r.plan_id.size(), 64));
   RINGKV_RETURN_IF_ERROR(CheckSize("node id", r.from.size(), kMaxNodeIdBytes));
-  return CheckSize("node id", r.replacement.size(), kMaxNodeIdBytes);
+  RINGKV_RETURN_IF_ERROR(CheckSize("node id", r.replacement.size(), kMaxNodeIdBytes));
+  return CheckSize("settings", r.settings.size(), 256);
 }
 
 }  // namespace

@@ -485,6 +485,8 @@ struct RingAdminRequest {
   from @5 :Text;
   # replace, force-replace: the joining member that takes over `node`.
   replacement @6 :Text;
+  # limits: "max=N,mib-per-s=X".
+  settings @7 :Text;
 }
 
 struct RingAdminReply {

@@ -28,7 +28,7 @@ Membership::Addresses AddressesOf(const RingState& state) {
 bool IsChange(const std::string& op) {
   return op == "join" || op == "leave" || op == "clear" || op == "plan" || op == "commit" ||
          op == "transfer-done" || op == "replace" || op == "force-remove" ||
-         op == "force-replace" || op == "mark-down";
+         op == "force-replace" || op == "mark-down" || op == "limits";
 }
 
 // The changes an operator makes because `node` is dead.
@@ -154,6 +154,7 @@ Status RingKeeper::Start() {
     respond(ErrorReply{Status::InvalidArgument(std::string("unsupported request ") +
                                                MessageName(body))});
   });
+  transfers_->ApplyLimits(state_.limits);
   stable_since_us_ = clock_->MonoMicros();
   ScheduleTick();
   return Status::OK();
@@ -207,6 +208,7 @@ Result<bool> RingKeeper::Adopt(RingState next) {
   if (previous.owners != state_.owners || previous.changing() != state_.changing()) {
     stable_since_us_ = clock_->MonoMicros();
   }
+  transfers_->ApplyLimits(state_.limits);
   if (Gossiper* g = service_->mutable_gossiper()) g->set_ring_state(record);
   service_->membership().Publish(std::move(ring).value(), AddressesOf(state_));
   if (options_.info) {
@@ -356,6 +358,10 @@ void RingKeeper::Claim(const RingAdminRequest& request, int64_t deadline_us,
     next = StageForceReplace(state_, request.node, request.replacement);
   } else if (request.op == "mark-down") {
     next = MarkDown(state_, request.node);
+  } else if (request.op == "limits") {
+    Result<TransferLimits> limits = ParseTransferLimits(request.settings, state_.limits);
+    if (!limits.ok()) return Reply(respond, limits.status());
+    next = SetTransferLimits(state_, *limits);
   } else if (request.op == "clear") {
     next = ClearStaged(state_);
   } else if (request.op == "commit") {
@@ -427,6 +433,16 @@ void RingKeeper::Plan(PeerRpc::Respond respond) {
     }
   };
   auto answer = [this, g] {
+    // Pacing is per sending node: the one with the most bytes to send
+    // sets the time (at this node's pace, the ring's when set).
+    std::map<NodeId, uint64_t> bytes;
+    for (const PlanMove& m : g->view.moves) bytes[m.move.from] += m.bytes;
+    const double mib = transfers_->mib_per_sec();
+    for (const auto& [sender, b] : bytes) {
+      if (mib > 0 && !g->view.forced) {
+        g->view.eta_sec = std::max(g->view.eta_sec, static_cast<double>(b) / (mib * 1024 * 1024));
+      }
+    }
     RingAdminReply reply;
     reply.state = EncodeRingState(state_);
     reply.plan = EncodePlan(g->view);
@@ -492,7 +508,7 @@ void RingKeeper::Tick() {
 void RingKeeper::MarkUpReturned() {
   for (const StateMember& m : state_.members) {
     if (m.status != MemberStatus::kDown || !service_->liveness().IsUp(m.id)) continue;
-    if (!CanCommit(RingAdminRequest{"mark-up", m.id, {}, {}, 0, {}, {}}).ok()) return;
+    if (!CanCommit(RingAdminRequest{"mark-up", m.id, {}, {}, 0, {}, {}, {}}).ok()) return;
     Result<RingState> next = MarkUp(state_, m.id);
     if (!next.ok()) return;
     if (options_.info) options_.info("member " + m.id + " was marked down and is up again: valid");

@@ -25,6 +25,9 @@ struct RingStateRecord {
   transfers @8 :List(MoveRecord);
   staged @9 :List(StagedRecord);
   buckets @10 :List(BucketRecord);
+  # `ringkv-admin transfers --set`: 0 / negative: each node's own flag.
+  transfersPerNode @11 :UInt32;
+  transferMibPerSec @12 :Float64 = -1;
 }
 
 struct RingMemberRecord {
@@ -71,6 +74,8 @@ struct RingPlanRecord {
   violations @6 :UInt32;
   # A forced plan's moves are filled by anti-entropy, not transfers.
   forced @7 :Bool;
+  # Seconds the moves take at the claimant's transfer pace (0: unpaced).
+  etaSec @8 :Float64;
 }
 
 # `ringkv-admin transfers`: one node's transfers, as sender and receiver.

@@ -119,6 +119,8 @@ std::string EncodeRingState(const RingState& state) {
     buckets[i].setW(b.w);
     buckets[i].setResolver(AsText(b.resolver));
   }
+  r.setTransfersPerNode(state.limits.per_node);
+  r.setTransferMibPerSec(state.limits.mib_per_sec);
   return ToBytes(builder);
 }
 
@@ -162,6 +164,7 @@ Result<RingState> DecodeRingState(std::string_view bytes) {
           s.buckets.push_back({FromData(b.getName()), b.getN(), b.getR(), b.getW(),
                                FromText(b.getResolver())});
         }
+        s.limits = {r.getTransfersPerNode(), r.getTransferMibPerSec()};
         return s;
       });
   if (!state.ok()) return state.status();
@@ -188,6 +191,7 @@ std::string EncodePlan(const PlanView& plan) {
   r.setMaxPartitions(plan.after.max_partitions);
   r.setViolations(plan.after.violations);
   r.setForced(plan.forced);
+  r.setEtaSec(plan.eta_sec);
   return ToBytes(builder);
 }
 
@@ -210,6 +214,7 @@ Result<PlanView> DecodePlan(std::string_view bytes) {
         p.after.max_partitions = r.getMaxPartitions();
         p.after.violations = r.getViolations();
         p.forced = r.getForced();
+        p.eta_sec = r.getEtaSec();
         return p;
       });
 }

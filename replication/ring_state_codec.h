@@ -31,6 +31,9 @@ struct PlanView {
   std::vector<PlanMove> moves;
   ClaimReport after;
   bool forced = false;  // the moves are filled by anti-entropy, not streamed
+  // The moves' time at the claimant's transfer pace: the most bytes one
+  // sender has to send over its MiB/s (0: unpaced).
+  double eta_sec = 0;
 };
 std::string EncodePlan(const PlanView& plan);
 Result<PlanView> DecodePlan(std::string_view bytes);

@@ -57,6 +57,7 @@ Transfers::Transfers(TransferOptions options, NodeId self, PeerRpc* rpc, Replica
                      Storage* storage, Clock* clock, Scheduler* scheduler,
                      MetricsRegistry* metrics)
     : options_(options),
+      flags_(options),
       self_(std::move(self)),
       rpc_(rpc),
       replica_(replica),
@@ -90,6 +91,11 @@ Transfers::~Transfers() {
     if (s->timer != 0) scheduler_->Cancel(s->timer);
     if (s->call != 0) rpc_->Cancel(s->call);
   }
+}
+
+void Transfers::ApplyLimits(const TransferLimits& limits) {
+  options_.per_node = limits.per_node > 0 ? limits.per_node : flags_.per_node;
+  options_.mib_per_sec = limits.mib_per_sec >= 0 ? limits.mib_per_sec : flags_.mib_per_sec;
 }
 
 std::string Transfers::CheckpointKey(uint32_t partition, const NodeId& from, uint64_t epoch) {

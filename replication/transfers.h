@@ -91,6 +91,11 @@ class Transfers {
 
   size_t active() const { return sending_.size(); }
 
+  // The ring's limits over this node's flags (docs/ring-changes.md).
+  void ApplyLimits(const TransferLimits& limits);
+  uint32_t per_node() const { return options_.per_node; }
+  double mib_per_sec() const { return options_.mib_per_sec; }
+
  private:
   struct Sending;
   using MoveKey = std::tuple<uint32_t, NodeId, NodeId>;
@@ -106,6 +111,7 @@ class Transfers {
   static std::string CheckpointKey(uint32_t partition, const NodeId& from, uint64_t epoch);
 
   TransferOptions options_;
+  const TransferOptions flags_;  // as the node started
   NodeId self_;
   PeerRpc* rpc_;
   Replica* replica_;

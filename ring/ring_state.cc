@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <utility>
 
@@ -225,6 +227,10 @@ Status ValidateState(const RingState& state) {
   if (!state.transfers.empty() && state.next_owners.empty()) {
     return Status::InvalidArgument("transfers without a change in flight");
   }
+  if (state.limits.per_node > kMaxTransfersPerNode ||
+      !(state.limits.mib_per_sec <= kMaxTransferMibPerSec)) {
+    return Status::InvalidArgument("transfer limits out of range");
+  }
   for (const StagedChange& c : state.staged) {
     if (static_cast<uint8_t>(c.kind) > static_cast<uint8_t>(StagedChange::Kind::kForceReplace)) {
       return Status::InvalidArgument("staged change of unknown kind");
@@ -337,6 +343,58 @@ Result<RingState> ClearStaged(const RingState& state) {
     }
   }
   next.staged.clear();
+  ++next.epoch;
+  return next;
+}
+
+Result<TransferLimits> ParseTransferLimits(std::string_view text, TransferLimits current) {
+  if (text.empty() || text.size() > 256) {
+    return Status::InvalidArgument("limits: give max=N and/or mib-per-s=X (or =default)");
+  }
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const size_t eq = item.find('=');
+    const std::string_view name = item.substr(0, eq);
+    const std::string value(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
+    char* end = nullptr;
+    if (name == "max") {
+      if (value == "default") {
+        current.per_node = 0;
+        continue;
+      }
+      const unsigned long n = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || value[0] == '-' || n < 1 || n > kMaxTransfersPerNode) {
+        return Status::InvalidArgument("max=" + value + ": streams per node, 1 to " +
+                                       std::to_string(kMaxTransfersPerNode) + " or default");
+      }
+      current.per_node = static_cast<uint32_t>(n);
+    } else if (name == "mib-per-s") {
+      if (value == "default") {
+        current.mib_per_sec = -1;
+        continue;
+      }
+      const double x = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(x) || x < 0 ||
+          x > kMaxTransferMibPerSec) {
+        return Status::InvalidArgument("mib-per-s=" + value +
+                                       ": MiB/s per sending node, 0 (unpaced) to 100000 or "
+                                       "default");
+      }
+      current.mib_per_sec = x;
+    } else {
+      return Status::InvalidArgument("limits: unknown setting '" + std::string(name) +
+                                     "' (max, mib-per-s)");
+    }
+  }
+  return current;
+}
+
+Result<RingState> SetTransferLimits(const RingState& state, const TransferLimits& limits) {
+  RingState next = state;
+  next.limits = limits;
+  RINGKV_RETURN_IF_ERROR(ValidateState(next));
   ++next.epoch;
   return next;
 }

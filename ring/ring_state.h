@@ -67,6 +67,17 @@ struct StagedChange {
 };
 const char* StagedKindName(StagedChange::Kind kind);
 
+// The transfer limits an operator set at runtime (`ringkv-admin transfers
+// --set`), one value for the whole cluster, spread with the ring state;
+// each unset one is every node's own flag.
+struct TransferLimits {
+  uint32_t per_node = 0;      // streams a node sends at once; 0: the node's flag
+  double mib_per_sec = -1;    // a node's outgoing pace; 0 unpaced; < 0: the node's flag
+  bool operator==(const TransferLimits&) const = default;
+};
+inline constexpr uint32_t kMaxTransfersPerNode = 64;
+inline constexpr double kMaxTransferMibPerSec = 100000;
+
 // Bounds a state must meet to be adopted (a gossiped one is a peer's word).
 inline constexpr size_t kMaxStateMembers = 1024;
 inline constexpr size_t kMaxStateBytes = size_t{8} << 20;
@@ -84,6 +95,7 @@ struct RingState {
   std::vector<StagedChange> staged;
   // buckets[0] is the defaults (empty name); then the named buckets.
   std::vector<BucketInfo> buckets;
+  TransferLimits limits;
   bool operator==(const RingState&) const = default;
 
   const StateMember* Find(const NodeId& id) const;
@@ -117,6 +129,11 @@ Result<RingState> StageJoin(const RingState& state, const NodeId& node,
                             const std::string& address);
 Result<RingState> StageLeave(const RingState& state, const NodeId& node);
 Result<RingState> ClearStaged(const RingState& state);
+// `max=N,mib-per-s=X` (either, or both; `default` for the node's flag) on
+// top of `current`: InvalidArgument naming what is wrong.
+Result<TransferLimits> ParseTransferLimits(std::string_view text, TransferLimits current);
+// The next epoch with `limits`.
+Result<RingState> SetTransferLimits(const RingState& state, const TransferLimits& limits);
 // `with` (a joining member) takes exactly `node`'s partitions: one move per
 // partition `node` replicates, from `node` to `with`; `node` leaves.
 Result<RingState> StageReplace(const RingState& state, const NodeId& node, const NodeId& with);

@@ -39,6 +39,29 @@ nlohmann::json StagedJson(const std::vector<StagedChange>& staged) {
   return out;
 }
 
+RingAdminRequest Request(const char* op) {
+  RingAdminRequest r;
+  r.op = op;
+  return r;
+}
+
+// The ring's transfer limits; null where each node's flag applies.
+nlohmann::json LimitsJson(const TransferLimits& limits) {
+  return {{"max", limits.per_node > 0 ? nlohmann::json(limits.per_node) : nlohmann::json()},
+          {"mib_per_s",
+           limits.mib_per_sec >= 0 ? nlohmann::json(limits.mib_per_sec) : nlohmann::json()}};
+}
+
+std::string LimitsText(const TransferLimits& limits) {
+  char mib[32];
+  std::snprintf(mib, sizeof(mib), "%g", limits.mib_per_sec);
+  return "max " + (limits.per_node > 0 ? std::to_string(limits.per_node) : "each node's flag") +
+         ", mib-per-s " +
+         (limits.mib_per_sec > 0    ? std::string(mib)
+          : limits.mib_per_sec == 0 ? "unpaced"
+                                    : "each node's flag");
+}
+
 std::string StagedText(const std::vector<StagedChange>& staged) {
   std::string out;
   for (const StagedChange& c : staged) {
@@ -55,7 +78,7 @@ struct RingChangeCommands::Impl {
   const uint32_t* timeout_ms;
   const CredentialFlags* credentials;
   bool json = false;
-  std::string member, address, plan_id, replacement;
+  std::string member, address, plan_id, replacement, settings;
   CLI::App* state = nullptr;
   CLI::App* join = nullptr;
   CLI::App* leave = nullptr;
@@ -81,7 +104,7 @@ struct RingChangeCommands::Impl {
   }
 
   int State() const {
-    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}});
+    Result<RingAdminReply> reply = Ask(*node, Request("ring"));
     if (!reply.ok()) return Fail(reply.status());
     Result<RingState> state = DecodeRingState(reply->state);
     if (!state.ok()) return Fail(state.status());
@@ -146,7 +169,11 @@ struct RingChangeCommands::Impl {
       PrintJson({{"op", request.op},
                  {"epoch", state->epoch},
                  {"staged", StagedJson(state->staged)},
-                 {"transfers", state->transfers.size()}});
+                 {"transfers", state->transfers.size()},
+                 {"limits", LimitsJson(state->limits)}});
+    } else if (request.op == "limits") {
+      std::printf("%s: ring epoch %" PRIu64 ", %s\n", what.c_str(), state->epoch,
+                  LimitsText(state->limits).c_str());
     } else {
       std::printf("%s: ring epoch %" PRIu64 ", staged: %s, %zu transfers in flight\n",
                   what.c_str(), state->epoch, StagedText(state->staged).c_str(),
@@ -156,7 +183,7 @@ struct RingChangeCommands::Impl {
   }
 
   int Plan() const {
-    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"plan", {}, {}, {}, 0, {}, {}});
+    Result<RingAdminReply> reply = Ask(*node, Request("plan"));
     if (!reply.ok()) return Fail(reply.status());
     Result<PlanView> plan = DecodePlan(reply->plan);
     if (!plan.ok()) return Fail(plan.status());
@@ -182,7 +209,8 @@ struct RingChangeCommands::Impl {
                  {"total", {{"moves", plan->moves.size()}, {"keys", keys}, {"bytes", bytes}}},
                  {"balance_after",
                   {{"min", plan->after.min_partitions}, {"max", plan->after.max_partitions}}},
-                 {"violations", plan->after.violations}});
+                 {"violations", plan->after.violations},
+                 {"eta_sec", plan->eta_sec}});
       return kExitOk;
     }
     std::printf("plan %s at ring epoch %" PRIu64 ": %s\n", plan->id.c_str(), plan->epoch,
@@ -196,6 +224,10 @@ struct RingChangeCommands::Impl {
                 keys, bytes);
     std::printf("balance after: %u to %u partitions per member; placement violations: %u\n",
                 plan->after.min_partitions, plan->after.max_partitions, plan->after.violations);
+    if (!plan->forced) {
+      std::printf("ETA at the transfer limits: %.0f s%s\n", plan->eta_sec,
+                  plan->eta_sec == 0 && bytes > 0 ? " (unpaced)" : "");
+    }
     if (plan->forced) {
       std::printf("forced: nothing is streamed from the dead member; the commit completes at "
                   "once and each new replica above is filled by anti-entropy from the 'from' "
@@ -206,7 +238,7 @@ struct RingChangeCommands::Impl {
   }
 
   int Transfers() const {
-    Result<RingAdminReply> reply = Ask(*node, RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}});
+    Result<RingAdminReply> reply = Ask(*node, Request("ring"));
     if (!reply.ok()) return Fail(reply.status());
     Result<RingState> state = DecodeRingState(reply->state);
     if (!state.ok()) return Fail(state.status());
@@ -216,8 +248,7 @@ struct RingChangeCommands::Impl {
     std::vector<std::string> unreachable;
     std::vector<TransferProgress> all;
     for (const StateMember& m : state->members) {
-      Result<RingAdminReply> r =
-          Ask(m.address, RingAdminRequest{"transfers", {}, {}, {}, 0, {}, {}});
+      Result<RingAdminReply> r = Ask(m.address, Request("transfers"));
       Result<TransferReport> report =
           r.ok() ? DecodeTransferReport(r->transfers) : Result<TransferReport>(r.status());
       if (!report.ok()) {
@@ -253,7 +284,8 @@ struct RingChangeCommands::Impl {
                  {"moves", state->transfers.size()},
                  {"moves_done", done},
                  {"active", rows},
-                 {"unreachable", unreachable}});
+                 {"unreachable", unreachable},
+                 {"limits", LimitsJson(state->limits)}});
       return kExitOk;
     }
     if (!state->changing()) {
@@ -270,6 +302,7 @@ struct RingChangeCommands::Impl {
                   t.eta_sec);
     }
     for (const std::string& u : unreachable) std::printf("  unreachable: %s\n", u.c_str());
+    std::printf("limits: %s\n", LimitsText(state->limits).c_str());
     return kExitOk;
   }
 };
@@ -322,7 +355,7 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
   i.plan = ring->add_subcommand(
       "plan", "what committing the staged changes would do: every move with its keys and "
               "bytes, the balance after, violations, and the plan id");
-  json(i.plan, "{id, epoch, forced, staged, moves: [{partition, from, to, keys, bytes}], total: "
+  json(i.plan, "{id, epoch, forced, eta_sec, staged, moves: [{partition, from, to, keys, bytes}], total: "
                "{moves, keys, bytes}, balance_after: {min, max}, violations}");
   i.commit = ring->add_subcommand(
       "commit", "commit PLAN_ID; refused when the ring changed since the plan was shown");
@@ -333,7 +366,13 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
                    "objects, bytes, percent, rate, ETA");
   json(i.transfers, "{epoch, changing, moves, moves_done, active: [{partition, from, to, "
                     "state, objects, bytes, total_objects, total_bytes, percent, "
-                    "bytes_per_sec, eta_sec}], unreachable: [..]}");
+                    "bytes_per_sec, eta_sec}], unreachable: [..], limits: {max, mib_per_s}}; "
+                    "with --set: {op, epoch, staged, transfers, limits}");
+  i.transfers->add_option(
+      "--set", i.settings,
+      "change the cluster's transfer limits at runtime, spread with the ring state: "
+      "max=N (streams a node sends at once, 1-64), mib-per-s=X (a node's outgoing MiB/s, "
+      "0 unpaced); `default` gives either back to each node's flag");
 }
 
 RingChangeCommands::~RingChangeCommands() = default;
@@ -349,33 +388,44 @@ bool RingChangeCommands::Parsed() const {
 
 int RingChangeCommands::Run() const {
   const Impl& i = *impl_;
+  auto request = [&i](const char* op) {
+    RingAdminRequest r;
+    r.op = op;
+    r.node = i.member;
+    r.replacement = i.replacement;
+    return r;
+  };
   if (i.state->parsed()) return i.State();
   if (i.join->parsed()) {
-    return i.Change({"join", i.member, i.address, {}, 0, {}, {}}, "staged join of " + i.member);
+    RingAdminRequest r = request("join");
+    r.address = i.address;
+    return i.Change(r, "staged join of " + i.member);
   }
-  if (i.leave->parsed()) {
-    return i.Change({"leave", i.member, {}, {}, 0, {}, {}}, "staged leave of " + i.member);
-  }
-  if (i.clear->parsed()) return i.Change({"clear", {}, {}, {}, 0, {}, {}}, "cleared");
+  if (i.leave->parsed()) return i.Change(request("leave"), "staged leave of " + i.member);
+  if (i.clear->parsed()) return i.Change(request("clear"), "cleared");
   if (i.replace->parsed()) {
-    return i.Change({"replace", i.member, {}, {}, 0, {}, i.replacement},
+    return i.Change(request("replace"),
                     "staged replace of " + i.member + " with " + i.replacement);
   }
   if (i.force_remove->parsed()) {
-    return i.Change({"force-remove", i.member, {}, {}, 0, {}, {}},
-                    "staged force-remove of " + i.member);
+    return i.Change(request("force-remove"), "staged force-remove of " + i.member);
   }
   if (i.force_replace->parsed()) {
-    return i.Change({"force-replace", i.member, {}, {}, 0, {}, i.replacement},
+    return i.Change(request("force-replace"),
                     "staged force-replace of " + i.member + " with " + i.replacement);
   }
-  if (i.mark_down->parsed()) {
-    return i.Change({"mark-down", i.member, {}, {}, 0, {}, {}}, "marked " + i.member + " down");
-  }
+  if (i.mark_down->parsed()) return i.Change(request("mark-down"), "marked " + i.member + " down");
   if (i.commit->parsed()) {
-    return i.Change({"commit", {}, {}, i.plan_id, 0, {}, {}}, "committed plan " + i.plan_id);
+    RingAdminRequest r = request("commit");
+    r.plan_id = i.plan_id;
+    return i.Change(r, "committed plan " + i.plan_id);
   }
   if (i.plan->parsed()) return i.Plan();
+  if (i.transfers->parsed() && !i.settings.empty()) {
+    RingAdminRequest r = request("limits");
+    r.settings = i.settings;
+    return i.Change(r, "transfer limits set");
+  }
   if (i.transfers->parsed()) return i.Transfers();
   return kExitUsage;
 }

@@ -36,7 +36,7 @@ Result<RingAdminReply> AskRing(const std::string& address, RingAdminRequest requ
 Result<RingState> RingStateOf(const std::string& address, std::chrono::milliseconds timeout,
                               const ClientOptions::Tls& tls) {
   Result<RingAdminReply> reply =
-      AskRing(address, RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}}, timeout, tls);
+      AskRing(address, RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}, {}}, timeout, tls);
   if (!reply.ok()) return reply.status();
   return DecodeRingState(reply->state);
 }
@@ -44,12 +44,12 @@ Result<RingState> RingStateOf(const std::string& address, std::chrono::milliseco
 Result<PlanView> PlanAndCommit(const std::string& address, std::chrono::milliseconds timeout,
                                const ClientOptions::Tls& tls) {
   Result<RingAdminReply> planned =
-      AskRing(address, RingAdminRequest{"plan", {}, {}, {}, 0, {}, {}}, timeout, tls);
+      AskRing(address, RingAdminRequest{"plan", {}, {}, {}, 0, {}, {}, {}}, timeout, tls);
   if (!planned.ok()) return planned.status();
   Result<PlanView> plan = DecodePlan(planned->plan);
   if (!plan.ok()) return plan.status();
   Result<RingAdminReply> committed =
-      AskRing(address, RingAdminRequest{"commit", {}, {}, plan->id, 0, {}, {}}, timeout, tls);
+      AskRing(address, RingAdminRequest{"commit", {}, {}, plan->id, 0, {}, {}, {}}, timeout, tls);
   if (!committed.ok()) return committed.status();
   return plan;
 }

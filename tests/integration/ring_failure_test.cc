@@ -57,6 +57,13 @@ TEST_F(RingChangeTest, ConflictingCommitsExactlyOneWins) {
   const Json a = ParseJson(cluster.Admin(2, {"ring", "plan", "--json"}));
   const Json b = ParseJson(cluster.Admin(3, {"ring", "plan", "--json"}));
   ASSERT_EQ(a["id"], b["id"]);
+  // The ETA at the flags' 8 MiB/s: the largest sender's bytes over it.
+  std::map<std::string, double> bytes;
+  for (const Json& m : a["moves"]) bytes[m["from"]] += m["bytes"].get<double>();
+  double slowest = 0;
+  for (const auto& [sender, b] : bytes) slowest = std::max(slowest, b / (8 << 20));
+  EXPECT_GT(a["eta_sec"].get<double>(), 0);
+  EXPECT_NEAR(a["eta_sec"].get<double>(), slowest, 1e-6);
   const std::string id = a["id"];
   auto commit = [&cluster, &id](int via) {
     return cluster.Admin(via, {"ring", "commit", id, "--json"});
@@ -208,6 +215,23 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
   ASSERT_GT(at_kill, 0) << "no transfer got a third through";
   ASSERT_EQ(cluster.Cluster({"kill", "n4"}).exit_code, 0);
   ASSERT_EQ(cluster.Cluster({"restart", "n4"}).exit_code, 0) << cluster.LogTails();
+  // The rest at a faster pace, set at runtime through one member and
+  // spread to the others with the ring state; hostile settings refused.
+  EXPECT_EQ(cluster.Admin(2, {"transfers", "--set", "mib-per-s=nan"}).exit_code, 2);
+  EXPECT_EQ(cluster.Admin(2, {"transfers", "--set", "max=0"}).exit_code, 2);
+  EXPECT_EQ(cluster.Admin(2, {"transfers", "--set", "bogus=1"}).exit_code, 2);
+  const Json set =
+      ParseJson(cluster.Admin(2, {"transfers", "--set", "mib-per-s=4,max=3", "--json"}));
+  EXPECT_EQ(set["limits"]["mib_per_s"], 4.0);
+  EXPECT_EQ(set["limits"]["max"], 3);
+  Json seen;
+  for (const auto deadline = steady_clock::now() + std::chrono::seconds(10);
+       steady_clock::now() < deadline;) {
+    seen = ParseJson(cluster.Admin(3, {"transfers", "--json"}));
+    if (seen["limits"]["mib_per_s"] == 4.0) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(seen["limits"]["mib_per_s"], 4.0) << seen.dump();
   const Json joined = WaitChangeDone(cluster, 1, std::chrono::seconds(300));
   WaitHoldings(cluster, joined, {1, 2, 3, 4}, std::chrono::seconds(60));
   // Resumed, not restarted: what the senders sent is what n4 holds, give

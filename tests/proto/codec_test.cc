@@ -147,7 +147,7 @@ std::vector<Message> AllMessages() {
       "n1",
       {{2, Status::OK(), 3, 600, 500, 1000, 1, 2, 3, 4},
        {3, Status::Unavailable("n4 is believed down"), 1, 9, 0, 0, 0, 0, 0, 0}}}));
-  all.push_back(With(RingAdminRequest{"commit", "n4", "127.0.0.1:7104", "0123abcd", 9, "n2", "n5"}));
+  all.push_back(With(RingAdminRequest{"commit", "n4", "127.0.0.1:7104", "0123abcd", 9, "n2", "n5", "max=2"}));
   all.push_back(With(RingAdminReply{Status::OK(), binary, "plan", "transfers"}));
   all.push_back(With(RingAdminReply{Status::InvalidArgument("plan is stale"), {}, {}, {}}));
   all.push_back(With(TransferBatch{9, 3, false, {{"b", binary, SampleObject()}, {binary, "k", SampleObject()}}, true}));

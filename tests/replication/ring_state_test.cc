@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -284,6 +285,39 @@ TEST(RingStateTest, MarkDownHandsTheClaimantOnAndReroutesItsTransfers) {
   EXPECT_FALSE(StageLeave(finished, "n1").ok());
 }
 
+TEST(RingStateTest, TransferLimitsParseSetAndRefuseHostileValues) {
+  const TransferLimits flags;  // every value each node's own flag
+  Result<TransferLimits> both = ParseTransferLimits("max=4,mib-per-s=2.5", flags);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->per_node, 4u);
+  EXPECT_EQ(both->mib_per_sec, 2.5);
+  // One at a time keeps the other; `default` gives it back to the flag.
+  EXPECT_EQ(ParseTransferLimits("mib-per-s=0", *both)->per_node, 4u);
+  EXPECT_EQ(ParseTransferLimits("mib-per-s=0", *both)->mib_per_sec, 0);
+  EXPECT_EQ(ParseTransferLimits("max=default", *both)->per_node, 0u);
+  EXPECT_EQ(ParseTransferLimits("mib-per-s=default", *both)->mib_per_sec, -1);
+  for (const char* bad : {"", "max", "max=", "max=0", "max=65", "max=-1", "max=2x", "max=1e3",
+                          "mib-per-s=-1", "mib-per-s=nan", "mib-per-s=inf", "mib-per-s=1e9",
+                          "mib-per-s=", "speed=3", "max=2,,", "max=99999999999999999999"}) {
+    EXPECT_TRUE(ParseTransferLimits(bad, flags).status().IsInvalidArgument()) << bad;
+  }
+  EXPECT_FALSE(ParseTransferLimits(std::string(300, 'x'), flags).ok());
+  RingState s = ThreeNodes();
+  Result<RingState> set = SetTransferLimits(s, *both);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->epoch, s.epoch + 1);
+  EXPECT_EQ(set->limits, *both);
+  Result<RingState> back = DecodeRingState(EncodeRingState(*set));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->limits, *both);
+  // A gossiped state with limits out of range is refused.
+  RingState bad = *set;
+  bad.limits.per_node = 1000;
+  EXPECT_FALSE(DecodeRingState(EncodeRingState(bad)).ok());
+  bad.limits = {2, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_FALSE(DecodeRingState(EncodeRingState(bad)).ok());
+}
+
 TEST(RingStateCodecTest, RoundTripsEveryField) {
   RingState s = StageJoin(ThreeNodes(), "n4", "127.0.0.1:4").value();
   s.buckets.push_back(BucketInfo{"carts", 3, 1, 3, "lww"});
@@ -331,11 +365,12 @@ TEST(RingStateCodecTest, RefusesHostileRecords) {
 
 TEST(RingStateCodecTest, PlanAndReportRoundTrip) {
   PlanView plan{"abc", 7, {{StagedChange::Kind::kForceReplace, "n3", "n4"}},
-                {{{3, "n1", "n4", false}, 10, 2000}}, {0, 16, 16}, true};
+                {{{3, "n1", "n4", false}, 10, 2000}}, {0, 16, 16}, true, 12.5};
   Result<PlanView> back = DecodePlan(EncodePlan(plan));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->id, "abc");
   EXPECT_TRUE(back->forced);
+  EXPECT_EQ(back->eta_sec, 12.5);
   EXPECT_EQ(back->staged, plan.staged);
   ASSERT_EQ(back->moves.size(), 1u);
   EXPECT_EQ(back->moves[0].bytes, 2000u);
