@@ -83,6 +83,15 @@ Transfers::Transfers(TransferOptions options, NodeId self, PeerRpc* rpc, Replica
   active_gauge_ = metrics->AddGaugeCallback(
       "ringkv_transfers_active", "Partition transfers this node is sending now.", {},
       [this] { return static_cast<double>(sending_.size()); });
+  limit_streams_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_transfer_limit_streams",
+      "Transfers this node sends at once at most: the ring's limit, else its flag.", {},
+      [this] { return static_cast<double>(options_.per_node); });
+  limit_pace_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_transfer_limit_mib_per_sec",
+      "This node's outgoing transfer pace in MiB/s (0 unpaced): the ring's limit, else its "
+      "flag.",
+      {}, [this] { return options_.mib_per_sec; });
 }
 
 Transfers::~Transfers() {

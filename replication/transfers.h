@@ -132,6 +132,8 @@ class Transfers {
   Counter* received_bytes_;
   Counter* refused_batches_;
   MetricsRegistry::CallbackHandle active_gauge_;
+  MetricsRegistry::CallbackHandle limit_streams_gauge_;
+  MetricsRegistry::CallbackHandle limit_pace_gauge_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -357,7 +357,8 @@ Result<TransferLimits> ParseTransferLimits(std::string_view text, TransferLimits
     text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
     const size_t eq = item.find('=');
     const std::string_view name = item.substr(0, eq);
-    const std::string value(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
+    const std::string value(eq == std::string_view::npos ? std::string_view()
+                                                         : item.substr(eq + 1));
     char* end = nullptr;
     if (name == "max") {
       if (value == "default") {

@@ -7,6 +7,8 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "client/client.h"
@@ -78,6 +80,8 @@ struct RingChangeCommands::Impl {
   const uint32_t* timeout_ms;
   const CredentialFlags* credentials;
   bool json = false;
+  bool watch = false;
+  uint32_t interval_ms = 1000;
   std::string member, address, plan_id, replacement, settings;
   CLI::App* state = nullptr;
   CLI::App* join = nullptr;
@@ -237,11 +241,14 @@ struct RingChangeCommands::Impl {
     return kExitOk;
   }
 
-  int Transfers() const {
+  // One look at the transfers; `changing` tells whether a change is in
+  // flight.
+  int TransfersOnce(bool* changing) const {
     Result<RingAdminReply> reply = Ask(*node, Request("ring"));
     if (!reply.ok()) return Fail(reply.status());
     Result<RingState> state = DecodeRingState(reply->state);
     if (!state.ok()) return Fail(state.status());
+    *changing = state->changing();
     size_t done = 0;
     for (const Move& m : state->transfers) done += m.done ? 1 : 0;
     nlohmann::json rows = nlohmann::json::array();
@@ -305,6 +312,20 @@ struct RingChangeCommands::Impl {
     std::printf("limits: %s\n", LimitsText(state->limits).c_str());
     return kExitOk;
   }
+
+  // With --watch: a look every --interval-ms (the screen redrawn on a
+  // terminal, one JSON object a line with --json) until no change is in
+  // flight.
+  int Transfers() const {
+    bool changing = false;
+    for (;;) {
+      if (watch && !json && isatty(STDOUT_FILENO)) std::printf("\033[H\033[2J");
+      const int rc = TransfersOnce(&changing);
+      std::fflush(stdout);
+      if (rc != kExitOk || !watch || !changing) return rc;
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    }
+  }
 };
 
 RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std::string* node,
@@ -350,17 +371,17 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
   i.mark_down->add_option("NODE", i.member, "a valid member the cluster sees down")->required();
   for (CLI::App* cmd : {i.join, i.leave, i.clear, i.replace, i.force_remove, i.force_replace,
                         i.mark_down}) {
-    json(cmd, "{op, epoch, staged: [{kind, node, with?}], transfers}");
+    json(cmd, "{op, epoch, staged: [{kind, node, with?}], transfers, limits: {max, mib_per_s}}");
   }
   i.plan = ring->add_subcommand(
       "plan", "what committing the staged changes would do: every move with its keys and "
               "bytes, the balance after, violations, and the plan id");
-  json(i.plan, "{id, epoch, forced, eta_sec, staged, moves: [{partition, from, to, keys, bytes}], total: "
-               "{moves, keys, bytes}, balance_after: {min, max}, violations}");
+  json(i.plan, "{id, epoch, forced, eta_sec, staged, moves: [{partition, from, to, keys, "
+               "bytes}], total: {moves, keys, bytes}, balance_after: {min, max}, violations}");
   i.commit = ring->add_subcommand(
       "commit", "commit PLAN_ID; refused when the ring changed since the plan was shown");
   i.commit->add_option("PLAN_ID", i.plan_id, "the id `ring plan` printed")->required();
-  json(i.commit, "{op, epoch, staged, transfers}");
+  json(i.commit, "{op, epoch, staged, transfers, limits}");
   i.transfers = app->add_subcommand(
       "transfers", "the partition transfers of the change in flight, from every member: "
                    "objects, bytes, percent, rate, ETA");
@@ -368,6 +389,12 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
                     "state, objects, bytes, total_objects, total_bytes, percent, "
                     "bytes_per_sec, eta_sec}], unreachable: [..], limits: {max, mib_per_s}}; "
                     "with --set: {op, epoch, staged, transfers, limits}");
+  i.transfers->add_flag("--watch", i.watch,
+                        "live progress: look again every --interval-ms until the change "
+                        "completes (with --json, one object a line)");
+  i.transfers->add_option("--interval-ms", i.interval_ms, "between two looks of --watch")
+      ->check(CLI::Range(100u, 3'600'000u))
+      ->capture_default_str();
   i.transfers->add_option(
       "--set", i.settings,
       "change the cluster's transfer limits at runtime, spread with the ring state: "

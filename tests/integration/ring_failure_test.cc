@@ -79,6 +79,17 @@ TEST_F(RingChangeTest, ConflictingCommitsExactlyOneWins) {
   const CommandResult& lost = ra.exit_code == 0 ? rb : ra;
   EXPECT_TRUE(lost.exit_code == 4 || lost.exit_code == 2) << lost.Describe();
   EXPECT_NE(lost.err.find("plan again"), std::string::npos) << lost.err;
+  // The live view: one JSON object a line until the change completes.
+  const CommandResult watched = cluster.Admin(
+      1, {"transfers", "--watch", "--json", "--interval-ms", "200"}, std::chrono::seconds(120));
+  ASSERT_EQ(watched.exit_code, 0) << watched.Describe();
+  std::vector<Json> looks;
+  for (size_t at = 0, nl; (nl = watched.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+    looks.push_back(Json::parse(watched.out.substr(at, nl - at)));
+  }
+  ASSERT_FALSE(looks.empty());
+  EXPECT_FALSE(looks.back()["changing"].get<bool>());
+  for (size_t k = 0; k + 1 < looks.size(); ++k) EXPECT_TRUE(looks[k]["changing"].get<bool>());
   // A plan made from a state another operator changed since is refused
   // the same way.
   const Json done = WaitChangeDone(cluster, 1, std::chrono::seconds(120));
@@ -239,7 +250,9 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
   // about 20 objects each, and the one being stored), far less than the
   // objects already through.
   double sent = 0;
-  for (int i = 1; i <= 3; ++i) sent += MetricSum(cluster, i, "ringkv_transfer_objects_total", "sent");
+  for (int i = 1; i <= 3; ++i) {
+    sent += MetricSum(cluster, i, "ringkv_transfer_objects_total", "sent");
+  }
   uint64_t held = 0;
   for (uint64_t c : Holdings(cluster.Address(4))) held += c;
   const double resent = sent - static_cast<double>(held);
@@ -267,7 +280,9 @@ TEST_F(RingChangeTest, ReplaceUnderLoadMovesExactlyTheOldMembersPartitions) {
   std::set<uint32_t> n2_partitions, moved;
   for (uint32_t p = 0; p < ring.partitions(); ++p) {
     const auto replicas = ring.PlacementForPartition(p, kN).primaries;
-    if (std::find(replicas.begin(), replicas.end(), "n2") != replicas.end()) n2_partitions.insert(p);
+    if (std::find(replicas.begin(), replicas.end(), "n2") != replicas.end()) {
+      n2_partitions.insert(p);
+    }
   }
   for (const Json& m : plan["moves"]) {
     EXPECT_EQ(m["from"], "n2");

@@ -157,7 +157,9 @@ std::set<uint32_t> ReplicatedBy(const RingState& s, const NodeId& node) {
 }
 
 RingState Done(RingState s) {
-  for (const Move& m : RingState(s).transfers) s = MarkTransferDone(s, m.partition, m.from, m.to).value();
+  for (const Move& m : RingState(s).transfers) {
+    s = MarkTransferDone(s, m.partition, m.from, m.to).value();
+  }
   return s;
 }
 
