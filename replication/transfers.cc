@@ -88,10 +88,10 @@ Transfers::Transfers(TransferOptions options, NodeId self, PeerRpc* rpc, Replica
       "Transfers this node sends at once at most: the ring's limit, else its flag.", {},
       [this] { return static_cast<double>(options_.per_node); });
   limit_pace_gauge_ = metrics->AddGaugeCallback(
-      "ringkv_transfer_limit_mib_per_sec",
-      "This node's outgoing transfer pace in MiB/s (0 unpaced): the ring's limit, else its "
+      "ringkv_transfer_limit_bytes_per_second",
+      "This node's outgoing transfer pace in bytes/s (0 unpaced): the ring's limit, else its "
       "flag.",
-      {}, [this] { return options_.mib_per_sec; });
+      {}, [this] { return options_.mib_per_sec * 1024 * 1024; });
 }
 
 Transfers::~Transfers() {
