@@ -158,7 +158,10 @@ Result<bool> RingKeeper::Adopt(RingState next) {
   RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
   RingState previous = std::exchange(state_, std::move(next));
   adopted_->Increment();
-  if (previous.changing() && previous.change_epoch != state_.change_epoch) {
+  // The change this node saw in flight is over: flipped (Flip keeps its
+  // change epoch) or followed by another one.
+  if (previous.changing() &&
+      (!state_.changing() || previous.change_epoch != state_.change_epoch)) {
     for (const Move& m : previous.transfers) {
       if (m.to == service_->options().self) catch_up_.insert(m.partition);
     }
