@@ -76,6 +76,9 @@ class RingKeeper {
   Status Start();
 
   const RingState& state() const { return state_; }
+  // Partitions received in completed changes whose catch-up exchange has
+  // not run yet.
+  size_t pending_catch_ups() const { return catch_up_.size(); }
   Transfers& transfers() { return *transfers_; }
 
   // A RingAdminRequest from a client (from_peer empty) or a peer.
