@@ -105,6 +105,9 @@ class RingKeeper {
   void OnReceived(const Move& move);
   void TellClaimant();
   void CatchUp();
+  // Drops `partition` (nullopt: every partition) from the exchanges owed,
+  // in memory and on disk.
+  void CaughtUp(std::optional<uint32_t> partition);
   void Cleanup();
 
   RingKeeperOptions options_;
@@ -117,7 +120,8 @@ class RingKeeper {
   TimerId tick_ = 0;
   // Moves received here and not yet marked done by the claimant.
   std::set<std::tuple<uint32_t, NodeId, NodeId>> to_report_;
-  // Partitions received in a completed change, each owed one exchange.
+  // Partitions received in a completed change, each owed one exchange;
+  // persisted (meta key "ring_catch_up") so a restart still owes them.
   std::set<uint32_t> catch_up_;
   bool catching_up_ = false;
   int64_t stable_since_us_ = 0;
