@@ -442,27 +442,43 @@ void RingKeeper::CatchUp() {
   if (!options_.catch_up) return CaughtUp(std::nullopt);
   const uint32_t partition = *catch_up_.begin();
   Result<Ring> ring = PlacementRing(state_);
-  NodeId peer;
+  std::vector<NodeId> peers;
+  bool replica = false;
   if (ring.ok()) {
     for (const NodeId& n : ring->PlacementForPartition(partition, state_.n).primaries) {
-      if (n != service_->options().self) {
-        peer = n;
-        break;
+      if (n == service_->options().self) {
+        replica = true;
+      } else {
+        peers.push_back(n);
       }
     }
   }
-  if (peer.empty()) return CaughtUp(partition);
+  // Moved on by a later change: its next receiver owes the exchange now.
+  if (!replica || peers.empty()) return CaughtUp(partition);
   catching_up_ = true;
-  options_.catch_up(partition, peer, [this, partition, peer, alive = alive_](Status st) {
-    if (!*alive) return;
+  ExchangeWith(partition, std::move(peers), 0);
+}
+
+void RingKeeper::ExchangeWith(uint32_t partition, std::vector<NodeId> peers, size_t next) {
+  if (next == peers.size()) {
     catching_up_ = false;
-    if (st.code() == Status::Code::kBusy) return;
-    if (!st.ok() && options_.warn) {
+    return CaughtUp(partition);
+  }
+  const NodeId peer = peers[next];
+  options_.catch_up(partition, peer, [this, partition, peer, peers = std::move(peers), next,
+                                      alive = alive_](Status st) mutable {
+    if (!*alive) return;
+    if (st.ok()) return ExchangeWith(partition, std::move(peers), next + 1);
+    // Busy, down, or a view of the ring that lags just after the flip: the
+    // partition stays owed and is tried again at a later tick.
+    catching_up_ = false;
+    const int64_t now = clock_->MonoMicros();
+    if (st.code() != Status::Code::kBusy && options_.warn &&
+        (last_catch_up_warn_us_ == 0 || now - last_catch_up_warn_us_ >= kWarnEveryUs)) {
+      last_catch_up_warn_us_ = now;
       options_.warn("catch-up exchange of partition " + std::to_string(partition) + " with " +
-                    peer + " after the ring change: " + st.ToString() +
-                    " (periodic anti-entropy repairs it later)");
+                    peer + " after the ring change: " + st.ToString() + " (tried again)");
     }
-    CaughtUp(partition);
   });
 }
 
