@@ -41,7 +41,9 @@ Result<std::set<uint32_t>> DecodePartitions(std::string_view value, uint32_t par
   for (size_t at = 0; at < value.size(); at += 4) {
     uint32_t p = 0;
     for (int i = 0; i < 4; ++i) p |= uint32_t{static_cast<uint8_t>(value[at + i])} << (8 * i);
-    if (p >= partitions) return Status::Corruption("ring_catch_up names partition " + std::to_string(p));
+    if (p >= partitions) {
+      return Status::Corruption("ring_catch_up names partition " + std::to_string(p));
+    }
     out.insert(p);
   }
   return out;

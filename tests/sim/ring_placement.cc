@@ -50,7 +50,8 @@ CheckResult CheckRingPlacement(SimCluster& cluster) {
                              Names(cluster, primaries) + ")";
     for (const auto& [node, bytes] : copies) {
       if (std::find(primaries.begin(), primaries.end(), node) == primaries.end()) {
-        r.Fail(what + " is held by " + cluster.id(node) + (cluster.present(node) ? "" : ", which left"));
+        r.Fail(what + " is held by " + cluster.id(node) +
+               (cluster.present(node) ? "" : ", which left"));
       }
     }
     const std::string* first = nullptr;

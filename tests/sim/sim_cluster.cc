@@ -116,7 +116,8 @@ void SimCluster::StartService(int i) {
   env.fresh_incarnation = [this, reuse, old = n.incarnation] {
     return reuse ? old : NewIncarnation();
   };
-  Result<std::unique_ptr<ringkv::Node>> node = ringkv::Node::Open(std::move(config), *start_ring_, env);
+  Result<std::unique_ptr<ringkv::Node>> node =
+      ringkv::Node::Open(std::move(config), *start_ring_, env);
   Status st = node.ok() ? (*node)->Start() : node.status();
   if (node.ok()) {
     n.node = std::move(node).value();
