@@ -10,7 +10,7 @@ SEED ?= 1
 SCENARIO ?=
 CHAOS_ARGS ?=
 
-.PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls fuzz fuzz-seeds \
+.PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls bench-sync fuzz fuzz-seeds \
 	image clean
 
 all: build
@@ -56,6 +56,11 @@ bench-siblings: bench-build
 
 bench-tls: bench-build
 	bench/tls.sh $(BENCH_BUILD)
+
+# Throughput with every write fsync'd, on the disk of bench/results/
+# (BENCH_SYNC_DIR to choose another; docs/performance.md "Synced writes").
+bench-sync: bench-build
+	bench/sync.sh $(BENCH_BUILD)
 
 bench-build:
 	@tools/setup.sh --bench
