@@ -295,7 +295,7 @@ void Coordinator::ReadRepair(const GetOp& op) {
     read_repairs_->Increment();
     if (op.replicas[i] == options_->self) {
       replica_->Merge(op.partition, op.request.bucket, op.request.key, merged,
-                      [](const Result<Object>&) {});
+                      [](const Status&) {});
     } else {
       // Nothing waits on the outcome: a replica the repair misses is
       // repaired by the next read or by hinted handoff.

@@ -85,6 +85,8 @@ class ObjectStore {
   // Writes the pending group now (its callbacks still run from the loop's
   // task). Returns its status.
   Status Commit();
+  // Whether writes given a callback are grouped (the store has a scheduler).
+  bool grouping() const { return scheduler_ != nullptr; }
 
   // Removes the key's object if it is still exactly `expected` (a reaped
   // tombstone, docs/anti-entropy.md), and in the same batch raises the mint

@@ -87,28 +87,20 @@ Result<Object> Replica::Apply(uint32_t partition, std::string_view bucket, std::
   return std::move(change->object);
 }
 
-void Replica::Apply(uint32_t partition, std::string_view bucket, std::string_view key,
-                    Result<Change> change, Stored done) {
+void Replica::Stage(uint32_t partition, std::string_view bucket, std::string_view key,
+                    const Result<Change>& change, ObjectStore::Committed committed) {
   if (!change.ok()) {
-    store_->AfterPending([done = std::move(done), st = change.status()](const Status&) {
-      done(st);
-    });
+    store_->AfterPending(
+        [committed = std::move(committed), st = change.status()](const Status&) { committed(st); });
     return;
   }
-  // What the key holds may be a write of this turn still staged: the
-  // answer waits for the pending group, written or not by this call.
-  auto answer = [done = std::move(done), object = change->object](const Status& st) mutable {
-    if (st.ok()) {
-      done(std::move(object));
-    } else {
-      done(st);
-    }
-  };
   if (change->write) {
     store_->Put(partition, bucket, key, change->object,
-                change->local ? &*change->local : nullptr, std::move(answer));
+                change->local ? &*change->local : nullptr, std::move(committed));
   } else {
-    store_->AfterPending(std::move(answer));
+    // What the key holds may be a write of this turn still staged: the
+    // answer waits for the pending group.
+    store_->AfterPending(std::move(committed));
   }
 }
 
@@ -124,10 +116,17 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
 void Replica::Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                          const VersionVector& context, bool tombstone, std::string value,
                          int64_t timestamp_us, const WriteId& write_id, Stored done) {
-  Apply(partition, bucket, key,
-        PlanCoordinate(partition, bucket, key, context, tombstone, std::move(value),
-                       timestamp_us, write_id),
-        std::move(done));
+  Result<Change> change = PlanCoordinate(partition, bucket, key, context, tombstone,
+                                         std::move(value), timestamp_us, write_id);
+  if (!store_->grouping()) {
+    done(Apply(partition, bucket, key, std::move(change)));
+    return;
+  }
+  Result<Object> object = change.ok() ? Result<Object>(change->object) : change.status();
+  Stage(partition, bucket, key, change,
+        [done = std::move(done), object = std::move(object)](const Status& st) mutable {
+          done(st.ok() ? std::move(object) : Result<Object>(st));
+        });
 }
 
 Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,
@@ -136,8 +135,12 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
 }
 
 void Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,
-                    const Object& incoming, Stored done) {
-  Apply(partition, bucket, key, PlanMerge(partition, bucket, key, incoming), std::move(done));
+                    const Object& incoming, ObjectStore::Committed done) {
+  if (!store_->grouping()) {
+    done(Apply(partition, bucket, key, PlanMerge(partition, bucket, key, incoming)).status());
+    return;
+  }
+  Stage(partition, bucket, key, PlanMerge(partition, bucket, key, incoming), std::move(done));
 }
 
 Result<std::optional<Object>> Replica::Read(uint32_t partition, std::string_view bucket,

@@ -46,15 +46,18 @@ class Replica {
                        const Object& incoming);
 
   // The same two, through the store's group commit (object_store.h):
-  // `done` is told the object, or the error, exactly once, from the loop,
-  // once the object is in storage (the write this call staged, or an
-  // earlier one of the turn that it found), never from inside the call.
+  // `done` is told the outcome exactly once, once the object is in storage
+  // (the write this call staged, or an earlier one of the turn that it
+  // found): from the loop, never from inside the call, when the store
+  // groups writes; before the call returns when it does not. A coordinator
+  // needs the object it replicates; a replica merging a copy only the
+  // status.
   using Stored = std::function<void(Result<Object>)>;
   void Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                   const VersionVector& context, bool tombstone, std::string value,
                   int64_t timestamp_us, const WriteId& write_id, Stored done);
   void Merge(uint32_t partition, std::string_view bucket, std::string_view key,
-             const Object& incoming, Stored done);
+             const Object& incoming, ObjectStore::Committed done);
 
   // What this node stores for the key, for answering a reader (never a
   // write of this turn that is not in storage yet).
@@ -84,8 +87,10 @@ class Replica {
                            const Object& incoming);
   Result<Object> Apply(uint32_t partition, std::string_view bucket, std::string_view key,
                        Result<Change> change);
-  void Apply(uint32_t partition, std::string_view bucket, std::string_view key,
-             Result<Change> change, Stored done);
+  // Stages the change when it writes; `committed` is told once what it
+  // built on is in storage, or the error that stopped it.
+  void Stage(uint32_t partition, std::string_view bucket, std::string_view key,
+             const Result<Change>& change, ObjectStore::Committed committed);
   const Resolver& ResolverFor(std::string_view bucket) const;
 
   Actor self_;

@@ -41,7 +41,11 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
                                            : static_cast<uint64_t>(env_.clock->WallMicros())),
       rpc_(options_.self, generation_, env.clock, env.scheduler, env.transport, env.random,
            env_.metrics, options_.default_timeout_ms),
-      store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes, env.scheduler,
+      // Grouped only when every write is fsync'd: without the fsync a
+      // LevelDB write costs about what its keys do, and grouping costs more
+      // than it saves (docs/performance.md, "Group commit").
+      store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes,
+                                           options_.sync_writes ? env.scheduler : nullptr,
                                            env_.metrics)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
@@ -268,8 +272,8 @@ void Service::ServePeers() {
         } else {
           // Acknowledged once the turn's group commit has it in storage.
           replica_->Merge(partition, put.bucket, put.key, put.object,
-                          [respond = std::move(respond)](Result<Object> merged) {
-                            respond(ReplicaPutReply{merged.status()});
+                          [respond = std::move(respond)](const Status& stored) {
+                            respond(ReplicaPutReply{stored});
                           });
           return;
         }

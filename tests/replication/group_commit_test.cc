@@ -73,6 +73,15 @@ class GroupCommitTest : public ::testing::Test {
     };
   }
 
+  // The same for a merge, which is told only the status.
+  ObjectStore::Committed TellStatus(Told* told, std::string key) {
+    return [this, told, key](const Status& st) {
+      told->called = true;
+      told->was_stored = st.ok() && Stored(key).has_value();
+      told->result = st.ok() ? Result<Object>(Object{}) : Result<Object>(st);
+    };
+  }
+
   void Coordinate(const std::string& key, const std::string& value, WriteId id, Told* told) {
     replica_.Coordinate(kPartition, "b", key, {}, false, value, 10, id, Tell(told, key));
   }
@@ -95,7 +104,7 @@ TEST_F(GroupCommitTest, TheWritesOfOneTurnAreOneStorageWriteAndAckedOnlyAfterIt)
   Coordinate("a", "1", WriteId{1, 1}, &a);
   Coordinate("b", "2", WriteId{1, 2}, &b);
   Object incoming = Update({}, {}, Actor{"n2", 1}, 5, false, "3", WriteId{2, 1});
-  replica_.Merge(kPartition, "b", "c", incoming, Tell(&c, "c"));
+  replica_.Merge(kPartition, "b", "c", incoming, TellStatus(&c, "c"));
 
   // Nothing written, nobody told, within the turn.
   EXPECT_EQ(storage_.writes(), 0u);
@@ -218,7 +227,7 @@ TEST_F(GroupCommitTest, AnUnchangedMergeOfAStagedKeyWaitsForTheGroup) {
     staged = **got;
   }
   memory_.SetWriteError(Status::IOError("disk full"));
-  replica_.Merge(kPartition, "b", "k", staged, Tell(&merged, "k"));
+  replica_.Merge(kPartition, "b", "k", staged, TellStatus(&merged, "k"));
   EXPECT_FALSE(merged.called);
   EndTurn();
   EXPECT_TRUE(written.result.status().IsIOError());
