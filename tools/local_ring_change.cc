@@ -49,7 +49,8 @@ Result<PlanView> PlanAndCommit(const std::string& address, std::chrono::millisec
   Result<PlanView> plan = DecodePlan(planned->plan);
   if (!plan.ok()) return plan.status();
   Result<RingAdminReply> committed =
-      AskRing(address, RingAdminRequest{"commit", {}, {}, plan->id, 0, {}, {}, {}}, timeout, tls);
+      AskRing(address, RingAdminRequest{"commit", {}, {}, plan->id, 0, {}, {}, {}}, timeout,
+              tls);
   if (!committed.ok()) return committed.status();
   return plan;
 }

@@ -283,8 +283,8 @@ int RemoveNode(const CommonFlags& flags, const std::string& name) {
   const milliseconds timeout(flags.wait_ms);
   const ClientOptions::Tls tls = cluster->ClientTls();
   Result<RingAdminReply> left =
-      AskRing(seed->address, RingAdminRequest{"leave", member->id, {}, {}, 0, {}, {}, {}}, timeout,
-              tls);
+      AskRing(seed->address, RingAdminRequest{"leave", member->id, {}, {}, 0, {}, {}, {}},
+              timeout, tls);
   if (!left.ok()) return Fail(left.status());
   Result<PlanView> plan = PlanAndCommit(seed->address, timeout, tls);
   if (!plan.ok()) return Fail(plan.status());
