@@ -184,7 +184,7 @@ void RingDriver::Stage() {
                   HasStatus(*seen_, id, {MemberStatus::kLeaving, MemberStatus::kExiting}))) {
       continue;
     }
-    return Ask(RingAdminRequest{"leave", id, {}, {}, 0, {}},
+    return Ask(RingAdminRequest{"leave", id, {}, {}, 0, {}, {}, {}},
                [this, id](const Status& st, const RingAdminReply*) {
                  Note("leave " + id + ": " + st.ToString());
                  Next(st.ok() ? 0 : kRetryUs);
@@ -195,7 +195,7 @@ void RingDriver::Stage() {
     return Next(0);
   }
   // A staged leave is confirmed by a state that shows it.
-  Ask(RingAdminRequest{"ring", {}, {}, {}, 0, {}},
+  Ask(RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}, {}},
       [this](const Status&, const RingAdminReply*) { Next(kRetryUs); });
 }
 
@@ -205,7 +205,7 @@ void RingDriver::Act() {
   switch (phase_) {
     case Phase::kStage: {
       if (!seen_) {
-        return Ask(RingAdminRequest{"ring", {}, {}, {}, 0, {}},
+        return Ask(RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}, {}},
                    [this](const Status&, const RingAdminReply*) { Next(seen_ ? 0 : kRetryUs); });
       }
       if (joiners_.empty() && leavers_.empty()) {
@@ -237,7 +237,7 @@ void RingDriver::Act() {
         phase_ = Phase::kWait;
         return Next(0);
       }
-      return Ask(RingAdminRequest{"plan", {}, {}, {}, 0, {}},
+      return Ask(RingAdminRequest{"plan", {}, {}, {}, 0, {}, {}, {}},
                  [this](const Status& st, const RingAdminReply* r) {
                    if (st.ok() && r != nullptr) {
                      Result<PlanView> plan = DecodePlan(r->plan);
@@ -255,7 +255,7 @@ void RingDriver::Act() {
                    Next(kRetryUs);
                  });
     case Phase::kCommit:
-      return Ask(RingAdminRequest{"commit", {}, {}, plan_id_, 0, {}},
+      return Ask(RingAdminRequest{"commit", {}, {}, plan_id_, 0, {}, {}, {}},
                  [this](const Status& st, const RingAdminReply*) {
                    Note("commit " + plan_id_ + ": " + st.ToString());
                    // Refused or unanswered: plan again (a commit that did
@@ -269,7 +269,7 @@ void RingDriver::Act() {
         phase_ = Phase::kDepart;
         return Next(0);
       }
-      return Ask(RingAdminRequest{"ring", {}, {}, {}, 0, {}},
+      return Ask(RingAdminRequest{"ring", {}, {}, {}, 0, {}, {}, {}},
                  [this](const Status&, const RingAdminReply*) { Next(kPollUs); });
     case Phase::kDepart: {
       bool all = true;
