@@ -201,10 +201,11 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
   flags.insert(flags.end(), {"--transfer-batch-kb", "2"});
   CommandResult started = cluster.Start(flags);
   ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
-  Preload(cluster, 8000);
+  Preload(cluster, 20000);
   ASSERT_EQ(cluster.Cluster({"add"}).exit_code, 0) << cluster.LogTails();
   // Kill n4 once a third of what its streams in flight carry (and 600
-  // objects) has arrived.
+  // objects) has arrived: partitions of about 300 objects, so the streams
+  // in flight are well into them.
   double at_kill = 0;
   uint64_t total = 0;
   for (const auto deadline = steady_clock::now() + std::chrono::seconds(120);

@@ -378,7 +378,10 @@ class NoAaeTransport : public Transport {
 };
 
 TEST(SimPlantedBugTest, SkippedCatchUpIsCaught) {
-  for (uint64_t seed : {2, 98}) {
+  // Seeds whose schedule leaves a write the dual writes missed (most do;
+  // the claimant answering a change only once a majority has it moved
+  // the schedules of 2 and 98 off such a write).
+  for (uint64_t seed : {5, 7}) {
     ScenarioConfig c;
     c.name = "ring-join-leave";
     c.seed = seed;
