@@ -10,7 +10,6 @@
 namespace ringkv::aae {
 namespace {
 
-constexpr uint64_t kSegmentSeed = 0x5a3c9e1f0b7d2468ULL;
 constexpr uint64_t kLeafSeed = 0x1f2e3d4c5b6a7988ULL;
 
 void AppendVarint32(std::string* out, uint32_t v) {
@@ -22,15 +21,6 @@ void AppendVarint32(std::string* out, uint32_t v) {
 }
 
 }  // namespace
-
-uint32_t SegmentOf(std::string_view bucket, std::string_view key) {
-  std::string in;
-  in.reserve(5 + bucket.size() + key.size());
-  AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
-  in.append(bucket);
-  in.append(key);
-  return static_cast<uint32_t>(XXH3_64bits_withSeed(in.data(), in.size(), kSegmentSeed) >> 48);
-}
 
 uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
                 std::string_view body) {

@@ -109,20 +109,6 @@ std::optional<std::string> WriteCanonicalContext(const VersionVector& clock, uin
   return s.Take();
 }
 
-std::optional<std::string> WriteCanonicalClockStruct(std::span<const uint64_t> data,
-                                                     const VersionVector& clock) {
-  size_t used = data.size();
-  while (used > 0 && data[used - 1] == 0) --used;
-  if (used == 0 || data.size() > 8 || !Covered(clock)) return std::nullopt;
-  Segment s(2 + used + ClockWords(clock));
-  const size_t root = s.Alloc(1);
-  const size_t body = s.Alloc(used + 1);
-  s.StructPointer(root, body, used, 1);
-  for (size_t i = 0; i < used; ++i) s.Set(body + i, data[i]);
-  PutClock(&s, body + used, clock);
-  return s.Take();
-}
-
 std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t version) {
   if ((version ^ 1u) != 0 || !Covered(object.context) || object.siblings.empty()) {
     return std::nullopt;

@@ -406,6 +406,7 @@ int Run(const Flags& flags) {
   config.ring_changes.cleanup_delay_us = int64_t{flags.cleanup_delay_ms} * 1000;
   config.ring_changes.warn = [](const std::string& line) { spdlog::warn("{}", line); };
   config.ring_changes.info = [](const std::string& line) { spdlog::info("{}", line); };
+  config.storage_info = [](const std::string& line) { spdlog::info("{}", line); };
 
   EventLoop loop;
   SystemClock clock;

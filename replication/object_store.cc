@@ -35,10 +35,13 @@ Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string
   WriteBatch batch;
   const std::string body = EncodeObject(object);
   const uint64_t checksum = RecordChecksum(body);
-  std::string skey = ObjectKey(partition, bucket, key);
+  // The key of the Get just before is this write's: its segment is hashed
+  // once per request.
+  const bool same_key = last && IsObjectKeyOf(last->skey, partition, bucket, key);
+  std::string skey = same_key ? std::move(last->skey) : ObjectKey(partition, bucket, key);
   ReplacedObject replaced;
   bool known = false;
-  if (observer_ != nullptr && last && last->skey == skey) {
+  if (observer_ != nullptr && same_key) {
     // Nothing was written since that read (every write clears it), so
     // the key still holds what it found.
     if (!last->found) {
@@ -50,8 +53,8 @@ Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string
   }
   batch.Put(skey, EncodeRecord(body, checksum));
   if (observer_ == nullptr) return storage_->Write(batch, sync_);
-  RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, bucket, key, object, checksum,
-                                          known ? &replaced : nullptr, &batch));
+  RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, ObjectKeySegment(skey), bucket, key, object,
+                                          checksum, known ? &replaced : nullptr, &batch));
   Status st = storage_->Write(batch, sync_);
   last_read_.reset();
   observer_->Finish(st.ok());
@@ -89,6 +92,7 @@ Result<uint64_t> ObjectStore::MintFloor() {
 Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std::string_view key,
                                const Object& expected, const Actor& self) {
   Result<std::optional<Object>> current = Get(partition, bucket, key);
+  std::optional<LastRead> last = std::move(last_read_);
   last_read_.reset();
   if (!current.ok()) return current.status();
   if (!current->has_value() || **current != expected) return false;
@@ -96,12 +100,14 @@ Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std:
   if (!floor.ok()) return floor.status();
   const uint64_t raised = std::max(*floor, expected.context.Get(self));
   WriteBatch batch;
-  batch.Delete(ObjectKey(partition, bucket, key));
+  batch.Delete(last->skey);
   // In the removal's own batch: a crash can never keep the removal and
   // lose the floor that makes a later write to the key outrank the tombstone.
   batch.Put(MetaKey(kMetaMintFloor), EncodeFloor(raised));
   if (observer_ != nullptr) {
-    RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, bucket, key, &batch));
+    const ReplacedObject removed{&expected.context, last->checksum};
+    RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, ObjectKeySegment(last->skey), bucket,
+                                                  key, removed, &batch));
   }
   Status st = storage_->Write(batch, sync_);
   last_read_.reset();

@@ -12,15 +12,22 @@ namespace {
 
 TEST(KeysTest, ObjectKeyLayoutIsFixed) {
   // See docs/storage-format.md for this example.
+  EXPECT_EQ(KeySegment("users", "alice"), 0x5cd5u);
   EXPECT_EQ(ObjectKey(0x0102, "users", "alice"),
-            std::string("o\x00\x00\x01\x02\x05users" "alice", 16));
-  EXPECT_EQ(ObjectKey(7, std::string(200, 'b'), "k").substr(0, 7),
-            std::string("o\x00\x00\x00\x07\xc8\x01", 7));
+            std::string("o\x00\x00\x01\x02\x5c\xd5\x05users" "alice", 18));
+  EXPECT_EQ(ObjectKey(0x0102, 0x5cd5, "users", "alice"), ObjectKey(0x0102, "users", "alice"));
+  EXPECT_EQ(ObjectKey(7, std::string(200, 'b'), "k").substr(0, 9),
+            std::string("o\x00\x00\x00\x07", 5) +
+                ObjectKey(7, std::string(200, 'b'), "k").substr(5, 2) + "\xc8\x01");
+  EXPECT_EQ(SegmentStart(0x0102, 0x5cd5), std::string("o\x00\x00\x01\x02\x5c\xd5", 7));
+  EXPECT_EQ(SegmentEnd(0x0102, 0x5cd5), std::string("o\x00\x00\x01\x02\x5c\xd6", 7));
+  EXPECT_EQ(SegmentEnd(0x0102, 0xffff), PartitionEnd(0x0102));
   EXPECT_EQ(PartitionStart(0x0102), std::string("o\x00\x00\x01\x02", 5));
   EXPECT_EQ(PartitionEnd(0x0102), std::string("o\x00\x00\x01\x03", 5));
   EXPECT_EQ(PartitionEnd(UINT32_MAX), "p");
   EXPECT_EQ(MetaKey(kMetaIncarnation), "mincarnation");
-  EXPECT_EQ(HintKey("n1", 0x0102, "b", "k"), std::string("h\x02n1" "o\x00\x00\x01\x02\x01" "bk", 12));
+  EXPECT_EQ(HintKey("n1", 0x0102, "b", "k"),
+            std::string("h\x02n1" "o\x00\x00\x01\x02\x2e\x38\x01" "bk", 14));
   EXPECT_EQ(HintPrefix("n1"), std::string("h\x02n1", 4));
 }
 
