@@ -694,8 +694,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--aae", flags.aae,
-                 "active anti-entropy: on, or off (no segment index, no exchanges; turning it "
-                 "back on rebuilds the index from the objects)")
+                 "active anti-entropy: on, or off (no trees, no exchanges; turning it "
+                 "back on rebuilds the trees from the objects)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   app.add_option("--aae-interval-ms", flags.aae_interval_ms,
