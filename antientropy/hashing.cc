@@ -30,14 +30,15 @@ uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVect
 
 uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t key_hash,
                       const VersionVector& clock, uint64_t digest) {
-  std::string in;
-  const std::string context = EncodeContext(clock, key_hash);
-  in.reserve(18 + bucket.size() + key.size() + context.size());
+  // Two leaves per write: the input is laid out in a buffer that keeps its
+  // room from one leaf to the next instead of in fresh strings.
+  thread_local std::string in;
+  in.clear();
   AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
   in.append(bucket);
   AppendVarint32(&in, static_cast<uint32_t>(key.size()));
   in.append(key);
-  in.append(context);
+  AppendContext(&in, clock, key_hash);
   for (int i = 0; i < 8; ++i) in.push_back(static_cast<char>(digest >> (8 * i)));
   return XXH3_64bits_withSeed(in.data(), in.size(), kLeafSeed);
 }

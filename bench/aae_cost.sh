@@ -130,9 +130,8 @@ def report(name):
 def instr(i, nodes, aae):
     rep = report(f"instr-{i}-{nodes}-{aae}")
     total = 0
-    for dump in out.glob(f"instr-{i}-{nodes}-{aae}.*"):
-        if dump.suffix in (".json", ".log"):
-            continue
+    # The dump taken on request (PID.1); the one at exit holds nothing.
+    for dump in out.glob(f"instr-{i}-{nodes}-{aae}.*.1"):
         for line in dump.read_text(errors="replace").splitlines():
             if line.startswith("totals:"):
                 total += int(line.split()[1])

@@ -21,16 +21,19 @@ namespace {
 constexpr uint64_t kByteElements = 2;
 constexpr uint64_t kCompositeElements = 7;
 
+// Words appended to a string after what it already holds.
 class Segment {
  public:
-  explicit Segment(size_t words) { bytes_.reserve(words * 8); }
+  Segment(std::string* out, size_t words) : bytes_(*out), base_(out->size()) {
+    bytes_.reserve(base_ + words * 8);
+  }
   size_t Alloc(size_t words) {
-    const size_t at = bytes_.size() / 8;
+    const size_t at = (bytes_.size() - base_) / 8;
     bytes_.append(words * 8, '\0');
     return at;
   }
   void Set(size_t word, uint64_t v) {
-    for (int i = 0; i < 8; ++i) bytes_[word * 8 + i] = static_cast<char>(v >> (8 * i));
+    for (int i = 0; i < 8; ++i) bytes_[base_ + word * 8 + i] = static_cast<char>(v >> (8 * i));
   }
   // Targets always follow their pointers here: offsets are never negative.
   void StructPointer(size_t at, size_t target, uint64_t data, uint64_t pointers) {
@@ -42,11 +45,13 @@ class Segment {
                 (count << 35));
   }
   // `n` bytes at `word`, then zeros to the word's end (already there).
-  void Copy(size_t word, const void* data, size_t n) { std::memcpy(&bytes_[word * 8], data, n); }
-  std::string Take() { return std::move(bytes_); }
+  void Copy(size_t word, const void* data, size_t n) {
+    std::memcpy(&bytes_[base_ + word * 8], data, n);
+  }
 
  private:
-  std::string bytes_;
+  std::string& bytes_;
+  const size_t base_;
 };
 
 size_t Words(size_t bytes) { return (bytes + 7) / 8; }
@@ -95,18 +100,25 @@ void PutClock(Segment* s, size_t pointer, const VersionVector& clock) {
 
 }  // namespace
 
-std::optional<std::string> WriteCanonicalContext(const VersionVector& clock, uint16_t version,
-                                                 uint64_t key_hash) {
+bool AppendCanonicalContext(std::string* out, const VersionVector& clock, uint16_t version,
+                            uint64_t key_hash) {
   const uint64_t stored_version = version ^ 1u;
-  if (!Covered(clock) || key_hash == 0 || stored_version == 0) return std::nullopt;
-  Segment s(4 + ClockWords(clock));
+  if (!Covered(clock) || key_hash == 0 || stored_version == 0) return false;
+  Segment s(out, 4 + ClockWords(clock));
   const size_t root = s.Alloc(1);
   const size_t body = s.Alloc(3);
   s.StructPointer(root, body, 2, 1);
   s.Set(body, stored_version);
   s.Set(body + 1, key_hash);
   PutClock(&s, body + 2, clock);
-  return s.Take();
+  return true;
+}
+
+std::optional<std::string> WriteCanonicalContext(const VersionVector& clock, uint16_t version,
+                                                 uint64_t key_hash) {
+  std::string out;
+  if (!AppendCanonicalContext(&out, clock, version, key_hash)) return std::nullopt;
+  return out;
 }
 
 std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t version) {
@@ -127,7 +139,8 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
   }
   const size_t element = data_words + 2;
   words += m * element;
-  Segment s(words);
+  std::string out;
+  Segment s(&out, words);
   const size_t root = s.Alloc(1);
   const size_t body = s.Alloc(2);
   s.StructPointer(root, body, 0, 2);
@@ -150,7 +163,7 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
     s.ListPointer(pointers + 1, value, kByteElements, sib.value.size());
     s.Copy(value, sib.value.data(), sib.value.size());
   }
-  return s.Take();
+  return out;
 }
 
 }  // namespace ringkv

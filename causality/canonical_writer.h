@@ -23,4 +23,8 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
 // The schema::Context with `version`, `clock` as its entries and `key_hash`.
 std::optional<std::string> WriteCanonicalContext(const VersionVector& clock, uint16_t version,
                                                  uint64_t key_hash);
+// The same bytes appended to `*out` (no allocation once it has the room);
+// false, with `*out` unchanged, for a shape this writer does not cover.
+bool AppendCanonicalContext(std::string* out, const VersionVector& clock, uint16_t version,
+                            uint64_t key_hash);
 }  // namespace ringkv

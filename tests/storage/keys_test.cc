@@ -2,10 +2,13 @@
 #include "storage/keys.h"
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "common/hash.h"
 
 namespace ringkv {
 namespace {
@@ -29,6 +32,29 @@ TEST(KeysTest, ObjectKeyLayoutIsFixed) {
   EXPECT_EQ(HintKey("n1", 0x0102, "b", "k"),
             std::string("h\x02n1" "o\x00\x00\x01\x02\x2e\x38\x01" "bk", 14));
   EXPECT_EQ(HintPrefix("n1"), std::string("h\x02n1", 4));
+}
+
+// The ring position and the segment are their documented definitions
+// (docs/storage-format.md), on either side of KeyHash's small-buffer path.
+TEST(KeysTest, KeyHashAndSegmentAreTheirDefinitions) {
+  EXPECT_EQ(KeyHash("users", "alice"), 0x4a0581538dec7ad0ull);
+  for (size_t bucket_len : {0u, 1u, 127u, 128u, 200u, 300u}) {
+    for (size_t key_len : {0u, 5u, 55u, 56u, 57u, 130u}) {
+      const std::string bucket(bucket_len, 'b'), key(key_len, '\xff');
+      std::string in;
+      for (uint32_t v = static_cast<uint32_t>(bucket_len); ; v >>= 7) {
+        if (v < 0x80) {
+          in.push_back(static_cast<char>(v));
+          break;
+        }
+        in.push_back(static_cast<char>(v | 0x80));
+      }
+      in += bucket + key;
+      EXPECT_EQ(KeyHash(bucket, key), XXH3_64bits(in.data(), in.size())) << bucket_len << " " << key_len;
+      EXPECT_EQ(KeySegment(bucket, key),
+                XXH3_64bits_withSeed(in.data(), in.size(), 0x5a3c9e1f0b7d2468ull) >> 48);
+    }
+  }
 }
 
 TEST(KeysTest, ObjectKeyRoundTrips) {
