@@ -13,6 +13,7 @@
 #include "causality/canonical_writer.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace ringkv {
@@ -33,7 +34,12 @@ class Segment {
     return at;
   }
   void Set(size_t word, uint64_t v) {
-    for (int i = 0; i < 8; ++i) bytes_[base_ + word * 8 + i] = static_cast<char>(v >> (8 * i));
+    if constexpr (std::endian::native != std::endian::little) {
+      uint64_t le = 0;
+      for (int i = 0; i < 8; ++i) le |= ((v >> (8 * i)) & 0xff) << (8 * (7 - i));
+      v = le;
+    }
+    std::memcpy(bytes_.data() + base_ + word * 8, &v, 8);
   }
   // Targets always follow their pointers here: offsets are never negative.
   void StructPointer(size_t at, size_t target, uint64_t data, uint64_t pointers) {
