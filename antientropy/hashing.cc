@@ -39,7 +39,9 @@ uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t ke
   AppendVarint32(&in, static_cast<uint32_t>(key.size()));
   in.append(key);
   AppendContext(&in, clock, key_hash);
-  for (int i = 0; i < 8; ++i) in.push_back(static_cast<char>(digest >> (8 * i)));
+  char le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<char>(digest >> (8 * i));
+  in.append(le, 8);
   return XXH3_64bits_withSeed(in.data(), in.size(), kLeafSeed);
 }
 

@@ -22,17 +22,21 @@ namespace {
 constexpr uint64_t kByteElements = 2;
 constexpr uint64_t kCompositeElements = 7;
 
-// Words appended to a string after what it already holds.
+// Words appended to a string after what it already holds: room for the
+// expected number is zeroed once, Alloc takes from it (growing it should
+// the estimate be short), and Finish cuts what was not taken.
 class Segment {
  public:
   Segment(std::string* out, size_t words) : bytes_(*out), base_(out->size()) {
-    bytes_.reserve(base_ + words * 8);
+    bytes_.resize(base_ + words * 8);
   }
   size_t Alloc(size_t words) {
-    const size_t at = (bytes_.size() - base_) / 8;
-    bytes_.append(words * 8, '\0');
+    const size_t at = used_;
+    used_ += words;
+    if (base_ + used_ * 8 > bytes_.size()) bytes_.resize(base_ + used_ * 8);
     return at;
   }
+  void Finish() { bytes_.resize(base_ + used_ * 8); }
   void Set(size_t word, uint64_t v) {
     if constexpr (std::endian::native != std::endian::little) {
       uint64_t le = 0;
@@ -58,6 +62,7 @@ class Segment {
  private:
   std::string& bytes_;
   const size_t base_;
+  size_t used_ = 0;
 };
 
 size_t Words(size_t bytes) { return (bytes + 7) / 8; }
@@ -117,6 +122,7 @@ bool AppendCanonicalContext(std::string* out, const VersionVector& clock, uint16
   s.Set(body, stored_version);
   s.Set(body + 1, key_hash);
   PutClock(&s, body + 2, clock);
+  s.Finish();
   return true;
 }
 
@@ -169,6 +175,7 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
     s.ListPointer(pointers + 1, value, kByteElements, sib.value.size());
     s.Copy(value, sib.value.data(), sib.value.size());
   }
+  s.Finish();
   return out;
 }
 
