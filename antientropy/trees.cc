@@ -158,7 +158,6 @@ Status Trees::Save() {
 Status Trees::Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
                     std::string_view key, const Object& object, uint64_t body_digest,
                     const ReplacedObject* replaced, WriteBatch*) {
-  staged_.reset();
   if (partition >= slots_.size()) return Status::OK();
   const uint64_t key_hash = KeyHash(bucket, key);
   uint64_t old_leaf = 0;
@@ -170,17 +169,16 @@ Status Trees::Stage(uint32_t partition, uint32_t segment, std::string_view bucke
     old_leaf = LeafOfDigest(bucket, key, key_hash, *replaced->context, replaced->body_digest);
   }
   const uint64_t new_leaf = LeafOfDigest(bucket, key, key_hash, object.context, body_digest);
-  staged_ = Staged{partition, segment, old_leaf ^ new_leaf};
+  staged_.push_back(Staged{partition, segment, old_leaf ^ new_leaf});
   return Status::OK();
 }
 
 Status Trees::StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
                           std::string_view key, const ReplacedObject& removed, WriteBatch*) {
-  staged_.reset();
   if (partition >= slots_.size() || removed.context == nullptr) return Status::OK();
-  staged_ = Staged{partition, segment,
-                   LeafOfDigest(bucket, key, KeyHash(bucket, key), *removed.context,
-                                removed.body_digest)};
+  staged_.push_back(Staged{partition, segment,
+                           LeafOfDigest(bucket, key, KeyHash(bucket, key), *removed.context,
+                                        removed.body_digest)});
   return Status::OK();
 }
 
@@ -198,14 +196,15 @@ Result<uint64_t> Trees::StoredLeaf(uint32_t partition, uint32_t segment, std::st
 }
 
 void Trees::Finish(bool committed) {
-  if (!staged_) return;
-  const Staged s = *staged_;
-  staged_.reset();
-  if (committed) {
-    ApplyDelta(s.partition, s.segment, s.delta);
-  } else {
-    // A failed write may or may not have landed: recount the partition.
-    Rebuild(s.partition);
+  std::vector<Staged> staged;
+  staged.swap(staged_);
+  for (const Staged& s : staged) {
+    if (committed) {
+      ApplyDelta(s.partition, s.segment, s.delta);
+    } else {
+      // A failed write may or may not have landed: recount the partition.
+      Rebuild(s.partition);
+    }
   }
 }
 

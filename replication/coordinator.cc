@@ -294,7 +294,8 @@ void Coordinator::ReadRepair(const GetOp& op) {
     if (!a.ok || (a.found && a.object == merged)) continue;
     read_repairs_->Increment();
     if (op.replicas[i] == options_->self) {
-      (void)replica_->Merge(op.partition, op.request.bucket, op.request.key, merged);
+      replica_->Merge(op.partition, op.request.bucket, op.request.key, merged,
+                      [](const Status&) {});
     } else {
       // Nothing waits on the outcome: a replica the repair misses is
       // repaired by the next read or by hinted handoff.
@@ -367,10 +368,16 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
 
 void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   const PutRequest& req = op->request;
-  auto stored =
-      replica_->Coordinate(op->partition, req.bucket, req.key, op->context, req.tombstone,
-                           req.tombstone ? std::string() : req.value, req.timestamp_us,
-                           req.write_id);
+  // The copies leave once this node's is in storage: a copy holding a dot
+  // this node then failed to store would let it mint that dot again.
+  replica_->Coordinate(op->partition, req.bucket, req.key, op->context, req.tombstone,
+                       req.tombstone ? std::string() : req.value, req.timestamp_us,
+                       req.write_id, [this, op, alive = alive_](Result<Object> stored) {
+                         if (*alive) SendCopies(op, std::move(stored));
+                       });
+}
+
+void Coordinator::SendCopies(const std::shared_ptr<PutOp>& op, Result<Object> stored) {
   if (!stored.ok()) {
     PutReply reply;
     reply.status = stored.status();
