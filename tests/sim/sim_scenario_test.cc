@@ -202,8 +202,8 @@ TEST(SimLargeTest, HundredTwentyNodesQ1024) {
   EXPECT_GT(r.faults, 5u);
 }
 
-// Issue 15 at scale: 120 nodes, Q=1024, three joins and three leaves in
-// one change under the dense nemesis, completed.
+// Issue 15 at scale: 120 nodes, Q=1024, three ring changes (joins,
+// leaves, both) under the dense nemesis, every one completed.
 TEST(SimLargeTest, RingChangesAtHundredTwentyNodes) {
   ScenarioConfig c;
   c.name = "ring-large";
