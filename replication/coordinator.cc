@@ -83,6 +83,9 @@ struct Coordinator::PutOp {
   uint32_t partition = 0;
   std::vector<NodeId> primaries;
   std::vector<NodeId> fallbacks;  // in preference order; each used at most once
+  // Coordinates as the key's owner (docs/limits.md "Siblings"): this node
+  // is its first live primary, or was sent the write to coordinate.
+  bool as_owner = true;
   size_t next_fallback = 0;
   bool self_is_primary = false;
   // While the partition moves (docs/ring-changes.md): a primary streaming
@@ -112,6 +115,9 @@ struct Coordinator::ForwardOp {
   size_t next = 0;
   int64_t deadline_us = 0;
   PutCallback done;
+  // A write this primary handed to the key's owner: coordinated here after
+  // all, as the owner, when no other primary answers in time.
+  std::shared_ptr<PutOp> local;
   PeerRpc::CallId current = 0;
   bool finished = false;
 };
@@ -335,15 +341,19 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   std::vector<NodeId>& primaries = placement.primaries;
   bool self_is_primary =
       std::find(primaries.begin(), primaries.end(), options_->self) != primaries.end();
-
-  if (!self_is_primary && !request.forwarded) {
+  const bool owner = request.forwarded || OwnerOf(primaries) == options_->self;
+  // A conditional put is checked where every other one of its key is: on
+  // the owner's copy. So is a blind write to a bucket that keeps siblings:
+  // it adds one, and only the owner's copy counts every sibling added.
+  const bool owners_write =
+      request.if_match ||
+      (context->empty() && options_->buckets.ResolverFor(request.bucket).Name() ==
+                               DefaultResolver().Name());
+  if (!request.forwarded && (!self_is_primary || (owners_write && !owner))) {
     auto op = std::make_shared<ForwardOp>();
     op->request = std::move(request);
     op->request.forwarded = true;
-    // Primaries believed up first; the others only as a last resort.
-    op->targets = primaries;
-    std::stable_partition(op->targets.begin(), op->targets.end(),
-                          [this](const NodeId& n) { return liveness_->IsUp(n); });
+    op->targets = ForwardTargets(primaries);
     op->deadline_us = deadline_us;
     op->done = std::move(done);
     ForwardNext(op);
@@ -360,24 +370,45 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   op->primaries = std::move(primaries);
   op->fallbacks = std::move(placement.fallbacks);
   op->self_is_primary = self_is_primary;
+  op->as_owner = owner;
   op->deadline_us = deadline_us;
   op->done = std::move(done);
   CoordinatePut(op);
 }
 
+const NodeId& Coordinator::OwnerOf(const std::vector<NodeId>& primaries) const {
+  for (const NodeId& p : primaries) {
+    if (p == options_->self || liveness_->IsUp(p)) return p;
+  }
+  return options_->self;
+}
+
+std::vector<NodeId> Coordinator::ForwardTargets(const std::vector<NodeId>& primaries) const {
+  std::vector<NodeId> targets;
+  for (const NodeId& p : primaries) {
+    if (p != options_->self) targets.push_back(p);
+  }
+  // Primaries believed up first, in preference order (the owner first); the
+  // others only as a last resort.
+  std::stable_partition(targets.begin(), targets.end(),
+                        [this](const NodeId& n) { return liveness_->IsUp(n); });
+  return targets;
+}
+
 void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   const PutRequest& req = op->request;
-  auto stored =
-      replica_->Coordinate(op->partition, req.bucket, req.key, op->context, req.tombstone,
-                           req.tombstone ? std::string() : req.value, req.timestamp_us,
-                           req.write_id);
+  auto stored = replica_->Coordinate(
+      op->partition, req.bucket, req.key, op->context, req.tombstone,
+      req.tombstone ? std::string() : req.value, req.timestamp_us, req.write_id,
+      CoordinationRules{.if_match = req.if_match, .owner = op->as_owner});
   if (!stored.ok()) {
     PutReply reply;
     reply.status = stored.status();
     op->done(std::move(reply));
     return;
   }
-  op->object = std::move(stored).value();
+  if (!stored->has_value()) return HandToOwner(op);
+  op->object = std::move(**stored);
   if (const NodeId* receiver = op->self_is_primary ? PartnerOf(*op, options_->self) : nullptr) {
     // This node's copy is written; the pair's ack is its receiver's.
     op->targets.push_back({*receiver, {}});
@@ -566,9 +597,25 @@ void Coordinator::FinishPut(const std::shared_ptr<PutOp>& op) {
 
 // ---------------------------------------------------------------- forward
 
+void Coordinator::HandToOwner(const std::shared_ptr<PutOp>& op) {
+  auto forward = std::make_shared<ForwardOp>();
+  forward->request = op->request;
+  forward->request.forwarded = true;
+  forward->targets = ForwardTargets(op->primaries);
+  forward->deadline_us = op->deadline_us;
+  forward->done = op->done;
+  op->as_owner = true;
+  forward->local = op;
+  ForwardNext(forward);
+}
+
 void Coordinator::ForwardNext(const std::shared_ptr<ForwardOp>& op) {
   int64_t now = env_.clock->MonoMicros();
   int64_t remaining = op->deadline_us - now;
+  if (op->local != nullptr && op->next >= op->targets.size() && remaining > 0) {
+    op->finished = true;
+    return CoordinatePut(op->local);
+  }
   if (op->next >= op->targets.size() || remaining <= 0) {
     op->finished = true;
     PutReply reply;

@@ -14,6 +14,11 @@ Replica::Replica(Actor self, const BucketTable* buckets, ObjectStore* store,
         "ringkv_sibling_warnings_total",
         "Writes coordinated here that left their key with more siblings than the bucket's "
         "warn_siblings.");
+    merges_past_cap_ = metrics->AddCounter(
+        "ringkv_sibling_cap_merges_total",
+        "Merges of another replica's copy (replica write, read repair, hint, anti-entropy) that "
+        "stored a key with more siblings than the bucket's max_siblings: writes coordinated "
+        "apart, none dropped.");
   }
 }
 
@@ -25,12 +30,25 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
                                    std::string_view key, const VersionVector& context,
                                    bool tombstone, std::string value, int64_t timestamp_us,
                                    const WriteId& write_id) {
+  auto coordinated = Coordinate(partition, bucket, key, context, tombstone, std::move(value),
+                                timestamp_us, write_id, CoordinationRules{});
+  if (!coordinated.ok()) return coordinated.status();
+  return std::move(**coordinated);
+}
+
+Result<std::optional<Object>> Replica::Coordinate(uint32_t partition, std::string_view bucket,
+                                                  std::string_view key,
+                                                  const VersionVector& context, bool tombstone,
+                                                  std::string value, int64_t timestamp_us,
+                                                  const WriteId& write_id,
+                                                  const CoordinationRules& rules) {
   // A read error must not be mistaken for "no object": minting a dot from a
   // counter we cannot see could reuse one (kv679).
   auto local = store_->Get(partition, bucket, key);
   if (!local.ok()) return local.status();
   const Object* stored = local->has_value() ? &**local : nullptr;
-  if (stored != nullptr && HoldsWrite(*stored, write_id)) return std::move(**local);
+  if (stored != nullptr && HoldsWrite(*stored, write_id)) return std::move(*local);
+  if (rules.if_match) RINGKV_RETURN_IF_ERROR(AdmitIfMatch(stored, context, bucket, key));
   // Every dot minted here goes above the mint floor, whatever the key holds
   // now: a key reaped and then filled again by another replica's write has
   // an object whose context has forgotten what this node minted before.
@@ -44,6 +62,7 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   Object updated = Update(std::move(base), context, self_, timestamp_us, tombstone,
                           std::move(value), write_id);
   updated = ResolverFor(bucket).AfterUpdate(stored, std::move(updated));
+  if (!rules.owner && updated.siblings.size() > 1) return std::optional<Object>();
   // Refused before it is stored: the key keeps what it held.
   RINGKV_RETURN_IF_ERROR(AdmitCoordinatedSize(stored, updated, tombstone, bucket, key));
   const BucketProps& props = buckets_->Get(bucket);
@@ -52,7 +71,7 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
     sibling_warnings_->Increment();
   }
   RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated, stored));
-  return updated;
+  return std::optional<Object>(std::move(updated));
 }
 
 Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,
@@ -66,6 +85,11 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
   if (!local->has_value() || merged != **local) {
     RINGKV_RETURN_IF_ERROR(
         store_->Put(partition, bucket, key, merged, local->has_value() ? &**local : nullptr));
+    const size_t before = local->has_value() ? (**local).siblings.size() : 0;
+    if (merges_past_cap_ != nullptr && merged.siblings.size() > before &&
+        merged.siblings.size() > buckets_->Get(bucket).max_siblings) {
+      merges_past_cap_->Increment();
+    }
   }
   return merged;
 }
