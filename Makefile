@@ -10,7 +10,7 @@ SEED ?= 1
 SCENARIO ?=
 CHAOS_ARGS ?=
 
-.PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls fuzz fuzz-seeds \
+.PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls bench-join fuzz fuzz-seeds \
 	image clean
 
 all: build
@@ -44,18 +44,23 @@ sim: build
 chaos: build
 	$(BUILD)/tests/chaos/ringkv-chaos --seed $(SEED) $(CHAOS_ARGS)
 
-# The standard scenarios, then issue 13's YCSB sibling case and issue 12's
-# TLS cost (docs/performance.md); each of the last two also on its own.
+# The standard scenarios, then issue 13's YCSB sibling case, issue 12's TLS
+# cost and issue 15's join under load (docs/performance.md); each of the
+# last three also on its own.
 bench: bench-build
 	bench/run.sh $(BENCH_BUILD)
 	bench/siblings.sh $(BENCH_BUILD)
 	bench/tls.sh $(BENCH_BUILD)
+	bench/join.sh $(BENCH_BUILD)
 
 bench-siblings: bench-build
 	bench/siblings.sh $(BENCH_BUILD)
 
 bench-tls: bench-build
 	bench/tls.sh $(BENCH_BUILD)
+
+bench-join: bench-build
+	bench/join.sh $(BENCH_BUILD)
 
 bench-build:
 	@tools/setup.sh --bench

@@ -76,11 +76,12 @@ stop_cluster() {  # CLUSTER_TOOL DIR: through the tool, then SIGKILL to any node
 # start_cluster CLUSTER_TOOL DIR LOG NODES N R W [START_ARGS...]: a cluster
 # with the bucket "bench" (N, R, W), started by that ringkv-cluster with its
 # output in LOG; sets TARGET (the ringkv:// target of every node). Exits,
-# showing LOG, when it does not start.
+# showing LOG, when it does not start. SPARE_NODES (default 0) keeps that
+# many more ports free after the cluster's, for `ringkv-cluster add`.
 start_cluster() {
   local tool=$1 dir=$2 log=$3 nodes=$4 n=$5 r=$6 w=$7 base
   shift 7
-  base=$(free_port "$nodes")
+  base=$(free_port "$((nodes + ${SPARE_NODES:-0}))")
   CLUSTERS+=("$tool $dir")
   # Last-write-wins: YCSB updates are blind writes, which would otherwise pile
   # up as siblings (Redis, the baseline, is last-write-wins too).
