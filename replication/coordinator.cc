@@ -349,7 +349,7 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
       request.if_match ||
       (context->empty() && options_->buckets.ResolverFor(request.bucket).Name() ==
                                DefaultResolver().Name());
-  if (!request.forwarded && (!self_is_primary || (owners_write && !owner))) {
+  if (!self_is_primary && !request.forwarded) {
     auto op = std::make_shared<ForwardOp>();
     op->request = std::move(request);
     op->request.forwarded = true;
@@ -373,6 +373,7 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   op->as_owner = owner;
   op->deadline_us = deadline_us;
   op->done = std::move(done);
+  if (owners_write && !owner) return HandToOwner(op);
   CoordinatePut(op);
 }
 
