@@ -83,9 +83,6 @@ struct Coordinator::PutOp {
   uint32_t partition = 0;
   std::vector<NodeId> primaries;
   std::vector<NodeId> fallbacks;  // in preference order; each used at most once
-  // Coordinates as the key's owner (docs/limits.md "Siblings"): this node
-  // is its first live primary, or was sent the write to coordinate.
-  bool as_owner = true;
   size_t next_fallback = 0;
   bool self_is_primary = false;
   // While the partition moves (docs/ring-changes.md): a primary streaming
@@ -341,14 +338,10 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   std::vector<NodeId>& primaries = placement.primaries;
   bool self_is_primary =
       std::find(primaries.begin(), primaries.end(), options_->self) != primaries.end();
-  const bool owner = request.forwarded || OwnerOf(primaries) == options_->self;
   // A conditional put is checked where every other one of its key is: on
-  // the owner's copy. So is a blind write to a bucket that keeps siblings:
-  // it adds one, and only the owner's copy counts every sibling added.
-  const bool owners_write =
-      request.if_match ||
-      (context->empty() && options_->buckets.ResolverFor(request.bucket).Name() ==
-                               DefaultResolver().Name());
+  // the copy of the key's owner.
+  const bool hand_to_owner =
+      request.if_match && !request.forwarded && OwnerOf(primaries) != options_->self;
   if (!self_is_primary && !request.forwarded) {
     auto op = std::make_shared<ForwardOp>();
     op->request = std::move(request);
@@ -370,10 +363,9 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   op->primaries = std::move(primaries);
   op->fallbacks = std::move(placement.fallbacks);
   op->self_is_primary = self_is_primary;
-  op->as_owner = owner;
   op->deadline_us = deadline_us;
   op->done = std::move(done);
-  if (owners_write && !owner) return HandToOwner(op);
+  if (hand_to_owner) return HandToOwner(op);
   CoordinatePut(op);
 }
 
@@ -401,15 +393,14 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   auto stored = replica_->Coordinate(
       op->partition, req.bucket, req.key, op->context, req.tombstone,
       req.tombstone ? std::string() : req.value, req.timestamp_us, req.write_id,
-      CoordinationRules{.if_match = req.if_match, .owner = op->as_owner});
+      CoordinationRules{.if_match = req.if_match});
   if (!stored.ok()) {
     PutReply reply;
     reply.status = stored.status();
     op->done(std::move(reply));
     return;
   }
-  if (!stored->has_value()) return HandToOwner(op);
-  op->object = std::move(**stored);
+  op->object = std::move(stored).value();
   if (const NodeId* receiver = op->self_is_primary ? PartnerOf(*op, options_->self) : nullptr) {
     // This node's copy is written; the pair's ack is its receiver's.
     op->targets.push_back({*receiver, {}});
@@ -605,7 +596,6 @@ void Coordinator::HandToOwner(const std::shared_ptr<PutOp>& op) {
   forward->targets = ForwardTargets(op->primaries);
   forward->deadline_us = op->deadline_us;
   forward->done = op->done;
-  op->as_owner = true;
   forward->local = op;
   ForwardNext(forward);
 }
@@ -630,7 +620,10 @@ void Coordinator::ForwardNext(const std::shared_ptr<ForwardOp>& op) {
   // stopped primary cannot use up the whole budget. The target is told a
   // deadline a little earlier than ours, so its answer (even "unavailable")
   // arrives before we move on to the next primary.
-  int64_t slice = remaining / static_cast<int64_t>(op->targets.size() - op->next);
+  // A write handed to the owner keeps a slice for coordinating it here.
+  const int64_t shares = static_cast<int64_t>(op->targets.size() - op->next) +
+                         (op->local != nullptr ? 1 : 0);
+  int64_t slice = remaining / shares;
   int64_t grace = std::min(kForwardGraceUs, slice / 10);
   const NodeId& target = op->targets[op->next++];
   op->current = rpc_->Call(

@@ -6,11 +6,11 @@
 // A put is coordinated by a primary, which mints the dot (Replica::
 // Coordinate), stores it locally and sends the new object to the other
 // primaries, answering after W acknowledgements (PW primaries); a node that
-// is not a primary forwards the put to one. Writes that leave the key with
-// siblings, and conditional puts, are coordinated by the key's owner, its
-// first primary believed up (docs/limits.md "Siblings"): a primary that
-// is not the owner hands them to it, and coordinates them itself only when
-// no other primary answers in time.
+// is not a primary forwards the put to one. Conditional puts are
+// coordinated by the key's owner, its first primary believed up
+// (docs/limits.md "Siblings"): a primary that is not the owner hands them
+// to it, and coordinates them itself only when no other primary answers in
+// time.
 //
 // Sloppy quorum: a primary believed down, or silent for half the deadline,
 // is replaced by the next fallback of the preference list, which keeps the
@@ -83,8 +83,8 @@ class Coordinator {
   // primaries, those believed up first, in preference order.
   std::vector<NodeId> ForwardTargets(const std::vector<NodeId>& primaries) const;
   void CoordinatePut(const std::shared_ptr<PutOp>& op);
-  // Forwards a write this non-owner primary would have left with siblings
-  // to the key's owner.
+  // Forwards a conditional put this primary, not the owner, received to
+  // the owner, keeping a slice of the deadline to coordinate it here.
   void HandToOwner(const std::shared_ptr<PutOp>& op);
   void SendPut(const std::shared_ptr<PutOp>& op, size_t target);
   // The node receiving `node`'s copy of the op's partition while it moves;

@@ -29,25 +29,13 @@ const Resolver& Replica::ResolverFor(std::string_view bucket) const {
 Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
                                    std::string_view key, const VersionVector& context,
                                    bool tombstone, std::string value, int64_t timestamp_us,
-                                   const WriteId& write_id) {
-  auto coordinated = Coordinate(partition, bucket, key, context, tombstone, std::move(value),
-                                timestamp_us, write_id, CoordinationRules{});
-  if (!coordinated.ok()) return coordinated.status();
-  return std::move(**coordinated);
-}
-
-Result<std::optional<Object>> Replica::Coordinate(uint32_t partition, std::string_view bucket,
-                                                  std::string_view key,
-                                                  const VersionVector& context, bool tombstone,
-                                                  std::string value, int64_t timestamp_us,
-                                                  const WriteId& write_id,
-                                                  const CoordinationRules& rules) {
+                                   const WriteId& write_id, const CoordinationRules& rules) {
   // A read error must not be mistaken for "no object": minting a dot from a
   // counter we cannot see could reuse one (kv679).
   auto local = store_->Get(partition, bucket, key);
   if (!local.ok()) return local.status();
   const Object* stored = local->has_value() ? &**local : nullptr;
-  if (stored != nullptr && HoldsWrite(*stored, write_id)) return std::move(*local);
+  if (stored != nullptr && HoldsWrite(*stored, write_id)) return std::move(**local);
   if (rules.if_match) RINGKV_RETURN_IF_ERROR(AdmitIfMatch(stored, context, bucket, key));
   // Every dot minted here goes above the mint floor, whatever the key holds
   // now: a key reaped and then filled again by another replica's write has
@@ -62,7 +50,6 @@ Result<std::optional<Object>> Replica::Coordinate(uint32_t partition, std::strin
   Object updated = Update(std::move(base), context, self_, timestamp_us, tombstone,
                           std::move(value), write_id);
   updated = ResolverFor(bucket).AfterUpdate(stored, std::move(updated));
-  if (!rules.owner && updated.siblings.size() > 1) return std::optional<Object>();
   // Refused before it is stored: the key keeps what it held.
   RINGKV_RETURN_IF_ERROR(AdmitCoordinatedSize(stored, updated, tombstone, bucket, key));
   const BucketProps& props = buckets_->Get(bucket);
@@ -71,7 +58,7 @@ Result<std::optional<Object>> Replica::Coordinate(uint32_t partition, std::strin
     sibling_warnings_->Increment();
   }
   RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated, stored));
-  return std::optional<Object>(std::move(updated));
+  return updated;
 }
 
 Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,

@@ -25,12 +25,6 @@ struct CoordinationRules {
   // A conditional put: refused (PreconditionFailed) when the stored object
   // holds a sibling the write's context does not cover.
   bool if_match = false;
-  // This node is the key's owner (its first live primary) or was sent the
-  // write to coordinate. A node that is not coordinates only writes that
-  // leave the key's copy here with one sibling; the others go to the owner,
-  // so that every write adding a sibling is counted against the cap on one
-  // copy (docs/limits.md "Siblings").
-  bool owner = true;
 };
 
 class Replica {
@@ -50,15 +44,8 @@ class Replica {
   // its old tombstone still on its way somewhere.
   Result<Object> Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                             const VersionVector& context, bool tombstone, std::string value,
-                            int64_t timestamp_us, const WriteId& write_id);
-  // Coordinate under `rules`. nullopt, with nothing stored, when
-  // `rules.owner` is false and the write would leave the key with more than
-  // one sibling here: it is the owner's to coordinate.
-  Result<std::optional<Object>> Coordinate(uint32_t partition, std::string_view bucket,
-                                           std::string_view key, const VersionVector& context,
-                                           bool tombstone, std::string value,
-                                           int64_t timestamp_us, const WriteId& write_id,
-                                           const CoordinationRules& rules);
+                            int64_t timestamp_us, const WriteId& write_id,
+                            const CoordinationRules& rules = {});
 
   // sync(S_local, incoming), stored when it changed anything. Returns the
   // merged object.

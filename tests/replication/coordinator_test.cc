@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "causality/object_codec.h"
 #include "common/hash.h"
 #include "common/metrics.h"
 #include "common/random.h"
@@ -636,22 +635,22 @@ TEST_F(CoordinatorTest, AForwardNoPrimaryAnswersIsUnavailableAtItsDeadline) {
             "no primary replica answered the forwarded put (tried 3 of 3)");
 }
 
-TEST_F(CoordinatorTest, APrimaryThatIsNotTheOwnerHandsBlindAndConditionalWritesToIt) {
+TEST_F(CoordinatorTest, APrimaryThatIsNotTheOwnerHandsConditionalPutsToIt) {
   Layout l = KeyWhereSelfIs(1);  // the owner is l.others[0]
-  for (bool if_match : {false, true}) {
-    transport_.Clear();
-    PutRequest request;
-    request.bucket = "b";
-    request.key = l.key;
-    request.value = "v";
-    request.if_match = if_match;
-    Put(request, start_ + 2 * kTimeoutUs);
-    Sent to_owner = OnlyTo<PutRequest>(l.others[0]);
-    EXPECT_TRUE(ForwardedBody(to_owner).forwarded);
-    EXPECT_EQ(ForwardedBody(to_owner).if_match, if_match);
-    EXPECT_EQ(Local(l), std::nullopt) << "the owner coordinates it";
-    EXPECT_TRUE(transport_.Of<ReplicaPutRequest>().empty());
-  }
+  PutRequest request;
+  request.bucket = "b";
+  request.key = l.key;
+  request.value = "v";
+  request.if_match = true;
+  Put(request, start_ + 2 * kTimeoutUs);
+  Sent to_owner = OnlyTo<PutRequest>(l.others[0]);
+  EXPECT_TRUE(ForwardedBody(to_owner).forwarded);
+  EXPECT_TRUE(ForwardedBody(to_owner).if_match);
+  EXPECT_EQ(Local(l), std::nullopt) << "the owner coordinates it";
+  EXPECT_TRUE(transport_.Of<ReplicaPutRequest>().empty());
+  // An unconditional put is coordinated here, as before.
+  Put(l.key, 1);
+  EXPECT_TRUE(Local(l).has_value());
 }
 
 TEST_F(CoordinatorTest, AWriteHandedToASilentOwnerIsCoordinatedHereAfterAll) {
@@ -661,6 +660,7 @@ TEST_F(CoordinatorTest, AWriteHandedToASilentOwnerIsCoordinatedHereAfterAll) {
   request.key = l.key;
   request.value = "v";
   request.w = 1;
+  request.if_match = true;
   const int64_t deadline = start_ + 3 * kTimeoutUs;
   Put(request, deadline);
   // The two other primaries share the time left; neither answers.
@@ -671,27 +671,6 @@ TEST_F(CoordinatorTest, AWriteHandedToASilentOwnerIsCoordinatedHereAfterAll) {
   EXPECT_EQ(local->siblings.at(0).dot.actor.node, "n1");
   ASSERT_EQ(puts_.size(), 1u);
   EXPECT_TRUE(puts_[0].status.ok()) << puts_[0].status.ToString();
-}
-
-TEST_F(CoordinatorTest, APrimaryThatIsNotTheOwnerCoordinatesAWriteReplacingItsCopy) {
-  Layout l = KeyWhereSelfIs(1);
-  Put(l.key, 1);  // handed to the owner: nothing here
-  ASSERT_EQ(Local(l), std::nullopt);
-  Object stored = Written(l.others[0], "old");
-  ASSERT_TRUE(replica_.Merge(l.partition, "b", l.key, stored).ok());
-  transport_.Clear();
-  PutRequest request;
-  request.bucket = "b";
-  request.key = l.key;
-  request.value = "new";
-  request.w = 1;
-  request.context = EncodeContext(stored.context, "b", l.key);
-  Put(request, deadline_);
-  EXPECT_TRUE(transport_.Of<PutRequest>().empty()) << "not forwarded";
-  std::optional<Object> local = Local(l);
-  ASSERT_TRUE(local.has_value());
-  ASSERT_EQ(local->siblings.size(), 1u);
-  EXPECT_EQ(local->siblings[0].value, "new");
 }
 
 // ---------------------------------------------------------------- validation
