@@ -10,7 +10,8 @@ SEED ?= 1
 SCENARIO ?=
 CHAOS_ARGS ?=
 
-.PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls bench-join fuzz fuzz-seeds \
+.PHONY: all setup build run test soak sim chaos bench bench-build bench-siblings bench-tls bench-join \
+	bench-sync fuzz fuzz-seeds \
 	image clean
 
 all: build
@@ -61,6 +62,11 @@ bench-tls: bench-build
 
 bench-join: bench-build
 	bench/join.sh $(BENCH_BUILD)
+
+# Throughput with every write fsync'd, on the disk of bench/results/
+# (BENCH_SYNC_DIR to choose another; docs/performance.md "Synced writes").
+bench-sync: bench-build
+	bench/sync.sh $(BENCH_BUILD)
 
 bench-build:
 	@tools/setup.sh --bench

@@ -150,7 +150,6 @@ Status Trees::Save() {
 Status Trees::Stage(uint32_t partition, std::string_view bucket, std::string_view key,
                     const Object& object, uint64_t body_digest, const ReplacedObject* replaced,
                     WriteBatch* batch) {
-  staged_.reset();
   if (partition >= slots_.size()) return Status::OK();
   const uint64_t key_hash = KeyHash(bucket, key);
   IndexEntry row{LeafOfDigest(bucket, key, key_hash, object.context, body_digest),
@@ -173,7 +172,6 @@ Status Trees::StageRemove(uint32_t partition, std::string_view bucket, std::stri
 Status Trees::StageRow(uint32_t partition, std::string_view bucket, std::string_view key,
                        const IndexEntry* row, std::optional<uint64_t> old_leaf,
                        WriteBatch* batch) {
-  staged_.reset();
   if (partition >= slots_.size()) return Status::OK();
   const uint32_t segment = SegmentOf(bucket, key);
   std::string ikey = IndexKey(partition, segment, bucket, key);
@@ -191,19 +189,20 @@ Status Trees::StageRow(uint32_t partition, std::string_view bucket, std::string_
   } else {
     batch->Delete(ikey);
   }
-  staged_ = Staged{partition, segment, *old_leaf ^ (row != nullptr ? row->leaf : 0)};
+  staged_.push_back(Staged{partition, segment, *old_leaf ^ (row != nullptr ? row->leaf : 0)});
   return Status::OK();
 }
 
 void Trees::Finish(bool committed) {
-  if (!staged_) return;
-  const Staged s = *staged_;
-  staged_.reset();
-  if (committed) {
-    ApplyDelta(s.partition, s.segment, s.delta);
-  } else {
-    // A failed write may or may not have landed: recount the partition.
-    Rebuild(s.partition);
+  std::vector<Staged> staged;
+  staged.swap(staged_);
+  for (const Staged& s : staged) {
+    if (committed) {
+      ApplyDelta(s.partition, s.segment, s.delta);
+    } else {
+      // A failed write may or may not have landed: recount the partition.
+      Rebuild(s.partition);
+    }
   }
 }
 

@@ -156,7 +156,9 @@ class Trees : public ObjectWriteObserver {
   Storage* storage_;
   Scheduler* scheduler_;
   std::vector<Slot> slots_;
-  std::optional<Staged> staged_;
+  // Deltas staged since the last Finish: a group commit stages several
+  // writes into one batch (replication/object_store.h).
+  std::vector<Staged> staged_;
   std::deque<std::pair<uint32_t, JobKind>> queue_;
   std::optional<Job> job_;
   TimerId timer_ = 0;

@@ -101,6 +101,13 @@ Status Node::Start() {
   return keeper_->Start();
 }
 
-Status Node::Shutdown() { return aae_->Stop(); }
+Status Node::Shutdown() {
+  // The trees saved next must include every write in storage, and no other.
+  // A failed commit leaves its partitions' trees to rebuild, so they are
+  // not saved as trusted.
+  Status committed = service_->CommitWrites();
+  Status saved = aae_->Stop();
+  return committed.ok() ? saved : committed;
+}
 
 }  // namespace ringkv

@@ -94,7 +94,8 @@ class Node {
   // then anti-entropy).
   Status Start();
   // A clean shutdown's last words: saves the anti-entropy trees with their
-  // marker, so the next start need not rebuild them. Call after the loop
+  // marker, so the next start need not rebuild them, after writing the
+  // object writes still staged in the turn's group. Call after the loop
   // stopped serving; a node that never calls it (a crash) rebuilds.
   Status Shutdown();
 

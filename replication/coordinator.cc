@@ -112,8 +112,8 @@ struct Coordinator::ForwardOp {
   size_t next = 0;
   int64_t deadline_us = 0;
   PutCallback done;
-  // A write this primary handed to the key's owner: coordinated here after
-  // all, as the owner, when no other primary answers in time.
+  // A conditional put this primary handed to the key's owner: coordinated
+  // here after all when no other primary answers in time.
   std::shared_ptr<PutOp> local;
   PeerRpc::CallId current = 0;
   bool finished = false;
@@ -297,7 +297,8 @@ void Coordinator::ReadRepair(const GetOp& op) {
     if (!a.ok || (a.found && a.object == merged)) continue;
     read_repairs_->Increment();
     if (op.replicas[i] == options_->self) {
-      (void)replica_->Merge(op.partition, op.request.bucket, op.request.key, merged);
+      replica_->Merge(op.partition, op.request.bucket, op.request.key, merged,
+                      [](const Status&) {});
     } else {
       // Nothing waits on the outcome: a replica the repair misses is
       // repaired by the next read or by hinted handoff.
@@ -338,6 +339,7 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   std::vector<NodeId>& primaries = placement.primaries;
   bool self_is_primary =
       std::find(primaries.begin(), primaries.end(), options_->self) != primaries.end();
+
   // A conditional put is checked where every other one of its key is: on
   // the copy of the key's owner.
   const bool hand_to_owner =
@@ -390,10 +392,18 @@ std::vector<NodeId> Coordinator::ForwardTargets(const std::vector<NodeId>& prima
 
 void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   const PutRequest& req = op->request;
-  auto stored = replica_->Coordinate(
-      op->partition, req.bucket, req.key, op->context, req.tombstone,
-      req.tombstone ? std::string() : req.value, req.timestamp_us, req.write_id,
-      CoordinationRules{.if_match = req.if_match});
+  // The copies leave once this node's is in storage: a copy holding a dot
+  // this node then failed to store would let it mint that dot again.
+  replica_->Coordinate(op->partition, req.bucket, req.key, op->context, req.tombstone,
+                       req.tombstone ? std::string() : req.value, req.timestamp_us,
+                       req.write_id,
+                       [this, op, alive = alive_](Result<Object> stored) {
+                         if (*alive) SendCopies(op, std::move(stored));
+                       },
+                       CoordinationRules{.if_match = req.if_match});
+}
+
+void Coordinator::SendCopies(const std::shared_ptr<PutOp>& op, Result<Object> stored) {
   if (!stored.ok()) {
     PutReply reply;
     reply.status = stored.status();
@@ -620,7 +630,7 @@ void Coordinator::ForwardNext(const std::shared_ptr<ForwardOp>& op) {
   // stopped primary cannot use up the whole budget. The target is told a
   // deadline a little earlier than ours, so its answer (even "unavailable")
   // arrives before we move on to the next primary.
-  // A write handed to the owner keeps a slice for coordinating it here.
+  // A put handed to the owner keeps a slice for coordinating it here.
   const int64_t shares = static_cast<int64_t>(op->targets.size() - op->next) +
                          (op->local != nullptr ? 1 : 0);
   int64_t slice = remaining / shares;

@@ -86,6 +86,8 @@ class Coordinator {
   // Forwards a conditional put this primary, not the owner, received to
   // the owner, keeping a slice of the deadline to coordinate it here.
   void HandToOwner(const std::shared_ptr<PutOp>& op);
+  // After this node's copy is stored (or failed to be): the other copies.
+  void SendCopies(const std::shared_ptr<PutOp>& op, Result<Object> stored);
   void SendPut(const std::shared_ptr<PutOp>& op, size_t target);
   // The node receiving `node`'s copy of the op's partition while it moves;
   // null when it does not move.

@@ -9,53 +9,176 @@
 
 namespace ringkv {
 
+ObjectStore::ObjectStore(Storage* storage, bool sync, Scheduler* scheduler,
+                         MetricsRegistry* metrics)
+    : storage_(storage), sync_(sync), scheduler_(scheduler) {
+  if (metrics != nullptr) {
+    group_writes_ = metrics->AddHistogram(
+        "ringkv_group_commit_writes",
+        "Replica writes per group commit (one storage write, one fsync with --sync).", {}, 1);
+    early_commits_ = metrics->AddCounter(
+        "ringkv_group_commit_early_total",
+        "Group commits written before the end of their loop turn: a read of a staged key, "
+        "or a write that cannot wait.");
+  }
+}
+
+ObjectStore::~ObjectStore() {
+  if (task_ != 0) scheduler_->Cancel(task_);
+}
+
+const std::string* ObjectStore::StagedRecord(const std::string& skey) const {
+  if (group_.records.empty()) return nullptr;
+  auto it = group_.records.find(skey);
+  return it == group_.records.end() ? nullptr : &group_.batch.ops()[it->second].value;
+}
+
 Result<std::optional<Object>> ObjectStore::Get(uint32_t partition, std::string_view bucket,
                                                std::string_view key) {
   last_read_.reset();
   std::string skey = ObjectKey(partition, bucket, key);
   std::string value;
-  Status st = storage_->Get(skey, &value);
-  if (st.IsNotFound()) {
-    last_read_ = LastRead{std::move(skey), false, 0};
-    return std::optional<Object>();
+  const std::string* record = StagedRecord(skey);
+  if (record == nullptr) {
+    Status st = storage_->Get(skey, &value);
+    if (st.IsNotFound()) {
+      last_read_ = LastRead{std::move(skey), false, 0};
+      return std::optional<Object>();
+    }
+    if (!st.ok()) return st;
+    record = &value;
   }
-  if (!st.ok()) return st;
-  auto body = DecodeRecord(value);
+  auto body = DecodeRecord(*record);
   if (!body.ok()) return body.status();
   auto object = DecodeObject(*body);
   if (!object.ok()) return object.status();
-  last_read_ = LastRead{std::move(skey), true, StoredChecksum(value)};
+  last_read_ = LastRead{std::move(skey), true, StoredChecksum(*record)};
   return std::optional<Object>(std::move(object).value());
+}
+
+Result<std::optional<Object>> ObjectStore::Read(uint32_t partition, std::string_view bucket,
+                                                std::string_view key) {
+  if (!group_.records.empty() && StagedRecord(ObjectKey(partition, bucket, key)) != nullptr) {
+    if (early_commits_ != nullptr) early_commits_->Increment();
+    RINGKV_RETURN_IF_ERROR(Commit());
+  }
+  return Get(partition, bucket, key);
+}
+
+Status ObjectStore::StageWrite(uint32_t partition, std::string_view bucket, std::string_view key,
+                               const Object& object, const Object* read, bool grouped,
+                               WriteBatch* batch, std::string* skey) {
+  std::optional<LastRead> last = std::move(last_read_);
+  last_read_.reset();
+  const std::string body = EncodeObject(object);
+  const uint64_t checksum = RecordChecksum(body);
+  *skey = ObjectKey(partition, bucket, key);
+  if (observer_ != nullptr) {
+    ReplacedObject replaced;
+    bool known = false;
+    if (last && last->skey == *skey) {
+      // Nothing was written since that read (every write clears it), so
+      // the key still holds what it found.
+      if (!last->found) {
+        known = true;
+      } else if (read != nullptr) {
+        replaced = ReplacedObject{&read->context, last->checksum};
+        known = true;
+      }
+    }
+    if (!known && grouped && StagedRecord(*skey) != nullptr) {
+      // The observer would look in storage, which has not got the staged
+      // write of the key yet.
+      if (early_commits_ != nullptr) early_commits_->Increment();
+      RINGKV_RETURN_IF_ERROR(Commit());
+    }
+    RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, bucket, key, object, checksum,
+                                            known ? &replaced : nullptr, batch));
+  }
+  batch->Put(*skey, EncodeRecord(body, checksum));
+  return Status::OK();
 }
 
 Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_view key,
                         const Object& object, const Object* read) {
-  std::optional<LastRead> last = std::move(last_read_);
-  last_read_.reset();
+  if (!group_.waiting.empty() && early_commits_ != nullptr) early_commits_->Increment();
+  // In order: what this turn staged reaches storage before this write.
+  RINGKV_RETURN_IF_ERROR(Commit());
   WriteBatch batch;
-  const std::string body = EncodeObject(object);
-  const uint64_t checksum = RecordChecksum(body);
-  std::string skey = ObjectKey(partition, bucket, key);
-  ReplacedObject replaced;
-  bool known = false;
-  if (observer_ != nullptr && last && last->skey == skey) {
-    // Nothing was written since that read (every write clears it), so
-    // the key still holds what it found.
-    if (!last->found) {
-      known = true;
-    } else if (read != nullptr) {
-      replaced = ReplacedObject{&read->context, last->checksum};
-      known = true;
-    }
-  }
-  batch.Put(skey, EncodeRecord(body, checksum));
-  if (observer_ == nullptr) return storage_->Write(batch, sync_);
-  RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, bucket, key, object, checksum,
-                                          known ? &replaced : nullptr, &batch));
+  std::string skey;
+  RINGKV_RETURN_IF_ERROR(StageWrite(partition, bucket, key, object, read, false, &batch, &skey));
   Status st = storage_->Write(batch, sync_);
   last_read_.reset();
-  observer_->Finish(st.ok());
+  if (observer_ != nullptr) observer_->Finish(st.ok());
   return st;
+}
+
+void ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_view key,
+                      const Object& object, const Object* read, Committed committed) {
+  if (scheduler_ == nullptr) {
+    committed(Put(partition, bucket, key, object, read));
+    return;
+  }
+  WriteBatch batch;
+  std::string skey;
+  Status st = StageWrite(partition, bucket, key, object, read, true, &batch, &skey);
+  if (!st.ok()) {
+    ready_.emplace_back(std::move(committed), std::move(st));
+    Schedule();
+    return;
+  }
+  // The record is the write's last operation.
+  group_.records.insert_or_assign(std::move(skey), group_.batch.size() + batch.size() - 1);
+  group_.batch.Append(std::move(batch));
+  group_.observed = group_.observed || observer_ != nullptr;
+  ++group_.writes;
+  group_.waiting.push_back(std::move(committed));
+  Schedule();
+}
+
+void ObjectStore::AfterPending(Committed committed) {
+  if (scheduler_ == nullptr) {
+    committed(Status::OK());
+    return;
+  }
+  group_.waiting.push_back(std::move(committed));
+  Schedule();
+}
+
+Status ObjectStore::Commit() {
+  if (group_.writes == 0 && group_.waiting.empty()) return Status::OK();
+  Group group = std::move(group_);
+  group_ = Group{};
+  Status st = group.batch.empty() ? Status::OK() : storage_->Write(group.batch, sync_);
+  // The group's rows were staged one write after another; the observer
+  // learns the outcome of all of them at once.
+  if (group.observed && observer_ != nullptr) observer_->Finish(st.ok());
+  if (!st.ok()) last_read_.reset();
+  if (group_writes_ != nullptr && group.writes > 0) group_writes_->Observe(group.writes);
+  for (Committed& fn : group.waiting) ready_.emplace_back(std::move(fn), st);
+  if (!ready_.empty()) Schedule();
+  return st;
+}
+
+void ObjectStore::Schedule() {
+  if (task_ != 0) return;
+  // A 0-delay task runs after the callbacks this turn already has due: by
+  // then the turn's requests have staged their writes.
+  task_ = scheduler_->RunAfter(0, [this] { OnTurnEnd(); });
+}
+
+void ObjectStore::OnTurnEnd() {
+  task_ = 0;
+  (void)Commit();
+  // Swapped out first: a callback may stage the next group.
+  std::vector<std::pair<Committed, Status>> ready;
+  ready.swap(ready_);
+  for (auto& [fn, st] : ready) fn(st);
+}
+
+void ObjectStore::set_observer(ObjectWriteObserver* observer) {
+  (void)Commit();
+  observer_ = observer;
 }
 
 namespace {
@@ -88,6 +211,7 @@ Result<uint64_t> ObjectStore::MintFloor() {
 
 Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std::string_view key,
                                const Object& expected, const Actor& self) {
+  RINGKV_RETURN_IF_ERROR(Commit());
   Result<std::optional<Object>> current = Get(partition, bucket, key);
   last_read_.reset();
   if (!current.ok()) return current.status();

@@ -6,7 +6,9 @@
 // For each write (or removal), Stage (StageRemove) adds the observer's rows to the object's batch, so
 // they commit atomically with it; Finish then says whether the batch was
 // written, so in-memory state changes exactly once per committed write.
-// Stage and Finish come in pairs, one write at a time, on the node's loop.
+// A group commit stages several writes, one after another, into one batch:
+// then one Finish reports on every Stage since the last Finish. All on the
+// node's loop.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +41,8 @@ class ObjectWriteObserver {
   // its rows for the key in the same batch. An error aborts the removal.
   virtual Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
                              WriteBatch* batch) = 0;
-  // After Storage::Write of the staged batch returned.
+  // After Storage::Write of the staged batch returned: the outcome of
+  // every write staged since the last Finish.
   virtual void Finish(bool committed) = 0;
 };
 

@@ -26,16 +26,23 @@ const Resolver& Replica::ResolverFor(std::string_view bucket) const {
   return buckets_->ResolverFor(bucket);
 }
 
-Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
-                                   std::string_view key, const VersionVector& context,
-                                   bool tombstone, std::string value, int64_t timestamp_us,
-                                   const WriteId& write_id, const CoordinationRules& rules) {
+Result<Replica::Change> Replica::PlanCoordinate(uint32_t partition, std::string_view bucket,
+                                                std::string_view key,
+                                                const VersionVector& context, bool tombstone,
+                                                std::string value, int64_t timestamp_us,
+                                                const WriteId& write_id,
+                                                const CoordinationRules& rules) {
   // A read error must not be mistaken for "no object": minting a dot from a
   // counter we cannot see could reuse one (kv679).
-  auto local = store_->Get(partition, bucket, key);
-  if (!local.ok()) return local.status();
-  const Object* stored = local->has_value() ? &**local : nullptr;
-  if (stored != nullptr && HoldsWrite(*stored, write_id)) return std::move(**local);
+  auto read = store_->Get(partition, bucket, key);
+  if (!read.ok()) return read.status();
+  Change change;
+  change.local = std::move(read).value();
+  const Object* stored = change.local ? &*change.local : nullptr;
+  if (stored != nullptr && HoldsWrite(*stored, write_id)) {
+    change.object = std::move(*change.local);
+    return change;
+  }
   if (rules.if_match) RINGKV_RETURN_IF_ERROR(AdmitIfMatch(stored, context, bucket, key));
   // Every dot minted here goes above the mint floor, whatever the key holds
   // now: a key reaped and then filled again by another replica's write has
@@ -57,33 +64,101 @@ Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
   if (sibling_warnings_ != nullptr && updated.siblings.size() > props.warn_siblings) {
     sibling_warnings_->Increment();
   }
-  RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, updated, stored));
-  return updated;
+  change.object = std::move(updated);
+  change.write = true;
+  return change;
+}
+
+Result<Replica::Change> Replica::PlanMerge(uint32_t partition, std::string_view bucket,
+                                           std::string_view key, const Object& incoming) {
+  auto read = store_->Get(partition, bucket, key);
+  if (!read.ok()) return read.status();
+  Change change;
+  change.local = std::move(read).value();
+  const Resolver& resolver = ResolverFor(bucket);
+  change.object = change.local ? resolver.Merge(*change.local, incoming)
+                               : resolver.Normalize(incoming);
+  const Object* local = change.local ? &*change.local : nullptr;
+  RINGKV_RETURN_IF_ERROR(AdmitMergedSize(local, change.object));
+  change.write = local == nullptr || change.object != *local;
+  const size_t before = local != nullptr ? local->siblings.size() : 0;
+  if (change.write && merges_past_cap_ != nullptr && change.object.siblings.size() > before &&
+      change.object.siblings.size() > buckets_->Get(bucket).max_siblings) {
+    merges_past_cap_->Increment();
+  }
+  return change;
+}
+
+Result<Object> Replica::Apply(uint32_t partition, std::string_view bucket, std::string_view key,
+                              Result<Change> change) {
+  if (!change.ok()) return change.status();
+  if (change->write) {
+    RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, change->object,
+                                       change->local ? &*change->local : nullptr));
+  }
+  return std::move(change->object);
+}
+
+void Replica::Stage(uint32_t partition, std::string_view bucket, std::string_view key,
+                    const Result<Change>& change, ObjectStore::Committed committed) {
+  if (!change.ok()) {
+    store_->AfterPending(
+        [committed = std::move(committed), st = change.status()](const Status&) { committed(st); });
+    return;
+  }
+  if (change->write) {
+    store_->Put(partition, bucket, key, change->object,
+                change->local ? &*change->local : nullptr, std::move(committed));
+  } else {
+    // What the key holds may be a write of this turn still staged: the
+    // answer waits for the pending group.
+    store_->AfterPending(std::move(committed));
+  }
+}
+
+Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
+                                   std::string_view key, const VersionVector& context,
+                                   bool tombstone, std::string value, int64_t timestamp_us,
+                                   const WriteId& write_id, const CoordinationRules& rules) {
+  return Apply(partition, bucket, key,
+               PlanCoordinate(partition, bucket, key, context, tombstone, std::move(value),
+                              timestamp_us, write_id, rules));
+}
+
+void Replica::Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
+                         const VersionVector& context, bool tombstone, std::string value,
+                         int64_t timestamp_us, const WriteId& write_id, Stored done,
+                         const CoordinationRules& rules) {
+  Result<Change> change = PlanCoordinate(partition, bucket, key, context, tombstone,
+                                         std::move(value), timestamp_us, write_id, rules);
+  if (!store_->grouping()) {
+    done(Apply(partition, bucket, key, std::move(change)));
+    return;
+  }
+  Result<Object> object = change.ok() ? Result<Object>(change->object) : change.status();
+  Stage(partition, bucket, key, change,
+        [done = std::move(done), object = std::move(object)](const Status& st) mutable {
+          done(st.ok() ? std::move(object) : Result<Object>(st));
+        });
 }
 
 Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,
                               const Object& incoming) {
-  auto local = store_->Get(partition, bucket, key);
-  if (!local.ok()) return local.status();
-  const Resolver& resolver = ResolverFor(bucket);
-  Object merged =
-      local->has_value() ? resolver.Merge(**local, incoming) : resolver.Normalize(incoming);
-  RINGKV_RETURN_IF_ERROR(AdmitMergedSize(local->has_value() ? &**local : nullptr, merged));
-  if (!local->has_value() || merged != **local) {
-    RINGKV_RETURN_IF_ERROR(
-        store_->Put(partition, bucket, key, merged, local->has_value() ? &**local : nullptr));
-    const size_t before = local->has_value() ? (**local).siblings.size() : 0;
-    if (merges_past_cap_ != nullptr && merged.siblings.size() > before &&
-        merged.siblings.size() > buckets_->Get(bucket).max_siblings) {
-      merges_past_cap_->Increment();
-    }
+  return Apply(partition, bucket, key, PlanMerge(partition, bucket, key, incoming));
+}
+
+void Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,
+                    const Object& incoming, ObjectStore::Committed done) {
+  if (!store_->grouping()) {
+    done(Apply(partition, bucket, key, PlanMerge(partition, bucket, key, incoming)).status());
+    return;
   }
-  return merged;
+  Stage(partition, bucket, key, PlanMerge(partition, bucket, key, incoming), std::move(done));
 }
 
 Result<std::optional<Object>> Replica::Read(uint32_t partition, std::string_view bucket,
                                             std::string_view key) {
-  return store_->Get(partition, bucket, key);
+  return store_->Read(partition, bucket, key);
 }
 
 Result<bool> Replica::Reap(uint32_t partition, std::string_view bucket, std::string_view key,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,23 @@ class Replica {
   Result<Object> Merge(uint32_t partition, std::string_view bucket, std::string_view key,
                        const Object& incoming);
 
+  // The same two, through the store's group commit (object_store.h):
+  // `done` is told the outcome exactly once, once the object is in storage
+  // (the write this call staged, or an earlier one of the turn that it
+  // found): from the loop, never from inside the call, when the store
+  // groups writes; before the call returns when it does not. A coordinator
+  // needs the object it replicates; a replica merging a copy only the
+  // status.
+  using Stored = std::function<void(Result<Object>)>;
+  void Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
+                  const VersionVector& context, bool tombstone, std::string value,
+                  int64_t timestamp_us, const WriteId& write_id, Stored done,
+                  const CoordinationRules& rules = {});
+  void Merge(uint32_t partition, std::string_view bucket, std::string_view key,
+             const Object& incoming, ObjectStore::Committed done);
+
+  // What this node stores for the key, for answering a reader (never a
+  // write of this turn that is not in storage yet).
   Result<std::optional<Object>> Read(uint32_t partition, std::string_view bucket,
                                      std::string_view key);
 
@@ -63,6 +81,25 @@ class Replica {
   const Actor& self() const { return self_; }
 
  private:
+  // A change worked out against what the key holds: `object` is the
+  // result, to be stored when `write`; `local` is what the key held.
+  struct Change {
+    Object object;
+    bool write = false;
+    std::optional<Object> local;
+  };
+  Result<Change> PlanCoordinate(uint32_t partition, std::string_view bucket,
+                                std::string_view key, const VersionVector& context,
+                                bool tombstone, std::string value, int64_t timestamp_us,
+                                const WriteId& write_id, const CoordinationRules& rules);
+  Result<Change> PlanMerge(uint32_t partition, std::string_view bucket, std::string_view key,
+                           const Object& incoming);
+  Result<Object> Apply(uint32_t partition, std::string_view bucket, std::string_view key,
+                       Result<Change> change);
+  // Stages the change when it writes; `committed` is told once what it
+  // built on is in storage, or the error that stopped it.
+  void Stage(uint32_t partition, std::string_view bucket, std::string_view key,
+             const Result<Change>& change, ObjectStore::Committed committed);
   const Resolver& ResolverFor(std::string_view bucket) const;
 
   Actor self_;

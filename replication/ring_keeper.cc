@@ -14,6 +14,9 @@ namespace ringkv {
 namespace {
 
 constexpr std::string_view kMetaRingState = "ring_state";
+// The partitions whose catch-up exchange this node still owes: a restart
+// between a flip and the exchange must not forget it.
+constexpr std::string_view kMetaCatchUp = "ring_catch_up";
 // Refused gossiped states are counted always, logged at most this often.
 constexpr int64_t kWarnEveryUs = 10'000'000;
 
@@ -21,6 +24,29 @@ Membership::Addresses AddressesOf(const RingState& state) {
   Membership::Addresses addresses;
   for (const StateMember& m : state.members) addresses[m.id] = m.address;
   return addresses;
+}
+
+// Partition numbers as uint32le each.
+std::string EncodePartitions(const std::set<uint32_t>& partitions) {
+  std::string out;
+  for (uint32_t p : partitions) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((p >> (8 * i)) & 0xff));
+  }
+  return out;
+}
+
+Result<std::set<uint32_t>> DecodePartitions(std::string_view value, uint32_t partitions) {
+  if (value.size() % 4 != 0) return Status::Corruption("ring_catch_up is not a list of uint32");
+  std::set<uint32_t> out;
+  for (size_t at = 0; at < value.size(); at += 4) {
+    uint32_t p = 0;
+    for (int i = 0; i < 4; ++i) p |= uint32_t{static_cast<uint8_t>(value[at + i])} << (8 * i);
+    if (p >= partitions) {
+      return Status::Corruption("ring_catch_up names partition " + std::to_string(p));
+    }
+    out.insert(p);
+  }
+  return out;
 }
 
 bool IsChange(const std::string& op) {
@@ -89,6 +115,19 @@ Status RingKeeper::Start() {
     wb.Put(MetaKey(kMetaRingState), record);
     RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
   }
+  std::string owed;
+  if (Status st = storage_->Get(MetaKey(kMetaCatchUp), &owed); st.ok()) {
+    Result<std::set<uint32_t>> partitions = DecodePartitions(owed, state_.partitions);
+    if (partitions.ok()) {
+      catch_up_ = std::move(partitions).value();
+    } else if (options_.warn) {
+      // Only a shortcut is lost: periodic anti-entropy repairs the same.
+      options_.warn("catch-up exchanges owed are unreadable, dropped: " +
+                    partitions.status().ToString());
+    }
+  } else if (!st.IsNotFound()) {
+    return st;
+  }
   if (Gossiper* g = service_->mutable_gossiper()) {
     g->set_ring_state(record);
     g->SetOnRingState([this](const NodeId& from, const std::string& record) {
@@ -152,17 +191,23 @@ Result<bool> RingKeeper::Adopt(RingState next) {
   Result<Ring> ring = PlacementRing(next);
   if (!ring.ok()) return ring.status();
   const std::string record = EncodeRingState(next);
+  // The change this node saw in flight is over: flipped (Flip keeps its
+  // change epoch) or followed by another one. What it received is owed an
+  // exchange, persisted with the state that ends the change.
+  std::set<uint32_t> owed = catch_up_;
+  if (state_.changing() && (!next.changing() || state_.change_epoch != next.change_epoch)) {
+    for (const Move& m : state_.transfers) {
+      if (m.to == service_->options().self) owed.insert(m.partition);
+    }
+  }
   WriteBatch wb;
   wb.Put(MetaKey(kMetaRingState), record);
+  if (owed != catch_up_) wb.Put(MetaKey(kMetaCatchUp), EncodePartitions(owed));
   // Persisted before anyone acts on it: a restart comes back at this epoch.
   RINGKV_RETURN_IF_ERROR(storage_->Write(wb, /*sync=*/true));
   RingState previous = std::exchange(state_, std::move(next));
+  catch_up_ = std::move(owed);
   adopted_->Increment();
-  if (previous.changing() && previous.change_epoch != state_.change_epoch) {
-    for (const Move& m : previous.transfers) {
-      if (m.to == service_->options().self) catch_up_.insert(m.partition);
-    }
-  }
   if (previous.owners != state_.owners || previous.changing() != state_.changing()) {
     stable_since_us_ = clock_->MonoMicros();
   }
@@ -396,37 +441,65 @@ void RingKeeper::TellClaimant() {
 
 void RingKeeper::CatchUp() {
   if (catching_up_ || catch_up_.empty() || state_.changing()) return;
-  if (!options_.catch_up) {
-    catch_up_.clear();
-    return;
-  }
+  if (!options_.catch_up) return CaughtUp(std::nullopt);
   const uint32_t partition = *catch_up_.begin();
   Result<Ring> ring = PlacementRing(state_);
-  NodeId peer;
+  std::vector<NodeId> peers;
+  bool replica = false;
   if (ring.ok()) {
     for (const NodeId& n : ring->PlacementForPartition(partition, state_.n).primaries) {
-      if (n != service_->options().self) {
-        peer = n;
-        break;
+      if (n == service_->options().self) {
+        replica = true;
+      } else {
+        peers.push_back(n);
       }
     }
   }
-  if (peer.empty()) {
-    catch_up_.erase(partition);
-    return;
-  }
+  // Moved on by a later change: its next receiver owes the exchange now.
+  if (!replica || peers.empty()) return CaughtUp(partition);
   catching_up_ = true;
-  options_.catch_up(partition, peer, [this, partition, peer, alive = alive_](Status st) {
-    if (!*alive) return;
+  ExchangeWith(partition, std::move(peers), 0);
+}
+
+void RingKeeper::ExchangeWith(uint32_t partition, std::vector<NodeId> peers, size_t next) {
+  if (next == peers.size()) {
     catching_up_ = false;
-    if (st.code() == Status::Code::kBusy) return;
-    if (!st.ok() && options_.warn) {
+    return CaughtUp(partition);
+  }
+  const NodeId peer = peers[next];
+  options_.catch_up(partition, peer, [this, partition, peer, peers = std::move(peers), next,
+                                      alive = alive_](Status st) mutable {
+    if (!*alive) return;
+    if (st.ok()) return ExchangeWith(partition, std::move(peers), next + 1);
+    // Busy, down, or a view of the ring that lags just after the flip: the
+    // partition stays owed and is tried again at a later tick.
+    catching_up_ = false;
+    const int64_t now = clock_->MonoMicros();
+    if (st.code() != Status::Code::kBusy && options_.warn &&
+        (last_catch_up_warn_us_ == 0 || now - last_catch_up_warn_us_ >= kWarnEveryUs)) {
+      last_catch_up_warn_us_ = now;
       options_.warn("catch-up exchange of partition " + std::to_string(partition) + " with " +
-                    peer + " after the ring change: " + st.ToString() +
-                    " (periodic anti-entropy repairs it later)");
+                    peer + " after the ring change: " + st.ToString() + " (tried again)");
     }
-    catch_up_.erase(partition);
   });
+}
+
+void RingKeeper::CaughtUp(std::optional<uint32_t> partition) {
+  if (partition) {
+    catch_up_.erase(*partition);
+  } else {
+    catch_up_.clear();
+  }
+  WriteBatch wb;
+  if (catch_up_.empty()) {
+    wb.Delete(MetaKey(kMetaCatchUp));
+  } else {
+    wb.Put(MetaKey(kMetaCatchUp), EncodePartitions(catch_up_));
+  }
+  // Unsynced: a power cut that loses it only repeats an exchange.
+  if (Status st = storage_->Write(wb, /*sync=*/false); !st.ok() && options_.warn) {
+    options_.warn("cannot record the catch-up exchanges still owed: " + st.ToString());
+  }
 }
 
 void RingKeeper::Cleanup() {

@@ -12,8 +12,9 @@
 //   sees a majority of the valid members up; every change is a new epoch.
 // - Drives transfers (replication/transfers.h) from a periodic tick, tells
 //   the claimant of each one received, which flips ownership in a new
-//   epoch when the last is in; then each receiver runs one anti-entropy
-//   exchange per partition it received (the catch-up hook), and once every
+//   epoch when the last is in; then each receiver runs an anti-entropy
+//   exchange of each partition it received with each other replica (the
+//   catch-up hook; owed until all succeeded, across restarts), and once every
 //   member gossips the new epoch and `cleanup_delay_us` has passed, each
 //   node deletes the objects of partitions it no longer replicates.
 //
@@ -28,6 +29,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -76,6 +78,9 @@ class RingKeeper {
   Status Start();
 
   const RingState& state() const { return state_; }
+  // Partitions received in completed changes whose catch-up exchange has
+  // not run yet.
+  size_t pending_catch_ups() const { return catch_up_.size(); }
   Transfers& transfers() { return *transfers_; }
 
   // A RingAdminRequest from a client (from_peer empty) or a peer.
@@ -102,6 +107,12 @@ class RingKeeper {
   void OnReceived(const Move& move);
   void TellClaimant();
   void CatchUp();
+  // One exchange of `partition` with each of `peers` from `next` on, in
+  // turn; the partition is caught up when all succeeded.
+  void ExchangeWith(uint32_t partition, std::vector<NodeId> peers, size_t next);
+  // Drops `partition` (nullopt: every partition) from the exchanges owed,
+  // in memory and on disk.
+  void CaughtUp(std::optional<uint32_t> partition);
   void Cleanup();
 
   RingKeeperOptions options_;
@@ -114,12 +125,14 @@ class RingKeeper {
   TimerId tick_ = 0;
   // Moves received here and not yet marked done by the claimant.
   std::set<std::tuple<uint32_t, NodeId, NodeId>> to_report_;
-  // Partitions received in a completed change, each owed one exchange.
+  // Partitions received in a completed change, each owed one exchange;
+  // persisted (meta key "ring_catch_up") so a restart still owes them.
   std::set<uint32_t> catch_up_;
   bool catching_up_ = false;
   int64_t stable_since_us_ = 0;
   uint64_t cleaned_epoch_ = 0;
   int64_t last_warn_us_ = 0;  // of the last refused gossiped state logged
+  int64_t last_catch_up_warn_us_ = 0;
   Counter* adopted_;
   Counter* refused_;
   Counter* cleaned_objects_;

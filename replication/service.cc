@@ -41,7 +41,12 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
                                            : static_cast<uint64_t>(env_.clock->WallMicros())),
       rpc_(options_.self, generation_, env.clock, env.scheduler, env.transport, env.random,
            env_.metrics, options_.default_timeout_ms),
-      store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes)),
+      // Grouped only when every write is fsync'd: without the fsync a
+      // LevelDB write costs about what its keys do, and grouping costs more
+      // than it saves (docs/performance.md, "Group commit").
+      store_(std::make_unique<ObjectStore>(env.storage, options_.sync_writes,
+                                           options_.sync_writes ? env.scheduler : nullptr,
+                                           env_.metrics)),
       hints_(std::make_unique<HintStore>(env.storage, options_.sync_writes, env_.metrics)),
       replica_(std::make_unique<Replica>(Actor{options_.self, options_.incarnation},
                                          &options_.buckets, store_.get(), env_.metrics)),
@@ -110,6 +115,8 @@ Status Service::Start() {
 void Service::SetObjectWriteObserver(ObjectWriteObserver* observer) {
   store_->set_observer(observer);
 }
+
+Status Service::CommitWrites() { return store_->Commit(); }
 
 const std::map<NodeId, uint64_t>& Service::HintCounts() const { return hints_->counts(); }
 
@@ -263,7 +270,12 @@ void Service::ServePeers() {
         } else if (!put.hint_for.empty() && put.hint_for != options_.self) {
           st = hints_->Add(put.hint_for, partition, put.bucket, put.key, put.object);
         } else {
-          st = replica_->Merge(partition, put.bucket, put.key, put.object).status();
+          // Acknowledged once the turn's group commit has it in storage.
+          replica_->Merge(partition, put.bucket, put.key, put.object,
+                          [respond = std::move(respond)](const Status& stored) {
+                            respond(ReplicaPutReply{stored});
+                          });
+          return;
         }
         respond(ReplicaPutReply{st});
       });

@@ -146,6 +146,9 @@ class Service {
   HintStore& hints() { return *hints_; }
   // Every later object write is staged through `observer` (null: none).
   void SetObjectWriteObserver(ObjectWriteObserver* observer);
+  // Writes the object writes staged this turn now (object_store.h: group
+  // commit), so that a clean shutdown saves trees that include them.
+  Status CommitWrites();
 
  private:
   // The monotonic deadline of a client request, counted from now.

@@ -26,9 +26,11 @@
 #pragma once
 
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -47,7 +49,18 @@ class WriteBatch {
     ops_.push_back({false, std::string(key), std::string(value)});
   }
   void Delete(std::string_view key) { ops_.push_back({true, std::string(key), {}}); }
+  // Moves `other`'s operations after this batch's, in their order.
+  void Append(WriteBatch&& other) {
+    if (ops_.empty()) {
+      ops_ = std::move(other.ops_);
+    } else {
+      ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()),
+                  std::make_move_iterator(other.ops_.end()));
+    }
+    other.ops_.clear();
+  }
   const std::vector<Op>& ops() const { return ops_; }
+  size_t size() const { return ops_.size(); }
   bool empty() const { return ops_.empty(); }
 
  private:

@@ -36,6 +36,7 @@ class ServiceDeadlineTest : public testing::ServiceFixture {
     m.sent_mono_us = clock_.MonoMicros() - kPeerClockOffset - waited_us;
     m.body = std::move(body);
     service_->OnPeerMessage(std::move(m));
+    EndTurn();
   }
 
   PutRequest Forward(const std::string& value) const {

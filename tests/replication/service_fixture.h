@@ -57,6 +57,10 @@ class ServiceFixture : public ::testing::Test {
     }
   }
 
+  // Ends the loop turn: the turn's group commit is written and its writes
+  // answered (replication/object_store.h).
+  void EndTurn() { scheduler_.Advance(0); }
+
   // What n2 stores for b/`key`, asked as a client coordinating its own read.
   std::optional<Object> Local(const std::string& key) {
     std::optional<Object> out;

@@ -38,6 +38,7 @@ class ServiceValidationTest : public testing::ServiceFixture {
     m.timeout_ms = 1000;
     m.body = std::move(body);
     service_->OnPeerMessage(std::move(m));
+    EndTurn();
     for (const auto& sent : transport_.sent()) {
       if (sent.to == "n1" && sent.message.request_id == next_id_) return sent.message.body;
     }
@@ -50,7 +51,8 @@ class ServiceValidationTest : public testing::ServiceFixture {
     m.request_id = ++next_id_;
     m.body = std::move(body);
     service_->HandleClientRequest(std::move(m), [&out](Message reply) { out = reply.body; });
-    EXPECT_TRUE(out.has_value()) << "answered synchronously";
+    EndTurn();
+    EXPECT_TRUE(out.has_value()) << "answered within the loop turn";
     return out.value_or(ErrorReply{});
   }
 

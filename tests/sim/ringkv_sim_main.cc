@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   std::printf("scenario %s seed %llu\n", config.name.c_str(),
               static_cast<unsigned long long>(config.seed));
   std::printf("%s", r.Summary().c_str());
+  if (!r.ring_log.empty()) std::printf("ring changes:\n");
+  for (const auto& l : r.ring_log) std::printf("  %s\n", l.c_str());
   std::printf("trace hash: %s\n", r.trace_hash.c_str());
   if (!r.ok) {
     std::printf("FAILED seed %llu; nemesis:\n", static_cast<unsigned long long>(config.seed));

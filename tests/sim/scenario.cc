@@ -10,6 +10,8 @@
 #include "tests/sim/buggify.h"
 #include "tests/sim/detection.h"
 #include "tests/sim/nemesis.h"
+#include "tests/sim/ring_driver.h"
+#include "tests/sim/ring_placement.h"
 #include "tests/sim/scenario_def.h"
 #include "tests/sim/workload.h"
 
@@ -35,6 +37,7 @@ struct Spec {
   bool measure_detection = false;
   // No read-repair pass and no hint delivery: anti-entropy alone heals.
   bool anti_entropy = false;
+  std::vector<RingStep> ring_steps;
 };
 
 BucketTable DefaultBuckets() {
@@ -110,6 +113,24 @@ Spec MakeSpec(const ScenarioDef& def, const ScenarioConfig& config) {
   if (config.hint_rate > 0) s.cluster.hint_rate_per_sec = config.hint_rate;
   if (config.nodes > 0) s.cluster.nodes = config.nodes;
   if (config.partitions > 0) s.cluster.partitions = config.partitions;
+  s.ring_steps = def.ring_steps;
+  if (def.gossip_fanout > 0) s.cluster.gossip.fanout = def.gossip_fanout;
+  if (!s.ring_steps.empty()) {
+    int joins = 0;
+    for (const RingStep& step : s.ring_steps) joins += step.joins;
+    s.cluster.ring_members = s.cluster.nodes;
+    s.cluster.joiners = joins;
+    s.cluster.nodes += joins;
+    // ringkv-node's defaults scaled to a run of seconds; the settle stays
+    // above a request deadline (2 s), as the transfer protocol needs.
+    s.cluster.ring_changes.tick_us = 250'000;
+    s.cluster.ring_changes.transfers.settle_us = 2'500'000;
+    s.cluster.ring_changes.cleanup_delay_us = 3 * kSecond;
+    // The catch-up exchange after the flip is anti-entropy's; its periodic
+    // exchanges would repair what a faulty transfer lost, so they wait.
+    s.cluster.aae.enabled = true;
+    s.cluster.aae.interval_us = int64_t{3600} * kSecond;
+  }
   return s;
 }
 
@@ -207,6 +228,10 @@ std::string ScenarioResult::Summary() const {
          " acknowledged writes\n";
   }
   if (!detection.empty()) s += detection;
+  if (!ring_log.empty()) {
+    s += "ring: ended at epoch " + std::to_string(final_epoch) + " with " +
+         std::to_string(final_members) + " valid members; " + ring_log.back() + "\n";
+  }
   if (drain.pending_at_heal > 0 || drain.delivered > 0) {
     s += "hints: " + std::to_string(drain.pending_at_heal) + " pending at the heal, " +
          std::to_string(drain.delivered) + " delivered in the run; ";
@@ -274,6 +299,11 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   scripted.name = spec.script_check;
   std::shared_ptr<void> script;
   if (spec.script) script = spec.script(&cluster, &history, &scripted);
+  std::unique_ptr<RingDriver> ring;
+  if (!spec.ring_steps.empty()) {
+    ring = std::make_unique<RingDriver>(&cluster, spec.ring_steps, world.DeriveSeed(), kSecond);
+    ring->Start();
+  }
   if (config.after_start) config.after_start(&cluster, &history);
 
   // Faults, then heal and let in-flight requests finish.
@@ -281,6 +311,22 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   world.queue().RunUntil(std::max(spec.fault_end_us, script_end));
   if (probe) probe->Close();
   nemesis.HealAll();
+  if (ring) {
+    // The operator finishes on the healed cluster; every checker then
+    // judges by the ring it ended on.
+    const int64_t bound = world.now() + 90 * kSecond;
+    while (!ring->done() && world.now() < bound) world.queue().RunUntil(world.now() + 250'000);
+    // A receiver has every acknowledged write once its catch-up exchanges
+    // ran (what dual writes missed while it was unreachable).
+    while (ring->PendingCatchUps() > 0 && world.now() < bound) {
+      world.queue().RunUntil(world.now() + 250'000);
+    }
+    if (std::optional<RingState> last = ring->LatestState()) {
+      if (Result<Ring> final_ring = PlacementRing(*last); final_ring.ok()) {
+        cluster.JudgeBy(std::move(final_ring).value());
+      }
+    }
+  }
   HintDrain drain;
   drain.heal_us = world.now();
   drain.bound_us = spec.drain_bound_us;
@@ -322,6 +368,7 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   }
   for (const auto& [bucket, key] : keys) {
     int node = static_cast<int>(pick.Uniform(cluster.size()));
+    while (!cluster.present(node)) node = static_cast<int>(pick.Uniform(cluster.size()));
     repair.Get(node, bucket, key, kQuorumAll, 2000, [&healed](const Op& op) {
       ++healed.checked;
       if (op.outcome != Outcome::kOk) healed.Fail("repair read failed: " + DescribeOp(op));
@@ -341,6 +388,13 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   }
   for (int i = 0; i < cluster.size(); ++i) {
     if (cluster.up(i)) drain.delivered += cluster.service(i)->StatusReport().hints_delivered;
+  }
+  if (ring) {
+    // Old owners delete what they handed on a cleanup delay after the flip.
+    const int64_t bound = world.now() + 30 * kSecond;
+    while (MisplacedObjects(cluster) > 0 && world.now() < bound) {
+      world.queue().RunUntil(world.now() + 500'000);
+    }
   }
 
   ScenarioResult r;
@@ -385,6 +439,17 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   r.checks.push_back(CheckNoHangs(hangs));
   r.checks.push_back(std::move(healed));
   if (spec.script) r.checks.push_back(std::move(scripted));
+  if (ring) {
+    r.checks.push_back(CheckRingPlacement(cluster));
+    r.checks.push_back(ring->Check());
+    r.ring_log = ring->log();
+    if (std::optional<RingState> last = ring->LatestState()) {
+      r.final_epoch = last->epoch;
+      for (const StateMember& m : last->members) {
+        r.final_members += m.status == MemberStatus::kValid ? 1 : 0;
+      }
+    }
+  }
   if (!cluster.start_failures().empty()) {
     CheckResult d;
     d.name = "service-start";

@@ -60,6 +60,10 @@ struct ScenarioResult {
   std::vector<int64_t> detection_samples;
   std::vector<CheckResult> checks;
   std::vector<std::string> nemesis_log;
+  // Ring-change scenarios: what the operator did and the ring it ended on.
+  std::vector<std::string> ring_log;
+  uint64_t final_epoch = 0;
+  int final_members = 0;
   // Names of the checkers that failed.
   std::vector<std::string> Failed() const;
   // Multi-line human summary (figures and any failures).

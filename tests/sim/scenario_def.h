@@ -18,6 +18,7 @@
 #include "tests/sim/checkers.h"
 #include "tests/sim/history.h"
 #include "tests/sim/nemesis.h"
+#include "tests/sim/ring_driver.h"
 #include "tests/sim/sim_cluster.h"
 #include "tests/sim/workload.h"
 
@@ -73,6 +74,19 @@ struct ScenarioDef {
   // heal the run waits (up to 120 s) for anti-entropy alone to make every
   // primary of every key hold byte-identical objects (aae-convergence).
   bool anti_entropy = false;
+  // Ring changes under the faults (issue 15), driven through the admin
+  // requests by a RingDriver from 1 s on: `nodes` is the first ring, each
+  // step's joins start new nodes. The run then waits (up to 90 s after the
+  // heal) for the last step, judges every checker by the final ring, checks
+  // handoff-complete on bucket "h" before the repair pass and ring-placement
+  // and ring-changes after it. Anti-entropy is on for the catch-up exchange
+  // only (its periodic exchanges an hour apart).
+  std::vector<RingStep> ring_steps = {};
+  // Peers each node gossips to per round; 0 = the default (2). A node
+  // learns a member's ring epoch only from that member's own gossip, and
+  // transfers and cleanups wait until it heard every member's: with 120
+  // members and fanout 2 that takes minutes per wait (docs/simulation.md).
+  uint32_t gossip_fanout = 0;
   FaultsFn faults = nullptr;
   const char* faults_check = "";  // the name of the faults' own check, if any
   ScriptFn script = nullptr;

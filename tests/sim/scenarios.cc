@@ -596,6 +596,27 @@ const std::vector<ScenarioDef>& Scenarios() {
        .workloads = {},
        .script = StartScript<ForwardReplayScript>,
        .script_check = "replay-setup"},
+      {.name = "ring-join-leave",
+       .what = "issue 15: 5 -> 7 -> 5 members (two joins, then two leaves) through plan and "
+               "commit, under crashes, pauses and partitions",
+       .run_us = 30 * kSecond,
+       .nemesis = {.crash = true, .pause = true, .partition = true},
+       .workloads = {{}, BlindWrites()},
+       .handoff_checks = true,
+       .ring_steps = {{.joins = 2}, {.leaves = 2}}},
+      {.name = "ring-large",
+       .what = "issue 15: 120 nodes, Q=1024: 3 joins and 3 leaves in one change, under "
+               "crashes, pauses, partitions and lossy links, 5 faulty at once; gossip fanout 20",
+       .nodes = 120,
+       .partitions = 1024,
+       .run_us = 20 * kSecond,
+       .nemesis =
+           {.crash = true, .pause = true, .partition = true, .link_chaos = true, .max_faulty = 5},
+       .pace = Pace::kDense,
+       .workloads = {{.clients = 24, .keys = 400}, BlindWrites()},
+       .handoff_checks = true,
+       .ring_steps = {{.joins = 3, .leaves = 3}},
+       .gossip_fanout = 20},
   };
   return kScenarios;
 }

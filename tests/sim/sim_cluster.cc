@@ -37,6 +37,7 @@ SimCluster::SimCluster(SimWorld* world, ClusterOptions options)
     std::abort();
   }
   ring_.emplace(std::move(ring).value());
+  start_ring_ = ring_;
   std::vector<SimProcess*> procs;
   for (int i = 0; i < options_.nodes; ++i) {
     auto n = std::make_unique<Node>();
@@ -58,6 +59,11 @@ SimCluster::SimCluster(SimWorld* world, ClusterOptions options)
   for (int i = 0; i < options_.nodes; ++i) {
     if (options_.wrap_transport) {
       nodes_[i]->wrapped = options_.wrap_transport(i, network_->transport(i), this);
+    }
+    if (i >= options_.nodes - options_.joiners) {
+      nodes_[i]->present = false;
+      nodes_[i]->process->Kill();
+      continue;
     }
     StartService(i);
   }
@@ -89,6 +95,15 @@ void SimCluster::StartService(int i) {
   config.object_cache_bytes = options_.object_cache_bytes;
   config.generation_floor = n.generation + 1;
   config.aae = options_.aae;
+  config.ring_state = n.joined;
+  config.ring_changes = options_.ring_changes;
+  // What ringkv-node logs of ring changes goes to the trace (--trace).
+  config.ring_changes.warn = [this, i](const std::string& line) {
+    world_->trace().Note(world_->now(), "ring-warn", i, line);
+  };
+  config.ring_changes.info = [this, i](const std::string& line) {
+    world_->trace().Note(world_->now(), "ring-info", i, line);
+  };
   NodeEnv env;
   env.clock = n.clock.get();
   env.scheduler = n.scheduler.get();
@@ -101,7 +116,8 @@ void SimCluster::StartService(int i) {
   env.fresh_incarnation = [this, reuse, old = n.incarnation] {
     return reuse ? old : NewIncarnation();
   };
-  Result<std::unique_ptr<ringkv::Node>> node = ringkv::Node::Open(std::move(config), *ring_, env);
+  Result<std::unique_ptr<ringkv::Node>> node =
+      ringkv::Node::Open(std::move(config), *start_ring_, env);
   Status st = node.ok() ? (*node)->Start() : node.status();
   if (node.ok()) {
     n.node = std::move(node).value();
@@ -116,6 +132,7 @@ void SimCluster::StartService(int i) {
 
 void SimCluster::PublishRing(Ring next) {
   ring_.emplace(std::move(next));
+  start_ring_ = ring_;
   for (auto& n : nodes_) {
     if (n->node) n->node->service().membership().Publish(*ring_, {});
   }
@@ -145,7 +162,7 @@ void SimCluster::Kill(int i, bool power_loss) {
 
 void SimCluster::Restart(int i) {
   Node& n = *nodes_[i];
-  if (n.node) return;
+  if (n.node || !n.present) return;
   n.process->Start();
   StartService(i);
   world_->trace().Record(world_->now(), "restart", i, n.incarnation);
@@ -170,10 +187,35 @@ void SimCluster::Pause(int i) {
 }
 
 void SimCluster::Resume(int i) {
+  if (!nodes_[i]->present) return;
   ++nodes_[i]->disturbances;
   bool was_paused = paused(i);
   nodes_[i]->process->Resume();
   if (was_paused && lifecycle_) lifecycle_(i, false);
+}
+
+void SimCluster::StartJoined(int i, RingState state) {
+  Node& n = *nodes_[i];
+  if (n.present) return;
+  n.present = true;
+  n.joined = std::move(state);
+  n.process->Start();
+  StartService(i);
+  world_->trace().Record(world_->now(), "join-start", i, n.incarnation);
+  if (lifecycle_) lifecycle_(i, false);
+}
+
+void SimCluster::Retire(int i) {
+  Node& n = *nodes_[i];
+  if (!n.present) return;
+  const bool was_up = n.node != nullptr;
+  ++n.disturbances;
+  n.node.reset();
+  n.process->Kill();
+  n.present = false;
+  n.kills.push_back(world_->now());
+  world_->trace().Record(world_->now(), "retire", i, 0);
+  if (was_up && lifecycle_) lifecycle_(i, true);
 }
 
 bool SimCluster::KilledDuring(int i, int64_t from_us, int64_t to_us) const {
@@ -214,6 +256,22 @@ Result<std::optional<Object>> SimCluster::ReadStored(int i, const std::string& b
   auto obj = DecodeObject(*body);
   if (!obj.ok()) return obj.status();
   return std::optional<Object>(std::move(obj).value());
+}
+
+Result<std::vector<StoredObject>> SimCluster::StoredObjects(int i) {
+  IteratorOptions range;
+  range.begin = std::string(1, kObjectTag);
+  range.end = PrefixEnd(range.begin);
+  std::unique_ptr<Iterator> it = nodes_[i]->engine->NewIterator(range);
+  std::vector<StoredObject> out;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    StoredObject o;
+    RINGKV_RETURN_IF_ERROR(ParseObjectKey(it->key(), &o.partition, &o.bucket, &o.key));
+    o.record = std::string(it->value());
+    out.push_back(std::move(o));
+  }
+  RINGKV_RETURN_IF_ERROR(it->status());
+  return out;
 }
 
 int64_t SimCluster::MaxWallErrorUs() const {

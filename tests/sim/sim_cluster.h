@@ -25,6 +25,7 @@
 #include "common/random.h"
 #include "node/node.h"
 #include "replication/bucket.h"
+#include "replication/ring_keeper.h"
 #include "replication/service.h"
 #include "ring/gossip.h"
 #include "ring/ring.h"
@@ -38,6 +39,13 @@
 namespace ringkv::sim {
 
 class SimCluster;
+
+// One object as a node's engine holds it.
+struct StoredObject {
+  uint32_t partition = 0;
+  std::string bucket, key;
+  std::string record;  // undecoded (storage/record.h)
+};
 
 struct ClusterOptions {
   int nodes = 5;
@@ -66,6 +74,12 @@ struct ClusterOptions {
   // Members of the first ring (nodes 0..ring_members-1); 0 = every node. The
   // others run, outside the ring, until a later epoch names them.
   int ring_members = 0;
+  // The last `joiners` nodes are not started with the others: each starts
+  // when a ring change stages its join (StartJoined), as `ringkv-node
+  // --join` does. They are outside the first ring.
+  int joiners = 0;
+  // Ring changes and transfers (tick, settle, cleanup delay, limits).
+  RingKeeperOptions ring_changes;
   // Each node's record cache (node/node.h), as ringkv-node's default.
   size_t object_cache_bytes = size_t{32} << 20;
   // Every node loses its timers (a scheduler that never fires).
@@ -104,6 +118,11 @@ class SimCluster {
   ringkv::Node* node(int i) { return nodes_[i]->node.get(); }
   // The metrics of node i's current (or last) start.
   bool up(int i) const { return nodes_[i]->node != nullptr; }
+  // Started and not retired: a joiner before its join and a node that left
+  // the ring and was stopped are absent; faults and restarts skip them.
+  bool present(int i) const { return nodes_[i]->present; }
+  // The address a node joins with (the simulated network routes by id).
+  std::string address(int i) const { return "sim:" + ids_[i]; }
   bool paused(int i) const { return nodes_[i]->process->paused(); }
   // Node i's loop is blocked by its disk now or its disk is set slow.
   bool slow(int i) const {
@@ -125,6 +144,13 @@ class SimCluster {
   void Pause(int i);
   void Resume(int i);
   void SetDiskFaults(int i, const DiskFaults& faults);
+  // Starts the absent joiner i from the ring state its join was answered
+  // with; every later restart starts from the same (its persisted state
+  // wins once it has one).
+  void StartJoined(int i, RingState state);
+  // Stops node i for good (a departed member, `ringkv-cluster remove`): it
+  // stays down through every heal; its engine is kept for the checkers.
+  void Retire(int i);
 
   // Runs a client request on node i's loop; `reply` is called on that loop
   // (never if the node dies first).
@@ -133,12 +159,17 @@ class SimCluster {
   // Node i's stored copy of (bucket, key), read straight from its engine.
   Result<std::optional<Object>> ReadStored(int i, const std::string& bucket,
                                            const std::string& key);
+  // Every object node i's engine holds, in key order.
+  Result<std::vector<StoredObject>> StoredObjects(int i);
   // Largest distance of any node's wall clock from true time, at any
   // moment of the run so far (offsets, clock jumps and drift).
   int64_t MaxWallErrorUs() const;
   // Publishes a new ring epoch to every running node (and to nodes started
   // later), as a ring change will; placement here follows it too.
   void PublishRing(Ring next);
+  // The placement Primaries and ReadStored judge by, without telling any
+  // node: the final ring after the nodes' own ring changes.
+  void JudgeBy(Ring ring) { ring_.emplace(std::move(ring)); }
 
   // Indices of the key's primaries.
   std::vector<int> Primaries(const std::string& bucket, const std::string& key) const;
@@ -173,6 +204,8 @@ class SimCluster {
     // Grows at every start, even across a wipe on a clock stepped back.
     uint64_t generation = 0;
     uint64_t disturbances = 0;
+    bool present = true;
+    std::optional<RingState> joined;  // the state its join was answered with
     DiskFaults faults;
     std::vector<int64_t> kills;
   };
@@ -184,6 +217,9 @@ class SimCluster {
   ClusterOptions options_;
   std::vector<NodeId> ids_;
   std::optional<Ring> ring_;
+  // The ring every node is started from when it has no state of its own
+  // (epoch 1, or the last PublishRing).
+  std::optional<Ring> start_ring_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unique_ptr<SimNetwork> network_;
   uint64_t decode_errors_ = 0;
