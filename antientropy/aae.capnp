@@ -1,5 +1,5 @@
 # Stored records of anti-entropy (docs/anti-entropy.md, docs/storage-format.md):
-# the per-key segment index and the trees saved at a clean shutdown.
+# the trees saved at a clean shutdown.
 #
 # Schema evolution: add fields with new ordinals only. DO NOT renumber,
 # retype or remove a field: these bytes are on disk.
@@ -7,17 +7,6 @@
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("ringkv::schema");
-
-using import "/causality/object.capnp".VvEntry;
-
-# The value of one index row: the key's leaf hash and the object's clock,
-# and whether the object is a tombstone (every sibling one), which makes it
-# a candidate for reaping.
-struct IndexEntry {
-  leaf @0 :UInt64;
-  clock @1 :List(VvEntry);
-  tombstone @2 :Bool;
-}
 
 # One partition's tree as saved at a clean shutdown: its non-zero segment
 # hashes, by segment number ascending (branches are recomputed from them).

@@ -104,7 +104,7 @@ Status AntiEntropy::Start() {
                                     PeerRpc::Respond respond) {
     HandleAdmin(body, deadline_us, std::move(respond));
   });
-  if (!options_.enabled) return Trees::MarkIndexIncomplete(storage_);
+  if (!options_.enabled) return Trees::MarkTreesStale(storage_);
   RINGKV_RETURN_IF_ERROR(trees_->Open());
   service_->SetObjectWriteObserver(trees_.get());
   service_->rpc().set_sent_observer(
@@ -300,7 +300,7 @@ void AntiEntropy::ScheduleVerify() {
   verify_timer_ = scheduler_->RunAfter(std::max<int64_t>(1, options_.verify_interval_us / q), [this] {
     verify_timer_ = 0;
     const uint32_t q = service_->ring().partitions();
-    if (q > 0) trees_->Verify(next_verify_++ % q);
+    if (q > 0) trees_->Rebuild(next_verify_++ % q);
     ScheduleVerify();
   });
 }

@@ -1,5 +1,5 @@
 // AntiEntropy: active anti-entropy for one node (docs/anti-entropy.md). It
-// keeps the node's trees and segment index in step with every object write
+// keeps the node's trees in step with every object write
 // (Trees, the service's object write observer), serves the exchange
 // requests of its peers on PeerRpc, and runs one exchange at a time,
 // round robin over (partition, peer) for every partition this node is a

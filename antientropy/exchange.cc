@@ -159,7 +159,7 @@ void Exchange::KeysStep() {
          for (AaeKeyEntry& e : reply->keys) {
            // A peer names only keys of the segments asked for, of this
            // partition; anything else is not repaired on its word.
-           if (!asked.contains(e.segment) || SegmentOf(e.bucket, e.key) != e.segment ||
+           if (!asked.contains(e.segment) || KeySegment(e.bucket, e.key) != e.segment ||
                ring.PartitionOf(KeyHash(e.bucket, e.key)) != partition_) {
              continue;
            }

@@ -9,7 +9,7 @@
 //     differs once, not twice.
 //  2. Branches: the peer's segment hashes of those branches, twice, the
 //     same way.
-//  3. Keys: the peer's index rows (key, leaf, clock) of those segments, at
+//  3. Keys: the peer's objects (key, leaf, clock) of those segments, at
 //     most `max_segments` per request (the next batch follows the repairs
 //     of this one), compared with ours; a key whose leaf differs, or that
 //     one side lacks, is repaired.

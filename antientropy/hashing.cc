@@ -10,7 +10,6 @@
 namespace ringkv::aae {
 namespace {
 
-constexpr uint64_t kSegmentSeed = 0x5a3c9e1f0b7d2468ULL;
 constexpr uint64_t kLeafSeed = 0x1f2e3d4c5b6a7988ULL;
 
 void AppendVarint32(std::string* out, uint32_t v) {
@@ -23,15 +22,6 @@ void AppendVarint32(std::string* out, uint32_t v) {
 
 }  // namespace
 
-uint32_t SegmentOf(std::string_view bucket, std::string_view key) {
-  std::string in;
-  in.reserve(5 + bucket.size() + key.size());
-  AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
-  in.append(bucket);
-  in.append(key);
-  return static_cast<uint32_t>(XXH3_64bits_withSeed(in.data(), in.size(), kSegmentSeed) >> 48);
-}
-
 uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
                 std::string_view body) {
   return LeafOfDigest(bucket, key, KeyHash(bucket, key), clock,
@@ -40,15 +30,18 @@ uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVect
 
 uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t key_hash,
                       const VersionVector& clock, uint64_t digest) {
-  std::string in;
-  const std::string context = EncodeContext(clock, key_hash);
-  in.reserve(18 + bucket.size() + key.size() + context.size());
+  // Two leaves per write: the input is laid out in a buffer that keeps its
+  // room from one leaf to the next instead of in fresh strings.
+  thread_local std::string in;
+  in.clear();
   AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
   in.append(bucket);
   AppendVarint32(&in, static_cast<uint32_t>(key.size()));
   in.append(key);
-  in.append(context);
-  for (int i = 0; i < 8; ++i) in.push_back(static_cast<char>(digest >> (8 * i)));
+  AppendContext(&in, clock, key_hash);
+  char le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<char>(digest >> (8 * i));
+  in.append(le, 8);
   return XXH3_64bits_withSeed(in.data(), in.size(), kLeafSeed);
 }
 

@@ -8,21 +8,18 @@
 #include <string_view>
 
 #include "causality/object.h"
+#include "storage/keys.h"
 
 namespace ringkv::aae {
 
-// 256 branches x 256 segments of 64-bit hashes.
+// 256 branches x 256 segments of 64-bit hashes. A key's segment is
+// storage/keys.h KeySegment, part of its object key.
 inline constexpr uint32_t kShape = 1;
 inline constexpr uint32_t kHashVersion = 1;
 inline constexpr uint32_t kBranches = 256;
 inline constexpr uint32_t kSegmentsPerBranch = 256;
 inline constexpr uint32_t kSegments = kBranches * kSegmentsPerBranch;
-
-// The key's segment: the top 16 bits of XXH3-64 with the segment seed over
-// varint32(len(bucket)) bucket key. A seed of its own keeps it independent
-// of the ring position (seed 0), whose top bits pick the partition: with
-// those bits, a partition's keys would crowd into a few segments.
-uint32_t SegmentOf(std::string_view bucket, std::string_view key);
+static_assert(kSegments == kKeySegments);
 
 inline uint32_t BranchOf(uint32_t segment) { return segment / kSegmentsPerBranch; }
 

@@ -12,7 +12,7 @@ namespace {
 bool InPartition(const ReapEnv& env, uint32_t partition, const AaeKeyEntry& e) {
   const Ring& ring = env.membership->ring();
   return ring.PartitionOf(KeyHash(e.bucket, e.key)) == partition &&
-         SegmentOf(e.bucket, e.key) == e.segment;
+         KeySegment(e.bucket, e.key) == e.segment;
 }
 
 // Step 1 on a replica: its copy has seen everything the tombstone has, and

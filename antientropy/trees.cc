@@ -16,12 +16,37 @@ uint32_t TreeKeyPartition(std::string_view skey) {
   return (uint32_t{p[2]} << 24) | (uint32_t{p[3]} << 16) | (uint32_t{p[4]} << 8) | p[5];
 }
 
-// The leaf of a stored row; a row that does not decode counts as no row
-// (leaf 0) everywhere, in Stage and in rebuilds alike, so the tree stays
-// the XOR of the readable rows until a verification rewrites it.
-uint64_t LeafOfRow(std::string_view value) {
-  Result<IndexEntry> entry = DecodeIndexEntry(value);
-  return entry.ok() ? entry->leaf : 0;
+// A stored object as the tree sees it. A record that does not decode
+// counts as no object (leaf 0) everywhere, in writes and rebuilds alike, so
+// the tree stays the XOR of the readable objects.
+struct Stored {
+  uint64_t leaf = 0;
+  VersionVector clock;
+  bool tombstone = false;
+};
+
+Result<Stored> DecodeStored(std::string_view bucket, std::string_view key, uint64_t key_hash,
+                            std::string_view record) {
+  Result<std::string_view> body = DecodeRecord(record);
+  if (!body.ok()) return body.status();
+  Result<Object> object = DecodeObject(*body);
+  if (!object.ok()) return object.status();
+  // The record's checksum is XXH3-64 of the body: the leaf's value digest.
+  return Stored{LeafOfDigest(bucket, key, key_hash, object->context, StoredChecksum(record)),
+                std::move(object->context), object->IsDeleted()};
+}
+
+// One stored object of a scan: its names, segment and what the tree sees.
+// False for a key or record that does not parse.
+bool ReadScanned(std::string_view skey, std::string_view record, AaeKeyEntry* e,
+                 bool* tombstone) {
+  if (!ParseObjectKey(skey, nullptr, &e->segment, &e->bucket, &e->key).ok()) return false;
+  Result<Stored> stored = DecodeStored(e->bucket, e->key, KeyHash(e->bucket, e->key), record);
+  if (!stored.ok()) return false;
+  e->leaf = stored->leaf;
+  e->clock = std::move(stored->clock);
+  if (tombstone != nullptr) *tombstone = stored->tombstone;
+  return true;
 }
 
 }  // namespace
@@ -33,16 +58,13 @@ Trees::Trees(TreesOptions options, Storage* storage, Scheduler* scheduler,
       scheduler_(scheduler),
       slots_(options.partitions),
       rebuilds_(metrics->AddCounter("ringkv_aae_tree_rebuilds_total",
-                                    "Anti-entropy trees rebuilt from the segment index.")),
-      index_repairs_(metrics->AddCounter(
-          "ringkv_aae_index_repairs_total",
-          "Segment index rows rewritten or deleted because they disagreed with the objects.")),
+                                    "Anti-entropy trees rebuilt from the objects.")),
       staging_errors_(metrics->AddCounter(
           "ringkv_aae_staging_errors_total",
-          "Object writes refused because their index row could not be read.")),
+          "Object writes refused because the object they replace could not be read.")),
       verify_errors_(metrics->AddCounter(
           "ringkv_aae_verify_errors_total",
-          "Objects or index rows a verification could not check (undecodable, read error).")) {
+          "Stored objects a tree rebuild could not read (bad key or undecodable record).")) {
   building_gauge_ = metrics->AddGaugeCallback(
       "ringkv_aae_trees_building", "Anti-entropy trees not trusted yet (being rebuilt).", {},
       [this] {
@@ -71,9 +93,6 @@ Status Trees::Open() {
   Status st = storage_->Get(MarkerKey(), &marker);
   if (!st.ok() && !st.IsNotFound()) return st;
   const bool clean = st.ok() && MarkerCurrent(marker);
-  std::string gap_value;
-  Status gap = storage_->Get(GapKey(), &gap_value);
-  if (!gap.ok() && !gap.IsNotFound()) return gap;
   WriteBatch forget;
   forget.Delete(MarkerKey());
   std::vector<uint32_t> corrupt;
@@ -107,29 +126,18 @@ Status Trees::Open() {
     slots_[p].live.reset();
     slots_[p].trusted = false;
   }
-  if (gap.ok()) {
-    for (uint32_t p = 0; p < slots_.size(); ++p) {
-      slots_[p].live.reset();
-      slots_[p].trusted = false;
-      slots_[p].gap = true;
-      ++gaps_left_;
-      Verify(p);
-    }
-    return Status::OK();
-  }
   for (uint32_t p = 0; p < slots_.size(); ++p) {
     if (!slots_[p].trusted) Rebuild(p);
   }
   return Status::OK();
 }
 
-Status Trees::MarkIndexIncomplete(Storage* storage) {
+Status Trees::MarkTreesStale(Storage* storage) {
   std::string value;
-  Status st = storage->Get(GapKey(), &value);
-  if (st.ok()) return Status::OK();
-  if (!st.IsNotFound()) return st;
+  Status st = storage->Get(MarkerKey(), &value);
+  if (st.IsNotFound()) return Status::OK();
+  if (!st.ok()) return st;
   WriteBatch batch;
-  batch.Put(GapKey(), "");
   batch.Delete(MarkerKey());
   return storage->Write(batch, /*sync=*/true);
 }
@@ -147,50 +155,44 @@ Status Trees::Save() {
   return storage_->Write(batch, /*sync=*/true);
 }
 
-Status Trees::Stage(uint32_t partition, std::string_view bucket, std::string_view key,
-                    const Object& object, uint64_t body_digest, const ReplacedObject* replaced,
-                    WriteBatch* batch) {
+Status Trees::Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
+                    std::string_view key, const Object& object, uint64_t body_digest,
+                    const ReplacedObject* replaced, WriteBatch*) {
   if (partition >= slots_.size()) return Status::OK();
   const uint64_t key_hash = KeyHash(bucket, key);
-  IndexEntry row{LeafOfDigest(bucket, key, key_hash, object.context, body_digest),
-                 object.context, object.IsDeleted()};
-  std::optional<uint64_t> old_leaf;
-  if (replaced != nullptr) {
-    old_leaf = replaced->context == nullptr
-                   ? 0
-                   : LeafOfDigest(bucket, key, key_hash, *replaced->context,
-                                  replaced->body_digest);
+  uint64_t old_leaf = 0;
+  if (replaced == nullptr) {
+    Result<uint64_t> stored = StoredLeaf(partition, segment, bucket, key, key_hash);
+    if (!stored.ok()) return stored.status();
+    old_leaf = *stored;
+  } else if (replaced->context != nullptr) {
+    old_leaf = LeafOfDigest(bucket, key, key_hash, *replaced->context, replaced->body_digest);
   }
-  return StageRow(partition, bucket, key, &row, old_leaf, batch);
-}
-
-Status Trees::StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
-                          WriteBatch* batch) {
-  return StageRow(partition, bucket, key, nullptr, std::nullopt, batch);
-}
-
-Status Trees::StageRow(uint32_t partition, std::string_view bucket, std::string_view key,
-                       const IndexEntry* row, std::optional<uint64_t> old_leaf,
-                       WriteBatch* batch) {
-  if (partition >= slots_.size()) return Status::OK();
-  const uint32_t segment = SegmentOf(bucket, key);
-  std::string ikey = IndexKey(partition, segment, bucket, key);
-  if (!old_leaf) {
-    std::string old;
-    Status st = storage_->Get(ikey, &old);
-    if (!st.ok() && !st.IsNotFound()) {
-      staging_errors_->Increment();
-      return st;
-    }
-    old_leaf = st.ok() ? LeafOfRow(old) : 0;
-  }
-  if (row != nullptr) {
-    batch->Put(ikey, EncodeIndexEntry(*row));
-  } else {
-    batch->Delete(ikey);
-  }
-  staged_.push_back(Staged{partition, segment, *old_leaf ^ (row != nullptr ? row->leaf : 0)});
+  const uint64_t new_leaf = LeafOfDigest(bucket, key, key_hash, object.context, body_digest);
+  staged_.push_back(Staged{partition, segment, old_leaf ^ new_leaf});
   return Status::OK();
+}
+
+Status Trees::StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
+                          std::string_view key, const ReplacedObject& removed, WriteBatch*) {
+  if (partition >= slots_.size() || removed.context == nullptr) return Status::OK();
+  staged_.push_back(Staged{partition, segment,
+                           LeafOfDigest(bucket, key, KeyHash(bucket, key), *removed.context,
+                                        removed.body_digest)});
+  return Status::OK();
+}
+
+Result<uint64_t> Trees::StoredLeaf(uint32_t partition, uint32_t segment, std::string_view bucket,
+                                   std::string_view key, uint64_t key_hash) {
+  std::string record;
+  Status st = storage_->Get(ObjectKey(partition, segment, bucket, key), &record);
+  if (st.IsNotFound()) return uint64_t{0};
+  if (!st.ok()) {
+    staging_errors_->Increment();
+    return st;
+  }
+  Result<Stored> stored = DecodeStored(bucket, key, key_hash, record);
+  return stored.ok() ? stored->leaf : 0;
 }
 
 void Trees::Finish(bool committed) {
@@ -226,44 +228,28 @@ const HashTree* Trees::Current(uint32_t partition) const {
 bool Trees::trusted(uint32_t partition) const { return Trusted(partition) != nullptr; }
 
 void Trees::Rebuild(uint32_t partition) {
-  if (partition >= slots_.size() || slots_[partition].queued_index) return;
-  slots_[partition].queued_index = true;
-  queue_.emplace_back(partition, JobKind::kIndex);
-  StartNext();
-}
-
-void Trees::Verify(uint32_t partition) {
-  if (partition >= slots_.size() || slots_[partition].queued_objects) return;
-  slots_[partition].queued_objects = true;
-  queue_.emplace_back(partition, JobKind::kObjects);
+  if (partition >= slots_.size() || slots_[partition].queued) return;
+  slots_[partition].queued = true;
+  queue_.push_back(partition);
   StartNext();
 }
 
 void Trees::StartNext() {
   if (job_ || queue_.empty()) return;
-  auto [partition, kind] = queue_.front();
+  const uint32_t partition = queue_.front();
   queue_.pop_front();
   Slot& slot = slots_[partition];
+  slot.queued = false;
   Job job;
   job.partition = partition;
-  job.kind = kind;
   job.snapshot = storage_->GetSnapshot();
   IteratorOptions range;
   range.snapshot = job.snapshot.get();
-  if (kind == JobKind::kObjects) {
-    slot.queued_objects = false;
-    range.begin = PartitionStart(partition);
-    range.end = PartitionEnd(partition);
-  } else {
-    range.begin = IndexPartitionStart(partition);
-    range.end = IndexPartitionEnd(partition);
-  }
-  if (kind == JobKind::kIndex) {
-    slot.queued_index = false;
-    // Taken in the same turn as the snapshot: every write after it XORs
-    // its delta into this tree as well.
-    slot.building = std::make_unique<HashTree>();
-  }
+  range.begin = PartitionStart(partition);
+  range.end = PartitionEnd(partition);
+  // Taken in the same turn as the snapshot: every write after it XORs its
+  // delta into this tree as well.
+  slot.building = std::make_unique<HashTree>();
   job.it = storage_->NewIterator(range);
   job.it->SeekToFirst();
   job_ = std::move(job);
@@ -280,21 +266,12 @@ void Trees::ScheduleStep() {
 void Trees::Step() {
   Job& job = *job_;
   Iterator& it = *job.it;
+  AaeKeyEntry e;
   for (size_t n = 0; n < options_.rows_per_step && it.Valid(); ++n, it.Next()) {
-    switch (job.kind) {
-      case JobKind::kIndex: {
-        uint32_t segment = 0;
-        if (ParseIndexKey(it.key(), nullptr, &segment, nullptr, nullptr).ok()) {
-          slots_[job.partition].building->Apply(segment, LeafOfRow(it.value()));
-        }
-        break;
-      }
-      case JobKind::kObjects:
-        if (!CheckObject(it.key(), it.value()).ok()) verify_errors_->Increment();
-        break;
-      case JobKind::kOrphans:
-        if (!CheckRow(it.key(), it.value()).ok()) verify_errors_->Increment();
-        break;
+    if (ReadScanned(it.key(), it.value(), &e, nullptr)) {
+      slots_[job.partition].building->Apply(e.segment, e.leaf);
+    } else {
+      verify_errors_->Increment();
     }
   }
   if (it.Valid()) {
@@ -311,120 +288,26 @@ void Trees::FinishJob() {
   const bool ok = job.it->status().ok();
   job.it.reset();
   job.snapshot.reset();
-  switch (job.kind) {
-    case JobKind::kIndex:
-      if (ok) {
-        slot.live = std::move(slot.building);
-        slot.trusted = true;
-        rebuilds_->Increment();
-      } else {
-        slot.building.reset();
-        queue_.emplace_back(job.partition, JobKind::kIndex);
-        slot.queued_index = true;
-      }
-      break;
-    case JobKind::kObjects:
-      queue_.emplace_back(job.partition, JobKind::kOrphans);
-      break;
-    case JobKind::kOrphans:
-      if (slot.gap) {
-        slot.gap = false;
-        if (--gaps_left_ == 0) {
-          WriteBatch done;
-          done.Delete(GapKey());
-          if (!storage_->Write(done, /*sync=*/true).ok()) verify_errors_->Increment();
-        }
-      }
-      // The index now matches the objects; recount the tree from it, which
-      // also clears any damage to the tree in memory.
-      if (!slot.queued_index) {
-        slot.queued_index = true;
-        queue_.emplace_back(job.partition, JobKind::kIndex);
-      }
-      break;
+  if (ok) {
+    slot.live = std::move(slot.building);
+    slot.trusted = true;
+    rebuilds_->Increment();
+  } else {
+    slot.building.reset();
+    Rebuild(job.partition);
   }
   StartNext();
-}
-
-Status Trees::CheckObject(std::string_view skey, std::string_view record) {
-  uint32_t partition = 0;
-  std::string bucket, key;
-  RINGKV_RETURN_IF_ERROR(ParseObjectKey(skey, &partition, &bucket, &key));
-  Result<std::string_view> body = DecodeRecord(record);
-  if (!body.ok()) return body.status();
-  Result<Object> object = DecodeObject(*body);
-  if (!object.ok()) return object.status();
-  const uint32_t segment = SegmentOf(bucket, key);
-  const std::string ikey = IndexKey(partition, segment, bucket, key);
-  IndexEntry expected{LeafOf(bucket, key, object->context, *body), object->context,
-                      object->IsDeleted()};
-  std::string row;
-  Status st = storage_->GetAt(*job_->snapshot, ikey, &row);
-  if (st.ok()) {
-    Result<IndexEntry> entry = DecodeIndexEntry(row);
-    if (entry.ok() && entry->leaf == expected.leaf && entry->tombstone == expected.tombstone) {
-      return Status::OK();
-    }
-  }
-  if (!st.ok() && !st.IsNotFound()) return st;
-  // Only if the object is still what the snapshot saw: a later write has
-  // written its own row since.
-  std::string now;
-  RINGKV_RETURN_IF_ERROR(storage_->Get(skey, &now));
-  if (now != record) return Status::OK();
-  return RewriteRow(partition, segment, ikey, &expected);
-}
-
-Status Trees::CheckRow(std::string_view skey, std::string_view value) {
-  uint32_t partition = 0, segment = 0;
-  std::string bucket, key;
-  RINGKV_RETURN_IF_ERROR(ParseIndexKey(skey, &partition, &segment, &bucket, &key));
-  const bool misplaced = SegmentOf(bucket, key) != segment || partition != job_->partition;
-  std::string object;
-  Status st = misplaced ? Status::NotFound("") :
-                          storage_->GetAt(*job_->snapshot, ObjectKey(partition, bucket, key), &object);
-  if (st.ok()) return Status::OK();
-  if (!st.IsNotFound()) return st;
-  if (!misplaced) {
-    st = storage_->Get(ObjectKey(partition, bucket, key), &object);
-    if (!st.IsNotFound()) return st;  // written since: it has its own row
-  }
-  return RewriteRow(job_->partition, segment, skey, nullptr);
-}
-
-Status Trees::RewriteRow(uint32_t partition, uint32_t segment, std::string_view index_key,
-                         const IndexEntry* row) {
-  std::string old;
-  Status st = storage_->Get(index_key, &old);
-  if (!st.ok() && !st.IsNotFound()) return st;
-  const uint64_t old_leaf = st.ok() ? LeafOfRow(old) : 0;
-  WriteBatch batch;
-  if (row != nullptr) {
-    batch.Put(index_key, EncodeIndexEntry(*row));
-  } else {
-    batch.Delete(index_key);
-  }
-  RINGKV_RETURN_IF_ERROR(storage_->Write(batch, options_.sync));
-  ApplyDelta(partition, segment % kSegments, old_leaf ^ (row != nullptr ? row->leaf : 0));
-  index_repairs_->Increment();
-  return Status::OK();
 }
 
 Status Trees::ReadSegments(uint32_t partition, const std::vector<uint32_t>& segments,
                            std::vector<AaeKeyEntry>* out) {
   for (uint32_t segment : segments) {
+    if (segment >= kSegments) continue;
     RINGKV_RETURN_IF_ERROR(storage_->Scan(
-        IndexSegmentStart(partition, segment), IndexSegmentEnd(partition, segment),
+        SegmentStart(partition, segment), SegmentEnd(partition, segment),
         [&](std::string_view k, std::string_view v) {
           AaeKeyEntry e;
-          e.segment = segment;
-          Result<IndexEntry> row = DecodeIndexEntry(v);
-          if (!row.ok() || !ParseIndexKey(k, nullptr, nullptr, &e.bucket, &e.key).ok()) {
-            return true;
-          }
-          e.leaf = row->leaf;
-          e.clock = std::move(row->clock);
-          out->push_back(std::move(e));
+          if (ReadScanned(k, v, &e, nullptr)) out->push_back(std::move(e));
           return true;
         }));
   }
@@ -433,47 +316,35 @@ Status Trees::ReadSegments(uint32_t partition, const std::vector<uint32_t>& segm
 
 Status Trees::ReadTombstones(uint32_t partition, const std::string& cursor, size_t limit,
                              std::vector<AaeKeyEntry>* out, std::string* next) {
-  // Rows read per call, tombstones or not: a round over a partition of
-  // live keys stays short and resumes where it stopped.
-  constexpr size_t kMaxRowsRead = 20'000;
+  // Objects read per call, tombstones or not: a round over a partition of
+  // live keys stays short (each object is decoded) and resumes where it
+  // stopped.
+  constexpr size_t kMaxObjectsRead = 5'000;
   next->clear();
   size_t read = 0;
-  const std::string start = cursor.empty() ? IndexPartitionStart(partition) : cursor;
-  Status st = storage_->Scan(
-      start, IndexPartitionEnd(partition), [&](std::string_view k, std::string_view v) {
-        if (out->size() >= limit || read >= kMaxRowsRead) {
+  const std::string start = cursor.empty() ? PartitionStart(partition) : cursor;
+  return storage_->Scan(
+      start, PartitionEnd(partition), [&](std::string_view k, std::string_view v) {
+        if (out->size() >= limit || read >= kMaxObjectsRead) {
           *next = std::string(k);
           return false;
         }
         ++read;
         AaeKeyEntry e;
-        Result<IndexEntry> row = DecodeIndexEntry(v);
-        if (!row.ok() || !row->tombstone ||
-            !ParseIndexKey(k, nullptr, &e.segment, &e.bucket, &e.key).ok()) {
-          return true;
-        }
-        e.leaf = row->leaf;
-        e.clock = std::move(row->clock);
-        out->push_back(std::move(e));
+        bool tombstone = false;
+        if (ReadScanned(k, v, &e, &tombstone) && tombstone) out->push_back(std::move(e));
         return true;
       });
-  return st;
 }
 
 Result<HashTree> Trees::Recompute(uint32_t partition) {
   HashTree tree;
-  Status st = storage_->Scan(
-      PartitionStart(partition), PartitionEnd(partition),
-      [&](std::string_view k, std::string_view record) {
-        std::string bucket, key;
-        if (!ParseObjectKey(k, nullptr, &bucket, &key).ok()) return true;
-        Result<std::string_view> body = DecodeRecord(record);
-        if (!body.ok()) return true;
-        Result<Object> object = DecodeObject(*body);
-        if (!object.ok()) return true;
-        tree.Apply(SegmentOf(bucket, key), LeafOf(bucket, key, object->context, *body));
-        return true;
-      });
+  AaeKeyEntry e;
+  Status st = storage_->Scan(PartitionStart(partition), PartitionEnd(partition),
+                             [&](std::string_view k, std::string_view record) {
+                               if (ReadScanned(k, record, &e, nullptr)) tree.Apply(e.segment, e.leaf);
+                               return true;
+                             });
   if (!st.ok()) return st;
   return tree;
 }

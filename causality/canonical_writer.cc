@@ -13,6 +13,7 @@
 #include "causality/canonical_writer.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace ringkv {
@@ -21,16 +22,28 @@ namespace {
 constexpr uint64_t kByteElements = 2;
 constexpr uint64_t kCompositeElements = 7;
 
+// Words appended to a string after what it already holds: room for the
+// expected number is zeroed once, Alloc takes from it (growing it should
+// the estimate be short), and Finish cuts what was not taken.
 class Segment {
  public:
-  explicit Segment(size_t words) { bytes_.reserve(words * 8); }
+  Segment(std::string* out, size_t words) : bytes_(*out), base_(out->size()) {
+    bytes_.resize(base_ + words * 8);
+  }
   size_t Alloc(size_t words) {
-    const size_t at = bytes_.size() / 8;
-    bytes_.append(words * 8, '\0');
+    const size_t at = used_;
+    used_ += words;
+    if (base_ + used_ * 8 > bytes_.size()) bytes_.resize(base_ + used_ * 8);
     return at;
   }
+  void Finish() { bytes_.resize(base_ + used_ * 8); }
   void Set(size_t word, uint64_t v) {
-    for (int i = 0; i < 8; ++i) bytes_[word * 8 + i] = static_cast<char>(v >> (8 * i));
+    if constexpr (std::endian::native != std::endian::little) {
+      uint64_t le = 0;
+      for (int i = 0; i < 8; ++i) le |= ((v >> (8 * i)) & 0xff) << (8 * (7 - i));
+      v = le;
+    }
+    std::memcpy(bytes_.data() + base_ + word * 8, &v, 8);
   }
   // Targets always follow their pointers here: offsets are never negative.
   void StructPointer(size_t at, size_t target, uint64_t data, uint64_t pointers) {
@@ -42,11 +55,14 @@ class Segment {
                 (count << 35));
   }
   // `n` bytes at `word`, then zeros to the word's end (already there).
-  void Copy(size_t word, const void* data, size_t n) { std::memcpy(&bytes_[word * 8], data, n); }
-  std::string Take() { return std::move(bytes_); }
+  void Copy(size_t word, const void* data, size_t n) {
+    std::memcpy(&bytes_[base_ + word * 8], data, n);
+  }
 
  private:
-  std::string bytes_;
+  std::string& bytes_;
+  const size_t base_;
+  size_t used_ = 0;
 };
 
 size_t Words(size_t bytes) { return (bytes + 7) / 8; }
@@ -95,32 +111,26 @@ void PutClock(Segment* s, size_t pointer, const VersionVector& clock) {
 
 }  // namespace
 
-std::optional<std::string> WriteCanonicalContext(const VersionVector& clock, uint16_t version,
-                                                 uint64_t key_hash) {
+bool AppendCanonicalContext(std::string* out, const VersionVector& clock, uint16_t version,
+                            uint64_t key_hash) {
   const uint64_t stored_version = version ^ 1u;
-  if (!Covered(clock) || key_hash == 0 || stored_version == 0) return std::nullopt;
-  Segment s(4 + ClockWords(clock));
+  if (!Covered(clock) || key_hash == 0 || stored_version == 0) return false;
+  Segment s(out, 4 + ClockWords(clock));
   const size_t root = s.Alloc(1);
   const size_t body = s.Alloc(3);
   s.StructPointer(root, body, 2, 1);
   s.Set(body, stored_version);
   s.Set(body + 1, key_hash);
   PutClock(&s, body + 2, clock);
-  return s.Take();
+  s.Finish();
+  return true;
 }
 
-std::optional<std::string> WriteCanonicalClockStruct(std::span<const uint64_t> data,
-                                                     const VersionVector& clock) {
-  size_t used = data.size();
-  while (used > 0 && data[used - 1] == 0) --used;
-  if (used == 0 || data.size() > 8 || !Covered(clock)) return std::nullopt;
-  Segment s(2 + used + ClockWords(clock));
-  const size_t root = s.Alloc(1);
-  const size_t body = s.Alloc(used + 1);
-  s.StructPointer(root, body, used, 1);
-  for (size_t i = 0; i < used; ++i) s.Set(body + i, data[i]);
-  PutClock(&s, body + used, clock);
-  return s.Take();
+std::optional<std::string> WriteCanonicalContext(const VersionVector& clock, uint16_t version,
+                                                 uint64_t key_hash) {
+  std::string out;
+  if (!AppendCanonicalContext(&out, clock, version, key_hash)) return std::nullopt;
+  return out;
 }
 
 std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t version) {
@@ -141,7 +151,8 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
   }
   const size_t element = data_words + 2;
   words += m * element;
-  Segment s(words);
+  std::string out;
+  Segment s(&out, words);
   const size_t root = s.Alloc(1);
   const size_t body = s.Alloc(2);
   s.StructPointer(root, body, 0, 2);
@@ -164,7 +175,8 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
     s.ListPointer(pointers + 1, value, kByteElements, sib.value.size());
     s.Copy(value, sib.value.data(), sib.value.size());
   }
-  return s.Take();
+  s.Finish();
+  return out;
 }
 
 }  // namespace ringkv

@@ -12,7 +12,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 
 #include "causality/object.h"
@@ -24,11 +23,8 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
 // The schema::Context with `version`, `clock` as its entries and `key_hash`.
 std::optional<std::string> WriteCanonicalContext(const VersionVector& clock, uint16_t version,
                                                  uint64_t key_hash);
-
-// A struct whose data section is `data` (at most 8 words, its trailing zero
-// words dropped) and whose one pointer is `clock` as a List(VvEntry), such
-// as the anti-entropy index row (antientropy/aae.capnp).
-std::optional<std::string> WriteCanonicalClockStruct(std::span<const uint64_t> data,
-                                                     const VersionVector& clock);
-
+// The same bytes appended to `*out` (no allocation once it has the room);
+// false, with `*out` unchanged, for a shape this writer does not cover.
+bool AppendCanonicalContext(std::string* out, const VersionVector& clock, uint16_t version,
+                            uint64_t key_hash);
 }  // namespace ringkv

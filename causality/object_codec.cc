@@ -188,6 +188,13 @@ std::string EncodeContext(const VersionVector& context, uint64_t key_hash) {
   return CanonicalBytes(root.asReader());
 }
 
+void AppendContext(std::string* out, const VersionVector& context, uint64_t key_hash) {
+  if (context.empty() || AppendCanonicalContext(out, context, kBoundContextVersion, key_hash)) {
+    return;
+  }
+  out->append(EncodeContext(context, key_hash));
+}
+
 Result<ClientContext> DecodeContext(std::string_view bytes) {
   if (bytes.empty()) return ClientContext{};
   return ReadCanonical<schema::Context, ClientContext>(

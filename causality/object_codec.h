@@ -35,6 +35,8 @@ std::string EncodeContext(const VersionVector& context, std::string_view bucket,
                           std::string_view key);
 // The same with `key_hash` == KeyHash(bucket, key) known already.
 std::string EncodeContext(const VersionVector& context, uint64_t key_hash);
+// The same bytes appended to `*out`.
+void AppendContext(std::string* out, const VersionVector& context, uint64_t key_hash);
 // Empty input decodes to the empty context (a blind write). Reads versions
 // 1 and 2.
 Result<ClientContext> DecodeContext(std::string_view bytes);

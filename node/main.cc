@@ -406,6 +406,7 @@ int Run(const Flags& flags) {
   config.ring_changes.cleanup_delay_us = int64_t{flags.cleanup_delay_ms} * 1000;
   config.ring_changes.warn = [](const std::string& line) { spdlog::warn("{}", line); };
   config.ring_changes.info = [](const std::string& line) { spdlog::info("{}", line); };
+  config.storage_info = [](const std::string& line) { spdlog::info("{}", line); };
 
   EventLoop loop;
   SystemClock clock;
@@ -693,8 +694,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
       ->capture_default_str();
   app.add_option("--aae", flags.aae,
-                 "active anti-entropy: on, or off (no segment index, no exchanges; turning it "
-                 "back on rebuilds the index from the objects)")
+                 "active anti-entropy: on, or off (no trees, no exchanges; turning it "
+                 "back on rebuilds the trees from the objects)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   app.add_option("--aae-interval-ms", flags.aae_interval_ms,

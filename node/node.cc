@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "node/incarnation.h"
+#include "storage/format_migration.h"
 #include "storage/keys.h"
 #include "storage/meta.h"
 
@@ -21,6 +22,10 @@ std::vector<BucketInfo> BucketInfos(const BucketTable& table) {
 Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, Ring ring, NodeEnv env) {
   std::unique_ptr<Node> node(new Node(std::move(env)));
   const NodeEnv& e = node->env_;
+  // On the engine, below the cache: the migration moves every record once.
+  FormatMigrationOptions migration;
+  migration.info = std::move(config.storage_info);
+  RINGKV_RETURN_IF_ERROR(MigrateStorageFormat(e.engine, migration));
   // Every put reads its key before merging; a cached record skips the
   // engine's lookups (docs/performance.md).
   if (config.object_cache_bytes > 0) {

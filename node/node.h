@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "antientropy/anti_entropy.h"
@@ -64,6 +65,9 @@ struct NodeConfig {
   ServiceOptions service;
   // Records cached above the engine; 0 = no cache.
   size_t object_cache_bytes = size_t{32} << 20;
+  // Lines for the operator's log while a data directory of an older storage
+  // format is migrated at open (storage/format_migration.h); null: none.
+  std::function<void(const std::string&)> storage_info;
   // Active anti-entropy (antientropy/anti_entropy.h).
   aae::AntiEntropyOptions aae;
   // The ring state to start from (the cluster file's epoch 1, a standalone

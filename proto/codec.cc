@@ -160,6 +160,7 @@ struct BodyEncoder {
       list[i].setNode(AsText(m.heartbeats[i].node));
       list[i].setGeneration(m.heartbeats[i].generation);
       list[i].setVersion(m.heartbeats[i].version);
+      list[i].setRingEpoch(m.heartbeats[i].ring_epoch);
     }
     if (!m.ring_state.empty()) b.setRingState(AsData(m.ring_state));
   }
@@ -543,7 +544,8 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       Gossip m;
       m.ring_epoch = r.getRingEpoch();
       for (auto hb : r.getHeartbeats()) {
-        m.heartbeats.push_back({FromText(hb.getNode()), hb.getGeneration(), hb.getVersion()});
+        m.heartbeats.push_back(
+            {FromText(hb.getNode()), hb.getGeneration(), hb.getVersion(), hb.getRingEpoch()});
       }
       m.ring_state = FromData(r.getRingState());
       return MessageBody(std::move(m));

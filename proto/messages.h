@@ -91,6 +91,7 @@ struct Heartbeat {
   NodeId node;
   uint64_t generation = 0;
   uint64_t version = 0;
+  uint64_t ring_epoch = 0;  // the node's, when it made this beat
   bool operator==(const Heartbeat&) const = default;
 };
 struct Gossip {

@@ -213,6 +213,10 @@ struct Heartbeat {
   node @0 :Text;
   generation @1 :UInt64;
   version @2 :UInt64;
+  # The node's ring state epoch when it made this beat, relayed with it so
+  # that every member learns every member's epoch in a few rounds; 0 from
+  # nodes older than this field.
+  ringEpoch @3 :UInt64;
 }
 
 # Periodic, one-way: the sender's view of every member's heartbeat.

@@ -72,11 +72,14 @@ Status ObjectStore::StageWrite(uint32_t partition, std::string_view bucket, std:
   last_read_.reset();
   const std::string body = EncodeObject(object);
   const uint64_t checksum = RecordChecksum(body);
-  *skey = ObjectKey(partition, bucket, key);
+  // The key of the Get just before is this write's: its segment is hashed
+  // once per request.
+  const bool same_key = last && IsObjectKeyOf(last->skey, partition, bucket, key);
+  *skey = same_key ? last->skey : ObjectKey(partition, bucket, key);
   if (observer_ != nullptr) {
     ReplacedObject replaced;
     bool known = false;
-    if (last && last->skey == *skey) {
+    if (same_key) {
       // Nothing was written since that read (every write clears it), so
       // the key still holds what it found.
       if (!last->found) {
@@ -92,8 +95,9 @@ Status ObjectStore::StageWrite(uint32_t partition, std::string_view bucket, std:
       if (early_commits_ != nullptr) early_commits_->Increment();
       RINGKV_RETURN_IF_ERROR(Commit());
     }
-    RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, bucket, key, object, checksum,
-                                            known ? &replaced : nullptr, batch));
+    RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, ObjectKeySegment(*skey), bucket, key,
+                                            object, checksum, known ? &replaced : nullptr,
+                                            batch));
   }
   batch->Put(*skey, EncodeRecord(body, checksum));
   return Status::OK();
@@ -213,6 +217,7 @@ Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std:
                                const Object& expected, const Actor& self) {
   RINGKV_RETURN_IF_ERROR(Commit());
   Result<std::optional<Object>> current = Get(partition, bucket, key);
+  std::optional<LastRead> last = std::move(last_read_);
   last_read_.reset();
   if (!current.ok()) return current.status();
   if (!current->has_value() || **current != expected) return false;
@@ -220,12 +225,14 @@ Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std:
   if (!floor.ok()) return floor.status();
   const uint64_t raised = std::max(*floor, expected.context.Get(self));
   WriteBatch batch;
-  batch.Delete(ObjectKey(partition, bucket, key));
+  batch.Delete(last->skey);
   // In the removal's own batch: a crash can never keep the removal and
   // lose the floor that makes a later write to the key outrank the tombstone.
   batch.Put(MetaKey(kMetaMintFloor), EncodeFloor(raised));
   if (observer_ != nullptr) {
-    RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, bucket, key, &batch));
+    const ReplacedObject removed{&expected.context, last->checksum};
+    RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, ObjectKeySegment(last->skey), bucket,
+                                                  key, removed, &batch));
   }
   Status st = storage_->Write(batch, sync_);
   last_read_.reset();

@@ -1,6 +1,6 @@
 // ObjectWriteObserver: a hook on every object write of a node, for state
-// that must stay exactly in step with the objects (the anti-entropy index
-// and trees, docs/anti-entropy.md). The replication layer knows only this
+// that must stay exactly in step with the objects (the anti-entropy trees,
+// docs/anti-entropy.md). The replication layer knows only this
 // interface; node/ hands the ObjectStore an implementation.
 //
 // For each write (or removal), Stage (StageRemove) adds the observer's rows to the object's batch, so
@@ -30,16 +30,19 @@ struct ReplacedObject {
 class ObjectWriteObserver {
  public:
   virtual ~ObjectWriteObserver() = default;
-  // `body_digest` is XXH3-64 of the object's canonical encoding, the
-  // checksum of its record (storage/record.h). `replaced` is what the key
-  // held, or null when the store does not know it (the observer then looks
-  // in its own state). An error aborts the write (Finish is not called).
-  virtual Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
-                       const Object& object, uint64_t body_digest,
+  // `segment` is the key's (storage/keys.h KeySegment, already in its
+  // object key). `body_digest` is XXH3-64 of the object's canonical
+  // encoding, the checksum of its record (storage/record.h). `replaced` is
+  // what the key held, or null when the store does not know it (the
+  // observer then reads the key's stored object). An error aborts the
+  // write (Finish is not called).
+  virtual Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
+                       std::string_view key, const Object& object, uint64_t body_digest,
                        const ReplacedObject* replaced, WriteBatch* batch) = 0;
-  // The key's object is removed (a reaped tombstone): the observer drops
-  // its rows for the key in the same batch. An error aborts the removal.
-  virtual Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
+  // The key's object, `removed`, is deleted (a reaped tombstone); the
+  // observer may add to the batch. An error aborts the removal.
+  virtual Status StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
+                             std::string_view key, const ReplacedObject& removed,
                              WriteBatch* batch) = 0;
   // After Storage::Write of the staged batch returned: the outcome of
   // every write staged since the last Finish.

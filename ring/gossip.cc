@@ -101,6 +101,7 @@ void Gossiper::ScheduleRound(int64_t delay_us) {
 void Gossiper::Round() {
   ++rounds_;
   ++heartbeats_[self_].version;
+  heartbeats_[self_].ring_epoch = ring_epoch_;
   for (const NodeId& m : members_) {
     if (m != self_) RefreshMark(m);
   }
@@ -156,6 +157,10 @@ void Gossiper::OnGossip(const NodeId& from, const Gossip& gossip) {
     // The arrivals timed against the false record say nothing of the node.
     if (contradicted) detector_.Remove(hb.node);
     heartbeats_[hb.node] = hb;
+    // Relayed, a member's epoch reaches everyone in a few rounds; heard
+    // only from the member itself, it would take a node about N/fanout
+    // rounds per member to hear from all of them.
+    if (hb.node != from && hb.ring_epoch != 0) ring_epochs_[hb.node] = hb.ring_epoch;
     detector_.Report(hb.node, hb.generation, now);
     bool& up = marked_up_[hb.node];
     if (!up && IsUp(hb.node)) {

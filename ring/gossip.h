@@ -114,7 +114,8 @@ class Gossiper final : public Liveness {
   void SetOnRingState(std::function<void(const NodeId&, const std::string&)> on_state) {
     on_ring_state_ = std::move(on_state);
   }
-  // The ring epoch each member said in its last gossip to us.
+  // The ring epoch of each member: what it said in its last gossip to us,
+  // or what its newest heartbeat relayed by others carried.
   const std::map<NodeId, uint64_t>& ring_epochs() const { return ring_epochs_; }
 
   // Detection-time accessors. The silence after which a peer heartbeating

@@ -11,9 +11,7 @@
 // (docs/metrics.md).
 //
 // Only keys that start with the given prefix are cached (the node: object
-// records); the rest (anti-entropy index rows, hints, meta) pass straight
-// through. Index rows are written with every object and read on the write
-// path no more; cached, they would take half the room from the objects.
+// records); the rest (hints, meta, saved trees) pass straight through.
 //
 // Snapshots, reads at a snapshot and iterators go straight to the engine,
 // and the snapshots handed out are the engine's: the cache holds only the

@@ -1,7 +1,23 @@
 #include "storage/keys.h"
 
+#include <xxhash.h>
+
 namespace ringkv {
 namespace {
+
+constexpr uint64_t kSegmentSeed = 0x5a3c9e1f0b7d2468ULL;
+// 'o' partition segment: where varint32(len(bucket)) starts.
+constexpr size_t kNamesOffset = 7;
+
+uint32_t SegmentOfNames(std::string_view names) {
+  return static_cast<uint32_t>(XXH3_64bits_withSeed(names.data(), names.size(), kSegmentSeed) >>
+                               48);
+}
+
+void PutSegment(std::string* out, size_t at, uint32_t segment) {
+  (*out)[at] = static_cast<char>(segment >> 8);
+  (*out)[at + 1] = static_cast<char>(segment);
+}
 
 void PutFixed32BE(std::string* out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
@@ -41,8 +57,30 @@ bool GetVarint32(std::string_view* in, uint32_t* v) {
 
 }  // namespace
 
+uint32_t KeySegment(std::string_view bucket, std::string_view key) {
+  std::string names;
+  names.reserve(5 + bucket.size() + key.size());
+  PutVarint32(&names, static_cast<uint32_t>(bucket.size()));
+  names.append(bucket);
+  names.append(key);
+  return SegmentOfNames(names);
+}
+
 std::string ObjectKey(uint32_t partition, std::string_view bucket, std::string_view key) {
-  std::string out = PartitionStart(partition);
+  std::string out = ObjectKey(partition, 0, bucket, key);
+  // The segment's input is exactly the key's tail: hashed in place.
+  PutSegment(&out, 5, SegmentOfNames(std::string_view(out).substr(kNamesOffset)));
+  return out;
+}
+
+std::string ObjectKey(uint32_t partition, uint32_t segment, std::string_view bucket,
+                      std::string_view key) {
+  std::string out;
+  out.reserve(kNamesOffset + 5 + bucket.size() + key.size());
+  out.push_back(kObjectTag);
+  PutFixed32BE(&out, partition);
+  out.append(2, '\0');
+  PutSegment(&out, 5, segment);
   PutVarint32(&out, static_cast<uint32_t>(bucket.size()));
   out.append(bucket);
   out.append(key);
@@ -51,17 +89,44 @@ std::string ObjectKey(uint32_t partition, std::string_view bucket, std::string_v
 
 Status ParseObjectKey(std::string_view skey, uint32_t* partition, std::string* bucket,
                       std::string* key) {
-  if (skey.size() < 5 || skey[0] != kObjectTag) return Status::Corruption("not an object key");
+  return ParseObjectKey(skey, partition, nullptr, bucket, key);
+}
+
+Status ParseObjectKey(std::string_view skey, uint32_t* partition, uint32_t* segment,
+                      std::string* bucket, std::string* key) {
+  if (skey.size() < kNamesOffset + 1 || skey[0] != kObjectTag) {
+    return Status::Corruption("not an object key");
+  }
   const uint32_t p = static_cast<uint32_t>(GetFixedBE(skey.substr(1, 4)));
-  std::string_view rest = skey.substr(5);
+  const uint32_t s = ObjectKeySegment(skey);
+  std::string_view rest = skey.substr(kNamesOffset);
   uint32_t bucket_len = 0;
   if (!GetVarint32(&rest, &bucket_len) || bucket_len > rest.size()) {
     return Status::Corruption("object key: bad bucket length");
   }
+  // A key filed under another segment would be missed by its segment's
+  // scan and counted in the wrong segment's hash.
+  if (SegmentOfNames(skey.substr(kNamesOffset)) != s) {
+    return Status::Corruption("object key: segment is not the key's");
+  }
   if (partition != nullptr) *partition = p;
+  if (segment != nullptr) *segment = s;
   if (bucket != nullptr) bucket->assign(rest.substr(0, bucket_len));
   if (key != nullptr) key->assign(rest.substr(bucket_len));
   return Status::OK();
+}
+
+bool IsObjectKeyOf(std::string_view skey, uint32_t partition, std::string_view bucket,
+                   std::string_view key) {
+  if (skey.size() < kNamesOffset + 1 || skey[0] != kObjectTag ||
+      GetFixedBE(skey.substr(1, 4)) != partition) {
+    return false;
+  }
+  std::string_view rest = skey.substr(kNamesOffset);
+  uint32_t bucket_len = 0;
+  return GetVarint32(&rest, &bucket_len) && bucket_len == bucket.size() &&
+         rest.size() == bucket.size() + key.size() && rest.substr(0, bucket_len) == bucket &&
+         rest.substr(bucket_len) == key;
 }
 
 std::string PartitionStart(uint32_t partition) {
@@ -74,6 +139,18 @@ std::string PartitionEnd(uint32_t partition) {
   // The last partition's range ends where the object range does.
   if (partition == UINT32_MAX) return std::string(1, kObjectTag + 1);
   return PartitionStart(partition + 1);
+}
+
+std::string SegmentStart(uint32_t partition, uint32_t segment) {
+  std::string out = PartitionStart(partition);
+  out.append(2, '\0');
+  PutSegment(&out, 5, segment);
+  return out;
+}
+
+std::string SegmentEnd(uint32_t partition, uint32_t segment) {
+  return segment + 1 < kKeySegments ? SegmentStart(partition, segment + 1)
+                                    : PartitionEnd(partition);
 }
 
 std::string MetaKey(std::string_view name) {

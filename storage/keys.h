@@ -24,16 +24,43 @@ inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaGeneration = "generation";
 inline constexpr std::string_view kMetaMintFloor = "mint_floor";
 
-// 'o' partition:uint32be varint32(len(bucket)) bucket key.
+// The key's anti-entropy segment (0..65535): the top 16 bits of XXH3-64
+// with its own seed over varint32(len(bucket)) bucket key. Independent of
+// the ring position (seed 0), whose top bits pick the partition: with those
+// bits a partition's keys would crowd into a few segments. Part of the
+// object key, so that each segment's objects are one range.
+// DO NOT CHANGE the seed or the input: keys on disk and the trees
+// replicas compare (docs/anti-entropy.md) depend on it.
+inline constexpr uint32_t kKeySegments = 65536;
+uint32_t KeySegment(std::string_view bucket, std::string_view key);
+
+// 'o' partition:uint32be segment:uint16be varint32(len(bucket)) bucket key,
+// segment = KeySegment(bucket, key) (computed here; the second form takes
+// it from a caller that has it).
 std::string ObjectKey(uint32_t partition, std::string_view bucket, std::string_view key);
+std::string ObjectKey(uint32_t partition, uint32_t segment, std::string_view bucket,
+                      std::string_view key);
 // Splits an object key; any output may be null. Corruption when `skey` is not
-// a well-formed object key.
+// a well-formed object key or its segment is not its bucket and key's.
 Status ParseObjectKey(std::string_view skey, uint32_t* partition, std::string* bucket,
                       std::string* key);
+Status ParseObjectKey(std::string_view skey, uint32_t* partition, uint32_t* segment,
+                      std::string* bucket, std::string* key);
+// Whether `skey`, a key ObjectKey made, names (partition, bucket, key):
+// compares the bytes without hashing (the segment is not looked at).
+bool IsObjectKeyOf(std::string_view skey, uint32_t partition, std::string_view bucket,
+                   std::string_view key);
+// The segment field of a key ObjectKey made.
+inline uint32_t ObjectKeySegment(std::string_view skey) {
+  return (uint32_t{static_cast<uint8_t>(skey[5])} << 8) | static_cast<uint8_t>(skey[6]);
+}
 
-// [PartitionStart(p), PartitionEnd(p)) holds exactly partition p's objects.
+// [PartitionStart(p), PartitionEnd(p)) holds exactly partition p's objects,
+// and [SegmentStart(p, s), SegmentEnd(p, s)) those of its segment s.
 std::string PartitionStart(uint32_t partition);
 std::string PartitionEnd(uint32_t partition);
+std::string SegmentStart(uint32_t partition, uint32_t segment);
+std::string SegmentEnd(uint32_t partition, uint32_t segment);
 
 // 'm' name.
 std::string MetaKey(std::string_view name);

@@ -47,6 +47,9 @@ Result<uint64_t> InitMeta(Storage* storage, uint64_t fresh_incarnation) {
   }
   // Both are written in one batch, so one without the other is damage.
   if (!has_version || !has_incarnation) return Status::Corruption("meta: half-written metadata");
+  if (version == 1) {
+    return Status::InvalidArgument("storage format_version 1 is not migrated yet");
+  }
   if (version != kStorageFormatVersion) {
     return Status::InvalidArgument("unsupported storage format_version " + std::to_string(version));
   }

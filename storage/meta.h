@@ -11,13 +11,14 @@
 namespace ringkv {
 
 // DO NOT CHANGE: the layout version this code writes and reads.
-inline constexpr uint32_t kStorageFormatVersion = 1;
+inline constexpr uint32_t kStorageFormatVersion = 2;
 
 // Opens the metadata of a data directory. A new directory (no meta keys) is
 // stamped, with a synced write, with kStorageFormatVersion and incarnation
 // `fresh_incarnation` (the caller draws it from its Random), which is then
 // returned; an existing one returns its stored incarnation. InvalidArgument
-// for an unknown format version; Corruption for malformed or half-written
+// for any other format version (a format-1 directory is migrated first,
+// storage/format_migration.h); Corruption for malformed or half-written
 // metadata.
 Result<uint64_t> InitMeta(Storage* storage, uint64_t fresh_incarnation);
 

@@ -404,7 +404,7 @@ TEST_F(ReapTest, HostileReapRequestsAreRefusedOrChangeNothing) {
   const Object t = Write(0, "k", v.context, true, "");
   Plant(1, "k", t);
   const uint32_t p = PartitionOf("k");
-  AaeKeyEntry entry{aae::SegmentOf("b", "k"), "b", "k",
+  AaeKeyEntry entry{KeySegment("b", "k"), "b", "k",
                     aae::LeafOf("b", "k", t.context, EncodeObject(t)), t.context};
   std::map<int, AaeReapReply> answers;
   int asked = 0;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <capnp/message.h>
+#include <xxhash.h>
 
 #include <vector>
 
@@ -55,66 +56,6 @@ TEST(HashTreeTest, ImageRoundTripsAndRejectsHostileBytes) {
   EXPECT_FALSE(MarkerCurrent("garbage!"));
 }
 
-TEST(RecordsTest, IndexKeysParseBackAndSortBySegment) {
-  const std::string k = IndexKey(18, 0x1234, "users", "alice");
-  uint32_t p = 0, seg = 0;
-  std::string bucket, key;
-  ASSERT_TRUE(ParseIndexKey(k, &p, &seg, &bucket, &key).ok());
-  EXPECT_EQ(p, 18u);
-  EXPECT_EQ(seg, 0x1234u);
-  EXPECT_EQ(bucket, "users");
-  EXPECT_EQ(key, "alice");
-  EXPECT_EQ(k.substr(0, 8), std::string("ai\0\0\0\x12\x12\x34", 8));
-  EXPECT_GE(k, IndexSegmentStart(18, 0x1234));
-  EXPECT_LT(k, IndexSegmentEnd(18, 0x1234));
-  EXPECT_LT(IndexSegmentEnd(18, 0xffff), IndexPartitionEnd(18) + std::string(1, '\0'));
-  EXPECT_FALSE(ParseIndexKey("ai\0\0", nullptr, nullptr, nullptr, nullptr).ok());
-  EXPECT_FALSE(ParseIndexKey(std::string("ai\0\0\0\x12\x12\x34\x7f", 9), nullptr, nullptr,
-                             nullptr, nullptr)
-                   .ok());
-}
-
-TEST(RecordsTest, IndexEntriesRoundTrip) {
-  IndexEntry e{0x1122334455667788ULL, VersionVector({{Actor{"n1", 7}, 3}, {Actor{"n2", 9}, 1}})};
-  Result<IndexEntry> back = DecodeIndexEntry(EncodeIndexEntry(e));
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->leaf, e.leaf);
-  EXPECT_EQ(back->clock, e.clock);
-  EXPECT_FALSE(DecodeIndexEntry("short").ok());
-}
-
-// Every shape round-trips, whether written directly or by Cap'n Proto's
-// builder (an empty clock, a zero incarnation or an all-zero data section),
-// and the direct form is the canonical segment behind a one-segment table.
-TEST(RecordsTest, IndexEntriesOfEveryShapeRoundTripAndAreCanonical) {
-  const VersionVector two({{Actor{"n1", 7}, 3}, {Actor{"a-longer-node-name", 9}, 1}});
-  const std::vector<IndexEntry> entries = {
-      {0x1122334455667788ULL, two, false}, {0x1122334455667788ULL, two, true},
-      {0, two, true},  {0, two, false},  {5, VersionVector(), true},
-      {5, VersionVector({{Actor{"n1", 0}, 3}}), false},
-  };
-  for (const IndexEntry& e : entries) {
-    const std::string bytes = EncodeIndexEntry(e);
-    Result<IndexEntry> back = DecodeIndexEntry(bytes);
-    ASSERT_TRUE(back.ok()) << back.status().ToString();
-    EXPECT_EQ(back->leaf, e.leaf);
-    EXPECT_EQ(back->clock, e.clock);
-    EXPECT_EQ(back->tombstone, e.tombstone);
-    capnp::MallocMessageBuilder builder;
-    auto root = builder.initRoot<schema::IndexEntry>();
-    root.setLeaf(e.leaf);
-    root.setTombstone(e.tombstone);
-    VersionVectorToCapnp(e.clock, root.initClock(static_cast<unsigned>(e.clock.entries().size())));
-    kj::Array<capnp::word> canonical = capnp::canonicalize(root.asReader());
-    const std::string segment(reinterpret_cast<const char*>(canonical.asBytes().begin()),
-                              canonical.asBytes().size());
-    if (bytes.size() == segment.size() + 8 && bytes.substr(8) == segment) continue;
-    // Only shapes the direct writer leaves to Cap'n Proto differ.
-    EXPECT_TRUE(e.clock.empty() || e.clock.entries()[0].first.incarnation == 0 ||
-                (e.leaf == 0 && !e.tombstone));
-  }
-}
-
 TEST(HashingTest, SegmentsDoNotFollowThePartition) {
   // Keys of one partition (the top 6 bits of the ring hash, Q = 64) spread
   // over the segments.
@@ -124,7 +65,7 @@ TEST(HashingTest, SegmentsDoNotFollowThePartition) {
     const std::string key = "k" + std::to_string(i);
     if ((KeyHash("b", key) >> 58) != 5) continue;
     ++n;
-    segments.insert(SegmentOf("b", key));
+    segments.insert(KeySegment("b", key));
   }
   EXPECT_GT(segments.size(), 1900u);
 }
@@ -137,6 +78,35 @@ TEST(HashingTest, LeafCoversClockAndValue) {
   EXPECT_NE(base, LeafOf("b", "k", c2, "body"));
   EXPECT_NE(base, LeafOf("b", "k", c1, "bodz"));
   EXPECT_NE(base, LeafOf("bk", "", c1, "body"));
+}
+
+// The leaf is exactly its documented definition (docs/anti-entropy.md),
+// for clocks the direct context writer covers and for those it leaves to
+// Cap'n Proto: replicas of different builds compare these hashes.
+TEST(HashingTest, LeavesAreTheirDefinition) {
+  const auto reference = [](const std::string& bucket, const std::string& key,
+                            const VersionVector& clock, const std::string& body) {
+    std::string in;
+    in.push_back(static_cast<char>(bucket.size()));
+    in += bucket;
+    in.push_back(static_cast<char>(key.size()));
+    in += key;
+    in += EncodeContext(clock, KeyHash(bucket, key));
+    const uint64_t digest = XXH3_64bits(body.data(), body.size());
+    for (int i = 0; i < 8; ++i) in.push_back(static_cast<char>(digest >> (8 * i)));
+    return XXH3_64bits_withSeed(in.data(), in.size(), 0x1f2e3d4c5b6a7988ULL);
+  };
+  for (const VersionVector& clock :
+       {VersionVector(), VersionVector({{Actor{"n1", 1}, 1}}),
+        VersionVector({{Actor{"n1", 7}, 3}, {Actor{"a-longer-node-name", 9}, 1}}),
+        VersionVector({{Actor{"n1", 0}, 3}})}) {
+    for (int i = 0; i < 3; ++i) {  // the leaf's buffer is reused between calls
+      EXPECT_EQ(LeafOf("users", "alice", clock, "body"),
+                reference("users", "alice", clock, "body"));
+      EXPECT_EQ(LeafOf("", std::string(100, 'k'), clock, ""),
+                reference("", std::string(100, 'k'), clock, ""));
+    }
+  }
 }
 
 }  // namespace

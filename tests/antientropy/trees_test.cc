@@ -1,13 +1,16 @@
-// The segment index and the trees' lifecycle on a memory store: every write
-// moves the tree exactly once, a crash (no marker) rebuilds from the index
-// while writes go on, a clean shutdown's trees load back, and a
-// verification repairs an index that drifted from the objects.
+// The trees' lifecycle on a memory store: every write moves the tree
+// exactly once and writes nothing but its object, a crash (no marker)
+// rebuilds from the objects while writes go on, a clean shutdown's trees
+// load back, and the periodic rebuild catches a record gone bad.
 #include <gtest/gtest.h>
 
+#include "antientropy/hashing.h"
 #include "antientropy/records.h"
+#include "causality/object_codec.h"
 #include "antientropy/trees.h"
 #include "common/hash.h"
 #include "replication/object_store.h"
+#include "storage/keys.h"
 #include "storage/memory_storage.h"
 #include "tests/testing/fake_env.h"
 
@@ -37,7 +40,8 @@ class TreesTest : public ::testing::Test {
   }
 
   // With `name_read`, the Put names the object its Get found, as the
-  // replica does, and the old leaf comes from it instead of the index row.
+  // replica does, and the old leaf comes from it instead of a read of the
+  // stored object.
   void Write(const std::string& key, const std::string& value, bool tombstone = false,
              bool name_read = false) {
     const uint32_t p = PartitionOf(key);
@@ -81,18 +85,33 @@ TEST_F(TreesTest, EveryWriteMovesItsTreeOnceAndTheTreeEqualsARecount) {
   for (int i = 0; i < 300; i += 3) Write("k" + std::to_string(i), "v2");
   for (int i = 0; i < 300; i += 7) Write("k" + std::to_string(i), "", /*tombstone=*/true);
   ExpectTreesMatchObjects(*trees);
-  // A segment's keys are one range of the index.
-  const std::string key = "k42";
+  // A segment's keys are one range of the objects, with their leaves and
+  // clocks.
+  const std::string key = "k43";
   std::vector<AaeKeyEntry> rows;
-  ASSERT_TRUE(trees->ReadSegments(PartitionOf(key), {SegmentOf("b", key)}, &rows).ok());
-  bool found = false;
-  for (const AaeKeyEntry& e : rows) found |= e.key == key;
-  EXPECT_TRUE(found);
+  ASSERT_TRUE(trees->ReadSegments(PartitionOf(key), {KeySegment("b", key)}, &rows).ok());
+  auto local = store_.Get(PartitionOf(key), "b", key);
+  ASSERT_TRUE(local.ok() && local->has_value());
+  int found = 0;
+  for (const AaeKeyEntry& e : rows) {
+    EXPECT_EQ(e.segment, KeySegment("b", key));
+    if (e.key != key) continue;
+    ++found;
+    EXPECT_EQ(e.clock, (*local)->context);
+    EXPECT_EQ(e.leaf, LeafOf("b", key, (*local)->context, EncodeObject(**local)));
+  }
+  EXPECT_EQ(found, 1);
+  // Each write put one row, its object: nothing else but the meta range.
+  Status st = storage_.Scan("", "", [](std::string_view k, std::string_view) {
+    EXPECT_TRUE(ParseObjectKey(k, nullptr, nullptr, nullptr).ok()) << k;
+    return true;
+  });
+  EXPECT_TRUE(st.ok());
 }
 
-// Old leaves taken from the replaced object (the replica's path) and from
-// the index row agree, and a Put whose read was of another key, or was
-// followed by another write, falls back to the row.
+// Old leaves taken from the replaced object (the replica's path) and from a
+// read of the stored object agree, and a Put whose read was of another key,
+// or was followed by another write, falls back to the read.
 TEST_F(TreesTest, OldLeavesFromTheReplacedObjectKeepTheTreeEqualToARecount) {
   auto trees = NewTrees();
   ASSERT_TRUE(trees->Open().ok());
@@ -121,7 +140,7 @@ TEST_F(TreesTest, OldLeavesFromTheReplacedObjectKeepTheTreeEqualToARecount) {
   ExpectTreesMatchObjects(*trees);
 }
 
-TEST_F(TreesTest, WithoutTheMarkerTreesAreRebuiltFromTheIndexWhileWritesGoOn) {
+TEST_F(TreesTest, WithoutTheMarkerTreesAreRebuiltFromTheObjectsWhileWritesGoOn) {
   {
     auto trees = NewTrees();
     ASSERT_TRUE(trees->Open().ok());
@@ -166,40 +185,51 @@ TEST_F(TreesTest, ACleanShutdownsTreesLoadAndTheMarkerIsConsumed) {
   ExpectTreesMatchObjects(*trees);
 }
 
-TEST_F(TreesTest, AVerificationRewritesAnIndexThatDriftedFromTheObjects) {
+// The periodic rebuild: a record that no longer decodes counts as no
+// object (so an exchange fetches the key again), a key filed under the
+// wrong segment is not counted, and damage to the tree in memory is gone.
+TEST_F(TreesTest, ARebuildCountsARecordGoneBadAsNoObject) {
   auto trees = NewTrees(/*rows_per_step=*/16);
   ASSERT_TRUE(trees->Open().ok());
   Settle(*trees);
   for (int i = 0; i < 200; ++i) Write("k" + std::to_string(i), "v");
-  // Drift planted behind the trees' back: a damaged row, a missing row, a
-  // row with no object.
-  const auto row_key = [](const std::string& key) {
-    return IndexKey(PartitionOf(key), SegmentOf("b", key), "b", key);
-  };
-  WriteBatch drift;
-  drift.Put(row_key("k1"), "garbage!");
-  drift.Delete(row_key("k2"));
-  drift.Put(row_key("ghost"), EncodeIndexEntry(IndexEntry{0x77, VersionVector()}));
-  ASSERT_TRUE(storage_.Write(drift, false).ok());
-  for (uint32_t p = 0; p < kQ; ++p) trees->Verify(p);
+  const uint32_t p = PartitionOf("k1");
+  const HashTree before(*trees->Trusted(p));
+  std::string record;
+  ASSERT_TRUE(storage_.Get(ObjectKey(p, "b", "k1"), &record).ok());
+  record.back() ^= 1;
+  std::string misfiled = ObjectKey(p, "b", "ghost");
+  misfiled[6] ^= 1;
+  WriteBatch rot;
+  rot.Put(ObjectKey(p, "b", "k1"), record);
+  rot.Put(misfiled, record);
+  ASSERT_TRUE(storage_.Write(rot, false).ok());
+  Counter* errors = metrics_.AddCounter("ringkv_aae_verify_errors_total", "");
+  const uint64_t errors_before = errors->value();
+  trees->Rebuild(p);
   Settle(*trees);
   ExpectTreesMatchObjects(*trees);
-  std::string row;
-  EXPECT_TRUE(storage_.Get(row_key("ghost"), &row).IsNotFound());
-  ASSERT_TRUE(storage_.Get(row_key("k2"), &row).ok());
-  ASSERT_TRUE(storage_.Get(row_key("k1"), &row).ok());
-  EXPECT_TRUE(DecodeIndexEntry(row).ok());
+  EXPECT_FALSE(*trees->Trusted(p) == before);
+  EXPECT_EQ(errors->value(), errors_before + 2);
 }
 
-TEST_F(TreesTest, ARunWithoutAntiEntropyIsRefilledFromTheObjects) {
-  for (int i = 0; i < 100; ++i) Write("k" + std::to_string(i), "v");  // no observer yet
-  ASSERT_TRUE(Trees::MarkIndexIncomplete(&storage_).ok());
+TEST_F(TreesTest, ARunWithoutAntiEntropyIsRecountedFromTheObjects) {
+  {
+    auto trees = NewTrees();
+    ASSERT_TRUE(trees->Open().ok());
+    Settle(*trees);
+    for (int i = 0; i < 100; ++i) Write("k" + std::to_string(i), "v");
+    ASSERT_TRUE(trees->Save().ok());
+    store_.set_observer(nullptr);
+  }
+  // A start with anti-entropy off: writes the trees do not see.
+  ASSERT_TRUE(Trees::MarkTreesStale(&storage_).ok());
+  for (int i = 50; i < 150; ++i) Write("k" + std::to_string(i), "w");
   auto trees = NewTrees();
   ASSERT_TRUE(trees->Open().ok());
+  EXPECT_TRUE(trees->busy());
   Settle(*trees);
   ExpectTreesMatchObjects(*trees);
-  std::string gap;
-  EXPECT_TRUE(storage_.Get(GapKey(), &gap).IsNotFound());
 }
 
 }  // namespace

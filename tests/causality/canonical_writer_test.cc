@@ -95,6 +95,12 @@ RC_GTEST_PROP(CanonicalWriter, ContextsAreCapnpsCanonicalBytes, ()) {
   std::optional<std::string> direct = WriteCanonicalContext(clock, version, key_hash);
   RC_CLASSIFY(direct.has_value(), "written directly");
   if (direct) RC_ASSERT(*direct == ReferenceContext(clock, version, key_hash));
+  // Appended after other bytes, the same bytes; refused, nothing appended.
+  const std::string prefix = *rc::gen::string<std::string>();
+  std::string appended = prefix;
+  const bool covered = AppendCanonicalContext(&appended, clock, version, key_hash);
+  RC_ASSERT(covered == direct.has_value());
+  RC_ASSERT(appended == prefix + direct.value_or(""));
 }
 
 // What every write stores takes the direct path (else the speed-up is gone).

@@ -357,6 +357,31 @@ TEST(Gossip, StaleAndForeignHeartbeatsAreIgnored) {
   EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 6, 1}));
 }
 
+// A member's ring epoch rides on its heartbeat, so a node learns it from
+// any peer relaying a newer beat, not only from the member itself (with
+// 120 members that took minutes); an older beat changes nothing.
+TEST(Gossip, RingEpochsSpreadWithRelayedHeartbeats) {
+  Cluster c(3);
+  Gossiper& g = c.g("n0");
+  g.OnGossip("n2", Gossip{3, {Heartbeat{"n1", 5, 10, 7}}});
+  EXPECT_EQ(g.ring_epochs().at("n1"), 7u);
+  EXPECT_EQ(g.ring_epochs().at("n2"), 3u);
+  g.OnGossip("n2", Gossip{3, {Heartbeat{"n1", 5, 9, 2}}});
+  EXPECT_EQ(g.ring_epochs().at("n1"), 7u);
+  // The sender's own word is its gossip's epoch.
+  g.OnGossip("n1", Gossip{9, {Heartbeat{"n1", 5, 11, 8}}});
+  EXPECT_EQ(g.ring_epochs().at("n1"), 9u);
+  // Every node's beats carry its epoch: in a running cluster each learns
+  // every other's.
+  for (const char* n : {"n0", "n1", "n2"}) c.g(n).set_ring_epoch(4);
+  c.world.RunUntil(c.world.now() + 10 * kSecond);
+  for (const char* n : {"n0", "n1", "n2"}) {
+    for (const char* m : {"n0", "n1", "n2"}) {
+      if (std::string(n) != m) EXPECT_EQ(c.g(n).ring_epochs().at(m), 4u) << n << " of " << m;
+    }
+  }
+}
+
 // A node's own word about itself overrides a record no real heartbeat of
 // it can explain; ordinary reordering within kMaxVersionLead does not.
 TEST(Gossip, ANodesOwnWordOverridesAContradictingRecord) {

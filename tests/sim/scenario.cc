@@ -114,7 +114,6 @@ Spec MakeSpec(const ScenarioDef& def, const ScenarioConfig& config) {
   if (config.nodes > 0) s.cluster.nodes = config.nodes;
   if (config.partitions > 0) s.cluster.partitions = config.partitions;
   s.ring_steps = def.ring_steps;
-  if (def.gossip_fanout > 0) s.cluster.gossip.fanout = def.gossip_fanout;
   if (!s.ring_steps.empty()) {
     int joins = 0;
     for (const RingStep& step : s.ring_steps) joins += step.joins;

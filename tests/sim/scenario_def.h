@@ -82,11 +82,6 @@ struct ScenarioDef {
   // and ring-changes after it. Anti-entropy is on for the catch-up exchange
   // only (its periodic exchanges an hour apart).
   std::vector<RingStep> ring_steps = {};
-  // Peers each node gossips to per round; 0 = the default (2). A node
-  // learns a member's ring epoch only from that member's own gossip, and
-  // transfers and cleanups wait until it heard every member's: with 120
-  // members and fanout 2 that takes minutes per wait (docs/simulation.md).
-  uint32_t gossip_fanout = 0;
   FaultsFn faults = nullptr;
   const char* faults_check = "";  // the name of the faults' own check, if any
   ScriptFn script = nullptr;

@@ -605,8 +605,8 @@ const std::vector<ScenarioDef>& Scenarios() {
        .handoff_checks = true,
        .ring_steps = {{.joins = 2}, {.leaves = 2}}},
       {.name = "ring-large",
-       .what = "issue 15: 120 nodes, Q=1024: 3 joins and 3 leaves in one change, under "
-               "crashes, pauses, partitions and lossy links, 5 faulty at once; gossip fanout 20",
+       .what = "issue 15: 120 nodes, Q=1024: 3 joins, 3 leaves, then 2 of each, under crashes, "
+               "pauses, partitions and lossy links, 5 faulty at once",
        .nodes = 120,
        .partitions = 1024,
        .run_us = 20 * kSecond,
@@ -615,8 +615,7 @@ const std::vector<ScenarioDef>& Scenarios() {
        .pace = Pace::kDense,
        .workloads = {{.clients = 24, .keys = 400}, BlindWrites()},
        .handoff_checks = true,
-       .ring_steps = {{.joins = 3, .leaves = 3}},
-       .gossip_fanout = 20},
+       .ring_steps = {{.joins = 3}, {.leaves = 3}, {.joins = 2, .leaves = 2}}},
   };
   return kScenarios;
 }

@@ -8,6 +8,7 @@
 #include "common/hash.h"
 #include "common/metrics.h"
 #include "storage/cached_storage.h"
+#include "storage/keys.h"
 #include "storage/meta.h"
 #include "tests/sim/history.h"
 #include "tests/sim/sim_cluster.h"
@@ -70,6 +71,84 @@ TEST(SimAssemblyTest, AWipedNodeComesBackWithANewIncarnationFromItsEmptyEngine) 
   cluster.Restart(1);
   EXPECT_NE(cluster.incarnation(1), before);
   EXPECT_GT(cluster.node(1)->generation(), generation);
+}
+
+// Rewrites an engine the way storage format 1 laid it out: each object
+// under 'o' partition varint32(len(bucket)) bucket key, with an index row
+// beside it, and format_version 1.
+void RewriteAsFormat1(MemoryStorage* engine) {
+  WriteBatch batch;
+  ASSERT_TRUE(engine
+                  ->Scan(PartitionStart(0), PartitionEnd(UINT32_MAX),
+                         [&](std::string_view k, std::string_view v) {
+                           uint32_t p = 0;
+                           std::string bucket, key;
+                           EXPECT_TRUE(ParseObjectKey(k, &p, &bucket, &key).ok());
+                           std::string v1 = PartitionStart(p);
+                           v1.push_back(static_cast<char>(bucket.size()));  // < 128
+                           std::string index = "ai" + v1.substr(1, 4) + std::string(k.substr(5, 2));
+                           v1 += bucket + key;
+                           index += v1.substr(5);
+                           batch.Delete(k);
+                           batch.Put(v1, v);
+                           batch.Put(index, "format-1 index row");
+                           return true;
+                         })
+                  .ok());
+  batch.Put(MetaKey(kMetaFormatVersion), std::string("\x01\x00\x00\x00", 4));
+  ASSERT_TRUE(engine->Write(batch, /*sync=*/true).ok());
+}
+
+// A node whose directory is in storage format 1 is migrated as it starts:
+// it reads back every object it held, its trees are the objects', and an
+// exchange finds it equal to its peers.
+TEST(SimAssemblyTest, AFormat1DirectoryIsMigratedWhenItsNodeStarts) {
+  SimWorld world(10);
+  ClusterOptions options;
+  options.nodes = 3;
+  options.partitions = 8;
+  options.buckets = BucketTable(BucketProps{3, 2, 3, "siblings"});
+  options.aae.enabled = true;
+  SimCluster cluster(&world, options);
+  History history;
+  Client client(&cluster, &history, 0);
+  constexpr int kKeys = 60;
+  for (int i = 0; i < kKeys; ++i) {
+    client.Put(i % 3, "b", "k" + std::to_string(i), "v" + std::to_string(i), {}, 3, 1000, nullptr);
+    world.queue().RunUntil(world.queue().now() + 50'000);
+  }
+  world.queue().RunUntil(world.queue().now() + 2'000'000);
+  ASSERT_EQ(history.Count().ok, static_cast<size_t>(kKeys));
+  std::vector<std::optional<Object>> before;
+  for (int i = 0; i < kKeys; ++i) {
+    auto stored = cluster.ReadStored(1, "b", "k" + std::to_string(i));
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    before.push_back(**stored);
+  }
+  cluster.Kill(1, /*power_loss=*/false);
+  RewriteAsFormat1(&cluster.engine(1));
+  cluster.Restart(1);
+  std::string version;
+  ASSERT_TRUE(cluster.engine(1).Get(MetaKey(kMetaFormatVersion), &version).ok());
+  EXPECT_EQ(version, std::string("\x02\x00\x00\x00", 4));
+  for (int i = 0; i < kKeys; ++i) {
+    auto stored = cluster.ReadStored(1, "b", "k" + std::to_string(i));
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    EXPECT_EQ(*stored, before[i]) << i;
+  }
+  EXPECT_TRUE(cluster.engine(1).Scan("ai", "aj", [](std::string_view, std::string_view) {
+    ADD_FAILURE() << "a format-1 index row survived";
+    return false;
+  }).ok());
+  world.queue().RunUntil(world.queue().now() + 10'000'000);
+  aae::Trees* trees = cluster.node(1)->anti_entropy().trees();
+  for (uint32_t p = 0; p < 8; ++p) {
+    ASSERT_NE(trees->Trusted(p), nullptr) << p;
+    Result<aae::HashTree> fresh = trees->Recompute(p);
+    ASSERT_TRUE(fresh.ok());
+    EXPECT_TRUE(*trees->Trusted(p) == *fresh) << p;
+    EXPECT_TRUE(*trees->Trusted(p) == *cluster.node(0)->anti_entropy().trees()->Trusted(p)) << p;
+  }
 }
 
 // A new ring epoch with a fourth member, published into a running cluster:

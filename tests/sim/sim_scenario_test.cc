@@ -202,8 +202,8 @@ TEST(SimLargeTest, HundredTwentyNodesQ1024) {
   EXPECT_GT(r.faults, 5u);
 }
 
-// Issue 15 at scale: 120 nodes, Q=1024, three joins and three leaves in
-// one change under the dense nemesis, completed.
+// Issue 15 at scale: 120 nodes, Q=1024, three ring changes (joins,
+// leaves, both) under the dense nemesis, every one completed.
 TEST(SimLargeTest, RingChangesAtHundredTwentyNodes) {
   ScenarioConfig c;
   c.name = "ring-large";
@@ -622,33 +622,35 @@ TEST(SimPlantedBugTest, HintsAckedWithoutApplyingAreIncomplete) {
 // ---------------------------------------------------------------- anti-entropy planted bug
 //
 // A tree delta applied twice: on every node, each overwrite of a key XORs
-// its delta into the tree a second time, which takes it back out. The index
-// rows are right, the trees are not: they still show each key's first
+// its delta into the tree a second time, which takes it back out. The
+// objects are right, the trees are not: they still show each key's first
 // leaf, so a replica that missed an overwrite looks identical and no
 // exchange ever repairs it.
 class DoubleDeltaObserver : public ObjectWriteObserver {
  public:
   DoubleDeltaObserver(SimCluster* cluster, int node)
       : cluster_(cluster), node_(node), trees_(cluster->node(node)->anti_entropy().trees()) {}
-  Status Stage(uint32_t partition, std::string_view bucket, std::string_view key,
-               const Object& object, uint64_t body_digest, const ReplacedObject* replaced,
-               WriteBatch* batch) override {
-    pending_ = Pending{partition, std::string(bucket), std::string(key), std::nullopt};
+  Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
+               std::string_view key, const Object& object, uint64_t body_digest,
+               const ReplacedObject* replaced, WriteBatch* batch) override {
+    pending_ = Pending{partition, segment, std::string(bucket), std::string(key), std::nullopt};
     auto old = cluster_->ReadStored(node_, pending_->bucket, pending_->key);
     if (old.ok()) pending_->old = *old;
-    return trees_->Stage(partition, bucket, key, object, body_digest, replaced, batch);
+    return trees_->Stage(partition, segment, bucket, key, object, body_digest, replaced, batch);
   }
-  Status StageRemove(uint32_t partition, std::string_view bucket, std::string_view key,
+  Status StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
+                     std::string_view key, const ReplacedObject& removed,
                      WriteBatch* batch) override {
     pending_.reset();
-    return trees_->StageRemove(partition, bucket, key, batch);
+    return trees_->StageRemove(partition, segment, bucket, key, removed, batch);
   }
   void Finish(bool committed) override {
     trees_->Finish(committed);
     if (!committed || !pending_ || !pending_->old) return;
-    // The same delta again: staged from the old object over the new row.
+    // The same delta again: staged from the old object over the new one.
     WriteBatch discarded;
-    if (trees_->Stage(pending_->partition, pending_->bucket, pending_->key, *pending_->old,
+    if (trees_->Stage(pending_->partition, pending_->segment, pending_->bucket, pending_->key,
+                      *pending_->old,
                       RecordChecksum(EncodeObject(*pending_->old)), /*replaced=*/nullptr,
                       &discarded)
             .ok()) {
@@ -659,6 +661,7 @@ class DoubleDeltaObserver : public ObjectWriteObserver {
  private:
   struct Pending {
     uint32_t partition;
+    uint32_t segment;
     std::string bucket, key;
     std::optional<Object> old;
   };

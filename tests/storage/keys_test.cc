@@ -2,26 +2,59 @@
 #include "storage/keys.h"
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "common/hash.h"
 
 namespace ringkv {
 namespace {
 
 TEST(KeysTest, ObjectKeyLayoutIsFixed) {
   // See docs/storage-format.md for this example.
+  EXPECT_EQ(KeySegment("users", "alice"), 0x5cd5u);
   EXPECT_EQ(ObjectKey(0x0102, "users", "alice"),
-            std::string("o\x00\x00\x01\x02\x05users" "alice", 16));
-  EXPECT_EQ(ObjectKey(7, std::string(200, 'b'), "k").substr(0, 7),
-            std::string("o\x00\x00\x00\x07\xc8\x01", 7));
+            std::string("o\x00\x00\x01\x02\x5c\xd5\x05users" "alice", 18));
+  EXPECT_EQ(ObjectKey(0x0102, 0x5cd5, "users", "alice"), ObjectKey(0x0102, "users", "alice"));
+  EXPECT_EQ(ObjectKey(7, std::string(200, 'b'), "k").substr(0, 9),
+            std::string("o\x00\x00\x00\x07", 5) +
+                ObjectKey(7, std::string(200, 'b'), "k").substr(5, 2) + "\xc8\x01");
+  EXPECT_EQ(SegmentStart(0x0102, 0x5cd5), std::string("o\x00\x00\x01\x02\x5c\xd5", 7));
+  EXPECT_EQ(SegmentEnd(0x0102, 0x5cd5), std::string("o\x00\x00\x01\x02\x5c\xd6", 7));
+  EXPECT_EQ(SegmentEnd(0x0102, 0xffff), PartitionEnd(0x0102));
   EXPECT_EQ(PartitionStart(0x0102), std::string("o\x00\x00\x01\x02", 5));
   EXPECT_EQ(PartitionEnd(0x0102), std::string("o\x00\x00\x01\x03", 5));
   EXPECT_EQ(PartitionEnd(UINT32_MAX), "p");
   EXPECT_EQ(MetaKey(kMetaIncarnation), "mincarnation");
-  EXPECT_EQ(HintKey("n1", 0x0102, "b", "k"), std::string("h\x02n1" "o\x00\x00\x01\x02\x01" "bk", 12));
+  EXPECT_EQ(HintKey("n1", 0x0102, "b", "k"),
+            std::string("h\x02n1" "o\x00\x00\x01\x02\x2e\x38\x01" "bk", 14));
   EXPECT_EQ(HintPrefix("n1"), std::string("h\x02n1", 4));
+}
+
+// The ring position and the segment are their documented definitions
+// (docs/storage-format.md), on either side of KeyHash's small-buffer path.
+TEST(KeysTest, KeyHashAndSegmentAreTheirDefinitions) {
+  EXPECT_EQ(KeyHash("users", "alice"), 0x4a0581538dec7ad0ull);
+  for (size_t bucket_len : {0u, 1u, 127u, 128u, 200u, 300u}) {
+    for (size_t key_len : {0u, 5u, 55u, 56u, 57u, 130u}) {
+      const std::string bucket(bucket_len, 'b'), key(key_len, '\xff');
+      std::string in;
+      for (uint32_t v = static_cast<uint32_t>(bucket_len); ; v >>= 7) {
+        if (v < 0x80) {
+          in.push_back(static_cast<char>(v));
+          break;
+        }
+        in.push_back(static_cast<char>(v | 0x80));
+      }
+      in += bucket + key;
+      EXPECT_EQ(KeyHash(bucket, key), XXH3_64bits(in.data(), in.size())) << bucket_len << " " << key_len;
+      EXPECT_EQ(KeySegment(bucket, key),
+                XXH3_64bits_withSeed(in.data(), in.size(), 0x5a3c9e1f0b7d2468ull) >> 48);
+    }
+  }
 }
 
 TEST(KeysTest, ObjectKeyRoundTrips) {

@@ -22,7 +22,7 @@ TEST(MetaTest, NewDirectoryIsStampedDurably) {
   ASSERT_TRUE(s.Get(MetaKey(kMetaIncarnation), &v).ok());
   EXPECT_EQ(v, std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
   ASSERT_TRUE(s.Get(MetaKey(kMetaFormatVersion), &v).ok());
-  EXPECT_EQ(v, std::string("\x01\x00\x00\x00", 4));
+  EXPECT_EQ(v, std::string("\x02\x00\x00\x00", 4));
 }
 
 TEST(MetaTest, ExistingDirectoryKeepsItsIncarnation) {
@@ -37,8 +37,13 @@ TEST(MetaTest, UnknownOrDamagedMetadataIsRejected) {
   MemoryStorage s;
   ASSERT_TRUE(InitMeta(&s, 42).ok());
   WriteBatch future;
-  future.Put(MetaKey(kMetaFormatVersion), std::string("\x02\x00\x00\x00", 4));
+  future.Put(MetaKey(kMetaFormatVersion), std::string("\x03\x00\x00\x00", 4));
   ASSERT_TRUE(s.Write(future, false).ok());
+  EXPECT_TRUE(InitMeta(&s, 1).status().IsInvalidArgument());
+  // Format 1 is migrated before InitMeta (storage/format_migration.h).
+  WriteBatch old;
+  old.Put(MetaKey(kMetaFormatVersion), std::string("\x01\x00\x00\x00", 4));
+  ASSERT_TRUE(s.Write(old, false).ok());
   EXPECT_TRUE(InitMeta(&s, 1).status().IsInvalidArgument());
 
   WriteBatch short_value;

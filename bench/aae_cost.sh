@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# bench/aae_cost.sh SRC...: what active anti-entropy costs a write, in one
+# run (docs/performance.md, "Issue 11's write cost"). Each SRC is a source
+# tree with a release build of ringkv-node and ringkv-cluster in
+# SRC/build-release (bench/ab.sh builds one per commit; so does
+# `meson setup build-release --buildtype=release`).
+#
+# 1. Instructions per put, the load-independent figure: for each SRC, one
+#    node (N=1) and three (N=3, W=2), with --aae on and off, the nodes under
+#    callgrind with instrumentation on only for a second `--load` of
+#    AAE_INSTRUCTION_OPS of the 20,000 keys loaded first (overwrites only),
+#    summed over the nodes.
+# 2. Throughput and node CPU per operation: AAE_ROUNDS rounds; in each, for
+#    one and three nodes and each SRC, an --aae on and an --aae off cluster
+#    (the order alternates between rounds), each loaded with AAE_RECORDS
+#    keys (puts) and then run on workload A uniform for BENCH_DURATION s.
+#
+# One generator (this checkout's build-release ringkv-bench) drives all;
+# every process runs under `nice -n AAE_NICE`, and every one started is
+# stopped by PID. Prints the tables; raw reports stay in AAE_WORK.
+set -euo pipefail
+
+(($# > 0)) || { echo "usage: bench/aae_cost.sh SRC..." >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROUNDS=${AAE_ROUNDS:-3}
+NICE=${AAE_NICE:-10}
+WORK=${AAE_WORK:-/tmp/ringkv-aae-cost}
+DURATION=${BENCH_DURATION:-6}
+WARMUP=${BENCH_WARMUP:-1}
+RECORDS=${AAE_RECORDS:-100000}
+INSTRUCTION_OPS=${AAE_INSTRUCTION_OPS:-5000}
+THREADS=2
+CONC=50
+VALUE=100
+BENCH=$ROOT/build-release/tools/bench/ringkv-bench
+[[ -x $BENCH ]] || { echo "bench/aae_cost.sh: $BENCH is missing; ninja -C build-release first" >&2; exit 1; }
+SRCS=()
+for src in "$@"; do
+  src=$(cd "$src" && pwd)
+  [[ -x $src/build-release/node/ringkv-node && -x $src/build-release/tools/ringkv-cluster ]] ||
+    { echo "bench/aae_cost.sh: no release build in $src/build-release" >&2; exit 1; }
+  SRCS+=("$src")
+done
+OUT=$WORK/results-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+scratch_dir aae-cost
+
+bench() {  # REPORT_NAME ARGS...: one generator run, its JSON report in OUT
+  local name=$1
+  shift
+  nice -n "$NICE" "$BENCH" --target "$TARGET" --threads "$THREADS" --value-size "$VALUE" \
+    --concurrency "$CONC" --quiet --client-timeout 60 --json "$OUT/$name.json" "$@" >/dev/null
+}
+
+shape() {  # NODES: sets N and RW for that scenario
+  if (($1 == 1)); then N=1; RW=1; else N=3; RW=2; fi
+}
+
+instructions() {  # INDEX SRC NODES AAE
+  local i=$1 src=$2 nodes=$3 aae=$4 cdir pids name=instr-$1-$3-$4
+  shape "$nodes"
+  printf '#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s "%s" "$@"\n' \
+    "$OUT/$name.%p" "$src/build-release/node/ringkv-node" >"$TMP/valgrind-node.sh"
+  chmod +x "$TMP/valgrind-node.sh"
+  cdir=$TMP/$name
+  start_cluster "$src/build-release/tools/ringkv-cluster" "$cdir" "$OUT/$name.log" "$nodes" "$N" "$RW" \
+    "$RW" --aae "$aae" --node-binary "$TMP/valgrind-node.sh"
+  pids=$(node_pids "$src/build-release/tools/ringkv-cluster" "$cdir")
+  bench "$name-load" --records 20000 --load --w "$RW"
+  for pid in $pids; do callgrind_control -i on "$pid" >/dev/null 2>&1; done
+  bench "$name" --records "$INSTRUCTION_OPS" --load --w "$RW"
+  for pid in $pids; do
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    callgrind_control -d "$pid" >/dev/null 2>&1
+  done
+  stop_cluster "$src/build-release/tools/ringkv-cluster" "$cdir"
+  rm -rf "$cdir"
+}
+
+throughput() {  # ROUND INDEX SRC NODES AAE
+  local r=$1 i=$2 src=$3 nodes=$4 aae=$5 cdir pids name=tp-$1-$2-$4-$5
+  shape "$nodes"
+  cdir=$TMP/$name
+  start_cluster "$src/build-release/tools/ringkv-cluster" "$cdir" "$OUT/$name.log" "$nodes" "$N" "$RW" \
+    "$RW" --aae "$aae"
+  pids=$(node_pids "$src/build-release/tools/ringkv-cluster" "$cdir")
+  bench "$name-load" --records "$RECORDS" --load --w "$RW" --server-pids "${pids// /,}"
+  bench "$name-a" --records "$RECORDS" --workload a --distribution uniform --duration "$DURATION" \
+    --warmup "$WARMUP" --r "$RW" --w "$RW" --server-pids "${pids// /,}"
+  stop_cluster "$src/build-release/tools/ringkv-cluster" "$cdir"
+  rm -rf "$cdir"
+}
+
+for i in "${!SRCS[@]}"; do echo "$i ${SRCS[$i]}"; done >"$OUT/srcs.txt"
+echo "builds: $(tr '\n' ' ' <"$OUT/srcs.txt"); raw reports in $OUT"
+if ((INSTRUCTION_OPS > 0)) && command -v callgrind_control >/dev/null; then
+  for i in "${!SRCS[@]}"; do
+    for nodes in 1 3; do
+      for aae in on off; do
+        echo "instructions: build $i, $nodes node(s), aae $aae ($(date -u +%T))"
+        instructions "$i" "${SRCS[$i]}" "$nodes" "$aae"
+      done
+    done
+  done
+fi
+for round in $(seq "$ROUNDS"); do
+  order="on off"
+  ((round % 2 == 0)) && order="off on"
+  echo "round $round: aae $order ($(date -u +%T), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  for nodes in 1 3; do
+    for i in "${!SRCS[@]}"; do
+      for aae in $order; do throughput "$round" "$i" "${SRCS[$i]}" "$nodes" "$aae"; done
+    done
+  done
+done
+
+python3 - "$OUT" <<'PY' | tee "$OUT/summary.txt"
+import json, statistics, sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+srcs = dict(line.split(maxsplit=1) for line in (out / "srcs.txt").read_text().splitlines())
+
+def report(name):
+    p = out / f"{name}.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+def instr(i, nodes, aae):
+    rep = report(f"instr-{i}-{nodes}-{aae}")
+    total = 0
+    # The dump taken on request (PID.1); the one at exit holds nothing.
+    for dump in out.glob(f"instr-{i}-{nodes}-{aae}.*.1"):
+        for line in dump.read_text(errors="replace").splitlines():
+            if line.startswith("totals:"):
+                total += int(line.split()[1])
+    return total / rep["ops"] if rep and rep.get("ops") and total else None
+
+def fmt(v, spec=",.0f"):
+    return "-" if v is None else format(v, spec)
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+print("Instructions per put (callgrind, nodes summed, overwrites of loaded keys):")
+print("| build | nodes | aae on | aae off | on / off |")
+print("|---|---|---:|---:|---:|")
+for i in srcs:
+    for nodes in (1, 3):
+        on, off = instr(i, nodes, "on"), instr(i, nodes, "off")
+        print(f"| {i} | {nodes} | {fmt(on)} | {fmt(off)} | {fmt(ratio(on, off), '.3f')} |")
+
+rounds = sorted({int(p.name.split("-")[1]) for p in out.glob("tp-*-load.json")})
+print(f"\nThroughput and node CPU per operation ({len(rounds)} rounds; median, min-max; "
+      "on / off paired within each round):")
+print("| build | nodes | phase | ops/s on | ops/s off | on / off | CPU us/op on | off | on / off |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+
+def spread(values, spec):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-", None
+    m = statistics.median(values)
+    return f"{format(m, spec)} ({format(min(values), spec)}-{format(max(values), spec)})", m
+
+for i in srcs:
+    for nodes in (1, 3):
+        for phase, suffix in (("load (puts)", "load"), ("workload A", "a")):
+            vals, paired = {}, {"ops": [], "cpu": []}
+            for aae in ("on", "off"):
+                reps = [report(f"tp-{r}-{i}-{nodes}-{aae}-{suffix}") for r in rounds]
+                ops = [rep["ops_per_sec"] if rep else None for rep in reps]
+                cpu = [rep["server_cpu"]["us_per_op"] if rep and rep.get("server_cpu") else None
+                       for rep in reps]
+                vals[aae] = (ops, cpu)
+            # On / off within each round (same machine load), then the median.
+            for k, idx in (("ops", 0), ("cpu", 1)):
+                for a, b in zip(vals["on"][idx], vals["off"][idx]):
+                    if a is not None and b:
+                        paired[k].append(a / b)
+            ops_on, _ = spread(vals["on"][0], ",.0f")
+            ops_off, _ = spread(vals["off"][0], ",.0f")
+            cpu_on, _ = spread(vals["on"][1], ".1f")
+            cpu_off, _ = spread(vals["off"][1], ".1f")
+            r_ops, _ = spread(paired["ops"], ".3f")
+            r_cpu, _ = spread(paired["cpu"], ".3f")
+            print(f"| {i} | {nodes} | {phase} | {ops_on} | {ops_off} | {r_ops} "
+                  f"| {cpu_on} | {cpu_off} | {r_cpu} |")
+PY
