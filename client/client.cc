@@ -493,6 +493,7 @@ Result<PutRequest> MakePut(std::string_view bucket, std::string_view key,
   request.context = options.context;
   request.w = options.w;
   request.pw = options.pw;
+  request.if_match = options.if_match;
   return request;
 }
 

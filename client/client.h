@@ -117,6 +117,15 @@ struct WriteOptions {
   // The opaque context of an earlier Get (GetResult::context); empty = a
   // blind write, which becomes a sibling of whatever is stored.
   std::string context;
+  // A conditional put: written only if the context covers every value the
+  // key holds (none would be left beside the new one), otherwise refused
+  // with PreconditionFailed and nothing written. Without a context it
+  // succeeds only on a key that holds nothing. Checked on the copy of the
+  // key's owner (its first live primary), where every conditional put of
+  // the key is checked in turn; best effort while ownership moves (a node
+  // failing): a concurrent write may then still land as a sibling, and
+  // none is ever lost.
+  bool if_match = false;
 };
 
 struct GetResult {
@@ -149,8 +158,10 @@ struct UpdateOptions {
   ReadOptions read;
   // Its context is ignored: each write carries the context of its read.
   WriteOptions write;
-  // Rounds of resolving a concurrent change before giving up (Busy).
-  uint32_t max_attempts = 8;
+  // Conditional writes refused because the key changed before giving up
+  // (Busy, nothing written), and as many rounds of resolving a sibling left
+  // while the key's owner failed over.
+  uint32_t max_attempts = 16;
 };
 
 // How much longer than a request's deadline the client waits for the node's
@@ -188,12 +199,17 @@ class Client {
   Result<GetResult> GetResolved(std::string_view bucket, std::string_view key,
                                 const SiblingResolver& resolve, const ReadOptions& read = {},
                                 const WriteOptions& write = {});
-  // Read, apply `fn`, write with the read's context. A write that lands
-  // beside a concurrent one (the key then holds several values) is settled
-  // by resolving: read again, `resolve` the values (fn is not applied
-  // again: its write is among them), write with that context; repeated
-  // while changes keep coming, up to options.max_attempts rounds (then
-  // Busy; nothing written is lost, it is a sibling).
+  // Read, apply `fn`, write with the read's context as a conditional put
+  // (WriteOptions::if_match): when the key changed since the read, nothing
+  // is written and it starts again after a pause (1 ms doubling up to
+  // 64 ms, jittered), up to options.max_attempts times (then Busy, nothing
+  // written). So concurrent Updates of a key apply one after another and
+  // leave no siblings. A write that still lands beside a concurrent one
+  // (the key's owner failing over, or a node without conditional puts) is
+  // settled by resolving: read again, `resolve` the values (fn is not
+  // applied again: its write is among them), write with that context;
+  // repeated while changes keep coming, up to options.max_attempts rounds
+  // (then Busy; nothing written is lost, it is a sibling).
   Result<PutResult> Update(std::string_view bucket, std::string_view key, const UpdateFn& fn,
                            const SiblingResolver& resolve, const UpdateOptions& options = {});
   // Asks a node to answer; returns its node id.

@@ -17,12 +17,13 @@ std::string_view CodeName(Status::Code code) {
     case Status::Code::kUnauthenticated: return "unauthenticated";
     case Status::Code::kForbidden: return "forbidden";
     case Status::Code::kTooManySiblings: return "too_many_siblings";
+    case Status::Code::kPreconditionFailed: return "precondition_failed";
   }
   return "internal";
 }
 
 Status Status::FromWire(uint8_t code, std::string msg) {
-  if (code > static_cast<uint8_t>(Code::kTooManySiblings)) return Internal(std::move(msg));
+  if (code > static_cast<uint8_t>(Code::kPreconditionFailed)) return Internal(std::move(msg));
   auto c = static_cast<Code>(code);
   if (c == Code::kOk) return OK();
   return Status(c, std::move(msg));

@@ -40,6 +40,9 @@ class [[nodiscard]] Status {
     // A write that would give its key more siblings than the bucket's cap
     // (max_siblings, docs/limits.md "Siblings").
     kTooManySiblings = 12,
+    // A conditional put (PutRequest::if_match) whose context does not cover
+    // every sibling its coordinator holds: the key changed since the read.
+    kPreconditionFailed = 13,
   };
 
   Status() = default;
@@ -56,6 +59,9 @@ class [[nodiscard]] Status {
   static Status Unauthenticated(std::string msg) { return {Code::kUnauthenticated, std::move(msg)}; }
   static Status Forbidden(std::string msg) { return {Code::kForbidden, std::move(msg)}; }
   static Status TooManySiblings(std::string msg) { return {Code::kTooManySiblings, std::move(msg)}; }
+  static Status PreconditionFailed(std::string msg) {
+    return {Code::kPreconditionFailed, std::move(msg)};
+  }
   // Rebuilds a status that arrived on the wire; unknown codes become kInternal.
   static Status FromWire(uint8_t code, std::string msg);
 
@@ -70,6 +76,7 @@ class [[nodiscard]] Status {
   bool IsUnauthenticated() const { return code_ == Code::kUnauthenticated; }
   bool IsForbidden() const { return code_ == Code::kForbidden; }
   bool IsTooManySiblings() const { return code_ == Code::kTooManySiblings; }
+  bool IsPreconditionFailed() const { return code_ == Code::kPreconditionFailed; }
   Code code() const { return code_; }
   const std::string& message() const { return msg_; }
   // "OK" or "<code name>: <message>".

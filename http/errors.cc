@@ -34,6 +34,8 @@ Response ErrorFromStatus(const Status& status) {
       return ErrorResponse(504, "timeout", status.message());
     case Status::Code::kTooManySiblings:
       return ErrorResponse(409, "too_many_siblings", status.message());
+    case Status::Code::kPreconditionFailed:
+      return ErrorResponse(412, "precondition_failed", status.message());
     case Status::Code::kUnauthenticated: {
       Response r = ErrorResponse(401, "unauthenticated", status.message());
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ringkv\"");
@@ -59,6 +61,7 @@ const char* ReasonPhrase(int status) {
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 411: return "Length Required";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";

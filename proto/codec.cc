@@ -122,6 +122,7 @@ struct BodyEncoder {
     b.setTimestampUs(m.timestamp_us);
     b.setWriteIdHi(m.write_id.hi);
     b.setWriteIdLo(m.write_id.lo);
+    b.setIfMatch(m.if_match);
   }
   void operator()(const PutReply& m) {
     auto b = env.initPutReply();
@@ -498,6 +499,7 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       m.forwarded = r.getForwarded();
       m.timestamp_us = r.getTimestampUs();
       m.write_id = WriteId{r.getWriteIdHi(), r.getWriteIdLo()};
+      m.if_match = r.getIfMatch();
       return MessageBody(std::move(m));
     }
     case W::PUT_REPLY: {

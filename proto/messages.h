@@ -48,6 +48,9 @@ struct PutRequest {
   // when a client sets them.
   int64_t timestamp_us = 0;
   WriteId write_id;
+  // Conditional put: refused (PreconditionFailed) unless the context covers
+  // every sibling the coordinator holds; see wire.capnp.
+  bool if_match = false;
   bool operator==(const PutRequest&) const = default;
 };
 struct PutReply {

@@ -160,6 +160,11 @@ struct PutRequest {
   timestampUs @8 :Int64;
   writeIdHi @9 :UInt64;
   writeIdLo @10 :UInt64;
+  # A conditional put: stored only if its context covers every sibling the
+  # key's coordinator holds (none is left beside the new value), otherwise
+  # refused with preconditionFailed. Coordinated by the key's first live
+  # primary, so that two conditional puts of one key are checked in turn.
+  ifMatch @11 :Bool;
 }
 
 struct PutReply {

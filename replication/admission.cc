@@ -68,6 +68,18 @@ Status AdmitSiblingCount(const Object* local, const Object& updated, uint32_t ma
       "to replace them, or give the bucket a merge resolver");
 }
 
+Status AdmitIfMatch(const Object* local, const VersionVector& context, std::string_view bucket,
+                    std::string_view key) {
+  if (local == nullptr) return Status::OK();
+  const size_t unseen = std::count_if(local->siblings.begin(), local->siblings.end(),
+                                      [&](const Sibling& s) { return !context.Covers(s.dot); });
+  if (unseen == 0) return Status::OK();
+  return Status::PreconditionFailed(
+      std::string(bucket) + "/" + std::string(key) + " changed since the read: " +
+      std::to_string(unseen) + " of its " + std::to_string(local->siblings.size()) +
+      " siblings are not covered by the write's context; read it again and retry");
+}
+
 Status AdmitMergedSize(const Object* local, const Object& merged) {
   const size_t size = ObjectSize(merged);
   if (size <= kMaxMergedObjectBytes) return Status::OK();

@@ -52,6 +52,12 @@ Status AdmitCoordinatedSize(const Object* local, const Object& updated, bool tom
 Status AdmitSiblingCount(const Object* local, const Object& updated, uint32_t max_siblings,
                          std::string_view bucket, std::string_view key);
 
+// A conditional put with `context` over `local`: every sibling of `local`
+// is covered by the context, so the write leaves none beside it.
+// PreconditionFailed naming the key otherwise.
+Status AdmitIfMatch(const Object* local, const VersionVector& context, std::string_view bucket,
+                    std::string_view key);
+
 // A merge of a replica write into `local` gave `merged`: at most
 // kMaxMergedObjectBytes, or no larger than `local`. ObjectTooLarge otherwise.
 Status AdmitMergedSize(const Object* local, const Object& merged);

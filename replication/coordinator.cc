@@ -112,6 +112,9 @@ struct Coordinator::ForwardOp {
   size_t next = 0;
   int64_t deadline_us = 0;
   PutCallback done;
+  // A conditional put this primary handed to the key's owner: coordinated
+  // here after all when no other primary answers in time.
+  std::shared_ptr<PutOp> local;
   PeerRpc::CallId current = 0;
   bool finished = false;
 };
@@ -337,14 +340,15 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   bool self_is_primary =
       std::find(primaries.begin(), primaries.end(), options_->self) != primaries.end();
 
+  // A conditional put is checked where every other one of its key is: on
+  // the copy of the key's owner.
+  const bool hand_to_owner =
+      request.if_match && !request.forwarded && OwnerOf(primaries) != options_->self;
   if (!self_is_primary && !request.forwarded) {
     auto op = std::make_shared<ForwardOp>();
     op->request = std::move(request);
     op->request.forwarded = true;
-    // Primaries believed up first; the others only as a last resort.
-    op->targets = primaries;
-    std::stable_partition(op->targets.begin(), op->targets.end(),
-                          [this](const NodeId& n) { return liveness_->IsUp(n); });
+    op->targets = ForwardTargets(primaries);
     op->deadline_us = deadline_us;
     op->done = std::move(done);
     ForwardNext(op);
@@ -363,7 +367,27 @@ void Coordinator::Put(PutRequest request, int64_t deadline_us, PutCallback done)
   op->self_is_primary = self_is_primary;
   op->deadline_us = deadline_us;
   op->done = std::move(done);
+  if (hand_to_owner) return HandToOwner(op);
   CoordinatePut(op);
+}
+
+const NodeId& Coordinator::OwnerOf(const std::vector<NodeId>& primaries) const {
+  for (const NodeId& p : primaries) {
+    if (p == options_->self || liveness_->IsUp(p)) return p;
+  }
+  return options_->self;
+}
+
+std::vector<NodeId> Coordinator::ForwardTargets(const std::vector<NodeId>& primaries) const {
+  std::vector<NodeId> targets;
+  for (const NodeId& p : primaries) {
+    if (p != options_->self) targets.push_back(p);
+  }
+  // Primaries believed up first, in preference order (the owner first); the
+  // others only as a last resort.
+  std::stable_partition(targets.begin(), targets.end(),
+                        [this](const NodeId& n) { return liveness_->IsUp(n); });
+  return targets;
 }
 
 void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
@@ -372,9 +396,11 @@ void Coordinator::CoordinatePut(const std::shared_ptr<PutOp>& op) {
   // this node then failed to store would let it mint that dot again.
   replica_->Coordinate(op->partition, req.bucket, req.key, op->context, req.tombstone,
                        req.tombstone ? std::string() : req.value, req.timestamp_us,
-                       req.write_id, [this, op, alive = alive_](Result<Object> stored) {
+                       req.write_id,
+                       [this, op, alive = alive_](Result<Object> stored) {
                          if (*alive) SendCopies(op, std::move(stored));
-                       });
+                       },
+                       CoordinationRules{.if_match = req.if_match});
 }
 
 void Coordinator::SendCopies(const std::shared_ptr<PutOp>& op, Result<Object> stored) {
@@ -573,9 +599,24 @@ void Coordinator::FinishPut(const std::shared_ptr<PutOp>& op) {
 
 // ---------------------------------------------------------------- forward
 
+void Coordinator::HandToOwner(const std::shared_ptr<PutOp>& op) {
+  auto forward = std::make_shared<ForwardOp>();
+  forward->request = op->request;
+  forward->request.forwarded = true;
+  forward->targets = ForwardTargets(op->primaries);
+  forward->deadline_us = op->deadline_us;
+  forward->done = op->done;
+  forward->local = op;
+  ForwardNext(forward);
+}
+
 void Coordinator::ForwardNext(const std::shared_ptr<ForwardOp>& op) {
   int64_t now = env_.clock->MonoMicros();
   int64_t remaining = op->deadline_us - now;
+  if (op->local != nullptr && op->next >= op->targets.size() && remaining > 0) {
+    op->finished = true;
+    return CoordinatePut(op->local);
+  }
   if (op->next >= op->targets.size() || remaining <= 0) {
     op->finished = true;
     PutReply reply;
@@ -589,7 +630,10 @@ void Coordinator::ForwardNext(const std::shared_ptr<ForwardOp>& op) {
   // stopped primary cannot use up the whole budget. The target is told a
   // deadline a little earlier than ours, so its answer (even "unavailable")
   // arrives before we move on to the next primary.
-  int64_t slice = remaining / static_cast<int64_t>(op->targets.size() - op->next);
+  // A put handed to the owner keeps a slice for coordinating it here.
+  const int64_t shares = static_cast<int64_t>(op->targets.size() - op->next) +
+                         (op->local != nullptr ? 1 : 0);
+  int64_t slice = remaining / shares;
   int64_t grace = std::min(kForwardGraceUs, slice / 10);
   const NodeId& target = op->targets[op->next++];
   op->current = rpc_->Call(

@@ -6,7 +6,11 @@
 // A put is coordinated by a primary, which mints the dot (Replica::
 // Coordinate), stores it locally and sends the new object to the other
 // primaries, answering after W acknowledgements (PW primaries); a node that
-// is not a primary forwards the put to one.
+// is not a primary forwards the put to one. Conditional puts are
+// coordinated by the key's owner, its first primary believed up
+// (docs/limits.md "Siblings"): a primary that is not the owner hands them
+// to it, and coordinates them itself only when no other primary answers in
+// time.
 //
 // Sloppy quorum: a primary believed down, or silent for half the deadline,
 // is replaced by the next fallback of the preference list, which keeps the
@@ -73,7 +77,15 @@ class Coordinator {
   std::optional<Object> Merged(const GetOp& op) const;
   void ReadRepair(const GetOp& op);
 
+  // The key's owner: its first primary believed up, or this node.
+  const NodeId& OwnerOf(const std::vector<NodeId>& primaries) const;
+  // Where a put goes when this node does not coordinate it: the other
+  // primaries, those believed up first, in preference order.
+  std::vector<NodeId> ForwardTargets(const std::vector<NodeId>& primaries) const;
   void CoordinatePut(const std::shared_ptr<PutOp>& op);
+  // Forwards a conditional put this primary, not the owner, received to
+  // the owner, keeping a slice of the deadline to coordinate it here.
+  void HandToOwner(const std::shared_ptr<PutOp>& op);
   // After this node's copy is stored (or failed to be): the other copies.
   void SendCopies(const std::shared_ptr<PutOp>& op, Result<Object> stored);
   void SendPut(const std::shared_ptr<PutOp>& op, size_t target);

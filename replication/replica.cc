@@ -14,6 +14,11 @@ Replica::Replica(Actor self, const BucketTable* buckets, ObjectStore* store,
         "ringkv_sibling_warnings_total",
         "Writes coordinated here that left their key with more siblings than the bucket's "
         "warn_siblings.");
+    merges_past_cap_ = metrics->AddCounter(
+        "ringkv_sibling_cap_merges_total",
+        "Merges of another replica's copy (replica write, read repair, hint, anti-entropy) that "
+        "stored a key with more siblings than the bucket's max_siblings: writes coordinated "
+        "apart, none dropped.");
   }
 }
 
@@ -25,7 +30,8 @@ Result<Replica::Change> Replica::PlanCoordinate(uint32_t partition, std::string_
                                                 std::string_view key,
                                                 const VersionVector& context, bool tombstone,
                                                 std::string value, int64_t timestamp_us,
-                                                const WriteId& write_id) {
+                                                const WriteId& write_id,
+                                                const CoordinationRules& rules) {
   // A read error must not be mistaken for "no object": minting a dot from a
   // counter we cannot see could reuse one (kv679).
   auto read = store_->Get(partition, bucket, key);
@@ -37,6 +43,7 @@ Result<Replica::Change> Replica::PlanCoordinate(uint32_t partition, std::string_
     change.object = std::move(*change.local);
     return change;
   }
+  if (rules.if_match) RINGKV_RETURN_IF_ERROR(AdmitIfMatch(stored, context, bucket, key));
   // Every dot minted here goes above the mint floor, whatever the key holds
   // now: a key reaped and then filled again by another replica's write has
   // an object whose context has forgotten what this node minted before.
@@ -74,6 +81,11 @@ Result<Replica::Change> Replica::PlanMerge(uint32_t partition, std::string_view 
   const Object* local = change.local ? &*change.local : nullptr;
   RINGKV_RETURN_IF_ERROR(AdmitMergedSize(local, change.object));
   change.write = local == nullptr || change.object != *local;
+  const size_t before = local != nullptr ? local->siblings.size() : 0;
+  if (change.write && merges_past_cap_ != nullptr && change.object.siblings.size() > before &&
+      change.object.siblings.size() > buckets_->Get(bucket).max_siblings) {
+    merges_past_cap_->Increment();
+  }
   return change;
 }
 
@@ -107,17 +119,18 @@ void Replica::Stage(uint32_t partition, std::string_view bucket, std::string_vie
 Result<Object> Replica::Coordinate(uint32_t partition, std::string_view bucket,
                                    std::string_view key, const VersionVector& context,
                                    bool tombstone, std::string value, int64_t timestamp_us,
-                                   const WriteId& write_id) {
+                                   const WriteId& write_id, const CoordinationRules& rules) {
   return Apply(partition, bucket, key,
                PlanCoordinate(partition, bucket, key, context, tombstone, std::move(value),
-                              timestamp_us, write_id));
+                              timestamp_us, write_id, rules));
 }
 
 void Replica::Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                          const VersionVector& context, bool tombstone, std::string value,
-                         int64_t timestamp_us, const WriteId& write_id, Stored done) {
+                         int64_t timestamp_us, const WriteId& write_id, Stored done,
+                         const CoordinationRules& rules) {
   Result<Change> change = PlanCoordinate(partition, bucket, key, context, tombstone,
-                                         std::move(value), timestamp_us, write_id);
+                                         std::move(value), timestamp_us, write_id, rules);
   if (!store_->grouping()) {
     done(Apply(partition, bucket, key, std::move(change)));
     return;

@@ -21,6 +21,13 @@
 
 namespace ringkv {
 
+// How the coordinator asks a write to be coordinated here.
+struct CoordinationRules {
+  // A conditional put: refused (PreconditionFailed) when the stored object
+  // holds a sibling the write's context does not cover.
+  bool if_match = false;
+};
+
 class Replica {
  public:
   // All pointers must outlive the Replica; `metrics` may be null (tests).
@@ -38,7 +45,8 @@ class Replica {
   // its old tombstone still on its way somewhere.
   Result<Object> Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                             const VersionVector& context, bool tombstone, std::string value,
-                            int64_t timestamp_us, const WriteId& write_id);
+                            int64_t timestamp_us, const WriteId& write_id,
+                            const CoordinationRules& rules = {});
 
   // sync(S_local, incoming), stored when it changed anything. Returns the
   // merged object.
@@ -55,7 +63,8 @@ class Replica {
   using Stored = std::function<void(Result<Object>)>;
   void Coordinate(uint32_t partition, std::string_view bucket, std::string_view key,
                   const VersionVector& context, bool tombstone, std::string value,
-                  int64_t timestamp_us, const WriteId& write_id, Stored done);
+                  int64_t timestamp_us, const WriteId& write_id, Stored done,
+                  const CoordinationRules& rules = {});
   void Merge(uint32_t partition, std::string_view bucket, std::string_view key,
              const Object& incoming, ObjectStore::Committed done);
 
@@ -82,7 +91,7 @@ class Replica {
   Result<Change> PlanCoordinate(uint32_t partition, std::string_view bucket,
                                 std::string_view key, const VersionVector& context,
                                 bool tombstone, std::string value, int64_t timestamp_us,
-                                const WriteId& write_id);
+                                const WriteId& write_id, const CoordinationRules& rules);
   Result<Change> PlanMerge(uint32_t partition, std::string_view bucket, std::string_view key,
                            const Object& incoming);
   Result<Object> Apply(uint32_t partition, std::string_view bucket, std::string_view key,
@@ -98,6 +107,8 @@ class Replica {
   ObjectStore* store_;
   // Coordinated writes that left their key past the bucket's warn_siblings.
   Counter* sibling_warnings_ = nullptr;
+  // Merges that stored more siblings than the bucket's max_siblings.
+  Counter* merges_past_cap_ = nullptr;
 };
 
 }  // namespace ringkv

@@ -36,7 +36,7 @@ class RequestMetrics {
  private:
   static constexpr int kOps = 3;
   // Every Status::Code value: a peer's reply may carry any of them.
-  static constexpr int kResults = static_cast<int>(Status::Code::kTooManySiblings) + 1;
+  static constexpr int kResults = static_cast<int>(Status::Code::kPreconditionFailed) + 1;
   void Record(Op op, int64_t start_us, Status::Code result);
 
   Clock* clock_;

@@ -4,7 +4,8 @@
 // other error, 5 object_too_large (the write would pass the key's object
 // cap), 6 unauthenticated (no token, or one the node does not know), 7
 // forbidden (the token lacks the grant), 8 too_many_siblings (the write
-// would pass the bucket's sibling cap). DO NOT CHANGE the numbers.
+// would pass the bucket's sibling cap), 9 precondition_failed (a conditional
+// put found the key changed since its read). DO NOT CHANGE the numbers.
 #pragma once
 
 #include "common/status.h"
@@ -20,6 +21,7 @@ inline constexpr int kExitObjectTooLarge = 5;
 inline constexpr int kExitUnauthenticated = 6;
 inline constexpr int kExitForbidden = 7;
 inline constexpr int kExitTooManySiblings = 8;
+inline constexpr int kExitPreconditionFailed = 9;
 
 inline int ExitCodeFor(const Status& status) {
   switch (status.code()) {
@@ -40,6 +42,8 @@ inline int ExitCodeFor(const Status& status) {
       return kExitForbidden;
     case Status::Code::kTooManySiblings:
       return kExitTooManySiblings;
+    case Status::Code::kPreconditionFailed:
+      return kExitPreconditionFailed;
     default:
       return kExitOther;
   }

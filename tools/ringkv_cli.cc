@@ -43,6 +43,7 @@ struct Flags {
   std::string value_file;  // --value-file; VALUE "-" reads stdin
   std::string r = "default", pr = "default", w = "default", pw = "default";
   std::string context;
+  bool if_match = false;
   CredentialFlags credentials;
 };
 
@@ -76,6 +77,7 @@ Result<WriteOptions> WriteOptionsFromFlags(const Flags& flags) {
   if (!pw.ok()) return pw.status();
   options.w = *w;
   options.pw = *pw;
+  options.if_match = flags.if_match;
   if (!flags.context.empty()) {
     Result<std::string> context = ContextFromText(flags.context);
     if (!context.ok()) return context.status();
@@ -233,6 +235,9 @@ int main(int argc, char** argv) {
                     std::string("primary replicas that must ack: ") + quorum_help);
     cmd->add_option("--context", flags.context,
                     "context from an earlier get or put; the write replaces what it covers");
+    cmd->add_flag("--if-match", flags.if_match,
+                  "write only if the --context covers every value the key holds (without "
+                  "--context: only if it holds none); else exit 9, precondition_failed");
     AddJson(cmd, &flags, "print {context}");
   }
 

@@ -30,7 +30,8 @@ constexpr int kMisses = 5;
 const char* const kResults[] = {"ok",          "not_found", "invalid_argument",
                                 "unavailable", "timeout",   "corruption",
                                 "io_error",    "busy",      "internal",
-                                "object_too_large", "too_many_siblings"};
+                                "object_too_large", "too_many_siblings",
+                                "precondition_failed"};
 
 // The series (name, labels) in a status's "metrics"; null when absent.
 Json Series(const Json& status, const std::string& name, const Json& labels) {

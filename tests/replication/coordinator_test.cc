@@ -72,14 +72,19 @@ class CoordinatorTest : public ::testing::Test {
     EXPECT_TRUE(transport_.undecodable().empty()) << "sent bytes the codec rejects";
   }
 
-  // The first key whose primaries include n1 (or not).
+  // The first key whose first primary (its owner, every peer being up) is
+  // n1, or whose primaries leave n1 out.
   Layout KeyWhereSelfIsPrimary(bool primary) const {
+    return KeyWhereSelfIs(primary ? 0 : -1);
+  }
+  // The first key whose primaries hold n1 at `rank` (-1: not at all).
+  Layout KeyWhereSelfIs(int rank) const {
     for (int i = 0;; ++i) {
       std::string key = "k" + std::to_string(i);
       uint64_t hash = KeyHash("b", key);
       Placement p = membership_.ring().PlacementFor(hash, 3);
-      bool self = std::find(p.primaries.begin(), p.primaries.end(), "n1") != p.primaries.end();
-      if (self != primary) continue;
+      auto self = std::find(p.primaries.begin(), p.primaries.end(), "n1");
+      if ((self == p.primaries.end() ? -1 : self - p.primaries.begin()) != rank) continue;
       Layout layout{key, membership_.ring().PartitionOf(hash), {}, {}};
       for (const NodeId& n : p.primaries) {
         if (n != "n1") layout.others.push_back(n);
@@ -628,6 +633,44 @@ TEST_F(CoordinatorTest, AForwardNoPrimaryAnswersIsUnavailableAtItsDeadline) {
   EXPECT_TRUE(puts_[0].status.IsUnavailable());
   EXPECT_EQ(puts_[0].status.message(),
             "no primary replica answered the forwarded put (tried 3 of 3)");
+}
+
+TEST_F(CoordinatorTest, APrimaryThatIsNotTheOwnerHandsConditionalPutsToIt) {
+  Layout l = KeyWhereSelfIs(1);  // the owner is l.others[0]
+  PutRequest request;
+  request.bucket = "b";
+  request.key = l.key;
+  request.value = "v";
+  request.if_match = true;
+  Put(request, start_ + 2 * kTimeoutUs);
+  Sent to_owner = OnlyTo<PutRequest>(l.others[0]);
+  EXPECT_TRUE(ForwardedBody(to_owner).forwarded);
+  EXPECT_TRUE(ForwardedBody(to_owner).if_match);
+  EXPECT_EQ(Local(l), std::nullopt) << "the owner coordinates it";
+  EXPECT_TRUE(transport_.Of<ReplicaPutRequest>().empty());
+  // An unconditional put is coordinated here, as before.
+  Put(l.key, 1);
+  EXPECT_TRUE(Local(l).has_value());
+}
+
+TEST_F(CoordinatorTest, AWriteHandedToASilentOwnerIsCoordinatedHereAfterAll) {
+  Layout l = KeyWhereSelfIs(1);
+  PutRequest request;
+  request.bucket = "b";
+  request.key = l.key;
+  request.value = "v";
+  request.w = 1;
+  request.if_match = true;
+  const int64_t deadline = start_ + 3 * kTimeoutUs;
+  Put(request, deadline);
+  // The two other primaries share the time left; neither answers.
+  Answer(OnlyTo<PutRequest>(l.others[0]), ErrorReply{Status::Busy("overloaded")});
+  Answer(OnlyTo<PutRequest>(l.others[1]), ErrorReply{Status::Busy("overloaded")});
+  std::optional<Object> local = Local(l);
+  ASSERT_TRUE(local.has_value()) << "coordinated here as the last resort";
+  EXPECT_EQ(local->siblings.at(0).dot.actor.node, "n1");
+  ASSERT_EQ(puts_.size(), 1u);
+  EXPECT_TRUE(puts_[0].status.ok()) << puts_[0].status.ToString();
 }
 
 // ---------------------------------------------------------------- validation

@@ -201,5 +201,37 @@ TEST_F(ReplicaTest, LwwBucketsKeepOneSibling) {
   EXPECT_EQ(Values(*merged), (std::vector<std::string>{"early", "late", "newest"}));
 }
 
+TEST_F(ReplicaTest, AConditionalPutWhoseContextMissesASiblingIsRefusedAndStoresNothing) {
+  auto first = Coordinate("b", {}, "one", 10, WriteId{1, 1});
+  ASSERT_TRUE(first.ok());
+  const CoordinationRules conditional{.if_match = true};
+  // A concurrent write the next one's context has not seen.
+  ASSERT_TRUE(Coordinate("b", {}, "two", 20, WriteId{2, 2}).ok());
+  auto stale = replica_.Coordinate(kPartition, "b", "k", first->context, false, "three", 30,
+                                   WriteId{3, 3}, conditional);
+  ASSERT_TRUE(stale.status().IsPreconditionFailed()) << stale.status().ToString();
+  EXPECT_NE(stale.status().message().find("b/k changed since the read: 1 of its 2 siblings"),
+            std::string::npos)
+      << stale.status().message();
+  EXPECT_EQ(Values(*Stored("b", "k")), (std::vector<std::string>{"one", "two"}));
+  // Blind and conditional: only a key that holds nothing.
+  EXPECT_TRUE(replica_.Coordinate(kPartition, "b", "k", {}, false, "x", 30, WriteId{4, 4},
+                                  conditional).status().IsPreconditionFailed());
+  auto fresh = replica_.Coordinate(kPartition, "b", "new", {}, false, "x", 30, WriteId{5, 5},
+                                   conditional);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  // With the context of everything stored it replaces it all.
+  auto current = Stored("b", "k");
+  auto replaced = replica_.Coordinate(kPartition, "b", "k", current->context, false, "four", 40,
+                                      WriteId{6, 6}, conditional);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(Values(*replaced), (std::vector<std::string>{"four"}));
+  // A retry of a write already taken answers what is stored, not a refusal.
+  auto retried = replica_.Coordinate(kPartition, "b", "k", current->context, false, "four", 40,
+                                     WriteId{6, 6}, conditional);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, *replaced);
+}
+
 }  // namespace
 }  // namespace ringkv

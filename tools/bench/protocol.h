@@ -22,6 +22,9 @@ struct Request {
   std::string_view value;    // kPut
   std::string_view context;  // kPut: from an earlier Reply (empty = blind write)
   bool want_context = false; // kGet: fill Reply::context (read-modify-write)
+  // kPut: conditional (ringkv's if_match): refused with
+  // "precondition_failed" when the key changed since the read.
+  bool if_match = false;
 };
 
 struct Reply {

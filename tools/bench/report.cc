@@ -91,6 +91,10 @@ std::string FormatTable(const RunResult& result) {
   if (result.sibling_reads > 0) {
     out += "reads that returned siblings: " + std::to_string(result.sibling_reads) + "\n";
   }
+  if (result.conditional_retries > 0) {
+    out += "conditional writes refused and retried: " +
+           std::to_string(result.conditional_retries) + "\n";
+  }
   if (result.max_siblings_read > 0) {
     out += "largest object read: " + std::to_string(result.max_siblings_read) + " values, " +
            std::to_string(result.largest_object_read) + " bytes\n";
@@ -157,6 +161,7 @@ nlohmann::json ToJson(const RunDescription& d, const RunResult& result) {
       {"sibling_reads", result.sibling_reads},
       {"max_siblings_read", result.max_siblings_read},
       {"largest_object_read_bytes", result.largest_object_read},
+      {"conditional_retries", result.conditional_retries},
       {"generator_cpu",
        {{"user_s", result.cpu_user_s},
         {"sys_s", result.cpu_sys_s},

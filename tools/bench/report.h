@@ -5,7 +5,8 @@
 //     "concurrency", "threads", "connections", "rate", "seconds",
 //     "ops", "ops_per_sec", "errors", "errors_by_kind": {kind: count},
 //     "sibling_reads", "max_siblings_read", "largest_object_read_bytes" (the
-//     most values, and value bytes, one read returned),
+//     most values, and value bytes, one read returned), "conditional_retries"
+//     (read-modify-writes whose conditional write was refused, read again),
 //     "generator_cpu": {"user_s", "sys_s", "cores", "us_per_op"},
 //     "server_cpu": the same for --server-pids (absent without them, or when
 //                   one of them ended during the run),

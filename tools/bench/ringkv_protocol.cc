@@ -58,6 +58,7 @@ void RingkvProtocol::Encode(uint64_t id, const Request& request, std::string* ou
       put.context = std::string(request.context);
       put.w = options_.w;
       put.pw = options_.pw;
+      put.if_match = request.if_match;
       message.body = std::move(put);
       break;
     }

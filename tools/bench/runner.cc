@@ -83,6 +83,7 @@ struct ThreadStats {
   std::map<std::string, uint64_t> errors;       // guarded by mu
   uint64_t ops = 0, error_count = 0, sibling_reads = 0;  // guarded by mu
   uint64_t max_siblings_read = 0, largest_object_read = 0;  // guarded by mu
+  uint64_t conditional_retries = 0;                          // guarded by mu
   uint64_t last_completion_ns = 0;                       // guarded by mu
   std::atomic<uint64_t> completed{0};  // every completion, warm-up included
 };
@@ -467,19 +468,26 @@ void Worker::HandleReply(Conn* conn, Reply& reply) {
   Op op = std::move(*it);
   conn->pending.erase(it);
   const uint64_t now = NowNs();
-  if (!reply.ok) {
-    Complete(op, false, reply.error_kind, now);
-    return;
-  }
-  // A read-modify-write whose write landed beside a concurrent one resolves
-  // it as Client::Update does: read again and write with that context.
+  // A read-modify-write whose conditional write found the key changed since
+  // its read, or (a node older than conditional puts, an owner failing
+  // over) landed beside a concurrent one, starts again as Client::Update
+  // does: read again and write with that context.
   constexpr int kMaxResolveRounds = 8;
-  if (op.type == OpType::kReadModifyWrite && op.second_stage && reply.siblings > 1 &&
+  const bool changed = reply.ok ? reply.siblings > 1 : reply.error_kind == "precondition_failed";
+  if (op.type == OpType::kReadModifyWrite && op.second_stage && changed &&
       op.resolve_rounds < kMaxResolveRounds) {
+    if (!reply.ok && op.measured) {
+      std::lock_guard<std::mutex> lock(stats_->mu);
+      ++stats_->conditional_retries;
+    }
     ++op.resolve_rounds;
     op.second_stage = false;
     op.context.clear();
     Send(conn, std::move(op));
+    return;
+  }
+  if (!reply.ok) {
+    Complete(op, false, reply.error_kind, now);
     return;
   }
   const bool is_read = op.type == OpType::kRead ||
@@ -581,6 +589,7 @@ void Worker::Send(Conn* conn, Op op) {
       request.kind = op.second_stage ? RequestKind::kPut : RequestKind::kGet;
       request.want_context = !op.second_stage;
       request.context = op.context;
+      request.if_match = op.second_stage;
       break;
     case OpType::kPing:
       request.kind = RequestKind::kPing;
@@ -888,6 +897,7 @@ Result<RunResult> Run(const RunConfig& config) {
     result.ops += s->ops;
     result.error_count += s->error_count;
     result.sibling_reads += s->sibling_reads;
+    result.conditional_retries += s->conditional_retries;
     result.max_siblings_read = std::max(result.max_siblings_read, s->max_siblings_read);
     result.largest_object_read = std::max(result.largest_object_read, s->largest_object_read);
     last_completion = std::max(last_completion, s->last_completion_ns);

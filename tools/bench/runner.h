@@ -69,6 +69,9 @@ struct RunResult {
   uint64_t sibling_reads = 0;  // reads that returned more than one value
   uint64_t max_siblings_read = 0;    // the most values one read returned
   uint64_t largest_object_read = 0;  // the most value bytes one read returned
+  // Read-modify-writes read again because their conditional write found
+  // the key changed (precondition_failed).
+  uint64_t conditional_retries = 0;
   double seconds = 0;     // from end of warm-up to the last measured reply
   double cpu_user_s = 0, cpu_sys_s = 0;  // this process, over `seconds`
   // RunConfig::server_pids together, over `seconds`; false when none were
