@@ -149,7 +149,7 @@ Status RingKeeper::Start() {
   }
   // What this node holds of `partitions`, refused whole when one is not on
   // the ring.
-  auto sizes = [this](const std::vector<uint32_t>& partitions) {
+  auto sizes_of = [this](const std::vector<uint32_t>& partitions) {
     for (uint32_t p : partitions) {
       if (p >= state_.partitions) {
         PartitionSizesReply reply;
@@ -169,12 +169,11 @@ Status RingKeeper::Start() {
         transfers_->OnBatch(r, batch, state_, std::move(respond));
       });
   rpc.Serve<PartitionSizesRequest>(
-      [sizes](const PeerRpc::Request&, PartitionSizesRequest& request, PeerRpc::Respond respond) {
-        respond(sizes(request.partitions));
-      });
+      [sizes_of](const PeerRpc::Request&, PartitionSizesRequest& request,
+                 PeerRpc::Respond respond) { respond(sizes_of(request.partitions)); });
   Service::ClientHandler next = service_->client_handler();
-  service_->SetClientHandler([this, next, sizes](MessageBody& body, int64_t deadline_us,
-                                                 PeerRpc::Respond respond) {
+  service_->SetClientHandler([this, next, sizes_of](MessageBody& body, int64_t deadline_us,
+                                                    PeerRpc::Respond respond) {
     if (auto* request = std::get_if<RingAdminRequest>(&body)) {
       return Handle(*request, NodeId(), deadline_us, std::move(respond));
     }
@@ -185,7 +184,7 @@ Status RingKeeper::Start() {
       if (partitions.empty()) {
         for (uint32_t p = 0; p < state_.partitions; ++p) partitions.push_back(p);
       }
-      return respond(sizes(partitions));
+      return respond(sizes_of(partitions));
     }
     if (next) return next(body, deadline_us, std::move(respond));
     respond(ErrorReply{Status::InvalidArgument(std::string("unsupported request ") +
