@@ -1,12 +1,9 @@
 #include "antientropy/records.h"
 
 #include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/exception.h>
-
-#include <cstring>
 
 #include "antientropy/aae.capnp.h"
+#include "proto/flat_record.h"
 
 namespace ringkv::aae {
 namespace {
@@ -24,12 +21,6 @@ std::string Prefix(char kind, uint32_t partition) {
   return out;
 }
 
-std::string ToBytes(capnp::MessageBuilder& builder) {
-  auto words = capnp::messageToFlatArray(builder);
-  auto bytes = words.asChars();
-  return std::string(bytes.begin(), bytes.size());
-}
-
 // Runs `fn(root)` on the message in `bytes`; Corruption when it does not
 // decode.
 template <typename Schema, typename Fn>
@@ -38,17 +29,7 @@ auto ReadRecord(std::string_view bytes, const char* what, Fn fn) -> decltype(fn(
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
     return Status::Corruption(std::string("malformed ") + what);
   }
-  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
-  try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = words.size() * 4 + 256;
-    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
-    return fn(reader.getRoot<Schema>());
-  } catch (const kj::Exception& e) {
-    return Status::Corruption(std::string("undecodable ") + what + ": " +
-                              e.getDescription().cStr());
-  }
+  return ReadFlatRecord<Schema>(bytes, std::string("undecodable ") + what, fn);
 }
 
 }  // namespace
@@ -71,7 +52,7 @@ std::string EncodeTreeImage(const HashTree& tree) {
     s.set(i, segments[i]);
     h.set(i, hashes[i]);
   }
-  return ToBytes(builder);
+  return FlatRecordBytes(builder);
 }
 
 Result<std::unique_ptr<HashTree>> DecodeTreeImage(std::string_view bytes) {
@@ -106,7 +87,7 @@ std::string EncodeMarker() {
   auto root = builder.initRoot<schema::CleanMarker>();
   root.setShape(kShape);
   root.setHashVersion(kHashVersion);
-  return ToBytes(builder);
+  return FlatRecordBytes(builder);
 }
 
 bool MarkerCurrent(std::string_view bytes) {

@@ -147,6 +147,18 @@ Status RingKeeper::Start() {
       OnGossipedState(from, record);
     });
   }
+  // What this node holds of `partitions`, refused whole when one is not on
+  // the ring.
+  auto sizes_of = [this](const std::vector<uint32_t>& partitions) {
+    for (uint32_t p : partitions) {
+      if (p >= state_.partitions) {
+        PartitionSizesReply reply;
+        reply.status = Status::InvalidArgument("no partition " + std::to_string(p));
+        return reply;
+      }
+    }
+    return transfers_->Sizes(partitions);
+  };
   PeerRpc& rpc = service_->rpc();
   rpc.Serve<RingAdminRequest>(
       [this](const PeerRpc::Request& r, RingAdminRequest& request, PeerRpc::Respond respond) {
@@ -157,19 +169,11 @@ Status RingKeeper::Start() {
         transfers_->OnBatch(r, batch, state_, std::move(respond));
       });
   rpc.Serve<PartitionSizesRequest>(
-      [this](const PeerRpc::Request&, PartitionSizesRequest& request, PeerRpc::Respond respond) {
-        for (uint32_t p : request.partitions) {
-          if (p >= state_.partitions) {
-            PartitionSizesReply reply;
-            reply.status = Status::InvalidArgument("no partition " + std::to_string(p));
-            return respond(std::move(reply));
-          }
-        }
-        respond(transfers_->Sizes(request.partitions));
-      });
+      [sizes_of](const PeerRpc::Request&, PartitionSizesRequest& request,
+                 PeerRpc::Respond respond) { respond(sizes_of(request.partitions)); });
   Service::ClientHandler next = service_->client_handler();
-  service_->SetClientHandler([this, next](MessageBody& body, int64_t deadline_us,
-                                          PeerRpc::Respond respond) {
+  service_->SetClientHandler([this, next, sizes_of](MessageBody& body, int64_t deadline_us,
+                                                    PeerRpc::Respond respond) {
     if (auto* request = std::get_if<RingAdminRequest>(&body)) {
       return Handle(*request, NodeId(), deadline_us, std::move(respond));
     }
@@ -180,14 +184,7 @@ Status RingKeeper::Start() {
       if (partitions.empty()) {
         for (uint32_t p = 0; p < state_.partitions; ++p) partitions.push_back(p);
       }
-      for (uint32_t p : partitions) {
-        if (p >= state_.partitions) {
-          PartitionSizesReply reply;
-          reply.status = Status::InvalidArgument("no partition " + std::to_string(p));
-          return respond(std::move(reply));
-        }
-      }
-      return respond(transfers_->Sizes(partitions));
+      return respond(sizes_of(partitions));
     }
     if (next) return next(body, deadline_us, std::move(respond));
     respond(ErrorReply{Status::InvalidArgument(std::string("unsupported request ") +
@@ -650,8 +647,7 @@ void RingKeeper::Cleanup() {
   const uint32_t n = state_.max_n();
   size_t budget = options_.cleanup_batch;
   for (uint32_t p = 0; p < state_.partitions && budget > 0; ++p) {
-    const std::vector<NodeId> replicas = ring->PlacementForPartition(p, n).primaries;
-    if (std::find(replicas.begin(), replicas.end(), self) != replicas.end()) continue;
+    if (Replicates(*ring, p, n, self)) continue;
     std::vector<ObjectName> names;
     PartitionIterator it(storage_, nullptr, p);
     for (it.SeekToFirst(); it.Valid() && names.size() < budget; it.Next()) {

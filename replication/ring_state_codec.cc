@@ -1,13 +1,11 @@
 #include "replication/ring_state_codec.h"
 
 #include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/exception.h>
 
-#include <cstring>
 #include <map>
 #include <utility>
 
+#include "proto/flat_record.h"
 #include "replication/ring_state.capnp.h"
 
 namespace ringkv {
@@ -24,12 +22,6 @@ std::string FromData(capnp::Data::Reader d) {
   return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
 }
 
-std::string ToBytes(capnp::MallocMessageBuilder& builder) {
-  auto words = capnp::messageToFlatArray(builder);
-  auto bytes = words.asChars();
-  return std::string(bytes.begin(), bytes.size());
-}
-
 // Reads a record of type T from `bytes` with `fn(reader)`; any decoding
 // failure (short, misaligned, out of bounds) is Corruption.
 template <typename T, typename Fn>
@@ -42,16 +34,7 @@ auto Read(std::string_view bytes, const char* what, Fn fn) -> decltype(fn(typena
                                    " bytes is over the limit of " +
                                    std::to_string(kMaxStateBytes));
   }
-  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
-  try {
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = words.size() * 4 + 256;
-    capnp::FlatArrayMessageReader reader(words.asPtr(), options);
-    return fn(reader.getRoot<T>());
-  } catch (const kj::Exception& e) {
-    return Status::Corruption(std::string(what) + " undecodable: " + e.getDescription().cStr());
-  }
+  return ReadFlatRecord<T>(bytes, std::string(what) + " undecodable", fn);
 }
 
 void SetStaged(const std::vector<StagedChange>& staged,
@@ -121,7 +104,7 @@ std::string EncodeRingState(const RingState& state) {
   }
   r.setTransfersPerNode(state.limits.per_node);
   r.setTransferMibPerSec(state.limits.mib_per_sec);
-  return ToBytes(builder);
+  return FlatRecordBytes(builder);
 }
 
 Result<RingState> DecodeRingState(std::string_view bytes) {
@@ -192,7 +175,7 @@ std::string EncodePlan(const PlanView& plan) {
   r.setViolations(plan.after.violations);
   r.setForced(plan.forced);
   r.setEtaSec(plan.eta_sec);
-  return ToBytes(builder);
+  return FlatRecordBytes(builder);
 }
 
 Result<PlanView> DecodePlan(std::string_view bytes) {
@@ -237,7 +220,7 @@ std::string EncodeTransferReport(const TransferReport& report) {
     list[i].setBytesPerSec(t.bytes_per_sec);
     list[i].setEtaSec(t.eta_sec);
   }
-  return ToBytes(builder);
+  return FlatRecordBytes(builder);
 }
 
 Result<TransferReport> DecodeTransferReport(std::string_view bytes) {

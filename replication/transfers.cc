@@ -38,6 +38,18 @@ uint32_t PartitionOfKey(uint32_t partitions, const std::string& bucket, const st
   return static_cast<uint32_t>(KeyHash(bucket, key) >> (64 - std::countr_zero(partitions)));
 }
 
+Counter* ObjectsCounter(MetricsRegistry* metrics, const char* direction) {
+  return metrics->AddCounter("ringkv_transfer_objects_total",
+                             "Objects streamed by partition transfers.",
+                             {{"direction", direction}});
+}
+
+Counter* BytesCounter(MetricsRegistry* metrics, const char* direction) {
+  return metrics->AddCounter("ringkv_transfer_bytes_total",
+                             "Record bytes streamed by partition transfers.",
+                             {{"direction", direction}});
+}
+
 }  // namespace
 
 struct Transfers::Sending {
@@ -64,18 +76,10 @@ Transfers::Transfers(TransferOptions options, NodeId self, PeerRpc* rpc, Replica
       storage_(storage),
       clock_(clock),
       scheduler_(scheduler),
-      sent_objects_(metrics->AddCounter("ringkv_transfer_objects_total",
-                                        "Objects streamed by partition transfers.",
-                                        {{"direction", "sent"}})),
-      sent_bytes_(metrics->AddCounter("ringkv_transfer_bytes_total",
-                                      "Record bytes streamed by partition transfers.",
-                                      {{"direction", "sent"}})),
-      received_objects_(metrics->AddCounter("ringkv_transfer_objects_total",
-                                            "Objects streamed by partition transfers.",
-                                            {{"direction", "received"}})),
-      received_bytes_(metrics->AddCounter("ringkv_transfer_bytes_total",
-                                          "Record bytes streamed by partition transfers.",
-                                          {{"direction", "received"}})),
+      sent_objects_(ObjectsCounter(metrics, "sent")),
+      sent_bytes_(BytesCounter(metrics, "sent")),
+      received_objects_(ObjectsCounter(metrics, "received")),
+      received_bytes_(BytesCounter(metrics, "received")),
       refused_batches_(metrics->AddCounter(
           "ringkv_transfer_refused_batches_total",
           "Transfer batches refused: for a move this node's ring state does not hold, or "

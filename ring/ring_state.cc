@@ -115,6 +115,18 @@ StateMember* FindMutable(RingState& state, const NodeId& id) {
   return it != state.members.end() && it->id == id ? &*it : nullptr;
 }
 
+// NotFound unless `node` is a member, InvalidArgument unless a valid one;
+// `action` ends "only a valid member can ...".
+Status RequireValid(const RingState& state, const NodeId& node, const char* action) {
+  const StateMember* m = state.Find(node);
+  if (m == nullptr) return Status::NotFound("'" + node + "' is not a member");
+  if (m->status != MemberStatus::kValid) {
+    return Status::InvalidArgument("'" + node + "' is " + MemberStatusName(m->status) +
+                                   ", only a valid member can " + action);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 const char* MemberStatusName(MemberStatus status) {
@@ -315,12 +327,7 @@ Result<RingState> StageJoin(const RingState& state, const NodeId& node,
 
 Result<RingState> StageLeave(const RingState& state, const NodeId& node) {
   RINGKV_RETURN_IF_ERROR(RefuseBesideForced(state));
-  const StateMember* m = state.Find(node);
-  if (m == nullptr) return Status::NotFound("'" + node + "' is not a member");
-  if (m->status != MemberStatus::kValid) {
-    return Status::InvalidArgument("'" + node + "' is " + MemberStatusName(m->status) +
-                                   ", only a valid member can leave");
-  }
+  RINGKV_RETURN_IF_ERROR(RequireValid(state, node, "leave"));
   RingState next = state;
   std::erase_if(next.staged, [&node](const StagedChange& c) { return Mentions(c, node); });
   next.staged.push_back({StagedChange::Kind::kLeave, node, {}});
@@ -463,12 +470,7 @@ Result<RingState> StageForceReplace(const RingState& state, const NodeId& node,
 }
 
 Result<RingState> MarkDown(const RingState& state, const NodeId& node) {
-  const StateMember* m = state.Find(node);
-  if (m == nullptr) return Status::NotFound("'" + node + "' is not a member");
-  if (m->status != MemberStatus::kValid) {
-    return Status::InvalidArgument("'" + node + "' is " + MemberStatusName(m->status) +
-                                   ", only a valid member can be marked down");
-  }
+  RINGKV_RETURN_IF_ERROR(RequireValid(state, node, "be marked down"));
   RingState next = state;
   FindMutable(next, node)->status = MemberStatus::kDown;
   if (!Claimant(next)) {
