@@ -75,7 +75,7 @@ Result<std::string> ObjectStore::StageWrite(uint32_t partition, std::string_view
   // The key of the Get just before is this write's: its segment is hashed
   // once per request.
   const bool same_key = last && IsObjectKeyOf(last->skey, partition, bucket, key);
-  *skey = same_key ? last->skey : ObjectKey(partition, bucket, key);
+  *skey = same_key ? std::move(last->skey) : ObjectKey(partition, bucket, key);
   if (observer_ != nullptr) {
     ReplacedObject replaced;
     bool known = false;
@@ -112,7 +112,6 @@ Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string
   WriteBatch batch;
   batch.Put(skey, *record);
   Status st = storage_->Write(batch, sync_);
-  last_read_.reset();
   if (observer_ != nullptr) observer_->Finish(st.ok());
   return st;
 }
@@ -234,7 +233,6 @@ Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std:
                                                   key, removed));
   }
   Status st = storage_->Write(batch, sync_);
-  last_read_.reset();
   if (observer_ != nullptr) observer_->Finish(st.ok());
   RINGKV_RETURN_IF_ERROR(st);
   mint_floor_ = raised;
