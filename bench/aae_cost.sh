@@ -61,20 +61,12 @@ shape() {  # NODES: sets N and RW for that scenario
 instructions() {  # INDEX SRC NODES AAE
   local i=$1 src=$2 nodes=$3 aae=$4 cdir pids name=instr-$1-$3-$4
   shape "$nodes"
-  printf '#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s "%s" "$@"\n' \
-    "$OUT/$name.%p" "$src/build-release/node/ringkv-node" >"$TMP/valgrind-node.sh"
-  chmod +x "$TMP/valgrind-node.sh"
   cdir=$TMP/$name
-  start_cluster "$src/build-release/tools/ringkv-cluster" "$cdir" "$OUT/$name.log" "$nodes" "$N" "$RW" \
-    "$RW" --aae "$aae" --node-binary "$TMP/valgrind-node.sh"
+  start_callgrind_cluster "$src/build-release/tools/ringkv-cluster" "$src/build-release/node/ringkv-node" \
+    "$OUT/$name" "$cdir" "$OUT/$name.log" "$nodes" "$N" "$RW" "$RW" --aae "$aae"
   pids=$(node_pids "$src/build-release/tools/ringkv-cluster" "$cdir")
   bench "$name-load" --records 20000 --load --w "$RW"
-  for pid in $pids; do callgrind_control -i on "$pid" >/dev/null 2>&1; done
-  bench "$name" --records "$INSTRUCTION_OPS" --load --w "$RW"
-  for pid in $pids; do
-    callgrind_control -i off "$pid" >/dev/null 2>&1
-    callgrind_control -d "$pid" >/dev/null 2>&1
-  done
+  count_instructions "$pids" bench "$name" --records "$INSTRUCTION_OPS" --load --w "$RW"
   stop_cluster "$src/build-release/tools/ringkv-cluster" "$cdir"
   rm -rf "$cdir"
 }
@@ -116,9 +108,12 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-python3 - "$OUT" <<'PY' | tee "$OUT/summary.txt"
+python3 - "$OUT" "$ROOT/bench" <<'PY' | tee "$OUT/summary.txt"
 import json, statistics, sys
 from pathlib import Path
+
+sys.path.insert(0, sys.argv[2])
+from callgrind_totals import instructions_per_op
 
 out = Path(sys.argv[1])
 srcs = dict(line.split(maxsplit=1) for line in (out / "srcs.txt").read_text().splitlines())
@@ -128,14 +123,7 @@ def report(name):
     return json.loads(p.read_text()) if p.exists() else None
 
 def instr(i, nodes, aae):
-    rep = report(f"instr-{i}-{nodes}-{aae}")
-    total = 0
-    # The dump taken on request (PID.1); the one at exit holds nothing.
-    for dump in out.glob(f"instr-{i}-{nodes}-{aae}.*.1"):
-        for line in dump.read_text(errors="replace").splitlines():
-            if line.startswith("totals:"):
-                total += int(line.split()[1])
-    return total / rep["ops"] if rep and rep.get("ops") and total else None
+    return instructions_per_op(out / f"instr-{i}-{nodes}-{aae}.json", out / f"instr-{i}-{nodes}-{aae}")
 
 def fmt(v, spec=",.0f"):
     return "-" if v is None else format(v, spec)

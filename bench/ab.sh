@@ -134,23 +134,16 @@ instructions() {
   local dir=$1 sha=$2 nodes=$3 n rq cdir pids
   local tool=$WORK/$sha/build-release/tools/ringkv-cluster
   if ((nodes == 1)); then n=1; rq=1; else n=3; rq=2; fi
-  printf '#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s "%s" "$@"\n' \
-    "$dir/callgrind-$nodes.%p" "$WORK/$sha/build-release/node/ringkv-node" >"$dir/valgrind-node.sh"
-  chmod +x "$dir/valgrind-node.sh"
   cdir=$TMP/callgrind-$(basename "$dir")-$nodes
-  start_cluster "$tool" "$cdir" "$dir/callgrind-cluster-$nodes.log" "$nodes" "$n" "$rq" "$rq" \
-    --node-binary "$dir/valgrind-node.sh"
+  start_callgrind_cluster "$tool" "$WORK/$sha/build-release/node/ringkv-node" "$dir/callgrind-$nodes" \
+    "$cdir" "$dir/callgrind-cluster-$nodes.log" "$nodes" "$n" "$rq" "$rq"
   pids=$(node_pids "$tool" "$cdir")
   nice -n "$NICE" "$BENCH" --target "$TARGET" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
     --quiet --load --concurrency "$CONC" --w "$rq" --client-timeout 60 >/dev/null
-  for pid in $pids; do callgrind_control -i on "$pid" >/dev/null 2>&1; done
-  nice -n "$NICE" "$BENCH" --target "$TARGET" --threads "$THREADS" --records 20000 --value-size "$VALUE" \
-    --quiet --workload a --distribution uniform --concurrency "$CONC" --ops "$INSTRUCTION_OPS" \
-    --r "$rq" --w "$rq" --client-timeout 60 --json "$dir/callgrind-$nodes.json" >/dev/null
-  for pid in $pids; do
-    callgrind_control -i off "$pid" >/dev/null 2>&1
-    callgrind_control -d "$pid" >/dev/null 2>&1
-  done
+  count_instructions "$pids" nice -n "$NICE" "$BENCH" --target "$TARGET" --threads "$THREADS" \
+    --records 20000 --value-size "$VALUE" --quiet --workload a --distribution uniform \
+    --concurrency "$CONC" --ops "$INSTRUCTION_OPS" --r "$rq" --w "$rq" --client-timeout 60 \
+    --json "$dir/callgrind-$nodes.json" >/dev/null
   stop_cluster "$tool" "$cdir"
   rm -rf "$cdir"
 }

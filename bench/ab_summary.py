@@ -12,6 +12,8 @@ import statistics
 import sys
 from pathlib import Path
 
+import callgrind_totals
+
 ROWS = [("1: N=1 R=W=1", "ringkv1", wl, dist) for wl in "ac" for dist in ("uniform", "zipfian")] + \
        [("2: N=3 R=W=2", "ringkv3", wl, dist) for wl in "ac" for dist in ("uniform", "zipfian")]
 
@@ -39,16 +41,8 @@ def spread(values, fmt, unit=""):
 
 def instructions_per_op(directory, nodes):
     """Instructions in every node's callgrind dump, over the run's operations."""
-    report = load(directory / f"callgrind-{nodes}.json")
-    if report is None or report["ops"] == 0:
-        return None
-    total = 0
-    for dump in directory.glob(f"callgrind-{nodes}.*.1"):
-        # "summary:" near the top can read 0 for a dump taken on request.
-        for line in dump.read_text(errors="replace").splitlines():
-            if line.startswith("totals:"):
-                total += int(line.split()[1])
-    return total / report["ops"] if total else None
+    return callgrind_totals.instructions_per_op(directory / f"callgrind-{nodes}.json",
+                                                directory / f"callgrind-{nodes}")
 
 
 def main():

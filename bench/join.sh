@@ -40,11 +40,9 @@ MAX_JOIN=${BENCH_MAX_JOIN:-600}
 CONC=${BENCH_CONCURRENCY:-50}
 THREADS=${BENCH_THREADS:-2}
 
-for tool in "$BENCH" "$CLUSTER" "$ADMIN"; do
-  [[ -x $tool ]] || { echo "bench/join.sh: $tool is missing; build $BUILD first" >&2; exit 1; }
-done
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+require_tools "$BUILD" "$BENCH" "$CLUSTER" "$ADMIN"
 scratch_dir join
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/join-slice-*.json
@@ -58,8 +56,7 @@ echo "--- load $RECORDS keys into bucket bench (N=3, R=W=2, lww)"
 
 SLICE_NO=0
 # slice PHASE: one measured slice of workload A, its report named by its
-# number and phase; the time it started goes into the report's file name
-# order, so the summary can line slices up with the transfers.
+# number (the order they ran in) and its phase, as join_summary.py reads them.
 slice() {
   SLICE_NO=$((SLICE_NO + 1))
   local out
@@ -88,7 +85,6 @@ echo "--- ringkv-cluster add (a fourth node joins; the plan is committed)"
 JOIN_START=$(date +%s.%N)
 "$CLUSTER" add --dir "$TMP/cluster" >"$TMP/add.log" 2>&1 &
 ADDER=$!
-CLUSTERS+=("$CLUSTER $TMP/cluster")
 slice join
 while kill -0 "$ADDER" 2>/dev/null; do slice join; done
 wait "$ADDER" || { echo "bench/join.sh: ringkv-cluster add failed:" >&2; cat "$TMP/add.log" >&2; exit 1; }

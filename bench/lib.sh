@@ -96,17 +96,55 @@ start_cluster() {
   TARGET=${TARGET%,}
 }
 
+# start_callgrind_cluster TOOL NODE_BINARY DUMPS DIR LOG NODES N R W
+# [START_ARGS...]: start_cluster with every node (NODE_BINARY) under
+# callgrind, instrumentation off until count_instructions; a node's dumps are
+# DUMPS.PID.N, which bench/callgrind_totals.py sums.
+start_callgrind_cluster() {
+  local tool=$1 node=$2 dumps=$3 dir=$4 wrapper
+  shift 4
+  wrapper=$dir.valgrind.sh
+  printf '#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=%s "%s" "$@"\n' \
+    "$dumps.%p" "$node" >"$wrapper"
+  chmod +x "$wrapper"
+  start_cluster "$tool" "$dir" "$@" --node-binary "$wrapper"
+}
+
+# count_instructions PIDS CMD...: callgrind counts in the nodes PIDS while CMD
+# runs, and only then; each node then writes one dump (DUMPS.PID.1).
+count_instructions() {
+  local pids=$1 pid
+  shift
+  for pid in $pids; do callgrind_control -i on "$pid" >/dev/null 2>&1; done
+  "$@"
+  for pid in $pids; do
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    callgrind_control -d "$pid" >/dev/null 2>&1
+  done
+}
+
 stop_servers() {  # Redis and every cluster started, by PID
   local c
   stop_redis
   for c in "${CLUSTERS[@]}"; do stop_cluster $c; done
 }
 
-# scratch_dir NAME: sets TMP to a new /tmp/ringkv-NAME.XXXXXX and, when the
-# script exits (Ctrl-C too), stops every server started here by PID and
-# removes TMP, keeping the script's exit status.
+# require_tools BUILD TOOL...: exits, naming the first one, unless every
+# TOOL (a path) is an executable of the build BUILD.
+require_tools() {
+  local build=$1 tool
+  shift
+  for tool in "$@"; do
+    [[ -x $tool ]] || { echo "bench/$(basename "$0"): $tool is missing; build $build first" >&2; exit 1; }
+  done
+}
+
+# scratch_dir NAME [PARENT]: sets TMP to a new PARENT/ringkv-NAME.XXXXXX
+# (PARENT defaults to /tmp) and, when the script exits (Ctrl-C too), stops
+# every server started here by PID and removes TMP, keeping the script's
+# exit status.
 scratch_dir() {
-  TMP=$(mktemp -d "/tmp/ringkv-$1.XXXXXX")
+  TMP=$(mktemp -d "${2:-/tmp}/ringkv-$1.XXXXXX")
   trap _scratch_cleanup EXIT
   trap 'exit 130' INT TERM
 }

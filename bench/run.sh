@@ -41,15 +41,12 @@ LONG=${BENCH_LONG:-60}
 RECORDS=100000
 VALUE=100
 
-for tool in "$BENCH" "$CLUSTER"; do
-  [[ -x $tool ]] || { echo "bench/run.sh: $tool is missing; build $BUILD first" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+require_tools "$BUILD" "$BENCH" "$CLUSTER"
 for prog in redis-server redis-benchmark python3; do
   command -v "$prog" >/dev/null || { echo "bench/run.sh: $prog not found (tools/setup.sh --bench)" >&2; exit 1; }
 done
-
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
 scratch_dir bench
 RUN=$TMP/results
 mkdir -p "$RUN" "$RESULTS"

@@ -33,11 +33,9 @@ CONC=${BENCH_CONCURRENCY:-50}
 THREADS=${BENCH_THREADS:-2}
 RECORDS=${BENCH_RECORDS:-100000}
 
-for tool in "$BENCH" "$CLUSTER"; do
-  [[ -x $tool ]] || { echo "bench/siblings.sh: $tool is missing; build $BUILD first" >&2; exit 1; }
-done
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+require_tools "$BUILD" "$BENCH" "$CLUSTER"
 scratch_dir siblings
 mkdir -p "$RESULTS"
 

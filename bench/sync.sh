@@ -22,12 +22,12 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 (($# >= 1 && $# <= 2)) || { echo "usage: bench/sync.sh BUILD_DIR [BUILD_DIR_B]" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BUILDS=()
 for b in "$@"; do
   b=$(cd "$b" && pwd)
-  for tool in tools/bench/ringkv-bench tools/ringkv-cluster node/ringkv-node; do
-    [[ -x $b/$tool ]] || { echo "bench/sync.sh: $b/$tool is missing; build $b first" >&2; exit 1; }
-  done
+  require_tools "$b" "$b/tools/bench/ringkv-bench" "$b/tools/ringkv-cluster" "$b/node/ringkv-node"
   BUILDS+=("$b")
 done
 BENCH=${BUILDS[0]}/tools/bench/ringkv-bench
@@ -39,12 +39,8 @@ ROUNDS=${BENCH_ROUNDS:-2}
 RECORDS=${BENCH_RECORDS:-20000}
 SYNC_DIR=${BENCH_SYNC_DIR:-$ROOT/bench/results}
 
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
 mkdir -p "$SYNC_DIR"
-TMP=$(mktemp -d "$SYNC_DIR/ringkv-sync.XXXXXX")
-trap _scratch_cleanup EXIT
-trap 'exit 130' INT TERM
+scratch_dir sync "$SYNC_DIR"
 echo "synced writes: data under $TMP ($(df --output=fstype "$TMP" | tail -1 | tr -d ' '))"
 
 declare -A TARGETS PIDS

@@ -34,13 +34,11 @@ THREADS=${BENCH_THREADS:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
 RECORDS=${BENCH_RECORDS:-100000}
 
-for tool in "$BENCH" "$CLUSTER"; do
-  [[ -x $tool ]] || { echo "bench/tls.sh: $tool is missing; build $BUILD first" >&2; exit 1; }
-done
-"$BENCH" --help | grep -q -- --tls-ca ||
-  { echo "bench/tls.sh: $BENCH has no --tls-ca; rebuild it" >&2; exit 1; }
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+require_tools "$BUILD" "$BENCH" "$CLUSTER"
+"$BENCH" --help | grep -q -- --tls-ca ||
+  { echo "bench/tls.sh: $BENCH has no --tls-ca; rebuild it" >&2; exit 1; }
 scratch_dir tls
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/tls-*.json

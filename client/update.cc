@@ -14,8 +14,9 @@ namespace ringkv {
 namespace {
 
 // The pause before attempt `attempt` (1-based) of a conditional write that
-// found its key changed: doubling from 1 ms up to 64 ms, each a uniform draw
-// below that, so that updaters that collided once spread out.
+// found its key changed: a ceiling doubling from 1 ms up to 64 ms, each
+// pause a uniform draw between half the ceiling and the ceiling, so that
+// updaters that collided once spread out.
 std::chrono::microseconds Backoff(uint32_t attempt) {
   thread_local std::minstd_rand random{std::random_device{}()};
   const uint32_t ceiling_us = 1000u << std::min<uint32_t>(attempt - 1, 6);

@@ -535,6 +535,14 @@ int Run(const Flags& flags) {
   return 0;
 }
 
+// A numeric flag with its range checked and its default shown in --help:
+// the shape of most of the node's tuning flags.
+template <typename T, typename Bound>
+CLI::Option* AddBounded(CLI::App& app, const std::string& name, T& value, const std::string& help,
+                        Bound low, Bound high) {
+  return app.add_option(name, value, help)->check(CLI::Range(low, high))->capture_default_str();
+}
+
 }  // namespace
 }  // namespace ringkv
 
@@ -542,6 +550,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   ringkv::Flags flags;
   CLI::App app{"ringkv-node: one ringkv server process (docs/wire-protocol.md)"};
+  using ringkv::AddBounded;
   app.add_option("--cluster", flags.cluster,
                  "cluster file (TOML, docs/cluster-file.md): every member at once, ring epoch 1; "
                  "without it the node starts alone or --join's");
@@ -553,38 +562,24 @@ int main(int argc, char** argv) {
   app.add_option("--partitions", flags.partitions,
                  "partitions of a node started alone (a power of two)")
       ->capture_default_str();
-  app.add_option("--n", flags.n, "replicas per key of a node started alone")
-      ->check(CLI::Range(1u, 64u))
-      ->capture_default_str();
-  app.add_option("--join-timeout-ms", flags.join_timeout_ms, "deadline of the --join request")
-      ->check(CLI::Range(1u, 3'600'000u))
-      ->capture_default_str();
-  app.add_option("--ring-tick-ms", flags.ring_tick_ms,
-                 "period of the ring keeper: transfers start, completions, cleanup")
-      ->check(CLI::Range(10u, 600'000u))
-      ->capture_default_str();
-  app.add_option("--transfers-per-node", flags.transfers_per_node,
-                 "partition transfers this node sends at once")
-      ->check(CLI::Range(1u, 1024u))
-      ->capture_default_str();
-  app.add_option("--transfer-mib-per-sec", flags.transfer_mib_per_sec,
-                 "pace of this node's outgoing transfers, MiB/s (0 = unpaced)")
-      ->check(CLI::Range(0.0, 1e6))
-      ->capture_default_str();
-  app.add_option("--transfer-settle-ms", flags.transfer_settle_ms,
-                 "after every member knows a change, wait this long (a request deadline) "
-                 "before streaming")
-      ->check(CLI::Range(0u, 3'600'000u))
-      ->capture_default_str();
-  app.add_option("--transfer-batch-kb", flags.transfer_batch_kb,
-                 "objects per transfer batch, by their size in KiB (and the checkpoint's grain)")
-      ->check(CLI::Range(1u, 8192u))
-      ->capture_default_str();
-  app.add_option("--transfer-cleanup-delay-ms", flags.cleanup_delay_ms,
-                 "after a change completes, wait this long before deleting what this node "
-                 "no longer replicates")
-      ->check(CLI::Range(0u, 86'400'000u))
-      ->capture_default_str();
+  AddBounded(app, "--n", flags.n, "replicas per key of a node started alone", 1u, 64u);
+  AddBounded(app, "--join-timeout-ms", flags.join_timeout_ms, "deadline of the --join request",
+             1u, 3'600'000u);
+  AddBounded(app, "--ring-tick-ms", flags.ring_tick_ms,
+             "period of the ring keeper: transfers start, completions, cleanup", 10u, 600'000u);
+  AddBounded(app, "--transfers-per-node", flags.transfers_per_node,
+             "partition transfers this node sends at once", 1u, 1024u);
+  AddBounded(app, "--transfer-mib-per-sec", flags.transfer_mib_per_sec,
+             "pace of this node's outgoing transfers, MiB/s (0 = unpaced)", 0.0, 1e6);
+  AddBounded(app, "--transfer-settle-ms", flags.transfer_settle_ms,
+             "after every member knows a change, wait this long (a request deadline) "
+             "before streaming", 0u, 3'600'000u);
+  AddBounded(app, "--transfer-batch-kb", flags.transfer_batch_kb,
+             "objects per transfer batch, by their size in KiB (and the checkpoint's grain)",
+             1u, 8192u);
+  AddBounded(app, "--transfer-cleanup-delay-ms", flags.cleanup_delay_ms,
+             "after a change completes, wait this long before deleting what this node "
+             "no longer replicates", 0u, 86'400'000u);
   app.add_option("--data", flags.data, "data directory (created if missing)")->required();
   app.add_flag("--sync", flags.sync, "fsync every object write before acknowledging it");
   app.set_config("--config", "", "read options from this TOML file (docs/node-config.md); "
@@ -598,9 +593,8 @@ int main(int argc, char** argv) {
                  "text, or one record per line for a log collector: json or logfmt")
       ->check(CLI::IsMember({"text", "json", "logfmt"}))
       ->capture_default_str();
-  app.add_option("--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body")
-      ->check(CLI::Range(64u, 1u << 30))
-      ->capture_default_str();
+  AddBounded(app, "--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body",
+             64u, 1u << 30);
   app.add_option("--cluster-secret-file", flags.cluster_secret_file,
                  "file with the cluster secret peers authenticate with (mode 0600; "
                  "docs/security.md)");
@@ -625,42 +619,30 @@ int main(int argc, char** argv) {
   app.add_option("--plugins", flags.plugins,
                  "directory of merge plugins (*.so, docs/plugins.md), law-checked at start")
       ->check(CLI::ExistingDirectory);
-  app.add_option("--cache-mb", flags.cache_mb, "LevelDB block cache, MiB")
-      ->check(CLI::Range(1u, 1u << 20))
-      ->capture_default_str();
-  app.add_option("--object-cache-mb", flags.object_cache_mb,
-                 "records cached above LevelDB, MiB (0 = none)")
-      ->check(CLI::Range(0u, 1u << 20))
-      ->capture_default_str();
-  app.add_option("--request-timeout-ms", flags.request_timeout_ms,
-                 "deadline of a request that carries none")
-      ->check(CLI::Range(1u, 3'600'000u))
-      ->capture_default_str();
+  AddBounded(app, "--cache-mb", flags.cache_mb, "LevelDB block cache, MiB", 1u, 1u << 20);
+  AddBounded(app, "--object-cache-mb", flags.object_cache_mb,
+             "records cached above LevelDB, MiB (0 = none)", 0u, 1u << 20);
+  AddBounded(app, "--request-timeout-ms", flags.request_timeout_ms,
+             "deadline of a request that carries none", 1u, 3'600'000u);
   app.add_option("--gossip-interval-ms", flags.gossip_interval_ms,
                  "heartbeat gossip period; failure detection takes about 18x this at phi 8")
       ->check(CLI::Range(10u, 60'000u))
       ->capture_default_str();
-  app.add_option("--phi-threshold", flags.phi_threshold,
-                 "phi-accrual suspicion level at which a peer is marked down")
-      ->check(CLI::Range(0.5, 100.0))
-      ->capture_default_str();
-  app.add_option("--hint-rate", flags.hint_rate,
-                 "hinted-handoff deliveries per second from this node (all targets)")
-      ->check(CLI::Range(1.0, 1e7))
-      ->capture_default_str();
+  AddBounded(app, "--phi-threshold", flags.phi_threshold,
+             "phi-accrual suspicion level at which a peer is marked down", 0.5, 100.0);
+  AddBounded(app, "--hint-rate", flags.hint_rate,
+             "hinted-handoff deliveries per second from this node (all targets)", 1.0, 1e7);
   ringkv::ConnectionLimits& limits = flags.limits;
   app.add_option("--max-connections", limits.max_connections,
                  "open connections (clients and peers); at the cap the longest idle is closed")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
-  app.add_option("--idle-timeout-ms", limits.idle_timeout_ms,
-                 "close a connection with nothing in progress for this long (0 = never)")
-      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
-      ->capture_default_str();
-  app.add_option("--frame-deadline-ms", limits.frame_deadline_ms,
-                 "close a connection whose frame is not whole this long after its first byte")
-      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
-      ->capture_default_str();
+  AddBounded(app, "--idle-timeout-ms", limits.idle_timeout_ms,
+             "close a connection with nothing in progress for this long (0 = never)",
+             int64_t{0}, int64_t{86'400'000});
+  AddBounded(app, "--frame-deadline-ms", limits.frame_deadline_ms,
+             "close a connection whose frame is not whole this long after its first byte",
+             int64_t{10}, int64_t{3'600'000});
   app.add_option("--max-connection-requests", limits.max_requests_in_flight,
                  "requests served at once per connection; past it the connection is not read")
       ->check(CLI::Range(1u, 1u << 20))
@@ -680,37 +662,29 @@ int main(int argc, char** argv) {
                  "open HTTP connections; past it a new one gets 503 and is closed")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
-  app.add_option("--http-deadline-ms", flags.http_deadline_ms,
-                 "an HTTP request must be whole this long after its connection starts "
-                 "waiting for it (408 and close otherwise)")
-      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}))
-      ->capture_default_str();
-  app.add_option("--http-max-header-bytes", flags.http_options.max_header_bytes,
-                 "request line and headers of an HTTP request (431 past it)")
-      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))
-      ->capture_default_str();
-  app.add_option("--http-max-body-bytes", flags.http_options.max_body_bytes,
-                 "body of an HTTP request (413 past it)")
-      ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
-      ->capture_default_str();
+  AddBounded(app, "--http-deadline-ms", flags.http_deadline_ms,
+             "an HTTP request must be whole this long after its connection starts "
+             "waiting for it (408 and close otherwise)", int64_t{10}, int64_t{3'600'000});
+  AddBounded(app, "--http-max-header-bytes", flags.http_options.max_header_bytes,
+             "request line and headers of an HTTP request (431 past it)",
+             size_t{1024}, size_t{1} << 20);
+  AddBounded(app, "--http-max-body-bytes", flags.http_options.max_body_bytes,
+             "body of an HTTP request (413 past it)", size_t{1024}, size_t{64} << 20);
   app.add_option("--aae", flags.aae,
                  "active anti-entropy: on, or off (no trees, no exchanges; turning it "
                  "back on rebuilds the trees from the objects)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  app.add_option("--aae-interval-ms", flags.aae_interval_ms,
-                 "time between two anti-entropy exchanges of this node (one partition, one peer)")
-      ->check(CLI::Range(10u, 3'600'000u))
-      ->capture_default_str();
+  AddBounded(app, "--aae-interval-ms", flags.aae_interval_ms,
+             "time between two anti-entropy exchanges of this node (one partition, one peer)",
+             10u, 3'600'000u);
   app.add_option("--hinted-handoff", flags.hinted_handoff,
                  "on, or off: hints are still stored but never handed back (for tests)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  app.add_option("--shutdown-grace-ms", flags.shutdown_grace_ms,
-                 "after SIGTERM, how long to go on handing off hints to nodes that are up "
-                 "before exiting (a second signal exits at once)")
-      ->check(CLI::Range(0u, 3'600'000u))
-      ->capture_default_str();
+  AddBounded(app, "--shutdown-grace-ms", flags.shutdown_grace_ms,
+             "after SIGTERM, how long to go on handing off hints to nodes that are up "
+             "before exiting (a second signal exits at once)", 0u, 3'600'000u);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
