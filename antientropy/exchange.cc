@@ -196,7 +196,7 @@ void Exchange::Repair(const std::string& bucket, const std::string& key, bool pe
   if (!peer_has) {
     Result<std::optional<Object>> local = env_.replica->Read(partition_, bucket, key);
     if (!local.ok()) return KeyDone(false, true);
-    if (!local->has_value()) return KeyDone(false, false);  // gone since the index was read
+    if (!local->has_value()) return KeyDone(false, false);  // gone since its segment was read
     return Push(bucket, key, std::move(**local), /*changed=*/false);
   }
   Call(Stage::kRepair, ReplicaGetRequest{bucket, key},

@@ -12,14 +12,6 @@ namespace {
 
 constexpr uint64_t kLeafSeed = 0x1f2e3d4c5b6a7988ULL;
 
-void AppendVarint32(std::string* out, uint32_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
 }  // namespace
 
 uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
@@ -34,9 +26,9 @@ uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t ke
   // room from one leaf to the next instead of in fresh strings.
   thread_local std::string in;
   in.clear();
-  AppendVarint32(&in, static_cast<uint32_t>(bucket.size()));
+  PutVarint32(&in, static_cast<uint32_t>(bucket.size()));
   in.append(bucket);
-  AppendVarint32(&in, static_cast<uint32_t>(key.size()));
+  PutVarint32(&in, static_cast<uint32_t>(key.size()));
   in.append(key);
   AppendContext(&in, clock, key_hash);
   char le[8];

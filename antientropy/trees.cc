@@ -157,7 +157,7 @@ Status Trees::Save() {
 
 Status Trees::Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
                     std::string_view key, const Object& object, uint64_t body_digest,
-                    const ReplacedObject* replaced, WriteBatch*) {
+                    const ReplacedObject* replaced) {
   if (partition >= slots_.size()) return Status::OK();
   const uint64_t key_hash = KeyHash(bucket, key);
   uint64_t old_leaf = 0;
@@ -174,7 +174,7 @@ Status Trees::Stage(uint32_t partition, uint32_t segment, std::string_view bucke
 }
 
 Status Trees::StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
-                          std::string_view key, const ReplacedObject& removed, WriteBatch*) {
+                          std::string_view key, const ReplacedObject& removed) {
   if (partition >= slots_.size() || removed.context == nullptr) return Status::OK();
   staged_.push_back(Staged{partition, segment,
                            LeafOfDigest(bucket, key, KeyHash(bucket, key), *removed.context,

@@ -73,10 +73,9 @@ class Trees : public ObjectWriteObserver {
 
   Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
                std::string_view key, const Object& object, uint64_t body_digest,
-               const ReplacedObject* replaced, WriteBatch* batch) override;
+               const ReplacedObject* replaced) override;
   Status StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
-                     std::string_view key, const ReplacedObject& removed,
-                     WriteBatch* batch) override;
+                     std::string_view key, const ReplacedObject& removed) override;
   void Finish(bool committed) override;
 
   // The partition's tree when it may take part in an exchange; null while

@@ -65,9 +65,9 @@ Result<std::optional<Object>> ObjectStore::Read(uint32_t partition, std::string_
   return Get(partition, bucket, key);
 }
 
-Status ObjectStore::StageWrite(uint32_t partition, std::string_view bucket, std::string_view key,
-                               const Object& object, const Object* read, bool grouped,
-                               WriteBatch* batch, std::string* skey) {
+Result<std::string> ObjectStore::StageWrite(uint32_t partition, std::string_view bucket,
+                                            std::string_view key, const Object& object,
+                                            const Object* read, bool grouped, std::string* skey) {
   std::optional<LastRead> last = std::move(last_read_);
   last_read_.reset();
   const std::string body = EncodeObject(object);
@@ -75,7 +75,7 @@ Status ObjectStore::StageWrite(uint32_t partition, std::string_view bucket, std:
   // The key of the Get just before is this write's: its segment is hashed
   // once per request.
   const bool same_key = last && IsObjectKeyOf(last->skey, partition, bucket, key);
-  *skey = same_key ? last->skey : ObjectKey(partition, bucket, key);
+  *skey = same_key ? std::move(last->skey) : ObjectKey(partition, bucket, key);
   if (observer_ != nullptr) {
     ReplacedObject replaced;
     bool known = false;
@@ -96,11 +96,9 @@ Status ObjectStore::StageWrite(uint32_t partition, std::string_view bucket, std:
       RINGKV_RETURN_IF_ERROR(Commit());
     }
     RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, ObjectKeySegment(*skey), bucket, key,
-                                            object, checksum, known ? &replaced : nullptr,
-                                            batch));
+                                            object, checksum, known ? &replaced : nullptr));
   }
-  batch->Put(*skey, EncodeRecord(body, checksum));
-  return Status::OK();
+  return EncodeRecord(body, checksum);
 }
 
 Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_view key,
@@ -108,11 +106,12 @@ Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string
   if (!group_.waiting.empty() && early_commits_ != nullptr) early_commits_->Increment();
   // In order: what this turn staged reaches storage before this write.
   RINGKV_RETURN_IF_ERROR(Commit());
-  WriteBatch batch;
   std::string skey;
-  RINGKV_RETURN_IF_ERROR(StageWrite(partition, bucket, key, object, read, false, &batch, &skey));
+  Result<std::string> record = StageWrite(partition, bucket, key, object, read, false, &skey);
+  if (!record.ok()) return record.status();
+  WriteBatch batch;
+  batch.Put(skey, *record);
   Status st = storage_->Write(batch, sync_);
-  last_read_.reset();
   if (observer_ != nullptr) observer_->Finish(st.ok());
   return st;
 }
@@ -123,17 +122,16 @@ void ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_v
     committed(Put(partition, bucket, key, object, read));
     return;
   }
-  WriteBatch batch;
   std::string skey;
-  Status st = StageWrite(partition, bucket, key, object, read, true, &batch, &skey);
-  if (!st.ok()) {
-    ready_.emplace_back(std::move(committed), std::move(st));
+  Result<std::string> record = StageWrite(partition, bucket, key, object, read, true, &skey);
+  if (!record.ok()) {
+    ready_.emplace_back(std::move(committed), record.status());
     Schedule();
     return;
   }
-  // The record is the write's last operation.
-  group_.records.insert_or_assign(std::move(skey), group_.batch.size() + batch.size() - 1);
-  group_.batch.Append(std::move(batch));
+  // Straight into the group's batch, after anything StageWrite committed.
+  group_.batch.Put(skey, *record);
+  group_.records.insert_or_assign(std::move(skey), group_.batch.size() - 1);
   group_.observed = group_.observed || observer_ != nullptr;
   ++group_.writes;
   group_.waiting.push_back(std::move(committed));
@@ -232,10 +230,9 @@ Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std:
   if (observer_ != nullptr) {
     const ReplacedObject removed{&expected.context, last->checksum};
     RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, ObjectKeySegment(last->skey), bucket,
-                                                  key, removed, &batch));
+                                                  key, removed));
   }
   Status st = storage_->Write(batch, sync_);
-  last_read_.reset();
   if (observer_ != nullptr) observer_->Finish(st.ok());
   RINGKV_RETURN_IF_ERROR(st);
   mint_floor_ = raised;

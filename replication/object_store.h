@@ -1,8 +1,8 @@
 // ObjectStore: a node's objects on its Storage, as object records keyed by
 // partition (storage/keys.h, storage/record.h; docs/storage-format.md).
 //
-// Each write is one WriteBatch, holding the object's record and what the
-// write observer adds to it. Not thread-safe: owned by the node's loop.
+// Each write is one WriteBatch, told to the write observer before it is
+// written. Not thread-safe: owned by the node's loop.
 //
 // Group commit: the replica writes of one loop turn that can wait for their
 // acknowledgement (a Put given a `committed` callback) are staged into one
@@ -122,10 +122,11 @@ class ObjectStore {
     bool observed = false;
   };
 
-  // One object write: its record and the observer's rows added to `batch`.
-  Status StageWrite(uint32_t partition, std::string_view bucket, std::string_view key,
-                    const Object& object, const Object* read, bool grouped, WriteBatch* batch,
-                    std::string* skey);
+  // One object write, told to the observer: returns its record, to be
+  // stored under `*skey`.
+  Result<std::string> StageWrite(uint32_t partition, std::string_view bucket,
+                                 std::string_view key, const Object& object, const Object* read,
+                                 bool grouped, std::string* skey);
   void Schedule();
   void OnTurnEnd();
   const std::string* StagedRecord(const std::string& skey) const;

@@ -3,12 +3,12 @@
 // docs/anti-entropy.md). The replication layer knows only this
 // interface; node/ hands the ObjectStore an implementation.
 //
-// For each write (or removal), Stage (StageRemove) adds the observer's rows to the object's batch, so
-// they commit atomically with it; Finish then says whether the batch was
-// written, so in-memory state changes exactly once per committed write.
-// A group commit stages several writes, one after another, into one batch:
-// then one Finish reports on every Stage since the last Finish. All on the
-// node's loop.
+// For each write (or removal), Stage (StageRemove) tells the observer what
+// the object's batch will change, before the batch is written; Finish then
+// says whether it was written, so in-memory state changes exactly once per
+// committed write. A group commit stages several writes, one after
+// another, into one batch: then one Finish reports on every Stage since the
+// last Finish. All on the node's loop.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,6 @@
 
 #include "causality/object.h"
 #include "common/status.h"
-#include "storage/storage.h"
 
 namespace ringkv {
 
@@ -38,12 +37,11 @@ class ObjectWriteObserver {
   // write (Finish is not called).
   virtual Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
                        std::string_view key, const Object& object, uint64_t body_digest,
-                       const ReplacedObject* replaced, WriteBatch* batch) = 0;
-  // The key's object, `removed`, is deleted (a reaped tombstone); the
-  // observer may add to the batch. An error aborts the removal.
+                       const ReplacedObject* replaced) = 0;
+  // The key's object, `removed`, is deleted (a reaped tombstone). An error
+  // aborts the removal.
   virtual Status StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
-                             std::string_view key, const ReplacedObject& removed,
-                             WriteBatch* batch) = 0;
+                             std::string_view key, const ReplacedObject& removed) = 0;
   // After Storage::Write of the staged batch returned: the outcome of
   // every write staged since the last Finish.
   virtual void Finish(bool committed) = 0;

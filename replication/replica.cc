@@ -132,6 +132,8 @@ void Replica::Coordinate(uint32_t partition, std::string_view bucket, std::strin
   Result<Change> change = PlanCoordinate(partition, bucket, key, context, tombstone,
                                          std::move(value), timestamp_us, write_id, rules);
   if (!store_->grouping()) {
+    // Written at once: the object is handed on without the copy a grouped
+    // write keeps until its group is written.
     done(Apply(partition, bucket, key, std::move(change)));
     return;
   }
@@ -149,10 +151,8 @@ Result<Object> Replica::Merge(uint32_t partition, std::string_view bucket, std::
 
 void Replica::Merge(uint32_t partition, std::string_view bucket, std::string_view key,
                     const Object& incoming, ObjectStore::Committed done) {
-  if (!store_->grouping()) {
-    done(Apply(partition, bucket, key, PlanMerge(partition, bucket, key, incoming)).status());
-    return;
-  }
+  // A store that does not group writes at once and tells `done` before
+  // returning.
   Stage(partition, bucket, key, PlanMerge(partition, bucket, key, incoming), std::move(done));
 }
 

@@ -25,19 +25,8 @@ bool ParseV1ObjectKey(std::string_view skey, uint32_t* partition, std::string_vi
   uint32_t p = 0;
   for (int i = 1; i <= 4; ++i) p = (p << 8) | static_cast<uint8_t>(skey[i]);
   std::string_view rest = skey.substr(5);
-  uint64_t len = 0;
-  size_t i = 0;
-  for (;; ++i) {
-    if (i >= rest.size() || i >= 5) return false;
-    const uint8_t byte = static_cast<uint8_t>(rest[i]);
-    len |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      if (byte == 0 && i > 0) return false;
-      break;
-    }
-  }
-  rest.remove_prefix(i + 1);
-  if (len > rest.size()) return false;
+  uint32_t len = 0;
+  if (!GetVarint32(&rest, &len) || len > rest.size()) return false;
   *partition = p;
   *bucket = rest.substr(0, len);
   *key = rest.substr(len);

@@ -29,32 +29,6 @@ uint64_t GetFixedBE(std::string_view in) {
   return v;
 }
 
-void PutVarint32(std::string* out, uint32_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Consumes a varint32 from the front of `*in`; false if truncated, longer
-// than 5 bytes, above 2^32-1 or not minimal (a zero last group), so that a
-// stored key parses back into parts that make exactly that key again.
-bool GetVarint32(std::string_view* in, uint32_t* v) {
-  uint64_t result = 0;
-  for (int i = 0; i < 5 && i < static_cast<int>(in->size()); ++i) {
-    const uint8_t byte = static_cast<uint8_t>((*in)[i]);
-    result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      if (result > UINT32_MAX || (byte == 0 && i > 0)) return false;
-      *v = static_cast<uint32_t>(result);
-      in->remove_prefix(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 uint32_t KeySegment(std::string_view bucket, std::string_view key) {
@@ -195,6 +169,29 @@ std::string PrefixEnd(std::string_view prefix) {
     out.pop_back();
   }
   return out;
+}
+
+void PutVarint32(std::string* out, uint32_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+bool GetVarint32(std::string_view* in, uint32_t* v) {
+  uint64_t result = 0;
+  for (int i = 0; i < 5 && i < static_cast<int>(in->size()); ++i) {
+    const uint8_t byte = static_cast<uint8_t>((*in)[i]);
+    result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      if (result > UINT32_MAX || (byte == 0 && i > 0)) return false;
+      *v = static_cast<uint32_t>(result);
+      in->remove_prefix(i + 1);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace ringkv

@@ -65,6 +65,13 @@ std::string SegmentEnd(uint32_t partition, uint32_t segment);
 // 'm' name.
 std::string MetaKey(std::string_view name);
 
+// The varint32 of the key grammar (little-endian groups of 7 bits).
+void PutVarint32(std::string* out, uint32_t v);
+// Consumes one from the front of `*in`; false if truncated, longer than 5
+// bytes, above 2^32-1 or not minimal (a zero last group), so that a stored
+// key parses back into parts that make exactly that key again.
+bool GetVarint32(std::string_view* in, uint32_t* v);
+
 // 'h' len(target):uint8 target object_key: the hint held for `target` for
 // one object. One key per (target, object), so later hints for the same
 // object merge into it instead of piling up.

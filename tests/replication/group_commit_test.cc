@@ -28,13 +28,13 @@ const Actor kSelf{"n1", 1};
 class RecordingObserver : public ObjectWriteObserver {
  public:
   Status Stage(uint32_t, uint32_t, std::string_view, std::string_view key, const Object&,
-               uint64_t, const ReplacedObject* replaced, WriteBatch*) override {
+               uint64_t, const ReplacedObject* replaced) override {
     staged.push_back(std::string(key));
     knew_replaced.push_back(replaced != nullptr);
     return Status::OK();
   }
   Status StageRemove(uint32_t, uint32_t, std::string_view, std::string_view,
-                     const ReplacedObject&, WriteBatch*) override {
+                     const ReplacedObject&) override {
     return Status::OK();
   }
   void Finish(bool committed) override {

@@ -635,27 +635,24 @@ class DoubleDeltaObserver : public ObjectWriteObserver {
       : cluster_(cluster), node_(node), trees_(cluster->node(node)->anti_entropy().trees()) {}
   Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
                std::string_view key, const Object& object, uint64_t body_digest,
-               const ReplacedObject* replaced, WriteBatch* batch) override {
+               const ReplacedObject* replaced) override {
     pending_ = Pending{partition, segment, std::string(bucket), std::string(key), std::nullopt};
     auto old = cluster_->ReadStored(node_, pending_->bucket, pending_->key);
     if (old.ok()) pending_->old = *old;
-    return trees_->Stage(partition, segment, bucket, key, object, body_digest, replaced, batch);
+    return trees_->Stage(partition, segment, bucket, key, object, body_digest, replaced);
   }
   Status StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
-                     std::string_view key, const ReplacedObject& removed,
-                     WriteBatch* batch) override {
+                     std::string_view key, const ReplacedObject& removed) override {
     pending_.reset();
-    return trees_->StageRemove(partition, segment, bucket, key, removed, batch);
+    return trees_->StageRemove(partition, segment, bucket, key, removed);
   }
   void Finish(bool committed) override {
     trees_->Finish(committed);
     if (!committed || !pending_ || !pending_->old) return;
     // The same delta again: staged from the old object over the new one.
-    WriteBatch discarded;
     if (trees_->Stage(pending_->partition, pending_->segment, pending_->bucket, pending_->key,
-                      *pending_->old,
-                      RecordChecksum(EncodeObject(*pending_->old)), /*replaced=*/nullptr,
-                      &discarded)
+                      *pending_->old, RecordChecksum(EncodeObject(*pending_->old)),
+                      /*replaced=*/nullptr)
             .ok()) {
       trees_->Finish(true);
     }
