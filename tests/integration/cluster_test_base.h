@@ -1,16 +1,18 @@
 // The fixture most integration tests share: a LocalClusterFixture
 // (tests/integration/harness.h) whose node logs are printed when the test
-// failed, and the CLI call that must succeed. Header-only: the harness
+// failed, the CLI call that must succeed, and a client of one node. Header-only: the harness
 // library itself does not depend on GoogleTest.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/test_client.h"
 
 namespace ringkv::testing {
 
@@ -33,6 +35,8 @@ class ClusterTestBase : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.Describe();
     return r;
   }
+  // A client of node `node` (1-based) alone, with a 5 s deadline.
+  std::unique_ptr<Client> Connect(int node) { return ClientFor({cluster_.Address(node)}, 5000); }
 
   LocalClusterFixture cluster_;
 };

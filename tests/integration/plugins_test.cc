@@ -48,15 +48,6 @@ class PluginsTest : public ClusterTestBase {
                   "counters:resolver=merge:pncounter", "--bucket", "top:resolver=merge:max",
                   "--bucket", "bogus:resolver=merge:nosuch"});
   }
-
-  std::unique_ptr<Client> Connect(int node) {
-    ClientOptions options;
-    options.nodes = {cluster_.Address(node)};
-    options.timeout_ms = 5000;
-    Result<std::unique_ptr<Client>> client = Client::Connect(options);
-    EXPECT_TRUE(client.ok()) << client.status().ToString();
-    return client.ok() ? std::move(*client) : nullptr;
-  }
 };
 
 TEST_F(PluginsTest, AdminListsEveryBuiltinWithItsHashAndTheBucketsUsingIt) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -42,6 +43,26 @@ inline std::vector<std::string> FastFlags(const std::string& mib_per_sec) {
   return {"--gossip-interval-ms", "100",     "--ring-tick-ms",
           "200",                  "--transfer-settle-ms",  "1500",
           "--transfer-cleanup-delay-ms", "1500", "--transfer-mib-per-sec", mib_per_sec};
+}
+
+// Slow transfers of small batches (about 20 objects each): tens of seconds
+// for what a joining node receives, so a kill lands half way.
+inline std::vector<std::string> SlowTransferFlags() {
+  std::vector<std::string> flags = FastFlags("0.02");
+  flags.insert(flags.end(), {"--transfer-batch-kb", "2"});
+  return flags;
+}
+
+// Calls `done` every `interval` until it returns true or `limit` has
+// passed; whether it did.
+template <typename Done>
+bool PollUntil(std::chrono::milliseconds limit, std::chrono::milliseconds interval, Done done) {
+  const auto deadline = steady_clock::now() + limit;
+  while (!done()) {
+    if (steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+  return true;
 }
 
 inline Json ParseJson(const CommandResult& r) {
@@ -92,6 +113,23 @@ inline std::vector<uint64_t> Holdings(const std::string& address) {
   auto* sizes = std::get_if<PartitionSizesReply>(&reply->body);
   EXPECT_NE(sizes, nullptr);
   return sizes != nullptr ? sizes->keys : std::vector<uint64_t>{};
+}
+
+// The sum of the node's metric `name` over the series labelled
+// direction=`direction`.
+inline double MetricSum(LocalClusterFixture& cluster, int node, const std::string& name,
+                        const std::string& direction) {
+  Result<NodeView> view = ClientFor({cluster.Address(node)})->StatusOf(cluster.Address(node));
+  EXPECT_TRUE(view.ok()) << view.status().ToString();
+  double sum = 0;
+  if (!view.ok()) return sum;
+  for (const MetricSample& m : view->metrics) {
+    const bool match = std::find(m.labels.begin(), m.labels.end(),
+                                 std::pair<std::string, std::string>{"direction", direction}) !=
+                       m.labels.end();
+    if (m.name == name && match) sum += m.value;
+  }
+  return sum;
 }
 
 // Writes and reads while a ring change runs: new keys at W=2, reads of
@@ -159,6 +197,13 @@ class Load {
 
 class RingChangeTest : public ::testing::Test {
  protected:
+  // `ringkv-cluster start` with `flags`; fails the test when it does not
+  // start (call it under ASSERT_NO_FATAL_FAILURE to stop there).
+  void Start(LocalClusterFixture& cluster, const std::vector<std::string>& flags) {
+    CommandResult started = cluster.Start(flags);
+    ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  }
+
   void Preload(LocalClusterFixture& cluster, uint32_t count) {
     std::unique_ptr<Client> client = ClientFor({cluster.Address(1), cluster.Address(2)});
     ASSERT_NE(client, nullptr);
@@ -183,12 +228,12 @@ class RingChangeTest : public ::testing::Test {
   // Polls until the ring at `node` has no change in flight and nothing
   // staged.
   Json WaitChangeDone(LocalClusterFixture& cluster, int node, std::chrono::seconds limit) {
-    const auto deadline = steady_clock::now() + limit;
     Json state;
-    while (steady_clock::now() < deadline) {
-      state = State(cluster, node);
-      if (state["change"].is_null() && state["staged"].empty()) return state;
-      std::this_thread::sleep_for(milliseconds(250));
+    if (PollUntil(limit, milliseconds(250), [&] {
+          state = State(cluster, node);
+          return state["change"].is_null() && state["staged"].empty();
+        })) {
+      return state;
     }
     ADD_FAILURE() << "change not done in " << limit.count() << " s: " << state.dump() << "\n"
                   << cluster.LogTails();
@@ -200,10 +245,9 @@ class RingChangeTest : public ::testing::Test {
   // the differences at the deadline.
   void WaitHoldings(LocalClusterFixture& cluster, const Json& state, const std::vector<int>& nodes,
                     std::chrono::seconds limit) {
-    const auto deadline = steady_clock::now() + limit;
-    while (steady_clock::now() < deadline) {
-      if (HoldingsMatch(cluster, state, nodes, false)) return;
-      std::this_thread::sleep_for(milliseconds(250));
+    if (PollUntil(limit, milliseconds(250),
+                  [&] { return HoldingsMatch(cluster, state, nodes, false); })) {
+      return;
     }
     HoldingsMatch(cluster, state, nodes, true);
   }

@@ -21,8 +21,7 @@ namespace {
 
 TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
   LocalClusterFixture cluster(3);
-  CommandResult started = cluster.Start(FastFlags("8"));
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("8")));
   const uint32_t keys = PreloadKeys();
   Preload(cluster, keys);
   const Json before = State(cluster, 1);
@@ -33,12 +32,11 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
   CommandResult added = cluster.Cluster({"add", "--no-commit"});
   ASSERT_EQ(added.exit_code, 0) << added.Describe() << cluster.LogTails();
   // The staged join reaches the other members by gossip.
-  Json staged = State(cluster, 2);
-  for (const auto limit = steady_clock::now() + std::chrono::seconds(10);
-       staged["staged"].empty() && steady_clock::now() < limit;) {
-    std::this_thread::sleep_for(milliseconds(100));
+  Json staged;
+  PollUntil(std::chrono::seconds(10), milliseconds(100), [&] {
     staged = State(cluster, 2);
-  }
+    return !staged["staged"].empty();
+  });
   ASSERT_EQ(staged["staged"].size(), 1u) << staged.dump();
   const Json plan = ParseJson(cluster.Admin(1, {"ring", "plan", "--json"}));
   ASSERT_FALSE(plan["moves"].empty()) << plan.dump();
@@ -85,12 +83,7 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
 
 TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
   LocalClusterFixture cluster(3);
-  // Slow transfers of small batches (about 20 objects each): tens of
-  // seconds for what n4 receives, so a kill lands half way.
-  std::vector<std::string> flags = FastFlags("0.02");
-  flags.insert(flags.end(), {"--transfer-batch-kb", "2"});
-  CommandResult started = cluster.Start(flags);
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, SlowTransferFlags()));
   Preload(cluster, 20000);
   CommandResult added = cluster.Cluster({"add"});
   ASSERT_EQ(added.exit_code, 0) << added.Describe() << cluster.LogTails();
@@ -98,8 +91,7 @@ TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
   // kill its sender.
   NodeId sender;
   uint64_t sent_before = 0;
-  const auto deadline = steady_clock::now() + std::chrono::seconds(120);
-  while (sender.empty() && steady_clock::now() < deadline) {
+  PollUntil(std::chrono::seconds(120), milliseconds(100), [&] {
     const Json transfers = ParseJson(cluster.Admin(1, {"transfers", "--json"}));
     for (const Json& t : transfers["active"]) {
       if (t["state"] == "streaming" && t["total_objects"].get<uint64_t>() > 0 &&
@@ -107,11 +99,11 @@ TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
           t["objects"].get<uint64_t>() >= 100) {
         sender = t["from"];
         sent_before = t["objects"];
-        break;
+        return true;
       }
     }
-    if (sender.empty()) std::this_thread::sleep_for(milliseconds(100));
-  }
+    return false;
+  });
   ASSERT_FALSE(sender.empty()) << "no transfer got a third and 100 objects through";
   ASSERT_EQ(cluster.Cluster({"kill", sender}).exit_code, 0);
   CommandResult restarted = cluster.Cluster({"restart", sender});
@@ -121,15 +113,7 @@ TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
   // Resumed, not restarted: n4 received each object once, give or take the
   // batches in flight at the kill (two streams per sender), while starting
   // over would have sent the killed stream's third again.
-  Result<NodeView> view = ClientFor({cluster.Address(4)})->StatusOf(cluster.Address(4));
-  ASSERT_TRUE(view.ok()) << view.status().ToString();
-  double received = 0;
-  for (const MetricSample& m : view->metrics) {
-    const bool incoming = std::find(m.labels.begin(), m.labels.end(),
-                                    std::pair<std::string, std::string>{"direction", "received"}) !=
-                          m.labels.end();
-    if (m.name == "ringkv_transfer_objects_total" && incoming) received += m.value;
-  }
+  const double received = MetricSum(cluster, 4, "ringkv_transfer_objects_total", "received");
   uint64_t held = 0;
   for (uint64_t c : Holdings(cluster.Address(4))) held += c;
   EXPECT_GE(received, static_cast<double>(held));

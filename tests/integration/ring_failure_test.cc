@@ -21,35 +21,16 @@ constexpr uint32_t kKeys = 5000;
 // dead and accepts it.
 CommandResult MarkDownWhenSeenDead(LocalClusterFixture& cluster, int via, const std::string& node) {
   CommandResult r;
-  for (const auto deadline = steady_clock::now() + std::chrono::seconds(30);
-       steady_clock::now() < deadline;) {
+  PollUntil(std::chrono::seconds(30), milliseconds(250), [&] {
     r = cluster.Admin(via, {"ring", "mark-down", node});
-    if (r.exit_code == 0) return r;
-    std::this_thread::sleep_for(milliseconds(250));
-  }
+    return r.exit_code == 0;
+  });
   return r;
-}
-
-// The objects received by transfers, per the node's metrics.
-double MetricSum(LocalClusterFixture& cluster, int node, const std::string& name,
-                 const std::string& direction) {
-  Result<NodeView> view = ClientFor({cluster.Address(node)})->StatusOf(cluster.Address(node));
-  EXPECT_TRUE(view.ok()) << view.status().ToString();
-  double sum = 0;
-  if (!view.ok()) return sum;
-  for (const MetricSample& m : view->metrics) {
-    const bool match = std::find(m.labels.begin(), m.labels.end(),
-                                 std::pair<std::string, std::string>{"direction", direction}) !=
-                       m.labels.end();
-    if (m.name == name && match) sum += m.value;
-  }
-  return sum;
 }
 
 TEST_F(RingChangeTest, ConflictingCommitsExactlyOneWins) {
   LocalClusterFixture cluster(3);
-  CommandResult started = cluster.Start(FastFlags("8"));
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("8")));
   Preload(cluster, 500);
   ASSERT_EQ(cluster.Cluster({"add", "--no-commit"}).exit_code, 0) << cluster.LogTails();
   // Both operators see the same staged join and its plan, through
@@ -105,8 +86,7 @@ TEST_F(RingChangeTest, ConflictingCommitsExactlyOneWins) {
 
 TEST_F(RingChangeTest, MinorityCannotChangeTheRingAndMarkDownNeedsADeadMember) {
   LocalClusterFixture cluster(3);
-  CommandResult started = cluster.Start(FastFlags("8"));
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("8")));
   Preload(cluster, 100);
   // A member that is up cannot be marked down or force-removed.
   CommandResult up = cluster.Admin(1, {"ring", "mark-down", "n3"});
@@ -123,12 +103,10 @@ TEST_F(RingChangeTest, MinorityCannotChangeTheRingAndMarkDownNeedsADeadMember) {
   ASSERT_EQ(cluster.Cluster({"kill", "n3"}).exit_code, 0);
   // n1, the claimant, alone: one of three valid members is a minority.
   CommandResult minority;
-  for (const auto deadline = steady_clock::now() + std::chrono::seconds(30);
-       steady_clock::now() < deadline;) {
+  PollUntil(std::chrono::seconds(30), milliseconds(250), [&] {
     minority = cluster.Admin(1, {"ring", "mark-down", "n3"});
-    if (minority.err.find("minority") != std::string::npos) break;
-    std::this_thread::sleep_for(milliseconds(250));
-  }
+    return minority.err.find("minority") != std::string::npos;
+  });
   EXPECT_EQ(minority.exit_code, 3) << minority.Describe();
   EXPECT_NE(minority.err.find("a minority cannot change the ring"), std::string::npos)
       << minority.err;
@@ -144,19 +122,17 @@ TEST_F(RingChangeTest, MinorityCannotChangeTheRingAndMarkDownNeedsADeadMember) {
   EXPECT_EQ(state["members"][2]["status"], "down");
   // n3 back: the claimant sees it up and makes it valid again.
   ASSERT_EQ(cluster.Cluster({"restart", "n3"}).exit_code, 0) << cluster.LogTails();
-  for (const auto deadline = steady_clock::now() + std::chrono::seconds(30);
-       state["members"][2]["status"] != "valid" && steady_clock::now() < deadline;) {
-    std::this_thread::sleep_for(milliseconds(250));
+  PollUntil(std::chrono::seconds(30), milliseconds(250), [&] {
     state = State(cluster, 3);
-  }
+    return state["members"][2]["status"] == "valid";
+  });
   EXPECT_EQ(state["members"][2]["status"], "valid") << state.dump();
   VerifyEveryKey(cluster, 3);
 }
 
 TEST_F(RingChangeTest, ClaimantKilledAfterCommitCompletesOnceMarkedDown) {
   LocalClusterFixture cluster(3);
-  CommandResult started = cluster.Start(FastFlags("1"));
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("1")));
   Preload(cluster, kKeys);
   Load load({cluster.Address(2), cluster.Address(3)}, &acked_, &mu_);
   ASSERT_EQ(cluster.Cluster({"add", "--no-commit"}).exit_code, 0) << cluster.LogTails();
@@ -183,24 +159,18 @@ TEST_F(RingChangeTest, ClaimantKilledAfterCommitCompletesOnceMarkedDown) {
   VerifyEveryKey(cluster, 4);
   // n1 back: valid again, the claimant again, and it holds every key.
   ASSERT_EQ(cluster.Cluster({"restart", "n1"}).exit_code, 0) << cluster.LogTails();
-  Json state = State(cluster, 2);
-  for (const auto deadline = steady_clock::now() + std::chrono::seconds(30);
-       state["claimant"] != "n1" && steady_clock::now() < deadline;) {
-    std::this_thread::sleep_for(milliseconds(250));
+  Json state;
+  PollUntil(std::chrono::seconds(30), milliseconds(250), [&] {
     state = State(cluster, 2);
-  }
+    return state["claimant"] == "n1";
+  });
   EXPECT_EQ(state["claimant"], "n1") << state.dump();
   VerifyEveryKey(cluster, 1);
 }
 
 TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
   LocalClusterFixture cluster(3);
-  // Slow transfers of small batches (about 20 objects each), as the
-  // killed sender's test.
-  std::vector<std::string> flags = FastFlags("0.02");
-  flags.insert(flags.end(), {"--transfer-batch-kb", "2"});
-  CommandResult started = cluster.Start(flags);
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, SlowTransferFlags()));
   Preload(cluster, 20000);
   ASSERT_EQ(cluster.Cluster({"add"}).exit_code, 0) << cluster.LogTails();
   // Kill n4 once a third of what its streams in flight carry (and 600
@@ -208,8 +178,7 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
   // in flight are well into them.
   double at_kill = 0;
   uint64_t total = 0;
-  for (const auto deadline = steady_clock::now() + std::chrono::seconds(120);
-       steady_clock::now() < deadline;) {
+  PollUntil(std::chrono::seconds(120), milliseconds(100), [&] {
     const Json transfers = ParseJson(cluster.Admin(1, {"transfers", "--json"}));
     uint64_t objects = 0;
     total = 0;
@@ -220,10 +189,10 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
     }
     if (total > 0 && 3 * objects >= total && objects >= 600) {
       at_kill = static_cast<double>(objects);
-      break;
+      return true;
     }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+    return false;
+  });
   ASSERT_GT(at_kill, 0) << "no transfer got a third through";
   ASSERT_EQ(cluster.Cluster({"kill", "n4"}).exit_code, 0);
   ASSERT_EQ(cluster.Cluster({"restart", "n4"}).exit_code, 0) << cluster.LogTails();
@@ -237,12 +206,10 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
   EXPECT_EQ(set["limits"]["mib_per_s"], 4.0);
   EXPECT_EQ(set["limits"]["max"], 3);
   Json seen;
-  for (const auto deadline = steady_clock::now() + std::chrono::seconds(10);
-       steady_clock::now() < deadline;) {
+  PollUntil(std::chrono::seconds(10), milliseconds(100), [&] {
     seen = ParseJson(cluster.Admin(3, {"transfers", "--json"}));
-    if (seen["limits"]["mib_per_s"] == 4.0) break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+    return seen["limits"]["mib_per_s"] == 4.0;
+  });
   EXPECT_EQ(seen["limits"]["mib_per_s"], 4.0) << seen.dump();
   const Json joined = WaitChangeDone(cluster, 1, std::chrono::seconds(300));
   WaitHoldings(cluster, joined, {1, 2, 3, 4}, std::chrono::seconds(60));
@@ -266,8 +233,7 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
 
 TEST_F(RingChangeTest, ReplaceUnderLoadMovesExactlyTheOldMembersPartitions) {
   LocalClusterFixture cluster(3);
-  CommandResult started = cluster.Start(FastFlags("8"));
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("8")));
   Preload(cluster, kKeys);
   const Json before = State(cluster, 1);
   Load load({cluster.Address(1), cluster.Address(3)}, &acked_, &mu_);
@@ -312,8 +278,7 @@ TEST_F(RingChangeTest, ForceRemoveOfADeadMemberIsFilledByAntiEntropy) {
   LocalClusterFixture cluster(4);
   std::vector<std::string> flags = FastFlags("8");
   flags.insert(flags.end(), {"--aae-interval-ms", "200"});
-  CommandResult started = cluster.Start(flags);
-  ASSERT_EQ(started.exit_code, 0) << started.Describe() << cluster.LogTails();
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, flags));
   Preload(cluster, kKeys);
   ASSERT_EQ(cluster.Cluster({"kill", "n4"}).exit_code, 0);
   ASSERT_EQ(MarkDownWhenSeenDead(cluster, 1, "n4").exit_code, 0) << cluster.LogTails();

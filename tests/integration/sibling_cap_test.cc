@@ -27,7 +27,6 @@ using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-
 class SiblingCapTest : public ClusterTestBase {
  protected:
   void SetUp() override {
@@ -44,15 +43,6 @@ class SiblingCapTest : public ClusterTestBase {
       std::this_thread::sleep_for(milliseconds(100));  // poll interval
     } while (steady_clock::now() < deadline);
     return r;
-  }
-
-  std::unique_ptr<Client> Connect(int node) {
-    ClientOptions options;
-    options.nodes = {cluster_.Address(node)};
-    options.timeout_ms = 5000;
-    Result<std::unique_ptr<Client>> client = Client::Connect(options);
-    EXPECT_TRUE(client.ok()) << client.status().ToString();
-    return client.ok() ? std::move(*client) : nullptr;
   }
 
   // The value of the counter `name` summed over the three nodes.

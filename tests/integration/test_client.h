@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,12 +18,13 @@ inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// A client of `nodes` with a 3 s deadline; null (and a test failure) when
-// none accepts a connection.
-inline std::unique_ptr<Client> ClientFor(std::vector<std::string> nodes) {
+// A client of `nodes` with a deadline of `timeout_ms`; null (and a test
+// failure) when none accepts a connection.
+inline std::unique_ptr<Client> ClientFor(std::vector<std::string> nodes,
+                                         uint32_t timeout_ms = 3000) {
   ClientOptions options;
   options.nodes = std::move(nodes);
-  options.timeout_ms = 3000;
+  options.timeout_ms = timeout_ms;
   Result<std::unique_ptr<Client>> client = Client::Connect(options);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
   return client.ok() ? std::move(client).value() : nullptr;

@@ -36,6 +36,14 @@ std::set<std::pair<uint32_t, NodeId>> Added(const Ring& before, const Ring& afte
   return added;
 }
 
+// `s` with every transfer of its change marked done.
+RingState Done(RingState s) {
+  for (const Move& m : RingState(s).transfers) {
+    s = MarkTransferDone(s, m.partition, m.from, m.to).value();
+  }
+  return s;
+}
+
 TEST(RingStateTest, BootstrapIsEpochOneWithSortedValidMembers) {
   RingState s = ThreeNodes();
   EXPECT_EQ(s.epoch, 1u);
@@ -119,14 +127,13 @@ TEST(RingStateTest, StaleOrConflictingPlanIsRefused) {
 TEST(RingStateTest, LeaveMovesEverythingAwayAndExits) {
   RingState s = ThreeNodes();
   s = StageJoin(s, "n4", "a:4").value();
-  s = CommitPlan(s, MakePlan(s)->id).value();
-  for (const Move& m : RingState(s).transfers) s = MarkTransferDone(s, m.partition, m.from, m.to).value();
+  s = Done(CommitPlan(s, MakePlan(s)->id).value());
   s = StageLeave(s, "n4").value();
   Result<Plan> plan = MakePlan(s);
   ASSERT_TRUE(plan.ok());
+  ASSERT_FALSE(plan->moves.empty());
   for (const Move& m : plan->moves) EXPECT_NE(m.to, "n4");
-  s = CommitPlan(s, plan->id).value();
-  for (const Move& m : RingState(s).transfers) s = MarkTransferDone(s, m.partition, m.from, m.to).value();
+  s = Done(CommitPlan(s, plan->id).value());
   EXPECT_EQ(s.Find("n4")->status, MemberStatus::kExiting);
   EXPECT_EQ(std::count(s.owners.begin(), s.owners.end(), "n4"), 0);
 }
@@ -154,13 +161,6 @@ std::set<uint32_t> ReplicatedBy(const RingState& s, const NodeId& node) {
     if (std::find(replicas.begin(), replicas.end(), node) != replicas.end()) out.insert(p);
   }
   return out;
-}
-
-RingState Done(RingState s) {
-  for (const Move& m : RingState(s).transfers) {
-    s = MarkTransferDone(s, m.partition, m.from, m.to).value();
-  }
-  return s;
 }
 
 TEST(RingStateTest, ReplaceMovesExactlyTheOldMembersPartitionsToTheNewOne) {

@@ -57,8 +57,6 @@ class RingDriver {
   // The highest-epoch ring state among the running nodes.
   std::optional<RingState> LatestState() const;
   const std::vector<std::string>& log() const { return log_; }
-  // Members that left (their indices), for the checkers.
-  const std::vector<int>& departed() const { return departed_; }
 
  private:
   enum class Phase { kStage, kPlan, kCommit, kWait, kDepart };

@@ -26,6 +26,16 @@ WorkloadOptions BlindWrites(int64_t max_think_us = 60'000) {
           .delete_pct = 0};
 }
 
+// What the large-cluster scenarios throw: crashes, pauses, partitions and
+// lossy links, at most `max_faulty` nodes faulty at once.
+NemesisOptions LargeClusterFaults(int max_faulty) {
+  return {.crash = true,
+          .pause = true,
+          .partition = true,
+          .link_chaos = true,
+          .max_faulty = max_faulty};
+}
+
 // ---------------------------------------------------------------- availability
 //
 // Rounds of a static fault configuration (nodes down, paused, links cut; no
@@ -506,8 +516,7 @@ const std::vector<ScenarioDef>& Scenarios() {
        .nodes = 120,
        .partitions = 1024,
        .run_us = 6 * kSecond,
-       .nemesis =
-           {.crash = true, .pause = true, .partition = true, .link_chaos = true, .max_faulty = 5},
+       .nemesis = LargeClusterFaults(5),
        .pace = Pace::kDense,
        .workloads = {{.clients = 24, .keys = 400}}},
       {.name = "huge",
@@ -515,8 +524,7 @@ const std::vector<ScenarioDef>& Scenarios() {
        .nodes = 1000,
        .partitions = 1024,
        .run_us = 4 * kSecond,
-       .nemesis =
-           {.crash = true, .pause = true, .partition = true, .link_chaos = true, .max_faulty = 20},
+       .nemesis = LargeClusterFaults(20),
        .pace = Pace::kDense,
        .workloads = {{.clients = 64, .keys = 2000}}},
       {.name = "handoff-crash",
@@ -610,8 +618,7 @@ const std::vector<ScenarioDef>& Scenarios() {
        .nodes = 120,
        .partitions = 1024,
        .run_us = 20 * kSecond,
-       .nemesis =
-           {.crash = true, .pause = true, .partition = true, .link_chaos = true, .max_faulty = 5},
+       .nemesis = LargeClusterFaults(5),
        .pace = Pace::kDense,
        .workloads = {{.clients = 24, .keys = 400}, BlindWrites()},
        .handoff_checks = true,

@@ -163,9 +163,13 @@ void SimCluster::Kill(int i, bool power_loss) {
 void SimCluster::Restart(int i) {
   Node& n = *nodes_[i];
   if (n.node || !n.present) return;
-  n.process->Start();
+  Boot(i, "restart");
+}
+
+void SimCluster::Boot(int i, std::string_view event) {
+  nodes_[i]->process->Start();
   StartService(i);
-  world_->trace().Record(world_->now(), "restart", i, n.incarnation);
+  world_->trace().Record(world_->now(), event, i, nodes_[i]->incarnation);
   if (lifecycle_) lifecycle_(i, false);
 }
 
@@ -199,10 +203,7 @@ void SimCluster::StartJoined(int i, RingState state) {
   if (n.present) return;
   n.present = true;
   n.joined = std::move(state);
-  n.process->Start();
-  StartService(i);
-  world_->trace().Record(world_->now(), "join-start", i, n.incarnation);
-  if (lifecycle_) lifecycle_(i, false);
+  Boot(i, "join-start");
 }
 
 void SimCluster::Retire(int i) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "causality/object.h"
@@ -210,6 +211,9 @@ class SimCluster {
     std::vector<int64_t> kills;
   };
   void StartService(int i);
+  // Starts node i's process and service, traces `event` and tells the
+  // lifecycle hook: what a restart and a joiner's first start share.
+  void Boot(int i, std::string_view event);
   void Deliver(int from, int to, std::string bytes);
   uint64_t NewIncarnation();
 

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,6 +19,7 @@
 #include "storage/record.h"
 #include "tests/sim/scenario.h"
 #include "tests/sim/scenario_def.h"
+#include "tests/sim/seed_test_name.h"
 
 namespace ringkv::sim {
 namespace {
@@ -61,12 +61,15 @@ TEST(SimScenarioTableTest, NamesAreUniqueAndUnknownNamesFail) {
 // Seeds per scenario in `make test`; `make soak` runs the soak suite.
 constexpr int kSeedsPerScenario = 40;
 
+// A parameterized case runs seed kFirstSeed + its index.
+constexpr int kFirstSeed = 1000;
+
 class SimScenarioTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(SimScenarioTest, AllCheckersPass) {
   ScenarioConfig c;
   c.name = std::get<0>(GetParam());
-  c.seed = 1000 + std::get<1>(GetParam());
+  c.seed = kFirstSeed + std::get<1>(GetParam());
   ScenarioResult r = RunScenario(c);
   EXPECT_TRUE(r.ok) << Explain(c, r);
   EXPECT_GT(r.ops_ok, 0u) << Explain(c, r);
@@ -77,9 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("basic", "network", "crash", "wipe", "disk", "clock",
                                          "chaos", "availability", "siblings"),
                        ::testing::Range(0, kSeedsPerScenario)),
-    [](const auto& info) {
-      return std::get<0>(info.param) + "_seed" + std::to_string(1000 + std::get<1>(info.param));
-    });
+    SeedTestName<kFirstSeed>());
 
 // Failure handling: fast gossip, sloppy quorum, durable hints and their
 // drain, under crash, pause and partition schedules, and a holder of hints
@@ -91,11 +92,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("handoff-crash", "handoff-pause", "handoff-partition",
                                          "handoff-n3", "handoff-restart", "handoff-restart-n3"),
                        ::testing::Range(0, kHandoffSeeds)),
-    [](const auto& info) {
-      std::string name = std::get<0>(info.param);
-      for (char& ch : name) ch = ch == '-' ? '_' : ch;
-      return name + "_seed" + std::to_string(1000 + std::get<1>(info.param));
-    });
+    SeedTestName<kFirstSeed>());
 
 // Issue 11: anti-entropy alone heals, with hints never delivered and no
 // read-repair pass; every primary must end byte-identical.
@@ -104,11 +101,7 @@ constexpr int kAaeSeeds = 10;
 INSTANTIATE_TEST_SUITE_P(AntiEntropy, SimScenarioTest,
                          ::testing::Combine(::testing::Values("aae", "aae-wipe"),
                                             ::testing::Range(0, kAaeSeeds)),
-                         [](const auto& info) {
-                           std::string name = std::get<0>(info.param);
-                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
-                           return name + "_seed" + std::to_string(1000 + std::get<1>(info.param));
-                         });
+                         SeedTestName<kFirstSeed>());
 
 // Issue 9: a forwarded put held by a paused first primary, acknowledged
 // through the next one, overtaken by a later acknowledged put, then
@@ -119,10 +112,7 @@ constexpr int kReplaySeeds = 10;
 INSTANTIATE_TEST_SUITE_P(ForwardReplay, SimScenarioTest,
                          ::testing::Combine(::testing::Values("forward-replay"),
                                             ::testing::Range(0, kReplaySeeds)),
-                         [](const auto& info) {
-                           return "forward_replay_seed" +
-                                  std::to_string(1000 + std::get<1>(info.param));
-                         });
+                         SeedTestName<kFirstSeed>());
 
 // Issue 15: two joins then two leaves through plan and commit, under
 // crashes, pauses and partitions; judged by the final ring.
@@ -131,10 +121,7 @@ constexpr int kRingSeeds = 20;
 INSTANTIATE_TEST_SUITE_P(RingChanges, SimScenarioTest,
                          ::testing::Combine(::testing::Values("ring-join-leave"),
                                             ::testing::Range(0, kRingSeeds)),
-                         [](const auto& info) {
-                           return "ring_join_leave_seed" +
-                                  std::to_string(1000 + std::get<1>(info.param));
-                         });
+                         SeedTestName<kFirstSeed>());
 
 // Every handoff scenario must actually take the failure path: nodes marked
 // down, hints written and delivered.

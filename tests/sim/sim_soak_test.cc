@@ -6,18 +6,22 @@
 #include <tuple>
 
 #include "tests/sim/scenario.h"
+#include "tests/sim/seed_test_name.h"
 
 namespace ringkv::sim {
 namespace {
 
 constexpr int kSoakSeeds = 400;
 
+// A parameterized case runs seed kFirstSeed + its index.
+constexpr int kFirstSeed = 100000;
+
 class SimSoakTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(SimSoakTest, AllCheckersPass) {
   ScenarioConfig c;
   c.name = std::get<0>(GetParam());
-  c.seed = 100000 + std::get<1>(GetParam());
+  c.seed = kFirstSeed + std::get<1>(GetParam());
   ScenarioResult r = RunScenario(c);
   EXPECT_TRUE(r.ok) << r.Summary() << "replay: " << ReplayCommand(c);
 }
@@ -27,9 +31,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("basic", "network", "crash", "wipe", "disk", "clock",
                                          "chaos", "availability", "siblings"),
                        ::testing::Range(0, kSoakSeeds)),
-    [](const auto& info) {
-      return std::get<0>(info.param) + "_seed" + std::to_string(100000 + std::get<1>(info.param));
-    });
+    SeedTestName<kFirstSeed>());
 
 // Failure handling: every handoff scenario, and default detection.
 constexpr int kSoakHandoffSeeds = 200;
@@ -39,20 +41,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("handoff-crash", "handoff-pause", "handoff-partition",
                                          "handoff-n3", "handoff-restart", "handoff-restart-n3"),
                        ::testing::Range(0, kSoakHandoffSeeds)),
-    [](const auto& info) {
-      std::string name = std::get<0>(info.param);
-      for (char& ch : name) ch = ch == '-' ? '_' : ch;
-      return name + "_seed" + std::to_string(100000 + std::get<1>(info.param));
-    });
+    SeedTestName<kFirstSeed>());
 
 // Issue 9: forwards held by a paused first primary and replayed.
 INSTANTIATE_TEST_SUITE_P(ForwardReplay, SimSoakTest,
                          ::testing::Combine(::testing::Values("forward-replay"),
                                             ::testing::Range(0, kSoakHandoffSeeds)),
-                         [](const auto& info) {
-                           return "forward_replay_seed" +
-                                  std::to_string(100000 + std::get<1>(info.param));
-                         });
+                         SeedTestName<kFirstSeed>());
 
 TEST(SimSoakDetectionTest, DefaultSettingsManySeeds) {
   for (uint64_t seed = 100000; seed < 100020; ++seed) {
