@@ -12,9 +12,9 @@ constexpr const char* kFailuresHelp =
 
 }  // namespace
 
-MergeGuard::MergeGuard(std::string name, MergeFunction* function, Clock* clock,
+MergeGuard::MergeGuard(std::string plugin_name, MergeFunction* function, Clock* clock,
                        MetricsRegistry* metrics, MergeGuardOptions options)
-    : name_(std::move(name)), function_(function), clock_(clock), options_(options) {
+    : name_(std::move(plugin_name)), function_(function), clock_(clock), options_(options) {
   const std::string& name = name_;
   calls_ = metrics->AddCounter("ringkv_merge_calls_total",
                                "Merge plugin calls made, by plugin.", {{"plugin", name}});

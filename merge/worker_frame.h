@@ -8,6 +8,7 @@
 #pragma once
 
 #include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <kj/array.h>
 
 #include <cstddef>

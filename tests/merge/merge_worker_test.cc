@@ -78,7 +78,9 @@ TEST_P(BuiltinThroughWorkerTest, MergesIntoTheBytesItMergesIntoInProcess) {
     Result<std::string> there = (*worker)->Merge(views);
     ASSERT_EQ(here.ok(), there.ok()) << here.status().ToString() << " / "
                                      << there.status().ToString();
-    if (here.ok()) ASSERT_EQ(*here, *there) << "round " << round;
+    if (here.ok()) {
+      ASSERT_EQ(*here, *there) << "round " << round;
+    }
   }
   EXPECT_EQ((*worker)->starts(), 1u);
 }
@@ -99,11 +101,12 @@ TEST(MergeWorkerTest, LargeValuesCrossTheSocketWhole) {
 }
 
 TEST(MergeWorkerTest, ADeclineAndAnInvalidOutputComeBackAsInProcess) {
-  Result<std::unique_ptr<MergeWorker>> decline, garbage;
   LawCheckOptions none;
   none.samples = 0;
-  decline = MergeWorker::Start(TestPlugin("decline"), Options(), none);
-  garbage = MergeWorker::Start(TestPlugin("garbage"), Options(), none);
+  Result<std::unique_ptr<MergeWorker>> decline =
+      MergeWorker::Start(TestPlugin("decline"), Options(), none);
+  Result<std::unique_ptr<MergeWorker>> garbage =
+      MergeWorker::Start(TestPlugin("garbage"), Options(), none);
   ASSERT_TRUE(decline.ok() && garbage.ok());
   const Sibling a = Stamped("a", 1, "n1", 1), b = Stamped("b", 1, "n2", 1);
   Result<std::string> declined = (*decline)->Merge({&a, &b});
