@@ -265,21 +265,18 @@ Result<std::string> MergeWorker::Call(const std::vector<const Sibling*>& values)
     out.setDotIncarnation(s.dot.actor.incarnation);
     out.setDotCounter(s.dot.counter);
   }
-  const int64_t deadline = WorkerNowMicros() + options_.call_deadline_us;
+  const int64_t allowed = options_.call_deadline_us +
+                          static_cast<int64_t>(bytes) * options_.deadline_us_per_mib / (1 << 20);
+  const int64_t deadline = WorkerNowMicros() + allowed;
+  const Status late =
+      Status::Timeout("passed the " + std::to_string(allowed / 1000) + " ms deadline; killed");
   if (Status st = WriteWorkerFrame(fd_, message, deadline); !st.ok()) {
     if (st.IsInvalidArgument()) return st;  // too large to send: nothing was called
-    return Failed(st.IsTimeout() ? Status::Timeout("passed the " +
-                                                   std::to_string(options_.call_deadline_us / 1000) +
-                                                   " ms deadline; killed")
-                                 : st);
+    return Failed(st.IsTimeout() ? late : st);
   }
   Result<kj::Array<capnp::word>> frame = ReadWorkerFrame(fd_, deadline);
   if (!frame.ok()) {
-    if (frame.status().IsTimeout()) {
-      return Failed(Status::Timeout("passed the " +
-                                    std::to_string(options_.call_deadline_us / 1000) +
-                                    " ms deadline; killed"));
-    }
+    if (frame.status().IsTimeout()) return Failed(late);
     return Failed(frame.status().IsIOError() ? Status::Internal("crashed") : frame.status());
   }
   // What the reply says, or why it is garbage (then the worker is killed).

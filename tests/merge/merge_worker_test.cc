@@ -95,9 +95,15 @@ TEST(MergeWorkerTest, LargeValuesCrossTheSocketWhole) {
   const Sibling a = Stamped(std::string(3 << 20, 'a'), 1, "n1", 1);
   const Sibling b = Stamped(std::string(3 << 20, 'b'), 1, "n2", 1);
   const Sibling c = Stamped(std::string(3 << 20, 'c'), 1, "n3", 1);
-  Result<std::string> merged = (*worker)->Merge({&a, &b, &c});
-  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
-  EXPECT_EQ(*merged, c.value);
+  // Twice: the second finds the worker's memory from the first.
+  for (int i = 0; i < 2; ++i) {
+    const int64_t start = WorkerNowMicros();
+    Result<std::string> merged = (*worker)->Merge({&a, &b, &c});
+    std::printf("9 MiB in, 3 MiB out: %.1f ms\n", (WorkerNowMicros() - start) / 1000.0);
+    ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+    EXPECT_EQ(*merged, c.value);
+  }
+  EXPECT_EQ((*worker)->starts(), 1u);
 }
 
 TEST(MergeWorkerTest, ADeclineAndAnInvalidOutputComeBackAsInProcess) {
@@ -182,14 +188,22 @@ TEST(MergeWorkerTest, ADirectoryLoadsItsChosenPluginsInWorkers) {
 }
 
 // A trap plugin in a worker, behind the guard and resolver a bucket uses.
-class TrapTest : public ::testing::TestWithParam<std::pair<std::string, std::string>> {
+struct Trap {
+  std::string value;
+  // The failure it is counted as.
+  std::string reason;
+  // The call's deadline: short for the loop, which meets it; long for the
+  // hog, which must meet its memory limit instead (a page fault costs tens
+  // of microseconds on a loaded sandbox).
+  int64_t deadline_us;
+};
+
+class TrapTest : public ::testing::TestWithParam<Trap> {
  protected:
   void SetUp() override {
     MergeWorkerOptions options = Options();
-    // Under load a healthy call takes milliseconds, and the hog meets its
-    // memory limit within a few hundred; the loop is killed here.
-    options.call_deadline_us = 1'000'000;
-    options.memory_bytes = uint64_t{256} << 20;
+    options.call_deadline_us = GetParam().deadline_us;
+    options.memory_bytes = uint64_t{128} << 20;
     LawCheckOptions laws;
     laws.samples = 200;
     Result<std::unique_ptr<MergeWorker>> w = MergeWorker::Start(TestPlugin("trap"), options, laws);
@@ -218,7 +232,8 @@ class TrapTest : public ::testing::TestWithParam<std::pair<std::string, std::str
 };
 
 TEST_P(TrapTest, TheNodeGoesOnKeepsTheSiblingsCountsAndRestartsTheWorker) {
-  const auto& [trap, reason] = GetParam();
+  const std::string& trap = GetParam().value;
+  const std::string& reason = GetParam().reason;
   const Object healthy = Read("a", "b");
   ASSERT_EQ(healthy.siblings.size(), 1u);
   EXPECT_EQ(healthy.siblings[0].value, "b");
@@ -237,7 +252,7 @@ TEST_P(TrapTest, TheNodeGoesOnKeepsTheSiblingsCountsAndRestartsTheWorker) {
   EXPECT_EQ(worker_->pid(), -1);
   EXPECT_NE(kill(first, 0), 0);
   // Bounded by the deadline, not by the plugin; generous for a loaded machine.
-  EXPECT_LT(waited, 5'000'000);
+  EXPECT_LT(waited, GetParam().deadline_us + 5'000'000);
 
   // A later merge works again once a new worker is up; until then each read
   // keeps its siblings (worker_down), waiting for nothing.
@@ -260,12 +275,11 @@ TEST_P(TrapTest, TheNodeGoesOnKeepsTheSiblingsCountsAndRestartsTheWorker) {
 
 INSTANTIATE_TEST_SUITE_P(
     Traps, TrapTest,
-    ::testing::Values(std::make_pair("crash", "worker_crashed"),
-                      std::make_pair("loop", "deadline"),
-                      // The address-space limit ends it, long before the deadline.
-                      std::make_pair("hog", "worker_crashed"),
-                      std::make_pair("scribble", "worker_crashed")),
-    [](const auto& info) { return info.param.first; });
+    ::testing::Values(Trap{"crash", "worker_crashed", 1'000'000},
+                      Trap{"loop", "deadline", 200'000},
+                      Trap{"hog", "worker_crashed", 20'000'000},
+                      Trap{"scribble", "worker_crashed", 1'000'000}),
+    [](const auto& info) { return info.param.value; });
 
 }  // namespace
 }  // namespace ringkv::testing

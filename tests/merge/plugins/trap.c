@@ -5,8 +5,9 @@
  * some inputs looks like (tests/merge/merge_worker_test.cc).
  *   "crash"     a null write
  *   "loop"      never returns
- *   "hog"       allocates without bound (up to 4 GiB, touching every page;
- *               an allocation that fails aborts, as an xmalloc would)
+ *   "hog"       allocates without bound (up to 4 GiB in 8 MiB blocks,
+ *               touching every page; an allocation that fails aborts, as an
+ *               xmalloc would)
  *   "scribble"  writes a frame header announcing 2 GiB onto the worker's
  *               socket (descriptor 3), then merges */
 #include <stdlib.h>
@@ -39,8 +40,8 @@ static void spring(const rkv_bytes *v) {
     while (forever) {
     }
   } else if (is(v, "hog")) {
-    const size_t chunk = (size_t)64 << 20;
-    for (int i = 0; i < 64; ++i) {
+    const size_t chunk = (size_t)8 << 20;
+    for (int i = 0; i < 512; ++i) {
       char *p = (char *)malloc(chunk);
       if (p == NULL) abort();
       memset(p, i + 1, chunk);
