@@ -255,7 +255,7 @@ TEST(KeyApiTest, ConditionsThatAskSomethingElseAre400AndNeverReachTheNode) {
       {Method::kPut, text + ", " + text, {}, {}, "bad_request"},
       {Method::kPut, "W/\"" + text + "\"", {}, {}, "bad_request"},
       {Method::kPut, text, {}, text + "x", "bad_request"},
-      {Method::kPut, "not base64!", {}, {}, "bad_context"},
+      {Method::kPut, "not-base64!", {}, {}, "bad_context"},
       {Method::kPut, other, {}, {}, "bad_context"},
       {Method::kPut, std::string(100'000, 'A'), {}, {}, "bad_context"},
       {Method::kPut, {}, "\"abc\"", {}, "bad_request"},
