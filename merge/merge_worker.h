@@ -40,7 +40,7 @@ struct MergeWorkerOptions {
   // worker is killed and the siblings stay. Plus time for the bytes: a
   // merge of large values copies them across the socket and back.
   int64_t call_deadline_us = 50'000;
-  int64_t deadline_us_per_mib = 100'000;
+  int64_t deadline_us_per_mib = 200'000;
   // A worker that has not said hello this long after it was started is
   // killed (at load: the start fails).
   int64_t start_deadline_us = 5'000'000;

@@ -663,8 +663,9 @@ int main(int argc, char** argv) {
   app.add_option("--plugin-worker-binary", flags.plugin_worker_binary,
                  "the ringkv-merge-worker executable (default: beside ringkv-node)");
   AddBounded(app, "--plugin-worker-deadline-ms", flags.plugin_worker_deadline_ms,
-             "a merge in a worker may take this long; then the worker is killed, the siblings "
-             "stay, and the node's loop waited no longer", 1u, 10'000u);
+             "a merge in a worker may take this long (plus 200 ms per MiB of values); then the "
+             "worker is killed, the siblings stay, and the node's loop waited no longer",
+             1u, 10'000u);
   AddBounded(app, "--plugin-worker-memory-mb", flags.plugin_worker_memory_mb,
              "address space of a merge worker (RLIMIT_AS), MiB", 64u, 1u << 20);
   AddBounded(app, "--cache-mb", flags.cache_mb, "LevelDB block cache, MiB", 1u, 1u << 20);
