@@ -255,6 +255,8 @@ void HttpServer::HandleKey(evhttp_request* request, const Route& route, int64_t 
   key.raw_query = query == nullptr ? "" : query;
   key.context = HeaderOf(request, "X-Ringkv-Context", &key.has_context);
   key.accept = HeaderOf(request, "Accept");
+  key.if_match = HeaderOf(request, "If-Match", &key.has_if_match);
+  key.if_none_match = HeaderOf(request, "If-None-Match", &key.has_if_none_match);
   key.token = BearerToken(request);
   const Op op = OpOf(RouteKind::kKey, key.method);
   if (key.method == Method::kPut) {

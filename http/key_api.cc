@@ -30,6 +30,78 @@ Result<std::string> ContextBytes(const KeyRequest& request) {
   return bytes;
 }
 
+// What a write's headers ask: its context (bytes, checked) and whether it
+// is conditional.
+struct WriteCondition {
+  std::string context;
+  bool if_match = false;
+};
+
+std::string_view Trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The If-Match and If-None-Match of a PUT or DELETE, with X-Ringkv-Context:
+//   If-Match: <context>   (or "<context>", the ETag of a read): written only
+//                         if the key holds nothing that read did not see
+//   If-None-Match: *      (PUT): written only if the key holds no value
+// The condition, or the 400 to answer: bad_request for headers that ask
+// something else, bad_context for a context that does not decode or is
+// another key's.
+Result<WriteCondition> ConditionOf(const KeyRequest& request, Response* refusal) {
+  auto bad = [refusal](const char* code, const std::string& why) {
+    *refusal = ErrorResponse(400, code, why);
+    return Status::InvalidArgument(why);
+  };
+  WriteCondition c;
+  if (request.has_if_none_match) {
+    if (Trimmed(request.if_none_match) != "*") {
+      return bad("bad_request", "If-None-Match takes only * (create the key if it holds no value)");
+    }
+    if (request.method != Method::kPut) return bad("bad_request", "If-None-Match: * applies to a PUT");
+    if (request.has_if_match || (request.has_context && !request.context.empty())) {
+      return bad("bad_request",
+                 "If-None-Match: * writes a key that holds no value: it takes no context");
+    }
+    c.if_match = true;
+    return c;
+  }
+  KeyRequest contexted = request;
+  if (request.has_if_match) {
+    std::string_view tag = Trimmed(request.if_match);
+    if (tag == "*") {
+      return bad("bad_request",
+                 "If-Match: * is not supported: give the context (ETag) of a read of the key");
+    }
+    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
+      tag = tag.substr(1, tag.size() - 2);
+    }
+    if (tag.empty() || tag.find_first_of("\",\" \t") != std::string_view::npos) {
+      return bad("bad_request",
+                 "If-Match takes one context (the X-Ringkv-Context or ETag of a read)");
+    }
+    if (request.has_context && !request.context.empty() && request.context != tag) {
+      return bad("bad_request", "If-Match and X-Ringkv-Context name different contexts");
+    }
+    contexted.has_context = true;
+    contexted.context = std::string(tag);
+    c.if_match = true;
+  }
+  Result<std::string> bytes = ContextBytes(contexted);
+  if (!bytes.ok()) return bad("bad_context", bytes.status().message());
+  c.context = std::move(*bytes);
+  return c;
+}
+
+// The context as response headers: X-Ringkv-Context, and the same as the
+// ETag a standard client sends back in If-Match.
+void AddContextHeaders(const std::string& context, Response* r) {
+  r->headers.emplace_back(kContextHeader, context);
+  r->headers.emplace_back("ETag", "\"" + context + "\"");
+}
+
 bool Accepts(const std::string& accept, std::string_view type) {
   return accept.find(type) != std::string::npos;
 }
@@ -50,7 +122,7 @@ Response ReadResponse(const GetReply& reply, const std::string& bucket, const st
       reply.found ? ContextToText(EncodeContext(reply.object.context, bucket, key)) : "";
   std::vector<const Sibling*> values = reply.found ? reply.object.Values() : std::vector<const Sibling*>{};
   Response r;
-  if (!context.empty()) r.headers.emplace_back(kContextHeader, context);
+  if (!context.empty()) AddContextHeaders(context, &r);
   if (values.empty()) {
     Response missing = ErrorResponse(404, "not_found", reply.found ? "deleted" : "not found");
     missing.headers = r.headers;
@@ -80,8 +152,7 @@ Response WriteResponse(const PutReply& reply, const std::string& bucket, const s
   Response r;
   r.status = 204;
   r.content_type.clear();
-  r.headers.emplace_back(kContextHeader,
-                         ContextToText(EncodeContext(reply.object.context, bucket, key)));
+  AddContextHeaders(ContextToText(EncodeContext(reply.object.context, bucket, key)), &r);
   return r;
 }
 
@@ -104,20 +175,28 @@ void KeyApi::Handle(KeyRequest request, std::function<void(Response)> done) {
   }
   Result<KeyQuery> query = ParseKeyQuery(request.raw_query, query_for);
   if (!query.ok()) return done(ErrorResponse(400, "bad_request", query.status().message()));
-  Result<std::string> context = ContextBytes(request);
-  if (!context.ok()) return done(ErrorResponse(400, "bad_context", context.status().message()));
+  if (request.method == Method::kGet) {
+    // A read is never conditional: If-Match and If-None-Match are for
+    // writes, and a GET ignores them.
+    Result<std::string> context = ContextBytes(request);
+    if (!context.ok()) return done(ErrorResponse(400, "bad_context", context.status().message()));
+    return Get(request, *query, std::move(done));
+  }
+  Response refusal;
+  Result<WriteCondition> condition = ConditionOf(request, &refusal);
+  if (!condition.ok()) return done(std::move(refusal));
   switch (request.method) {
-    case Method::kGet:
-      return Get(request, *query, std::move(done));
     case Method::kPut:
       if (request.body.size() > kMaxValueBytes) {
         return done(ErrorResponse(413, "value_too_large",
                                   "a value is at most " + std::to_string(kMaxValueBytes) +
                                       " bytes, got " + std::to_string(request.body.size())));
       }
-      return Put(std::move(request), *query, std::move(context).value(), std::move(done));
+      return Put(std::move(request), *query, std::move(condition->context), condition->if_match,
+                 std::move(done));
     default:
-      return Delete(std::move(request), *query, std::move(context).value(), std::move(done));
+      return Delete(std::move(request), *query, std::move(condition->context),
+                    condition->if_match, std::move(done));
   }
 }
 
@@ -134,7 +213,7 @@ void KeyApi::Get(const KeyRequest& request, const KeyQuery& query,
   });
 }
 
-void KeyApi::Put(KeyRequest request, const KeyQuery& query, std::string context,
+void KeyApi::Put(KeyRequest request, const KeyQuery& query, std::string context, bool if_match,
                  std::function<void(Response)> done) {
   PutRequest put;
   put.bucket = request.bucket;
@@ -142,6 +221,7 @@ void KeyApi::Put(KeyRequest request, const KeyQuery& query, std::string context,
   put.value = std::move(request.body);
   put.tombstone = request.method == Method::kDelete;
   put.context = std::move(context);
+  put.if_match = if_match;
   put.w = query.w;
   put.pw = query.pw;
   Message m;
@@ -157,9 +237,11 @@ void KeyApi::Put(KeyRequest request, const KeyQuery& query, std::string context,
 }
 
 void KeyApi::Delete(KeyRequest request, const KeyQuery& query, std::string context,
-                    std::function<void(Response)> done) {
+                    bool if_match, std::function<void(Response)> done) {
   request.body.clear();
-  if (!context.empty()) return Put(std::move(request), query, std::move(context), std::move(done));
+  if (!context.empty()) {
+    return Put(std::move(request), query, std::move(context), if_match, std::move(done));
+  }
   // A tombstone without a context would be one more sibling beside the
   // values: read first, as the CLI does, so the delete covers what is there.
   Message m;
@@ -176,7 +258,7 @@ void KeyApi::Delete(KeyRequest request, const KeyQuery& query, std::string conte
     std::string read_context =
         get->found ? EncodeContext(get->object.context, shared->bucket, shared->key) : "";
     KeyApi(std::move(call)).Put(std::move(*shared), query, std::move(read_context),
-                                std::move(done));
+                                /*if_match=*/false, std::move(done));
   });
 }
 

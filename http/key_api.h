@@ -27,6 +27,12 @@ struct KeyRequest {
   bool has_context = false;
   std::string context;  // X-Ringkv-Context, as sent
   std::string accept;   // Accept, as sent
+  // The conditional put's headers, as sent (docs/http-api.md, "Conditional
+  // writes").
+  bool has_if_match = false;
+  std::string if_match;
+  bool has_if_none_match = false;
+  std::string if_none_match;
   std::string body;
   // The bearer token of the Authorization header ("" for none), carried in
   // every message as the binary protocol carries the client's.
@@ -42,9 +48,10 @@ class KeyApi {
 
  private:
   void Get(const KeyRequest& request, const KeyQuery& query, std::function<void(Response)> done);
-  void Put(KeyRequest request, const KeyQuery& query, std::string context,
+  // `if_match`: a conditional put (PutRequest::if_match) with `context`.
+  void Put(KeyRequest request, const KeyQuery& query, std::string context, bool if_match,
            std::function<void(Response)> done);
-  void Delete(KeyRequest request, const KeyQuery& query, std::string context,
+  void Delete(KeyRequest request, const KeyQuery& query, std::string context, bool if_match,
               std::function<void(Response)> done);
 
   ClientCall call_;

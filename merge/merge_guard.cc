@@ -1,27 +1,33 @@
 #include "merge/merge_guard.h"
 
-#include "merge/plugin_call.h"
-
 namespace ringkv {
 namespace {
 
 constexpr const char* kFailuresHelp =
     "Merge plugin calls that failed, by plugin and reason: declined (the plugin returned an "
-    "error; the siblings stay) or invalid_output (it returned memory it was not lent, or a "
-    "value too large).";
+    "error), invalid_output (it returned memory it was not lent, or a value too large), "
+    "deadline (its worker passed the call's deadline and was killed), worker_crashed (its "
+    "worker died or spoke garbage) or worker_down (its worker was restarting: not called). "
+    "The siblings stay.";
 
 }  // namespace
 
-MergeGuard::MergeGuard(const rkv_merge_plugin* plugin, Clock* clock, MetricsRegistry* metrics,
-                       MergeGuardOptions options)
-    : plugin_(plugin), clock_(clock), options_(options) {
-  const std::string name = plugin->name;
+MergeGuard::MergeGuard(std::string plugin_name, MergeFunction* function, Clock* clock,
+                       MetricsRegistry* metrics, MergeGuardOptions options)
+    : name_(std::move(plugin_name)), function_(function), clock_(clock), options_(options) {
+  const std::string& name = name_;
   calls_ = metrics->AddCounter("ringkv_merge_calls_total",
                                "Merge plugin calls made, by plugin.", {{"plugin", name}});
   declined_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
                                   {{"plugin", name}, {"reason", "declined"}});
   invalid_output_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
                                         {{"plugin", name}, {"reason", "invalid_output"}});
+  deadline_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
+                                  {{"plugin", name}, {"reason", "deadline"}});
+  crashed_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
+                                 {{"plugin", name}, {"reason", "worker_crashed"}});
+  worker_down_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
+                                     {{"plugin", name}, {"reason", "worker_down"}});
   slow_ = metrics->AddCounter("ringkv_merge_slow_total",
                               "Merge plugin calls slower than the slow threshold (5 ms), by "
                               "plugin; their results are used.",
@@ -35,6 +41,15 @@ MergeGuard::MergeGuard(const rkv_merge_plugin* plugin, Clock* clock, MetricsRegi
                                {{"plugin", name}});
 }
 
+Counter* MergeGuard::FailureCounter(const Status& st) const {
+  switch (st.code()) {
+    case Status::Code::kCorruption: return invalid_output_;
+    case Status::Code::kTimeout: return deadline_;
+    case Status::Code::kInternal: return crashed_;
+    default: return declined_;
+  }
+}
+
 void MergeGuard::Failed() {
   if (++failures_in_a_row_ < options_.trip_after) return;
   if (open_until_us_ == 0) trips_->Increment();
@@ -46,19 +61,23 @@ Result<std::string> MergeGuard::Merge(const std::vector<const Sibling*>& values)
   if (open_until_us_ > 0) {
     if (start < open_until_us_) {
       skipped_->Increment();
-      return Status::Unavailable(std::string("merge plugin ") + plugin_->name +
+      return Status::Unavailable("merge plugin " + name_ +
                                  " is resting after repeated failures");
     }
     // Half open: this call decides. One more failure opens it again at once.
     failures_in_a_row_ = options_.trip_after - 1;
     open_until_us_ = 0;
   }
+  Result<std::string> merged = function_->Merge(values);
+  if (merged.status().IsUnavailable()) {
+    worker_down_->Increment();
+    return merged;
+  }
   calls_->Increment();
-  Result<std::string> merged = CallMerge(*plugin_, values);
   const bool slow = clock_->MonoMicros() - start > options_.slow_us;
   if (slow) slow_->Increment();
   if (!merged.ok()) {
-    (merged.status().IsCorruption() ? invalid_output_ : declined_)->Increment();
+    FailureCounter(merged.status())->Increment();
     Failed();
   } else if (slow) {
     Failed();

@@ -1,6 +1,7 @@
 // MergeGuard: containment of one merge plugin inside a node. Every call is
-// counted and timed; a call that fails (the plugin declined, or returned
-// memory or sizes it may not) or runs slow is counted by reason, and after
+// counted and timed; a call that fails (the plugin declined, returned
+// memory or sizes it may not, or its worker crashed or passed its deadline:
+// merge/merge_function.h) or runs slow is counted by reason, and after
 // `trip_after` such calls in a row the breaker opens: for `cool_down_us`
 // the plugin is not called at all and siblings stay as they are, then one
 // call is let through to try it again. Declining keeps every value, so the
@@ -17,7 +18,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
-#include "merge/ringkv_merge.h"
+#include "merge/merge_function.h"
 
 namespace ringkv {
 
@@ -31,8 +32,9 @@ struct MergeGuardOptions {
 
 class MergeGuard {
  public:
-  // `plugin`, `clock` and `metrics` must outlive the guard.
-  MergeGuard(const rkv_merge_plugin* plugin, Clock* clock, MetricsRegistry* metrics,
+  // The guard of the plugin `name`; `function`, `clock` and `metrics` must
+  // outlive it.
+  MergeGuard(std::string name, MergeFunction* function, Clock* clock, MetricsRegistry* metrics,
              MergeGuardOptions options = {});
 
   // The plugin's merge of `values`, or an error when it declined, failed, or
@@ -43,8 +45,10 @@ class MergeGuard {
 
  private:
   void Failed();
+  Counter* FailureCounter(const Status& st) const;
 
-  const rkv_merge_plugin* plugin_;
+  std::string name_;
+  MergeFunction* function_;
   Clock* clock_;
   MergeGuardOptions options_;
   uint32_t failures_in_a_row_ = 0;
@@ -53,6 +57,9 @@ class MergeGuard {
   Counter* calls_;
   Counter* declined_;
   Counter* invalid_output_;
+  Counter* deadline_;
+  Counter* crashed_;
+  Counter* worker_down_;
   Counter* slow_;
   Counter* skipped_;
   Counter* trips_;

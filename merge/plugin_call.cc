@@ -71,7 +71,7 @@ std::string PluginCodeName(int code) {
 }
 
 Result<std::string> CallMerge(const rkv_merge_plugin& plugin,
-                              const std::vector<const Sibling*>& siblings) {
+                              const std::vector<const Sibling*>& siblings, int* code_out) {
   std::vector<rkv_sibling> inputs;
   inputs.reserve(siblings.size());
   for (const Sibling* s : siblings) {
@@ -87,6 +87,7 @@ Result<std::string> CallMerge(const rkv_merge_plugin& plugin,
   Arena arena;
   rkv_bytes out{nullptr, 0};
   const int code = plugin.merge(&kHost, &arena, inputs.data(), inputs.size(), &out);
+  if (code_out != nullptr) *code_out = code;
   if (code != RKV_OK) {
     return Status::InvalidArgument("merge plugin declined: " + PluginCodeName(code));
   }

@@ -23,9 +23,10 @@ inline constexpr size_t kMergeArenaBytes = size_t{16} << 20;
 // The merge of `siblings` (at least two, values, not tombstones): the
 // result's bytes. InvalidArgument when the plugin declined or failed
 // (message: the plugin's code); Corruption when its result lies outside
-// what it was lent or is larger than kMaxValueBytes.
+// what it was lent or is larger than kMaxValueBytes. The plugin's return
+// code in *code when given.
 Result<std::string> CallMerge(const rkv_merge_plugin& plugin,
-                              const std::vector<const Sibling*>& siblings);
+                              const std::vector<const Sibling*>& siblings, int* code = nullptr);
 
 // The plugin's sample value for `seed`.
 Result<std::string> CallSample(const rkv_merge_plugin& plugin, uint64_t seed);

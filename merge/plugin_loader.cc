@@ -4,26 +4,25 @@
 #include <openssl/evp.h>
 
 #include <cstddef>
+#include <cstring>
 #include <fstream>
 #include <vector>
 
 namespace ringkv {
 namespace {
 
-bool ValidName(const char* name) {
-  if (name == nullptr) return false;
-  size_t n = 0;
-  for (; name[n] != '\0' && n <= 32; ++n) {
-    const char c = name[n];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return n >= 1 && n <= 32;
-}
-
 // The size of version 1's description: a plugin must provide at least it.
 constexpr size_t kV1Size = offsetof(rkv_merge_plugin, sample) + sizeof(void*);
 
 }  // namespace
+
+bool ValidPluginName(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (const char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
 
 Result<std::string> FileSha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -75,7 +74,8 @@ Result<std::unique_ptr<LoadedPlugin>> LoadedPlugin::Open(const std::string& path
     return close_and_refuse("it was built for ABI version " + std::to_string(api->abi_version) +
                             "; this node speaks version 1");
   }
-  if (!ValidName(api->name)) {
+  // Bounded: a name without its terminating zero must not be read past 33.
+  if (api->name == nullptr || !ValidPluginName(std::string_view(api->name, strnlen(api->name, 33)))) {
     return close_and_refuse("its name is not 1 to 32 characters of a-z, 0-9 and _");
   }
   if (api->merge == nullptr || api->sample == nullptr) {

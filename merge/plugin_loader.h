@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "merge/ringkv_merge.h"
@@ -42,6 +43,9 @@ class LoadedPlugin {
   const rkv_merge_plugin* api_;
   PluginInfo info_;
 };
+
+// [a-z0-9_]{1,32}: what a plugin may call itself.
+bool ValidPluginName(std::string_view name);
 
 // Hex SHA-256 of the file at `path`.
 Result<std::string> FileSha256(const std::string& path);

@@ -74,6 +74,11 @@ struct Flags {
   std::string cluster_secret_file;
   bool insecure_no_peer_auth = false;
   std::string plugins;
+  // Plugins run in a ringkv-merge-worker each (docs/plugins.md, "Worker mode").
+  std::vector<std::string> plugin_workers;
+  std::string plugin_worker_binary;
+  uint32_t plugin_worker_deadline_ms = 50;
+  uint32_t plugin_worker_memory_mb = 512;
   std::string http;  // empty: no HTTP listener
   http::HttpOptions http_options;
   int64_t http_deadline_ms = 10'000;
@@ -159,14 +164,45 @@ Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members
 // (docs/plugins.md). A refused plugin, or a bucket naming one this node
 // lacks, is logged as an error and the node serves on: such a bucket keeps
 // its siblings, which loses nothing.
+// The merge worker: --plugin-worker-binary, else beside this executable,
+// else in the build tree's merge/.
+std::string MergeWorkerBinary(const Flags& flags) {
+  if (!flags.plugin_worker_binary.empty()) return flags.plugin_worker_binary;
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const std::filesystem::path& candidate :
+       {self.parent_path() / "ringkv-merge-worker",
+        self.parent_path() / ".." / "merge" / "ringkv-merge-worker"}) {
+    if (std::filesystem::exists(candidate, ec)) return candidate.string();
+  }
+  return "ringkv-merge-worker";
+}
+
 Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog* catalog,
                    MetricsRegistry* metrics) {
   if (!flags.plugins.empty()) {
-    RINGKV_RETURN_IF_ERROR(catalog->LoadDir(flags.plugins, LawCheckOptions{}));
+    PluginWorkers workers;
+    workers.files = flags.plugin_workers;
+    if (!workers.files.empty()) {
+      workers.options.binary = MergeWorkerBinary(flags);
+      workers.options.call_deadline_us = int64_t{flags.plugin_worker_deadline_ms} * 1000;
+      workers.options.memory_bytes = uint64_t{flags.plugin_worker_memory_mb} << 20;
+    }
+    RINGKV_RETURN_IF_ERROR(catalog->LoadDir(flags.plugins, LawCheckOptions{}, workers));
   }
-  for (const PluginInfo& p : catalog->loaded()) {
-    spdlog::info("merge plugin {} version {} (sha256 {}) loaded from {}", p.name, p.version,
-                 p.sha256, p.path);
+  for (const std::string& f : flags.plugin_workers) {
+    bool found = false;
+    for (const LoadedPluginInfo& p : catalog->loaded()) {
+      found = found || (p.in_worker && PluginWorkers{{f}, {}}.Chosen(p.path));
+    }
+    for (const RefusedPlugin& r : catalog->refused()) {
+      found = found || PluginWorkers{{f}, {}}.Chosen(r.path);
+    }
+    if (!found) spdlog::warn("--plugin-worker {}: no such plugin in --plugins", f);
+  }
+  for (const LoadedPluginInfo& p : catalog->loaded()) {
+    spdlog::info("merge plugin {} version {} (sha256 {}) loaded from {}{}", p.name, p.version,
+                 p.sha256, p.path, p.in_worker ? ", running in a worker process" : "");
   }
   for (const RefusedPlugin& r : catalog->refused()) spdlog::error("{}", r.reason);
   auto check = [&](const std::string& bucket, const BucketProps& props) {
@@ -181,7 +217,7 @@ Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog
   for (const auto& [name, props] : buckets.named()) check(name, props);
   // What `ringkv-admin plugins` lists, as info gauges (value 1) in the
   // status reply: each plugin with the buckets that use it, each refusal.
-  for (const PluginInfo& p : catalog->loaded()) {
+  for (const LoadedPluginInfo& p : catalog->loaded()) {
     std::string users;
     auto use = [&](const std::string& bucket, const BucketProps& props) {
       if (props.resolver != "merge:" + p.name ||
@@ -193,10 +229,11 @@ Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog
     use("(default)", buckets.defaults());
     for (const auto& [name, props] : buckets.named()) use(name, props);
     metrics->AddGauge("ringkv_merge_plugin_info",
-                      "A merge plugin this node loaded (value 1): name, version, SHA-256, file "
-                      "and the buckets that use it.",
+                      "A merge plugin this node loaded (value 1): name, version, SHA-256, file, "
+                      "the buckets that use it and where it runs (in-process or worker).",
                       {{"plugin", p.name}, {"version", std::to_string(p.version)},
-                       {"sha256", p.sha256}, {"path", p.path}, {"buckets", users}})
+                       {"sha256", p.sha256}, {"path", p.path}, {"buckets", users},
+                       {"mode", p.in_worker ? "worker" : "in-process"}})
         ->Set(1);
   }
   for (const RefusedPlugin& r : catalog->refused()) {
@@ -619,6 +656,18 @@ int main(int argc, char** argv) {
   app.add_option("--plugins", flags.plugins,
                  "directory of merge plugins (*.so, docs/plugins.md), law-checked at start")
       ->check(CLI::ExistingDirectory);
+  app.add_option("--plugin-worker", flags.plugin_workers,
+                 "run this plugin of --plugins (its file name, e.g. max.so or max; * for all) "
+                 "in a worker process of its own: a crash, hang or memory blow-up of it keeps "
+                 "siblings instead of taking the node down (repeatable)");
+  app.add_option("--plugin-worker-binary", flags.plugin_worker_binary,
+                 "the ringkv-merge-worker executable (default: beside ringkv-node)");
+  AddBounded(app, "--plugin-worker-deadline-ms", flags.plugin_worker_deadline_ms,
+             "a merge in a worker may take this long (plus 200 ms per MiB of values); then the "
+             "worker is killed, the siblings stay, and the node's loop waited no longer",
+             1u, 10'000u);
+  AddBounded(app, "--plugin-worker-memory-mb", flags.plugin_worker_memory_mb,
+             "address space of a merge worker (RLIMIT_AS), MiB", 64u, 1u << 20);
   AddBounded(app, "--cache-mb", flags.cache_mb, "LevelDB block cache, MiB", 1u, 1u << 20);
   AddBounded(app, "--object-cache-mb", flags.object_cache_mb,
              "records cached above LevelDB, MiB (0 = none)", 0u, 1u << 20);

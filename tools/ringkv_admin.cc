@@ -262,7 +262,8 @@ int DoPlugins(const Flags& flags) {
                         {"version", std::stoul(label(m, "version"))},
                         {"sha256", label(m, "sha256")},
                         {"path", label(m, "path")},
-                        {"buckets", buckets}});
+                        {"buckets", buckets},
+                        {"mode", label(m, "mode")}});
     } else if (m.name == "ringkv_merge_plugin_refused") {
       refused.push_back({{"path", label(m, "path")}, {"reason", label(m, "reason")}});
     }

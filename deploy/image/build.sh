@@ -20,7 +20,7 @@ work=${IMAGE_WORK:-build-image/work}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 tag=${IMAGE_TAG:-localhost/ringkv:$(git describe --always --dirty 2>/dev/null || echo dev)}
 suite=bookworm
-binaries=(node/ringkv-node tools/ringkv tools/ringkv-admin)
+binaries=(node/ringkv-node merge/ringkv-merge-worker tools/ringkv tools/ringkv-admin)
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "make image needs root (mmdebstrap and buildah write a root file system)" >&2

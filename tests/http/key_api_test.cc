@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 #include "causality/object_codec.h"
 #include "causality/object_limits.h"
 #include "client/context_text.h"
@@ -167,6 +169,126 @@ TEST(KeyApiTest, HostileRequestsNeverReachTheNode) {
   EXPECT_EQ(Answer(node, Req(Method::kGet, "r=banana")).status, 400);
   EXPECT_EQ(Answer(node, Req(Method::kOther)).status, 405);
   EXPECT_TRUE(node.sent.empty());
+}
+
+
+// Conditional writes (docs/http-api.md, "Conditional writes"): If-Match
+// carries the context of a read, bare or as the quoted ETag, and makes the
+// put conditional; If-None-Match: * is a create-only put; the node's
+// precondition_failed is 412.
+TEST(KeyApiTest, IfMatchSendsAConditionalPutWithThatReadsContext) {
+  const std::string context_bytes = EncodeContext(TwoSiblings().context, "b", "k");
+  const std::string text = ContextToText(context_bytes);
+  for (const std::string& header : {text, "\"" + text + "\"", " \"" + text + "\" "}) {
+    FakeNode node;
+    node.replies = {PutReply{Status::OK(), TwoSiblings()}};
+    KeyRequest put = Req(Method::kPut);
+    put.body = "v2";
+    put.has_if_match = true;
+    put.if_match = header;
+    Response r = Answer(node, put);
+    EXPECT_EQ(r.status, 204) << header;
+    ASSERT_EQ(node.sent.size(), 1u);
+    const auto& sent = std::get<PutRequest>(node.sent[0].body);
+    EXPECT_TRUE(sent.if_match);
+    EXPECT_EQ(sent.context, context_bytes);
+    EXPECT_EQ(sent.value, "v2");
+    // The new context, also as the ETag the next If-Match sends back.
+    EXPECT_EQ(r.Header("ETag"), "\"" + r.Header("X-Ringkv-Context") + "\"");
+  }
+}
+
+TEST(KeyApiTest, AStaleContextIs412AndAReadCarriesItsContextAsETag) {
+  FakeNode node;
+  node.replies = {PutReply{Status::PreconditionFailed("b/k changed since the read"), {}},
+                  GetReply{Status::OK(), true, TwoSiblings()}};
+  KeyRequest put = Req(Method::kPut);
+  put.has_if_match = true;
+  put.if_match = ContextToText(EncodeContext(TwoSiblings().context, "b", "k"));
+  Response r = Answer(node, put);
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "precondition_failed");
+  Response read = Answer(node, Req(Method::kGet));
+  EXPECT_EQ(read.Header("ETag"), "\"" + put.if_match + "\"");
+}
+
+TEST(KeyApiTest, IfNoneMatchStarIsACreateOnlyPut) {
+  FakeNode node;
+  node.replies = {PutReply{Status::OK(), TwoSiblings()},
+                  PutReply{Status::PreconditionFailed("b/k holds a value"), {}}};
+  KeyRequest create = Req(Method::kPut);
+  create.body = "first";
+  create.has_if_none_match = true;
+  create.if_none_match = "*";
+  EXPECT_EQ(Answer(node, create).status, 204);
+  const auto& sent = std::get<PutRequest>(node.sent.at(0).body);
+  EXPECT_TRUE(sent.if_match);
+  EXPECT_TRUE(sent.context.empty());
+  EXPECT_EQ(Answer(node, create).status, 412);
+}
+
+TEST(KeyApiTest, DeleteWithIfMatchIsAConditionalTombstoneWithoutARead) {
+  FakeNode node;
+  node.replies = {PutReply{Status::OK(), TwoSiblings()}};
+  KeyRequest del = Req(Method::kDelete);
+  del.has_if_match = true;
+  del.if_match = ContextToText(EncodeContext(TwoSiblings().context, "b", "k"));
+  EXPECT_EQ(Answer(node, del).status, 204);
+  ASSERT_EQ(node.sent.size(), 1u);
+  const auto& tombstone = std::get<PutRequest>(node.sent[0].body);
+  EXPECT_TRUE(tombstone.tombstone);
+  EXPECT_TRUE(tombstone.if_match);
+}
+
+TEST(KeyApiTest, ConditionsThatAskSomethingElseAre400AndNeverReachTheNode) {
+  const std::string text = ContextToText(EncodeContext(TwoSiblings().context, "b", "k"));
+  const std::string other = ContextToText(EncodeContext(TwoSiblings().context, "b", "other"));
+  struct Case {
+    Method method;
+    std::optional<std::string> if_match, if_none_match, context;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {Method::kPut, "*", {}, {}, "bad_request"},
+      {Method::kPut, "", {}, {}, "bad_request"},
+      {Method::kPut, "\"\"", {}, {}, "bad_request"},
+      {Method::kPut, text + ", " + text, {}, {}, "bad_request"},
+      {Method::kPut, "W/\"" + text + "\"", {}, {}, "bad_request"},
+      {Method::kPut, text, {}, text + "x", "bad_request"},
+      {Method::kPut, "not-base64!", {}, {}, "bad_context"},
+      {Method::kPut, other, {}, {}, "bad_context"},
+      {Method::kPut, std::string(100'000, 'A'), {}, {}, "bad_context"},
+      {Method::kPut, {}, "\"abc\"", {}, "bad_request"},
+      {Method::kPut, {}, "*", text, "bad_request"},
+      {Method::kPut, text, "*", {}, "bad_request"},
+      {Method::kDelete, {}, "*", {}, "bad_request"},
+  };
+  for (const Case& c : cases) {
+    FakeNode node;
+    KeyRequest r = Req(c.method);
+    r.has_if_match = c.if_match.has_value();
+    r.if_match = c.if_match.value_or("");
+    r.has_if_none_match = c.if_none_match.has_value();
+    r.if_none_match = c.if_none_match.value_or("");
+    r.has_context = c.context.has_value();
+    r.context = c.context.value_or("");
+    Response answer = Answer(node, r);
+    EXPECT_EQ(answer.status, 400) << r.if_match.substr(0, 40) << " / " << r.if_none_match;
+    EXPECT_EQ(nlohmann::json::parse(answer.body)["error"], c.error)
+        << r.if_match.substr(0, 40) << " / " << r.if_none_match;
+    EXPECT_TRUE(node.sent.empty());
+  }
+}
+
+TEST(KeyApiTest, AReadIgnoresConditions) {
+  FakeNode node;
+  node.replies = {GetReply{Status::OK(), true, TwoSiblings()}};
+  KeyRequest get = Req(Method::kGet);
+  get.has_if_match = true;
+  get.if_match = "*";
+  get.has_if_none_match = true;
+  get.if_none_match = "whatever";
+  EXPECT_EQ(Answer(node, get).status, 300);
 }
 
 }  // namespace

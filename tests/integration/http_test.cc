@@ -194,6 +194,47 @@ TEST_F(HttpTest, SiblingsAre300AndTheContextResolvesThemThenDeleteAnswers404With
   EXPECT_TRUE(never.Header("x-ringkv-context").empty()) << Describe(never);
 }
 
+// Conditional writes over HTTP (docs/http-api.md, "Conditional writes"):
+// If-None-Match: * creates once; a read's ETag in If-Match writes once and
+// the same ETag again is 412 with nothing written; the binary protocol's
+// context is the same one.
+TEST_F(HttpTest, IfMatchWritesOnlyOverWhatTheReadSawAndAStaleETagIs412) {
+  const std::string path = KeyPath("cond", "counter");
+  const std::vector<std::pair<std::string, std::string>> create = {{"If-None-Match", "*"}};
+  HttpResult first = Http(H(1), "PUT", path, create, "1");
+  ASSERT_EQ(first.status, 204) << Describe(first);
+  HttpResult again = Http(H(2), "PUT", path, create, "one");
+  ASSERT_EQ(again.status, 412) << Describe(again);
+  EXPECT_EQ(ErrorCode(again), "precondition_failed");
+
+  HttpResult read = Http(H(2), "GET", path);
+  ASSERT_EQ(read.status, 200) << Describe(read);
+  const std::string etag = read.Header("etag");
+  ASSERT_EQ(etag, "\"" + read.Header("x-ringkv-context") + "\"");
+  HttpResult second = Http(H(3), "PUT", path, {{"If-Match", etag}}, "2");
+  ASSERT_EQ(second.status, 204) << Describe(second);
+  // The same read's ETag is stale now: refused, nothing written.
+  HttpResult stale = Http(H(1), "PUT", path, {{"If-Match", etag}}, "2 again");
+  ASSERT_EQ(stale.status, 412) << Describe(stale);
+  EXPECT_EQ(ErrorCode(stale), "precondition_failed");
+  HttpResult stale_delete = Http(H(1), "DELETE", path, {{"If-Match", etag}});
+  ASSERT_EQ(stale_delete.status, 412) << Describe(stale_delete);
+  HttpResult now = Http(H(1), "GET", path);
+  ASSERT_EQ(now.status, 200) << Describe(now);
+  EXPECT_EQ(now.body, "2");
+  // The PUT's own ETag is current: the delete it guards goes through.
+  HttpResult gone = Http(H(2), "DELETE", path, {{"If-Match", second.Header("etag")}});
+  ASSERT_EQ(gone.status, 204) << Describe(gone);
+  EXPECT_EQ(Http(H(3), "GET", path).status, 404);
+  // What the cluster never sees.
+  HttpResult star = Http(H(1), "PUT", path, {{"If-Match", "*"}}, "x");
+  EXPECT_EQ(star.status, 400) << Describe(star);
+  EXPECT_EQ(ErrorCode(star), "bad_request");
+  HttpResult garbage = Http(H(1), "PUT", path, {{"If-Match", "\"no-context!\""}}, "x");
+  EXPECT_EQ(garbage.status, 400) << Describe(garbage);
+  EXPECT_EQ(ErrorCode(garbage), "bad_context");
+}
+
 TEST_F(HttpTest, HostileRequestsGetClearErrorsAndTheBinaryProtocolServesOn) {
   ASSERT_EQ(Http(H(1), "PUT", KeyPath("b", "k"), {}, "v").status, 204);
   HttpResult other = Http(H(1), "PUT", KeyPath("b", "other"), {}, "v");

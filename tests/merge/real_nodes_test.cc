@@ -16,7 +16,10 @@
 //    merge;
 //  - with a plugin that declines 1% of its merges, every acknowledged value
 //    is still readable, and the nodes' failure counters equal the declines
-//    the plugin logged.
+//    the plugin logged;
+//  - a plugin run in a worker process (--plugin-worker) that crashes and
+//    loops on some values: the nodes serve on, those values stay siblings,
+//    the failures are counted, and other keys merge through a new worker.
 // RINGKV_PNCOUNTER_INCREMENTS is 2,000 in `make test` and 10,000 in
 // `make soak`.
 #include <gtest/gtest.h>
@@ -403,6 +406,67 @@ TEST(MergeOnRealNodes, OnePercentOfMergesFailingLosesNoValueAndIsCountedExactly)
   std::cout << "[figures] " << acknowledged << " acknowledged writes to " << kKeys << " keys; "
             << declines << " of " << calls << " merge calls declined, counted " << counted
             << "; " << read_as_siblings << " key(s) read as siblings; no value lost\n";
+}
+
+TEST(MergeOnRealNodes, AWorkerPluginThatCrashesOrLoopsLeavesTheNodesServingAndSiblingsKept) {
+  testing::TempDir temp;
+  const std::string plugins = temp.path() + "/plugins";
+  std::filesystem::create_directory(plugins);
+  std::filesystem::create_symlink(RINGKV_TEST_PLUGINS "/trap.so", plugins + "/trap.so");
+  std::map<std::string, std::string> flags = kNoBackgroundAae;
+  flags["--plugins"] = plugins;
+  flags["--plugin-worker"] = "trap.so";
+  flags["--plugin-worker-deadline-ms"] = "200";
+  std::unique_ptr<ChaosCluster> cluster = StartCluster({{"t", "resolver=merge:trap"}}, flags);
+  ASSERT_NE(cluster, nullptr);
+  CommandResult listed = Admin(*cluster, 1, {"plugins", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.Describe();
+  Json j = Json::parse(listed.out, nullptr, false);
+  ASSERT_TRUE(j.is_object() && j["plugins"].size() == 1) << listed.out;
+  EXPECT_EQ(j["plugins"][0]["mode"], "worker");
+
+  std::unique_ptr<Client> client = ClientOf(*cluster, 1, 5000);
+  ASSERT_NE(client, nullptr);
+  WriteOptions all;
+  all.w = kQuorumAll;
+  // Blind writes: the coordinator merges what it holds with the new value,
+  // and each read merges what it answers, in the worker, which crashes or
+  // loops on the trap (or is restarting: then nothing is called). Read
+  // until the trap has been sprung; every read keeps both values.
+  for (const auto& [trap, reason] : {std::pair<std::string, std::string>{"crash", "worker_crashed"},
+                                     {"loop", "deadline"}}) {
+    ASSERT_TRUE(client->Put("t", trap, trap, all).ok()) << trap;
+    ASSERT_TRUE(client->Put("t", trap, "a", all).ok()) << trap;
+    const std::map<std::string, std::string> labels = {{"plugin", "trap"}, {"reason", reason}};
+    const auto sprung_by = steady_clock::now() + seconds(30);
+    double sprung = 0;
+    do {
+      Result<GetResult> got = client->Get("t", trap);
+      ASSERT_TRUE(got.ok()) << trap << ": " << got.status().ToString();
+      EXPECT_EQ(std::set<std::string>(got->values.begin(), got->values.end()),
+                (std::set<std::string>{"a", trap}))
+          << trap;
+      sprung = MetricSum(*cluster, "ringkv_merge_failures_total", labels);
+    } while (sprung < 1 && steady_clock::now() < sprung_by);
+    EXPECT_GE(sprung, 1) << trap << " never counted as " << reason;
+  }
+  for (int node = 1; node <= 3; ++node) {
+    EXPECT_EQ(Admin(*cluster, node, {"status"}).exit_code, 0) << "n" << node << " is down";
+  }
+
+  // Values without a trap merge again, through a worker started anew; a
+  // read while it starts keeps the siblings, so poll.
+  ASSERT_TRUE(client->Put("t", "fine", "x", all).ok());
+  ASSERT_TRUE(client->Put("t", "fine", "yy", all).ok());
+  std::vector<std::string> values;
+  const auto deadline = steady_clock::now() + seconds(30);
+  do {
+    Result<GetResult> got = client->Get("t", "fine");
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    values = got->values;
+    if (values.size() != 1) std::this_thread::sleep_for(kPoll);  // poll interval
+  } while (values.size() != 1 && steady_clock::now() < deadline);
+  EXPECT_EQ(values, std::vector<std::string>{"yy"});
 }
 
 }  // namespace
