@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 namespace ringkv {
 namespace {
@@ -90,6 +91,12 @@ VersionVector::VersionVector(std::vector<Entry> entries) {
       entries_.emplace_back(std::move(actor), counter);
     }
   }
+}
+
+VersionVector VersionVector::FromSorted(std::vector<Entry> entries) {
+  VersionVector vv;
+  vv.entries_ = std::move(entries);
+  return vv;
 }
 
 uint64_t VersionVector::Get(const Actor& actor) const {

@@ -195,6 +195,15 @@ TEST(VersionVectorTest, ConstructorSortsDedupsAndDropsZeros) {
   EXPECT_EQ(vv, Vv({{A, 3}, {B, 5}}));
 }
 
+TEST(VersionVectorTest, FromSortedKeepsCheckedEntriesAsTheConstructorWould) {
+  const std::vector<VersionVector::Entry> sorted{{A, 3}, {B, 5}};
+  VersionVector vv = VersionVector::FromSorted(sorted);
+  EXPECT_EQ(vv, VersionVector(sorted));
+  EXPECT_EQ(vv.Get(A), 3u);
+  EXPECT_TRUE(vv.Covers(Dot{B, 5}));
+  EXPECT_TRUE(VersionVector::FromSorted({}).empty());
+}
+
 TEST(VersionVectorTest, SetGetCoversDescendsMerge) {
   VersionVector vv;
   vv.Set(B, 2);
@@ -514,6 +523,27 @@ TEST(ContextCodecTest, BadInputIsCorruption) {
   Result<ClientContext> r = DecodeContext(future);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("unsupported context version 3"), std::string::npos);
+}
+
+// The decoder hands its entries to FromSorted, which trusts them: every
+// shape FromSorted must not see is refused before it.
+TEST(VersionVectorTest, DecoderRefusesWhatFromSortedMustNotTake) {
+  auto context = [](std::vector<std::pair<const char*, uint64_t>> entries) {
+    return RawBytes<schema::Context>([&](schema::Context::Builder root) {
+      root.setVersion(1);
+      auto list = root.initEntries(static_cast<unsigned>(entries.size()));
+      for (unsigned i = 0; i < entries.size(); ++i) {
+        list[i].initActor().setNode(entries[i].first);
+        list[i].setCounter(entries[i].second);
+      }
+    });
+  };
+  EXPECT_TRUE(DecodeContext(context({{"a", 1}, {"a", 2}})).status().IsCorruption());
+  EXPECT_TRUE(DecodeContext(context({{"b", 1}, {"a", 2}})).status().IsCorruption());
+  EXPECT_TRUE(DecodeContext(context({{"a", 1}, {"b", 0}})).status().IsCorruption());
+  Result<ClientContext> good = DecodeContext(context({{"a", 1}, {"b", 2}}));
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->clock, VersionVector({{Actor{"b", 0}, 2}, {Actor{"a", 0}, 1}}));
 }
 
 TEST(ContextCodecTest, AContextIsBoundToItsKeyAndAnOldOneToNone) {
