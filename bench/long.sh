@@ -148,7 +148,7 @@ instructions() {  # INDEX BUILD
   nice -n "$NICE" "$BENCH" --target "$TARGET" --threads 2 --records "$RECORDS" --value-size 100 \
     --concurrency 50 --quiet --client-timeout 60 --load --w 2 --json "$OUT/$name-load.json" >/dev/null
   count_instructions "$pids" run_a "$name-early" "$INSTRUCTION_OPS"
-  run_a "$name-age" "$AGE_OPS"
+  ((AGE_OPS > 0)) && run_a "$name-age" "$AGE_OPS"
   count_instructions "$pids" run_a "$name-late" "$INSTRUCTION_OPS"
   stop_cluster "$cluster" "$cdir"
   rm -rf "$cdir"

@@ -43,9 +43,6 @@ class VersionVector {
   VersionVector() = default;
   // REQUIRES: nothing; entries are sorted, deduplicated (max) and zeros dropped.
   explicit VersionVector(std::vector<Entry> entries);
-  // REQUIRES: `entries` strictly sorted by actor, every counter above 0 (a
-  // decoder that checked both). Taken as they are: no sort, no copy.
-  static VersionVector FromSorted(std::vector<Entry> entries);
 
   // Counter for `actor`; 0 when absent.
   uint64_t Get(const Actor& actor) const;

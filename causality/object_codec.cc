@@ -66,8 +66,7 @@ Result<VersionVector> EntriesFromCapnp(capnp::List<schema::VvEntry>::Reader in) 
     }
     entries.emplace_back(std::move(actor), counter);
   }
-  // Checked above: the constructor's sort and rebuild would only copy.
-  return VersionVector::FromSorted(std::move(entries));
+  return VersionVector(std::move(entries));
 }
 
 Status CheckVersion(uint16_t version, const char* what) {

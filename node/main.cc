@@ -70,7 +70,7 @@ struct Flags {
   uint32_t cache_mb = 64;
   uint32_t object_cache_mb = 32;
   uint32_t write_buffer_mb = 16;
-  std::string compression = "none";
+  std::string compression = "snappy";
   ConnectionLimits limits;
   uint32_t max_buffered_mb = static_cast<uint32_t>(ConnectionLimits{}.max_buffered_bytes >> 20);
   std::string cluster_secret_file;

@@ -195,13 +195,16 @@ TEST(VersionVectorTest, ConstructorSortsDedupsAndDropsZeros) {
   EXPECT_EQ(vv, Vv({{A, 3}, {B, 5}}));
 }
 
-TEST(VersionVectorTest, FromSortedKeepsCheckedEntriesAsTheConstructorWould) {
-  const std::vector<VersionVector::Entry> sorted{{A, 3}, {B, 5}};
-  VersionVector vv = VersionVector::FromSorted(sorted);
-  EXPECT_EQ(vv, VersionVector(sorted));
-  EXPECT_EQ(vv.Get(A), 3u);
-  EXPECT_TRUE(vv.Covers(Dot{B, 5}));
-  EXPECT_TRUE(VersionVector::FromSorted({}).empty());
+// The constructor takes entries that are already normal as they are; the
+// near-normal shapes must still be normalized.
+TEST(VersionVectorTest, ConstructorKeepsNormalEntriesAndNormalizesTheRest) {
+  EXPECT_EQ(VersionVector({{A, 3}, {B, 5}}).entries(),
+            (std::vector<VersionVector::Entry>{{A, 3}, {B, 5}}));
+  EXPECT_TRUE(VersionVector(std::vector<VersionVector::Entry>{}).empty());
+  EXPECT_EQ(VersionVector({{A, 3}, {A, 5}}), Vv({{A, 5}}));
+  EXPECT_EQ(VersionVector({{B, 5}, {A, 3}}), Vv({{A, 3}, {B, 5}}));
+  EXPECT_EQ(VersionVector({{A, 3}, {B, 0}}), Vv({{A, 3}}));
+  EXPECT_EQ(VersionVector({{A, 0}}), VersionVector());
 }
 
 TEST(VersionVectorTest, SetGetCoversDescendsMerge) {
@@ -525,9 +528,9 @@ TEST(ContextCodecTest, BadInputIsCorruption) {
   EXPECT_NE(r.status().message().find("unsupported context version 3"), std::string::npos);
 }
 
-// The decoder hands its entries to FromSorted, which trusts them: every
-// shape FromSorted must not see is refused before it.
-TEST(VersionVectorTest, DecoderRefusesWhatFromSortedMustNotTake) {
+// The decoder refuses, rather than normalizes, entries this encoder never
+// writes.
+TEST(VersionVectorTest, DecoderRefusesDuplicateUnsortedAndZeroEntries) {
   auto context = [](std::vector<std::pair<const char*, uint64_t>> entries) {
     return RawBytes<schema::Context>([&](schema::Context::Builder root) {
       root.setVersion(1);
