@@ -71,24 +71,26 @@ void HintedHandoff::Tick() {
   timer_ = scheduler_->RunAfter(options_.tick_us, [this] { Tick(); });
 }
 
-bool HintedHandoff::AllParked(const NodeId& target, int64_t now) const {
+bool HintedHandoff::NothingToSend(const NodeId& target, const std::set<std::string>& flying,
+                                  int64_t now) const {
   auto count = hints_->counts().find(target);
-  if (count == hints_->counts().end()) return false;
-  uint64_t parked = 0;
+  if (count == hints_->counts().end()) return true;
+  uint64_t waiting = flying.size();
   const std::string prefix = HintPrefix(target);
   for (auto it = parked_.lower_bound(prefix);
        it != parked_.end() && it->first.starts_with(prefix); ++it) {
     if (it->second.retry_at_us <= now) return false;
-    ++parked;
+    if (!flying.contains(it->first)) ++waiting;
   }
-  return parked >= count->second;
+  return waiting >= count->second;
 }
 
 void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
   std::set<std::string>& flying = in_flight_[target];
   if (tokens_ < 1 || flying.size() >= options_.max_in_flight) return;
-  // Listing decodes every hint it passes, and a parked one may be 15 MiB.
-  if (AllParked(target, now)) return;
+  // Listing reads and decodes every hint it passes, and one may be 15 MiB:
+  // a large hint waiting for its ack must not be read again every tick.
+  if (NothingToSend(target, flying, now)) return;
   size_t want =
       std::min<size_t>(options_.max_in_flight - flying.size(), static_cast<size_t>(tokens_));
   std::string& cursor = cursor_[target];

@@ -65,9 +65,11 @@ class HintedHandoff {
              const Result<MessageBody>& answer);
   // Leaves the hint `key` alone for a while, and says why.
   void Park(const std::string& key, const HintStore::Entry& entry, const Status& why, int64_t now);
-  // Whether every hint `target` has is parked and none is due: the pass
-  // then skips it without reading them.
-  bool AllParked(const NodeId& target, int64_t now) const;
+  // Whether none of `target`'s hints may go now, each still waiting for
+  // its ack or parked and not yet due: the pass then skips the target
+  // without reading them.
+  bool NothingToSend(const NodeId& target, const std::set<std::string>& flying,
+                     int64_t now) const;
 
   struct Parked {
     NodeId target;

@@ -117,9 +117,13 @@ TEST_F(ValidationTest, FiveBlindFourMiBPutsTheOneThatWouldPassTheCapIsObjectTooL
   const std::string file = WriteFile("four-mib", value);
   // Settle the cluster first, so every put below is applied everywhere.
   PutEverywhere(1, {"put", "b", "unrelated", "before"});
+  // Megabytes per request: a loaded machine takes seconds over each, and
+  // the caps, not the latency, are under test here.
+  const std::string timeout = "30000";
   std::vector<int> codes;
   for (int i = 0; i < 5; ++i) {
-    CommandResult r = cluster_.Cli(1, {"put", "b", "big", "--value-file", file});
+    CommandResult r =
+        cluster_.Cli(1, {"put", "b", "big", "--value-file", file, "--timeout", timeout});
     codes.push_back(r.exit_code);
     if (i >= 3) {
       EXPECT_NE(r.err.find("ringkv: object_too_large: "), std::string::npos) << r.Describe();
@@ -130,7 +134,7 @@ TEST_F(ValidationTest, FiveBlindFourMiBPutsTheOneThatWouldPassTheCapIsObjectTooL
 
   // Readable through every node, with the three values byte for byte.
   for (int node = 1; node <= 3; ++node) {
-    CommandResult get = Ok(node, {"get", "b", "big", "--r", "all"});
+    CommandResult get = Ok(node, {"get", "b", "big", "--r", "all", "--timeout", timeout});
     EXPECT_EQ(get.out, value + "\n" + value + "\n" + value + "\n") << "node " << node;
   }
   // Unrelated puts through the same node are unaffected.
@@ -146,9 +150,10 @@ TEST_F(ValidationTest, FiveBlindFourMiBPutsTheOneThatWouldPassTheCapIsObjectTooL
   CommandResult status = cluster_.Admin(1, {"status"});
   EXPECT_NE(status.out.find("hints parked: 0"), std::string::npos) << status.Describe();
   // And the key can be deleted.
-  Ok(1, {"del", "b", "big"});
+  Ok(1, {"del", "b", "big", "--timeout", timeout});
   for (int node = 1; node <= 3; ++node) {
-    EXPECT_EQ(cluster_.Cli(node, {"get", "b", "big", "--r", "all"}).exit_code, 1);
+    EXPECT_EQ(cluster_.Cli(node, {"get", "b", "big", "--r", "all", "--timeout", timeout}).exit_code,
+              1);
   }
 }
 
