@@ -7,6 +7,7 @@
 #include <kj/array.h>
 #include <kj/exception.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -109,14 +110,22 @@ Result<T> ReadCanonical(std::string_view bytes, const char* what, Fn fn) {
   }
   if (bytes.empty()) return Status::Corruption(std::string("empty ") + what + " record");
   size_t words = bytes.size() / sizeof(capnp::word);
-  kj::Array<capnp::word> aligned = kj::heapArray<capnp::word>(words);
-  std::memcpy(aligned.begin(), bytes.data(), bytes.size());
+  // capnp reads words in place: a record read into a std::string's heap
+  // buffer is word-aligned and read where it is; others are copied.
+  kj::Array<capnp::word> copy;
+  kj::ArrayPtr<const capnp::word> segment;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+    segment = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), words);
+  } else {
+    copy = kj::heapArray<capnp::word>(words);
+    std::memcpy(copy.begin(), bytes.data(), bytes.size());
+    segment = copy.asPtr();
+  }
   capnp::ReaderOptions options;
   // Legitimate records are traversed about once; the slack covers the
   // pointers of tiny messages, the limit stops amplification attacks.
   options.traversalLimitInWords = 2 * words + 64;
   options.nestingLimit = kNestingLimit;
-  kj::ArrayPtr<const capnp::word> segment = aligned.asPtr();
   try {
     capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1), options);
     return fn(reader.getRoot<Schema>());

@@ -69,6 +69,8 @@ struct Flags {
   uint32_t request_timeout_ms = 5000;
   uint32_t cache_mb = 64;
   uint32_t object_cache_mb = 32;
+  uint32_t write_buffer_mb = 16;
+  std::string compression = "snappy";
   ConnectionLimits limits;
   uint32_t max_buffered_mb = static_cast<uint32_t>(ConnectionLimits{}.max_buffered_bytes >> 20);
   std::string cluster_secret_file;
@@ -383,6 +385,8 @@ int Run(const Flags& flags) {
   if (ec) return Fail(kExitRuntime, "cannot create data directory " + flags.data + ": " + ec.message());
   LevelDbOptions db_options;
   db_options.block_cache_bytes = size_t{flags.cache_mb} << 20;
+  db_options.write_buffer_bytes = size_t{flags.write_buffer_mb} << 20;
+  db_options.compression = flags.compression == "snappy";
   Result<std::unique_ptr<Storage>> storage = LevelDbStorage::Open(flags.data, db_options);
   if (!storage.ok()) {
     return Fail(kExitRuntime, "cannot open database in " + flags.data + ": " +
@@ -671,6 +675,13 @@ int main(int argc, char** argv) {
   AddBounded(app, "--cache-mb", flags.cache_mb, "LevelDB block cache, MiB", 1u, 1u << 20);
   AddBounded(app, "--object-cache-mb", flags.object_cache_mb,
              "records cached above LevelDB, MiB (0 = none)", 0u, 1u << 20);
+  AddBounded(app, "--write-buffer-mb", flags.write_buffer_mb,
+             "LevelDB memtable, MiB (two may be alive during a flush)", 1u, 1u << 10);
+  app.add_option("--compression", flags.compression,
+                 "LevelDB table blocks: snappy, or none (no compression work in flushes, "
+                 "compactions and reads outside the block cache)")
+      ->check(CLI::IsMember({"snappy", "none"}))
+      ->capture_default_str();
   AddBounded(app, "--request-timeout-ms", flags.request_timeout_ms,
              "deadline of a request that carries none", 1u, 3'600'000u);
   app.add_option("--gossip-interval-ms", flags.gossip_interval_ms,

@@ -4,6 +4,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <type_traits>
@@ -840,12 +841,21 @@ Result<Message> DecodeMessage(std::string_view bytes) {
     return Status::Corruption("message size " + std::to_string(bytes.size()) +
                               " is not a multiple of 8");
   }
-  // The frame body sits at an arbitrary offset in the connection buffer;
-  // capnp reads words in place, so copy into aligned storage first.
-  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  // capnp reads words in place. The frame body sits at whatever offset the
+  // connection buffer gives it (a 12-byte header before it): read it where
+  // it is when that is word-aligned, else from an aligned copy.
+  const size_t count = bytes.size() / sizeof(capnp::word);
+  kj::Array<capnp::word> copy;
+  kj::ArrayPtr<const capnp::word> words;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+    words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), count);
+  } else {
+    copy = kj::heapArray<capnp::word>(count);
+    std::memcpy(copy.begin(), bytes.data(), bytes.size());
+    words = copy.asPtr();
+  }
   try {
-    return DecodeWords(words.asPtr());
+    return DecodeWords(words);
   } catch (const kj::Exception& e) {
     return Status::Corruption(std::string("undecodable message: ") +
                               e.getDescription().cStr());

@@ -171,6 +171,7 @@ Result<std::unique_ptr<Storage>> LevelDbStorage::Open(const std::string& path,
   lo.error_if_exists = options.error_if_exists;
   lo.paranoid_checks = options.paranoid_checks;
   lo.write_buffer_size = options.write_buffer_bytes;
+  lo.compression = options.compression ? leveldb::kSnappyCompression : leveldb::kNoCompression;
   lo.block_cache = cache.get();
   if (options.bloom_bits_per_key > 0) lo.filter_policy = filter.get();
   leveldb::DB* raw = nullptr;

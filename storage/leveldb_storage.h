@@ -30,6 +30,10 @@ struct LevelDbOptions {
   bool paranoid_checks = false;
   size_t block_cache_bytes = 64 << 20;
   size_t write_buffer_bytes = 16 << 20;
+  // Snappy-compress table blocks: smaller files for compressible values, at
+  // the cost of compressing every block a flush or compaction writes and
+  // decompressing every block read outside the block cache.
+  bool compression = true;
   // Bloom filter per table; 0 = none.
   int bloom_bits_per_key = 10;
 };

@@ -195,6 +195,18 @@ TEST(VersionVectorTest, ConstructorSortsDedupsAndDropsZeros) {
   EXPECT_EQ(vv, Vv({{A, 3}, {B, 5}}));
 }
 
+// The constructor takes entries that are already normal as they are; the
+// near-normal shapes must still be normalized.
+TEST(VersionVectorTest, ConstructorKeepsNormalEntriesAndNormalizesTheRest) {
+  EXPECT_EQ(VersionVector({{A, 3}, {B, 5}}).entries(),
+            (std::vector<VersionVector::Entry>{{A, 3}, {B, 5}}));
+  EXPECT_TRUE(VersionVector(std::vector<VersionVector::Entry>{}).empty());
+  EXPECT_EQ(VersionVector({{A, 3}, {A, 5}}), Vv({{A, 5}}));
+  EXPECT_EQ(VersionVector({{B, 5}, {A, 3}}), Vv({{A, 3}, {B, 5}}));
+  EXPECT_EQ(VersionVector({{A, 3}, {B, 0}}), Vv({{A, 3}}));
+  EXPECT_EQ(VersionVector({{A, 0}}), VersionVector());
+}
+
 TEST(VersionVectorTest, SetGetCoversDescendsMerge) {
   VersionVector vv;
   vv.Set(B, 2);
@@ -514,6 +526,27 @@ TEST(ContextCodecTest, BadInputIsCorruption) {
   Result<ClientContext> r = DecodeContext(future);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("unsupported context version 3"), std::string::npos);
+}
+
+// The decoder refuses, rather than normalizes, entries this encoder never
+// writes.
+TEST(VersionVectorTest, DecoderRefusesDuplicateUnsortedAndZeroEntries) {
+  auto context = [](std::vector<std::pair<const char*, uint64_t>> entries) {
+    return RawBytes<schema::Context>([&](schema::Context::Builder root) {
+      root.setVersion(1);
+      auto list = root.initEntries(static_cast<unsigned>(entries.size()));
+      for (unsigned i = 0; i < entries.size(); ++i) {
+        list[i].initActor().setNode(entries[i].first);
+        list[i].setCounter(entries[i].second);
+      }
+    });
+  };
+  EXPECT_TRUE(DecodeContext(context({{"a", 1}, {"a", 2}})).status().IsCorruption());
+  EXPECT_TRUE(DecodeContext(context({{"b", 1}, {"a", 2}})).status().IsCorruption());
+  EXPECT_TRUE(DecodeContext(context({{"a", 1}, {"b", 0}})).status().IsCorruption());
+  Result<ClientContext> good = DecodeContext(context({{"a", 1}, {"b", 2}}));
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->clock, VersionVector({{Actor{"b", 0}, 2}, {Actor{"a", 0}, 1}}));
 }
 
 TEST(ContextCodecTest, AContextIsBoundToItsKeyAndAnOldOneToNone) {

@@ -339,6 +339,19 @@ TEST_F(NodeProcessTest, ANonLoopbackListenerWithoutTlsRefusesToStart) {
   EXPECT_TRUE(served) << "ringkv-node --insecure-dev did not listen on " << wildcard;
 }
 
+TEST_F(NodeProcessTest, StorageFlagsOutOfRangeAreUsageErrors) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--compression", "zstd"},      {"--compression", ""},
+      {"--write-buffer-mb", "0"},     {"--write-buffer-mb", "1025"},
+      {"--write-buffer-mb", "-1"},    {"--write-buffer-mb", "99999999999999999999"}};
+  for (const std::vector<std::string>& args : bad) {
+    std::string err;
+    EXPECT_EQ(RunToExit(dir_, args, &err), 2) << args[0] << " " << args[1] << ": " << err;
+    EXPECT_NE(err.find(args[0]), std::string::npos) << err;
+    EXPECT_FALSE(fs::exists(dir_ / "refused-data")) << args[0] << " " << args[1];
+  }
+}
+
 TEST_F(NodeProcessTest, ANodeWithNoOtherMemberStartsWithoutASecret) {
   ASSERT_EQ(Terminate(), 0);
   fs::remove(secret_);

@@ -343,6 +343,20 @@ TEST(CodecTest, DecodesFromUnalignedBuffer) {
   EXPECT_EQ(*back, AllMessages()[3]);
 }
 
+TEST(CodecTest, DecodesInPlaceAndFromACopyAtEveryOffset) {
+  for (const Message& m : AllMessages()) {
+    const std::string bytes = EncodeMessage(m);
+    std::vector<uint64_t> buffer(bytes.size() / 8 + 2);
+    for (size_t offset = 0; offset <= 8; ++offset) {
+      char* at = reinterpret_cast<char*>(buffer.data()) + offset;
+      memcpy(at, bytes.data(), bytes.size());
+      Result<Message> back = DecodeMessage(std::string_view(at, bytes.size()));
+      ASSERT_TRUE(back.ok()) << "offset " << offset << ": " << back.status().ToString();
+      EXPECT_EQ(*back, m) << "offset " << offset;
+    }
+  }
+}
+
 TEST(CodecTest, UnknownStatusCodeBecomesInternal) {
   capnp::MallocMessageBuilder b;
   auto env = b.initRoot<schema::Envelope>();
@@ -421,12 +435,23 @@ TEST(CodecTest, EveryTruncationIsRejected) {
 }
 
 // Judges one hostile input: either a message that re-encodes, or Corruption.
+// Decodes `bytes` from a word-aligned buffer (read in place) and from an
+// odd offset (read from DecodeMessage's aligned copy): both paths must
+// give the same verdict and the same message.
 void Judge(std::string_view bytes) {
-  Result<Message> r = DecodeMessage(bytes);
+  std::vector<uint64_t> aligned(bytes.size() / 8 + 1);
+  memcpy(aligned.data(), bytes.data(), bytes.size());
+  const std::string shifted = "x" + std::string(bytes);
+  Result<Message> r =
+      DecodeMessage(std::string_view(reinterpret_cast<const char*>(aligned.data()), bytes.size()));
+  Result<Message> copied = DecodeMessage(std::string_view(shifted).substr(1));
+  ASSERT_EQ(r.ok(), copied.ok());
   if (r.ok()) {
+    EXPECT_EQ(*r, *copied);
     EXPECT_FALSE(EncodeMessage(*r).empty());
   } else {
     EXPECT_TRUE(r.status().IsCorruption()) << r.status().ToString();
+    EXPECT_EQ(r.status().ToString(), copied.status().ToString());
   }
 }
 

@@ -451,6 +451,31 @@ TEST(LevelDbStorageTest, ReopenKeepsData) {
   EXPECT_EQ(ScanAll(s->get(), "", ""), (KVs{{"synced", "1"}, {"unsynced", "2"}}));
 }
 
+// --compression: tables written without compression and with it are both
+// read back, whichever setting the database is reopened with.
+TEST(LevelDbStorageTest, TablesOfEitherCompressionReadBack) {
+  TempDir dir{"ringkv-storage"};
+  const std::string path = dir.path() + "/db";
+  const std::string value(1000, 'v');
+  KVs expected;
+  for (bool compression : {false, true, false}) {
+    LevelDbOptions options;
+    options.compression = compression;
+    // A small memtable, so that the writes of each opening reach tables.
+    options.write_buffer_bytes = 64 << 10;
+    Result<std::unique_ptr<Storage>> s = LevelDbStorage::Open(path, options);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(ScanAll(s->get(), "", ""), expected);
+    for (int i = 0; i < 300; ++i) {
+      const std::string key = (compression ? "c" : "u") + std::to_string(expected.size());
+      ASSERT_OK(Put(s->get(), key, value, false));
+      expected.emplace_back(key, value);
+    }
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(ScanAll(s->get(), "", ""), expected);
+  }
+}
+
 TEST(LevelDbStorageTest, OpenErrorsAreStatuses) {
   TempDir dir{"ringkv-storage"};
   LevelDbOptions no_create;
