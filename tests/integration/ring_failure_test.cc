@@ -406,6 +406,7 @@ TEST_F(RingChangeTest, CatchUpAgainstPeersWithAntiEntropyOffBacksOffAndLosesNoth
     return false;
   });
   ASSERT_FALSE(row.is_null()) << cluster.LogTails();
+  std::cout << "catch-up refused: " << row.dump() << "\n";
   EXPECT_EQ(row["to"], "n4");
   EXPECT_NE(row["from"], "n4");
   EXPECT_FALSE(row["reason"].get<std::string>().empty());

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <filesystem>
@@ -265,6 +266,7 @@ TEST(TlsIntegrationTest, ANodeJoinsATlsClusterWithJoin) {
   CommandResult foreign = join("n5", {"--tls-cert", other + "/n5.crt", "--tls-key",
                                       other + "/n5.key", "--tls-ca", other + "/ca.crt"});
   EXPECT_EQ(foreign.exit_code, 1) << foreign.Describe();
+  std::cout << "another CA's node: " << foreign.err;
   EXPECT_NE(foreign.err.find("TLS handshake with " + cluster.Address(1)), std::string::npos)
       << foreign.Describe();
   CommandResult plain = join("n6", {});
