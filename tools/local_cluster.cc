@@ -508,10 +508,15 @@ bool SeesUp(const ClusterMember& m, const std::vector<ClusterMember>& started,
 Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
                                  std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<ClusterMember> waiting = members;
+  // Every sweep checks every member again, and two sweeps in a row must
+  // pass: a peer a node never reached yet counts as up, so a node that
+  // passed before the last of its peers listened can count that peer down a
+  // moment later, when its first connect is refused. The second sweep starts
+  // after every member answered a ping, so such a refusal has happened.
+  int passed = 0;
   for (;;) {
     std::vector<ClusterMember> still;
-    for (const ClusterMember& m : waiting) {
+    for (const ClusterMember& m : members) {
       if (RunningPid(m) == 0) {
         const std::string last = LastLine(LogPath(m));
         return Status::Unavailable(m.id + " exited during start" +
@@ -522,11 +527,11 @@ Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
         still.push_back(m);
       }
     }
-    if (still.empty()) return Status::OK();
-    waiting = std::move(still);
-    if (std::chrono::steady_clock::now() >= deadline) {
+    passed = still.empty() ? passed + 1 : 0;
+    if (passed == 2) return Status::OK();
+    if (!still.empty() && std::chrono::steady_clock::now() >= deadline) {
       std::string names;
-      for (const ClusterMember& m : waiting) names += (names.empty() ? "" : ", ") + m.id;
+      for (const ClusterMember& m : still) names += (names.empty() ? "" : ", ") + m.id;
       return Status::Timeout("not serving after " + std::to_string(timeout.count()) +
                              " ms: " + names);
     }

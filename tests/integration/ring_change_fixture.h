@@ -34,9 +34,16 @@ using Json = nlohmann::json;
 constexpr char kBucket[] = "rc";
 constexpr uint32_t kN = 3;
 
-inline uint32_t PreloadKeys() {
+inline uint32_t PreloadKeys(uint32_t fallback = 20000) {
   const char* env = std::getenv("RINGKV_RING_KEYS");
-  return env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : 20000;
+  return env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : fallback;
+}
+
+// How long a change over `keys` preloaded keys may take: `base` for the
+// test-sized runs, plus a second per 2,000 keys, since transfers stream a
+// few thousand objects per second on a shared two-core machine.
+inline std::chrono::seconds ChangeLimit(std::chrono::seconds base, uint32_t keys) {
+  return base + std::chrono::seconds(keys / 2000);
 }
 
 inline std::vector<std::string> FastFlags(const std::string& mib_per_sec) {

@@ -52,7 +52,7 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
   EXPECT_NE(again.err.find("plan"), std::string::npos) << again.err;
 
   const auto committed_at = steady_clock::now();
-  const Json joined = WaitChangeDone(cluster, 1, std::chrono::seconds(240));
+  const Json joined = WaitChangeDone(cluster, 1, ChangeLimit(std::chrono::seconds(240), keys));
   const double change_s = SecondsSince(committed_at);
   load.Stop();
   std::cout << "join: " << plan["moves"].size() << " moves, " << planned_keys << " keys, "
@@ -70,14 +70,16 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
     predicted.insert(std::make_pair(m["partition"].get<uint32_t>(), m["to"].get<NodeId>()));
   }
   EXPECT_EQ(Added(RingOfState(before), RingOfState(joined)), predicted);
-  WaitHoldings(cluster, joined, {1, 2, 3, 4}, std::chrono::seconds(60));
+  WaitHoldings(cluster, joined, {1, 2, 3, 4}, ChangeLimit(std::chrono::seconds(60), keys));
   VerifyEveryKey(cluster, 4);
 
   // n4 leaves again: its partitions go back, it is stopped and removed.
-  CommandResult removed = cluster.Cluster({"remove", "n4", "--remove-wait-ms", "240000"});
+  CommandResult removed = cluster.Cluster(
+      {"remove", "n4", "--remove-wait-ms",
+       std::to_string(1000 * ChangeLimit(std::chrono::seconds(240), keys).count())});
   ASSERT_EQ(removed.exit_code, 0) << removed.Describe() << cluster.LogTails();
-  const Json left = WaitChangeDone(cluster, 1, std::chrono::seconds(120));
-  WaitHoldings(cluster, left, {1, 2, 3}, std::chrono::seconds(60));
+  const Json left = WaitChangeDone(cluster, 1, ChangeLimit(std::chrono::seconds(120), keys));
+  WaitHoldings(cluster, left, {1, 2, 3}, ChangeLimit(std::chrono::seconds(60), keys));
   VerifyEveryKey(cluster, 1);
 }
 

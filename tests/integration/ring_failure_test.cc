@@ -8,6 +8,9 @@
 // unknown), catch-up exchanges that peers with anti-entropy off refuse
 // (backed off, shown, nothing lost). Checked key by key and partition by
 // partition, as ring_change_test.cc.
+//
+// RINGKV_RING_KEYS sets the replace's preloaded keys (default 5,000;
+// `make soak` runs 1,000,000).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -239,7 +242,8 @@ TEST_F(RingChangeTest, KilledReceiverResumesFromItsCheckpoint) {
 TEST_F(RingChangeTest, ReplaceUnderLoadMovesExactlyTheOldMembersPartitions) {
   LocalClusterFixture cluster(3);
   ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("8")));
-  Preload(cluster, kKeys);
+  const uint32_t keys = PreloadKeys(kKeys);
+  Preload(cluster, keys);
   const Json before = State(cluster, 1);
   Load load({cluster.Address(1), cluster.Address(3)}, &acked_, &mu_);
   ASSERT_EQ(cluster.Cluster({"add", "--no-commit"}).exit_code, 0) << cluster.LogTails();
@@ -264,10 +268,12 @@ TEST_F(RingChangeTest, ReplaceUnderLoadMovesExactlyTheOldMembersPartitions) {
   EXPECT_EQ(moved, n2_partitions);
   EXPECT_EQ(moved.size(), plan["moves"].size());
   ASSERT_EQ(cluster.Admin(2, {"ring", "commit", plan["id"].get<std::string>()}).exit_code, 0);
-  const Json replaced = WaitChangeDone(cluster, 1, std::chrono::seconds(180));
+  const auto committed_at = steady_clock::now();
+  const Json replaced = WaitChangeDone(cluster, 1, ChangeLimit(std::chrono::seconds(180), keys));
+  const double change_s = SecondsSince(committed_at);
   load.Stop();
   std::cout << "replace: " << plan["moves"].size() << " moves, " << plan["total"]["keys"]
-            << " keys; load " << load.writes << " writes (" << load.write_failures
+            << " keys in " << change_s << " s; load " << load.writes << " writes (" << load.write_failures
             << " failed), " << load.reads << " reads at R=2 (" << load.read_failures
             << " failed, " << load.wrong_reads << " wrong)\n";
   EXPECT_EQ(load.read_failures, 0u) << load.first_failure;
@@ -275,7 +281,7 @@ TEST_F(RingChangeTest, ReplaceUnderLoadMovesExactlyTheOldMembersPartitions) {
   EXPECT_EQ(replaced["members"][1]["status"], "exiting");
   EXPECT_EQ(replaced["members"][3]["status"], "valid");
   // Every key on its new preference list only: n2 ends with nothing.
-  WaitHoldings(cluster, replaced, {1, 2, 3, 4}, std::chrono::seconds(60));
+  WaitHoldings(cluster, replaced, {1, 2, 3, 4}, ChangeLimit(std::chrono::seconds(60), keys));
   VerifyEveryKey(cluster, 4);
 }
 
