@@ -1,10 +1,12 @@
 #include "node/join_request.h"
 
 #include <netdb.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -56,11 +58,98 @@ Status ResolveSeed(const std::string& seed, sockaddr_storage* addr, int* len) {
   return Status::OK();
 }
 
+// The connection to the seed: plain TCP, or TLS over it. Each call waits
+// (poll) until it made progress or the deadline passed.
+class SeedIo {
+ public:
+  SeedIo(int fd, const std::string& seed, Clock::time_point deadline)
+      : fd_(fd), seed_(seed), deadline_(deadline) {}
+  ~SeedIo() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+  }
+  SeedIo(const SeedIo&) = delete;
+  SeedIo& operator=(const SeedIo&) = delete;
+
+  // The TLS handshake, verifying the seed's certificate against the
+  // context's CA (any member's will do: the claimant is found through it).
+  Status Handshake(const TlsContext& tls) {
+    ssl_ = tls.NewSsl();
+    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) {
+      return Status::Internal("TLS: " + TakeTlsErrors("cannot make a connection"));
+    }
+    for (;;) {
+      const int rc = SSL_connect(ssl_);
+      if (rc == 1) return Status::OK();
+      RINGKV_RETURN_IF_ERROR(Retry(rc, "TLS handshake with"));
+    }
+  }
+
+  // Bytes sent (> 0), or why none can be.
+  Result<size_t> Send(const char* data, size_t size) {
+    for (;;) {
+      if (ssl_ != nullptr) {
+        const int n = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 20)));
+        if (n > 0) return static_cast<size_t>(n);
+        RINGKV_RETURN_IF_ERROR(Retry(n, "send to"));
+        continue;
+      }
+      RINGKV_RETURN_IF_ERROR(Await(fd_, POLLOUT, deadline_, seed_));
+      const ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        return Status::Unavailable("send to " + seed_ + ": " + std::strerror(errno));
+      }
+    }
+  }
+
+  // Bytes received into `buf` (> 0), or why none can be.
+  Result<size_t> Recv(char* buf, size_t size) {
+    for (;;) {
+      if (ssl_ != nullptr) {
+        const int n = SSL_read(ssl_, buf, static_cast<int>(size));
+        if (n > 0) return static_cast<size_t>(n);
+        RINGKV_RETURN_IF_ERROR(Retry(n, "recv from"));
+        continue;
+      }
+      RINGKV_RETURN_IF_ERROR(Await(fd_, POLLIN, deadline_, seed_));
+      const ssize_t n = ::recv(fd_, buf, size, 0);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0) return Status::Unavailable(seed_ + " closed the connection");
+      if (errno != EAGAIN && errno != EINTR) {
+        return Status::Unavailable("recv from " + seed_ + ": " + std::strerror(errno));
+      }
+    }
+  }
+
+ private:
+  // After an SSL call returned `rc`: waits when OpenSSL wants the socket
+  // readable or writable, else the failure.
+  Status Retry(int rc, const char* doing) {
+    switch (SSL_get_error(ssl_, rc)) {
+      case SSL_ERROR_WANT_READ:
+        return Await(fd_, POLLIN, deadline_, seed_);
+      case SSL_ERROR_WANT_WRITE:
+        return Await(fd_, POLLOUT, deadline_, seed_);
+      case SSL_ERROR_ZERO_RETURN:
+        return Status::Unavailable(seed_ + " closed the connection");
+      default:
+        return Status::Unavailable(std::string(doing) + " " + seed_ + ": " +
+                                   TakeTlsErrors("connection closed (not a TLS server, or it "
+                                                 "refused this node's TLS)"));
+    }
+  }
+
+  int fd_;
+  const std::string& seed_;
+  Clock::time_point deadline_;
+  SSL* ssl_ = nullptr;
+};
+
 }  // namespace
 
 Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
                               const std::string& address, const std::string& auth_token,
-                              uint32_t timeout_ms) {
+                              uint32_t timeout_ms, const TlsContext* tls) {
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   sockaddr_storage addr{};
   int len = 0;
@@ -79,6 +168,8 @@ Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
   socklen_t error_len = sizeof(error);
   ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len);
   if (error != 0) return Status::Unavailable("cannot connect to " + seed + ": " + std::strerror(error));
+  SeedIo io(fd, seed, deadline);
+  if (tls != nullptr) RINGKV_RETURN_IF_ERROR(io.Handshake(*tls));
 
   Message request;
   request.request_id = 1;
@@ -88,12 +179,9 @@ Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
   std::string out;
   AppendFrame(EncodeMessage(request), &out);
   for (size_t sent = 0; sent < out.size();) {
-    RINGKV_RETURN_IF_ERROR(Await(fd, POLLOUT, deadline, seed));
-    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return Status::Unavailable("send to " + seed + ": " + std::strerror(errno));
-    }
-    if (n > 0) sent += static_cast<size_t>(n);
+    Result<size_t> n = io.Send(out.data() + sent, out.size() - sent);
+    if (!n.ok()) return n.status();
+    sent += *n;
   }
   std::string in;
   for (;;) {
@@ -108,14 +196,10 @@ Result<RingState> RequestJoin(const std::string& seed, const NodeId& self,
       if (!answer->status.ok()) return answer->status;
       return DecodeRingState(answer->state);
     }
-    RINGKV_RETURN_IF_ERROR(Await(fd, POLLIN, deadline, seed));
     char buf[16384];
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n == 0) return Status::Unavailable(seed + " closed the connection");
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return Status::Unavailable("recv from " + seed + ": " + std::strerror(errno));
-    }
-    if (n > 0) in.append(buf, static_cast<size_t>(n));
+    Result<size_t> n = io.Recv(buf, sizeof(buf));
+    if (!n.ok()) return n.status();
+    in.append(buf, *n);
   }
 }
 

@@ -400,26 +400,23 @@ int Run(const Flags& flags) {
   const bool member_already = *persisted && (*persisted)->Find(self_id) != nullptr &&
                               (*persisted)->Find(self_id)->status != MemberStatus::kExiting;
   if (!flags.join.empty() && !member_already) {
-    Result<RingState> joined =
-        RequestJoin(flags.join, self_id, advertised, /*auth_token=*/"", flags.join_timeout_ms);
+    // Over TLS when this node runs with it, trusting the cluster CA and
+    // presenting no certificate (the node is no member yet).
+    std::shared_ptr<TlsContext> join_tls;
+    if (tls) {
+      Result<std::shared_ptr<TlsContext>> ctx = TlsContext::ForClient(TlsFiles{flags.tls.ca, "", ""});
+      if (!ctx.ok()) return Fail(kExitConfig, "TLS: " + ctx.status().message());
+      join_tls = *ctx;
+    }
+    Result<RingState> joined = RequestJoin(flags.join, self_id, advertised, /*auth_token=*/"",
+                                           flags.join_timeout_ms, join_tls.get());
     if (!joined.ok()) {
       return Fail(kExitRuntime, "join through " + flags.join + ": " + joined.status().ToString());
     }
     spdlog::info("join staged through {}: ring epoch {}, {} members", flags.join, joined->epoch,
                  joined->members.size());
     // The cluster's bucket properties, not this node's defaults.
-    for (const BucketInfo& b : joined->buckets) {
-      BucketProps props;
-      props.n = b.n;
-      props.r = b.r;
-      props.w = b.w;
-      props.resolver = b.resolver;
-      if (b.name.empty()) {
-        cluster->buckets = BucketTable(props);
-      } else {
-        cluster->buckets.Set(b.name, props);
-      }
-    }
+    cluster->buckets.Assign(joined->buckets);
     ring_state = std::move(joined);
   }
   ServiceOptions options;
@@ -599,7 +596,7 @@ int main(int argc, char** argv) {
                  "this node's id (in the cluster file; default without one: --listen)");
   app.add_option("--join", flags.join,
                  "HOST:PORT of any member: stage this node's join there and start from its "
-                 "ring (docs/ring-changes.md)");
+                 "ring (docs/ring-changes.md); over TLS when this node has TLS");
   app.add_option("--partitions", flags.partitions,
                  "partitions of a node started alone (a power of two)")
       ->capture_default_str();

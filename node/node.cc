@@ -10,15 +10,6 @@
 
 namespace ringkv {
 
-std::vector<BucketInfo> BucketInfos(const BucketTable& table) {
-  auto info = [](const std::string& name, const BucketProps& p) {
-    return BucketInfo{name, p.n, p.r, p.w, p.resolver};
-  };
-  std::vector<BucketInfo> out{info("", table.defaults())};
-  for (const auto& [name, props] : table.named()) out.push_back(info(name, props));
-  return out;
-}
-
 Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, Ring ring, NodeEnv env) {
   std::unique_ptr<Node> node(new Node(std::move(env)));
   const NodeEnv& e = node->env_;
@@ -68,6 +59,9 @@ Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, Ring ring, NodeEnv e
   }
   Result<Ring> placement = PlacementRing(state);
   if (!placement.ok()) return placement.status();
+  // The ring's bucket properties, not the cluster file's: `ringkv-admin
+  // bucket --set` may have changed them since, and a restart keeps that.
+  if (!state.buckets.empty()) options.buckets.Assign(state.buckets);
   options.addresses.clear();
   for (const StateMember& m : state.members) options.addresses[m.id] = m.address;
   node->service_ = std::make_unique<Service>(

@@ -132,9 +132,4 @@ class Node {
   std::unique_ptr<RingKeeper> keeper_;
 };
 
-// The bucket properties a ring state carries: the defaults first. The
-// node's assembly and ringkv-node's bootstrap from a cluster file both make
-// them from the same table.
-std::vector<BucketInfo> BucketInfos(const BucketTable& table);
-
 }  // namespace ringkv

@@ -204,6 +204,7 @@ struct BodyEncoder {
     b.setFrom(AsText(m.from));
     b.setReplacement(AsText(m.replacement));
     b.setSettings(AsText(m.settings));
+    b.setBucket(AsData(m.bucket));
   }
   void operator()(const RingAdminReply& m) {
     auto b = env.initRingAdminReply();
@@ -379,6 +380,10 @@ struct BodyEncoder {
     out.setW(in.w);
     out.setResolver(in.resolver == "siblings" ? 0 : in.resolver == "lww" ? 1 : 2);
     out.setResolverName(AsText(in.resolver));
+    out.setMaxSiblings(in.max_siblings);
+    out.setWarnSiblings(in.warn_siblings);
+    out.setPluginVersion(in.plugin_version);
+    out.setPluginHash(AsText(in.plugin_hash));
   }
   void operator()(const NodeStatus& m) {
     auto b = env.initStatusReply();
@@ -573,8 +578,11 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
       auto bucket = [](schema::BucketInfo::Reader b) {
         std::string resolver = FromText(b.getResolverName());
         if (resolver.empty()) resolver = b.getResolver() == 1 ? "lww" : "siblings";
-        return BucketInfo{FromData(b.getName()), b.getN(), b.getR(), b.getW(),
-                          std::move(resolver)};
+        return BucketInfo{FromData(b.getName()),  b.getN(),
+                          b.getR(),               b.getW(),
+                          std::move(resolver),    b.getMaxSiblings(),
+                          b.getWarnSiblings(),    b.getPluginVersion(),
+                          FromText(b.getPluginHash())};
       };
       RingInfo m;
       m.epoch = r.getEpoch();
@@ -701,7 +709,7 @@ Result<MessageBody> DecodeBody(schema::Envelope::Reader env) {
                                           FromText(r.getAddress()), FromText(r.getPlanId()),
                                           r.getPartition(), FromText(r.getFrom()),
                                           FromText(r.getReplacement()),
-                                          FromText(r.getSettings())});
+                                          FromText(r.getSettings()), FromData(r.getBucket())});
     }
     case W::RING_ADMIN_REPLY: {
       auto r = env.getRingAdminReply();

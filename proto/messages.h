@@ -139,6 +139,11 @@ struct BucketInfo {
   std::string name;  // empty for the defaults
   uint32_t n = 0, r = 0, w = 0;
   std::string resolver = "siblings";  // a resolver's name (causality/resolver.h)
+  // The sibling caps and a merge plugin's pins, as BucketProps
+  // (replication/bucket.h) has them, with its defaults.
+  uint32_t max_siblings = 100, warn_siblings = 25;
+  uint32_t plugin_version = 0;
+  std::string plugin_hash;
   bool operator==(const BucketInfo&) const = default;
 };
 struct RingInfo {
@@ -323,6 +328,7 @@ struct RingAdminRequest {
   NodeId from;
   NodeId replacement;
   std::string settings;
+  std::string bucket;  // bucket: its name
   bool operator==(const RingAdminRequest&) const = default;
 };
 struct RingAdminReply {

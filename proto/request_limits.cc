@@ -61,6 +61,7 @@ Status CheckRingAdmin(const RingAdminRequest& r) {
   RINGKV_RETURN_IF_ERROR(CheckSize("plan id", r.plan_id.size(), 64));
   RINGKV_RETURN_IF_ERROR(CheckSize("node id", r.from.size(), kMaxNodeIdBytes));
   RINGKV_RETURN_IF_ERROR(CheckSize("node id", r.replacement.size(), kMaxNodeIdBytes));
+  RINGKV_RETURN_IF_ERROR(CheckSize("bucket", r.bucket.size(), kMaxBucketBytes));
   return CheckSize("settings", r.settings.size(), 256);
 }
 

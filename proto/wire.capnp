@@ -303,6 +303,12 @@ struct BucketInfo {
   # The bucket's resolver by name (causality/resolver.h); empty from nodes
   # older than this field, which then meant `resolver`.
   resolverName @5 :Text;
+  # The sibling caps and a merge plugin's pins (replication/bucket.h); the
+  # defaults from nodes older than these fields.
+  maxSiblings @6 :UInt32 = 100;
+  warnSiblings @7 :UInt32 = 25;
+  pluginVersion @8 :UInt32;
+  pluginHash @9 :Text;
 }
 
 # Answer to ringRequest: what a client needs to compute preference lists
@@ -494,8 +500,11 @@ struct RingAdminRequest {
   from @5 :Text;
   # replace, force-replace: the joining member that takes over `node`.
   replacement @6 :Text;
-  # limits: "max=N,mib-per-s=X".
+  # limits: "max=N,mib-per-s=X"; bucket: "w=3,resolver=lww" (the
+  # properties to set, ParseBucketProps in replication/bucket.h).
   settings @7 :Text;
+  # bucket: the bucket's name (1 to 255 bytes).
+  bucket @8 :Data;
 }
 
 struct RingAdminReply {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 #include <string>
 
 #include "common/quorum.h"
+#include "ring/ring_state.h"
 
 namespace ringkv {
 namespace {
@@ -77,7 +79,7 @@ Result<BucketProps> ParseBucketProps(std::string_view spec, BucketProps base) {
       p.n = *n;
     } else if (k == "r" || k == "w") {
       auto q = ParseQuorumArg(v);
-      if (!q.ok()) return q.status();
+      if (!q.ok()) return Status::InvalidArgument(std::string(k) + ": " + q.status().message());
       (k == "r" ? r_raw : w_raw) = *q;
       (k == "r" ? r_set : w_set) = true;
     } else if (k == "plugin_version") {
@@ -138,6 +140,46 @@ std::string FormatBucketProps(const BucketProps& p) {
   if (p.plugin_version != 0) text += ",plugin_version=" + std::to_string(p.plugin_version);
   if (!p.plugin_hash.empty()) text += ",plugin_hash=" + p.plugin_hash;
   return text;
+}
+
+static_assert(kMaxSiblingCap == kMaxStateSiblingCap);
+
+void BucketTable::Assign(const std::vector<BucketInfo>& buckets) {
+  std::set<std::string, std::less<>> named;
+  for (const BucketInfo& b : buckets) {
+    if (b.name.empty()) {
+      defaults_ = BucketPropsOf(b);
+    } else {
+      buckets_[b.name] = BucketPropsOf(b);
+      named.insert(b.name);
+    }
+  }
+  std::erase_if(buckets_, [&named](const auto& entry) { return named.count(entry.first) == 0; });
+}
+
+BucketInfo BucketInfoOf(const std::string& name, const BucketProps& p) {
+  return BucketInfo{name,          p.n,           p.r,
+                    p.w,           p.resolver,    p.max_siblings,
+                    p.warn_siblings, p.plugin_version, p.plugin_hash};
+}
+
+BucketProps BucketPropsOf(const BucketInfo& b) {
+  BucketProps p;
+  p.n = b.n;
+  p.r = b.r;
+  p.w = b.w;
+  p.resolver = b.resolver;
+  p.max_siblings = b.max_siblings;
+  p.warn_siblings = b.warn_siblings;
+  p.plugin_version = b.plugin_version;
+  p.plugin_hash = b.plugin_hash;
+  return p;
+}
+
+std::vector<BucketInfo> BucketInfos(const BucketTable& table) {
+  std::vector<BucketInfo> out{BucketInfoOf("", table.defaults())};
+  for (const auto& [name, props] : table.named()) out.push_back(BucketInfoOf(name, props));
+  return out;
 }
 
 const BucketProps& BucketTable::Get(std::string_view bucket) const {

@@ -6,10 +6,12 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "causality/object.h"
 #include "causality/resolver.h"
 #include "common/status.h"
+#include "proto/messages.h"
 
 namespace ringkv {
 
@@ -64,14 +66,26 @@ class BucketTable {
   // Where merge plugins' resolvers are found; null: none (their buckets
   // keep siblings). Must outlive the table's users.
   void set_catalog(const ResolverCatalog* catalog) { catalog_ = catalog; }
+  const ResolverCatalog* catalog() const { return catalog_; }
   // The resolver of `bucket`: its built-in, its plugin's, or the default
   // when the catalog has no such plugin.
   const Resolver& ResolverFor(std::string_view bucket) const;
+  // Takes the ring state's buckets (buckets[0], empty name: the defaults)
+  // in place, keeping the catalog: props read before stay valid unless
+  // their bucket is gone from `buckets`.
+  void Assign(const std::vector<BucketInfo>& buckets);
 
  private:
   BucketProps defaults_;
   const ResolverCatalog* catalog_ = nullptr;
   std::map<std::string, BucketProps, std::less<>> buckets_;
 };
+
+// The ring state's record of a bucket's properties (proto/messages.h), and
+// back.
+BucketInfo BucketInfoOf(const std::string& name, const BucketProps& props);
+BucketProps BucketPropsOf(const BucketInfo& info);
+// The defaults and every named bucket of `table`, the defaults first.
+std::vector<BucketInfo> BucketInfos(const BucketTable& table);
 
 }  // namespace ringkv

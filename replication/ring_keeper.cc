@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "replication/bucket_change.h"
 #include "replication/replica.h"
 #include "replication/ring_state_codec.h"
 #include "storage/keys.h"
@@ -21,6 +22,8 @@ constexpr std::string_view kMetaCatchUp = "ring_catch_up";
 constexpr int64_t kWarnEveryUs = 10'000'000;
 // How often a claimant looks whether a majority gossips its new epoch.
 constexpr int64_t kAwaitPollUs = 20'000;
+// The longest a plan waits for its senders' sizes.
+constexpr int64_t kPlanSizesMaxUs = 5'000'000;
 
 Membership::Addresses AddressesOf(const RingState& state) {
   Membership::Addresses addresses;
@@ -54,7 +57,7 @@ Result<std::set<uint32_t>> DecodePartitions(std::string_view value, uint32_t par
 bool IsChange(const std::string& op) {
   return op == "join" || op == "leave" || op == "clear" || op == "plan" || op == "commit" ||
          op == "transfer-done" || op == "replace" || op == "force-remove" ||
-         op == "force-replace" || op == "mark-down" || op == "limits";
+         op == "force-replace" || op == "mark-down" || op == "limits" || op == "bucket";
 }
 
 // The changes an operator makes because `node` is dead.
@@ -104,7 +107,16 @@ RingKeeper::RingKeeper(RingKeeperOptions options, RingState initial, Service* se
           "another partition count.")),
       cleaned_objects_(metrics->AddCounter(
           "ringkv_transfer_cleaned_objects_total",
-          "Objects deleted after a ring change because this node no longer replicates them.")) {
+          "Objects deleted after a ring change because this node no longer replicates them.")),
+      catch_up_failures_(metrics->AddCounter(
+          "ringkv_ring_catch_up_failures_total",
+          "Catch-up exchanges after a ring change that failed (a peer down or refusing, "
+          "e.g. with anti-entropy off); each is tried again after a backoff.")) {
+  catch_up_gauge_ = metrics->AddGaugeCallback(
+      "ringkv_ring_catch_ups_owed",
+      "Partitions this node received in a ring change whose catch-up exchange has not "
+      "succeeded yet.",
+      {}, [this] { return static_cast<double>(catch_up_.size()); });
   epoch_gauge_ = metrics->AddGaugeCallback("ringkv_ring_epoch", "This node's ring state epoch.",
                                            {}, [this] { return static_cast<double>(state_.epoch); });
   transfers_->SetOnSent([this](const Move& m) {
@@ -244,6 +256,12 @@ Result<bool> RingKeeper::Adopt(RingState next) {
     stable_since_us_ = clock_->MonoMicros();
   }
   transfers_->ApplyLimits(state_.limits);
+  if (previous.buckets != state_.buckets && !state_.buckets.empty()) {
+    service_->SetBuckets(state_.buckets);
+    if (options_.info) {
+      options_.info("ring epoch " + std::to_string(state_.epoch) + ": bucket properties changed");
+    }
+  }
   if (Gossiper* g = service_->mutable_gossiper()) g->set_ring_state(record);
   service_->membership().Publish(std::move(ring).value(), AddressesOf(state_));
   if (options_.info) {
@@ -331,7 +349,7 @@ void RingKeeper::Handle(const RingAdminRequest& request, const NodeId& from_peer
   if (request.op == "transfers") {
     RingAdminReply reply;
     reply.state = EncodeRingState(state_);
-    reply.transfers = EncodeTransferReport(transfers_->Report());
+    reply.transfers = EncodeTransferReport(Report());
     return respond(std::move(reply));
   }
   if (!IsChange(request.op)) {
@@ -361,7 +379,7 @@ void RingKeeper::Handle(const RingAdminRequest& request, const NodeId& from_peer
 void RingKeeper::Claim(const RingAdminRequest& request, int64_t deadline_us,
                        PeerRpc::Respond respond) {
   if (Status st = CanCommit(request); !st.ok()) return Reply(respond, st);
-  if (request.op == "plan") return Plan(std::move(respond));
+  if (request.op == "plan") return Plan(deadline_us, std::move(respond));
   if (ForDeadNode(request.op) && state_.Find(request.node) == nullptr) {
     return Reply(respond, Status::NotFound("'" + request.node + "' is not a member"));
   }
@@ -397,6 +415,15 @@ void RingKeeper::Claim(const RingAdminRequest& request, int64_t deadline_us,
     Result<TransferLimits> limits = ParseTransferLimits(request.settings, state_.limits);
     if (!limits.ok()) return Reply(respond, limits.status());
     next = SetTransferLimits(state_, *limits);
+  } else if (request.op == "bucket") {
+    Result<BucketInfo> bucket =
+        CheckBucketChange(state_, request.bucket, request.settings,
+                          service_->options().buckets.catalog(), service_->options().self);
+    if (!bucket.ok()) return Reply(respond, bucket.status());
+    const auto same = std::find(state_.buckets.begin(), state_.buckets.end(), *bucket);
+    // Setting what is set already makes no epoch.
+    if (same != state_.buckets.end()) return Reply(respond, Status::OK());
+    next = SetBucket(state_, std::move(bucket).value());
   } else if (request.op == "clear") {
     next = ClearStaged(state_);
   } else if (request.op == "commit") {
@@ -440,13 +467,14 @@ void RingKeeper::AwaitMajority(uint64_t epoch, int64_t until_us, PeerRpc::Respon
   });
 }
 
-void RingKeeper::Plan(PeerRpc::Respond respond) {
+void RingKeeper::Plan(int64_t deadline_us, PeerRpc::Respond respond) {
   Result<ringkv::Plan> plan = MakePlan(state_);
   if (!plan.ok()) return Reply(respond, plan.status());
   struct Gather {
     PlanView view;
     std::map<NodeId, std::vector<size_t>> by_sender;  // move indexes
     size_t waiting = 0;
+    bool answered = false;
     PeerRpc::Respond respond;
   };
   auto g = std::make_shared<Gather>();
@@ -456,20 +484,26 @@ void RingKeeper::Plan(PeerRpc::Respond respond) {
   g->view.after = plan->after;
   g->view.forced = plan->forced;
   for (size_t i = 0; i < plan->moves.size(); ++i) {
-    g->view.moves.push_back({plan->moves[i], 0, 0});
+    g->view.moves.push_back({plan->moves[i], 0, 0, /*size_known=*/false});
     g->by_sender[plan->moves[i].from].push_back(i);
   }
   g->respond = std::move(respond);
   auto fill = [g](const NodeId& sender, const PartitionSizesReply& sizes) {
+    if (!sizes.status.ok()) return;
     const std::vector<size_t>& moves = g->by_sender[sender];
     for (size_t i = 0; i < moves.size() && i < sizes.keys.size() && i < sizes.bytes.size(); ++i) {
       g->view.moves[moves[i]].keys = sizes.keys[i];
       g->view.moves[moves[i]].bytes = sizes.bytes[i];
+      g->view.moves[moves[i]].size_known = true;
     }
   };
+  // Once: when the last sender answered, or at the plan's deadline.
   auto answer = [this, g] {
+    if (g->answered) return;
+    g->answered = true;
     // Pacing is per sending node: the one with the most bytes to send
-    // sets the time (at this node's pace, the ring's when set).
+    // sets the time (at this node's pace, the ring's when set). Unknown
+    // sizes count as nothing, so the ETA is then a lower bound.
     std::map<NodeId, uint64_t> bytes;
     for (const PlanMove& m : g->view.moves) bytes[m.move.from] += m.bytes;
     const double mib = transfers_->mib_per_sec();
@@ -485,19 +519,26 @@ void RingKeeper::Plan(PeerRpc::Respond respond) {
   };
   g->waiting = g->by_sender.size();
   if (g->waiting == 0) return answer();
-  const int64_t deadline = clock_->MonoMicros() + 5'000'000;
+  const int64_t now = clock_->MonoMicros();
+  // The rest of the request's time is for the answer's way back (through
+  // the member that forwarded it).
+  const int64_t until =
+      now + std::min<int64_t>(kPlanSizesMaxUs, std::max<int64_t>(0, deadline_us - now) * 3 / 4);
   for (const auto& [sender, moves] : g->by_sender) {
     PartitionSizesRequest request;
     for (size_t i : moves) request.partitions.push_back(g->view.moves[i].move.partition);
     if (sender == service_->options().self) {
       fill(sender, transfers_->Sizes(request.partitions));
-      if (--g->waiting == 0) answer();
+      --g->waiting;
       continue;
     }
-    // A sender that does not answer leaves its sizes at 0; the plan stands.
-    service_->rpc().Call(sender, std::move(request), deadline,
+    if (!service_->liveness().IsUp(sender)) {
+      --g->waiting;  // seen down: its sizes stay unknown, no need to wait
+      continue;
+    }
+    service_->rpc().Call(sender, std::move(request), until,
                          [g, fill, answer, sender, alive = alive_](Result<MessageBody> r) {
-                           if (!*alive) return;
+                           if (!*alive || g->answered) return;
                            if (r.ok()) {
                              if (auto* sizes = std::get_if<PartitionSizesReply>(&*r)) {
                                fill(sender, *sizes);
@@ -506,6 +547,10 @@ void RingKeeper::Plan(PeerRpc::Respond respond) {
                            if (--g->waiting == 0) answer();
                          });
   }
+  if (g->waiting == 0) return answer();
+  scheduler_->RunAfter(until - now, [answer, alive = alive_] {
+    if (*alive) answer();
+  });
 }
 
 void RingKeeper::ScheduleTick() {
@@ -574,18 +619,60 @@ void RingKeeper::TellClaimant() {
   }
 }
 
+int64_t CatchUpBackoffUs(uint32_t failures, int64_t tick_us) {
+  int64_t wait = std::max<int64_t>(tick_us, 1);
+  for (uint32_t i = 1; i < failures && wait < kCatchUpBackoffMaxUs; ++i) wait *= 2;
+  return std::min(wait, kCatchUpBackoffMaxUs);
+}
+
+TransferReport RingKeeper::Report() const {
+  TransferReport report = transfers_->Report();
+  const int64_t now = clock_->MonoMicros();
+  for (uint32_t p : catch_up_) {
+    TransferProgress t;
+    t.partition = p;
+    t.to = service_->options().self;
+    t.state = "catch-up";
+    auto it = catch_up_tries_.find(p);
+    if (it != catch_up_tries_.end() && it->second.failures > 0) {
+      t.state = "catch-up-retrying";
+      t.from = it->second.peer;
+      t.reason = it->second.reason;
+      t.attempts = it->second.failures;
+      t.retry_in_sec = static_cast<double>(std::max<int64_t>(0, it->second.next_us - now)) / 1e6;
+    }
+    report.transfers.push_back(std::move(t));
+  }
+  return report;
+}
+
 void RingKeeper::CatchUp() {
   if (catching_up_ || catch_up_.empty() || state_.changing()) return;
   if (!options_.catch_up) return CaughtUp(std::nullopt);
-  const uint32_t partition = *catch_up_.begin();
+  std::erase_if(catch_up_tries_,
+                [this](const auto& entry) { return catch_up_.count(entry.first) == 0; });
+  // The first partition owed whose backoff has passed: one that a peer
+  // keeps refusing does not hold up the others.
+  const int64_t now = clock_->MonoMicros();
+  std::optional<uint32_t> due;
+  for (uint32_t p : catch_up_) {
+    auto it = catch_up_tries_.find(p);
+    if (it == catch_up_tries_.end() || it->second.next_us <= now) {
+      due = p;
+      break;
+    }
+  }
+  if (!due) return;
+  const uint32_t partition = *due;
   Result<Ring> ring = PlacementRing(state_);
   std::vector<NodeId> peers;
   bool replica = false;
+  const std::set<NodeId>& done = catch_up_tries_[partition].done;
   if (ring.ok()) {
     for (const NodeId& n : ring->PlacementForPartition(partition, state_.n).primaries) {
       if (n == service_->options().self) {
         replica = true;
-      } else {
+      } else if (done.count(n) == 0) {
         peers.push_back(n);
       }
     }
@@ -605,16 +692,31 @@ void RingKeeper::ExchangeWith(uint32_t partition, std::vector<NodeId> peers, siz
   options_.catch_up(partition, peer, [this, partition, peer, peers = std::move(peers), next,
                                       alive = alive_](Status st) mutable {
     if (!*alive) return;
-    if (st.ok()) return ExchangeWith(partition, std::move(peers), next + 1);
-    // Busy, down, or a view of the ring that lags just after the flip: the
-    // partition stays owed and is tried again at a later tick.
+    if (st.ok()) {
+      catch_up_tries_[partition].done.insert(peer);
+      return ExchangeWith(partition, std::move(peers), next + 1);
+    }
     catching_up_ = false;
+    // Busy: this node's anti-entropy is running another exchange; tried
+    // at the next tick. Anything else (the peer down, refusing with
+    // anti-entropy off, a view of the ring that lags just after the flip)
+    // backs off, so a peer that always refuses costs a request a minute.
+    if (st.code() == Status::Code::kBusy) return;
     const int64_t now = clock_->MonoMicros();
-    if (st.code() != Status::Code::kBusy && options_.warn &&
+    CatchUpTries& tries = catch_up_tries_[partition];
+    ++tries.failures;
+    tries.peer = peer;
+    tries.reason = st.ToString();
+    const int64_t wait = CatchUpBackoffUs(tries.failures, options_.tick_us);
+    tries.next_us = now + wait;
+    catch_up_failures_->Increment();
+    if (options_.warn &&
         (last_catch_up_warn_us_ == 0 || now - last_catch_up_warn_us_ >= kWarnEveryUs)) {
       last_catch_up_warn_us_ = now;
       options_.warn("catch-up exchange of partition " + std::to_string(partition) + " with " +
-                    peer + " after the ring change: " + st.ToString() + " (tried again)");
+                    peer + " after the ring change: " + st.ToString() + " (failure " +
+                    std::to_string(tries.failures) + ", tried again in " +
+                    std::to_string(wait / 1'000'000) + " s)");
     }
   });
 }
@@ -622,8 +724,10 @@ void RingKeeper::ExchangeWith(uint32_t partition, std::vector<NodeId> peers, siz
 void RingKeeper::CaughtUp(std::optional<uint32_t> partition) {
   if (partition) {
     catch_up_.erase(*partition);
+    catch_up_tries_.erase(*partition);
   } else {
     catch_up_.clear();
+    catch_up_tries_.clear();
   }
   WriteBatch wb;
   if (catch_up_.empty()) {

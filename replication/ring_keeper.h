@@ -59,6 +59,12 @@ struct RingKeeperOptions {
   std::function<void(const std::string&)> info;
 };
 
+// The longest a failed catch-up exchange waits before it is tried again.
+inline constexpr int64_t kCatchUpBackoffMaxUs = 60'000'000;
+// The wait after `failures` failures of one partition's catch-up: a tick,
+// doubled at each failure, at most kCatchUpBackoffMaxUs.
+int64_t CatchUpBackoffUs(uint32_t failures, int64_t tick_us);
+
 class RingKeeper {
  public:
   // The state persisted in `storage`, if any.
@@ -83,6 +89,9 @@ class RingKeeper {
   // not run yet.
   size_t pending_catch_ups() const { return catch_up_.size(); }
   Transfers& transfers() { return *transfers_; }
+  // This node's transfers (Transfers::Report) and the catch-up exchanges
+  // it owes, with the failures of each.
+  TransferReport Report() const;
 
   // A RingAdminRequest from a client (from_peer empty) or a peer.
   void Handle(const RingAdminRequest& request, const NodeId& from_peer, int64_t deadline_us,
@@ -112,7 +121,10 @@ class RingKeeper {
   void AwaitMajority(uint64_t epoch, int64_t until_us, PeerRpc::Respond respond);
   // The claimant's tick: a down member seen up again is valid again.
   void MarkUpReturned();
-  void Plan(PeerRpc::Respond respond);
+  // Answers by three quarters of the time to `deadline_us` (at most
+  // kPlanSizesMaxUs): a sender that is down, or does not answer with its
+  // sizes by then, leaves its moves' sizes unknown.
+  void Plan(int64_t deadline_us, PeerRpc::Respond respond);
   void Reply(PeerRpc::Respond& respond, Status status);
   void OnReceived(const Move& move);
   void TellClaimant();
@@ -138,6 +150,16 @@ class RingKeeper {
   // Partitions received in a completed change, each owed one exchange;
   // persisted (meta key "ring_catch_up") so a restart still owes them.
   std::set<uint32_t> catch_up_;
+  // What the exchanges owed met so far, in memory: the backoff after
+  // failures (other than Busy), and the peers already done.
+  struct CatchUpTries {
+    uint32_t failures = 0;
+    int64_t next_us = 0;
+    NodeId peer;         // that failed last
+    std::string reason;  // its status
+    std::set<NodeId> done;
+  };
+  std::map<uint32_t, CatchUpTries> catch_up_tries_;
   bool catching_up_ = false;
   int64_t stable_since_us_ = 0;
   // The last epoch that changed a sender of the change in flight.
@@ -148,6 +170,8 @@ class RingKeeper {
   Counter* adopted_;
   Counter* refused_;
   Counter* cleaned_objects_;
+  Counter* catch_up_failures_;
+  MetricsRegistry::CallbackHandle catch_up_gauge_;
   MetricsRegistry::CallbackHandle epoch_gauge_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -45,6 +45,9 @@ struct MoveRecord {
   # Plans only: what the sender holds of the partition now.
   keys @4 :UInt64;
   bytes @5 :UInt64;
+  # Plans only: false when the sender did not answer in time (down or
+  # slow): keys and bytes are then 0 and mean "unknown".
+  sizeKnown @6 :Bool = true;
 }
 
 struct StagedRecord {
@@ -61,6 +64,11 @@ struct BucketRecord {
   r @2 :UInt32;
   w @3 :UInt32;
   resolver @4 :Text;
+  # The sibling caps and a merge plugin's pins (replication/bucket.h).
+  maxSiblings @5 :UInt32 = 100;
+  warnSiblings @6 :UInt32 = 25;
+  pluginVersion @7 :UInt32;
+  pluginHash @8 :Text;
 }
 
 # `ringkv-admin ring plan`: what committing the staged changes would do.
@@ -88,7 +96,9 @@ struct TransferProgressRecord {
   partition @0 :UInt32;
   from @1 :Text;
   to @2 :Text;
-  # "waiting", "streaming", "catching-up", "done".
+  # "streaming" (sender), "receiving", "received" (receiver); a catch-up
+  # exchange the receiver owes after the change: "catch-up" (not failed
+  # yet) or "catch-up-retrying" (`from` is the peer that last refused).
   state @3 :Text;
   objects @4 :UInt64;
   bytes @5 :UInt64;
@@ -96,4 +106,9 @@ struct TransferProgressRecord {
   totalBytes @7 :UInt64;
   bytesPerSec @8 :Float64;
   etaSec @9 :Float64;
+  # catch-up-retrying: the last failure, how many so far, and the seconds
+  # until the next try.
+  reason @10 :Text;
+  attempts @11 :UInt32;
+  retryInSec @12 :Float64;
 }

@@ -101,6 +101,10 @@ std::string EncodeRingState(const RingState& state) {
     buckets[i].setR(b.r);
     buckets[i].setW(b.w);
     buckets[i].setResolver(AsText(b.resolver));
+    buckets[i].setMaxSiblings(b.max_siblings);
+    buckets[i].setWarnSiblings(b.warn_siblings);
+    buckets[i].setPluginVersion(b.plugin_version);
+    buckets[i].setPluginHash(AsText(b.plugin_hash));
   }
   r.setTransfersPerNode(state.limits.per_node);
   r.setTransferMibPerSec(state.limits.mib_per_sec);
@@ -143,9 +147,15 @@ Result<RingState> DecodeRingState(std::string_view bytes) {
         Result<std::vector<StagedChange>> staged = GetStaged(r.getStaged());
         if (!staged.ok()) return staged.status();
         s.staged = std::move(staged).value();
+        if (r.getBuckets().size() > kMaxStateBuckets) {
+          return Status::InvalidArgument("ring state with over " +
+                                         std::to_string(kMaxStateBuckets) + " buckets");
+        }
         for (auto b : r.getBuckets()) {
           s.buckets.push_back({FromData(b.getName()), b.getN(), b.getR(), b.getW(),
-                               FromText(b.getResolver())});
+                               FromText(b.getResolver()), b.getMaxSiblings(),
+                               b.getWarnSiblings(), b.getPluginVersion(),
+                               FromText(b.getPluginHash())});
         }
         s.limits = {r.getTransfersPerNode(), r.getTransferMibPerSec()};
         return s;
@@ -169,6 +179,7 @@ std::string EncodePlan(const PlanView& plan) {
     moves[i].setTo(AsText(m.move.to));
     moves[i].setKeys(m.keys);
     moves[i].setBytes(m.bytes);
+    moves[i].setSizeKnown(m.size_known);
   }
   r.setMinPartitions(plan.after.min_partitions);
   r.setMaxPartitions(plan.after.max_partitions);
@@ -191,7 +202,8 @@ Result<PlanView> DecodePlan(std::string_view bytes) {
           p.moves.push_back(
               {{m.getPartition(), FromText(m.getFrom()), FromText(m.getTo()), false},
                m.getKeys(),
-               m.getBytes()});
+               m.getBytes(),
+               m.getSizeKnown()});
         }
         p.after.min_partitions = r.getMinPartitions();
         p.after.max_partitions = r.getMaxPartitions();
@@ -219,6 +231,9 @@ std::string EncodeTransferReport(const TransferReport& report) {
     list[i].setTotalBytes(t.total_bytes);
     list[i].setBytesPerSec(t.bytes_per_sec);
     list[i].setEtaSec(t.eta_sec);
+    list[i].setReason(AsText(t.reason));
+    list[i].setAttempts(t.attempts);
+    list[i].setRetryInSec(t.retry_in_sec);
   }
   return FlatRecordBytes(builder);
 }
@@ -233,7 +248,9 @@ Result<TransferReport> DecodeTransferReport(std::string_view bytes) {
           report.transfers.push_back({t.getPartition(), FromText(t.getFrom()),
                                       FromText(t.getTo()), FromText(t.getState()),
                                       t.getObjects(), t.getBytes(), t.getTotalObjects(),
-                                      t.getTotalBytes(), t.getBytesPerSec(), t.getEtaSec()});
+                                      t.getTotalBytes(), t.getBytesPerSec(), t.getEtaSec(),
+                                      FromText(t.getReason()), t.getAttempts(),
+                                      t.getRetryInSec()});
         }
         return report;
       });

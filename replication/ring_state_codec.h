@@ -23,6 +23,9 @@ struct PlanMove {
   Move move;
   uint64_t keys = 0;
   uint64_t bytes = 0;
+  // The sender answered with its sizes in time; false: keys and bytes
+  // unknown (0).
+  bool size_known = true;
 };
 struct PlanView {
   std::string id;
@@ -46,6 +49,10 @@ struct TransferProgress {
   uint64_t total_objects = 0, total_bytes = 0;
   double bytes_per_sec = 0;
   double eta_sec = 0;
+  // A catch-up exchange that failed: why, how often, the next try.
+  std::string reason;
+  uint32_t attempts = 0;
+  double retry_in_sec = 0;
 };
 struct TransferReport {
   NodeId node;

@@ -147,9 +147,6 @@ std::vector<NodeId> Service::GossipMembers() const {
 }
 
 RingInfo Service::RingReport() const {
-  auto info = [](const std::string& name, const BucketProps& p) {
-    return BucketInfo{name, p.n, p.r, p.w, p.resolver};
-  };
   RingInfo r;
   const Ring& current = ring();
   r.epoch = current.epoch();
@@ -167,8 +164,10 @@ RingInfo Service::RingReport() const {
         std::lower_bound(current.members().begin(), current.members().end(), current.Owner(p)) -
         current.members().begin()));
   }
-  r.default_bucket = info("", options_.buckets.defaults());
-  for (const auto& [name, props] : options_.buckets.named()) r.buckets.push_back(info(name, props));
+  r.default_bucket = BucketInfoOf("", options_.buckets.defaults());
+  for (const auto& [name, props] : options_.buckets.named()) {
+    r.buckets.push_back(BucketInfoOf(name, props));
+  }
   return r;
 }
 

@@ -130,6 +130,9 @@ class Service {
   const std::map<NodeId, uint64_t>& HintCounts() const;
 
   const ServiceOptions& options() const { return options_; }
+  // The ring state's bucket properties, adopted with it (RingKeeper): what
+  // coordinators, replicas and the HTTP API use from the next request on.
+  void SetBuckets(const std::vector<BucketInfo>& buckets) { options_.buckets.Assign(buckets); }
   // The current ring; valid until the next epoch is published.
   const Ring& ring() const { return membership_.ring(); }
   // The node's view of the ring: publish a new epoch here (ring/membership.h).

@@ -127,6 +127,36 @@ Status RequireValid(const RingState& state, const NodeId& node, const char* acti
   return Status::OK();
 }
 
+// Names unique and bounded, the defaults (empty name) first if at all,
+// 1 <= r, w <= n <= 64, sibling caps in range: what every node applies as
+// its bucket table when it adopts the state.
+Status ValidateBuckets(const std::vector<BucketInfo>& buckets) {
+  if (buckets.size() > kMaxStateBuckets) {
+    return Status::InvalidArgument(std::to_string(buckets.size()) + " buckets, over " +
+                                   std::to_string(kMaxStateBuckets));
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const BucketInfo& b = buckets[i];
+    const std::string what = b.name.empty() ? "the bucket defaults" : "bucket '" + b.name + "'";
+    if (b.name.size() > kMaxNameBytes || (b.name.empty() && i != 0) ||
+        !names.insert(b.name).second) {
+      return Status::InvalidArgument("bucket names not unique, over 255 bytes, or the defaults "
+                                     "not first");
+    }
+    if (b.n == 0 || b.n > 64 || b.r == 0 || b.r > b.n || b.w == 0 || b.w > b.n) {
+      return Status::InvalidArgument(what + ": n, r or w out of range (1 <= r, w <= n <= 64)");
+    }
+    if (b.resolver.empty() || b.resolver.size() > 64 || b.plugin_hash.size() > 64 ||
+        b.max_siblings == 0 || b.max_siblings > kMaxStateSiblingCap ||
+        b.warn_siblings == 0 || b.warn_siblings > b.max_siblings) {
+      return Status::InvalidArgument(what + ": resolver, plugin hash or sibling caps out of "
+                                            "range");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 const char* MemberStatusName(MemberStatus status) {
@@ -243,6 +273,7 @@ Status ValidateState(const RingState& state) {
       !(state.limits.mib_per_sec <= kMaxTransferMibPerSec)) {
     return Status::InvalidArgument("transfer limits out of range");
   }
+  RINGKV_RETURN_IF_ERROR(ValidateBuckets(state.buckets));
   for (const StagedChange& c : state.staged) {
     if (static_cast<uint8_t>(c.kind) > static_cast<uint8_t>(StagedChange::Kind::kForceReplace)) {
       return Status::InvalidArgument("staged change of unknown kind");
@@ -403,6 +434,22 @@ Result<RingState> SetTransferLimits(const RingState& state, const TransferLimits
   RingState next = state;
   next.limits = limits;
   RINGKV_RETURN_IF_ERROR(ValidateState(next));
+  ++next.epoch;
+  return next;
+}
+
+Result<RingState> SetBucket(const RingState& state, BucketInfo bucket) {
+  RingState next = state;
+  auto it = std::find_if(next.buckets.begin(), next.buckets.end(),
+                         [&bucket](const BucketInfo& b) { return b.name == bucket.name; });
+  if (it != next.buckets.end()) {
+    *it = std::move(bucket);
+  } else if (bucket.name.empty()) {
+    next.buckets.insert(next.buckets.begin(), std::move(bucket));
+  } else {
+    next.buckets.push_back(std::move(bucket));
+  }
+  RINGKV_RETURN_IF_ERROR(ValidateBuckets(next.buckets));
   ++next.epoch;
   return next;
 }

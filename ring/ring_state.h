@@ -81,6 +81,9 @@ inline constexpr double kMaxTransferMibPerSec = 100000;
 // Bounds a state must meet to be adopted (a gossiped one is a peer's word).
 inline constexpr size_t kMaxStateMembers = 1024;
 inline constexpr size_t kMaxStateBytes = size_t{8} << 20;
+inline constexpr size_t kMaxStateBuckets = 4096;
+// A bucket's sibling cap at most (kMaxSiblingCap, replication/bucket.h).
+inline constexpr uint32_t kMaxStateSiblingCap = 10000;
 
 struct RingState {
   uint64_t epoch = 1;
@@ -134,6 +137,11 @@ Result<RingState> ClearStaged(const RingState& state);
 Result<TransferLimits> ParseTransferLimits(std::string_view text, TransferLimits current);
 // The next epoch with `limits`.
 Result<RingState> SetTransferLimits(const RingState& state, const TransferLimits& limits);
+// The next epoch with `bucket`'s properties in place of the ones its name
+// had (a new name is added; the empty name is the defaults). The claimant
+// checks the values against its members and plugins before
+// (RingKeeper); this checks only what ValidateState does.
+Result<RingState> SetBucket(const RingState& state, BucketInfo bucket);
 // `with` (a joining member) takes exactly `node`'s partitions: one move per
 // partition `node` replicates, from `node` to `with`; `node` leaves.
 Result<RingState> StageReplace(const RingState& state, const NodeId& node, const NodeId& with);

@@ -73,6 +73,23 @@ std::string StagedText(const std::vector<StagedChange>& staged) {
   return out.empty() ? "nothing" : out;
 }
 
+// The properties `name` has in `state`: its own, or the defaults (named
+// false) when the ring does not name it.
+BucketInfo BucketIn(const RingState& state, const std::string& name, bool* named) {
+  *named = false;
+  BucketInfo defaults;
+  defaults.n = defaults.r = defaults.w = 0;
+  for (const BucketInfo& b : state.buckets) {
+    if (b.name == name) {
+      *named = true;
+      return b;
+    }
+    if (b.name.empty()) defaults = b;
+  }
+  defaults.name = name;
+  return defaults;
+}
+
 }  // namespace
 
 struct RingChangeCommands::Impl {
@@ -83,6 +100,9 @@ struct RingChangeCommands::Impl {
   bool watch = false;
   uint32_t interval_ms = 1000;
   std::string member, address, plan_id, replacement, settings;
+  std::string bucket_name, bucket_spec;
+  CLI::Option* bucket_set = nullptr;
+  CLI::App* bucket = nullptr;
   CLI::App* state = nullptr;
   CLI::App* join = nullptr;
   CLI::App* leave = nullptr;
@@ -192,9 +212,11 @@ struct RingChangeCommands::Impl {
     Result<PlanView> plan = DecodePlan(reply->plan);
     if (!plan.ok()) return Fail(plan.status());
     uint64_t keys = 0, bytes = 0;
+    size_t unknown = 0;
     for (const PlanMove& m : plan->moves) {
       keys += m.keys;
       bytes += m.bytes;
+      unknown += m.size_known ? 0 : 1;
     }
     if (json) {
       nlohmann::json moves = nlohmann::json::array();
@@ -203,14 +225,19 @@ struct RingChangeCommands::Impl {
                          {"from", m.move.from},
                          {"to", m.move.to},
                          {"keys", m.keys},
-                         {"bytes", m.bytes}});
+                         {"bytes", m.bytes},
+                         {"size_known", m.size_known}});
       }
       PrintJson({{"id", plan->id},
                  {"epoch", plan->epoch},
                  {"forced", plan->forced},
                  {"staged", StagedJson(plan->staged)},
                  {"moves", moves},
-                 {"total", {{"moves", plan->moves.size()}, {"keys", keys}, {"bytes", bytes}}},
+                 {"total",
+                  {{"moves", plan->moves.size()},
+                   {"keys", keys},
+                   {"bytes", bytes},
+                   {"moves_size_unknown", unknown}}},
                  {"balance_after",
                   {{"min", plan->after.min_partitions}, {"max", plan->after.max_partitions}}},
                  {"violations", plan->after.violations},
@@ -221,11 +248,21 @@ struct RingChangeCommands::Impl {
                 StagedText(plan->staged).c_str());
     std::printf("  %9s  %-8s  %-8s  %10s  %12s\n", "partition", "from", "to", "keys", "bytes");
     for (const PlanMove& m : plan->moves) {
+      if (!m.size_known) {
+        std::printf("  %9u  %-8s  %-8s  %23s\n", m.move.partition, m.move.from.c_str(),
+                    m.move.to.c_str(), "size unknown");
+        continue;
+      }
       std::printf("  %9u  %-8s  %-8s  %10" PRIu64 "  %12" PRIu64 "\n", m.move.partition,
                   m.move.from.c_str(), m.move.to.c_str(), m.keys, m.bytes);
     }
     std::printf("total: %zu moves, %" PRIu64 " keys, %" PRIu64 " bytes\n", plan->moves.size(),
                 keys, bytes);
+    if (unknown > 0) {
+      std::printf("size unknown: %zu moves, their sender down or not answering in time; the "
+                  "totals and the ETA leave them out\n",
+                  unknown);
+    }
     std::printf("balance after: %u to %u partitions per member; placement violations: %u\n",
                 plan->after.min_partitions, plan->after.max_partitions, plan->after.violations);
     if (!plan->forced) {
@@ -238,6 +275,50 @@ struct RingChangeCommands::Impl {
                   "replica (until then it may answer not-found; read at R >= 2)\n");
     }
     std::printf("commit with: ringkv-admin ring commit %s\n", plan->id.c_str());
+    return kExitOk;
+  }
+
+  // `bucket NAME [--set SPEC]`: the properties the ring state holds for
+  // NAME, after the change when --set was given.
+  int Bucket() const {
+    const bool set = bucket_set->count() > 0;
+    if (bucket_name.empty() || bucket_name.size() > 255) {
+      return Fail(Status::InvalidArgument("a bucket name is 1 to 255 bytes"));
+    }
+    if (set && bucket_spec.empty()) {
+      return Fail(Status::InvalidArgument("--set: nothing to set (give n=,r=,w=,resolver=,...)"));
+    }
+    RingAdminRequest request = Request(set ? "bucket" : "ring");
+    request.bucket = bucket_name;
+    request.settings = bucket_spec;
+    Result<RingAdminReply> reply = Ask(*node, request);
+    if (!reply.ok()) return Fail(reply.status());
+    Result<RingState> state = DecodeRingState(reply->state);
+    if (!state.ok()) return Fail(state.status());
+    bool named = false;
+    const BucketInfo b = BucketIn(*state, bucket_name, &named);
+    if (json) {
+      PrintJson({{"bucket", b.name},
+                 {"named", named},
+                 {"epoch", state->epoch},
+                 {"n", b.n},
+                 {"r", b.r},
+                 {"w", b.w},
+                 {"resolver", b.resolver},
+                 {"max_siblings", b.max_siblings},
+                 {"warn_siblings", b.warn_siblings},
+                 {"plugin_version", b.plugin_version},
+                 {"plugin_hash", b.plugin_hash}});
+      return kExitOk;
+    }
+    std::printf("bucket %s%s at ring epoch %" PRIu64 ": n=%u r=%u w=%u resolver=%s "
+                "max_siblings=%u warn_siblings=%u",
+                b.name.c_str(), set ? " set" : named ? "" : " (not named: the defaults)",
+                state->epoch, b.n, b.r, b.w, b.resolver.c_str(), b.max_siblings,
+                b.warn_siblings);
+    if (b.plugin_version != 0) std::printf(" plugin_version=%u", b.plugin_version);
+    if (!b.plugin_hash.empty()) std::printf(" plugin_hash=%s", b.plugin_hash.c_str());
+    std::printf("\n");
     return kExitOk;
   }
 
@@ -264,8 +345,10 @@ struct RingChangeCommands::Impl {
       }
       for (TransferProgress& t : report->transfers) {
         // Each stream is reported by both ends; the sender's view has the
-        // totals.
-        if (t.state == "streaming" || t.to != m.id) all.push_back(std::move(t));
+        // totals. Catch-up exchanges only the receiver reports.
+        if (t.state == "streaming" || t.to != m.id || t.state.starts_with("catch-up")) {
+          all.push_back(std::move(t));
+        }
       }
     }
     auto percent = [](const TransferProgress& t) {
@@ -284,7 +367,10 @@ struct RingChangeCommands::Impl {
                         {"total_bytes", t.total_bytes},
                         {"percent", percent(t)},
                         {"bytes_per_sec", t.bytes_per_sec},
-                        {"eta_sec", t.eta_sec}});
+                        {"eta_sec", t.eta_sec},
+                        {"reason", t.reason},
+                        {"attempts", t.attempts},
+                        {"retry_in_sec", t.retry_in_sec}});
       }
       PrintJson({{"epoch", state->epoch},
                  {"changing", state->changing()},
@@ -302,6 +388,17 @@ struct RingChangeCommands::Impl {
                   state->change_epoch, done, state->transfers.size());
     }
     for (const TransferProgress& t : all) {
+      if (t.state == "catch-up") {
+        std::printf("  partition %-5u catch-up exchange owed by %s\n", t.partition, t.to.c_str());
+        continue;
+      }
+      if (t.state == "catch-up-retrying") {
+        std::printf("  partition %-5u catch-up exchange owed by %s: failed %u times, last with "
+                    "%s: %s; next try in %.0f s\n",
+                    t.partition, t.to.c_str(), t.attempts, t.from.c_str(), t.reason.c_str(),
+                    t.retry_in_sec);
+        continue;
+      }
       std::printf("  partition %-5u %s -> %s  %-10s %" PRIu64 "/%" PRIu64 " objects  %" PRIu64
                   "/%" PRIu64 " bytes  %5.1f%%  %.0f B/s  ETA %.0f s\n",
                   t.partition, t.from.c_str(), t.to.c_str(), t.state.c_str(), t.objects,
@@ -377,7 +474,8 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
       "plan", "what committing the staged changes would do: every move with its keys and "
               "bytes, the balance after, violations, and the plan id");
   json(i.plan, "{id, epoch, forced, eta_sec, staged, moves: [{partition, from, to, keys, "
-               "bytes}], total: {moves, keys, bytes}, balance_after: {min, max}, violations}");
+               "bytes, size_known}], total: {moves, keys, bytes, moves_size_unknown}, "
+               "balance_after: {min, max}, violations}");
   i.commit = ring->add_subcommand(
       "commit", "commit PLAN_ID; refused when the ring changed since the plan was shown");
   i.commit->add_option("PLAN_ID", i.plan_id, "the id `ring plan` printed")->required();
@@ -387,8 +485,9 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
                    "objects, bytes, percent, rate, ETA");
   json(i.transfers, "{epoch, changing, moves, moves_done, active: [{partition, from, to, "
                     "state, objects, bytes, total_objects, total_bytes, percent, "
-                    "bytes_per_sec, eta_sec}], unreachable: [..], limits: {max, mib_per_s}}; "
-                    "with --set: {op, epoch, staged, transfers, limits}");
+                    "bytes_per_sec, eta_sec, reason, attempts, retry_in_sec}], unreachable: "
+                    "[..], limits: {max, mib_per_s}}; with --set: {op, epoch, staged, "
+                    "transfers, limits}");
   i.transfers->add_flag("--watch", i.watch,
                         "live progress: look again every --interval-ms until the change "
                         "completes (with --json, one object a line)");
@@ -400,6 +499,18 @@ RingChangeCommands::RingChangeCommands(CLI::App* app, CLI::App* ring, const std:
       "change the cluster's transfer limits at runtime, spread with the ring state: "
       "max=N (streams a node sends at once, 1-64), mib-per-s=X (a node's outgoing MiB/s, "
       "0 unpaced); `default` gives either back to each node's flag");
+  i.bucket = app->add_subcommand(
+      "bucket", "a bucket's properties as the ring holds them (n, r, w, resolver, sibling caps, "
+                "plugin pins); --set changes them for the whole cluster, in a new ring epoch");
+  i.bucket->add_option("NAME", i.bucket_name, "the bucket (1 to 255 bytes)")->required();
+  i.bucket_set = i.bucket->add_option(
+      "--set", i.bucket_spec,
+      "r=..,w=..,resolver=..,max_siblings=..,warn_siblings=..,plugin_version=..,plugin_hash=.. "
+      "(any subset; r and w also one|quorum|all; n only as it is: no data moves for a change of "
+      "n); committed by the claimant and spread with the ring state");
+  i.bucket->add_flag("--json", i.json,
+                     "print {bucket, named, epoch, n, r, w, resolver, max_siblings, "
+                     "warn_siblings, plugin_version, plugin_hash}");
 }
 
 RingChangeCommands::~RingChangeCommands() = default;
@@ -407,7 +518,7 @@ RingChangeCommands::~RingChangeCommands() = default;
 bool RingChangeCommands::Parsed() const {
   const Impl& i = *impl_;
   for (CLI::App* cmd : {i.state, i.join, i.leave, i.plan, i.commit, i.clear, i.replace,
-                        i.force_remove, i.force_replace, i.mark_down, i.transfers}) {
+                        i.force_remove, i.force_replace, i.mark_down, i.transfers, i.bucket}) {
     if (cmd->parsed()) return true;
   }
   return false;
@@ -423,6 +534,7 @@ int RingChangeCommands::Run() const {
     return r;
   };
   if (i.state->parsed()) return i.State();
+  if (i.bucket->parsed()) return i.Bucket();
   if (i.join->parsed()) {
     RingAdminRequest r = request("join");
     r.address = i.address;

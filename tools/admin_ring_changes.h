@@ -1,5 +1,5 @@
 // ringkv-admin's ring changes (docs/cli.md, docs/ring-changes.md):
-// `ring state|join|leave|plan|commit|clear` and `transfers`. Each sends one
+// `ring state|join|leave|plan|commit|clear`, `transfers` and `bucket`. Each sends one
 // RingAdminRequest to --node (which forwards changes to the claimant) and
 // prints the answer as text or, with --json, one JSON object.
 #pragma once
@@ -15,8 +15,8 @@ namespace ringkv {
 
 class RingChangeCommands {
  public:
-  // Registers the subcommands under `ring` and `transfers` under `app`;
-  // the pointed-to global flags are read when a command runs.
+  // Registers the subcommands under `ring`, and `transfers` and `bucket`
+  // under `app`; the pointed-to global flags are read when a command runs.
   RingChangeCommands(CLI::App* app, CLI::App* ring, const std::string* node,
                      const uint32_t* timeout_ms, const CredentialFlags* credentials);
   ~RingChangeCommands();

@@ -3,14 +3,19 @@
 // killed -9 right after a commit (mark-down hands the role on and the
 // change completes), a receiver killed -9 half way (the stream resumes
 // from its checkpoint), `replace` under load and `force-remove` of a dead
-// member (anti-entropy fills its replicas). Checked key by key and
-// partition by partition, as ring_change_test.cc.
+// member (anti-entropy fills its replicas), a plan while a sender is
+// paused or dead (it answers in its deadline, that sender's sizes
+// unknown), catch-up exchanges that peers with anti-entropy off refuse
+// (backed off, shown, nothing lost). Checked key by key and partition by
+// partition, as ring_change_test.cc.
 //
 // RINGKV_RING_KEYS sets the replace's preloaded keys (default 5,000;
 // `make soak` runs 1,000,000).
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <iostream>
 
 #include "tests/integration/ring_change_fixture.h"
@@ -303,6 +308,126 @@ TEST_F(RingChangeTest, ForceRemoveOfADeadMemberIsFilledByAntiEntropy) {
     EXPECT_EQ(MetricSum(cluster, i, "ringkv_transfer_objects_total", "received"), 0) << i;
   }
   VerifyEveryKey(cluster, 1);
+}
+
+
+TEST_F(RingChangeTest, PlanAnswersInItsDeadlineWithAnUnreachableSendersSizesUnknown) {
+  LocalClusterFixture cluster(3);
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("8")));
+  Preload(cluster, 500);
+  ASSERT_EQ(cluster.Cluster({"add", "--no-commit"}).exit_code, 0) << cluster.LogTails();
+  const Json full = ParseJson(cluster.Admin(1, {"ring", "plan", "--json"}));
+  std::map<uint32_t, uint64_t> keys_of;  // partition -> keys, moves from n3
+  for (const Json& m : full["moves"]) {
+    EXPECT_TRUE(m["size_known"].get<bool>()) << m.dump();
+    if (m["from"] == "n3") keys_of[m["partition"]] = m["keys"];
+  }
+  EXPECT_EQ(full["total"]["moves_size_unknown"], 0);
+  ASSERT_FALSE(keys_of.empty()) << full.dump();
+  // Each look must answer within its --timeout (else exit 3), so before
+  // the claimant stops waiting for n3's sizes.
+  auto check = [&](const Json& plan) {
+    EXPECT_EQ(plan["id"], full["id"]);
+    EXPECT_EQ(plan["moves"].size(), full["moves"].size());
+    size_t unknown = 0;
+    for (const Json& m : plan["moves"]) {
+      const bool from_n3 = m["from"] == "n3";
+      EXPECT_EQ(m["size_known"].get<bool>(), !from_n3) << m.dump();
+      if (from_n3) {
+        ++unknown;
+        EXPECT_EQ(m["keys"], 0);
+      }
+    }
+    EXPECT_EQ(plan["total"]["moves_size_unknown"], unknown);
+  };
+  // Paused (SIGSTOP): silent, and for a while still up to the failure
+  // detector, so the claimant asks it and stops waiting at its deadline.
+  ASSERT_EQ(cluster.Cluster({"pause", "n3"}).exit_code, 0);
+  check(ParseJson(cluster.Admin(1, {"--timeout", "2000", "ring", "plan", "--json"})));
+  // Through another member, which forwards to the claimant.
+  check(ParseJson(cluster.Admin(2, {"--timeout", "2000", "ring", "plan", "--json"})));
+  // Dead and seen down: not asked at all; the human view says so.
+  ASSERT_EQ(cluster.Cluster({"kill", "n3"}).exit_code, 0);
+  CommandResult text;
+  PollUntil(std::chrono::seconds(10), milliseconds(200), [&] {
+    text = cluster.Admin(2, {"--timeout", "2000", "ring", "plan"});
+    return text.exit_code == 0 && text.out.find("size unknown: " + std::to_string(keys_of.size()) +
+                                                " moves") != std::string::npos;
+  });
+  EXPECT_EQ(text.exit_code, 0) << text.Describe();
+  EXPECT_NE(text.out.find("size unknown: " + std::to_string(keys_of.size()) + " moves"),
+            std::string::npos)
+      << text.out;
+  size_t lines = 0;  // one per move from n3
+  for (size_t at = text.out.find("size unknown\n"); at != std::string::npos;
+       at = text.out.find("size unknown\n", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, keys_of.size()) << text.out;
+}
+
+
+// One series of the node's metric `name` (without labels).
+double MetricOf(LocalClusterFixture& cluster, int node, const std::string& name) {
+  Result<NodeView> view = ClientFor({cluster.Address(node)})->StatusOf(cluster.Address(node));
+  EXPECT_TRUE(view.ok()) << view.status().ToString();
+  if (!view.ok()) return -1;
+  for (const MetricSample& m : view->metrics) {
+    if (m.name == name) return m.value;
+  }
+  ADD_FAILURE() << "no metric " << name;
+  return -1;
+}
+
+TEST_F(RingChangeTest, CatchUpAgainstPeersWithAntiEntropyOffBacksOffAndLosesNothing) {
+  LocalClusterFixture cluster(3);
+  std::vector<std::string> flags = FastFlags("8");
+  flags.insert(flags.end(), {"--aae", "off"});
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, flags));
+  Preload(cluster, 2000);
+  // n4 alone runs anti-entropy: every catch-up exchange it owes after its
+  // join is refused by the peer.
+  {
+    const std::string path = cluster.dir() + "/node-flags";
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = text.find("--aae=off");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.replace(at, 9, "--aae=on");
+    std::ofstream(path, std::ios::trunc) << text;
+  }
+  CommandResult added = cluster.Cluster({"add"});
+  ASSERT_EQ(added.exit_code, 0) << added.Describe() << cluster.LogTails();
+  // The change completes without the exchanges.
+  const Json joined = WaitChangeDone(cluster, 1, std::chrono::seconds(120));
+  Json row;
+  PollUntil(std::chrono::seconds(60), milliseconds(250), [&] {
+    const Json t = ParseJson(cluster.Admin(1, {"transfers", "--json"}));
+    for (const Json& r : t["active"]) {
+      if (r["state"] == "catch-up-retrying" && r["attempts"].get<uint32_t>() >= 3) {
+        row = r;
+        return true;
+      }
+    }
+    return false;
+  });
+  ASSERT_FALSE(row.is_null()) << cluster.LogTails();
+  std::cout << "catch-up refused: " << row.dump() << "\n";
+  EXPECT_EQ(row["to"], "n4");
+  EXPECT_NE(row["from"], "n4");
+  EXPECT_FALSE(row["reason"].get<std::string>().empty());
+  // Backed off: a tick (200 ms) doubled per failure, never over a minute.
+  EXPECT_GT(row["retry_in_sec"].get<double>(), 0) << row.dump();
+  EXPECT_LE(row["retry_in_sec"].get<double>(), 60) << row.dump();
+  EXPECT_GE(MetricOf(cluster, 4, "ringkv_ring_catch_up_failures_total"), 3);
+  EXPECT_GT(MetricOf(cluster, 4, "ringkv_ring_catch_ups_owed"), 0);
+  CommandResult text = cluster.Admin(1, {"transfers"});
+  EXPECT_EQ(text.exit_code, 0) << text.Describe();
+  EXPECT_NE(text.out.find("catch-up exchange owed by n4: failed"), std::string::npos) << text.out;
+  // Nothing acknowledged is lost without them: every key reads back at R=2
+  // through the new member, and each node holds what it replicates.
+  WaitHoldings(cluster, joined, {1, 2, 3, 4}, std::chrono::seconds(60));
+  VerifyEveryKey(cluster, 4);
 }
 
 }  // namespace

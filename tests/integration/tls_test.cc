@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <filesystem>
@@ -198,6 +199,81 @@ TEST(TlsIntegrationTest, ANodeChecksItsTlsFiles) {
                                  "--tls-ca", tls + "ca.crt"});
   EXPECT_EQ(wrong_key.exit_code, 2) << wrong_key.Describe();
   EXPECT_NE(wrong_key.err.find("private key"), std::string::npos) << wrong_key.Describe();
+}
+
+// Issue 15: `ringkv-node --join` over TLS, as `ringkv-cluster add` runs it
+// for a TLS cluster: the new node joins, receives its partitions and
+// serves TLS clients. A node whose CA did not sign the members'
+// certificates, or without TLS, cannot join.
+TEST(TlsIntegrationTest, ANodeJoinsATlsClusterWithJoin) {
+  LocalClusterFixture cluster(3);
+  CommandResult start =
+      cluster.Start({"--tls", "--gossip-interval-ms", "100", "--ring-tick-ms", "200",
+                     "--transfer-settle-ms", "1500", "--transfer-cleanup-delay-ms", "1500"});
+  ASSERT_EQ(start.exit_code, 0) << start.Describe() << cluster.LogTails();
+  const std::string ca = cluster.dir() + "/tls/ca.crt";
+  CommandResult put = RunCommand({});
+  for (int i = 0; i < 50; ++i) {
+    put = cluster.Cli(1, {"--tls-ca", ca, "put", "b", "k", "joined-over-tls", "--w", "all"});
+    if (put.exit_code == 0) break;
+    ::poll(nullptr, 0, 100);
+  }
+  ASSERT_EQ(put.exit_code, 0) << put.Describe();
+
+  CommandResult added = cluster.Cluster({"add"});
+  ASSERT_EQ(added.exit_code, 0) << added.Describe() << cluster.LogTails();
+  nlohmann::json state;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    CommandResult r = cluster.Admin(1, {"--tls-ca", ca, "ring", "state", "--json"});
+    if (r.exit_code == 0) {
+      state = nlohmann::json::parse(r.out);
+      if (state["change"].is_null() && state["members"].size() == 4 &&
+          state["members"][3]["status"] == "valid") {
+        break;
+      }
+    }
+    ::poll(nullptr, 0, 250);
+  }
+  ASSERT_EQ(state["members"].size(), 4u) << state.dump() << cluster.LogTails();
+  EXPECT_EQ(state["members"][3]["node"], "n4");
+  EXPECT_EQ(state["members"][3]["status"], "valid") << state.dump();
+  EXPECT_GT(state["members"][3]["partitions"].get<int>(), 0);
+  CommandResult got = cluster.Cli(4, {"--tls-ca", ca, "get", "b", "k", "--r", "all"});
+  EXPECT_EQ(got.exit_code, 0) << got.Describe();
+  EXPECT_NE(got.out.find("joined-over-tls"), std::string::npos) << got.Describe();
+
+  // Another CA's node, and a node without TLS: refused at the join, exit 1,
+  // and no member of the ring.
+  const std::string other = cluster.dir() + "/other-ca";
+  const std::string admin = BinaryPath("tools/ringkv-admin");
+  ASSERT_EQ(RunCommand({admin, "cert", "init-ca", "--dir", other}).exit_code, 0);
+  ASSERT_EQ(RunCommand({admin, "cert", "issue", "n5", "--dir", other, "--host", "127.0.0.1"})
+                .exit_code,
+            0);
+  const uint16_t port = FindFreePortBase(1) + 1;
+  auto join = [&](const std::string& id, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {BinaryPath("node/ringkv-node"),
+                                     "--node", id,
+                                     "--data", cluster.dir() + "/" + id + "-data",
+                                     "--listen", "127.0.0.1:" + std::to_string(port),
+                                     "--join", cluster.Address(1),
+                                     "--join-timeout-ms", "3000",
+                                     "--cluster-secret-file", cluster.dir() + "/cluster-secret"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv, std::chrono::seconds(20));
+  };
+  CommandResult foreign = join("n5", {"--tls-cert", other + "/n5.crt", "--tls-key",
+                                      other + "/n5.key", "--tls-ca", other + "/ca.crt"});
+  EXPECT_EQ(foreign.exit_code, 1) << foreign.Describe();
+  std::cout << "another CA's node: " << foreign.err;
+  EXPECT_NE(foreign.err.find("TLS handshake with " + cluster.Address(1)), std::string::npos)
+      << foreign.Describe();
+  CommandResult plain = join("n6", {});
+  EXPECT_EQ(plain.exit_code, 1) << plain.Describe();
+  CommandResult after = cluster.Admin(2, {"--tls-ca", ca, "ring", "state", "--json"});
+  ASSERT_EQ(after.exit_code, 0) << after.Describe();
+  EXPECT_EQ(nlohmann::json::parse(after.out)["members"].size(), 4u) << after.out;
 }
 
 // One ringkv-node with --client-tokens, started and killed by PID.

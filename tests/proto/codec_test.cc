@@ -113,7 +113,8 @@ std::vector<Message> AllMessages() {
   ring.n = 3;
   ring.members = {{"n1", "127.0.0.1:7101"}, {"n2", "127.0.0.1:7102"}};
   ring.default_bucket = {"", 3, 2, 2, "siblings"};
-  ring.buckets = {{"sessions", 3, 1, 1, "lww"}};
+  ring.buckets = {{"sessions", 3, 1, 1, "lww"},
+                  {"counters", 3, 2, 2, "merge:pncounter", 500, 40, 2, "3f2a9c0d41e7"}};
   all.push_back(With(ring));
   all.push_back(With(AaeRootRequest{5, 1, 1, 0xfedcba9876543210ULL}));
   all.push_back(With(AaeRootEqual{}));
@@ -148,6 +149,8 @@ std::vector<Message> AllMessages() {
       {{2, Status::OK(), 3, 600, 500, 1000, 1, 2, 3, 4},
        {3, Status::Unavailable("n4 is believed down"), 1, 9, 0, 0, 0, 0, 0, 0}}}));
   all.push_back(With(RingAdminRequest{"commit", "n4", "127.0.0.1:7104", "0123abcd", 9, "n2", "n5", "max=2"}));
+  all.push_back(With(RingAdminRequest{"bucket", "", "", "", 0, "", "", "w=3,resolver=lww",
+                                      std::string("c\0\xff", 3)}));
   all.push_back(With(RingAdminReply{Status::OK(), binary, "plan", "transfers"}));
   all.push_back(With(RingAdminReply{Status::InvalidArgument("plan is stale"), {}, {}, {}}));
   all.push_back(With(TransferBatch{9, 3, false, {{"b", binary, SampleObject()}, {binary, "k", SampleObject()}}, true}));

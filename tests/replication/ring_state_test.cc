@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "replication/ring_keeper.h"
 #include "replication/ring_state_codec.h"
 #include "ring/ring_state.h"
 
@@ -323,6 +324,7 @@ TEST(RingStateTest, TransferLimitsParseSetAndRefuseHostileValues) {
 TEST(RingStateCodecTest, RoundTripsEveryField) {
   RingState s = StageJoin(ThreeNodes(), "n4", "127.0.0.1:4").value();
   s.buckets.push_back(BucketInfo{"carts", 3, 1, 3, "lww"});
+  s.buckets.push_back(BucketInfo{"counters", 3, 2, 2, "merge:max", 500, 40, 2, "3f2a9c0d41e7"});
   RingState committed = CommitPlan(s, MakePlan(s)->id).value();
   committed.transfers[0].done = true;
   committed.staged.push_back({StagedChange::Kind::kLeave, "n2", {}});
@@ -381,6 +383,17 @@ TEST(RingStateCodecTest, PlanAndReportRoundTrip) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->transfers[0].total_bytes, 1000u);
   EXPECT_FALSE(DecodePlan("xx").ok());
+}
+
+TEST(RingKeeperTest, CatchUpBackoffDoublesFromATickToAMinute) {
+  EXPECT_EQ(CatchUpBackoffUs(1, 200'000), 200'000);
+  EXPECT_EQ(CatchUpBackoffUs(2, 200'000), 400'000);
+  EXPECT_EQ(CatchUpBackoffUs(5, 200'000), 3'200'000);
+  EXPECT_EQ(CatchUpBackoffUs(9, 200'000), 51'200'000);
+  EXPECT_EQ(CatchUpBackoffUs(10, 200'000), kCatchUpBackoffMaxUs);
+  EXPECT_EQ(CatchUpBackoffUs(4'000'000'000u, 1'000'000), kCatchUpBackoffMaxUs);
+  EXPECT_EQ(CatchUpBackoffUs(1, 0), 1);  // a zero tick still waits
+  EXPECT_EQ(CatchUpBackoffUs(1, 3'600'000'000), kCatchUpBackoffMaxUs);
 }
 
 }  // namespace

@@ -114,8 +114,10 @@ std::optional<RingState> RingDriver::LatestState() const {
 bool RingDriver::Staged(const RingState& s) const {
   for (int i : leavers_) {
     const NodeId& id = cluster_->id(i);
+    const StagedChange::Kind kind = replaced_by_.count(i) != 0 ? StagedChange::Kind::kReplace
+                                                               : StagedChange::Kind::kLeave;
     const bool staged = std::any_of(s.staged.begin(), s.staged.end(), [&](const StagedChange& c) {
-      return c.kind == StagedChange::Kind::kLeave && c.node == id;
+      return c.kind == kind && c.node == id;
     });
     if (!staged && !HasStatus(s, id, {MemberStatus::kLeaving, MemberStatus::kExiting})) {
       return false;
@@ -184,11 +186,17 @@ void RingDriver::Stage() {
                   HasStatus(*seen_, id, {MemberStatus::kLeaving, MemberStatus::kExiting}))) {
       continue;
     }
-    return Ask(RingAdminRequest{"leave", id, {}, {}, 0, {}, {}, {}},
-               [this, id](const Status& st, const RingAdminReply*) {
-                 Note("leave " + id + ": " + st.ToString());
-                 Next(st.ok() ? 0 : kRetryUs);
-               });
+    RingAdminRequest request{"leave", id, {}, {}, 0, {}, {}, {}, {}};
+    auto by = replaced_by_.find(l);
+    if (by != replaced_by_.end()) {
+      request.op = "replace";
+      request.replacement = cluster_->id(by->second);
+    }
+    const std::string what = request.op + " " + id;
+    return Ask(std::move(request), [this, what](const Status& st, const RingAdminReply*) {
+      Note(what + ": " + st.ToString());
+      Next(st.ok() ? 0 : kRetryUs);
+    });
   }
   if (seen_ && Staged(*seen_)) {
     phase_ = Phase::kPlan;
@@ -220,14 +228,32 @@ void RingDriver::Act() {
             valid.push_back(i);
           }
         }
-        for (int k = 0; k < step.leaves && !valid.empty(); ++k) {
+        for (int k = 0; k < step.leaves + step.replaces && !valid.empty(); ++k) {
           const size_t pick = random_.Uniform(valid.size());
           leavers_.push_back(valid[pick]);
           valid.erase(valid.begin() + static_cast<ptrdiff_t>(pick));
         }
+        // The last `replaces` leavers are replaced, each by one more
+        // absent node.
+        for (int k = 0; k < step.replaces && k < static_cast<int>(leavers_.size()); ++k) {
+          for (int i = 0; i < cluster_->size(); ++i) {
+            const bool left = std::find(departed_.begin(), departed_.end(), i) != departed_.end();
+            const bool taken = std::find(joiners_.begin(), joiners_.end(), i) != joiners_.end();
+            if (!cluster_->present(i) && !left && !taken) {
+              joiners_.push_back(i);
+              replaced_by_[leavers_[leavers_.size() - 1 - static_cast<size_t>(k)]] = i;
+              break;
+            }
+          }
+        }
         std::string what;
         for (int j : joiners_) what += " join " + cluster_->id(j);
-        for (int l : leavers_) what += " leave " + cluster_->id(l);
+        for (int l : leavers_) {
+          auto by = replaced_by_.find(l);
+          what += by == replaced_by_.end() ? " leave " + cluster_->id(l)
+                                           : " replace " + cluster_->id(l) + " by " +
+                                                 cluster_->id(by->second);
+        }
         Note("begins:" + what);
       }
       return Stage();
@@ -296,6 +322,7 @@ void RingDriver::Act() {
       phase_ = Phase::kStage;
       joiners_.clear();
       leavers_.clear();
+      replaced_by_.clear();
       plan_id_.clear();
       return Next(kPollUs);
     }

@@ -4,7 +4,7 @@
 // node's join is the RingAdminRequest `ringkv-node --join` sends to any
 // member (which forwards it to the claimant), and the node starts from the
 // ring state that member answers with (SimCluster::StartJoined); leaves,
-// `plan` and `commit PLAN_ID` are the requests `ringkv-admin ring` sends,
+// replaces, `plan` and `commit PLAN_ID` are the requests `ringkv-admin ring` sends,
 // each to a random member over the client protocol. Transfers, dual writes,
 // the flip, the catch-up exchange and the cleanup are then the nodes' own
 // work, under whatever the nemesis does. A member that left is stopped
@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,10 +34,14 @@
 namespace ringkv::sim {
 
 // One committed change: `joins` absent nodes join (the lowest absent
-// indices first), `leaves` valid members chosen at random leave.
+// indices first), `leaves` valid members chosen at random leave, and each
+// of `replaces` more absent nodes joins and takes exactly the partitions of
+// a valid member chosen at random (`ringkv-admin ring replace OLD NEW`),
+// which then leaves as the others do.
 struct RingStep {
   int joins = 0;
   int leaves = 0;
+  int replaces = 0;
 };
 
 class RingDriver {
@@ -82,6 +87,7 @@ class RingDriver {
   size_t step_ = 0;
   Phase phase_ = Phase::kStage;
   std::vector<int> joiners_, leavers_;  // this step's
+  std::map<int, int> replaced_by_;       // leaver -> the joiner replacing it
   std::vector<int> departed_;
   std::string plan_id_;
   uint64_t asks_ = 0;  // request generations: a late reply is ignored

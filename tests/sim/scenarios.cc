@@ -612,6 +612,14 @@ const std::vector<ScenarioDef>& Scenarios() {
        .workloads = {{}, BlindWrites()},
        .handoff_checks = true,
        .ring_steps = {{.joins = 2}, {.leaves = 2}}},
+      {.name = "ring-replace",
+       .what = "issue 15: 5 members, two in turn replaced by a new node (ring replace OLD NEW: "
+               "NEW takes exactly OLD's partitions), under crashes, pauses and partitions",
+       .run_us = 30 * kSecond,
+       .nemesis = {.crash = true, .pause = true, .partition = true},
+       .workloads = {{}, BlindWrites()},
+       .handoff_checks = true,
+       .ring_steps = {{.replaces = 1}, {.replaces = 1}}},
       {.name = "ring-large",
        .what = "issue 15: 120 nodes, Q=1024: 3 joins, 3 leaves, then 2 of each, under crashes, "
                "pauses, partitions and lossy links, 5 faulty at once",
