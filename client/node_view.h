@@ -16,7 +16,7 @@ namespace ringkv {
 struct PeerView {
   NodeId node;
   bool up = false;
-  double phi = 0;  // infinite for a peer never heard from
+  double phi = 0;  // for a peer never heard from, grows from the node's start
   bool operator==(const PeerView&) const = default;
 };
 
