@@ -8,12 +8,12 @@
 #include <kj/exception.h>
 
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "causality/canonical_writer.h"
+#include "causality/capnp_words.h"
 #include "causality/object_limits.h"
 #include "common/hash.h"
 
@@ -109,22 +109,12 @@ Result<T> ReadCanonical(std::string_view bytes, const char* what, Fn fn) {
                               " is not a multiple of 8");
   }
   if (bytes.empty()) return Status::Corruption(std::string("empty ") + what + " record");
-  size_t words = bytes.size() / sizeof(capnp::word);
-  // capnp reads words in place: a record read into a std::string's heap
-  // buffer is word-aligned and read where it is; others are copied.
   kj::Array<capnp::word> copy;
-  kj::ArrayPtr<const capnp::word> segment;
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
-    segment = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), words);
-  } else {
-    copy = kj::heapArray<capnp::word>(words);
-    std::memcpy(copy.begin(), bytes.data(), bytes.size());
-    segment = copy.asPtr();
-  }
+  const kj::ArrayPtr<const capnp::word> segment = WordsOf(bytes, &copy);
   capnp::ReaderOptions options;
   // Legitimate records are traversed about once; the slack covers the
   // pointers of tiny messages, the limit stops amplification attacks.
-  options.traversalLimitInWords = 2 * words + 64;
+  options.traversalLimitInWords = 2 * segment.size() + 64;
   options.nestingLimit = kNestingLimit;
   try {
     capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1), options);

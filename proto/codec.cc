@@ -5,11 +5,11 @@
 #include <kj/exception.h>
 
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "causality/capnp_words.h"
 #include "causality/object_codec.h"
 #include "proto/wire.capnp.h"
 
@@ -849,19 +849,9 @@ Result<Message> DecodeMessage(std::string_view bytes) {
     return Status::Corruption("message size " + std::to_string(bytes.size()) +
                               " is not a multiple of 8");
   }
-  // capnp reads words in place. The frame body sits at whatever offset the
-  // connection buffer gives it (a 12-byte header before it): read it where
-  // it is when that is word-aligned, else from an aligned copy.
-  const size_t count = bytes.size() / sizeof(capnp::word);
+  // The frame body sits after a 12-byte header in the connection buffer.
   kj::Array<capnp::word> copy;
-  kj::ArrayPtr<const capnp::word> words;
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
-    words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), count);
-  } else {
-    copy = kj::heapArray<capnp::word>(count);
-    std::memcpy(copy.begin(), bytes.data(), bytes.size());
-    words = copy.asPtr();
-  }
+  const kj::ArrayPtr<const capnp::word> words = WordsOf(bytes, &copy);
   try {
     return DecodeWords(words);
   } catch (const kj::Exception& e) {
