@@ -581,6 +581,14 @@ CLI::Option* AddBounded(CLI::App& app, const std::string& name, T& value, const 
   return app.add_option(name, value, help)->check(CLI::Range(low, high))->capture_default_str();
 }
 
+// A word flag that takes one of `choices`, its default shown in --help.
+CLI::Option* AddChoice(CLI::App& app, const std::string& name, std::string& value,
+                       const std::string& help, std::vector<std::string> choices) {
+  return app.add_option(name, value, help)
+      ->check(CLI::IsMember(std::move(choices)))
+      ->capture_default_str();
+}
+
 }  // namespace
 }  // namespace ringkv
 
@@ -589,6 +597,7 @@ int main(int argc, char** argv) {
   ringkv::Flags flags;
   CLI::App app{"ringkv-node: one ringkv server process (docs/wire-protocol.md)"};
   using ringkv::AddBounded;
+  using ringkv::AddChoice;
   app.add_option("--cluster", flags.cluster,
                  "cluster file (TOML, docs/cluster-file.md): every member at once, ring epoch 1; "
                  "without it the node starts alone or --join's");
@@ -623,14 +632,13 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "read options from this TOML file (docs/node-config.md); "
                  "flags on the command line win");
   app.allow_config_extras(CLI::config_extras_mode::error);
-  app.add_option("--log-level", flags.log.level, "trace|debug|info|warn|error|critical|off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
+  AddChoice(app, "--log-level", flags.log.level,
+            "trace|debug|info|warn|error|critical|off",
+            {"trace", "debug", "info", "warn", "error", "critical", "off"});
   app.add_option("--log-file", flags.log.file, "log to this file instead of stderr; - for stdout");
-  app.add_option("--log-format", flags.log.format,
-                 "text, or one record per line for a log collector: json or logfmt")
-      ->check(CLI::IsMember({"text", "json", "logfmt"}))
-      ->capture_default_str();
+  AddChoice(app, "--log-format", flags.log.format,
+            "text, or one record per line for a log collector: json or logfmt",
+            {"text", "json", "logfmt"});
   AddBounded(app, "--max-frame-bytes", flags.max_frame_bytes, "largest accepted frame body",
              64u, 1u << 30);
   app.add_option("--cluster-secret-file", flags.cluster_secret_file,
@@ -674,11 +682,10 @@ int main(int argc, char** argv) {
              "records cached above LevelDB, MiB (0 = none)", 0u, 1u << 20);
   AddBounded(app, "--write-buffer-mb", flags.write_buffer_mb,
              "LevelDB memtable, MiB (two may be alive during a flush)", 1u, 1u << 10);
-  app.add_option("--compression", flags.compression,
-                 "LevelDB table blocks: snappy, or none (no compression work in flushes, "
-                 "compactions and reads outside the block cache)")
-      ->check(CLI::IsMember({"snappy", "none"}))
-      ->capture_default_str();
+  AddChoice(app, "--compression", flags.compression,
+            "LevelDB table blocks: snappy, or none (no compression work in flushes, "
+            "compactions and reads outside the block cache)",
+            {"snappy", "none"});
   AddBounded(app, "--request-timeout-ms", flags.request_timeout_ms,
              "deadline of a request that carries none", 1u, 3'600'000u);
   app.add_option("--gossip-interval-ms", flags.gossip_interval_ms,
@@ -727,18 +734,16 @@ int main(int argc, char** argv) {
              size_t{1024}, size_t{1} << 20);
   AddBounded(app, "--http-max-body-bytes", flags.http_options.max_body_bytes,
              "body of an HTTP request (413 past it)", size_t{1024}, size_t{64} << 20);
-  app.add_option("--aae", flags.aae,
-                 "active anti-entropy: on, or off (no trees, no exchanges; turning it "
-                 "back on rebuilds the trees from the objects)")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->capture_default_str();
+  AddChoice(app, "--aae", flags.aae,
+            "active anti-entropy: on, or off (no trees, no exchanges; turning it "
+            "back on rebuilds the trees from the objects)",
+            {"on", "off"});
   AddBounded(app, "--aae-interval-ms", flags.aae_interval_ms,
              "time between two anti-entropy exchanges of this node (one partition, one peer)",
              10u, 3'600'000u);
-  app.add_option("--hinted-handoff", flags.hinted_handoff,
-                 "on, or off: hints are still stored but never handed back (for tests)")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->capture_default_str();
+  AddChoice(app, "--hinted-handoff", flags.hinted_handoff,
+            "on, or off: hints are still stored but never handed back (for tests)",
+            {"on", "off"});
   AddBounded(app, "--shutdown-grace-ms", flags.shutdown_grace_ms,
              "after SIGTERM, how long to go on handing off hints to nodes that are up "
              "before exiting (a second signal exits at once)", 0u, 3'600'000u);
