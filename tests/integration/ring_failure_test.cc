@@ -310,7 +310,6 @@ TEST_F(RingChangeTest, ForceRemoveOfADeadMemberIsFilledByAntiEntropy) {
   VerifyEveryKey(cluster, 1);
 }
 
-
 TEST_F(RingChangeTest, PlanAnswersInItsDeadlineWithAnUnreachableSendersSizesUnknown) {
   LocalClusterFixture cluster(3);
   ASSERT_NO_FATAL_FAILURE(Start(cluster, FastFlags("8")));
@@ -365,7 +364,6 @@ TEST_F(RingChangeTest, PlanAnswersInItsDeadlineWithAnUnreachableSendersSizesUnkn
   }
   EXPECT_EQ(lines, keys_of.size()) << text.out;
 }
-
 
 // One series of the node's metric `name` (without labels).
 double MetricOf(LocalClusterFixture& cluster, int node, const std::string& name) {
