@@ -4,11 +4,15 @@
 // load back, and the periodic rebuild catches a record gone bad.
 #include <gtest/gtest.h>
 
+#include <capnp/message.h>
+
+#include "antientropy/aae.capnp.h"
 #include "antientropy/hashing.h"
 #include "antientropy/records.h"
 #include "causality/object_codec.h"
 #include "antientropy/trees.h"
 #include "common/hash.h"
+#include "proto/flat_record.h"
 #include "replication/object_store.h"
 #include "storage/keys.h"
 #include "storage/memory_storage.h"
@@ -39,9 +43,6 @@ class TreesTest : public ::testing::Test {
     return t;
   }
 
-  // With `name_read`, the Put names the object its Get found, as the
-  // replica does, and the old leaf comes from it instead of a read of the
-  // stored object.
   // `read_last`: the store's last Get before the Put is of this key, so the
   // old leaf comes from it; otherwise another key is read between and the
   // observer reads the stored object.
@@ -185,6 +186,31 @@ TEST_F(TreesTest, ACleanShutdownsTreesLoadAndTheMarkerIsConsumed) {
   ASSERT_NE(trees->Trusted(PartitionOf("k1")), nullptr);
   EXPECT_TRUE(*trees->Trusted(PartitionOf("k1")) == saved);
   EXPECT_TRUE(storage_.Get(MarkerKey(), &marker).IsNotFound());
+  ExpectTreesMatchObjects(*trees);
+}
+
+// Trees a build of hash version 1 saved hold leaves this build does not
+// compute: its marker is not current, so they are rebuilt, not loaded.
+TEST_F(TreesTest, TreesSavedByAnotherHashVersionAreRebuilt) {
+  {
+    auto trees = NewTrees();
+    ASSERT_TRUE(trees->Open().ok());
+    Settle(*trees);
+    for (int i = 0; i < 300; ++i) Write("k" + std::to_string(i), "v");
+    ASSERT_TRUE(trees->Save().ok());
+    store_.set_observer(nullptr);
+  }
+  capnp::MallocMessageBuilder builder;
+  auto old = builder.initRoot<schema::CleanMarker>();
+  old.setShape(kShape);
+  old.setHashVersion(1);
+  WriteBatch batch;
+  batch.Put(MarkerKey(), FlatRecordBytes(builder));
+  ASSERT_TRUE(storage_.Write(batch, false).ok());
+  auto trees = NewTrees();
+  ASSERT_TRUE(trees->Open().ok());
+  for (uint32_t p = 0; p < kQ; ++p) EXPECT_EQ(trees->Trusted(p), nullptr) << p;
+  Settle(*trees);
   ExpectTreesMatchObjects(*trees);
 }
 
