@@ -89,6 +89,10 @@ start_cluster() {
     --n "$n" --bucket "bench:resolver=lww,n=$n,r=$r,w=$w" >"$log" 2>&1 || {
     echo "$(basename "$0"): ringkv-cluster start failed:" >&2
     cat "$log" >&2
+    # The scratch directory goes at exit: the nodes' own words stay here.
+    for f in "$dir"/*/node.log; do
+      [[ -f $f ]] && { echo "== $f (last lines)"; tail -n 20 "$f"; } >&2
+    done
     exit 1
   }
   TARGET=ringkv://
