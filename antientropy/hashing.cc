@@ -2,13 +2,24 @@
 
 #include <xxhash.h>
 
+#include <cstring>
 #include <string>
-
 
 namespace ringkv::aae {
 namespace {
 
 constexpr uint64_t kLeafSeed = 0x1f2e3d4c5b6a7988ULL;
+
+// varint32 of storage/keys.h, into a buffer with room for 5 bytes.
+size_t WriteVarint32(char* out, uint32_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = static_cast<char>(v);
+  return n;
+}
 
 }  // namespace
 
@@ -17,18 +28,28 @@ uint64_t LeafOf(std::string_view bucket, std::string_view key, std::string_view 
 }
 
 uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t digest) {
-  // Two leaves per write: the input is laid out in a buffer that keeps its
-  // room from one leaf to the next instead of in fresh strings.
-  thread_local std::string in;
-  in.clear();
-  PutVarint32(&in, static_cast<uint32_t>(bucket.size()));
-  in.append(bucket);
-  PutVarint32(&in, static_cast<uint32_t>(key.size()));
-  in.append(key);
-  char le[8];
-  for (int i = 0; i < 8; ++i) le[i] = static_cast<char>(digest >> (8 * i));
-  in.append(le, 8);
-  return XXH3_64bits_withSeed(in.data(), in.size(), kLeafSeed);
+  return LeafHasher(bucket, key).Of(digest);
+}
+
+LeafHasher::LeafHasher(std::string_view bucket, std::string_view key) {
+  const size_t most = 5 + bucket.size() + 5 + key.size() + 8;
+  if (most <= sizeof(small_)) {
+    in_ = small_;
+  } else {
+    large_.resize(most);
+    in_ = large_.data();
+  }
+  size_t n = WriteVarint32(in_, static_cast<uint32_t>(bucket.size()));
+  std::memcpy(in_ + n, bucket.data(), bucket.size());
+  n += bucket.size();
+  n += WriteVarint32(in_ + n, static_cast<uint32_t>(key.size()));
+  std::memcpy(in_ + n, key.data(), key.size());
+  names_ = n + key.size();
+}
+
+uint64_t LeafHasher::Of(uint64_t digest) {
+  for (int i = 0; i < 8; ++i) in_[names_ + i] = static_cast<char>(digest >> (8 * i));
+  return XXH3_64bits_withSeed(in_, names_ + 8, kLeafSeed);
 }
 
 }  // namespace ringkv::aae

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "storage/keys.h"
@@ -35,5 +36,21 @@ uint64_t LeafOf(std::string_view bucket, std::string_view key, std::string_view 
 // object record (storage/record.h): a write knows it without hashing the
 // body again.
 uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t body_digest);
+
+// One key's leaves for several digests (a write's old and new object): the
+// names are laid out once, on the stack when they fit.
+class LeafHasher {
+ public:
+  LeafHasher(std::string_view bucket, std::string_view key);
+  LeafHasher(const LeafHasher&) = delete;
+  LeafHasher& operator=(const LeafHasher&) = delete;
+  uint64_t Of(uint64_t body_digest);
+
+ private:
+  char small_[256];
+  std::string large_;
+  char* in_;
+  size_t names_;  // bytes before the digest
+};
 
 }  // namespace ringkv::aae

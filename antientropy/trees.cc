@@ -162,10 +162,10 @@ Status Trees::Stage(uint32_t partition, uint32_t segment, std::string_view bucke
     Result<uint64_t> stored = StoredLeaf(partition, segment, bucket, key);
     if (!stored.ok()) return stored.status();
     old_leaf = *stored;
-  } else if (replaced->found) {
-    old_leaf = LeafOfDigest(bucket, key, replaced->body_digest);
   }
-  staged_.push_back(Staged{partition, segment, old_leaf ^ LeafOfDigest(bucket, key, body_digest)});
+  LeafHasher leaf(bucket, key);
+  if (replaced != nullptr && replaced->found) old_leaf = leaf.Of(replaced->body_digest);
+  staged_.push_back(Staged{partition, segment, old_leaf ^ leaf.Of(body_digest)});
   return Status::OK();
 }
 

@@ -91,9 +91,9 @@ TEST(HashingTest, LeavesAreTheirDefinition) {
   const auto reference = [](const std::string& bucket, const std::string& key,
                             const std::string& body) {
     std::string in;
-    in.push_back(static_cast<char>(bucket.size()));
+    PutVarint32(&in, static_cast<uint32_t>(bucket.size()));
     in += bucket;
-    in.push_back(static_cast<char>(key.size()));
+    PutVarint32(&in, static_cast<uint32_t>(key.size()));
     in += key;
     const uint64_t digest = XXH3_64bits(body.data(), body.size());
     for (int i = 0; i < 8; ++i) in.push_back(static_cast<char>(digest >> (8 * i)));
@@ -104,6 +104,13 @@ TEST(HashingTest, LeavesAreTheirDefinition) {
     EXPECT_EQ(LeafOf("", std::string(100, 'k'), ""), reference("", std::string(100, 'k'), ""));
     EXPECT_EQ(LeafOfDigest("users", "alice", XXH3_64bits("body", 4)),
               reference("users", "alice", "body"));
+    // Names past the stack buffer, and lengths of two varint bytes.
+    const std::string bucket(200, 'b'), key(300, 'k');
+    EXPECT_EQ(LeafOf(bucket, key, "body"), reference(bucket, key, "body"));
+    // One hasher, two digests (a write's old and new leaf).
+    LeafHasher both(bucket, key);
+    EXPECT_EQ(both.Of(XXH3_64bits("old", 3)), reference(bucket, key, "old"));
+    EXPECT_EQ(both.Of(XXH3_64bits("new", 3)), reference(bucket, key, "new"));
   }
   // A fixed vector, so a change of the definition cannot pass unnoticed.
   EXPECT_EQ(LeafOf("users", "alice", "body"), 0x550a422526241007ULL);
