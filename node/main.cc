@@ -36,6 +36,7 @@
 #include "node/node.h"
 #include "node/peer_handshake.h"
 #include "node/peer_transport.h"
+#include "node/plugin_info.h"
 #include "node/server.h"
 #include "node/service_sink.h"
 #include "node/shutdown_drain.h"
@@ -217,27 +218,8 @@ Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog
   };
   check("(default)", buckets.defaults());
   for (const auto& [name, props] : buckets.named()) check(name, props);
-  // What `ringkv-admin plugins` lists, as info gauges (value 1) in the
-  // status reply: each plugin with the buckets that use it, each refusal.
-  for (const LoadedPluginInfo& p : catalog->loaded()) {
-    std::string users;
-    auto use = [&](const std::string& bucket, const BucketProps& props) {
-      if (props.resolver != "merge:" + p.name ||
-          catalog->Find(props.resolver, props.plugin_version, props.plugin_hash) == nullptr) {
-        return;
-      }
-      users += (users.empty() ? "" : ",") + bucket;
-    };
-    use("(default)", buckets.defaults());
-    for (const auto& [name, props] : buckets.named()) use(name, props);
-    metrics->AddGauge("ringkv_merge_plugin_info",
-                      "A merge plugin this node loaded (value 1): name, version, SHA-256, file, "
-                      "the buckets that use it and where it runs (in-process or worker).",
-                      {{"plugin", p.name}, {"version", std::to_string(p.version)},
-                       {"sha256", p.sha256}, {"path", p.path}, {"buckets", users},
-                       {"mode", p.in_worker ? "worker" : "in-process"}})
-        ->Set(1);
-  }
+  // What `ringkv-admin plugins` lists besides the loaded plugins
+  // (node/plugin_info.h), as info gauges (value 1) in the status reply.
   for (const RefusedPlugin& r : catalog->refused()) {
     metrics->AddGauge("ringkv_merge_plugin_refused",
                       "A merge plugin this node refused at start (value 1), and why.",
@@ -499,6 +481,13 @@ int Run(const Flags& flags) {
   if (Status st = (*node)->Start(); !st.ok()) {
     return Fail(kExitRuntime, "cannot start the service: " + st.ToString());
   }
+  // Evaluated at each snapshot from the buckets the service uses now, which
+  // the ring state changes (`ringkv-admin bucket`).
+  MetricsRegistry::CallbackHandle plugin_info = metrics.AddGaugeFamilyCallback(
+      "ringkv_merge_plugin_info",
+      "A merge plugin this node loaded (value 1): name, version, SHA-256, file, the buckets "
+      "that use it and where it runs (in-process or worker).",
+      [&plugins, &service] { return PluginInfoSeries(plugins, service.options().buckets); });
   std::optional<ClientTokens> tokens;
   if (!flags.client_tokens.empty()) {
     Result<ClientTokens> loaded = ClientTokens::Load(flags.client_tokens);

@@ -230,15 +230,17 @@ LocalCluster::LocalCluster(std::string dir, std::string node_binary, ClusterFile
   std::string line;
   while (std::getline(in, line)) {
     const size_t eq = line.find('=');
-    if (eq != std::string::npos) node_flags_[line.substr(0, eq)] = line.substr(eq + 1);
+    if (eq != std::string::npos) node_flags_[line.substr(0, eq)].push_back(line.substr(eq + 1));
   }
 }
 
-Status LocalCluster::SetNodeFlags(const std::map<std::string, std::string>& flags) {
+Status LocalCluster::SetNodeFlags(const NodeFlags& flags) {
   if (flags.empty()) return Status::OK();
-  for (const auto& [name, value] : flags) node_flags_[name] = value;
+  for (const auto& [name, values] : flags) node_flags_[name] = values;
   std::ofstream out(NodeFlagsPath(), std::ios::trunc);
-  for (const auto& [name, value] : node_flags_) out << name << "=" << value << "\n";
+  for (const auto& [name, values] : node_flags_) {
+    for (const std::string& value : values) out << name << "=" << value << "\n";
+  }
   if (!out) return Status::IOError("cannot write " + NodeFlagsPath());
   return Status::OK();
 }
@@ -348,7 +350,9 @@ std::vector<std::string> LocalCluster::Command(const ClusterMember& member, bool
     command.insert(command.end(), {"--tls-cert", base + ".crt", "--tls-key", base + ".key",
                                    "--tls-ca", TlsDir() + "/ca.crt"});
   }
-  for (const auto& [name, value] : node_flags_) command.push_back(name + "=" + value);
+  for (const auto& [name, values] : node_flags_) {
+    for (const std::string& value : values) command.push_back(name + "=" + value);
+  }
   return command;
 }
 

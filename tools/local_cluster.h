@@ -13,8 +13,9 @@
 //                         and each node's certificate and key (<id>.crt,
 //                         <id>.key); nodes of a cluster with a CA speak TLS
 //   DIR/node-flags        extra ringkv-node flags given to `start`
-//                         (--gossip-interval-ms=100, one a line), kept for
-//                         later starts of the same cluster
+//                         (--gossip-interval-ms=100, one a line; a
+//                         repeatable flag once per value), kept for later
+//                         starts of the same cluster
 //
 // Node i (1-based) is "n<i>" and serves on 127.0.0.1:(base port + i), or,
 // with distinct hosts, on 127.0.0.(i + 1):(base port + i): each node then has
@@ -76,6 +77,10 @@ std::string LocalHttpAddress(const std::string& address);
 // use". OK when the range cannot be read.
 Status CheckPortsOutsideEphemeralRange(const ClusterFile& file);
 
+// Extra ringkv-node flags by name ("--hint-rate"), each with its values:
+// one, or several for a repeatable flag ("--plugin-worker").
+using NodeFlags = std::map<std::string, std::vector<std::string>>;
+
 struct LocalNodeStatus {
   std::string name;
   std::string address;
@@ -108,11 +113,11 @@ class LocalCluster {
   LocalNodeStatus Describe(const ClusterMember& member,
                            std::chrono::milliseconds ping_timeout) const;
 
-  // Extra ringkv-node flags, name ("--hint-rate") to value, passed to every
-  // node started from now on.
-  const std::map<std::string, std::string>& node_flags() const { return node_flags_; }
-  // Sets the given flags (others keep their value) and saves them in DIR.
-  Status SetNodeFlags(const std::map<std::string, std::string>& flags);
+  // Extra ringkv-node flags passed to every node started from now on.
+  const NodeFlags& node_flags() const { return node_flags_; }
+  // Sets the given flags, each to exactly the values given (others keep
+  // theirs), and saves them in DIR.
+  Status SetNodeFlags(const NodeFlags& flags);
 
   // Starts the member unless it runs already; `sync` adds --sync. Returns
   // its PID.
@@ -160,7 +165,7 @@ class LocalCluster {
   std::string dir_;  // absolute
   std::string node_binary_;
   ClusterFile file_;
-  std::map<std::string, std::string> node_flags_;
+  NodeFlags node_flags_;
 };
 
 // Pings `address` once; true when it answers within the timeout.

@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <string>
 #include <thread>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "tools/local_cluster.h"
@@ -147,7 +150,7 @@ int RunForeground(LocalCluster& cluster, const sigset_t& signals, milliseconds g
 }
 
 int Start(const CommonFlags& flags, const LocalClusterSpec& spec,
-          const std::map<std::string, std::string>& node_flags, bool sync, bool foreground,
+          const NodeFlags& node_flags, bool sync, bool foreground,
           bool tls) {
   Result<std::string> binary = FindNodeBinary(flags.node_binary);
   if (!binary.ok()) return Fail(binary.status());
@@ -402,7 +405,7 @@ int main(int argc, char** argv) {
                   "stops the cluster");
   // Passed through to every ringkv-node (same checks as there) and kept in
   // DIR/node-flags, so later starts and restarts of this cluster keep them.
-  std::map<std::string, std::string> node_flags;
+  NodeFlags node_flags;
   struct NodeFlag {
     const char* name;
     const char* help;
@@ -418,6 +421,11 @@ int main(int argc, char** argv) {
       {"--request-timeout-ms", "nodes' deadline of a request that carries none (default 5000)",
        CLI::Range(1u, 3'600'000u)},
       {"--plugins", "nodes' merge plugin directory (docs/plugins.md)", CLI::ExistingDirectory},
+      {"--plugin-worker-deadline-ms",
+       "how long a merge in a worker may take before the worker is killed (default 50)",
+       CLI::Range(1u, 10'000u)},
+      {"--plugin-worker-memory-mb", "address space of each merge worker, MiB (default 512)",
+       CLI::Range(64u, 1u << 20)},
       {"--aae", "nodes' active anti-entropy, on or off (default on)",
        CLI::IsMember({"on", "off"})},
       {"--aae-interval-ms", "nodes' time between two anti-entropy exchanges (default 2000)",
@@ -446,6 +454,26 @@ int main(int argc, char** argv) {
     node_flag_opts.emplace_back(
         f.name, start->add_option(f.name, node_flag_values[f.name], f.help)->check(f.check));
   }
+  // Repeatable, unlike the flags above; a value is written on a line of
+  // DIR/node-flags, so it must be a file name and nothing more.
+  std::vector<std::string> plugin_workers;
+  CLI::Option* plugin_worker_opt =
+      start
+          ->add_option("--plugin-worker", plugin_workers,
+                       "on every node, run this plugin of --plugins (its file name, max.so or "
+                       "max; * for every one) in a worker process of its own (repeatable; "
+                       "docs/plugins.md, \"Worker mode\")")
+          ->check(CLI::Validator(
+              [](const std::string& name) -> std::string {
+                const bool bad = name.empty() || name.size() > 255 ||
+                                 std::any_of(name.begin(), name.end(), [](unsigned char c) {
+                                   return c == '/' || c < 0x20 || c == 0x7f;
+                                 });
+                return bad ? "expected a plugin's file name (1 to 255 bytes, no '/' or control "
+                             "character) or *"
+                           : "";
+              },
+              "FILE|*"));
   start->add_option("--node-binary", flags.node_binary, "path of ringkv-node");
   start->add_option("--wait-ms", flags.wait_ms, "how long to wait for the nodes to serve")
       ->capture_default_str();
@@ -523,10 +551,11 @@ int main(int argc, char** argv) {
     for (const auto& [name, opt] : node_flag_opts) {
       if (opt->count() == 0) continue;
       // Nodes do not start in this directory.
-      node_flags[name] = name == "--plugins"
-                             ? std::filesystem::absolute(node_flag_values[name]).string()
-                             : node_flag_values[name];
+      node_flags[name] = {name == "--plugins"
+                              ? std::filesystem::absolute(node_flag_values[name]).string()
+                              : node_flag_values[name]};
     }
+    if (plugin_worker_opt->count() > 0) node_flags["--plugin-worker"] = plugin_workers;
     return Start(flags, spec, node_flags, sync, foreground, tls);
   }
   if (stop->parsed()) return Stop(flags);

@@ -110,7 +110,9 @@ Result<std::unique_ptr<ChaosCluster>> ChaosCluster::Start(const ChaosClusterOpti
   // From here on the destructor cleans up whatever was started.
   std::unique_ptr<ChaosCluster> cluster(
       new ChaosCluster(root, std::move(local).value(), std::move(ring).value()));
-  RINGKV_RETURN_IF_ERROR(cluster->cluster_.SetNodeFlags(options.node_flags));
+  NodeFlags node_flags;
+  for (const auto& [name, value] : options.node_flags) node_flags[name] = {value};
+  RINGKV_RETURN_IF_ERROR(cluster->cluster_.SetNodeFlags(node_flags));
   for (const ClusterMember& m : cluster->cluster_.file().members) {
     Result<pid_t> pid = cluster->cluster_.StartNode(m, /*sync=*/false);
     if (!pid.ok()) return pid.status();

@@ -1,0 +1,32 @@
+#include "node/plugin_info.h"
+
+#include <string>
+
+namespace ringkv {
+
+std::vector<LabeledValue> PluginInfoSeries(const PluginCatalog& catalog,
+                                           const BucketTable& buckets) {
+  std::vector<LabeledValue> series;
+  for (const LoadedPluginInfo& p : catalog.loaded()) {
+    std::string users;
+    auto use = [&](const std::string& bucket, const BucketProps& props) {
+      if (props.resolver != "merge:" + p.name ||
+          catalog.Find(props.resolver, props.plugin_version, props.plugin_hash) == nullptr) {
+        return;
+      }
+      users += (users.empty() ? "" : ",") + bucket;
+    };
+    use("(default)", buckets.defaults());
+    for (const auto& [name, props] : buckets.named()) use(name, props);
+    series.push_back({{{"plugin", p.name},
+                       {"version", std::to_string(p.version)},
+                       {"sha256", p.sha256},
+                       {"path", p.path},
+                       {"buckets", users},
+                       {"mode", p.in_worker ? "worker" : "in-process"}},
+                      1});
+  }
+  return series;
+}
+
+}  // namespace ringkv
