@@ -25,7 +25,8 @@ HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, Replica* replica,
           "ringkv_hints_delivered_total",
           "Hints their target acknowledged and this node then deleted.")),
       sent_(metrics->AddCounter("ringkv_hint_deliveries_sent_total",
-                                "Hints sent to their target, retries included.")),
+                                "Hint copies sent: to their target, or where a ring change "
+                                "routed them, retries included.")),
       refused_(metrics->AddCounter(
           "ringkv_hint_deliveries_refused_total",
           "Hint deliveries that cannot succeed as the hint is: too large to send, or "
