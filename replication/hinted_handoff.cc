@@ -1,19 +1,22 @@
 #include "replication/hinted_handoff.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "causality/object_limits.h"
 #include "proto/codec.h"
+#include "replication/replica.h"
 #include "storage/keys.h"
 
 namespace ringkv {
 
-HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liveness,
-                             HandoffOptions options, Clock* clock, Scheduler* scheduler,
-                             MetricsRegistry* metrics)
+HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, Replica* replica,
+                             const Liveness* liveness, HandoffOptions options, Clock* clock,
+                             Scheduler* scheduler, MetricsRegistry* metrics)
     : rpc_(rpc),
       hints_(hints),
+      replica_(replica),
       liveness_(liveness),
       options_(options),
       clock_(clock),
@@ -22,7 +25,8 @@ HintedHandoff::HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liv
           "ringkv_hints_delivered_total",
           "Hints their target acknowledged and this node then deleted.")),
       sent_(metrics->AddCounter("ringkv_hint_deliveries_sent_total",
-                                "Hints sent to their target, retries included.")),
+                                "Hint copies sent: to their target, or where a ring change "
+                                "routed them, retries included.")),
       refused_(metrics->AddCounter(
           "ringkv_hint_deliveries_refused_total",
           "Hint deliveries that cannot succeed as the hint is: too large to send, or "
@@ -65,7 +69,12 @@ void HintedHandoff::Tick() {
 
   std::vector<NodeId> targets;
   for (const auto& [target, count] : hints_->counts()) {
-    if (target != rpc_->self() && liveness_->IsUp(target)) targets.push_back(target);
+    if (target == rpc_->self()) continue;
+    // Hints for a node that left go to its partitions' replicas now,
+    // whatever the failure detector says of it.
+    if (liveness_->IsUp(target) || (options_.member && !options_.member(target))) {
+      targets.push_back(target);
+    }
   }
   for (const NodeId& target : targets) DeliverTo(target, now);
   timer_ = scheduler_->RunAfter(options_.tick_us, [this] { Tick(); });
@@ -114,27 +123,59 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
            Status::ObjectTooLarge(std::to_string(size) + " bytes, too large to send"), now);
       continue;
     }
+    std::vector<NodeId> to = options_.route ? options_.route(entry) : std::vector<NodeId>{};
+    if (to.empty()) to.push_back(target);
+    // A rerouted hint waits until every node it now goes to is up.
+    if (std::any_of(to.begin(), to.end(), [&](const NodeId& n) {
+          return n != rpc_->self() && !liveness_->IsUp(n);
+        })) {
+      continue;
+    }
     // Still waiting for its ack (the cursor wrapped around to it): sent
     // again only once that delivery failed or timed out.
     if (!flying.insert(cursor).second) continue;
-    ReplicaPutRequest delivery{entry.bucket, entry.key, entry.object, {}, /*handoff=*/true};
-    sent_->Increment();
-    rpc_->Call(target, std::move(delivery), now + options_.ack_timeout_us,
-               [this, key = cursor, sent = std::move(entry)](Result<MessageBody> r) {
-                 OnAck(key, sent, r);
-               });
+    Deliver(cursor, std::move(entry), to, now);
     tokens_ -= 1;
   }
 }
 
-void HintedHandoff::OnAck(const std::string& key, const HintStore::Entry& entry,
-                          const Result<MessageBody>& answer) {
-  in_flight_[entry.target].erase(key);
-  Status status = answer.status();
-  if (answer.ok()) {
-    const auto* ack = std::get_if<ReplicaPutReply>(&*answer);
-    status = ack != nullptr ? ack->status : Status::Internal("not a replica put reply");
+void HintedHandoff::Deliver(const std::string& key, HintStore::Entry entry,
+                            const std::vector<NodeId>& to, int64_t now) {
+  // One outcome for all the copies: the first failure, else ok.
+  struct Copies {
+    size_t waiting = 0;
+    Status status;
+  };
+  auto copies = std::make_shared<Copies>();
+  copies->waiting = to.size();
+  auto sent = std::make_shared<HintStore::Entry>(std::move(entry));
+  auto done = [this, key, sent, copies](const Status& st) {
+    if (copies->status.ok()) copies->status = st;
+    if (--copies->waiting == 0) OnAck(key, *sent, copies->status);
+  };
+  for (const NodeId& node : to) {
+    sent_->Increment();
+    if (node == rpc_->self()) {
+      replica_->Merge(sent->partition, sent->bucket, sent->key, sent->object, done);
+      continue;
+    }
+    ReplicaPutRequest delivery{sent->bucket, sent->key, sent->object, {}, /*handoff=*/true};
+    rpc_->Call(node, std::move(delivery), now + options_.ack_timeout_us,
+               [done, node](Result<MessageBody> r) {
+                 Status status = r.status();
+                 if (r.ok()) {
+                   const auto* ack = std::get_if<ReplicaPutReply>(&*r);
+                   status = ack != nullptr ? ack->status
+                                           : Status::Internal(node + ": not a replica put reply");
+                 }
+                 done(status);
+               });
   }
+}
+
+void HintedHandoff::OnAck(const std::string& key, const HintStore::Entry& entry,
+                          const Status& status) {
+  in_flight_[entry.target].erase(key);
   if (status.IsInvalidArgument() || status.IsObjectTooLarge() || status.IsCorruption()) {
     // The target will refuse it again however often it is sent.
     refused_->Increment();

@@ -1,4 +1,6 @@
 // HintedHandoff: hands stored hints back to their targets once those are up.
+// A hint written before a ring change goes where its target's copy is now
+// (HandoffOptions::route).
 //
 // Every tick it takes, for each target the failure detector believes up, the
 // next hints in key order and sends each as a replica write (the target
@@ -15,6 +17,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/liveness.h"
@@ -26,6 +29,8 @@
 #include "rpc/peer_rpc.h"
 
 namespace ringkv {
+
+class Replica;
 
 struct HandoffOptions {
   // Hints delivered per second by this node, over all targets.
@@ -45,13 +50,24 @@ struct HandoffOptions {
   int64_t park_max_us = 3'600'000'000;
   // Told one line whenever a hint is parked; may be empty.
   std::function<void(const std::string&)> warn;
+  // Where a hint goes now, the ring having changed since it was written
+  // (empty, or unset: to its target alone): its target and the node its
+  // copy of the partition streams to while the partition moves (the pair
+  // a coordinator writes), or the partition's replicas once its target
+  // replicates it no more. A hint is removed once every node named
+  // acknowledged it; this node's own copy is merged locally.
+  std::function<std::vector<NodeId>(const HintStore::Entry&)> route;
+  // Whether a hint target is still a member of the ring: hints for one
+  // that is not are delivered (routed) whether or not it seems up.
+  std::function<bool(const NodeId&)> member;
 };
 
 class HintedHandoff {
  public:
   // All pointers must outlive this.
-  HintedHandoff(PeerRpc* rpc, HintStore* hints, const Liveness* liveness, HandoffOptions options,
-                Clock* clock, Scheduler* scheduler, MetricsRegistry* metrics);
+  HintedHandoff(PeerRpc* rpc, HintStore* hints, Replica* replica, const Liveness* liveness,
+                HandoffOptions options, Clock* clock, Scheduler* scheduler,
+                MetricsRegistry* metrics);
   ~HintedHandoff();
 
   void Start();
@@ -61,8 +77,11 @@ class HintedHandoff {
  private:
   void Tick();
   void DeliverTo(const NodeId& target, int64_t now);
-  void OnAck(const std::string& key, const HintStore::Entry& entry,
-             const Result<MessageBody>& answer);
+  // Sends the hint `key` to each of `to`; OnAck gets the first failure,
+  // else ok, once all answered.
+  void Deliver(const std::string& key, HintStore::Entry entry, const std::vector<NodeId>& to,
+               int64_t now);
+  void OnAck(const std::string& key, const HintStore::Entry& entry, const Status& status);
   // Leaves the hint `key` alone for a while, and says why.
   void Park(const std::string& key, const HintStore::Entry& entry, const Status& why, int64_t now);
   // Whether none of `target`'s hints may go now, each still waiting for
@@ -79,6 +98,7 @@ class HintedHandoff {
 
   PeerRpc* rpc_;
   HintStore* hints_;
+  Replica* replica_;
   const Liveness* liveness_;
   HandoffOptions options_;
   Clock* clock_;

@@ -742,8 +742,13 @@ void RingKeeper::CaughtUp(std::optional<uint32_t> partition) {
 }
 
 void RingKeeper::Cleanup() {
-  if (state_.changing() || cleaned_epoch_ == state_.epoch) return;
-  if (clock_->MonoMicros() - stable_since_us_ < options_.cleanup_delay_us) return;
+  if (state_.changing()) return;
+  const int64_t now = clock_->MonoMicros();
+  // Swept again a delay after each full sweep: a copy that came after it
+  // (a write or read repair from a coordinator still on the old ring)
+  // would otherwise stay for good.
+  if (cleaned_epoch_ == state_.epoch && now - cleaned_at_us_ < options_.cleanup_delay_us) return;
+  if (now - stable_since_us_ < options_.cleanup_delay_us) return;
   if (!AllKnow(state_.epoch)) return;
   Result<Ring> ring = PlacementRing(state_);
   if (!ring.ok()) return;
@@ -768,6 +773,7 @@ void RingKeeper::Cleanup() {
   }
   if (budget > 0) {
     cleaned_epoch_ = state_.epoch;
+    cleaned_at_us_ = now;
     transfers_->ForgetCheckpoints(0);
   }
 }

@@ -16,7 +16,8 @@
 //   exchange of each partition it received with each other replica (the
 //   catch-up hook; owed until all succeeded, across restarts), and once every
 //   member gossips the new epoch and `cleanup_delay_us` has passed, each
-//   node deletes the objects of partitions it no longer replicates.
+//   node deletes the objects of partitions it no longer replicates, and
+//   sweeps again every `cleanup_delay_us` for copies that came late.
 //
 // Single-threaded, on the node's loop; talks to the world through the
 // service's PeerRpc, Storage, Clock and Scheduler.
@@ -165,6 +166,7 @@ class RingKeeper {
   // The last epoch that changed a sender of the change in flight.
   uint64_t handover_epoch_ = 0;
   uint64_t cleaned_epoch_ = 0;
+  int64_t cleaned_at_us_ = 0;  // the last full sweep of that epoch
   int64_t last_warn_us_ = 0;  // of the last refused gossiped state logged
   int64_t last_catch_up_warn_us_ = 0;
   Counter* adopted_;

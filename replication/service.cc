@@ -79,8 +79,15 @@ Service::Service(ServiceOptions options, Ring ring, ServiceEnv env)
   HandoffOptions handoff;
   handoff.rate_per_sec = options_.hint_rate_per_sec;
   handoff.warn = options_.warn;
-  handoff_ = std::make_unique<HintedHandoff>(&rpc_, hints_.get(), env_.liveness, handoff,
-                                             env_.clock, env_.scheduler, env_.metrics);
+  handoff.route = [this](const HintStore::Entry& hint) {
+    return HintRoute(hint.target, hint.partition, hint.bucket);
+  };
+  handoff.member = [this](const NodeId& node) {
+    const std::vector<NodeId>& members = this->ring().members();
+    return std::find(members.begin(), members.end(), node) != members.end();
+  };
+  handoff_ = std::make_unique<HintedHandoff>(&rpc_, hints_.get(), replica_.get(), env_.liveness,
+                                             handoff, env_.clock, env_.scheduler, env_.metrics);
   read_siblings_ = env_.metrics->AddHistogram(
       "ringkv_read_siblings", "Values (siblings) per client read that found some.", {}, 1);
   peer_up_ = env_.metrics->AddGaugeFamilyCallback(
@@ -250,6 +257,32 @@ void Service::HandleClientRequest(Message request, std::function<void(Message)> 
   }
 }
 
+std::vector<NodeId> Service::HintRoute(const NodeId& target, uint32_t partition,
+                                       std::string_view bucket) const {
+  const Ring& ring = this->ring();
+  if (partition >= ring.partitions()) return {};
+  const std::vector<NodeId> primaries =
+      ring.PlacementForPartition(partition, options_.buckets.Get(bucket).n).primaries;
+  if (std::find(primaries.begin(), primaries.end(), target) == primaries.end()) {
+    // Its copy went to the partition's replicas of this ring: a causal
+    // merge into each, as read repair would do.
+    return primaries;
+  }
+  const NodeId* receiver = ring.HandoverTarget(partition, target);
+  if (receiver == nullptr || *receiver == target) return {};
+  return {target, *receiver};
+}
+
+bool Service::TakesHandoff(uint32_t partition, std::string_view bucket) const {
+  const Ring& ring = this->ring();
+  const std::vector<NodeId> primaries =
+      ring.PlacementForPartition(partition, options_.buckets.Get(bucket).n).primaries;
+  if (std::find(primaries.begin(), primaries.end(), options_.self) != primaries.end()) return true;
+  return std::any_of(ring.handovers().begin(), ring.handovers().end(), [&](const Handover& h) {
+    return h.partition == partition && h.to == options_.self;
+  });
+}
+
 void Service::OnPeerMessage(Message message) { rpc_.OnMessage(std::move(message)); }
 
 void Service::ServePeers() {
@@ -268,6 +301,14 @@ void Service::ServePeers() {
           invalid_peer_requests_->Increment();
         } else if (!put.hint_for.empty() && put.hint_for != options_.self) {
           st = hints_->Add(put.hint_for, partition, put.bucket, put.key, put.object);
+        } else if (put.handoff && !TakesHandoff(partition, put.bucket)) {
+          // A hint for a copy this node no longer keeps (a ring change
+          // moved it): stored here it would be cleaned up, or kept by a
+          // node about to leave. Refused, the holder keeps it and routes
+          // it to the partition's replicas once it has this ring.
+          st = Status::Unavailable(options_.self + " does not replicate partition " +
+                                   std::to_string(partition) + " at ring epoch " +
+                                   std::to_string(ring().epoch()));
         } else {
           // Acknowledged once the turn's group commit has it in storage.
           replica_->Merge(partition, put.bucket, put.key, put.object,

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -166,6 +167,13 @@ class Service {
   // The requests this node serves to its peers, registered on rpc_.
   void ServePeers();
   void ServeForward(const PeerRpc::Request& request, PutRequest& put, PeerRpc::Respond respond);
+  // Where a hint for `target` of `partition` goes in this ring
+  // (HandoffOptions::route).
+  std::vector<NodeId> HintRoute(const NodeId& target, uint32_t partition,
+                                std::string_view bucket) const;
+  // Whether this node keeps a copy of `partition` for `bucket`: a primary,
+  // or the receiver of a move of it.
+  bool TakesHandoff(uint32_t partition, std::string_view bucket) const;
 
   // Declared first, so it is destroyed after every component holding its
   // handles. Null when the environment brought a registry.

@@ -70,6 +70,11 @@ const NodeId* Ring::HandoverTarget(uint32_t partition, const NodeId& from) const
   return nullptr;
 }
 
+void Ring::set_departing(std::vector<NodeId> departing) {
+  std::sort(departing.begin(), departing.end());
+  departing_ = std::move(departing);
+}
+
 Result<Ring> Ring::Rebalanced(std::vector<NodeId> members, uint64_t epoch) const {
   std::sort(members.begin(), members.end());
   members.erase(std::unique(members.begin(), members.end()), members.end());
@@ -85,6 +90,7 @@ Result<Ring> Ring::Rebalanced(std::vector<NodeId> members, uint64_t epoch) const
   const Owners claim = Reclaim(current, static_cast<uint32_t>(members.size()), n_);
   Ring ring = *this;
   ring.handovers_.clear();
+  ring.departing_.clear();
   for (size_t p = 0; p < claim.size(); ++p) ring.owners_[p] = members[claim[p]];
   ring.members_ = std::move(members);
   ring.epoch_ = epoch;
@@ -135,7 +141,11 @@ Placement Ring::PlacementForPartition(uint32_t partition, uint32_t n) const {
   Placement placement;
   const size_t primaries = std::min<size_t>(n, m);
   placement.primaries.assign(walk.begin(), walk.begin() + primaries);
-  placement.fallbacks.assign(walk.begin() + primaries, walk.end());
+  for (auto it = walk.begin() + primaries; it != walk.end(); ++it) {
+    if (!std::binary_search(departing_.begin(), departing_.end(), *it)) {
+      placement.fallbacks.push_back(*it);
+    }
+  }
   return placement;
 }
 

@@ -40,7 +40,7 @@ struct Handover {
 
 struct Placement {
   std::vector<NodeId> primaries;  // min(N, members) distinct nodes
-  std::vector<NodeId> fallbacks;  // every other member, in walk order
+  std::vector<NodeId> fallbacks;  // every other member but the departing, in walk order
 };
 
 class Ring {
@@ -92,6 +92,12 @@ class Ring {
   // Where `from`'s copy of `partition` is being streamed; null: nowhere.
   const NodeId* HandoverTarget(uint32_t partition, const NodeId& from) const;
 
+  // Members on their way out (leaving in a change): still primaries of
+  // what they own until the flip, never fallbacks, since a hint they take
+  // would leave with them when they are stopped.
+  void set_departing(std::vector<NodeId> departing);
+  const std::vector<NodeId>& departing() const { return departing_; }
+
  private:
   Ring() = default;
   // The first `limit` distinct members clockwise from `partition`.
@@ -102,6 +108,7 @@ class Ring {
   uint32_t shift_ = 64;  // key_hash >> shift_ = partition
   uint64_t epoch_ = 1;
   std::vector<Handover> handovers_;
+  std::vector<NodeId> departing_;  // sorted
 };
 
 }  // namespace ringkv

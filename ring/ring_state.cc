@@ -295,6 +295,11 @@ Result<Ring> PlacementRing(const RingState& state) {
   std::vector<Handover> handovers;
   for (const Move& m : state.transfers) handovers.push_back({m.partition, m.from, m.to});
   ring->set_handovers(std::move(handovers));
+  std::vector<NodeId> departing;
+  for (const StateMember& m : state.members) {
+    if (m.status == MemberStatus::kLeaving) departing.push_back(m.id);
+  }
+  ring->set_departing(std::move(departing));
   return ring;
 }
 

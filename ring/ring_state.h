@@ -118,7 +118,8 @@ Result<RingState> BootstrapState(std::vector<StateMember> members, uint32_t part
 Status ValidateState(const RingState& state);
 
 // The placement the coordinators use: owners over the valid and leaving
-// members, with the transfers in flight as handovers.
+// members, with the transfers in flight as handovers and the leaving
+// members as departing (no fallbacks).
 Result<Ring> PlacementRing(const RingState& state);
 // The ring the committed change leads to (no handovers); the placement
 // ring when nothing is in flight.

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "common/random.h"
+#include "replication/object_store.h"
+#include "replication/replica.h"
 #include "storage/memory_storage.h"
 #include "tests/common/metric_value.h"
 #include "tests/testing/fake_env.h"
@@ -51,14 +53,13 @@ class HintedHandoffTest : public ::testing::Test {
 
   // Hands off at `rate_per_sec`; the in-flight window is wide enough never
   // to be what holds a hint back here.
-  void Start(double rate_per_sec) {
-    HandoffOptions options;
+  void Start(double rate_per_sec, HandoffOptions options = {}) {
     options.rate_per_sec = rate_per_sec;
     options.max_in_flight = 64;
     options.tick_us = kTick;
     options.ack_timeout_us = kAckTimeout;
-    handoff_ = std::make_unique<HintedHandoff>(&rpc_, &hints_, &liveness_, options, &clock_,
-                                               &scheduler_, &metrics_);
+    handoff_ = std::make_unique<HintedHandoff>(&rpc_, &hints_, &replica_, &liveness_, options,
+                                               &clock_, &scheduler_, &metrics_);
     handoff_->Start();
   }
 
@@ -106,6 +107,9 @@ class HintedHandoffTest : public ::testing::Test {
   ManualLiveness liveness_;
   PeerRpc rpc_{"n1", 3, &clock_, &scheduler_, &transport_, &random_, &metrics_};
   HintStore hints_{&storage_, false, &metrics_};
+  BucketTable buckets_;
+  ObjectStore objects_{&storage_, false};
+  Replica replica_{Actor{"n1", 1}, &buckets_, &objects_};
   std::unique_ptr<HintedHandoff> handoff_;
   uint64_t ids_ = 0;
 };
@@ -283,8 +287,8 @@ TEST_F(HintedHandoffTest, AHintTheTargetRefusesAsInvalidIsParkedAndRetriedOnlyAf
   options.park_initial_us = 60'000 * kMs;
   options.park_max_us = 240'000 * kMs;
   options.warn = [&warnings](const std::string& line) { warnings.push_back(line); };
-  handoff_ = std::make_unique<HintedHandoff>(&rpc_, &hints_, &liveness_, options, &clock_,
-                                             &scheduler_, &metrics_);
+  handoff_ = std::make_unique<HintedHandoff>(&rpc_, &hints_, &replica_, &liveness_, options,
+                                             &clock_, &scheduler_, &metrics_);
   handoff_->Start();
 
   scheduler_.Advance(kTick);
@@ -372,6 +376,93 @@ TEST_F(HintedHandoffTest, AParkedHintDroppedElsewhereIsNoLongerParked) {
   EXPECT_EQ(Body(Deliveries()[1]).key, "k2");
   Answer(Deliveries()[1], ReplicaPutReply{Status::OK()});
   EXPECT_EQ(Pending("n2"), 0u);
+}
+
+}  // namespace
+}  // namespace ringkv
+
+namespace ringkv {
+namespace {
+
+// A ring change since the hint was written: while the target's copy of the
+// partition streams to a receiver, the hint goes to both (the pair a
+// coordinator writes) and is removed only once both acknowledged it.
+TEST_F(HintedHandoffTest, AHintForAnOwnerHandingOverGoesToItsReceiverToo) {
+  Object hint = Hint("n2", "k1", "a");
+  HandoffOptions options;
+  options.route = [](const HintStore::Entry& e) {
+    return e.target == "n2" ? std::vector<NodeId>{"n2", "n5"} : std::vector<NodeId>{};
+  };
+  Start(1'000, options);
+  scheduler_.Advance(kTick);
+  ASSERT_EQ(DeliveriesTo("n2").size(), 1u);
+  ASSERT_EQ(DeliveriesTo("n5").size(), 1u);
+  EXPECT_EQ(Body(DeliveriesTo("n5")[0]).object, hint);
+  EXPECT_TRUE(Body(DeliveriesTo("n5")[0]).handoff);
+  Answer(DeliveriesTo("n2")[0], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 1u) << "removed before the receiver had it";
+  Answer(DeliveriesTo("n5")[0], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+  EXPECT_EQ(handoff_->delivered(), 1u);
+}
+
+// One copy refused (the receiver not yet at the ring that names it): the
+// hint stays and both get it again on a later pass.
+TEST_F(HintedHandoffTest, ARoutedHintWithOneCopyRefusedStaysAndIsSentAgain) {
+  Hint("n2", "k1", "a");
+  HandoffOptions options;
+  options.route = [](const HintStore::Entry&) { return std::vector<NodeId>{"n2", "n5"}; };
+  Start(1'000, options);
+  scheduler_.Advance(kTick);
+  Answer(DeliveriesTo("n2")[0], ReplicaPutReply{Status::OK()});
+  Answer(DeliveriesTo("n5")[0], ReplicaPutReply{Status::Unavailable("not a replica")});
+  EXPECT_EQ(Pending("n2"), 1u);
+  scheduler_.Advance(2 * kTick);
+  ASSERT_EQ(DeliveriesTo("n5").size(), 2u);
+  ASSERT_EQ(DeliveriesTo("n2").size(), 2u);
+  Answer(DeliveriesTo("n2")[1], ReplicaPutReply{Status::OK()});
+  Answer(DeliveriesTo("n5")[1], ReplicaPutReply{Status::OK()});
+  EXPECT_EQ(Pending("n2"), 0u);
+}
+
+// The target left the ring (stopped, so the failure detector holds it
+// down): its hints go to the partition's replicas now, this node's own
+// copy merged here, and never to the departed node.
+TEST_F(HintedHandoffTest, AHintForANodeThatLeftGoesToThePartitionsReplicas) {
+  Object hint = Hint("n2", "k1", "a");
+  liveness_.SetDown("n2");
+  HandoffOptions options;
+  options.member = [](const NodeId& n) { return n != "n2"; };
+  options.route = [](const HintStore::Entry&) { return std::vector<NodeId>{"n1", "n3", "n5"}; };
+  Start(1'000, options);
+  scheduler_.Advance(kTick);
+  EXPECT_TRUE(DeliveriesTo("n2").empty());
+  ASSERT_EQ(DeliveriesTo("n3").size(), 1u);
+  ASSERT_EQ(DeliveriesTo("n5").size(), 1u);
+  EXPECT_EQ(Body(DeliveriesTo("n3")[0]).object, hint);
+  Answer(DeliveriesTo("n3")[0], ReplicaPutReply{Status::OK()});
+  Answer(DeliveriesTo("n5")[0], ReplicaPutReply{Status::OK()});
+  scheduler_.Advance(kTick);  // this node's merge commits on its turn
+  EXPECT_EQ(Pending("n2"), 0u);
+  Result<std::optional<Object>> here = replica_.Read(kPartition, "b", "k1");
+  ASSERT_TRUE(here.ok());
+  ASSERT_TRUE(here->has_value());
+  EXPECT_EQ(**here, hint);
+}
+
+// A routed hint waits while a node it now goes to is down.
+TEST_F(HintedHandoffTest, ARoutedHintWaitsForEveryNodeItGoesTo) {
+  Hint("n2", "k1", "a");
+  liveness_.SetDown("n5");
+  HandoffOptions options;
+  options.route = [](const HintStore::Entry&) { return std::vector<NodeId>{"n2", "n5"}; };
+  Start(1'000, options);
+  scheduler_.Advance(3 * kTick);
+  EXPECT_TRUE(Deliveries().empty());
+  liveness_.SetUp("n5");
+  // The pass that wraps around to it (at most two ticks).
+  scheduler_.Advance(2 * kTick);
+  EXPECT_EQ(Deliveries().size(), 2u);
 }
 
 }  // namespace

@@ -107,6 +107,41 @@ TEST(RingStateTest, JoinPlanCommitTransfersAndFlip) {
   EXPECT_EQ(Added(*before, *after), predicted);
 }
 
+// A leaving member keeps serving what it owns until the flip but takes no
+// hints as a fallback: stopped once it left, it would take them along
+// (ring-replace seed 1000 lost two acknowledged writes that way).
+TEST(RingStateTest, ALeavingMemberIsAPrimaryStillButNeverAFallback) {
+  RingState s = ThreeNodes();
+  s = StageJoin(s, "n4", "127.0.0.1:4").value();
+  s = CommitPlan(s, MakePlan(s)->id).value();
+  s = Done(s);
+  Result<Ring> before = PlacementRing(s);
+  ASSERT_TRUE(before.ok());
+  size_t fallback_before = 0;
+  for (uint32_t p = 0; p < 64; ++p) {
+    const auto f = before->PlacementForPartition(p, 3).fallbacks;
+    fallback_before += static_cast<size_t>(std::count(f.begin(), f.end(), "n2"));
+  }
+  ASSERT_GT(fallback_before, 0u) << "n2 must be someone's fallback for the test to mean anything";
+
+  RingState leaving = StageLeave(s, "n2").value();
+  leaving = CommitPlan(leaving, MakePlan(leaving)->id).value();
+  ASSERT_EQ(leaving.Find("n2")->status, MemberStatus::kLeaving);
+  Result<Ring> during = PlacementRing(leaving);
+  ASSERT_TRUE(during.ok());
+  size_t primary_during = 0;
+  for (uint32_t p = 0; p < 64; ++p) {
+    const Placement placement = during->PlacementForPartition(p, 3);
+    EXPECT_EQ(std::count(placement.fallbacks.begin(), placement.fallbacks.end(), "n2"), 0)
+        << "partition " << p;
+    EXPECT_EQ(placement.primaries, before->PlacementForPartition(p, 3).primaries)
+        << "partition " << p;
+    primary_during += static_cast<size_t>(
+        std::count(placement.primaries.begin(), placement.primaries.end(), "n2"));
+  }
+  EXPECT_GT(primary_during, 0u);
+}
+
 TEST(RingStateTest, StaleOrConflictingPlanIsRefused) {
   RingState s = ThreeNodes();
   RingState joined = StageJoin(s, "n4", "127.0.0.1:4").value();

@@ -271,5 +271,33 @@ TEST_F(ServiceValidationTest, AMergePastTheMergedCapIsRefusedByTheReplica) {
   EXPECT_EQ(Local()->siblings.size(), 3u);
 }
 
+
+// A hint delivered for a copy n2 does not keep (a ring change moved it, and
+// the holder is still on the old ring) is refused: stored, it would be
+// deleted by the cleanup, or leave with a departing node. The holder keeps
+// it and routes it by the new ring. A plain replica write (a coordinator
+// on the old ring) is still taken; n2 as the receiver of a move takes the
+// handoff too.
+TEST_F(ServiceValidationTest, AHandoffForAPartitionThisNodeDoesNotKeepIsRefused) {
+  const std::string elsewhere =
+      FirstKey("x", [](const std::vector<NodeId>& p) { return !Holds(p, "n2"); });
+  ReplicaPutRequest handoff{"b", elsewhere, FromN3("hinted"), {}, /*handoff=*/true};
+  Status st = ReplicaPutAnswer(handoff);
+  EXPECT_TRUE(st.IsUnavailable()) << st.ToString();
+  EXPECT_NE(st.message().find("does not replicate partition"), std::string::npos) << st.message();
+  EXPECT_EQ(ServiceFixture::Local(elsewhere), std::nullopt);
+
+  EXPECT_TRUE(ReplicaPutAnswer({"b", key_, FromN3("mine"), {}, /*handoff=*/true}).ok());
+  EXPECT_EQ(Local()->siblings.at(0).value, "mine");
+
+  // n2 receives a move of that partition: the hint's copy goes to it too.
+  Ring next = Ring::Create({"n1", "n2", "n3", "n4", "n5"}, 64, 3, /*epoch=*/2).value();
+  const uint64_t hash = KeyHash("b", elsewhere);
+  next.set_handovers({{next.PartitionOf(hash), next.PrimariesFor(hash, 3).front(), "n2"}});
+  service_->membership().Publish(std::move(next), {});
+  EXPECT_TRUE(ReplicaPutAnswer(handoff).ok());
+  ASSERT_TRUE(ServiceFixture::Local(elsewhere).has_value());
+  EXPECT_EQ(ServiceFixture::Local(elsewhere)->siblings.at(0).value, "hinted");
+}
 }  // namespace
 }  // namespace ringkv

@@ -162,6 +162,7 @@ void WaitForDrain(SimWorld& world, SimCluster& cluster, HintDrain* drain) {
   if (drain->drained) return;
   drain->leftover.clear();
   for (int i = 0; i < cluster.size(); ++i) {
+    if (!cluster.up(i)) continue;
     for (const auto& [target, count] : cluster.service(i)->HintCounts()) {
       if (!drain->leftover.empty()) drain->leftover += ", ";
       drain->leftover += cluster.id(i) + "->" + target + ": " + std::to_string(count);
