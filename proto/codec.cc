@@ -12,6 +12,7 @@
 #include "causality/capnp_words.h"
 #include "causality/object_codec.h"
 #include "proto/direct_decoder.h"
+#include "proto/direct_encoder.h"
 #include "proto/wire.capnp.h"
 
 namespace ringkv {
@@ -825,6 +826,11 @@ std::string SingleSegmentMessage(kj::ArrayPtr<const capnp::word> segment) {
 }  // namespace
 
 std::string EncodeMessage(const Message& message) {
+  if (std::optional<std::string> direct = EncodeDirect(message)) return std::move(*direct);
+  return EncodeMessageCapnp(message);
+}
+
+std::string EncodeMessageCapnp(const Message& message) {
   // Cap'n Proto zeroes its first segment (1024 words by default); sizing it
   // to the message saves that memset on every small message, and one
   // segment also means no far pointers.

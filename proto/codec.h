@@ -14,8 +14,12 @@
 
 namespace ringkv {
 
-// Flat Cap'n Proto bytes (a segment table followed by the segments).
+// Flat Cap'n Proto bytes (a segment table followed by the segments). The
+// hot message types are written directly (proto/direct_encoder.h).
 std::string EncodeMessage(const Message& message);
+// Cap'n Proto's builder alone: EncodeMessage's way for the other types,
+// and what tests compare the direct writer with.
+std::string EncodeMessageCapnp(const Message& message);
 
 // REQUIRES: nothing; any byte string is accepted and judged. The hot
 // message types are read directly (proto/direct_decoder.h) when they can

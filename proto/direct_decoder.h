@@ -1,10 +1,11 @@
 // The hot messages read straight from the frame's bytes: client and replica
-// gets and puts and their replies (docs/wire-protocol.md, "Decoding"), the
-// messages of nearly every operation. Cap'n Proto's reader costs about
-// 3,700 instructions a message (a reader object, a bounds-checked call per
-// field, an aligned copy of a frame body that is not word-aligned); this
-// one reads the words where they lie, unaligned too, about a third of that
-// (docs/performance.md, "Reading the hot messages directly").
+// gets and puts and their replies (docs/wire-protocol.md, "Decoding and
+// encoding"), the messages of nearly every operation. Cap'n Proto's reader
+// costs about 3,700 instructions a message (a reader object, a
+// bounds-checked call per field, an aligned copy of a frame body that is
+// not word-aligned); this one reads the words where they lie, unaligned
+// too (docs/performance.md, "Reading and writing the hot messages
+// directly").
 //
 // It takes only what it can judge completely: a single-segment message of
 // one of those types, every pointer the plain kind its field expects
