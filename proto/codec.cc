@@ -11,6 +11,7 @@
 
 #include "causality/capnp_words.h"
 #include "causality/object_codec.h"
+#include "proto/codec_capnp.h"
 #include "proto/direct_decoder.h"
 #include "proto/direct_encoder.h"
 #include "proto/wire.capnp.h"
@@ -825,6 +826,8 @@ std::string SingleSegmentMessage(kj::ArrayPtr<const capnp::word> segment) {
 
 }  // namespace
 
+// The hot types are written and read directly (docs/wire-protocol.md,
+// "Decoding and encoding"); Cap'n Proto does the rest.
 std::string EncodeMessage(const Message& message) {
   if (std::optional<std::string> direct = EncodeDirect(message)) return std::move(*direct);
   return EncodeMessageCapnp(message);

@@ -14,19 +14,10 @@
 
 namespace ringkv {
 
-// Flat Cap'n Proto bytes (a segment table followed by the segments). The
-// hot message types are written directly (proto/direct_encoder.h).
+// Flat Cap'n Proto bytes (a segment table followed by the segments).
 std::string EncodeMessage(const Message& message);
-// Cap'n Proto's builder alone: EncodeMessage's way for the other types,
-// and what tests compare the direct writer with.
-std::string EncodeMessageCapnp(const Message& message);
 
-// REQUIRES: nothing; any byte string is accepted and judged. The hot
-// message types are read directly (proto/direct_decoder.h) when they can
-// be; everything else, and anything that reader leaves, by Cap'n Proto.
+// REQUIRES: nothing; any byte string is accepted and judged.
 Result<Message> DecodeMessage(std::string_view bytes);
-// Cap'n Proto's reader alone: DecodeMessage's judge of what the direct
-// reader does not take, and what tests compare that reader with.
-Result<Message> DecodeMessageCapnp(std::string_view bytes);
 
 }  // namespace ringkv

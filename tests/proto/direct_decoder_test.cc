@@ -20,6 +20,7 @@
 #include "causality/object.h"
 #include "causality/object_codec.h"
 #include "proto/codec.h"
+#include "proto/codec_capnp.h"
 #include "proto/wire.capnp.h"
 #include "tests/proto/hot_messages.h"
 

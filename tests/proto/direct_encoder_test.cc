@@ -11,6 +11,7 @@
 #include <string>
 
 #include "proto/codec.h"
+#include "proto/codec_capnp.h"
 #include "proto/direct_decoder.h"
 #include "tests/proto/hot_messages.h"
 
