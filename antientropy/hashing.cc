@@ -4,8 +4,6 @@
 
 #include <string>
 
-#include "causality/object_codec.h"
-#include "common/hash.h"
 
 namespace ringkv::aae {
 namespace {
@@ -14,14 +12,11 @@ constexpr uint64_t kLeafSeed = 0x1f2e3d4c5b6a7988ULL;
 
 }  // namespace
 
-uint64_t LeafOf(std::string_view bucket, std::string_view key, const VersionVector& clock,
-                std::string_view body) {
-  return LeafOfDigest(bucket, key, KeyHash(bucket, key), clock,
-                      XXH3_64bits(body.data(), body.size()));
+uint64_t LeafOf(std::string_view bucket, std::string_view key, std::string_view body) {
+  return LeafOfDigest(bucket, key, XXH3_64bits(body.data(), body.size()));
 }
 
-uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t key_hash,
-                      const VersionVector& clock, uint64_t digest) {
+uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t digest) {
   // Two leaves per write: the input is laid out in a buffer that keeps its
   // room from one leaf to the next instead of in fresh strings.
   thread_local std::string in;
@@ -30,7 +25,6 @@ uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t ke
   in.append(bucket);
   PutVarint32(&in, static_cast<uint32_t>(key.size()));
   in.append(key);
-  AppendContext(&in, clock, key_hash);
   char le[8];
   for (int i = 0; i < 8; ++i) le[i] = static_cast<char>(digest >> (8 * i));
   in.append(le, 8);

@@ -33,7 +33,7 @@ Result<bool> ReapIfUnchanged(const ReapEnv& env, uint32_t partition, const AaeKe
   if (!local->has_value()) return false;
   const Object& object = **local;
   if (!object.IsDeleted() ||
-      LeafOf(e.bucket, e.key, object.context, EncodeObject(object)) != e.leaf) {
+      LeafOf(e.bucket, e.key, EncodeObject(object)) != e.leaf) {
     return false;
   }
   Result<bool> clear = env.hints->DropCovered(partition, e.bucket, e.key, object.context);

@@ -4,7 +4,6 @@
 
 #include "antientropy/hashing.h"
 #include "causality/object_codec.h"
-#include "common/hash.h"
 #include "storage/keys.h"
 #include "storage/record.h"
 
@@ -25,14 +24,14 @@ struct Stored {
   bool tombstone = false;
 };
 
-Result<Stored> DecodeStored(std::string_view bucket, std::string_view key, uint64_t key_hash,
+Result<Stored> DecodeStored(std::string_view bucket, std::string_view key,
                             std::string_view record) {
   Result<std::string_view> body = DecodeRecord(record);
   if (!body.ok()) return body.status();
   Result<Object> object = DecodeObject(*body);
   if (!object.ok()) return object.status();
   // The record's checksum is XXH3-64 of the body: the leaf's value digest.
-  return Stored{LeafOfDigest(bucket, key, key_hash, object->context, StoredChecksum(record)),
+  return Stored{LeafOfDigest(bucket, key, StoredChecksum(record)),
                 std::move(object->context), object->IsDeleted()};
 }
 
@@ -41,7 +40,7 @@ Result<Stored> DecodeStored(std::string_view bucket, std::string_view key, uint6
 bool ReadScanned(std::string_view skey, std::string_view record, AaeKeyEntry* e,
                  bool* tombstone) {
   if (!ParseObjectKey(skey, nullptr, &e->segment, &e->bucket, &e->key).ok()) return false;
-  Result<Stored> stored = DecodeStored(e->bucket, e->key, KeyHash(e->bucket, e->key), record);
+  Result<Stored> stored = DecodeStored(e->bucket, e->key, record);
   if (!stored.ok()) return false;
   e->leaf = stored->leaf;
   e->clock = std::move(stored->clock);
@@ -156,34 +155,29 @@ Status Trees::Save() {
 }
 
 Status Trees::Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
-                    std::string_view key, const Object& object, uint64_t body_digest,
-                    const ReplacedObject* replaced) {
+                    std::string_view key, uint64_t body_digest, const ReplacedObject* replaced) {
   if (partition >= slots_.size()) return Status::OK();
-  const uint64_t key_hash = KeyHash(bucket, key);
   uint64_t old_leaf = 0;
   if (replaced == nullptr) {
-    Result<uint64_t> stored = StoredLeaf(partition, segment, bucket, key, key_hash);
+    Result<uint64_t> stored = StoredLeaf(partition, segment, bucket, key);
     if (!stored.ok()) return stored.status();
     old_leaf = *stored;
-  } else if (replaced->context != nullptr) {
-    old_leaf = LeafOfDigest(bucket, key, key_hash, *replaced->context, replaced->body_digest);
+  } else if (replaced->found) {
+    old_leaf = LeafOfDigest(bucket, key, replaced->body_digest);
   }
-  const uint64_t new_leaf = LeafOfDigest(bucket, key, key_hash, object.context, body_digest);
-  staged_.push_back(Staged{partition, segment, old_leaf ^ new_leaf});
+  staged_.push_back(Staged{partition, segment, old_leaf ^ LeafOfDigest(bucket, key, body_digest)});
   return Status::OK();
 }
 
 Status Trees::StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
                           std::string_view key, const ReplacedObject& removed) {
-  if (partition >= slots_.size() || removed.context == nullptr) return Status::OK();
-  staged_.push_back(Staged{partition, segment,
-                           LeafOfDigest(bucket, key, KeyHash(bucket, key), *removed.context,
-                                        removed.body_digest)});
+  if (partition >= slots_.size() || !removed.found) return Status::OK();
+  staged_.push_back(Staged{partition, segment, LeafOfDigest(bucket, key, removed.body_digest)});
   return Status::OK();
 }
 
 Result<uint64_t> Trees::StoredLeaf(uint32_t partition, uint32_t segment, std::string_view bucket,
-                                   std::string_view key, uint64_t key_hash) {
+                                   std::string_view key) {
   std::string record;
   Status st = storage_->Get(ObjectKey(partition, segment, bucket, key), &record);
   if (st.IsNotFound()) return uint64_t{0};
@@ -191,7 +185,7 @@ Result<uint64_t> Trees::StoredLeaf(uint32_t partition, uint32_t segment, std::st
     staging_errors_->Increment();
     return st;
   }
-  Result<Stored> stored = DecodeStored(bucket, key, key_hash, record);
+  Result<Stored> stored = DecodeStored(bucket, key, record);
   return stored.ok() ? stored->leaf : 0;
 }
 

@@ -72,7 +72,7 @@ class Trees : public ObjectWriteObserver {
   Status Save();
 
   Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
-               std::string_view key, const Object& object, uint64_t body_digest,
+               std::string_view key, uint64_t body_digest,
                const ReplacedObject* replaced) override;
   Status StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
                      std::string_view key, const ReplacedObject& removed) override;
@@ -131,7 +131,7 @@ class Trees : public ObjectWriteObserver {
   void ApplyDelta(uint32_t partition, uint32_t segment, uint64_t delta);
   // The leaf of the key's stored object now (0: none, or undecodable).
   Result<uint64_t> StoredLeaf(uint32_t partition, uint32_t segment, std::string_view bucket,
-                              std::string_view key, uint64_t key_hash);
+                              std::string_view key);
 
   TreesOptions options_;
   Storage* storage_;

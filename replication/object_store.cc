@@ -67,7 +67,7 @@ Result<std::optional<Object>> ObjectStore::Read(uint32_t partition, std::string_
 
 Result<std::string> ObjectStore::StageWrite(uint32_t partition, std::string_view bucket,
                                             std::string_view key, const Object& object,
-                                            const Object* read, bool grouped, std::string* skey) {
+                                            bool grouped, std::string* skey) {
   std::optional<LastRead> last = std::move(last_read_);
   last_read_.reset();
   const std::string body = EncodeObject(object);
@@ -77,37 +77,29 @@ Result<std::string> ObjectStore::StageWrite(uint32_t partition, std::string_view
   const bool same_key = last && IsObjectKeyOf(last->skey, partition, bucket, key);
   *skey = same_key ? std::move(last->skey) : ObjectKey(partition, bucket, key);
   if (observer_ != nullptr) {
-    ReplacedObject replaced;
-    bool known = false;
-    if (same_key) {
-      // Nothing was written since that read (every write clears it), so
-      // the key still holds what it found.
-      if (!last->found) {
-        known = true;
-      } else if (read != nullptr) {
-        replaced = ReplacedObject{&read->context, last->checksum};
-        known = true;
-      }
-    }
-    if (!known && grouped && StagedRecord(*skey) != nullptr) {
+    // Nothing was written since that read (every write clears it), so the
+    // key still holds what it found.
+    const ReplacedObject replaced =
+        same_key ? ReplacedObject{last->found, last->checksum} : ReplacedObject{};
+    if (!same_key && grouped && StagedRecord(*skey) != nullptr) {
       // The observer would look in storage, which has not got the staged
       // write of the key yet.
       if (early_commits_ != nullptr) early_commits_->Increment();
       RINGKV_RETURN_IF_ERROR(Commit());
     }
     RINGKV_RETURN_IF_ERROR(observer_->Stage(partition, ObjectKeySegment(*skey), bucket, key,
-                                            object, checksum, known ? &replaced : nullptr));
+                                            checksum, same_key ? &replaced : nullptr));
   }
   return EncodeRecord(body, checksum);
 }
 
 Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_view key,
-                        const Object& object, const Object* read) {
+                        const Object& object) {
   if (!group_.waiting.empty() && early_commits_ != nullptr) early_commits_->Increment();
   // In order: what this turn staged reaches storage before this write.
   RINGKV_RETURN_IF_ERROR(Commit());
   std::string skey;
-  Result<std::string> record = StageWrite(partition, bucket, key, object, read, false, &skey);
+  Result<std::string> record = StageWrite(partition, bucket, key, object, false, &skey);
   if (!record.ok()) return record.status();
   WriteBatch batch;
   batch.Put(skey, *record);
@@ -117,13 +109,13 @@ Status ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string
 }
 
 void ObjectStore::Put(uint32_t partition, std::string_view bucket, std::string_view key,
-                      const Object& object, const Object* read, Committed committed) {
+                      const Object& object, Committed committed) {
   if (scheduler_ == nullptr) {
-    committed(Put(partition, bucket, key, object, read));
+    committed(Put(partition, bucket, key, object));
     return;
   }
   std::string skey;
-  Result<std::string> record = StageWrite(partition, bucket, key, object, read, true, &skey);
+  Result<std::string> record = StageWrite(partition, bucket, key, object, true, &skey);
   if (!record.ok()) {
     ready_.emplace_back(std::move(committed), record.status());
     Schedule();
@@ -228,7 +220,7 @@ Result<bool> ObjectStore::Reap(uint32_t partition, std::string_view bucket, std:
   // lose the floor that makes a later write to the key outrank the tombstone.
   batch.Put(MetaKey(kMetaMintFloor), EncodeFloor(raised));
   if (observer_ != nullptr) {
-    const ReplacedObject removed{&expected.context, last->checksum};
+    const ReplacedObject removed{true, last->checksum};
     RINGKV_RETURN_IF_ERROR(observer_->StageRemove(partition, ObjectKeySegment(last->skey), bucket,
                                                   key, removed));
   }

@@ -65,9 +65,8 @@ class ObjectStore {
   // has its group committed first.
   Result<std::optional<Object>> Read(uint32_t partition, std::string_view bucket,
                                      std::string_view key);
-  // `read` is what this store's Get of the key returned just before (null:
-  // nothing, or not known). When that Get was the last one and nothing was
-  // written since, the observer learns what the write replaces from it
+  // When this store's last Get was of the same key, with nothing written
+  // since, the observer learns what the write replaces from that Get
   // instead of reading its own state for the key.
   //
   // Without `committed`, the pending group and then this write are written
@@ -75,9 +74,9 @@ class ObjectStore {
   // into this turn's group and `committed` is told the group's status (or
   // the staging error) later, as above.
   Status Put(uint32_t partition, std::string_view bucket, std::string_view key,
-             const Object& object, const Object* read = nullptr);
+             const Object& object);
   void Put(uint32_t partition, std::string_view bucket, std::string_view key,
-           const Object& object, const Object* read, Committed committed);
+           const Object& object, Committed committed);
   // `committed` is told the status of the pending group (OK when it is
   // empty), when it is written: for an answer that relies on what Get saw,
   // which may be a staged write.
@@ -125,8 +124,8 @@ class ObjectStore {
   // One object write, told to the observer: returns its record, to be
   // stored under `*skey`.
   Result<std::string> StageWrite(uint32_t partition, std::string_view bucket,
-                                 std::string_view key, const Object& object, const Object* read,
-                                 bool grouped, std::string* skey);
+                                 std::string_view key, const Object& object, bool grouped,
+                                 std::string* skey);
   void Schedule();
   void OnTurnEnd();
   const std::string* StagedRecord(const std::string& skey) const;

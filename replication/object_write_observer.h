@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include "causality/object.h"
 #include "common/status.h"
 
 namespace ringkv {
@@ -22,21 +21,21 @@ namespace ringkv {
 // What a write replaces, when the store knows it: the object its last read
 // of the key found, with nothing written to the key since.
 struct ReplacedObject {
-  const VersionVector* context = nullptr;  // null: the key held no object
-  uint64_t body_digest = 0;                // XXH3-64 of its canonical encoding
+  bool found = false;       // false: the key held no object
+  uint64_t body_digest = 0;  // XXH3-64 of its canonical encoding
 };
 
 class ObjectWriteObserver {
  public:
   virtual ~ObjectWriteObserver() = default;
   // `segment` is the key's (storage/keys.h KeySegment, already in its
-  // object key). `body_digest` is XXH3-64 of the object's canonical
+  // object key). `body_digest` is XXH3-64 of the written object's canonical
   // encoding, the checksum of its record (storage/record.h). `replaced` is
   // what the key held, or null when the store does not know it (the
   // observer then reads the key's stored object). An error aborts the
   // write (Finish is not called).
   virtual Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
-                       std::string_view key, const Object& object, uint64_t body_digest,
+                       std::string_view key, uint64_t body_digest,
                        const ReplacedObject* replaced) = 0;
   // The key's object, `removed`, is deleted (a reaped tombstone). An error
   // aborts the removal.

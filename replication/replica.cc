@@ -93,8 +93,7 @@ Result<Object> Replica::Apply(uint32_t partition, std::string_view bucket, std::
                               Result<Change> change) {
   if (!change.ok()) return change.status();
   if (change->write) {
-    RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, change->object,
-                                       change->local ? &*change->local : nullptr));
+    RINGKV_RETURN_IF_ERROR(store_->Put(partition, bucket, key, change->object));
   }
   return std::move(change->object);
 }
@@ -107,8 +106,7 @@ void Replica::Stage(uint32_t partition, std::string_view bucket, std::string_vie
     return;
   }
   if (change->write) {
-    store_->Put(partition, bucket, key, change->object,
-                change->local ? &*change->local : nullptr, std::move(committed));
+    store_->Put(partition, bucket, key, change->object, std::move(committed));
   } else {
     // What the key holds may be a write of this turn still staged: the
     // answer waits for the pending group.

@@ -405,7 +405,7 @@ TEST_F(ReapTest, HostileReapRequestsAreRefusedOrChangeNothing) {
   Plant(1, "k", t);
   const uint32_t p = PartitionOf("k");
   AaeKeyEntry entry{KeySegment("b", "k"), "b", "k",
-                    aae::LeafOf("b", "k", t.context, EncodeObject(t)), t.context};
+                    aae::LeafOf("b", "k", EncodeObject(t)), t.context};
   std::map<int, AaeReapReply> answers;
   int asked = 0;
   auto ask = [&](AaeReapRequest request) {

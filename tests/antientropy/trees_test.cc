@@ -4,11 +4,15 @@
 // load back, and the periodic rebuild catches a record gone bad.
 #include <gtest/gtest.h>
 
+#include <capnp/message.h>
+
+#include "antientropy/aae.capnp.h"
 #include "antientropy/hashing.h"
 #include "antientropy/records.h"
 #include "causality/object_codec.h"
 #include "antientropy/trees.h"
 #include "common/hash.h"
+#include "proto/flat_record.h"
 #include "replication/object_store.h"
 #include "storage/keys.h"
 #include "storage/memory_storage.h"
@@ -39,11 +43,11 @@ class TreesTest : public ::testing::Test {
     return t;
   }
 
-  // With `name_read`, the Put names the object its Get found, as the
-  // replica does, and the old leaf comes from it instead of a read of the
-  // stored object.
+  // `read_last`: the store's last Get before the Put is of this key, so the
+  // old leaf comes from it; otherwise another key is read between and the
+  // observer reads the stored object.
   void Write(const std::string& key, const std::string& value, bool tombstone = false,
-             bool name_read = false) {
+             bool read_last = true) {
     const uint32_t p = PartitionOf(key);
     auto local = store_.Get(p, "b", key);
     ASSERT_TRUE(local.ok());
@@ -51,8 +55,8 @@ class TreesTest : public ::testing::Test {
                                                                      : VersionVector(),
                       Actor{"n1", 1}, ++ts_, tombstone, value,
                       WriteId{1, static_cast<uint64_t>(ts_)});
-    const Object* read = name_read && local->has_value() ? &**local : nullptr;
-    ASSERT_TRUE(store_.Put(p, "b", key, o, read).ok());
+    if (!read_last) ASSERT_TRUE(store_.Get(PartitionOf("other"), "b", "other").ok());
+    ASSERT_TRUE(store_.Put(p, "b", key, o).ok());
   }
 
   void ExpectTreesMatchObjects(Trees& trees) {
@@ -98,7 +102,7 @@ TEST_F(TreesTest, EveryWriteMovesItsTreeOnceAndTheTreeEqualsARecount) {
     if (e.key != key) continue;
     ++found;
     EXPECT_EQ(e.clock, (*local)->context);
-    EXPECT_EQ(e.leaf, LeafOf("b", key, (*local)->context, EncodeObject(**local)));
+    EXPECT_EQ(e.leaf, LeafOf("b", key, EncodeObject(**local)));
   }
   EXPECT_EQ(found, 1);
   // Each write put one row, its object: nothing else but the meta range.
@@ -109,26 +113,26 @@ TEST_F(TreesTest, EveryWriteMovesItsTreeOnceAndTheTreeEqualsARecount) {
   EXPECT_TRUE(st.ok());
 }
 
-// Old leaves taken from the replaced object (the replica's path) and from a
-// read of the stored object agree, and a Put whose read was of another key,
-// or was followed by another write, falls back to the read.
+// Old leaves taken from the store's last Get (the replica's path) and from
+// a read of the stored object agree, and a Put whose last Get was of
+// another key, or was followed by another write, falls back to the read.
 TEST_F(TreesTest, OldLeavesFromTheReplacedObjectKeepTheTreeEqualToARecount) {
   auto trees = NewTrees();
   ASSERT_TRUE(trees->Open().ok());
   Settle(*trees);
-  for (int i = 0; i < 200; ++i) Write("k" + std::to_string(i), "v", false, /*name_read=*/i % 2);
+  for (int i = 0; i < 200; ++i) Write("k" + std::to_string(i), "v", false, /*read_last=*/i % 2);
   for (int i = 0; i < 200; i += 3) Write("k" + std::to_string(i), "v2", false, true);
   for (int i = 0; i < 200; i += 7) Write("k" + std::to_string(i), "", true, true);
   ExpectTreesMatchObjects(*trees);
-  // A stale read: k1 is read, k1 is overwritten, and a Put naming the first
-  // read must not take it for what the key holds now.
+  // A stale read: k1 is read, k1 is overwritten, and a Put after must not
+  // take the first read for what the key holds now.
   const uint32_t p = PartitionOf("k1");
   auto first = store_.Get(p, "b", "k1");
   ASSERT_TRUE(first.ok() && first->has_value());
   Write("k1", "v3", false, true);
   Object later = Update(**first, (*first)->context, Actor{"n1", 1}, ++ts_, false, "v4",
                         WriteId{2, 1});
-  ASSERT_TRUE(store_.Put(p, "b", "k1", later, &**first).ok());
+  ASSERT_TRUE(store_.Put(p, "b", "k1", later).ok());
   // A read of another key between.
   auto k2 = store_.Get(PartitionOf("k2"), "b", "k2");
   ASSERT_TRUE(k2.ok() && k2->has_value());
@@ -136,7 +140,7 @@ TEST_F(TreesTest, OldLeavesFromTheReplacedObjectKeepTheTreeEqualToARecount) {
   ASSERT_TRUE(k3.ok());
   Object k2_next = Update(**k2, (*k2)->context, Actor{"n1", 1}, ++ts_, false, "v5",
                           WriteId{2, 2});
-  ASSERT_TRUE(store_.Put(PartitionOf("k2"), "b", "k2", k2_next, &**k2).ok());
+  ASSERT_TRUE(store_.Put(PartitionOf("k2"), "b", "k2", k2_next).ok());
   ExpectTreesMatchObjects(*trees);
 }
 
@@ -182,6 +186,31 @@ TEST_F(TreesTest, ACleanShutdownsTreesLoadAndTheMarkerIsConsumed) {
   ASSERT_NE(trees->Trusted(PartitionOf("k1")), nullptr);
   EXPECT_TRUE(*trees->Trusted(PartitionOf("k1")) == saved);
   EXPECT_TRUE(storage_.Get(MarkerKey(), &marker).IsNotFound());
+  ExpectTreesMatchObjects(*trees);
+}
+
+// Trees a build of hash version 1 saved hold leaves this build does not
+// compute: its marker is not current, so they are rebuilt, not loaded.
+TEST_F(TreesTest, TreesSavedByAnotherHashVersionAreRebuilt) {
+  {
+    auto trees = NewTrees();
+    ASSERT_TRUE(trees->Open().ok());
+    Settle(*trees);
+    for (int i = 0; i < 300; ++i) Write("k" + std::to_string(i), "v");
+    ASSERT_TRUE(trees->Save().ok());
+    store_.set_observer(nullptr);
+  }
+  capnp::MallocMessageBuilder builder;
+  auto old = builder.initRoot<schema::CleanMarker>();
+  old.setShape(kShape);
+  old.setHashVersion(1);
+  WriteBatch batch;
+  batch.Put(MarkerKey(), FlatRecordBytes(builder));
+  ASSERT_TRUE(storage_.Write(batch, false).ok());
+  auto trees = NewTrees();
+  ASSERT_TRUE(trees->Open().ok());
+  for (uint32_t p = 0; p < kQ; ++p) EXPECT_EQ(trees->Trusted(p), nullptr) << p;
+  Settle(*trees);
   ExpectTreesMatchObjects(*trees);
 }
 

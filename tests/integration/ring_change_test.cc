@@ -70,6 +70,13 @@ TEST_F(RingChangeTest, JoinAndLeaveUnderLoadLoseNothing) {
     predicted.insert(std::make_pair(m["partition"].get<uint32_t>(), m["to"].get<NodeId>()));
   }
   EXPECT_EQ(Added(RingOfState(before), RingOfState(joined)), predicted);
+  // And the keys the plan predicted are what streamed to n4, within 2%,
+  // plus at most the load's new keys that the streams' snapshots caught.
+  const double streamed = MetricSum(cluster, 4, "ringkv_transfer_objects_total", "received");
+  std::cout << "join: " << streamed << " objects streamed to n4 for " << planned_keys
+            << " planned\n";
+  EXPECT_GE(streamed, 0.98 * static_cast<double>(planned_keys));
+  EXPECT_LE(streamed, 1.02 * static_cast<double>(planned_keys) + static_cast<double>(load.writes));
   WaitHoldings(cluster, joined, {1, 2, 3, 4}, ChangeLimit(std::chrono::seconds(60), keys));
   VerifyEveryKey(cluster, 4);
 

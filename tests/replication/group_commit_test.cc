@@ -27,8 +27,8 @@ const Actor kSelf{"n1", 1};
 // Records every Stage and Finish, as the anti-entropy trees see them.
 class RecordingObserver : public ObjectWriteObserver {
  public:
-  Status Stage(uint32_t, uint32_t, std::string_view, std::string_view key, const Object&,
-               uint64_t, const ReplacedObject* replaced) override {
+  Status Stage(uint32_t, uint32_t, std::string_view, std::string_view key, uint64_t,
+               const ReplacedObject* replaced) override {
     staged.push_back(std::string(key));
     knew_replaced.push_back(replaced != nullptr);
     return Status::OK();

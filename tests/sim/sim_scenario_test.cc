@@ -621,12 +621,12 @@ class DoubleDeltaObserver : public ObjectWriteObserver {
   DoubleDeltaObserver(SimCluster* cluster, int node)
       : cluster_(cluster), node_(node), trees_(cluster->node(node)->anti_entropy().trees()) {}
   Status Stage(uint32_t partition, uint32_t segment, std::string_view bucket,
-               std::string_view key, const Object& object, uint64_t body_digest,
+               std::string_view key, uint64_t body_digest,
                const ReplacedObject* replaced) override {
     pending_ = Pending{partition, segment, std::string(bucket), std::string(key), std::nullopt};
     auto old = cluster_->ReadStored(node_, pending_->bucket, pending_->key);
     if (old.ok()) pending_->old = *old;
-    return trees_->Stage(partition, segment, bucket, key, object, body_digest, replaced);
+    return trees_->Stage(partition, segment, bucket, key, body_digest, replaced);
   }
   Status StageRemove(uint32_t partition, uint32_t segment, std::string_view bucket,
                      std::string_view key, const ReplacedObject& removed) override {
@@ -638,8 +638,7 @@ class DoubleDeltaObserver : public ObjectWriteObserver {
     if (!committed || !pending_ || !pending_->old) return;
     // The same delta again: staged from the old object over the new one.
     if (trees_->Stage(pending_->partition, pending_->segment, pending_->bucket, pending_->key,
-                      *pending_->old, RecordChecksum(EncodeObject(*pending_->old)),
-                      /*replaced=*/nullptr)
+                      RecordChecksum(EncodeObject(*pending_->old)), /*replaced=*/nullptr)
             .ok()) {
       trees_->Finish(true);
     }
