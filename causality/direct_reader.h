@@ -2,9 +2,9 @@
 // plain shapes of the object schema (causality/object.capnp) and the
 // fixed-layout structs around them, for the direct readers of stored
 // objects (DecodeObject) and of the hot messages (proto/direct_decoder.h).
-// Each read checks bounds and charges a budget of the segment's own size:
-// bytes written once read once, so a forged segment that points many
-// fields at the same words (amplification) runs out. Every function
+// Each read checks bounds and charges a budget of the segment's own size,
+// all a segment written once needs: a forged one that points many fields
+// at the same words (amplification) runs out. Every function
 // answers false for anything it does not take; the caller then leaves the
 // bytes to Cap'n Proto's reader, whose verdict stands.
 #pragma once
@@ -49,10 +49,10 @@ struct ListRef {
 
 // One segment (a message's, a record's), read in place. Every read checks
 // its bounds, and every struct, list and blob read is charged against a
-// budget of the segment's own size: what was written once is read once, so
-// a forged segment that points many fields at the same words
-// (amplification) runs out and is left to Cap'n Proto, whose traversal
-// limits are two to four times as generous.
+// budget of the segment's own size, all a segment written once needs: a
+// forged one that points many fields at the same words (amplification)
+// runs out and is left to Cap'n Proto, whose traversal limits are two to
+// four times as generous.
 class Segment {
  public:
   Segment(const char* words, size_t count) : words_(words), count_(count), budget_(count) {}

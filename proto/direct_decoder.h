@@ -9,8 +9,9 @@
 //
 // It takes only what it can judge completely: a single-segment message of
 // one of those types, every pointer the plain kind its field expects
-// (a struct, a byte list, a struct list with its tag), in bounds, reading no
-// word twice, and a value every check of the Cap'n Proto path accepts
+// (a struct, a byte list, a struct list with its tag), in bounds, reading
+// no more words in all than the message holds, and a value every check of
+// the Cap'n Proto path accepts
 // (protocol version, object version, sorted clocks, object invariants).
 // Anything else (other types, far pointers, several segments, a refused
 // value, anything hostile) gives nullopt, and the caller decodes with
