@@ -11,6 +11,9 @@
 
 #include "causality/capnp_words.h"
 #include "causality/object_codec.h"
+#include "proto/codec_capnp.h"
+#include "proto/direct_decoder.h"
+#include "proto/direct_encoder.h"
 #include "proto/wire.capnp.h"
 
 namespace ringkv {
@@ -47,22 +50,25 @@ Status GetStatus(schema::ReplyStatus::Reader in) {
 size_t ApproxBytes(const Object& o) {
   size_t n = 64;
   for (const auto& [actor, counter] : o.context.entries()) n += actor.node.size() + 48;
-  for (const Sibling& s : o.siblings) n += s.value.size() + s.dot.actor.node.size() + 80;
+  for (const Sibling& s : o.siblings) n += s.value.size() + s.dot.actor.node.size() + 88;
   return n;
 }
 
-// A first-segment size that holds the whole message in the common cases.
+// A first-segment size that holds the whole message in the common cases:
+// one segment is what the direct reader (proto/direct_decoder.h) takes, so
+// each blob is counted with its padding and the envelope and body structs
+// with their size (a put's 136 bytes of them alone).
 unsigned EstimateWords(const Message& m) {
-  size_t bytes = 128 + m.from.size() + m.auth_token.size();
+  size_t bytes = 256 + m.from.size() + m.auth_token.size();
   std::visit(
       [&bytes](const auto& b) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, GetRequest> || std::is_same_v<T, ReplicaGetRequest>) {
-          bytes += b.bucket.size() + b.key.size();
+          bytes += b.bucket.size() + b.key.size() + 16;
         } else if constexpr (std::is_same_v<T, PutRequest>) {
-          bytes += b.bucket.size() + b.key.size() + b.value.size() + b.context.size();
+          bytes += b.bucket.size() + b.key.size() + b.value.size() + b.context.size() + 32;
         } else if constexpr (std::is_same_v<T, ReplicaPutRequest>) {
-          bytes += b.bucket.size() + b.key.size() + b.hint_for.size() + ApproxBytes(b.object);
+          bytes += b.bucket.size() + b.key.size() + b.hint_for.size() + 24 + ApproxBytes(b.object);
         } else if constexpr (std::is_same_v<T, AaeRootReply>) {
           bytes += 8 * b.branches.size();
         } else if constexpr (std::is_same_v<T, AaeBranchReply>) {
@@ -820,7 +826,14 @@ std::string SingleSegmentMessage(kj::ArrayPtr<const capnp::word> segment) {
 
 }  // namespace
 
+// The hot types are written and read directly (docs/wire-protocol.md,
+// "Decoding and encoding"); Cap'n Proto does the rest.
 std::string EncodeMessage(const Message& message) {
+  if (std::optional<std::string> direct = EncodeDirect(message)) return std::move(*direct);
+  return EncodeMessageCapnp(message);
+}
+
+std::string EncodeMessageCapnp(const Message& message) {
   // Cap'n Proto zeroes its first segment (1024 words by default); sizing it
   // to the message saves that memset on every small message, and one
   // segment also means no far pointers.
@@ -844,6 +857,11 @@ std::string EncodeMessage(const Message& message) {
 }
 
 Result<Message> DecodeMessage(std::string_view bytes) {
+  if (std::optional<Message> direct = DecodeDirect(bytes)) return std::move(*direct);
+  return DecodeMessageCapnp(bytes);
+}
+
+Result<Message> DecodeMessageCapnp(std::string_view bytes) {
   if (bytes.empty()) return Status::Corruption("empty message");
   if (bytes.size() % sizeof(capnp::word) != 0) {
     return Status::Corruption("message size " + std::to_string(bytes.size()) +
