@@ -16,6 +16,8 @@
 #include <bit>
 #include <cstring>
 
+#include "causality/capnp_words.h"
+
 namespace ringkv {
 namespace {
 
@@ -45,14 +47,11 @@ class Segment {
     }
     std::memcpy(bytes_.data() + base_ + word * 8, &v, 8);
   }
-  // Targets always follow their pointers here: offsets are never negative.
   void StructPointer(size_t at, size_t target, uint64_t data, uint64_t pointers) {
-    Set(at, (uint64_t{static_cast<uint32_t>(target - at - 1)} << 2) | (data << 32) |
-                (pointers << 48));
+    Set(at, StructPointerWord(at, target, data, pointers));
   }
   void ListPointer(size_t at, size_t target, uint64_t element_size, uint64_t count) {
-    Set(at, 1 | (uint64_t{static_cast<uint32_t>(target - at - 1)} << 2) | (element_size << 32) |
-                (count << 35));
+    Set(at, ListPointerWord(at, target, element_size, count));
   }
   // `n` bytes at `word`, then zeros to the word's end (already there).
   void Copy(size_t word, const void* data, size_t n) {

@@ -6,6 +6,7 @@
 #include <capnp/common.h>
 #include <kj/array.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -24,6 +25,21 @@ inline kj::ArrayPtr<const capnp::word> WordsOf(std::string_view bytes,
   *copy = kj::heapArray<capnp::word>(count);
   std::memcpy(copy->begin(), bytes.data(), bytes.size());
   return copy->asPtr();
+}
+
+// The pointer words of Cap'n Proto's encoding for a writer that lays a
+// segment out by hand (causality/canonical_writer.cc,
+// proto/direct_encoder.cc): a pointer at word `at` to a struct or list at
+// word `target`, which always follows it there (offsets never negative).
+constexpr uint64_t StructPointerWord(size_t at, size_t target, uint64_t data_words,
+                                     uint64_t pointer_words) {
+  return (uint64_t{static_cast<uint32_t>(target - at - 1)} << 2) | (data_words << 32) |
+         (pointer_words << 48);
+}
+constexpr uint64_t ListPointerWord(size_t at, size_t target, uint64_t element_size,
+                                   uint64_t count) {
+  return 1 | (uint64_t{static_cast<uint32_t>(target - at - 1)} << 2) | (element_size << 32) |
+         (count << 35);
 }
 
 }  // namespace ringkv

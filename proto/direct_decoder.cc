@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "causality/direct_reader.h"
+#include "proto/envelope_tags.h"
 
 namespace ringkv {
 namespace {
@@ -47,17 +48,7 @@ using direct::StructRef;
 
 constexpr uint16_t kProtocolVersion = 1;
 
-// Union tags of Envelope (the order of the union's members in wire.capnp).
-enum Tag : uint16_t {
-  kGet = 2,
-  kGetReply = 3,
-  kPut = 4,
-  kPutReply = 5,
-  kReplicaGet = 6,
-  kReplicaGetReply = 7,
-  kReplicaPut = 8,
-  kReplicaPutReply = 9,
-};
+namespace tag = envelope_tag;
 
 bool ReadStatus(Segment& s, const StructRef& parent, uint32_t i, Status* out) {
   StructRef r;
@@ -71,7 +62,7 @@ bool ReadStatus(Segment& s, const StructRef& parent, uint32_t i, Status* out) {
 
 bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
   switch (tag) {
-    case kGet: {
+    case tag::kGet: {
       GetRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key)) {
         return false;
@@ -82,7 +73,7 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case kPut: {
+    case tag::kPut: {
       PutRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key) ||
           !PointerBlob(s, b, 2, false, &m.value) || !PointerBlob(s, b, 3, false, &m.context)) {
@@ -99,26 +90,26 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case kGetReply:
-    case kReplicaGetReply: {
+    case tag::kGetReply:
+    case tag::kReplicaGetReply: {
       Status status;
       Object object;
       if (!ReadStatus(s, b, 0, &status) || !ReadObject(s, b, 1, &object)) return false;
       const bool found = Bit(s, b, 0);
-      if (tag == kGetReply) {
+      if (tag == tag::kGetReply) {
         *out = GetReply{std::move(status), found, std::move(object)};
       } else {
         *out = ReplicaGetReply{std::move(status), found, std::move(object)};
       }
       return true;
     }
-    case kPutReply: {
+    case tag::kPutReply: {
       PutReply m;
       if (!ReadStatus(s, b, 0, &m.status) || !ReadObject(s, b, 1, &m.object)) return false;
       *out = std::move(m);
       return true;
     }
-    case kReplicaGet: {
+    case tag::kReplicaGet: {
       ReplicaGetRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key)) {
         return false;
@@ -126,7 +117,7 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case kReplicaPut: {
+    case tag::kReplicaPut: {
       ReplicaPutRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key) ||
           !ReadObject(s, b, 2, &m.object) || !PointerBlob(s, b, 3, true, &m.hint_for)) {
@@ -136,7 +127,7 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case kReplicaPutReply: {
+    case tag::kReplicaPutReply: {
       ReplicaPutReply m;
       if (!ReadStatus(s, b, 0, &m.status)) return false;
       *out = std::move(m);

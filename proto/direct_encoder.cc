@@ -12,19 +12,13 @@
 #include <string>
 #include <utility>
 
+#include "causality/capnp_words.h"
+#include "proto/envelope_tags.h"
+
 namespace ringkv {
 namespace {
 
-enum Tag : uint64_t {
-  kGet = 2,
-  kGetReply = 3,
-  kPut = 4,
-  kPutReply = 5,
-  kReplicaGet = 6,
-  kReplicaGetReply = 7,
-  kReplicaPut = 8,
-  kReplicaPutReply = 9,
-};
+namespace tag = envelope_tag;
 
 constexpr uint64_t kByteElements = 2;
 constexpr uint64_t kCompositeElements = 7;
@@ -61,12 +55,10 @@ class Segment {
     std::memcpy(&bytes_[8 + 8 * word], &v, 8);
   }
   void StructPointer(size_t at, size_t target, uint64_t data, uint64_t pointers) {
-    Set(at, (uint64_t{static_cast<uint32_t>(target - at - 1)} << 2) | (data << 32) |
-                (pointers << 48));
+    Set(at, StructPointerWord(at, target, data, pointers));
   }
   void ListPointer(size_t at, size_t target, uint64_t element_size, uint64_t count) {
-    Set(at, 1 | (uint64_t{static_cast<uint32_t>(target - at - 1)} << 2) | (element_size << 32) |
-                (count << 35));
+    Set(at, ListPointerWord(at, target, element_size, count));
   }
   // A struct of `data` and `pointers` words, referred to from `at`.
   size_t Struct(size_t at, uint64_t data, uint64_t pointers) {
@@ -156,30 +148,30 @@ void PutObject(Segment* s, size_t at, const Object& o) {
 // nullopt for the types not written here.
 std::optional<std::pair<uint64_t, size_t>> BodyShape(const MessageBody& body) {
   if (const auto* m = std::get_if<GetRequest>(&body)) {
-    return std::pair{kGet, 3 + DataWords(m->bucket) + DataWords(m->key)};
+    return std::pair{tag::kGet, 3 + DataWords(m->bucket) + DataWords(m->key)};
   }
   if (const auto* m = std::get_if<PutRequest>(&body)) {
-    return std::pair{kPut, 9 + DataWords(m->bucket) + DataWords(m->key) + DataWords(m->value) +
+    return std::pair{tag::kPut, 9 + DataWords(m->bucket) + DataWords(m->key) + DataWords(m->value) +
                                DataWords(m->context)};
   }
   if (const auto* m = std::get_if<GetReply>(&body)) {
-    return std::pair{kGetReply, 3 + StatusWords(m->status) + ObjectWords(m->object)};
+    return std::pair{tag::kGetReply, 3 + StatusWords(m->status) + ObjectWords(m->object)};
   }
   if (const auto* m = std::get_if<PutReply>(&body)) {
-    return std::pair{kPutReply, 2 + StatusWords(m->status) + ObjectWords(m->object)};
+    return std::pair{tag::kPutReply, 2 + StatusWords(m->status) + ObjectWords(m->object)};
   }
   if (const auto* m = std::get_if<ReplicaGetRequest>(&body)) {
-    return std::pair{kReplicaGet, 2 + DataWords(m->bucket) + DataWords(m->key)};
+    return std::pair{tag::kReplicaGet, 2 + DataWords(m->bucket) + DataWords(m->key)};
   }
   if (const auto* m = std::get_if<ReplicaGetReply>(&body)) {
-    return std::pair{kReplicaGetReply, 3 + StatusWords(m->status) + ObjectWords(m->object)};
+    return std::pair{tag::kReplicaGetReply, 3 + StatusWords(m->status) + ObjectWords(m->object)};
   }
   if (const auto* m = std::get_if<ReplicaPutRequest>(&body)) {
-    return std::pair{kReplicaPut, 5 + DataWords(m->bucket) + DataWords(m->key) +
+    return std::pair{tag::kReplicaPut, 5 + DataWords(m->bucket) + DataWords(m->key) +
                                       ObjectWords(m->object) + TextWords(m->hint_for)};
   }
   if (const auto* m = std::get_if<ReplicaPutReply>(&body)) {
-    return std::pair{kReplicaPutReply, 1 + StatusWords(m->status)};
+    return std::pair{tag::kReplicaPutReply, 1 + StatusWords(m->status)};
   }
   return std::nullopt;
 }
