@@ -750,6 +750,10 @@ void RingKeeper::Cleanup() {
   if (cleaned_epoch_ == state_.epoch && now - cleaned_at_us_ < options_.cleanup_delay_us) return;
   if (now - stable_since_us_ < options_.cleanup_delay_us) return;
   if (!AllKnow(state_.epoch)) return;
+  // Never delete by a ring other than the one this node routes by (a ring
+  // published past the keeper, as the static bootstrap and the simulator
+  // can): what that ring places here stays.
+  if (service_->ring().epoch() != state_.epoch) return;
   Result<Ring> ring = PlacementRing(state_);
   if (!ring.ok()) return;
   const NodeId& self = service_->options().self;
