@@ -302,6 +302,13 @@ pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
   return *pid;
 }
 
+bool LocalCluster::PidFileProcessGone(const ClusterMember& member) const {
+  Result<pid_t> pid = ReadPidFile(NodeDir(member) + "/pid");
+  if (!pid.ok()) return true;
+  ReapIfChild(*pid);
+  return GetProcessState(*pid) == ProcessState::kGone;
+}
+
 LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
                                        std::chrono::milliseconds ping_timeout) const {
   LocalNodeStatus status{member.id, member.address, RunningPid(member), "down", "", 0, {}};
@@ -521,7 +528,10 @@ Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
   for (;;) {
     std::vector<ClusterMember> still;
     for (const ClusterMember& m : members) {
-      if (RunningPid(m) == 0) {
+      // Gone, not "not ours": the command line of a node started through a
+      // wrapper changes when the wrapper execs the node, and is not read
+      // reliably meanwhile.
+      if (PidFileProcessGone(m)) {
         const std::string last = LastLine(LogPath(m));
         return Status::Unavailable(m.id + " exited during start" +
                                    (last.empty() ? "" : ": " + last) + " (see " + LogPath(m) + ")");

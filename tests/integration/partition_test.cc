@@ -310,7 +310,8 @@ TEST(PartitionTest, APeerIsUsedAgainAtOnceWhenAPairwisePartitionHeals) {
     out << "#!/bin/sh\n"
         << "node=''; prev=''\n"
         << "for a in \"$@\"; do [ \"$prev\" = --node ] && node=$a; prev=$a; done\n"
-        << "echo $$ > " << root << "/" << tag << "-$node/cgroup.procs || exit 1\n"
+        << "cg=" << root << "/" << tag << "-$node\n"
+        << "echo $$ > $cg/cgroup.procs || { echo \"cannot move $$ into $cg\" >&2; exit 1; }\n"
         << "exec " << BinaryPath("node/ringkv-node") << " \"$@\"\n";
   }
   ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
