@@ -10,17 +10,6 @@ namespace {
 
 constexpr uint64_t kLeafSeed = 0x1f2e3d4c5b6a7988ULL;
 
-// varint32 of storage/keys.h, into a buffer with room for 5 bytes.
-size_t WriteVarint32(char* out, uint32_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = static_cast<char>(v);
-  return n;
-}
-
 }  // namespace
 
 uint64_t LeafOf(std::string_view bucket, std::string_view key, std::string_view body) {
@@ -32,7 +21,7 @@ uint64_t LeafOfDigest(std::string_view bucket, std::string_view key, uint64_t di
 }
 
 LeafHasher::LeafHasher(std::string_view bucket, std::string_view key) {
-  const size_t most = 5 + bucket.size() + 5 + key.size() + 8;
+  const size_t most = 2 * kMaxVarint32 + bucket.size() + key.size() + 8;
   if (most <= sizeof(small_)) {
     in_ = small_;
   } else {

@@ -30,7 +30,7 @@ Result<Stored> DecodeStored(std::string_view bucket, std::string_view key,
   if (!body.ok()) return body.status();
   Result<Object> object = DecodeObject(*body);
   if (!object.ok()) return object.status();
-  // The record's checksum is XXH3-64 of the body: the leaf's value digest.
+  // The record's checksum is XXH3-64 of the body: the leaf's digest.
   return Stored{LeafOfDigest(bucket, key, StoredChecksum(record)),
                 std::move(object->context), object->IsDeleted()};
 }

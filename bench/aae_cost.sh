@@ -34,17 +34,11 @@ CONC=50
 VALUE=100
 BENCH=$ROOT/build-release/tools/bench/ringkv-bench
 [[ -x $BENCH ]] || { echo "bench/aae_cost.sh: $BENCH is missing; ninja -C build-release first" >&2; exit 1; }
-SRCS=()
-for src in "$@"; do
-  src=$(cd "$src" && pwd)
-  [[ -x $src/build-release/node/ringkv-node && -x $src/build-release/tools/ringkv-cluster ]] ||
-    { echo "bench/aae_cost.sh: no release build in $src/build-release" >&2; exit 1; }
-  SRCS+=("$src")
-done
-OUT=$WORK/results-$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+release_srcs "$@"
+OUT=$WORK/results-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
 scratch_dir aae-cost
 
 bench() {  # REPORT_NAME ARGS...: one generator run, its JSON report in OUT

@@ -143,6 +143,20 @@ require_tools() {
   done
 }
 
+# release_srcs SRC...: sets SRCS to the source trees' absolute paths;
+# exits unless each has a release build of ringkv-node and ringkv-cluster
+# (in SRC/build-release).
+release_srcs() {
+  local src
+  SRCS=()
+  for src in "$@"; do
+    src=$(cd "$src" && pwd)
+    require_tools "$src/build-release" "$src/build-release/node/ringkv-node" \
+      "$src/build-release/tools/ringkv-cluster"
+    SRCS+=("$src")
+  done
+}
+
 # scratch_dir NAME [PARENT]: sets TMP to a new PARENT/ringkv-NAME.XXXXXX
 # (PARENT defaults to /tmp) and, when the script exits (Ctrl-C too), stops
 # every server started here by PID and removes TMP, keeping the script's

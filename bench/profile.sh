@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/profile.sh SRC...: where a node's instructions go, per operation, in
-# one run (docs/performance.md, "Reading messages in place"). Each SRC is a
-# source tree with a release build of ringkv-node and ringkv-cluster in
-# SRC/build-release.
+# one run (docs/performance.md, "Reading and writing the hot messages
+# directly"). Each SRC is a source tree with a release build of ringkv-node
+# and ringkv-cluster in SRC/build-release.
 #
 # For each SRC, one node (N=1, R=W=1) and three (N=3, R=W=2): every node
 # under callgrind with instrumentation on only while PROFILE_OPS operations
@@ -30,17 +30,11 @@ VALUE=100
 BENCH=$ROOT/build-release/tools/bench/ringkv-bench
 [[ -x $BENCH ]] || { echo "bench/profile.sh: $BENCH is missing; ninja -C build-release first" >&2; exit 1; }
 command -v callgrind_control >/dev/null || { echo "bench/profile.sh: valgrind is not installed" >&2; exit 1; }
-SRCS=()
-for src in "$@"; do
-  src=$(cd "$src" && pwd)
-  [[ -x $src/build-release/node/ringkv-node && -x $src/build-release/tools/ringkv-cluster ]] ||
-    { echo "bench/profile.sh: no release build in $src/build-release" >&2; exit 1; }
-  SRCS+=("$src")
-done
-OUT=$WORK/results-$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+release_srcs "$@"
+OUT=$WORK/results-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
 scratch_dir profile
 
 bench() {  # REPORT_NAME ARGS...: one generator run, its JSON report in OUT

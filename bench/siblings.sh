@@ -14,7 +14,8 @@
 # Prints each run's table (throughput per 10 s, reads that returned
 # siblings, the largest object read) and a summary, with what the nodes
 # counted during the run (merges that stored a key past the cap, writes
-# refused at the cap, reads answered with 100 or more siblings); writes the reports
+# refused at the cap, writes past warn_siblings, reads answered with 100 or
+# more siblings); writes the reports
 # to bench/results/siblings-*.json (not committed) and the summary to
 # bench/results/siblings.txt. Every process it starts is stopped by PID.
 #

@@ -21,9 +21,6 @@
 namespace ringkv {
 namespace {
 
-constexpr uint64_t kByteElements = 2;
-constexpr uint64_t kCompositeElements = 7;
-
 // Words appended to a string after what it already holds: room for the
 // expected number is zeroed once, Alloc takes from it (growing it should
 // the estimate be short), and Finish cuts what was not taken.
@@ -100,7 +97,7 @@ void PutClock(Segment* s, size_t pointer, const VersionVector& clock) {
   const size_t n = entries.size();
   const size_t tag = s->Alloc(1 + 2 * n);
   s->ListPointer(pointer, tag, kCompositeElements, 2 * n);
-  s->Set(tag, (uint64_t{n} << 2) | (uint64_t{1} << 32) | (uint64_t{1} << 48));
+  s->Set(tag, CompositeTagWord(n, 1, 1));
   for (size_t i = 0; i < n; ++i) s->Set(tag + 1 + 2 * i, entries[i].second);
   for (size_t i = 0; i < n; ++i) {
     const size_t actor = PutActor(s, entries[i].first);
@@ -158,7 +155,7 @@ std::optional<std::string> WriteCanonicalObject(const Object& object, uint16_t v
   PutClock(&s, body, object.context);
   const size_t tag = s.Alloc(1 + m * element);
   s.ListPointer(body + 1, tag, kCompositeElements, m * element);
-  s.Set(tag, (uint64_t{m} << 2) | (uint64_t{data_words} << 32) | (uint64_t{2} << 48));
+  s.Set(tag, CompositeTagWord(m, data_words, 2));
   for (size_t i = 0; i < m; ++i) {
     const Sibling& sib = object.siblings[i];
     const uint64_t data[5] = {sib.dot.counter, static_cast<uint64_t>(sib.timestamp_us),

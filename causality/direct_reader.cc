@@ -3,10 +3,10 @@
 #include <utility>
 #include <vector>
 
+#include "causality/object_codec.h"
+
 namespace ringkv::direct {
 namespace {
-
-constexpr uint16_t kObjectVersion = 1;
 
 bool ReadObjectStruct(Segment& s, const StructRef& r, Object* out) {
   if ((static_cast<uint16_t>(DataWord(s, r, 0)) ^ 1u) != kObjectVersion) return false;

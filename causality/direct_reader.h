@@ -16,14 +16,10 @@
 #include <string>
 #include <string_view>
 
+#include "causality/capnp_words.h"
 #include "causality/object.h"
 
 namespace ringkv::direct {
-
-constexpr uint64_t kStructPointer = 0;
-constexpr uint64_t kListPointer = 1;
-constexpr uint64_t kByteElements = 2;
-constexpr uint64_t kCompositeElements = 7;
 
 // One struct as read: where its data and pointer sections start (in words
 // from the segment's start) and how long they are. The default (a null

@@ -21,7 +21,6 @@
 namespace ringkv {
 namespace {
 
-constexpr uint16_t kRecordVersion = 1;
 // Contexts of version 2 carry the KeyHash of the key they were read from
 // (docs/wire-protocol.md, "Contexts").
 constexpr uint16_t kBoundContextVersion = 2;
@@ -71,10 +70,10 @@ Result<VersionVector> EntriesFromCapnp(capnp::List<schema::VvEntry>::Reader in) 
 }
 
 Status CheckVersion(uint16_t version, const char* what) {
-  if (version == kRecordVersion) return Status::OK();
+  if (version == kObjectVersion) return Status::OK();
   return Status::Corruption(std::string("unsupported ") + what + " record version " +
                             std::to_string(version) + " (this build reads version " +
-                            std::to_string(kRecordVersion) + ")");
+                            std::to_string(kObjectVersion) + ")");
 }
 
 // The Object conversion proper; may throw kj::Exception on malformed input.
@@ -129,7 +128,7 @@ Result<T> ReadCanonical(std::string_view bytes, const char* what, Fn fn) {
 }  // namespace
 
 void ObjectToCapnp(const Object& object, schema::Object::Builder out) {
-  out.setVersion(kRecordVersion);
+  out.setVersion(kObjectVersion);
   EntriesToCapnp(object.context, out.initContext(object.context.entries().size()));
   auto siblings = out.initSiblings(object.siblings.size());
   for (size_t i = 0; i < object.siblings.size(); ++i) {
@@ -154,7 +153,7 @@ Result<Object> ObjectFromCapnp(schema::Object::Reader in) {
 }
 
 std::string EncodeObject(const Object& object) {
-  if (std::optional<std::string> direct = WriteCanonicalObject(object, kRecordVersion)) {
+  if (std::optional<std::string> direct = WriteCanonicalObject(object, kObjectVersion)) {
     return std::move(*direct);
   }
   // Sized to the object: the default first segment (8 KiB) is zeroed on
@@ -208,7 +207,7 @@ Result<ClientContext> DecodeContext(std::string_view bytes) {
   return ReadCanonical<schema::Context, ClientContext>(
       bytes, "context", [](schema::Context::Reader in) -> Result<ClientContext> {
         const uint16_t version = in.getVersion();
-        if (version != kRecordVersion && version != kBoundContextVersion) {
+        if (version != kObjectVersion && version != kBoundContextVersion) {
           return Status::Corruption("unsupported context version " + std::to_string(version) +
                                     " (this build reads versions 1 and 2)");
         }

@@ -17,17 +17,22 @@ constexpr const char* kContextHeader = "X-Ringkv-Context";
 
 // The context text from the header, checked to be a context of this key;
 // "" for none.
-Result<std::string> ContextBytes(const KeyRequest& request) {
-  if (!request.has_context || request.context.empty()) return std::string();
-  if (request.context.size() > 4 * kMaxContextBytes / 3 + 4) {
-    return Status::InvalidArgument("context too long");
-  }
-  Result<std::string> bytes = ContextFromText(request.context);
+// `text` is a context as a client sends it (empty: none), checked to be
+// one of (bucket, key).
+Result<std::string> ContextBytes(std::string_view text, std::string_view bucket,
+                                 std::string_view key) {
+  if (text.empty()) return std::string();
+  if (text.size() > 4 * kMaxContextBytes / 3 + 4) return Status::InvalidArgument("context too long");
+  Result<std::string> bytes = ContextFromText(text);
   if (!bytes.ok()) return bytes.status();
   Result<ClientContext> context = DecodeContext(*bytes);
   if (!context.ok()) return Status::InvalidArgument("bad context: " + context.status().message());
-  RINGKV_RETURN_IF_ERROR(CheckContextKey(*context, request.bucket, request.key));
+  RINGKV_RETURN_IF_ERROR(CheckContextKey(*context, bucket, key));
   return bytes;
+}
+
+std::string_view ContextText(const KeyRequest& request) {
+  return request.has_context ? std::string_view(request.context) : std::string_view();
 }
 
 // What a write's headers ask: its context (bytes, checked) and whether it
@@ -68,7 +73,7 @@ Result<WriteCondition> ConditionOf(const KeyRequest& request, Response* refusal)
     c.if_match = true;
     return c;
   }
-  KeyRequest contexted = request;
+  std::string_view context = ContextText(request);
   if (request.has_if_match) {
     std::string_view tag = Trimmed(request.if_match);
     if (tag == "*") {
@@ -78,18 +83,17 @@ Result<WriteCondition> ConditionOf(const KeyRequest& request, Response* refusal)
     if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
       tag = tag.substr(1, tag.size() - 2);
     }
-    if (tag.empty() || tag.find_first_of("\",\" \t") != std::string_view::npos) {
+    if (tag.empty() || tag.find_first_of("\", \t") != std::string_view::npos) {
       return bad("bad_request",
                  "If-Match takes one context (the X-Ringkv-Context or ETag of a read)");
     }
-    if (request.has_context && !request.context.empty() && request.context != tag) {
+    if (!context.empty() && context != tag) {
       return bad("bad_request", "If-Match and X-Ringkv-Context name different contexts");
     }
-    contexted.has_context = true;
-    contexted.context = std::string(tag);
+    context = tag;
     c.if_match = true;
   }
-  Result<std::string> bytes = ContextBytes(contexted);
+  Result<std::string> bytes = ContextBytes(context, request.bucket, request.key);
   if (!bytes.ok()) return bad("bad_context", bytes.status().message());
   c.context = std::move(*bytes);
   return c;
@@ -178,7 +182,7 @@ void KeyApi::Handle(KeyRequest request, std::function<void(Response)> done) {
   if (request.method == Method::kGet) {
     // A read is never conditional: If-Match and If-None-Match are for
     // writes, and a GET ignores them.
-    Result<std::string> context = ContextBytes(request);
+    Result<std::string> context = ContextBytes(ContextText(request), request.bucket, request.key);
     if (!context.ok()) return done(ErrorResponse(400, "bad_context", context.status().message()));
     return Get(request, *query, std::move(done));
   }

@@ -15,30 +15,29 @@ constexpr const char* kFailuresHelp =
 MergeGuard::MergeGuard(std::string plugin_name, MergeFunction* function, Clock* clock,
                        MetricsRegistry* metrics, MergeGuardOptions options)
     : name_(std::move(plugin_name)), function_(function), clock_(clock), options_(options) {
-  const std::string& name = name_;
   calls_ = metrics->AddCounter("ringkv_merge_calls_total",
-                               "Merge plugin calls made, by plugin.", {{"plugin", name}});
+                               "Merge plugin calls made, by plugin.", {{"plugin", name_}});
   declined_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
-                                  {{"plugin", name}, {"reason", "declined"}});
+                                  {{"plugin", name_}, {"reason", "declined"}});
   invalid_output_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
-                                        {{"plugin", name}, {"reason", "invalid_output"}});
+                                        {{"plugin", name_}, {"reason", "invalid_output"}});
   deadline_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
-                                  {{"plugin", name}, {"reason", "deadline"}});
+                                  {{"plugin", name_}, {"reason", "deadline"}});
   crashed_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
-                                 {{"plugin", name}, {"reason", "worker_crashed"}});
+                                 {{"plugin", name_}, {"reason", "worker_crashed"}});
   worker_down_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
-                                     {{"plugin", name}, {"reason", "worker_down"}});
+                                     {{"plugin", name_}, {"reason", "worker_down"}});
   slow_ = metrics->AddCounter("ringkv_merge_slow_total",
                               "Merge plugin calls slower than the slow threshold (5 ms), by "
                               "plugin; their results are used.",
-                              {{"plugin", name}});
+                              {{"plugin", name_}});
   skipped_ = metrics->AddCounter("ringkv_merge_skipped_total",
                                  "Merges not attempted because the plugin's breaker was open; "
                                  "the siblings stay.",
-                                 {{"plugin", name}});
+                                 {{"plugin", name_}});
   trips_ = metrics->AddCounter("ringkv_merge_breaker_trips_total",
                                "Times a merge plugin's breaker opened, by plugin.",
-                               {{"plugin", name}});
+                               {{"plugin", name_}});
 }
 
 Counter* MergeGuard::FailureCounter(const Status& st) const {

@@ -51,7 +51,7 @@ Result<std::unique_ptr<MergeWorker>> MergeWorker::Start(const std::string& path,
   auto refuse = [&path](const std::string& why) {
     return Status::InvalidArgument("merge plugin " + path + " refused: " + why);
   };
-  std::unique_ptr<MergeWorker> w(new MergeWorker(path, options));
+  std::unique_ptr<MergeWorker> w(new MergeWorker(options));
   // Hashed here, from the file's bytes: nothing the plugin runs decides it.
   Result<std::string> sha = FileSha256(path);
   if (!sha.ok()) return refuse(sha.status().message());
@@ -95,7 +95,7 @@ Status MergeWorker::Spawn() {
   const std::string memory = std::to_string(options_.memory_bytes);
   const std::string cpu = std::to_string(options_.cpu_seconds);
   std::vector<std::string> args = {options_.binary, "--fd", "3", "--memory-bytes", memory,
-                                   "--cpu-seconds", cpu, "--", path_};
+                                   "--cpu-seconds", cpu, "--", info_.path};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -128,7 +128,7 @@ Status MergeWorker::ReadHello(int64_t deadline_us) {
         }
         const ws::Hello::Reader h = r.getHello();
         return PluginInfo{TextOf(h.getName(), 64), h.getVersion(), TextOf(h.getSha256(), 64),
-                          path_};
+                          info_.path};
       });
   if (!hello.ok()) return hello.status();
   if (!ValidPluginName(hello->name)) {
@@ -268,15 +268,16 @@ Result<std::string> MergeWorker::Call(const std::vector<const Sibling*>& values)
   const int64_t allowed = options_.call_deadline_us +
                           static_cast<int64_t>(bytes) * options_.deadline_us_per_mib / (1 << 20);
   const int64_t deadline = WorkerNowMicros() + allowed;
-  const Status late =
-      Status::Timeout("passed the " + std::to_string(allowed / 1000) + " ms deadline; killed");
+  auto late = [allowed] {
+    return Status::Timeout("passed the " + std::to_string(allowed / 1000) + " ms deadline; killed");
+  };
   if (Status st = WriteWorkerFrame(fd_, message, deadline); !st.ok()) {
     if (st.IsInvalidArgument()) return st;  // too large to send: nothing was called
-    return Failed(st.IsTimeout() ? late : st);
+    return Failed(st.IsTimeout() ? late() : st);
   }
   Result<kj::Array<capnp::word>> frame = ReadWorkerFrame(fd_, deadline);
   if (!frame.ok()) {
-    if (frame.status().IsTimeout()) return Failed(late);
+    if (frame.status().IsTimeout()) return Failed(late());
     return Failed(frame.status().IsIOError() ? Status::Internal("crashed") : frame.status());
   }
   // What the reply says, or why it is garbage (then the worker is killed).

@@ -83,8 +83,7 @@ class MergeWorker final : public MergeFunction {
   pid_t pid() const { return pid_; }
 
  private:
-  MergeWorker(std::string path, MergeWorkerOptions options)
-      : path_(std::move(path)), options_(std::move(options)) {}
+  explicit MergeWorker(MergeWorkerOptions options) : options_(std::move(options)) {}
 
   Status Spawn();
   // Reads and checks the hello, by `deadline_us` (WorkerNowMicros).
@@ -97,9 +96,8 @@ class MergeWorker final : public MergeFunction {
   // how the worker ended.
   Status Failed(const Status& why);
 
-  std::string path_;
   MergeWorkerOptions options_;
-  PluginInfo info_;
+  PluginInfo info_;  // its path set at start
   bool said_hello_ = false;
   pid_t pid_ = -1;
   int fd_ = -1;

@@ -163,10 +163,6 @@ Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members
   return std::optional<std::string>(std::move(secret).value());
 }
 
-// The merge plugins of --plugins, each law-checked in a child before use
-// (docs/plugins.md). A refused plugin, or a bucket naming one this node
-// lacks, is logged as an error and the node serves on: such a bucket keeps
-// its siblings, which loses nothing.
 // The merge worker: --plugin-worker-binary, else beside this executable,
 // else in the build tree's merge/.
 std::string MergeWorkerBinary(const Flags& flags) {
@@ -181,6 +177,10 @@ std::string MergeWorkerBinary(const Flags& flags) {
   return "ringkv-merge-worker";
 }
 
+// The merge plugins of --plugins, each law-checked in a child before use
+// (docs/plugins.md). A refused plugin, or a bucket naming one this node
+// lacks, is logged as an error and the node serves on: such a bucket keeps
+// its siblings, which loses nothing.
 Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog* catalog,
                    MetricsRegistry* metrics) {
   if (!flags.plugins.empty()) {

@@ -19,7 +19,6 @@
 namespace ringkv {
 namespace {
 
-constexpr uint16_t kProtocolVersion = 1;
 // Each decoded field is read once or twice; the slack covers the default
 // (empty) object of replies that carry none.
 constexpr uint64_t kTraversalFactor = 4;
@@ -54,8 +53,9 @@ size_t ApproxBytes(const Object& o) {
   return n;
 }
 
-// A first-segment size that holds the whole message in the common cases:
-// one segment is what the direct reader (proto/direct_decoder.h) takes, so
+// A first-segment size that holds the whole message in the common cases,
+// for the messages Cap'n Proto's builder writes (the hot ones go through
+// proto/direct_encoder.h, except in tests that compare the two paths):
 // each blob is counted with its padding and the envelope and body structs
 // with their size (a put's 136 bytes of them alone).
 unsigned EstimateWords(const Message& m) {

@@ -6,6 +6,7 @@
 // runs with traversal and nesting limits sized to the frame cap.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,10 @@
 #include "proto/messages.h"
 
 namespace ringkv {
+
+// The version every envelope carries; both readers (Cap'n Proto's and
+// proto/direct_decoder.h) take no other.
+inline constexpr uint16_t kProtocolVersion = 1;
 
 // Flat Cap'n Proto bytes (a segment table followed by the segments).
 std::string EncodeMessage(const Message& message);

@@ -24,31 +24,26 @@
 // extra fields unread.
 #include "proto/direct_decoder.h"
 
-#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "causality/direct_reader.h"
-#include "proto/envelope_tags.h"
+#include "proto/codec.h"
+#include "proto/wire.capnp.h"
 
 namespace ringkv {
 namespace {
 
 using direct::Bit;
 using direct::DataWord;
-using direct::ListRef;
 using direct::PointerBlob;
 using direct::PointerStruct;
 using direct::ReadObject;
 using direct::Segment;
 using direct::StructRef;
 
-constexpr uint16_t kProtocolVersion = 1;
-
-namespace tag = envelope_tag;
+using W = schema::Envelope;
 
 bool ReadStatus(Segment& s, const StructRef& parent, uint32_t i, Status* out) {
   StructRef r;
@@ -62,7 +57,7 @@ bool ReadStatus(Segment& s, const StructRef& parent, uint32_t i, Status* out) {
 
 bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
   switch (tag) {
-    case tag::kGet: {
+    case W::GET: {
       GetRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key)) {
         return false;
@@ -73,7 +68,7 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case tag::kPut: {
+    case W::PUT: {
       PutRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key) ||
           !PointerBlob(s, b, 2, false, &m.value) || !PointerBlob(s, b, 3, false, &m.context)) {
@@ -90,26 +85,26 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case tag::kGetReply:
-    case tag::kReplicaGetReply: {
+    case W::GET_REPLY:
+    case W::REPLICA_GET_REPLY: {
       Status status;
       Object object;
       if (!ReadStatus(s, b, 0, &status) || !ReadObject(s, b, 1, &object)) return false;
       const bool found = Bit(s, b, 0);
-      if (tag == tag::kGetReply) {
+      if (tag == W::GET_REPLY) {
         *out = GetReply{std::move(status), found, std::move(object)};
       } else {
         *out = ReplicaGetReply{std::move(status), found, std::move(object)};
       }
       return true;
     }
-    case tag::kPutReply: {
+    case W::PUT_REPLY: {
       PutReply m;
       if (!ReadStatus(s, b, 0, &m.status) || !ReadObject(s, b, 1, &m.object)) return false;
       *out = std::move(m);
       return true;
     }
-    case tag::kReplicaGet: {
+    case W::REPLICA_GET: {
       ReplicaGetRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key)) {
         return false;
@@ -117,7 +112,7 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case tag::kReplicaPut: {
+    case W::REPLICA_PUT: {
       ReplicaPutRequest m;
       if (!PointerBlob(s, b, 0, false, &m.bucket) || !PointerBlob(s, b, 1, false, &m.key) ||
           !ReadObject(s, b, 2, &m.object) || !PointerBlob(s, b, 3, true, &m.hint_for)) {
@@ -127,7 +122,7 @@ bool ReadBody(Segment& s, uint16_t tag, const StructRef& b, MessageBody* out) {
       *out = std::move(m);
       return true;
     }
-    case tag::kReplicaPutReply: {
+    case W::REPLICA_PUT_REPLY: {
       ReplicaPutReply m;
       if (!ReadStatus(s, b, 0, &m.status)) return false;
       *out = std::move(m);

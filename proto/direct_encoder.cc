@@ -13,15 +13,13 @@
 #include <utility>
 
 #include "causality/capnp_words.h"
-#include "proto/envelope_tags.h"
+#include "proto/wire.capnp.h"
 
 namespace ringkv {
 namespace {
 
-namespace tag = envelope_tag;
+using W = schema::Envelope;
 
-constexpr uint64_t kByteElements = 2;
-constexpr uint64_t kCompositeElements = 7;
 constexpr uint32_t kSiblingDataWords = 5;
 
 size_t TextWords(const std::string& s) { return s.empty() ? 0 : (s.size() + 8) / 8; }
@@ -110,7 +108,7 @@ size_t PutStructList(Segment* s, size_t at, size_t count, uint64_t data, uint64_
   const size_t words = count * (data + pointers);
   const size_t tag = s->Alloc(1 + words);
   s->ListPointer(at, tag, kCompositeElements, words);
-  s->Set(tag, (uint64_t{count} << 2) | (data << 32) | (pointers << 48));
+  s->Set(tag, CompositeTagWord(count, data, pointers));
   return tag + 1;
 }
 
@@ -148,30 +146,30 @@ void PutObject(Segment* s, size_t at, const Object& o) {
 // nullopt for the types not written here.
 std::optional<std::pair<uint64_t, size_t>> BodyShape(const MessageBody& body) {
   if (const auto* m = std::get_if<GetRequest>(&body)) {
-    return std::pair{tag::kGet, 3 + DataWords(m->bucket) + DataWords(m->key)};
+    return std::pair{W::GET, 3 + DataWords(m->bucket) + DataWords(m->key)};
   }
   if (const auto* m = std::get_if<PutRequest>(&body)) {
-    return std::pair{tag::kPut, 9 + DataWords(m->bucket) + DataWords(m->key) + DataWords(m->value) +
+    return std::pair{W::PUT, 9 + DataWords(m->bucket) + DataWords(m->key) + DataWords(m->value) +
                                DataWords(m->context)};
   }
   if (const auto* m = std::get_if<GetReply>(&body)) {
-    return std::pair{tag::kGetReply, 3 + StatusWords(m->status) + ObjectWords(m->object)};
+    return std::pair{W::GET_REPLY, 3 + StatusWords(m->status) + ObjectWords(m->object)};
   }
   if (const auto* m = std::get_if<PutReply>(&body)) {
-    return std::pair{tag::kPutReply, 2 + StatusWords(m->status) + ObjectWords(m->object)};
+    return std::pair{W::PUT_REPLY, 2 + StatusWords(m->status) + ObjectWords(m->object)};
   }
   if (const auto* m = std::get_if<ReplicaGetRequest>(&body)) {
-    return std::pair{tag::kReplicaGet, 2 + DataWords(m->bucket) + DataWords(m->key)};
+    return std::pair{W::REPLICA_GET, 2 + DataWords(m->bucket) + DataWords(m->key)};
   }
   if (const auto* m = std::get_if<ReplicaGetReply>(&body)) {
-    return std::pair{tag::kReplicaGetReply, 3 + StatusWords(m->status) + ObjectWords(m->object)};
+    return std::pair{W::REPLICA_GET_REPLY, 3 + StatusWords(m->status) + ObjectWords(m->object)};
   }
   if (const auto* m = std::get_if<ReplicaPutRequest>(&body)) {
-    return std::pair{tag::kReplicaPut, 5 + DataWords(m->bucket) + DataWords(m->key) +
+    return std::pair{W::REPLICA_PUT, 5 + DataWords(m->bucket) + DataWords(m->key) +
                                       ObjectWords(m->object) + TextWords(m->hint_for)};
   }
   if (const auto* m = std::get_if<ReplicaPutReply>(&body)) {
-    return std::pair{tag::kReplicaPutReply, 1 + StatusWords(m->status)};
+    return std::pair{W::REPLICA_PUT_REPLY, 1 + StatusWords(m->status)};
   }
   return std::nullopt;
 }

@@ -34,10 +34,8 @@ Result<BucketInfo> CheckBucketChange(const RingState& state, std::string_view na
   Result<BucketProps> props = ParseBucketProps(spec, current);
   if (!props.ok()) return Status::InvalidArgument(what + ": " + props.status().message());
   const size_t owners = static_cast<size_t>(
-      std::count_if(state.members.begin(), state.members.end(), [](const StateMember& m) {
-        return m.status == MemberStatus::kValid || m.status == MemberStatus::kLeaving ||
-               m.status == MemberStatus::kDown;
-      }));
+      std::count_if(state.members.begin(), state.members.end(),
+                    [](const StateMember& m) { return OwnsPartitions(m.status); }));
   if (props->n > owners) {
     return Status::InvalidArgument(what + ": n=" + std::to_string(props->n) + " is more than the " +
                                    std::to_string(owners) +

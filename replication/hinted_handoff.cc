@@ -123,6 +123,9 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
            Status::ObjectTooLarge(std::to_string(size) + " bytes, too large to send"), now);
       continue;
     }
+    // Still waiting for its ack (the cursor wrapped around to it): sent
+    // again only once that delivery failed or timed out.
+    if (flying.contains(cursor)) continue;
     std::vector<NodeId> to = options_.route ? options_.route(entry) : std::vector<NodeId>{};
     if (to.empty()) to.push_back(target);
     // A rerouted hint waits until every node it now goes to is up.
@@ -131,9 +134,7 @@ void HintedHandoff::DeliverTo(const NodeId& target, int64_t now) {
         })) {
       continue;
     }
-    // Still waiting for its ack (the cursor wrapped around to it): sent
-    // again only once that delivery failed or timed out.
-    if (!flying.insert(cursor).second) continue;
+    flying.insert(cursor);
     Deliver(cursor, std::move(entry), to, now);
     tokens_ -= 1;
   }

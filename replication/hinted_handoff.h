@@ -2,10 +2,11 @@
 // A hint written before a ring change goes where its target's copy is now
 // (HandoffOptions::route).
 //
-// Every tick it takes, for each target the failure detector believes up, the
-// next hints in key order and sends each as a replica write (the target
-// merges it causally, like any replica write). A hint is deleted only after
-// the target acknowledged it (HintStore::RemoveDelivered). Delivery is paced
+// Every tick it takes, for each target, the next hints in key order and
+// sends each as a replica write (merged causally, like any replica write)
+// to where the route says the target's copy is now, once every node it goes
+// to is believed up. A hint is deleted only after every node it was sent to
+// acknowledged it (HintStore::RemoveDelivered). Delivery is paced
 // by a token bucket so a returning node is not flooded by every other node's
 // backlog at once (the hint storms seen in Cassandra and Scylla).
 // Single-threaded, on the node's loop.

@@ -36,11 +36,11 @@ Result<Replica::Change> Replica::PlanCoordinate(uint32_t partition, std::string_
   // counter we cannot see could reuse one (kv679).
   auto read = store_->Get(partition, bucket, key);
   if (!read.ok()) return read.status();
+  std::optional<Object> local = std::move(read).value();
+  const Object* stored = local ? &*local : nullptr;
   Change change;
-  change.local = std::move(read).value();
-  const Object* stored = change.local ? &*change.local : nullptr;
   if (stored != nullptr && HoldsWrite(*stored, write_id)) {
-    change.object = std::move(*change.local);
+    change.object = std::move(*local);
     return change;
   }
   if (rules.if_match) RINGKV_RETURN_IF_ERROR(AdmitIfMatch(stored, context, bucket, key));
@@ -73,12 +73,11 @@ Result<Replica::Change> Replica::PlanMerge(uint32_t partition, std::string_view 
                                            std::string_view key, const Object& incoming) {
   auto read = store_->Get(partition, bucket, key);
   if (!read.ok()) return read.status();
-  Change change;
-  change.local = std::move(read).value();
+  const std::optional<Object> stored = std::move(read).value();
+  const Object* local = stored ? &*stored : nullptr;
   const Resolver& resolver = ResolverFor(bucket);
-  change.object = change.local ? resolver.Merge(*change.local, incoming)
-                               : resolver.Normalize(incoming);
-  const Object* local = change.local ? &*change.local : nullptr;
+  Change change;
+  change.object = local != nullptr ? resolver.Merge(*local, incoming) : resolver.Normalize(incoming);
   RINGKV_RETURN_IF_ERROR(AdmitMergedSize(local, change.object));
   change.write = local == nullptr || change.object != *local;
   const size_t before = local != nullptr ? local->siblings.size() : 0;

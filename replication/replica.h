@@ -82,11 +82,10 @@ class Replica {
 
  private:
   // A change worked out against what the key holds: `object` is the
-  // result, to be stored when `write`; `local` is what the key held.
+  // result, to be stored when `write`.
   struct Change {
     Object object;
     bool write = false;
-    std::optional<Object> local;
   };
   Result<Change> PlanCoordinate(uint32_t partition, std::string_view bucket,
                                 std::string_view key, const VersionVector& context,

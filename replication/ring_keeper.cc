@@ -65,11 +65,6 @@ bool ForDeadNode(const std::string& op) {
   return op == "force-remove" || op == "force-replace" || op == "mark-down";
 }
 
-bool Replicates(const Ring& ring, uint32_t partition, uint32_t n, const NodeId& node) {
-  const std::vector<NodeId> replicas = ring.PlacementForPartition(partition, n).primaries;
-  return std::find(replicas.begin(), replicas.end(), node) != replicas.end();
-}
-
 }  // namespace
 
 Result<std::optional<RingState>> RingKeeper::Load(Storage* storage) {
@@ -230,8 +225,8 @@ Result<bool> RingKeeper::Adopt(RingState next) {
     Result<Ring> before = PlacementRing(state_);
     const NodeId& self = service_->options().self;
     for (uint32_t p = 0; before.ok() && p < next.partitions; ++p) {
-      if (Replicates(*ring, p, next.max_n(), self) &&
-          !Replicates(*before, p, state_.max_n(), self)) {
+      if (ring->Replicates(p, next.max_n(), self) &&
+          !before->Replicates(p, state_.max_n(), self)) {
         owed.insert(p);
       }
     }
@@ -435,9 +430,7 @@ void RingKeeper::Claim(const RingAdminRequest& request, int64_t deadline_us,
   if (!next.ok()) return Reply(respond, next.status());
   Result<bool> adopted = Adopt(std::move(next).value());
   if (!adopted.ok() || request.op == "transfer-done") return Reply(respond, adopted.status());
-  const int64_t now = clock_->MonoMicros();
-  AwaitMajority(state_.epoch, now + std::max<int64_t>(0, deadline_us - now) * 3 / 4,
-                std::move(respond));
+  AwaitMajority(state_.epoch, ReplyBy(deadline_us), std::move(respond));
 }
 
 void RingKeeper::AwaitMajority(uint64_t epoch, int64_t until_us, PeerRpc::Respond respond) {
@@ -520,10 +513,7 @@ void RingKeeper::Plan(int64_t deadline_us, PeerRpc::Respond respond) {
   g->waiting = g->by_sender.size();
   if (g->waiting == 0) return answer();
   const int64_t now = clock_->MonoMicros();
-  // The rest of the request's time is for the answer's way back (through
-  // the member that forwarded it).
-  const int64_t until =
-      now + std::min<int64_t>(kPlanSizesMaxUs, std::max<int64_t>(0, deadline_us - now) * 3 / 4);
+  const int64_t until = std::min(ReplyBy(deadline_us), now + kPlanSizesMaxUs);
   for (const auto& [sender, moves] : g->by_sender) {
     PartitionSizesRequest request;
     for (size_t i : moves) request.partitions.push_back(g->view.moves[i].move.partition);
@@ -646,11 +636,16 @@ TransferReport RingKeeper::Report() const {
   return report;
 }
 
+int64_t RingKeeper::ReplyBy(int64_t deadline_us) const {
+  // The last quarter of the request's time is for the answer's way back
+  // (through the member that forwarded it).
+  const int64_t now = clock_->MonoMicros();
+  return now + std::max<int64_t>(0, deadline_us - now) * 3 / 4;
+}
+
 void RingKeeper::CatchUp() {
   if (catching_up_ || catch_up_.empty() || state_.changing()) return;
   if (!options_.catch_up) return CaughtUp(std::nullopt);
-  std::erase_if(catch_up_tries_,
-                [this](const auto& entry) { return catch_up_.count(entry.first) == 0; });
   // The first partition owed whose backoff has passed: one that a peer
   // keeps refusing does not hold up the others.
   const int64_t now = clock_->MonoMicros();
@@ -760,7 +755,7 @@ void RingKeeper::Cleanup() {
   const uint32_t n = state_.max_n();
   size_t budget = options_.cleanup_batch;
   for (uint32_t p = 0; p < state_.partitions && budget > 0; ++p) {
-    if (Replicates(*ring, p, n, self)) continue;
+    if (ring->Replicates(p, n, self)) continue;
     std::vector<ObjectName> names;
     PartitionIterator it(storage_, nullptr, p);
     for (it.SeekToFirst(); it.Valid() && names.size() < budget; it.Next()) {

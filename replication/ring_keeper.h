@@ -130,6 +130,9 @@ class RingKeeper {
   void OnReceived(const Move& move);
   void TellClaimant();
   void CatchUp();
+  // When a request answered through a forwarding member must have its
+  // answer ready: three quarters of the time left to `deadline_us`.
+  int64_t ReplyBy(int64_t deadline_us) const;
   // One exchange of `partition` with each of `peers` from `next` on, in
   // turn; the partition is caught up when all succeeded.
   void ExchangeWith(uint32_t partition, std::vector<NodeId> peers, size_t next);

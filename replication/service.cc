@@ -275,9 +275,7 @@ std::vector<NodeId> Service::HintRoute(const NodeId& target, uint32_t partition,
 
 bool Service::TakesHandoff(uint32_t partition, std::string_view bucket) const {
   const Ring& ring = this->ring();
-  const std::vector<NodeId> primaries =
-      ring.PlacementForPartition(partition, options_.buckets.Get(bucket).n).primaries;
-  if (std::find(primaries.begin(), primaries.end(), options_.self) != primaries.end()) return true;
+  if (ring.Replicates(partition, options_.buckets.Get(bucket).n, options_.self)) return true;
   return std::any_of(ring.handovers().begin(), ring.handovers().end(), [&](const Handover& h) {
     return h.partition == partition && h.to == options_.self;
   });

@@ -149,6 +149,11 @@ Placement Ring::PlacementForPartition(uint32_t partition, uint32_t n) const {
   return placement;
 }
 
+bool Ring::Replicates(uint32_t partition, uint32_t n, const NodeId& node) const {
+  const std::vector<NodeId> primaries = PlacementForPartition(partition, n).primaries;
+  return std::find(primaries.begin(), primaries.end(), node) != primaries.end();
+}
+
 ClaimReport Ring::Report() const {
   ClaimReport report;
   Owners owners;

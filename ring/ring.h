@@ -79,6 +79,8 @@ class Ring {
   Placement PlacementFor(uint64_t key_hash, uint32_t n) const;
   // Same, starting at a partition.
   Placement PlacementForPartition(uint32_t partition, uint32_t n) const;
+  // Whether `node` is one of the partition's `n` primaries.
+  bool Replicates(uint32_t partition, uint32_t n, const NodeId& node) const;
   // PlacementFor(key_hash, n).primaries, without walking the whole ring for
   // the fallbacks: what a get needs, on every request.
   std::vector<NodeId> PrimariesFor(uint64_t key_hash, uint32_t n) const;
@@ -96,7 +98,6 @@ class Ring {
   // what they own until the flip, never fallbacks, since a hint they take
   // would leave with them when they are stopped.
   void set_departing(std::vector<NodeId> departing);
-  const std::vector<NodeId>& departing() const { return departing_; }
 
  private:
   Ring() = default;

@@ -16,11 +16,6 @@ namespace {
 constexpr size_t kMaxNameBytes = 255;
 constexpr uint32_t kMaxPartitions = 1u << 20;
 
-// A down member keeps its partitions until a forced change gives them on.
-bool Owns(MemberStatus status) {
-  return status == MemberStatus::kValid || status == MemberStatus::kLeaving ||
-         status == MemberStatus::kDown;
-}
 
 bool Mentions(const StagedChange& c, const NodeId& node) {
   return c.node == node || c.with == node;
@@ -159,6 +154,11 @@ Status ValidateBuckets(const std::vector<BucketInfo>& buckets) {
 
 }  // namespace
 
+bool OwnsPartitions(MemberStatus status) {
+  return status == MemberStatus::kValid || status == MemberStatus::kLeaving ||
+         status == MemberStatus::kDown;
+}
+
 const char* MemberStatusName(MemberStatus status) {
   switch (status) {
     case MemberStatus::kJoining: return "joining";
@@ -239,7 +239,7 @@ Status ValidateState(const RingState& state) {
   }
   auto owner_ok = [&state](const NodeId& id) {
     const StateMember* m = state.Find(id);
-    return m != nullptr && Owns(m->status);
+    return m != nullptr && OwnsPartitions(m->status);
   };
   if (state.owners.size() != state.partitions) {
     return Status::InvalidArgument("owners list has " + std::to_string(state.owners.size()) +
@@ -288,7 +288,7 @@ Status ValidateState(const RingState& state) {
 Result<Ring> PlacementRing(const RingState& state) {
   std::vector<NodeId> members;
   for (const StateMember& m : state.members) {
-    if (Owns(m.status)) members.push_back(m.id);
+    if (OwnsPartitions(m.status)) members.push_back(m.id);
   }
   Result<Ring> ring = Ring::FromOwners(std::move(members), state.owners, state.n, state.epoch);
   if (!ring.ok()) return ring.status();

@@ -31,6 +31,9 @@ enum class MemberStatus : uint8_t {
   // toward the majority, and sends no transfers.
   kDown = 4,
 };
+// Whether a member of this status owns partitions: valid, leaving, and
+// down until a forced change gives them on.
+bool OwnsPartitions(MemberStatus status);
 const char* MemberStatusName(MemberStatus status);
 
 struct StateMember {
@@ -117,8 +120,8 @@ Result<RingState> BootstrapState(std::vector<StateMember> members, uint32_t part
 // saying what is wrong.
 Status ValidateState(const RingState& state);
 
-// The placement the coordinators use: owners over the valid and leaving
-// members, with the transfers in flight as handovers and the leaving
+// The placement the coordinators use: owners over the valid, leaving and
+// down members, with the transfers in flight as handovers and the leaving
 // members as departing (no fallbacks).
 Result<Ring> PlacementRing(const RingState& state);
 // The ring the committed change leads to (no handovers); the placement

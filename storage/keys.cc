@@ -171,12 +171,19 @@ std::string PrefixEnd(std::string_view prefix) {
   return out;
 }
 
-void PutVarint32(std::string* out, uint32_t v) {
+size_t WriteVarint32(char* out, uint32_t v) {
+  size_t n = 0;
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    out[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  out[n++] = static_cast<char>(v);
+  return n;
+}
+
+void PutVarint32(std::string* out, uint32_t v) {
+  char buf[kMaxVarint32];
+  out->append(buf, WriteVarint32(buf, v));
 }
 
 bool GetVarint32(std::string_view* in, uint32_t* v) {

@@ -5,6 +5,7 @@
 // byte order: data on disk depends on them. Pure functions, thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -67,6 +68,10 @@ std::string MetaKey(std::string_view name);
 
 // The varint32 of the key grammar (little-endian groups of 7 bits).
 void PutVarint32(std::string* out, uint32_t v);
+// The same into `out`, which has room for kMaxVarint32 bytes; returns the
+// bytes written.
+inline constexpr size_t kMaxVarint32 = 5;
+size_t WriteVarint32(char* out, uint32_t v);
 // Consumes one from the front of `*in`; false if truncated, longer than 5
 // bytes, above 2^32-1 or not minimal (a zero last group), so that a stored
 // key parses back into parts that make exactly that key again.

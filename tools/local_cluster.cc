@@ -285,13 +285,18 @@ Result<ClusterMember> LocalCluster::Member(const std::string& name) const {
   return Status::NotFound("no node " + name + " in the cluster in " + dir_);
 }
 
-pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
+pid_t LocalCluster::LivePid(const ClusterMember& member) const {
   Result<pid_t> pid = ReadPidFile(NodeDir(member) + "/pid");
   if (!pid.ok()) return 0;
   ReapIfChild(*pid);
-  if (GetProcessState(*pid) == ProcessState::kGone) return 0;
+  return GetProcessState(*pid) == ProcessState::kGone ? 0 : *pid;
+}
+
+pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
+  const pid_t pid = LivePid(member);
+  if (pid == 0) return 0;
   // Ours only if its command line names this cluster file and this member.
-  const std::vector<std::string> args = GetProcessArgs(*pid);
+  const std::vector<std::string> args = GetProcessArgs(pid);
   const auto has = [&args](const std::string& flag, const std::string& value) {
     for (size_t i = 0; i + 1 < args.size(); ++i) {
       if (args[i] == flag && args[i + 1] == value) return true;
@@ -299,14 +304,7 @@ pid_t LocalCluster::RunningPid(const ClusterMember& member) const {
     return false;
   };
   if (!has("--cluster", ClusterPath()) || !has("--node", member.id)) return 0;
-  return *pid;
-}
-
-bool LocalCluster::PidFileProcessGone(const ClusterMember& member) const {
-  Result<pid_t> pid = ReadPidFile(NodeDir(member) + "/pid");
-  if (!pid.ok()) return true;
-  ReapIfChild(*pid);
-  return GetProcessState(*pid) == ProcessState::kGone;
+  return pid;
 }
 
 LocalNodeStatus LocalCluster::Describe(const ClusterMember& member,
@@ -531,7 +529,7 @@ Status LocalCluster::WaitServing(const std::vector<ClusterMember>& members,
       // Gone, not "not ours": the command line of a node started through a
       // wrapper changes when the wrapper execs the node, and is not read
       // reliably meanwhile.
-      if (PidFileProcessGone(m)) {
+      if (LivePid(m) == 0) {
         const std::string last = LastLine(LogPath(m));
         return Status::Unavailable(m.id + " exited during start" +
                                    (last.empty() ? "" : ": " + last) + " (see " + LogPath(m) + ")");

@@ -110,10 +110,10 @@ class LocalCluster {
 
   // PID of the member's running process, 0 when none.
   pid_t RunningPid(const ClusterMember& member) const;
-  // Whether the process of the member's pid file has exited (or there is
-  // none); unlike RunningPid, not judged by its command line, which a
-  // wrapper exec'ing into the node changes while it starts.
-  bool PidFileProcessGone(const ClusterMember& member) const;
+  // PID of the process of the member's pid file while it lives, else 0;
+  // unlike RunningPid, not judged by its command line, which a wrapper
+  // exec'ing into the node changes while it starts.
+  pid_t LivePid(const ClusterMember& member) const;
   LocalNodeStatus Describe(const ClusterMember& member,
                            std::chrono::milliseconds ping_timeout) const;
 

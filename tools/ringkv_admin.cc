@@ -437,7 +437,7 @@ int main(int argc, char** argv) {
   CLI::App* plugins = app.add_subcommand(
       "plugins", "the node's merge plugins: name, version, sha256, buckets using it; refusals");
   plugins->add_flag("--json", flags.json,
-                    "print {plugins: [{name, version, sha256, path, buckets: [..]}], "
+                    "print {plugins: [{name, version, sha256, path, buckets: [..], mode}], "
                     "refused: [{path, reason}]}");
   CLI::App* ring = app.add_subcommand(
       "ring", "the node's ring: partitions per member, balance, placement violations, owners");
