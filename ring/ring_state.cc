@@ -616,10 +616,25 @@ Result<RingState> CommitPlan(const RingState& state, const std::string& plan_id)
   next.staged.clear();
   next.next_owners = plan->next_owners;
   next.change_epoch = next.epoch;
-  // A forced change streams nothing: what the dead member held comes to
-  // its partitions' new replicas by anti-entropy after the flip.
-  if (!plan->forced) next.transfers = plan->moves;
-  if (next.transfers.empty()) return Flip(next);
+  next.transfers = plan->moves;
+  if (plan->forced) {
+    // Nothing is streamed from the dead member: what it held comes to its
+    // partitions' new replicas by anti-entropy after the flip, from the
+    // replicas that keep the partition. But the new claim may also drop a
+    // surviving replica (balance moves more than the dead member's
+    // partitions); that one streams its copy as in a leave, since it may
+    // hold the only live copy of a write the dead member acknowledged
+    // with it (the simulator's ring-force-remove found such writes lost).
+    Result<Ring> after = NextRing(next);
+    if (!after.ok()) return after.status();
+    for (Move& m : next.transfers) {
+      m.done = after->Replicates(m.partition, next.max_n(), m.from);
+    }
+  }
+  if (std::all_of(next.transfers.begin(), next.transfers.end(),
+                  [](const Move& m) { return m.done; })) {
+    return Flip(next);
+  }
   return next;
 }
 

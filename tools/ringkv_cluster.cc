@@ -274,8 +274,26 @@ int AddNode(const CommonFlags& flags, bool commit) {
   return 0;
 }
 
-// `remove`: NODE leaves, its partitions move away, then it is stopped and
-// taken out of the cluster file.
+// The hints `member` holds, "" when it holds none: "3 (n1 2, n2 1)".
+// A node that does not answer counts as holding some, since its hints
+// are on its disk until it serves again.
+std::string HintsHeld(const LocalCluster& cluster, const ClusterMember& member,
+                      milliseconds timeout) {
+  Result<NodeView> view = QueryNodeStatus(member.address, timeout, cluster.ClientTls());
+  if (!view.ok()) return "unknown (" + view.status().ToString() + ")";
+  uint64_t total = 0;
+  std::string targets;
+  for (const HintBacklog& h : view->hints) {
+    if (h.count == 0) continue;
+    total += h.count;
+    targets += (targets.empty() ? "" : ", ") + h.target + " " + std::to_string(h.count);
+  }
+  return total == 0 ? "" : std::to_string(total) + " (" + targets + ")";
+}
+
+// `remove`: NODE leaves, its partitions move away, the hints it holds
+// reach their targets, then it is stopped and taken out of the cluster
+// file. Run again after a timeout, it goes on from where the leave is.
 int RemoveNode(const CommonFlags& flags, const std::string& name) {
   Result<LocalCluster> cluster = LocalCluster::Open(flags.dir, "");
   if (!cluster.ok()) return Fail(cluster.status());
@@ -285,26 +303,55 @@ int RemoveNode(const CommonFlags& flags, const std::string& name) {
   if (!seed.ok()) return Fail(seed.status());
   const milliseconds timeout(flags.wait_ms);
   const ClientOptions::Tls tls = cluster->ClientTls();
-  Result<RingAdminReply> left =
-      AskRing(seed->address, RingAdminRequest{"leave", member->id, {}, {}, 0, {}, {}, {}},
-              timeout, tls);
-  if (!left.ok()) return Fail(left.status());
-  Result<PlanView> plan = PlanAndCommit(seed->address, timeout, tls);
-  if (!plan.ok()) return Fail(plan.status());
-  std::cout << "committed plan " << plan->id << ": " << plan->moves.size()
-            << " partition moves away from " << member->id << "\n";
-  // Done when the node owns nothing any more: its transfers are in.
+  Result<RingState> current = RingStateOf(seed->address, timeout, tls);
+  if (!current.ok()) return Fail(current.status());
+  const StateMember* known = current->Find(member->id);
+  const bool committed = known != nullptr && (known->status == MemberStatus::kLeaving ||
+                                              known->status == MemberStatus::kExiting);
+  if (!committed) {
+    Result<RingAdminReply> left = AskRing(
+        seed->address, RingAdminRequest{"leave", member->id, {}, {}, 0, {}, {}, {}, {}},
+        timeout, tls);
+    if (!left.ok()) return Fail(left.status());
+    Result<PlanView> plan = PlanAndCommit(seed->address, timeout, tls);
+    if (!plan.ok()) return Fail(plan.status());
+    std::cout << "committed plan " << plan->id << ": " << plan->moves.size()
+              << " partition moves away from " << member->id << "\n";
+  } else {
+    std::cout << member->id << " is already " << MemberStatusName(known->status)
+              << "; waiting for its leave to finish\n";
+  }
   const auto deadline = std::chrono::steady_clock::now() + milliseconds(flags.remove_wait_ms);
+  const auto timed_out = [&](const std::string& what) {
+    return Fail(Status::Timeout(member->id + " " + what + " after " +
+                                std::to_string(flags.remove_wait_ms) +
+                                " ms; follow with ringkv-admin transfers and ringkv-cluster "
+                                "status, and run remove again"));
+  };
+  // First its partitions: done when it owns nothing any more.
   for (;;) {
     Result<RingState> state = RingStateOf(seed->address, timeout, tls);
     if (state.ok()) {
       const StateMember* m = state->Find(member->id);
       if (m == nullptr || m->status == MemberStatus::kExiting) break;
     }
+    if (std::chrono::steady_clock::now() > deadline) return timed_out("still holds partitions");
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  // Then its hints: it took some as a fallback before the commit, and
+  // stopping it while their targets are down would lose those copies
+  // (the shutdown's own handoff only reaches targets that are up).
+  std::string last_said;
+  for (;;) {
+    const std::string held = HintsHeld(*cluster, *member, timeout);
+    if (held.empty()) break;
+    if (held != last_said) {
+      std::cout << member->id << " holds hints " << held << "; waiting for their delivery\n"
+                << std::flush;
+      last_said = held;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
-      return Fail(Status::Timeout(member->id + " still holds partitions after " +
-                                  std::to_string(flags.remove_wait_ms) +
-                                  " ms; follow with ringkv-admin transfers and run remove again"));
+      return timed_out("still holds hints " + held);
     }
     std::this_thread::sleep_for(milliseconds(200));
   }

@@ -131,5 +131,104 @@ TEST_F(RingChangeTest, KilledSenderResumesFromTheCheckpoint) {
   VerifyEveryKey(cluster, 4);
 }
 
+// `ringkv-cluster remove` stops a node only once the hints it holds are
+// delivered: n5 takes a hint as the fallback for a dead replica B before
+// its leave is committed; the change does not involve B, so n5 is exiting
+// while B is still down. Stopped then, n5 would take the only hint for B
+// with it (anti-entropy is off, so nothing else repairs B); remove waits
+// instead, B comes back, gets the hint, and only then is n5 stopped.
+TEST_F(RingChangeTest, RemoveWaitsForTheHintsTheNodeHolds) {
+  LocalClusterFixture cluster(5);
+  std::vector<std::string> flags = FastFlags("8");
+  flags.insert(flags.end(), {"--aae", "off", "--partitions", "8"});
+  ASSERT_NO_FATAL_FAILURE(Start(cluster, flags));
+  // The moves of n5's leave, to find a member B the change leaves alone.
+  ASSERT_EQ(cluster.Admin(1, {"ring", "leave", "n5"}).exit_code, 0);
+  const Json plan = ParseJson(cluster.Admin(1, {"ring", "plan", "--json"}));
+  ASSERT_EQ(cluster.Admin(1, {"ring", "clear"}).exit_code, 0);
+  std::set<NodeId> moving;
+  for (const Json& m : plan["moves"]) {
+    moving.insert(m["from"].get<NodeId>());
+    moving.insert(m["to"].get<NodeId>());
+  }
+  // A key replicated by B (which stays a replica) and not by n5, whose
+  // first fallback is n5.
+  const Ring ring = RingOfState(State(cluster, 1));
+  std::string key;
+  NodeId b;
+  NodeId coordinator;
+  for (int k = 0; k < 100000 && key.empty(); ++k) {
+    const std::string candidate = "hinted-" + std::to_string(k);
+    const uint32_t p = ring.PartitionOf(KeyHash(kBucket, candidate));
+    const Placement placement = ring.PlacementForPartition(p, kN);
+    if (placement.fallbacks.empty() || placement.fallbacks[0] != "n5") continue;
+    for (const NodeId& r : placement.primaries) {
+      if (moving.count(r) == 0 && b.empty()) b = r;
+    }
+    if (b.empty()) continue;
+    key = candidate;
+    for (const NodeId& r : placement.primaries) {
+      if (r != b) coordinator = r;
+    }
+  }
+  ASSERT_FALSE(key.empty()) << "no replica outside the plan's moves: " << plan.dump();
+  const int b_index = std::stoi(b.substr(1));
+  const int c_index = std::stoi(coordinator.substr(1));
+  const uint32_t partition = ring.PartitionOf(KeyHash(kBucket, key));
+
+  ASSERT_EQ(cluster.Cluster({"kill", b}).exit_code, 0);
+  std::unique_ptr<Client> client = ClientFor({cluster.Address(c_index)});
+  ASSERT_NE(client, nullptr);
+  // All three acknowledge once B's stand-in n5 does (sloppy quorum).
+  const std::string value = "held by n5 for " + b + std::string("\0\xfe", 2);
+  WriteOptions all;
+  all.w = kQuorumAll;
+  ASSERT_TRUE(PollUntil(milliseconds(20000), milliseconds(200), [&] {
+    return client->Put(kBucket, key, value, all).ok();
+  }));
+  const auto hints_on_n5 = [&] {
+    Result<NodeView> view = ClientFor({cluster.Address(5)})->StatusOf(cluster.Address(5));
+    uint64_t held = 0;
+    if (view.ok()) {
+      for (const HintBacklog& h : view->hints) held += h.target == b ? h.count : 0;
+    }
+    return held;
+  };
+  ASSERT_EQ(hints_on_n5(), 1u);
+
+  CommandResult removed;
+  std::thread remove([&] {
+    removed = RunCommand({BinaryPath("tools/ringkv-cluster"), "remove", "n5", "--remove-wait-ms",
+                          "90000", "--dir", cluster.dir()},
+                         std::chrono::seconds(120));
+  });
+  // n5's partitions have moved and it still holds the hint: remove waits.
+  Json exiting;
+  const bool left = PollUntil(milliseconds(60000), milliseconds(200), [&] {
+    exiting = State(cluster, c_index);
+    for (const Json& m : exiting["members"]) {
+      if (m["node"] == "n5") return m["status"] == "exiting";
+    }
+    return true;
+  });
+  EXPECT_TRUE(left) << exiting.dump();
+  EXPECT_EQ(hints_on_n5(), 1u) << "n5 stopped or delivered to a dead " << b;
+  CommandResult restarted = cluster.Cluster({"restart", b});
+  remove.join();
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.Describe();
+  ASSERT_EQ(removed.exit_code, 0) << removed.Describe() << cluster.LogTails();
+  EXPECT_NE(removed.out.find("n5 holds hints 1 (" + b + " 1); waiting for their delivery"),
+            std::string::npos)
+      << removed.out;
+  // B holds the key (the only object of its partition this test wrote),
+  // and the value reads back from every replica at once.
+  EXPECT_EQ(Holdings(cluster.Address(b_index)).at(partition), 1u);
+  ReadOptions every;
+  every.r = kQuorumAll;
+  Result<GetResult> got = client->Get(kBucket, key, every);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->values, std::vector<std::string>{value});
+}
+
 }  // namespace
 }  // namespace ringkv::testing

@@ -114,8 +114,10 @@ std::optional<RingState> RingDriver::LatestState() const {
 bool RingDriver::Staged(const RingState& s) const {
   for (int i : leavers_) {
     const NodeId& id = cluster_->id(i);
-    const StagedChange::Kind kind = replaced_by_.count(i) != 0 ? StagedChange::Kind::kReplace
-                                                               : StagedChange::Kind::kLeave;
+    const bool replaced = replaced_by_.count(i) != 0;
+    const StagedChange::Kind kind =
+        forced_ ? (replaced ? StagedChange::Kind::kForceReplace : StagedChange::Kind::kForceRemove)
+                : (replaced ? StagedChange::Kind::kReplace : StagedChange::Kind::kLeave);
     const bool staged = std::any_of(s.staged.begin(), s.staged.end(), [&](const StagedChange& c) {
       return c.kind == kind && c.node == id;
     });
@@ -186,10 +188,19 @@ void RingDriver::Stage() {
                   HasStatus(*seen_, id, {MemberStatus::kLeaving, MemberStatus::kExiting}))) {
       continue;
     }
-    RingAdminRequest request{"leave", id, {}, {}, 0, {}, {}, {}, {}};
+    // A dead member is marked down first, as an operator would (it may
+    // be the claimant, and it sends no transfers then).
+    if (forced_ && !(seen_ && HasStatus(*seen_, id, {MemberStatus::kDown}))) {
+      return Ask(RingAdminRequest{"mark-down", id, {}, {}, 0, {}, {}, {}, {}},
+                 [this, id](const Status& st, const RingAdminReply*) {
+                   Note("mark-down " + id + ": " + st.ToString());
+                   Next(st.ok() ? 0 : kRetryUs);
+                 });
+    }
+    RingAdminRequest request{forced_ ? "force-remove" : "leave", id, {}, {}, 0, {}, {}, {}, {}};
     auto by = replaced_by_.find(l);
     if (by != replaced_by_.end()) {
-      request.op = "replace";
+      request.op = forced_ ? "force-replace" : "replace";
       request.replacement = cluster_->id(by->second);
     }
     const std::string what = request.op + " " + id;
@@ -228,14 +239,17 @@ void RingDriver::Act() {
             valid.push_back(i);
           }
         }
-        for (int k = 0; k < step.leaves + step.replaces && !valid.empty(); ++k) {
+        forced_ = step.force_removes + step.force_replaces > 0;
+        const int replaces = forced_ ? step.force_replaces : step.replaces;
+        const int leaves = forced_ ? step.force_removes : step.leaves;
+        for (int k = 0; k < leaves + replaces && !valid.empty(); ++k) {
           const size_t pick = random_.Uniform(valid.size());
           leavers_.push_back(valid[pick]);
           valid.erase(valid.begin() + static_cast<ptrdiff_t>(pick));
         }
         // The last `replaces` leavers are replaced, each by one more
         // absent node.
-        for (int k = 0; k < step.replaces && k < static_cast<int>(leavers_.size()); ++k) {
+        for (int k = 0; k < replaces && k < static_cast<int>(leavers_.size()); ++k) {
           for (int i = 0; i < cluster_->size(); ++i) {
             const bool left = std::find(departed_.begin(), departed_.end(), i) != departed_.end();
             const bool taken = std::find(joiners_.begin(), joiners_.end(), i) != joiners_.end();
@@ -250,9 +264,16 @@ void RingDriver::Act() {
         for (int j : joiners_) what += " join " + cluster_->id(j);
         for (int l : leavers_) {
           auto by = replaced_by_.find(l);
-          what += by == replaced_by_.end() ? " leave " + cluster_->id(l)
-                                           : " replace " + cluster_->id(l) + " by " +
-                                                 cluster_->id(by->second);
+          what += std::string(forced_ ? " force-" : " ") +
+                  (by == replaced_by_.end()
+                       ? (forced_ ? "remove " : "leave ") + cluster_->id(l)
+                       : "replace " + cluster_->id(l) + " by " + cluster_->id(by->second));
+          if (forced_) {
+            // Dead for good: the process and its disk.
+            cluster_->Retire(l);
+            cluster_->Wipe(l);
+            departed_.push_back(l);
+          }
         }
         Note("begins:" + what);
       }
@@ -323,6 +344,7 @@ void RingDriver::Act() {
       joiners_.clear();
       leavers_.clear();
       replaced_by_.clear();
+      forced_ = false;
       plan_id_.clear();
       return Next(kPollUs);
     }

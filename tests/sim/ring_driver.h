@@ -37,11 +37,18 @@ namespace ringkv::sim {
 // indices first), `leaves` valid members chosen at random leave, and each
 // of `replaces` more absent nodes joins and takes exactly the partitions of
 // a valid member chosen at random (`ringkv-admin ring replace OLD NEW`),
-// which then leaves as the others do.
+// which then leaves as the others do. A forced step (`force_removes` or
+// `force_replaces`, alone in its step, as the claimant requires) first
+// crashes valid members for good, their disks lost (SimCluster::Retire,
+// then Wipe), then marks each down (`ring mark-down`, refused until the
+// claimant sees it down) and stages `force-remove NODE`, or `force-replace
+// NODE NEW` with NEW joined first.
 struct RingStep {
   int joins = 0;
   int leaves = 0;
   int replaces = 0;
+  int force_removes = 0;
+  int force_replaces = 0;
 };
 
 class RingDriver {
@@ -88,6 +95,7 @@ class RingDriver {
   Phase phase_ = Phase::kStage;
   std::vector<int> joiners_, leavers_;  // this step's
   std::map<int, int> replaced_by_;       // leaver -> the joiner replacing it
+  bool forced_ = false;                  // this step's leavers are dead for good
   std::vector<int> departed_;
   std::string plan_id_;
   uint64_t asks_ = 0;  // request generations: a late reply is ignored

@@ -620,6 +620,22 @@ const std::vector<ScenarioDef>& Scenarios() {
        .workloads = {{}, BlindWrites()},
        .handoff_checks = true,
        .ring_steps = {{.replaces = 1}, {.replaces = 1}}},
+      {.name = "ring-force-remove",
+       .what = "issue 15: 5 members, one crashed for good (its disk lost), marked down and "
+               "force-removed, under crashes, pauses and partitions",
+       .run_us = 30 * kSecond,
+       .nemesis = {.crash = true, .pause = true, .partition = true},
+       .workloads = {{}, BlindWrites()},
+       .handoff_checks = true,
+       .ring_steps = {{.force_removes = 1}}},
+      {.name = "ring-force-replace",
+       .what = "issue 15: 5 members, one crashed for good (its disk lost), marked down and "
+               "force-replaced by a new node, under crashes, pauses and partitions",
+       .run_us = 30 * kSecond,
+       .nemesis = {.crash = true, .pause = true, .partition = true},
+       .workloads = {{}, BlindWrites()},
+       .handoff_checks = true,
+       .ring_steps = {{.force_replaces = 1}}},
       {.name = "ring-large",
        .what = "issue 15: 120 nodes, Q=1024: 3 joins, 3 leaves, then 2 of each, under crashes, "
                "pauses, partitions and lossy links, 5 faulty at once",
