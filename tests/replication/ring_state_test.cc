@@ -40,7 +40,7 @@ std::set<std::pair<uint32_t, NodeId>> Added(const Ring& before, const Ring& afte
 // `s` with every transfer of its change marked done.
 RingState Done(RingState s) {
   for (const Move& m : RingState(s).transfers) {
-    s = MarkTransferDone(s, m.partition, m.from, m.to).value();
+    if (!m.done) s = MarkTransferDone(s, m.partition, m.from, m.to).value();
   }
   return s;
 }
@@ -265,6 +265,55 @@ TEST(RingStateTest, ForcedChangesStreamNothingFromTheDeadMember) {
   EXPECT_FALSE(replaced.changing());
   EXPECT_EQ(replaced.Find("n5")->status, MemberStatus::kValid);
   EXPECT_EQ(ReplicatedBy(replaced, "n5"), n2_replicates);
+}
+
+// A forced claim may move partitions between survivors too (balance): a
+// surviving replica it drops may hold the only live copy of a write the
+// dead member acknowledged with it, so it streams that partition as in a
+// leave, and the change flips only when those streams are done. The
+// dead member's own slots are filled by anti-entropy, not streamed.
+TEST(RingStateTest, ForcedChangesStreamFromTheSurvivorsTheyDrop) {
+  std::vector<StateMember> members;
+  for (int i = 1; i <= 6; ++i) {
+    members.push_back({"n" + std::to_string(i), "a:" + std::to_string(i), MemberStatus::kValid});
+  }
+  Result<RingState> s =
+      BootstrapState(members, 64, 3, {BucketInfo{"", 3, 2, 2, "siblings"}});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const Ring before = PlacementRing(*s).value();
+  Result<RingState> staged = StageForceRemove(*s, "n6");
+  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+  Result<Plan> plan = MakePlan(*staged);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  Result<RingState> forced = CommitPlan(*staged, plan->id);
+  ASSERT_TRUE(forced.ok()) << forced.status().ToString();
+  const RingState& committed = *forced;
+  const Ring after = NextRing(committed).value();
+  // Each surviving replica the claim drops sends its partition.
+  std::set<std::pair<uint32_t, NodeId>> dropped;
+  for (uint32_t p = 0; p < before.partitions(); ++p) {
+    for (const NodeId& n : before.PlacementForPartition(p, 3).primaries) {
+      if (n != "n6" && !after.Replicates(p, 3, n)) dropped.insert({p, n});
+    }
+  }
+  ASSERT_FALSE(dropped.empty()) << "this claim drops no survivor; the test shows nothing";
+  std::set<std::pair<uint32_t, NodeId>> streamed;
+  for (const Move& m : committed.transfers) {
+    EXPECT_NE(m.from, "n6");
+    EXPECT_EQ(m.done, after.Replicates(m.partition, 3, m.from)) << m.partition << " " << m.from;
+    if (!m.done) streamed.insert({m.partition, m.from});
+  }
+  EXPECT_EQ(streamed, dropped);
+  EXPECT_TRUE(committed.changing());
+  EXPECT_EQ(committed.Find("n6")->status, MemberStatus::kLeaving);
+  RingState finished = Done(committed);
+  EXPECT_FALSE(finished.changing());
+  EXPECT_EQ(finished.Find("n6")->status, MemberStatus::kExiting);
+  EXPECT_EQ(std::count(finished.owners.begin(), finished.owners.end(), "n6"), 0);
+  // A transfer the commit already marked done cannot be reported again.
+  for (const Move& m : committed.transfers) {
+    if (m.done) EXPECT_FALSE(MarkTransferDone(committed, m.partition, m.from, m.to).ok());
+  }
 }
 
 TEST(RingStateTest, ForcedChangesAreCommittedAlone) {

@@ -141,12 +141,16 @@ CheckResult CheckNoLostWrites(SimCluster& cluster, const History& history,
 }
 
 CheckResult CheckHandoffComplete(SimCluster& cluster, const History& history,
-                                 const std::string& bucket) {
+                                 const std::string& bucket,
+                                 const std::vector<int64_t>& disk_losses) {
   // The coordinator starts the put when its loop gets to it (late, if it
   // was paused) and no later than it replied, and finishes it by a
   // timeout after that; plus the forwarding hop and clock drift.
   constexpr int64_t kSlackUs = 100'000;
-  return LostWrites(cluster, history, bucket, "handoff-complete", [&cluster](const Op& op) {
+  return LostWrites(cluster, history, bucket, "handoff-complete", [&](const Op& op) {
+    for (int64_t lost_us : disk_losses) {
+      if (op.invoke_us < lost_us) return true;
+    }
     int coordinator = cluster.IndexOf(op.sibling.dot.actor.node);
     int64_t finish_by = op.complete_us + (op.deadline_us - op.invoke_us) + kSlackUs;
     return coordinator >= 0 && cluster.KilledDuring(coordinator, op.invoke_us, finish_by);

@@ -81,8 +81,13 @@ CheckResult CheckNoResurrection(SimCluster& cluster, const History& history,
                                 const std::string& bucket);
 CheckResult CheckAaeConvergence(SimCluster& cluster, const History& history,
                                 const std::string& bucket);
+// Excused (counted, not failed): a write whose coordinator was killed
+// before its deadline (the hint it owed was never written), and one
+// invoked before any time in `disk_losses` (a node crashed for good with
+// its disk: a hint it held as a fallback went with it).
 CheckResult CheckHandoffComplete(SimCluster& cluster, const History& history,
-                                 const std::string& bucket);
+                                 const std::string& bucket,
+                                 const std::vector<int64_t>& disk_losses = {});
 
 // What the run saw of hint delivery after the heal.
 struct HintDrain {

@@ -158,6 +158,20 @@ bool RingDriver::Committed(const RingState& s) const {
 }
 
 void RingDriver::Stage() {
+  // A dead member is marked down first, as an operator would: it may be
+  // the claimant, which every other request waits for until then.
+  for (int l : leavers_) {
+    const NodeId& id = cluster_->id(l);
+    if (!forced_ || (seen_ && (HasStatus(*seen_, id, {MemberStatus::kDown}) || Staged(*seen_) ||
+                               Committed(*seen_)))) {
+      continue;
+    }
+    return Ask(RingAdminRequest{"mark-down", id, {}, {}, 0, {}, {}, {}, {}},
+               [this, id](const Status& st, const RingAdminReply*) {
+                 Note("mark-down " + id + ": " + st.ToString());
+                 Next(st.ok() ? 0 : kRetryUs);
+               });
+  }
   // Joins first, each until a member answers it: the answer is the state
   // the new node starts from (a join retried after a lost answer is
   // answered again).
@@ -187,15 +201,6 @@ void RingDriver::Stage() {
                               [&](const StagedChange& c) { return c.node == id; }) ||
                   HasStatus(*seen_, id, {MemberStatus::kLeaving, MemberStatus::kExiting}))) {
       continue;
-    }
-    // A dead member is marked down first, as an operator would (it may
-    // be the claimant, and it sends no transfers then).
-    if (forced_ && !(seen_ && HasStatus(*seen_, id, {MemberStatus::kDown}))) {
-      return Ask(RingAdminRequest{"mark-down", id, {}, {}, 0, {}, {}, {}, {}},
-                 [this, id](const Status& st, const RingAdminReply*) {
-                   Note("mark-down " + id + ": " + st.ToString());
-                   Next(st.ok() ? 0 : kRetryUs);
-                 });
     }
     RingAdminRequest request{forced_ ? "force-remove" : "leave", id, {}, {}, 0, {}, {}, {}, {}};
     auto by = replaced_by_.find(l);
@@ -273,6 +278,7 @@ void RingDriver::Act() {
             cluster_->Retire(l);
             cluster_->Wipe(l);
             departed_.push_back(l);
+            disk_losses_.push_back(cluster_->world().now());
           }
         }
         Note("begins:" + what);
@@ -322,14 +328,17 @@ void RingDriver::Act() {
       bool all = true;
       for (int l : leavers_) {
         if (!cluster_->present(l)) continue;
-        // Stopped once its own state says it is exiting and its cleanup
-        // deleted everything it held.
+        // Stopped once its own state says it is exiting, its cleanup
+        // deleted everything it held and it delivered every hint it took
+        // as a fallback before the commit (as `ringkv-cluster remove`).
         if (cluster_->up(l) && !cluster_->paused(l)) {
           const RingState& own = cluster_->node(l)->ring_keeper().state();
           auto held = cluster_->StoredObjects(l);
+          uint64_t hints = 0;
+          for (const auto& [target, count] : cluster_->service(l)->HintCounts()) hints += count;
           if (HasStatus(own, cluster_->id(l), {MemberStatus::kExiting}) && held.ok() &&
-              held->empty()) {
-            Note("stop " + cluster_->id(l) + ": exiting, holds nothing");
+              held->empty() && hints == 0) {
+            Note("stop " + cluster_->id(l) + ": exiting, holds nothing, no hints");
             cluster_->Retire(l);
             departed_.push_back(l);
             continue;

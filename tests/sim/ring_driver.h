@@ -69,6 +69,8 @@ class RingDriver {
   // The highest-epoch ring state among the running nodes.
   std::optional<RingState> LatestState() const;
   const std::vector<std::string>& log() const { return log_; }
+  // When forced steps crashed a member for good, its disk lost.
+  const std::vector<int64_t>& disk_losses() const { return disk_losses_; }
 
  private:
   enum class Phase { kStage, kPlan, kCommit, kWait, kDepart };
@@ -97,6 +99,7 @@ class RingDriver {
   std::map<int, int> replaced_by_;       // leaver -> the joiner replacing it
   bool forced_ = false;                  // this step's leavers are dead for good
   std::vector<int> departed_;
+  std::vector<int64_t> disk_losses_;
   std::string plan_id_;
   uint64_t asks_ = 0;  // request generations: a late reply is ignored
   uint64_t next_request_id_ = uint64_t{1} << 48;

@@ -248,7 +248,7 @@ std::string ScenarioResult::Summary() const {
   if (handoff_excused > 0) {
     s += std::to_string(handoff_excused) +
          " acknowledged writes missing before repair, excused: coordinator crashed before its "
-         "deadline\n";
+         "deadline, or a disk lost after the write\n";
   }
   for (const auto& c : checks) {
     s += "check " + c.name + ": " + (c.ok() ? "ok" : "FAILED") + " (" +
@@ -339,7 +339,8 @@ ScenarioResult RunScenario(const ScenarioConfig& config) {
   if (spec.handoff_checks) {
     // Hints first, then what they healed, before any read repairs it.
     WaitForDrain(world, cluster, &drain);
-    complete = CheckHandoffComplete(cluster, history, "h");
+    complete = CheckHandoffComplete(cluster, history, "h",
+                                    ring ? ring->disk_losses() : std::vector<int64_t>{});
   }
 
   // Read-repair pass: a get at R=N of every key touched, then quiet.

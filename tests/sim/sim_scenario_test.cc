@@ -133,6 +133,19 @@ INSTANTIATE_TEST_SUITE_P(RingReplace, SimScenarioTest,
                                             ::testing::Range(0, kReplaceSeeds)),
                          SeedTestName<kFirstSeed>());
 
+// Issue 15: a member crashed for good with its disk, marked down, then
+// force-removed or force-replaced, under the same faults. Before 2
+// December, 7 of 20 ring-force-remove seeds (1003 and 1004 among these)
+// lost acknowledged writes: the forced claim dropped a surviving replica
+// holding the only live copy, and nothing streamed it.
+constexpr int kForcedSeeds = 5;
+
+INSTANTIATE_TEST_SUITE_P(RingForced, SimScenarioTest,
+                         ::testing::Combine(::testing::Values("ring-force-remove",
+                                                              "ring-force-replace"),
+                                            ::testing::Range(0, kForcedSeeds)),
+                         SeedTestName<kFirstSeed>());
+
 // Every handoff scenario must actually take the failure path: nodes marked
 // down, hints written and delivered.
 TEST(SimHandoffTest, FailurePathIsExercised) {
@@ -229,7 +242,11 @@ TEST(SimRegressionTest, KnownSeeds) {
            // its cleanup (1010, 1012); hints for a member that had left
            // were never delivered (1075, 1081).
            {"ring-replace", 1010}, {"ring-replace", 1012}, {"ring-replace", 1075},
-           {"ring-replace", 1081}}) {
+           {"ring-replace", 1081},
+           // Issue 15, forced changes: a dropped survivor's copy never
+           // streamed (1006); a hint held by the member that died for
+           // good, excused (1016).
+           {"ring-force-remove", 1006}, {"ring-force-replace", 1016}}) {
     ScenarioResult r = RunSeed(name, seed);
     ScenarioConfig c;
     c.name = name;
