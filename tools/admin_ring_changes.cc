@@ -270,9 +270,10 @@ struct RingChangeCommands::Impl {
                   plan->eta_sec == 0 && bytes > 0 ? " (unpaced)" : "");
     }
     if (plan->forced) {
-      std::printf("forced: nothing is streamed from the dead member; the commit completes at "
-                  "once and each new replica above is filled by anti-entropy from the 'from' "
-                  "replica (until then it may answer not-found; read at R >= 2)\n");
+      std::printf("forced: nothing is streamed from the dead member; each new replica in its "
+                  "place is filled by anti-entropy from the 'from' replica (until then it may "
+                  "answer not-found; read at R >= 2); a move whose 'from' replica this plan "
+                  "drops is streamed first, as in a leave\n");
     }
     std::printf("commit with: ringkv-admin ring commit %s\n", plan->id.c_str());
     return kExitOk;
