@@ -576,8 +576,16 @@ void RingKeeper::Tick() {
 }
 
 void RingKeeper::MarkUpReturned() {
+  // Up by the failure detector is not enough: a claimant that just
+  // restarted counts a dead member up for its first seconds, and made a
+  // member crashed for good valid (and claimant) again (the simulator's
+  // ring-force-replace seed 1092).
+  const Gossiper* g = service_->gossiper();
   for (const StateMember& m : state_.members) {
-    if (m.status != MemberStatus::kDown || !service_->liveness().IsUp(m.id)) continue;
+    if (m.status != MemberStatus::kDown || !service_->liveness().IsUp(m.id) ||
+        (g != nullptr && !g->HeardAlive(m.id))) {
+      continue;
+    }
     if (!CanCommit(RingAdminRequest{"mark-up", m.id, {}, {}, 0, {}, {}, {}}).ok()) return;
     Result<RingState> next = MarkUp(state_, m.id);
     if (!next.ok()) return;

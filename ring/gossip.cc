@@ -193,6 +193,10 @@ bool Gossiper::IsUp(const NodeId& node) const {
   return Phi(node) < options_.phi_threshold;
 }
 
+bool Gossiper::HeardAlive(const NodeId& node) const {
+  return node == self_ || detector_.Samples(node) > 0;
+}
+
 std::vector<PeerState> Gossiper::View() const {
   std::vector<PeerState> view;
   view.reserve(members_.size());

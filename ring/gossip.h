@@ -89,6 +89,11 @@ class Gossiper final : public Liveness {
   void OnGossip(const NodeId& from, const Gossip& gossip);
 
   bool IsUp(const NodeId& node) const override;
+  // Whether `node`'s heartbeat advanced while this node watched (two
+  // arrivals of one incarnation): evidence that it lives. IsUp is not,
+  // for a node never heard from or known only by a relayed record (a
+  // dead member's last heartbeat, relayed to a node that just started).
+  bool HeardAlive(const NodeId& node) const;
   // Current phi of `node` (0 for self).
   double Phi(const NodeId& node) const;
   // One entry per member (self included), in member order.

@@ -357,6 +357,28 @@ TEST(Gossip, StaleAndForeignHeartbeatsAreIgnored) {
   EXPECT_EQ(g.heartbeats().at("n1"), (Heartbeat{"n1", 6, 1}));
 }
 
+// A dead member's last heartbeat, relayed to a node that just started,
+// makes it look up (a first arrival) but is no evidence that it lives;
+// its heartbeat advancing is. The claimant marks a down member valid
+// again only on that evidence.
+TEST(Gossip, ARelayedStaleHeartbeatIsNoEvidenceOfLife) {
+  Cluster c(3);
+  Gossiper& g = c.g("n0");
+  EXPECT_TRUE(g.HeardAlive("n0"));
+  EXPECT_FALSE(g.HeardAlive("n1"));  // never heard
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 5, 10}}});
+  EXPECT_TRUE(g.IsUp("n1"));
+  EXPECT_FALSE(g.HeardAlive("n1"));
+  // The same record relayed again: nothing new.
+  g.OnGossip("n2", Gossip{0, {Heartbeat{"n1", 5, 10}}});
+  EXPECT_FALSE(g.HeardAlive("n1"));
+  // A restarted incarnation's first beat starts over.
+  g.OnGossip("n1", Gossip{0, {Heartbeat{"n1", 6, 1}}});
+  EXPECT_FALSE(g.HeardAlive("n1"));
+  g.OnGossip("n1", Gossip{0, {Heartbeat{"n1", 6, 2}}});
+  EXPECT_TRUE(g.HeardAlive("n1"));
+}
+
 // A member's ring epoch rides on its heartbeat, so a node learns it from
 // any peer relaying a newer beat, not only from the member itself (with
 // 120 members that took minutes); an older beat changes nothing.
