@@ -164,7 +164,7 @@ Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members
 }
 
 // The merge worker: --plugin-worker-binary, else beside this executable,
-// else in the build tree's merge/.
+// else in the build tree's merge/, else ringkv-merge-worker on PATH.
 std::string MergeWorkerBinary(const Flags& flags) {
   if (!flags.plugin_worker_binary.empty()) return flags.plugin_worker_binary;
   std::error_code ec;
@@ -659,7 +659,8 @@ int main(int argc, char** argv) {
                  "in a worker process of its own: a crash, hang or memory blow-up of it keeps "
                  "siblings instead of taking the node down (repeatable)");
   app.add_option("--plugin-worker-binary", flags.plugin_worker_binary,
-                 "the ringkv-merge-worker executable (default: beside ringkv-node)");
+                 "the ringkv-merge-worker executable, a path or a name on PATH (default: beside "
+                 "ringkv-node, else on PATH)");
   AddBounded(app, "--plugin-worker-deadline-ms", flags.plugin_worker_deadline_ms,
              "a merge in a worker may take this long (plus 200 ms per MiB of values); then the "
              "worker is killed, the siblings stay, and the node's loop waited no longer",
