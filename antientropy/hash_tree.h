@@ -5,7 +5,8 @@
 // (applied twice it cancels): the caller applies each committed write once.
 //
 // A branch's 256 segments are allocated when it first becomes non-zero, so
-// a tree of a few keys is small. Not thread-safe.
+// a tree of a few keys is small; the blocks come from a pool that the
+// kernel can back with huge pages (segment_blocks.h). Not thread-safe.
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "antientropy/hashing.h"
+#include "antientropy/segment_blocks.h"
 
 namespace ringkv::aae {
 
@@ -40,10 +42,15 @@ class HashTree {
   bool operator==(const HashTree& other) const;
 
  private:
-  using Segments = std::array<uint64_t, kSegmentsPerBranch>;
+  struct FreeBlock {
+    void operator()(uint64_t* block) const { FreeSegmentBlock(block); }
+  };
+  // kSegmentsPerBranch hashes, or null for a branch that was never
+  // non-zero.
+  using Segments = std::unique_ptr<uint64_t[], FreeBlock>;
   uint64_t top_ = 0;
   std::array<uint64_t, kBranches> branches_{};
-  std::array<std::unique_ptr<Segments>, kBranches> segments_;
+  std::array<Segments, kBranches> segments_;
 };
 
 }  // namespace ringkv::aae

@@ -13,7 +13,10 @@
 # 2. Throughput and node CPU per operation: AAE_ROUNDS rounds; in each, for
 #    one and three nodes and each SRC, an --aae on and an --aae off cluster
 #    (the order alternates between rounds), each loaded with AAE_RECORDS
-#    keys (puts) and then run on workload A uniform for BENCH_DURATION s.
+#    keys (puts) and then run on workload A uniform for BENCH_DURATION s;
+#    also the nodes' minor page faults per operation (/proc/PID/stat,
+#    every thread), a count the machine's load does not move: anti-entropy
+#    must not add any (the trees' first touch did, 8,192 per node).
 #
 # One generator (this checkout's build-release ringkv-bench) drives all;
 # every process runs under `nice -n AAE_NICE`, and every one started is
@@ -65,6 +68,20 @@ instructions() {  # INDEX SRC NODES AAE
   rm -rf "$cdir"
 }
 
+minor_faults() {  # PIDS: the processes' minor page faults so far, summed
+  local pid sum=0
+  for pid in $1; do sum=$((sum + $(sed 's/^.*) //' "/proc/$pid/stat" | cut -d' ' -f8))); done
+  echo "$sum"
+}
+
+faulted() {  # PIDS NAME CMD...: CMD, then NAME.faults in OUT (minor faults during it)
+  local pids=$1 name=$2 before
+  shift 2
+  before=$(minor_faults "$pids")
+  "$@"
+  echo $(($(minor_faults "$pids") - before)) >"$OUT/$name.faults"
+}
+
 throughput() {  # ROUND INDEX SRC NODES AAE
   local r=$1 i=$2 src=$3 nodes=$4 aae=$5 cdir pids name=tp-$1-$2-$4-$5
   shape "$nodes"
@@ -72,8 +89,9 @@ throughput() {  # ROUND INDEX SRC NODES AAE
   start_cluster "$src/build-release/tools/ringkv-cluster" "$cdir" "$OUT/$name.log" "$nodes" "$N" "$RW" \
     "$RW" --aae "$aae"
   pids=$(node_pids "$src/build-release/tools/ringkv-cluster" "$cdir")
-  bench "$name-load" --records "$RECORDS" --load --w "$RW" --server-pids "${pids// /,}"
-  bench "$name-a" --records "$RECORDS" --workload a --distribution uniform --duration "$DURATION" \
+  faulted "$pids" "$name-load" bench "$name-load" --records "$RECORDS" --load --w "$RW" \
+    --server-pids "${pids// /,}"
+  faulted "$pids" "$name-a" bench "$name-a" --records "$RECORDS" --workload a --distribution uniform --duration "$DURATION" \
     --warmup "$WARMUP" --r "$RW" --w "$RW" --server-pids "${pids// /,}"
   stop_cluster "$src/build-release/tools/ringkv-cluster" "$cdir"
   rm -rf "$cdir"
@@ -136,8 +154,13 @@ for i in srcs:
 rounds = sorted({int(p.name.split("-")[1]) for p in out.glob("tp-*-load.json")})
 print(f"\nThroughput and node CPU per operation ({len(rounds)} rounds; median, min-max; "
       "on / off paired within each round):")
-print("| build | nodes | phase | ops/s on | ops/s off | on / off | CPU us/op on | off | on / off |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| build | nodes | phase | ops/s on | ops/s off | on / off | CPU us/op on | off | on / off "
+      "| faults per 1,000 ops on | off |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+def faults(name, rep):
+    p = out / f"{name}.faults"
+    return int(p.read_text()) * 1000 / rep["ops"] if rep and rep.get("ops") and p.exists() else None
 
 def spread(values, spec):
     values = [v for v in values if v is not None]
@@ -155,7 +178,8 @@ for i in srcs:
                 ops = [rep["ops_per_sec"] if rep else None for rep in reps]
                 cpu = [rep["server_cpu"]["us_per_op"] if rep and rep.get("server_cpu") else None
                        for rep in reps]
-                vals[aae] = (ops, cpu)
+                flt = [faults(f"tp-{r}-{i}-{nodes}-{aae}-{suffix}", rep) for r, rep in zip(rounds, reps)]
+                vals[aae] = (ops, cpu, flt)
             # On / off within each round (same machine load), then the median.
             for k, idx in (("ops", 0), ("cpu", 1)):
                 for a, b in zip(vals["on"][idx], vals["off"][idx]):
@@ -167,6 +191,8 @@ for i in srcs:
             cpu_off, _ = spread(vals["off"][1], ".1f")
             r_ops, _ = spread(paired["ops"], ".3f")
             r_cpu, _ = spread(paired["cpu"], ".3f")
+            flt_on, _ = spread(vals["on"][2], ",.0f")
+            flt_off, _ = spread(vals["off"][2], ",.0f")
             print(f"| {i} | {nodes} | {phase} | {ops_on} | {ops_off} | {r_ops} "
-                  f"| {cpu_on} | {cpu_off} | {r_cpu} |")
+                  f"| {cpu_on} | {cpu_off} | {r_cpu} | {flt_on} | {flt_off} |")
 PY

@@ -6,12 +6,14 @@
 #include <capnp/message.h>
 #include <xxhash.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "antientropy/aae.capnp.h"
 #include "antientropy/hash_tree.h"
 #include "antientropy/hashing.h"
 #include "antientropy/records.h"
+#include "antientropy/segment_blocks.h"
 #include "causality/object_codec.h"
 #include "common/hash.h"
 
@@ -54,6 +56,61 @@ TEST(HashTreeTest, ImageRoundTripsAndRejectsHostileBytes) {
   EXPECT_FALSE(DecodeTreeImage(std::string(64, '\xff')).ok());
   EXPECT_TRUE(MarkerCurrent(EncodeMarker()));
   EXPECT_FALSE(MarkerCurrent("garbage!"));
+}
+
+TEST(HashTreeTest, ACopyOwnsItsSegments) {
+  HashTree original;
+  original.Apply(300, 0x77);
+  HashTree copy(original);
+  copy.Apply(300, 0x77);
+  copy.Apply(301, 0x5);
+  EXPECT_EQ(original.segment(300), 0x77u);
+  EXPECT_EQ(original.segment(301), 0u);
+  EXPECT_EQ(copy.segment(300), 0u);
+  EXPECT_EQ(copy.segment(301), 0x5u);
+}
+
+// A block handed out again after a free reads as zeros: a tree that got a
+// dirty block would start from another tree's hashes.
+TEST(SegmentBlocksTest, AReusedBlockIsZero) {
+  std::vector<uint64_t*> blocks;
+  for (int i = 0; i < 8; ++i) {
+    blocks.push_back(AllocateSegmentBlock());
+    for (uint32_t s = 0; s < kSegmentsPerBranch; ++s) blocks.back()[s] = ~uint64_t{0} - s;
+  }
+  for (uint64_t* b : blocks) FreeSegmentBlock(b);
+  for (int i = 0; i < 8; ++i) {
+    uint64_t* b = AllocateSegmentBlock();
+    for (uint32_t s = 0; s < kSegmentsPerBranch; ++s) ASSERT_EQ(b[s], 0u) << "block " << i;
+    blocks[i] = b;
+  }
+  for (uint64_t* b : blocks) FreeSegmentBlock(b);
+}
+
+// Freed blocks are used again before any new memory is mapped, so trees
+// rebuilt over and over do not grow the process; no block straddles a
+// 2 MiB boundary (each chunk is one aligned huge page).
+TEST(SegmentBlocksTest, FreedBlocksAreReusedAndChunksAreAligned) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  std::vector<uint64_t*> blocks;
+  for (int i = 0; i < 3000; ++i) blocks.push_back(AllocateSegmentBlock());
+  for (uint64_t* b : blocks) {
+    const auto at = reinterpret_cast<uintptr_t>(b);
+    ASSERT_EQ(at / kHuge, (at + kSegmentsPerBranch * sizeof(uint64_t) - 1) / kHuge);
+  }
+  const uint64_t mapped = SegmentBlockBytesMapped();
+  EXPECT_GE(mapped, 3000u * kSegmentsPerBranch * sizeof(uint64_t));
+  for (int round = 0; round < 5; ++round) {
+    for (uint64_t* b : blocks) FreeSegmentBlock(b);
+    for (uint64_t*& b : blocks) b = AllocateSegmentBlock();
+  }
+  EXPECT_EQ(SegmentBlockBytesMapped(), mapped);
+  for (uint64_t* b : blocks) FreeSegmentBlock(b);
+  std::vector<HashTree> trees(4);
+  for (HashTree& t : trees) {
+    for (uint32_t b = 0; b < 500; ++b) t.Apply(b % kBranches * kSegmentsPerBranch, 1);
+  }
+  EXPECT_EQ(SegmentBlockBytesMapped(), mapped);
 }
 
 TEST(HashingTest, SegmentsDoNotFollowThePartition) {
