@@ -28,7 +28,8 @@ MergeGuard::MergeGuard(std::string plugin_name, MergeFunction* function, Clock* 
   worker_down_ = metrics->AddCounter("ringkv_merge_failures_total", kFailuresHelp,
                                      {{"plugin", name_}, {"reason", "worker_down"}});
   slow_ = metrics->AddCounter("ringkv_merge_slow_total",
-                              "Merge plugin calls slower than the slow threshold (5 ms), by "
+                              "Merge plugin calls slower than the slow threshold (in-process: 5 "
+                              "ms plus 20 ms per MiB of values; worker: half its deadline), by "
                               "plugin; their results are used.",
                               {{"plugin", name_}});
   skipped_ = metrics->AddCounter("ringkv_merge_skipped_total",
@@ -67,13 +68,17 @@ Result<std::string> MergeGuard::Merge(const std::vector<const Sibling*>& values)
     failures_in_a_row_ = options_.trip_after - 1;
     open_until_us_ = 0;
   }
+  size_t bytes = 0;
+  for (const Sibling* v : values) bytes += v->value.size();
   Result<std::string> merged = function_->Merge(values);
   if (merged.status().IsUnavailable()) {
     worker_down_->Increment();
     return merged;
   }
   calls_->Increment();
-  const bool slow = clock_->MonoMicros() - start > options_.slow_us;
+  const bool slow =
+      clock_->MonoMicros() - start >
+      options_.slow_us + static_cast<int64_t>(bytes) * options_.slow_us_per_mib / (1 << 20);
   if (slow) slow_->Increment();
   if (!merged.ok()) {
     FailureCounter(merged.status())->Increment();

@@ -23,9 +23,12 @@
 namespace ringkv {
 
 struct MergeGuardOptions {
-  // A call that takes longer counts as slow: its result is used, but it
-  // counts towards opening the breaker.
+  // A call that takes longer than slow_us plus slow_us_per_mib for each MiB
+  // of sibling values counts as slow: its result is used, but it counts
+  // towards opening the breaker. The allowance grows with the input so that
+  // merging large values in good time never rests a plugin.
   int64_t slow_us = 5'000;
+  int64_t slow_us_per_mib = 20'000;
   uint32_t trip_after = 5;
   int64_t cool_down_us = 10'000'000;
 };

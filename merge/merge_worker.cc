@@ -100,7 +100,8 @@ Status MergeWorker::Spawn() {
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, options_.binary.c_str(), &files, &attr, argv.data(), environ);
+  // A binary named without a directory is looked up on PATH, as a shell would.
+  const int rc = posix_spawnp(&pid, options_.binary.c_str(), &files, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);

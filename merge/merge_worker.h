@@ -34,7 +34,8 @@
 namespace ringkv {
 
 struct MergeWorkerOptions {
-  // The ringkv-merge-worker executable.
+  // The ringkv-merge-worker executable: a path, or a bare name looked up
+  // on PATH.
   std::string binary;
   // How long a merge call may take, the round trip included; past it the
   // worker is killed and the siblings stay. Plus time for the bytes: a
@@ -73,6 +74,7 @@ class MergeWorker final : public MergeFunction {
   // What the first worker said hello with; every later one must say the
   // same (a plugin file replaced since the load is refused).
   const PluginInfo& info() const { return info_; }
+  const MergeWorkerOptions& options() const { return options_; }
 
   // See merge/merge_function.h for the failures.
   Result<std::string> Merge(const std::vector<const Sibling*>& values) override;

@@ -13,6 +13,12 @@ bool PluginWorkers::Chosen(const std::string& path) const {
   return false;
 }
 
+MergeGuardOptions WorkerGuardOptions(MergeGuardOptions guard, const MergeWorkerOptions& worker) {
+  guard.slow_us = std::max(guard.slow_us, worker.call_deadline_us / 2);
+  guard.slow_us_per_mib = std::max(guard.slow_us_per_mib, worker.deadline_us_per_mib / 2);
+  return guard;
+}
+
 Status PluginCatalog::Add(Entry entry, MergeFunction* function) {
   const std::string key = "merge:" + entry.info.name;
   if (entries_.count(key) != 0) {
@@ -22,8 +28,10 @@ Status PluginCatalog::Add(Entry entry, MergeFunction* function) {
     refused_.push_back({entry.info.path, st.message()});
     return st;
   }
-  entry.guard =
-      std::make_unique<MergeGuard>(entry.info.name, function, clock_, metrics_, guard_options_);
+  entry.guard = std::make_unique<MergeGuard>(
+      entry.info.name, function, clock_, metrics_,
+      entry.worker != nullptr ? WorkerGuardOptions(guard_options_, entry.worker->options())
+                              : guard_options_);
   entry.resolver = std::make_unique<MergeResolver>(key, entry.guard.get());
   entries_.emplace(key, std::move(entry));
   return Status::OK();

@@ -37,6 +37,11 @@ struct PluginWorkers {
   bool Chosen(const std::string& path) const;
 };
 
+// The breaker of a plugin in a worker: its calls cross a socket and are
+// bounded by their own deadline (merge/merge_worker.h), so a call is slow
+// only when it used half of that deadline, never less than `guard` allows.
+MergeGuardOptions WorkerGuardOptions(MergeGuardOptions guard, const MergeWorkerOptions& worker);
+
 struct LoadedPluginInfo : PluginInfo {
   bool in_worker = false;
 };

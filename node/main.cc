@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -164,7 +165,7 @@ Result<std::optional<std::string>> PeerSecret(const Flags& flags, size_t members
 }
 
 // The merge worker: --plugin-worker-binary, else beside this executable,
-// else in the build tree's merge/.
+// else in the build tree's merge/, else ringkv-merge-worker on PATH.
 std::string MergeWorkerBinary(const Flags& flags) {
   if (!flags.plugin_worker_binary.empty()) return flags.plugin_worker_binary;
   std::error_code ec;
@@ -208,16 +209,7 @@ Status LoadPlugins(const Flags& flags, const BucketTable& buckets, PluginCatalog
                  p.sha256, p.path, p.in_worker ? ", running in a worker process" : "");
   }
   for (const RefusedPlugin& r : catalog->refused()) spdlog::error("{}", r.reason);
-  auto check = [&](const std::string& bucket, const BucketProps& props) {
-    if (!IsMergeResolverName(props.resolver)) return;
-    if (catalog->Find(props.resolver, props.plugin_version, props.plugin_hash) != nullptr) return;
-    spdlog::error("bucket {} resolves by {}, which this node has not loaded{}: its siblings are "
-                  "kept unmerged", bucket, props.resolver,
-                  props.plugin_version != 0 || !props.plugin_hash.empty()
-                      ? " in the pinned version and hash" : "");
-  };
-  check("(default)", buckets.defaults());
-  for (const auto& [name, props] : buckets.named()) check(name, props);
+  for (const MissingPlugin& m : MissingPlugins(*catalog, buckets)) spdlog::error("{}", m.Describe());
   // What `ringkv-admin plugins` lists besides the loaded plugins
   // (node/plugin_info.h), as info gauges (value 1) in the status reply.
   for (const RefusedPlugin& r : catalog->refused()) {
@@ -488,6 +480,26 @@ int Run(const Flags& flags) {
       "A merge plugin this node loaded (value 1): name, version, SHA-256, file, the buckets "
       "that use it and where it runs (in-process or worker).",
       [&plugins, &service] { return PluginInfoSeries(plugins, service.options().buckets); });
+  MetricsRegistry::CallbackHandle plugin_missing = metrics.AddGaugeFamilyCallback(
+      "ringkv_merge_plugin_missing",
+      "A bucket whose resolver is a merge plugin this node has not loaded, or not in the pinned "
+      "version and hash (value 1): its siblings are kept unmerged here.",
+      [&plugins, &service] { return MissingPluginSeries(plugins, service.options().buckets); });
+  // A bucket that the ring state (kept from before a restart, or changed
+  // later) sets to a plugin this node lacks is logged as one named at start
+  // is (LoadPlugins), once each time it becomes missing.
+  std::vector<MissingPlugin> missing = MissingPlugins(plugins, config.service.buckets);
+  auto report_missing = [&plugins, &service, &missing] {
+    std::vector<MissingPlugin> now = MissingPlugins(plugins, service.options().buckets);
+    for (const MissingPlugin& m : now) {
+      if (std::find(missing.begin(), missing.end(), m) == missing.end()) {
+        spdlog::error("{}", m.Describe());
+      }
+    }
+    missing = std::move(now);
+  };
+  report_missing();
+  service.membership().Subscribe([&report_missing](const Ring&) { report_missing(); });
   std::optional<ClientTokens> tokens;
   if (!flags.client_tokens.empty()) {
     Result<ClientTokens> loaded = ClientTokens::Load(flags.client_tokens);
@@ -659,7 +671,8 @@ int main(int argc, char** argv) {
                  "in a worker process of its own: a crash, hang or memory blow-up of it keeps "
                  "siblings instead of taking the node down (repeatable)");
   app.add_option("--plugin-worker-binary", flags.plugin_worker_binary,
-                 "the ringkv-merge-worker executable (default: beside ringkv-node)");
+                 "the ringkv-merge-worker executable, a path or a name on PATH (default: beside "
+                 "ringkv-node, else on PATH)");
   AddBounded(app, "--plugin-worker-deadline-ms", flags.plugin_worker_deadline_ms,
              "a merge in a worker may take this long (plus 200 ms per MiB of values); then the "
              "worker is killed, the siblings stay, and the node's loop waited no longer",

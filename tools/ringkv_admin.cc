@@ -236,7 +236,8 @@ Result<std::unique_ptr<Client>> ClientOf(const Flags& flags) {
 
 // `plugins`: the node's merge plugins, from the info gauges of its status
 // (docs/plugins.md): one line per plugin, "name version sha256 buckets",
-// then one per refused plugin, "refused path: reason".
+// then one per refused plugin, "refused path: reason", then one per bucket
+// naming a plugin the node lacks, "missing bucket: resolver ...".
 int DoPlugins(const Flags& flags) {
   Result<std::unique_ptr<Client>> client = ClientOf(flags);
   if (!client.ok()) return Fail(client.status());
@@ -248,7 +249,8 @@ int DoPlugins(const Flags& flags) {
     }
     return std::string();
   };
-  nlohmann::json loaded = nlohmann::json::array(), refused = nlohmann::json::array();
+  nlohmann::json loaded = nlohmann::json::array(), refused = nlohmann::json::array(),
+                 missing = nlohmann::json::array();
   for (const MetricSample& m : status->metrics) {
     if (m.name == "ringkv_merge_plugin_info") {
       nlohmann::json buckets = nlohmann::json::array();
@@ -266,10 +268,17 @@ int DoPlugins(const Flags& flags) {
                         {"mode", label(m, "mode")}});
     } else if (m.name == "ringkv_merge_plugin_refused") {
       refused.push_back({{"path", label(m, "path")}, {"reason", label(m, "reason")}});
+    } else if (m.name == "ringkv_merge_plugin_missing") {
+      missing.push_back({{"bucket", label(m, "bucket")},
+                         {"resolver", label(m, "resolver")},
+                         {"plugin_version", std::stoul(label(m, "plugin_version"))},
+                         {"plugin_hash", label(m, "plugin_hash")}});
     }
   }
   if (flags.json) {
-    std::cout << nlohmann::json{{"plugins", loaded}, {"refused", refused}}.dump() << "\n";
+    std::cout << nlohmann::json{{"plugins", loaded}, {"refused", refused}, {"missing", missing}}
+                     .dump()
+              << "\n";
     return kExitOk;
   }
   for (const auto& p : loaded) {
@@ -282,6 +291,13 @@ int DoPlugins(const Flags& flags) {
   for (const auto& r : refused) {
     std::printf("refused %s: %s\n", r["path"].get<std::string>().c_str(),
                 r["reason"].get<std::string>().c_str());
+  }
+  for (const auto& m : missing) {
+    const bool pinned = m["plugin_version"].get<unsigned long>() != 0 ||
+                        !m["plugin_hash"].get<std::string>().empty();
+    std::printf("missing %s: %s is not loaded on this node%s; its siblings are kept unmerged\n",
+                m["bucket"].get<std::string>().c_str(), m["resolver"].get<std::string>().c_str(),
+                pinned ? " in the pinned version and hash" : "");
   }
   return kExitOk;
 }
@@ -435,10 +451,12 @@ int main(int argc, char** argv) {
   status->add_flag("--metrics", flags.metrics,
                    "also print every metric of the node (docs/metrics.md), one series a line");
   CLI::App* plugins = app.add_subcommand(
-      "plugins", "the node's merge plugins: name, version, sha256, buckets using it; refusals");
+      "plugins", "the node's merge plugins: name, version, sha256, buckets using it; refusals; "
+                 "buckets naming a plugin the node lacks");
   plugins->add_flag("--json", flags.json,
                     "print {plugins: [{name, version, sha256, path, buckets: [..], mode}], "
-                    "refused: [{path, reason}]}");
+                    "refused: [{path, reason}], missing: [{bucket, resolver, plugin_version, "
+                    "plugin_hash}]}");
   CLI::App* ring = app.add_subcommand(
       "ring", "the node's ring: partitions per member, balance, placement violations, owners");
   ring->add_flag("--json", flags.json,

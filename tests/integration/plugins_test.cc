@@ -1,5 +1,6 @@
 // Issue 13 with three real nodes started with --plugins (the built-ins):
-// `ringkv-admin plugins` lists them with hash and buckets; a max bucket and
+// `ringkv-admin plugins` lists them with hash and buckets, and the bucket
+// naming a plugin the nodes lack as missing; a max bucket and
 // a pncounter bucket collapse concurrent writes to one value on every
 // replica; increments through Client::Update from two threads all count; a
 // bucket naming a plugin the nodes lack keeps its siblings and the nodes
@@ -111,9 +112,16 @@ TEST_F(PluginsTest, AdminListsEveryBuiltinWithItsHashAndTheBucketsUsingIt) {
   EXPECT_EQ(by_name["max"]["buckets"], Json::array({"top"}));
   EXPECT_EQ(by_name["gset"]["buckets"], Json::array());
   EXPECT_TRUE(j["refused"].empty());
+  // The bucket naming a plugin no node has is listed as missing, on each node.
+  ASSERT_EQ(j["missing"].size(), 1u) << r.out;
+  EXPECT_EQ(j["missing"][0]["bucket"], "bogus");
+  EXPECT_EQ(j["missing"][0]["resolver"], "merge:nosuch");
   CommandResult text = cluster_.Admin(2, {"plugins"});
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("pncounter"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("missing bogus: merge:nosuch is not loaded on this node"),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_F(PluginsTest, ConcurrentBlindWritesToAMaxBucketReadAsOneValueEverywhere) {

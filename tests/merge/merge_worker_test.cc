@@ -5,7 +5,8 @@
 //   merges into in this process, values of 3 MiB included.
 // - The law check runs in the worker: a broken law, a crash and a loop
 //   are refused as in the forked check; a plugin the worker cannot load is
-//   refused with the loader's reason.
+//   refused with the loader's reason; a worker named without a directory
+//   is found on PATH.
 // - A plugin that crashes, loops, allocates without bound or writes onto
 //   its socket: this process (the node) goes on, the read keeps both
 //   siblings, the failure is counted under its reason, the worker is
@@ -13,9 +14,12 @@
 #include "merge/merge_worker.h"
 
 #include <gtest/gtest.h>
+
 #include <poll.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 
 #include "merge/merge_guard.h"
@@ -166,6 +170,28 @@ TEST(MergeWorkerTest, APluginItsWorkerCannotLoadIsRefusedWithTheLoadersReason) {
       MergeWorker::Start(BuiltinPlugin("max"), missing, LawCheckOptions{});
   ASSERT_TRUE(no_binary.status().IsInvalidArgument());
   EXPECT_NE(no_binary.status().message().find("refused"), std::string::npos);
+}
+
+TEST(MergeWorkerTest, AWorkerNamedWithoutADirectoryIsFoundOnPath) {
+  const std::string dir = std::filesystem::path(RINGKV_MERGE_WORKER).parent_path().string();
+  const char* old = std::getenv("PATH");
+  const std::string saved = old != nullptr ? old : "";
+  MergeWorkerOptions bare = Options();
+  bare.binary = std::filesystem::path(RINGKV_MERGE_WORKER).filename().string();
+  ASSERT_EQ(setenv("PATH", "/nonexistent", 1), 0);
+  Result<std::unique_ptr<MergeWorker>> off_path =
+      MergeWorker::Start(BuiltinPlugin("max"), bare, LawCheckOptions{});
+  ASSERT_EQ(setenv("PATH", (dir + ":" + saved).c_str(), 1), 0);
+  Result<std::unique_ptr<MergeWorker>> on_path =
+      MergeWorker::Start(BuiltinPlugin("max"), bare, LawCheckOptions{});
+  ASSERT_EQ(setenv("PATH", saved.c_str(), 1), 0);
+  EXPECT_TRUE(off_path.status().IsInvalidArgument());
+  ASSERT_TRUE(on_path.ok()) << on_path.status().ToString();
+  EXPECT_EQ((*on_path)->info().name, "max");
+  Sibling a = Stamped("5", 1, "n1", 1), b = Stamped("12", 2, "n2", 1);
+  Result<std::string> merged = (*on_path)->Merge({&a, &b});
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  EXPECT_EQ(*merged, "12");
 }
 
 TEST(MergeWorkerTest, ADirectoryLoadsItsChosenPluginsInWorkers) {

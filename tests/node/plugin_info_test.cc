@@ -1,7 +1,8 @@
 // The ringkv_merge_plugin_info series (node/plugin_info.h) list, under each
 // loaded plugin, the buckets that merge with it in the bucket table as it is
 // now: a bucket the ring state moves to another plugin moves with it, and a
-// bucket pinned to another build of the plugin is not listed.
+// bucket pinned to another build of the plugin is not listed; a bucket
+// naming a plugin the node lacks, or a build it does not have, is missing.
 #include "node/plugin_info.h"
 
 #include <gtest/gtest.h>
@@ -65,6 +66,42 @@ TEST(PluginInfoTest, TheBucketsLabelFollowsTheBucketTableAsItChanges) {
   plugins = ByPlugin(PluginInfoSeries(catalog, buckets));
   EXPECT_EQ(plugins["max"]["buckets"], "");
   EXPECT_EQ(plugins["min"]["buckets"], "(default),low,top");
+}
+
+TEST(PluginInfoTest, BucketsNamingAPluginTheNodeLacksAreMissingAsTheTableChanges) {
+  ManualClock clock;
+  MetricsRegistry metrics;
+  PluginCatalog catalog(&clock, &metrics);
+  ASSERT_TRUE(
+      catalog.Load(std::string(RINGKV_BUILTIN_PLUGINS) + "/max.so", LawCheckOptions{}).ok());
+  BucketTable buckets;
+  buckets.Set("top", Resolver("merge:max"));
+  buckets.Set("plain", Resolver("siblings"));
+  EXPECT_TRUE(MissingPlugins(catalog, buckets).empty());
+  EXPECT_TRUE(MissingPluginSeries(catalog, buckets).empty());
+
+  // The ring state moves the defaults to a plugin this node lacks, and pins
+  // top to a build of max it does not have.
+  buckets.Assign({BucketInfoOf("", Resolver("merge:nosuch")),
+                  BucketInfoOf("top", Resolver("merge:max", "00000000"))});
+  const std::vector<MissingPlugin> missing = MissingPlugins(catalog, buckets);
+  ASSERT_EQ(missing.size(), 2u);
+  EXPECT_EQ(missing[0].bucket, "(default)");
+  EXPECT_EQ(missing[0].resolver, "merge:nosuch");
+  EXPECT_FALSE(missing[0].pinned());
+  EXPECT_EQ(missing[1].bucket, "top");
+  EXPECT_TRUE(missing[1].pinned());
+  EXPECT_NE(missing[1].Describe().find("bucket top resolves by merge:max, which this node has "
+                                       "not loaded in the pinned version and hash"),
+            std::string::npos)
+      << missing[1].Describe();
+  const std::vector<LabeledValue> series = MissingPluginSeries(catalog, buckets);
+  ASSERT_EQ(series.size(), 2u);
+  std::map<std::string, std::string> labels(series[1].labels.begin(), series[1].labels.end());
+  EXPECT_EQ(labels["bucket"], "top");
+  EXPECT_EQ(labels["resolver"], "merge:max");
+  EXPECT_EQ(labels["plugin_hash"], "00000000");
+  EXPECT_EQ(series[1].value, 1);
 }
 
 TEST(PluginInfoTest, NoPluginsNoSeries) {
