@@ -1,6 +1,12 @@
 #include "node/memory_release.h"
 
+#ifdef RINGKV_JEMALLOC
+#include <jemalloc/jemalloc.h>
+
+#include <string>
+#else
 #include <malloc.h>
+#endif
 
 #include "node/system_clock.h"
 
@@ -12,8 +18,10 @@ int64_t NowMs() { return SystemClock().MonoMicros() / 1000; }
 }  // namespace
 
 void TuneAllocator() {
+#ifndef RINGKV_JEMALLOC
   // Setting it at all turns off glibc's dynamic threshold (mallopt(3)).
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 }
 
 MemoryReleaser::MemoryReleaser(EventLoop* loop, size_t threshold_bytes, int64_t min_interval_ms)
@@ -51,7 +59,14 @@ void MemoryReleaser::Trim() {
   freed_ = 0;
   last_trim_ms_ = NowMs();
   ++trims_;
+#ifdef RINGKV_JEMALLOC
+  // jemalloc would give the pages back by itself, but only after its decay
+  // time (seconds); purging every arena gives them back now.
+  static const std::string kPurgeAll = "arena." + std::to_string(MALLCTL_ARENAS_ALL) + ".purge";
+  mallctl(kPurgeAll.c_str(), nullptr, nullptr, nullptr, 0);
+#else
   malloc_trim(0);
+#endif
 }
 
 }  // namespace ringkv

@@ -10,6 +10,11 @@
 // - Freed heap memory below the top of the heap, and in the arenas of other
 //   threads, is returned only by malloc_trim(). A MemoryReleaser calls it
 //   after enough bytes were freed, at most once per interval.
+// Built with jemalloc (meson option `jemalloc`, the default where it is
+// installed), the node allocates with it instead: large blocks are extents
+// of their own and freed pages go back after jemalloc's decay time, so
+// TuneAllocator() does nothing and a MemoryReleaser purges every arena at
+// once rather than waiting for the decay.
 #pragma once
 
 #include <cstddef>

@@ -51,7 +51,7 @@ class ServiceSink : public MessageSink {
     unauthenticated_ = metrics->AddCounter(name, help, {{"reason", "unauthenticated"}});
     forbidden_ = metrics->AddCounter(name, help, {{"reason", "forbidden"}});
   }
-  void OnPeerMessage(Message message) override {
+  void OnPeerMessage(Message&& message) override {
     transport_->HeardFrom(message.from);
     std::vector<NodeId> alive;
     if (const auto* gossip = std::get_if<Gossip>(&message.body);
@@ -61,7 +61,7 @@ class ServiceSink : public MessageSink {
     service_->OnPeerMessage(std::move(message));
     for (const NodeId& node : alive) transport_->HeardFrom(node);
   }
-  void OnClientRequest(Message request, std::function<void(Message)> reply) override {
+  void OnClientRequest(Message&& request, std::function<void(Message)> reply) override {
     if (Status st = Authorize(request); !st.ok()) {
       Message refusal;
       refusal.request_id = request.request_id;

@@ -197,7 +197,7 @@ int64_t Service::DeadlineFor(const Message& m) const {
   return env_.clock->MonoMicros() + static_cast<int64_t>(ms) * 1000;
 }
 
-void Service::HandleClientRequest(Message request, std::function<void(Message)> reply) {
+void Service::HandleClientRequest(Message&& request, std::function<void(Message)> reply) {
   uint64_t id = request.request_id;
   auto respond = [id, reply = std::move(reply)](MessageBody body) {
     Message m;
@@ -281,7 +281,7 @@ bool Service::TakesHandoff(uint32_t partition, std::string_view bucket) const {
   });
 }
 
-void Service::OnPeerMessage(Message message) { rpc_.OnMessage(std::move(message)); }
+void Service::OnPeerMessage(Message&& message) { rpc_.OnMessage(std::move(message)); }
 
 void Service::ServePeers() {
   rpc_.Serve<ReplicaGetRequest>(

@@ -105,7 +105,7 @@ class Service {
   // A request from a client connection (get, put or ping). `reply` is called
   // exactly once, on the loop, possibly before this returns; after the
   // request's deadline at the latest.
-  void HandleClientRequest(Message request, std::function<void(Message)> reply);
+  void HandleClientRequest(Message&& request, std::function<void(Message)> reply);
 
   // Client requests of a type the service itself does not answer go to
   // `handler` (components built beside it: anti-entropy's admin requests),
@@ -117,7 +117,7 @@ class Service {
   const ClientHandler& client_handler() const { return extra_client_; }
 
   // A message that arrived from another node through the Transport.
-  void OnPeerMessage(Message message);
+  void OnPeerMessage(Message&& message);
 
   // The node's peer RPC layer, for components built beside the service
   // (they register their own request types).

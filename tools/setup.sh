@@ -10,6 +10,8 @@ packages=(
   libevent-dev libleveldb-dev capnproto libcapnp-dev libxxhash-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev libtomlplusplus-dev librapidcheck-dev libbenchmark-dev libssl-dev
+  # the node's allocator (meson option jemalloc; glibc's malloc without it)
+  libjemalloc-dev
   iptables
   # promtool checks the node's /metrics, headless chromium loads its page
   # (tests/integration/http_test.cc).

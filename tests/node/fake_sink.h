@@ -16,8 +16,8 @@ namespace ringkv::testing {
 
 class FakeSink : public MessageSink {
  public:
-  void OnPeerMessage(Message message) override { peer.push_back(std::move(message)); }
-  void OnClientRequest(Message request, std::function<void(Message)> reply) override {
+  void OnPeerMessage(Message&& message) override { peer.push_back(std::move(message)); }
+  void OnClientRequest(Message&& request, std::function<void(Message)> reply) override {
     ++requests;
     if (hold_replies) {
       held.push_back(std::move(reply));
