@@ -111,13 +111,16 @@ std::optional<RingState> RingDriver::LatestState() const {
   return latest;
 }
 
+StagedChange::Kind RingDriver::LeaveKind(int leaver) const {
+  const bool replaced = replaced_by_.count(leaver) != 0;
+  if (forced_) return replaced ? StagedChange::Kind::kForceReplace : StagedChange::Kind::kForceRemove;
+  return replaced ? StagedChange::Kind::kReplace : StagedChange::Kind::kLeave;
+}
+
 bool RingDriver::Staged(const RingState& s) const {
   for (int i : leavers_) {
     const NodeId& id = cluster_->id(i);
-    const bool replaced = replaced_by_.count(i) != 0;
-    const StagedChange::Kind kind =
-        forced_ ? (replaced ? StagedChange::Kind::kForceReplace : StagedChange::Kind::kForceRemove)
-                : (replaced ? StagedChange::Kind::kReplace : StagedChange::Kind::kLeave);
+    const StagedChange::Kind kind = LeaveKind(i);
     const bool staged = std::any_of(s.staged.begin(), s.staged.end(), [&](const StagedChange& c) {
       return c.kind == kind && c.node == id;
     });
@@ -202,12 +205,9 @@ void RingDriver::Stage() {
                   HasStatus(*seen_, id, {MemberStatus::kLeaving, MemberStatus::kExiting}))) {
       continue;
     }
-    RingAdminRequest request{forced_ ? "force-remove" : "leave", id, {}, {}, 0, {}, {}, {}, {}};
+    RingAdminRequest request{StagedKindName(LeaveKind(l)), id, {}, {}, 0, {}, {}, {}, {}};
     auto by = replaced_by_.find(l);
-    if (by != replaced_by_.end()) {
-      request.op = forced_ ? "force-replace" : "replace";
-      request.replacement = cluster_->id(by->second);
-    }
+    if (by != replaced_by_.end()) request.replacement = cluster_->id(by->second);
     const std::string what = request.op + " " + id;
     return Ask(std::move(request), [this, what](const Status& st, const RingAdminReply*) {
       Note(what + ": " + st.ToString());
@@ -269,10 +269,8 @@ void RingDriver::Act() {
         for (int j : joiners_) what += " join " + cluster_->id(j);
         for (int l : leavers_) {
           auto by = replaced_by_.find(l);
-          what += std::string(forced_ ? " force-" : " ") +
-                  (by == replaced_by_.end()
-                       ? (forced_ ? "remove " : "leave ") + cluster_->id(l)
-                       : "replace " + cluster_->id(l) + " by " + cluster_->id(by->second));
+          what += std::string(" ") + StagedKindName(LeaveKind(l)) + " " + cluster_->id(l);
+          if (by != replaced_by_.end()) what += " by " + cluster_->id(by->second);
           if (forced_) {
             // Dead for good: the process and its disk.
             cluster_->Retire(l);

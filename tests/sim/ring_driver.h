@@ -75,6 +75,9 @@ class RingDriver {
  private:
   enum class Phase { kStage, kPlan, kCommit, kWait, kDepart };
 
+  // How `leaver` goes this step: leave or replace, forced or not.
+  StagedChange::Kind LeaveKind(int leaver) const;
+
   void Next(int64_t delay_us);
   void Act();
   // One RingAdminRequest through a random running member; `reply` gets its

@@ -116,7 +116,9 @@ Spec MakeSpec(const ScenarioDef& def, const ScenarioConfig& config) {
   s.ring_steps = def.ring_steps;
   if (!s.ring_steps.empty()) {
     int joins = 0;
-    for (const RingStep& step : s.ring_steps) joins += step.joins + step.replaces + step.force_replaces;
+    for (const RingStep& step : s.ring_steps) {
+      joins += step.joins + step.replaces + step.force_replaces;
+    }
     s.cluster.ring_members = s.cluster.nodes;
     s.cluster.joiners = joins;
     s.cluster.nodes += joins;
